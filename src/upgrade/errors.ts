@@ -1,0 +1,68 @@
+/**
+ * Errors a person can act on. `code` is stable (logs, tests, exit codes); `message` is what the
+ * bot or CLI shows; `details` are extra lines (one problem each) shown under the message.
+ */
+export type ErrorCode =
+  | 'bad-input'
+  | 'preflight'
+  | 'step-failed'
+  | 'timeout'
+  | 'cancelled'
+  | 'drift'
+  | 'transient';
+
+export class UpgradeError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** The message followed by its details, one per line, as shown to a person. */
+  explain(): string {
+    return [this.message, ...this.details.map((d) => `  - ${d}`)].join('\n');
+  }
+}
+
+/** The request itself is wrong (bad name, unknown version, downgrade...). Nothing was touched. */
+export class InputError extends UpgradeError {
+  constructor(message: string, details: readonly string[] = []) {
+    super('bad-input', message, details);
+  }
+}
+
+/** The cluster or tools are not in a state where the upgrade may start. Nothing was touched. */
+export class PreflightError extends UpgradeError {
+  constructor(message: string, details: readonly string[] = []) {
+    super('preflight', message, details);
+  }
+}
+
+/** A step of a running plan failed; the cluster may be part-way. */
+export class StepFailed extends UpgradeError {
+  constructor(
+    readonly stepIndex: number,
+    message: string,
+    details: readonly string[] = [],
+    options?: { cause?: unknown; code?: 'step-failed' | 'timeout' | 'transient' },
+  ) {
+    super(options?.code ?? 'step-failed', message, details, options);
+  }
+}
+
+export class Cancelled extends UpgradeError {
+  constructor(message = 'cancelled on request') {
+    super('cancelled', message);
+  }
+}
+
+/** Errors that are not ours (bugs, unexpected library errors) are shown by their message only. */
+export function explainError(err: unknown): string {
+  if (err instanceof UpgradeError) return err.explain();
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

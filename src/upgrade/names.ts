@@ -1,0 +1,34 @@
+import { InputError } from './errors.js';
+
+// DNS-1123 label: what Kubernetes accepts for namespaces; helm release names follow the same
+// rule with a 53-character cap (helm appends suffixes to make object names).
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function validateReleaseName(name: string): string {
+  if (name.length === 0 || name.length > 53 || !DNS1123_LABEL.test(name)) {
+    throw new InputError(`"${show(name)}" is not a valid Helm release name`, [
+      'use lower-case letters, digits and "-", starting and ending with a letter or digit, at most 53 characters',
+    ]);
+  }
+  return name;
+}
+
+export function validateNamespace(name: string): string {
+  if (name.length === 0 || name.length > 63 || !DNS1123_LABEL.test(name)) {
+    throw new InputError(`"${show(name)}" is not a valid Kubernetes namespace`, [
+      'use lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
+    ]);
+  }
+  return name;
+}
+
+function show(s: string): string {
+  const printable = s.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 60 ? `${printable.slice(0, 60)}…` : printable;
+}
+
+/** The chart's fullname rule (SPEC §4): `<release>-milvus`, or the release when it says milvus. */
+export function milvusFullname(release: string, fullnameOverride?: string | null): string {
+  if (fullnameOverride) return fullnameOverride;
+  return release.includes('milvus') ? release : `${release}-milvus`;
+}

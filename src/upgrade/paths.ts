@@ -1,0 +1,76 @@
+import { InputError } from './errors.js';
+import type { ReleaseState } from './state.js';
+import { atLeast, compareVersions, type MilvusVersion } from './version.js';
+
+export type UpgradePath = 'helm' | 'rolling' | 'migrate';
+export const UPGRADE_PATHS: readonly UpgradePath[] = ['helm', 'rolling', 'migrate'];
+
+export interface PathDecision {
+  readonly path: UpgradePath;
+  /** Every path the rules allow for this release and target (the chosen one included). */
+  readonly allowed: readonly UpgradePath[];
+  readonly reason: string;
+}
+
+/**
+ * The page's rules (SPEC §8). From 2.1.x to 2.2.0 or later a metadata migration is required;
+ * from 2.2.3 on, in cluster mode and without rocksmq, a rolling upgrade is possible; otherwise a
+ * helm upgrade. Without an explicit strategy the page's main path, helm, is chosen.
+ */
+export function choosePath(
+  from: MilvusVersion,
+  to: MilvusVersion,
+  state: Pick<ReleaseState, 'mode' | 'messageQueue'>,
+  requested?: UpgradePath,
+): PathDecision {
+  if (compareVersions(to, from) <= 0) {
+    throw new InputError(
+      `Milvus ${to.text} is not newer than the running ${from.text}`,
+      ['an upgrade only goes forward; to go back to an earlier version use rollback'],
+    );
+  }
+  const needsMigration = from.major === 2 && from.minor <= 1 && atLeast(to, '2.2.0');
+  if (needsMigration) {
+    if (requested && requested !== 'migrate') {
+      throw new InputError(`the ${requested} strategy cannot take ${from.text} to ${to.text}`, [
+        'from 2.1.x to 2.2.0 or later the metadata must be migrated: use --strategy migrate (or no --strategy)',
+      ]);
+    }
+    return {
+      path: 'migrate',
+      allowed: ['migrate'],
+      reason: `from ${from.text} (2.1.x) to ${to.text} the metadata must be migrated`,
+    };
+  }
+  if (requested === 'migrate') {
+    throw new InputError(`metadata migration only applies from 2.1.x to 2.2.0 or later`, [
+      `${from.text} -> ${to.text} needs no migration; use --strategy helm${rollingWhyNot(from, state) ? '' : ' or rolling'}`,
+    ]);
+  }
+  const whyNotRolling = rollingWhyNot(from, state);
+  const allowed: UpgradePath[] = whyNotRolling ? ['helm'] : ['helm', 'rolling'];
+  if (requested === 'rolling' && whyNotRolling) {
+    throw new InputError(`a rolling upgrade is not possible for this release`, [
+      whyNotRolling,
+      'use --strategy helm',
+    ]);
+  }
+  const path = requested ?? 'helm';
+  const reason =
+    path === 'rolling'
+      ? `rolling upgrade requested (possible from 2.2.3 on, cluster mode, ${state.messageQueue ?? 'unknown'} message queue)`
+      : whyNotRolling
+        ? `helm upgrade (${whyNotRolling})`
+        : 'helm upgrade, the documented main path (--strategy rolling is also possible)';
+  return { path, allowed, reason };
+}
+
+function rollingWhyNot(
+  from: MilvusVersion,
+  state: Pick<ReleaseState, 'mode' | 'messageQueue'>,
+): string | null {
+  if (!atLeast(from, '2.2.3')) return `rolling upgrades need Milvus 2.2.3 or later; it runs ${from.text}`;
+  if (state.mode !== 'cluster') return 'rolling upgrades need cluster mode; this release runs standalone';
+  if (state.messageQueue === 'rocksmq') return 'rolling upgrades are not possible with the rocksmq message queue';
+  return null;
+}

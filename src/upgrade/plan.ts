@@ -1,0 +1,581 @@
+import { chooseChart, type ChartChoice, type ChartEntry } from './charts.js';
+import { InputError } from './errors.js';
+import { choosePath, type UpgradePath } from './paths.js';
+import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
+import { isCoordinator, type ComponentState, type ReleaseState, type ToolingState } from './state.js';
+import type { DeploymentTarget, Step } from './steps.js';
+import {
+  compareVersions,
+  imageTag,
+  parseVersion,
+  tryParseVersion,
+  versionOfImage,
+  type MilvusVersion,
+} from './version.js';
+
+export interface PlanRequest {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly release: string;
+  readonly target: MilvusVersion;
+  readonly strategy?: UpgradePath;
+}
+
+export interface PlanSettings {
+  readonly repoName: string;
+  readonly repoUrl: string;
+  /** helm --timeout for one upgrade or rollback. */
+  readonly helmTimeoutSeconds: number;
+  /** How long one Deployment may take to roll out. */
+  readonly rolloutTimeoutSeconds: number;
+  /** rollingUpdate.sh sets minReadySeconds 30 on coordinators so a new one settles first. */
+  readonly coordinatorMinReadySeconds: number;
+  readonly migration: {
+    readonly image: string;
+    readonly rootPath: string;
+    readonly storageClass: string | null;
+    /** Overrides the release's etcd Service (`host:port`). */
+    readonly etcdEndpoint: string | null;
+    readonly sessionFallbackSeconds: number;
+    readonly deleteResourcesWhenDone: boolean;
+    readonly podTimeoutSeconds: number;
+  };
+}
+
+export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
+  repoName: 'zilliztech',
+  repoUrl: 'https://zilliztech.github.io/milvus-helm',
+  helmTimeoutSeconds: 1800,
+  rolloutTimeoutSeconds: 600,
+  coordinatorMinReadySeconds: 30,
+  migration: {
+    image: 'milvusdb/meta-migration:v2.2.0',
+    rootPath: 'by-dev',
+    storageClass: null,
+    etcdEndpoint: null,
+    sessionFallbackSeconds: 75,
+    deleteResourcesWhenDone: false,
+    podTimeoutSeconds: 1800,
+  },
+};
+
+/** What the plan was made from: if any of it changes before the run, the plan is stale. */
+export interface ObservedFingerprint {
+  readonly helmRevision: number;
+  readonly helmStatus: string;
+  readonly chartVersion: string;
+  readonly images: Readonly<Record<string, string>>;
+}
+
+export interface RollbackPlan {
+  readonly path: UpgradePath;
+  readonly summary: string;
+  readonly steps: readonly Step[];
+}
+
+export interface Plan {
+  readonly id: string;
+  readonly kind: 'upgrade' | 'rollback';
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly release: string;
+  readonly path: UpgradePath;
+  readonly from: string;
+  readonly to: string;
+  readonly chart: { readonly ref: string; readonly version: string; readonly appVersion: string } | null;
+  readonly image: string;
+  /** Why this path and chart, one sentence each. */
+  readonly reasons: readonly string[];
+  readonly steps: readonly Step[];
+  readonly warnings: readonly string[];
+  readonly rollback: RollbackPlan | null;
+  readonly observed: ObservedFingerprint;
+}
+
+/** Update order of the rolling script, with mixcoord and streamingnode added where they belong. */
+export const ROLLING_ORDER = [
+  'mixcoord',
+  'rootcoord',
+  'datacoord',
+  'indexcoord',
+  'querycoord',
+  'indexnode',
+  'datanode',
+  'streamingnode',
+  'querynode',
+  'proxy',
+  'standalone',
+] as const;
+
+export function planId(cluster: string, namespace: string, release: string, to: string): string {
+  return `${cluster}/${namespace}/${release}@${to}`;
+}
+
+export function fingerprint(state: ReleaseState): ObservedFingerprint {
+  const images: Record<string, string> = {};
+  for (const c of state.components) images[c.deployment] = c.image;
+  return {
+    helmRevision: state.helm.revision,
+    helmStatus: state.helm.status,
+    chartVersion: state.helm.chartVersion,
+    images,
+  };
+}
+
+/** The version the release really runs: the proxy's image (SPEC §3), else the oldest component. */
+export function runningVersion(state: ReleaseState): MilvusVersion {
+  const byComponent = (name: string) => state.components.find((c) => c.component === name);
+  const main = byComponent('proxy') ?? byComponent('standalone');
+  const fromMain = main ? versionOfImage(main.image) : null;
+  if (fromMain) return fromMain;
+  const versions = state.components
+    .map((c) => versionOfImage(c.image))
+    .filter((v): v is MilvusVersion => v !== null)
+    .sort(compareVersions);
+  const fromApp = tryParseVersion(state.helm.appVersion);
+  const oldest = versions[0] ?? fromApp;
+  if (!oldest) {
+    throw new InputError(`cannot tell which Milvus version ${state.release} runs`, [
+      `no image tag of its Deployments is a version (${state.components.map((c) => c.image).join(', ')})`,
+    ]);
+  }
+  return oldest;
+}
+
+function mixedVersionWarning(state: ReleaseState): string | null {
+  const tags = new Set(state.components.map((c) => versionOfImage(c.image)?.text ?? c.image));
+  if (tags.size <= 1) return null;
+  return `components run different versions: ${state.components
+    .map((c) => `${c.component}=${versionOfImage(c.image)?.text ?? c.image}`)
+    .join(', ')}`;
+}
+
+export interface PlanInputs {
+  readonly request: PlanRequest;
+  readonly state: ReleaseState;
+  readonly tooling: ToolingState;
+  readonly charts: readonly ChartEntry[];
+  readonly settings: PlanSettings;
+}
+
+/** Observed state + request -> Plan, or a PreflightError/InputError saying what is wrong. */
+export function planUpgrade(inputs: PlanInputs): Plan {
+  const { request, state, tooling, charts, settings } = inputs;
+  assertNoProblems(
+    [...toolingProblems(tooling, settings.repoName, settings.repoUrl), ...releaseProblems(state)],
+    `cannot upgrade ${state.release}`,
+  );
+  const from = runningVersion(state);
+  const to = request.target;
+  const decision = choosePath(from, to, state, request.strategy);
+  const warnings: string[] = [];
+  const mixed = mixedVersionWarning(state);
+  if (mixed) warnings.push(mixed);
+  if (from.major === 2 && from.minor === 5 && to.major === 2 && to.minor >= 6) {
+    if (compareVersions(from, parseVersion('2.5.16')) < 0) {
+      throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}`, [
+        'an upgrade to 2.6 must start from 2.5.16: upgrade to 2.5.16 first',
+      ]);
+    }
+    warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
+  }
+  const repo = state.imageRepository || 'milvusdb/milvus';
+  const image = `${repo}:${imageTag(to)}`;
+  const base = {
+    id: planId(request.cluster, state.namespace, state.release, to.text),
+    kind: 'upgrade' as const,
+    cluster: request.cluster,
+    namespace: state.namespace,
+    release: state.release,
+    path: decision.path,
+    from: from.text,
+    to: to.text,
+    image,
+    observed: fingerprint(state),
+  };
+  if (decision.path === 'helm') {
+    const choice = chooseChart(charts, to);
+    const chart = { ref: `${settings.repoName}/milvus`, version: choice.chartVersion, appVersion: choice.appVersion };
+    if (choice.imageTagOverride) {
+      warnings.push(
+        `${choice.explanation}. The image ${image} must exist in your registry; later helm upgrades must keep image.all.tag or they will change the version`,
+      );
+    }
+    warnings.push(...chartWarnings(state, choice));
+    return {
+      ...base,
+      chart,
+      reasons: [decision.reason, choice.explanation],
+      steps: helmUpgradeSteps(state, settings, choice),
+      warnings,
+      rollback: {
+        path: 'helm',
+        summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})`,
+        steps: [helmRollbackStep(state, state.helm.revision, settings)],
+      },
+    };
+  }
+  if (decision.path === 'rolling') {
+    warnings.push(
+      `the rolling upgrade changes the Deployments directly: helm still records chart ${state.helm.chartVersion}, so a later helm upgrade must set image.all.tag=${imageTag(to)} or it will change the version back`,
+    );
+    const order = rollingComponents(state);
+    return {
+      ...base,
+      chart: null,
+      reasons: [decision.reason],
+      steps: rollingSteps(state, settings, order, to),
+      warnings,
+      rollback: {
+        path: 'rolling',
+        summary: `put back the previous images one Deployment at a time, in reverse order`,
+        steps: [...order].reverse().map((c) => revertDeploymentStep(c, settings)),
+      },
+    };
+  }
+  warnings.push(
+    `Milvus is stopped during the migration (every Deployment scaled to 0); clients see an outage until the new version is ready`,
+    `the migration changes the Deployments directly: helm still records chart ${state.helm.chartVersion}; follow with a helm upgrade to a ${to.major}.${to.minor} chart`,
+  );
+  if (settings.migration.deleteResourcesWhenDone) {
+    warnings.push('the migration backup is deleted when done: the migration cannot be rolled back afterwards');
+  }
+  return {
+    ...base,
+    chart: null,
+    reasons: [decision.reason],
+    steps: migrationSteps(state, settings, from, to, image),
+    warnings,
+    rollback: {
+      path: 'migrate',
+      summary: `restore the metadata from the backup taken before the migration, then start ${state.imageRepository}:${imageTag(from)} again`,
+      steps: migrationRollbackStepsFor(state, settings, from, to),
+    },
+  };
+}
+
+function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
+  const out: string[] = [];
+  const hasMixcoord = state.components.some((c) => c.component === 'mixcoord');
+  const newMixcoordDefault = compareChart(choice.chartVersion, '4.2.4') >= 0;
+  if (!hasMixcoord && newMixcoordDefault && compareChart(state.helm.chartVersion, '4.2.4') < 0) {
+    out.push(
+      `chart ${choice.chartVersion} enables mixCoordinator by default: rootcoord, datacoord, querycoord and indexcoord are replaced by one mixcoord Deployment`,
+    );
+  }
+  return out;
+}
+
+function compareChart(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+function helmUpgradeSteps(state: ReleaseState, settings: PlanSettings, choice: ChartChoice): Step[] {
+  const set: Record<string, string> = {};
+  if (choice.imageTagOverride) set['image.all.tag'] = choice.imageTagOverride;
+  const chartRef = `${settings.repoName}/milvus`;
+  const setText = Object.entries(set)
+    .map(([k, v]) => ` --set ${k}=${v}`)
+    .join('');
+  return [
+    {
+      kind: 'helm-repo-update',
+      repoName: settings.repoName,
+      repoUrl: settings.repoUrl,
+      description: `refresh the chart repository ${settings.repoName} (${settings.repoUrl})`,
+    },
+    {
+      kind: 'helm-upgrade',
+      chartRef,
+      chartVersion: choice.chartVersion,
+      set,
+      fromRevision: state.helm.revision,
+      timeoutSeconds: settings.helmTimeoutSeconds,
+      description:
+        `helm upgrade ${state.release} ${chartRef} -n ${state.namespace} --version ${choice.chartVersion}` +
+        `${setText} --reset-then-reuse-values --wait --timeout ${settings.helmTimeoutSeconds}s`,
+    },
+    {
+      kind: 'wait-rollout',
+      deployments: [],
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: `check that every Milvus Deployment of ${state.release} is rolled out`,
+    },
+  ];
+}
+
+export function helmRollbackStep(
+  state: Pick<ReleaseState, 'release' | 'namespace'>,
+  toRevision: number,
+  settings: Pick<PlanSettings, 'helmTimeoutSeconds'>,
+): Step {
+  return {
+    kind: 'helm-rollback',
+    toRevision,
+    timeoutSeconds: settings.helmTimeoutSeconds,
+    description: `helm rollback ${state.release} ${toRevision} -n ${state.namespace} --wait --timeout ${settings.helmTimeoutSeconds}s`,
+  };
+}
+
+function rollingComponents(state: ReleaseState): ComponentState[] {
+  const byName = new Map(state.components.map((c) => [c.component, c]));
+  const known = ROLLING_ORDER.map((n) => byName.get(n)).filter((c): c is ComponentState => !!c);
+  // Components this bot does not know yet (a future chart) go last, so none is left behind.
+  const unknown = state.components.filter((c) => !(ROLLING_ORDER as readonly string[]).includes(c.component));
+  return [...known, ...unknown];
+}
+
+function rollingSteps(
+  state: ReleaseState,
+  settings: PlanSettings,
+  order: readonly ComponentState[],
+  to: MilvusVersion,
+): Step[] {
+  const image = `${state.imageRepository}:${imageTag(to)}`;
+  const steps: Step[] = [
+    {
+      kind: 'enable-active-standby',
+      configMap: state.configMapName,
+      key: 'user.yaml',
+      description: `turn on active-standby for the coordinators in ConfigMap ${state.configMapName} (user.yaml)`,
+    },
+  ];
+  for (const c of order) {
+    const target: DeploymentTarget = {
+      component: c.component,
+      deployment: c.deployment,
+      image,
+      versionLabel: to.text,
+      recordPrevious: { image: c.image, versionLabel: c.versionLabel },
+    };
+    steps.push({
+      kind: 'update-deployment',
+      target,
+      minReadySeconds: isCoordinator(c.component) ? settings.coordinatorMinReadySeconds : null,
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: `${c.component}: ${c.image} -> ${image}, rolling (${c.replicas} pod${c.replicas === 1 ? '' : 's'})`,
+    });
+  }
+  return steps;
+}
+
+/** Puts a Deployment back on the image the bot recorded before changing it. */
+export function revertDeploymentStep(
+  c: Pick<ComponentState, 'component' | 'deployment' | 'image' | 'versionLabel' | 'previousImage' | 'previousVersionLabel'>,
+  settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>,
+): Step {
+  // At plan time of an upgrade the "previous" is the image running now.
+  const image = c.previousImage ?? c.image;
+  const versionLabel = c.previousVersionLabel ?? c.versionLabel ?? versionOfImage(image)?.text ?? '';
+  return {
+    kind: 'update-deployment',
+    target: { component: c.component, deployment: c.deployment, image, versionLabel, recordPrevious: null },
+    minReadySeconds: null,
+    timeoutSeconds: settings.rolloutTimeoutSeconds,
+    description: `${c.component}: back to ${image}`,
+  };
+}
+
+export function migrationNames(release: string) {
+  return {
+    replicasConfigMap: `milvus-deploy-replicas-${release}`,
+    configMap: `milvus-meta-migration-config-${release}`,
+    pvc: `milvus-meta-migration-backup-${release}`,
+    backupPod: `milvus-meta-migration-backup-${release}`,
+    migratePod: `milvus-meta-migration-${release}`,
+    rollbackPod: `milvus-meta-migration-rollback-${release}`,
+  };
+}
+
+export function releasePodSelector(release: string): string {
+  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
+}
+
+function migrationConfigFiles(
+  settings: PlanSettings,
+  etcdEndpoint: string,
+  from: MilvusVersion,
+  to: MilvusVersion,
+): Record<string, string> {
+  const file = (type: string) =>
+    [
+      'cmd:',
+      `  type: ${type}`,
+      '  runWithBackup: true',
+      'config:',
+      `  sourceVersion: ${from.text}`,
+      `  targetVersion: ${to.text}`,
+      '  backupFilePath: /milvus/data/migration.bak',
+      'metastore:',
+      '  type: etcd',
+      'etcd:',
+      '  endpoints:',
+      `    - ${etcdEndpoint}`,
+      `  rootPath: ${settings.migration.rootPath}`,
+      '  metaSubPath: meta',
+      '  kvSubPath: kv',
+      '',
+    ].join('\n');
+  return { 'backup.yaml': file('backup'), 'migration.yaml': file('run'), 'rollback.yaml': file('rollback') };
+}
+
+function etcdEndpointFor(state: ReleaseState, settings: PlanSettings): string {
+  const endpoint = settings.migration.etcdEndpoint ?? state.etcdEndpoint;
+  if (!endpoint) {
+    throw new InputError(`cannot find the etcd of ${state.release}`, [
+      `no Service labelled app.kubernetes.io/name=etcd,app.kubernetes.io/instance=${state.release} with a port named "client" in ${state.namespace}`,
+      'give the endpoint explicitly with --etcd-endpoint host:port',
+    ]);
+  }
+  return endpoint;
+}
+
+/** Shared by migrate and its rollback: record replicas, stop Milvus, wait for sessions to expire. */
+function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoint: string): Step[] {
+  const names = migrationNames(state.release);
+  return [
+    {
+      kind: 'save-replicas',
+      configMap: names.replicasConfigMap,
+      replicas: state.components.map((c) => ({
+        component: c.component,
+        deployment: c.deployment,
+        replicas: state.savedReplicas?.[c.deployment] ?? c.replicas,
+      })),
+      description: `record each Deployment's replica count in ConfigMap ${names.replicasConfigMap}`,
+    },
+    {
+      kind: 'stop-milvus',
+      deployments: state.components.map((c) => c.deployment),
+      podSelector: releasePodSelector(state.release),
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: `stop Milvus: scale ${state.components.length} Deployments to 0 and wait until no pod is left`,
+    },
+    {
+      kind: 'wait-sessions-expired',
+      etcdEndpoint,
+      rootPath: settings.migration.rootPath,
+      fallbackSeconds: settings.migration.sessionFallbackSeconds,
+      timeoutSeconds: 300,
+      description: `wait until etcd holds no Milvus session under ${settings.migration.rootPath}/meta/session (etcd ${etcdEndpoint})`,
+    },
+  ];
+}
+
+function migrationSteps(
+  state: ReleaseState,
+  settings: PlanSettings,
+  from: MilvusVersion,
+  to: MilvusVersion,
+  image: string,
+): Step[] {
+  const names = migrationNames(state.release);
+  const etcdEndpoint = etcdEndpointFor(state, settings);
+  const m = settings.migration;
+  const pod = (action: 'backup' | 'migrate', podName: string, configFile: string, what: string): Step => ({
+    kind: 'run-meta-migration',
+    action,
+    pod: podName,
+    image: m.image,
+    configMap: names.configMap,
+    pvc: names.pvc,
+    configFile,
+    timeoutSeconds: m.podTimeoutSeconds,
+    description: what,
+  });
+  const steps: Step[] = [
+    ...stopMilvusSteps(state, settings, etcdEndpoint),
+    {
+      kind: 'ensure-backup-pvc',
+      pvc: names.pvc,
+      storageClass: m.storageClass,
+      size: '10Gi',
+      description: `PVC ${names.pvc} (10Gi, ReadWriteOnce, storage class ${m.storageClass ?? 'default'}) for the metadata backup`,
+    },
+    {
+      kind: 'ensure-migration-config',
+      configMap: names.configMap,
+      files: migrationConfigFiles(settings, etcdEndpoint, from, to),
+      description: `ConfigMap ${names.configMap} with backup.yaml, migration.yaml and rollback.yaml (${from.text} -> ${to.text})`,
+    },
+    pod('backup', names.backupPod, 'backup.yaml', `back up the metadata (pod ${names.backupPod}, ${m.image})`),
+    pod('migrate', names.migratePod, 'migration.yaml', `migrate the metadata ${from.text} -> ${to.text} (pod ${names.migratePod})`),
+    {
+      kind: 'start-milvus',
+      replicasConfigMap: names.replicasConfigMap,
+      targets: state.components.map((c) => ({
+        component: c.component,
+        deployment: c.deployment,
+        image,
+        versionLabel: to.text,
+        recordPrevious: { image: c.image, versionLabel: c.versionLabel },
+      })),
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: `start Milvus on ${image} with the recorded replica counts and wait until ready`,
+    },
+  ];
+  if (m.deleteResourcesWhenDone) {
+    steps.push({
+      kind: 'delete-migration-resources',
+      pods: [names.backupPod, names.migratePod],
+      pvc: names.pvc,
+      configMaps: [names.configMap, names.replicasConfigMap],
+      description: `delete the migration pods, PVC ${names.pvc} and ConfigMaps`,
+    });
+  }
+  return steps;
+}
+
+export function migrationRollbackStepsFor(
+  state: ReleaseState,
+  settings: PlanSettings,
+  from: MilvusVersion,
+  to: MilvusVersion,
+): Step[] {
+  const names = migrationNames(state.release);
+  const etcdEndpoint = etcdEndpointFor(state, settings);
+  return [
+    ...stopMilvusSteps(state, settings, etcdEndpoint),
+    {
+      kind: 'ensure-migration-config',
+      configMap: names.configMap,
+      files: migrationConfigFiles(settings, etcdEndpoint, from, to),
+      description: `ConfigMap ${names.configMap} with rollback.yaml`,
+    },
+    {
+      kind: 'run-meta-migration',
+      action: 'rollback',
+      pod: names.rollbackPod,
+      image: settings.migration.image,
+      configMap: names.configMap,
+      pvc: names.pvc,
+      configFile: 'rollback.yaml',
+      timeoutSeconds: settings.migration.podTimeoutSeconds,
+      description: `restore the metadata from the backup (pod ${names.rollbackPod})`,
+    },
+    { kind: 'delete-pod', pod: names.migratePod, description: `remove the old migration pod ${names.migratePod} so a new migration can run` },
+    { kind: 'delete-pod', pod: names.rollbackPod, description: `remove the rollback pod ${names.rollbackPod}` },
+    {
+      kind: 'start-milvus',
+      replicasConfigMap: names.replicasConfigMap,
+      targets: state.components.map((c) => {
+        const image = c.previousImage ?? c.image;
+        return {
+          component: c.component,
+          deployment: c.deployment,
+          image,
+          versionLabel: c.previousVersionLabel ?? c.versionLabel ?? versionOfImage(image)?.text ?? '',
+          recordPrevious: null,
+        };
+      }),
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: `start Milvus ${from.text} again with the recorded replica counts`,
+    },
+  ];
+}

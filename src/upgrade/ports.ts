@@ -1,0 +1,108 @@
+/**
+ * What the domain needs from the outside world. The domain owns these interfaces; src/cluster
+ * implements them (helm binary, Kubernetes API, etcd). Nothing here does I/O itself.
+ */
+import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
+import type { ChartEntry } from './charts.js';
+
+export interface HelmUpgradeArgs {
+  readonly namespace: string;
+  readonly release: string;
+  readonly chartRef: string;
+  readonly chartVersion: string;
+  readonly set: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ReleaseManager {
+  version(): Promise<string>;
+  repos(): Promise<Record<string, string>>;
+  /** Adds the repository when missing, then refreshes its index. */
+  repoUpdate(name: string, url: string, signal?: AbortSignal): Promise<void>;
+  searchCharts(repoName: string): Promise<ChartEntry[]>;
+  release(namespace: string, release: string): Promise<HelmReleaseInfo | null>;
+  history(namespace: string, release: string): Promise<HelmRevisionInfo[]>;
+  upgrade(args: HelmUpgradeArgs): Promise<void>;
+  rollback(args: {
+    readonly namespace: string;
+    readonly release: string;
+    readonly revision: number;
+    readonly timeoutSeconds: number;
+    readonly signal?: AbortSignal;
+  }): Promise<void>;
+}
+
+/** One strategic-merge change to a Milvus Deployment; absent fields are left alone. */
+export interface DeploymentChange {
+  /** The container to change: Milvus names it after the component. */
+  readonly container: string;
+  readonly image?: string;
+  readonly versionLabel?: string;
+  readonly rollingUpdate?: boolean;
+  readonly minReadySeconds?: number;
+  readonly replicas?: number;
+  /** null removes the annotation. */
+  readonly annotations?: Readonly<Record<string, string | null>>;
+}
+
+export interface ConfigMapInfo {
+  readonly data: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface MetaMigrationPodSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly configMap: string;
+  readonly configFile: string;
+  readonly pvc: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ClusterOps {
+  serverVersion(): Promise<string>;
+  components(namespace: string, release: string): Promise<ComponentState[]>;
+  component(namespace: string, deployment: string): Promise<ComponentState | null>;
+  patchDeployment(namespace: string, deployment: string, change: DeploymentChange): Promise<void>;
+  countPods(namespace: string, labelSelector: string): Promise<number>;
+  configMap(namespace: string, name: string): Promise<ConfigMapInfo | null>;
+  /** Creates it; when it exists already, leaves it as it is and returns false. */
+  createConfigMap(namespace: string, name: string, data: Record<string, string>, annotations?: Record<string, string>): Promise<boolean>;
+  replaceConfigMapData(namespace: string, name: string, data: Record<string, string>): Promise<void>;
+  annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
+  deleteConfigMap(namespace: string, name: string): Promise<void>;
+  storageClassExists(name: string | null): Promise<boolean>;
+  ensurePvc(namespace: string, name: string, storageClass: string | null, size: string): Promise<void>;
+  deletePvc(namespace: string, name: string): Promise<void>;
+  podPhase(namespace: string, name: string): Promise<PodPhase | null>;
+  createMetaMigrationPod(namespace: string, spec: MetaMigrationPodSpec): Promise<void>;
+  deletePod(namespace: string, name: string): Promise<void>;
+  /** The last lines of a pod's log; a short explanation when the log cannot be read. */
+  podLogTail(namespace: string, name: string, lines: number): Promise<string>;
+}
+
+export interface SessionProbe {
+  /** Milvus session keys under the prefix; null when etcd cannot be reached from here. */
+  countKeys(endpoint: string, prefix: string, signal?: AbortSignal): Promise<number | null>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface Ports {
+  readonly helm: ReleaseManager;
+  readonly cluster: ClusterOps;
+  readonly sessions: SessionProbe;
+  readonly clock: Clock;
+}
+
+/** Reads everything a plan is made from. Implemented by src/cluster/milvus.ts. */
+export interface ReleaseObserver {
+  tooling(): Promise<ToolingState>;
+  release(namespace: string, release: string): Promise<ReleaseState | null>;
+}

@@ -1,0 +1,122 @@
+import { InputError } from './errors.js';
+import {
+  DEFAULT_PLAN_SETTINGS,
+  fingerprint,
+  helmRollbackStep,
+  migrationRollbackStepsFor,
+  planId,
+  revertDeploymentStep,
+  ROLLING_ORDER,
+  runningVersion,
+  type Plan,
+  type PlanSettings,
+} from './plan.js';
+import { assertNoProblems, toolingProblems } from './preflight.js';
+import type { ComponentState, HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
+import { tryParseVersion, versionOfImage } from './version.js';
+
+export interface RollbackInputs {
+  readonly cluster: string;
+  readonly state: ReleaseState;
+  readonly history: readonly HelmRevisionInfo[];
+  readonly tooling: ToolingState;
+  readonly settings?: PlanSettings;
+}
+
+/**
+ * A rollback planned from what the cluster shows, for when no stored plan is at hand (the CLI,
+ * or a request whose record is lost). The bot marks what it changes outside helm, so:
+ * Deployments with a previous-image mark and a migration backup -> restore the metadata;
+ * Deployments with a previous-image mark -> rolling back in reverse order; otherwise -> helm
+ * rollback to the revision before the current one.
+ */
+export function planRollback(inputs: RollbackInputs): Plan {
+  const { cluster, state, history, tooling } = inputs;
+  const settings = inputs.settings ?? DEFAULT_PLAN_SETTINGS;
+  assertNoProblems(toolingProblems(tooling, settings.repoName, settings.repoUrl), `cannot roll back ${state.release}`);
+  const marked = state.components.filter((c) => c.previousImage && c.previousImage !== c.image);
+  const running = runningVersion(state).text;
+  const base = {
+    kind: 'rollback' as const,
+    cluster,
+    namespace: state.namespace,
+    release: state.release,
+    chart: null,
+    rollback: null,
+    observed: fingerprint(state),
+  };
+  if (marked.length > 0) {
+    const previous = versionOfImage(marked[0]!.previousImage!)?.text ?? marked[0]!.previousImage!;
+    if (state.migration) {
+      return migrationRollback(inputs, settings, running, previous, base);
+    }
+    const order = orderForRollback(marked);
+    return {
+      ...base,
+      id: planId(cluster, state.namespace, state.release, `rollback-${previous}`),
+      path: 'rolling',
+      from: running,
+      to: previous,
+      image: marked[0]!.previousImage!,
+      reasons: ['the Deployments carry the images they ran before the rolling upgrade'],
+      steps: order.map((c) => revertDeploymentStep(c, settings)),
+      warnings: [],
+    };
+  }
+  const current = history[history.length - 1];
+  if (!current) throw new InputError(`release ${state.release} has no helm history: nothing to roll back`);
+  const target = [...history]
+    .reverse()
+    .find((h) => h.revision < current.revision && (h.status === 'superseded' || h.status === 'deployed'));
+  if (!target) {
+    throw new InputError(`release ${state.release} has no earlier deployed revision to roll back to`, [
+      `its history: ${history.map((h) => `${h.revision} ${h.status} ${h.chart}`).join('; ')}`,
+    ]);
+  }
+  return {
+    ...base,
+    id: planId(cluster, state.namespace, state.release, `rollback-r${target.revision}`),
+    path: 'helm',
+    from: running,
+    to: tryParseVersion(target.appVersion)?.text ?? target.appVersion,
+    image: '',
+    reasons: [`helm revision ${current.revision} (${current.chart}, ${current.status}) back to revision ${target.revision} (${target.chart})`],
+    steps: [helmRollbackStep(state, target.revision, settings)],
+    warnings: [],
+  };
+}
+
+function orderForRollback(marked: readonly ComponentState[]): ComponentState[] {
+  const rank = (c: ComponentState) => {
+    const i = (ROLLING_ORDER as readonly string[]).indexOf(c.component);
+    return i < 0 ? ROLLING_ORDER.length : i;
+  };
+  return [...marked].sort((a, b) => rank(b) - rank(a));
+}
+
+function migrationRollback(
+  inputs: RollbackInputs,
+  settings: PlanSettings,
+  running: string,
+  previous: string,
+  base: Omit<Plan, 'id' | 'path' | 'from' | 'to' | 'image' | 'reasons' | 'steps' | 'warnings'>,
+): Plan {
+  // Reuses the upgrade planner's migration rollback steps, planned from the source state.
+  const { state } = inputs;
+  const migration = state.migration!;
+  const from = tryParseVersion(migration.sourceVersion ?? previous);
+  const to = tryParseVersion(migration.targetVersion ?? running);
+  if (!from || !to) throw new InputError(`cannot read the versions of the migration of ${state.release}`);
+  const steps = migrationRollbackStepsFor(state, settings, from, to);
+  return {
+    ...base,
+    id: planId(inputs.cluster, state.namespace, state.release, `rollback-${from.text}`),
+    path: 'migrate',
+    from: running,
+    to: from.text,
+    image: state.components.find((c) => c.previousImage)?.previousImage ?? '',
+    reasons: [`a metadata migration ${from.text} -> ${to.text} was run: restore the backup and start ${from.text}`],
+    steps,
+    warnings: migration.backupDone ? [] : ['no successful backup is recorded: only the images can be put back'],
+  };
+}

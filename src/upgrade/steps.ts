@@ -1,0 +1,95 @@
+/**
+ * A plan is a list of steps; each step is plain data (JSON-safe) so the same object is shown
+ * in Slack, printed by the CLI, stored with the approval and executed. Every step is written
+ * so that running it again after a crash is safe: its handler looks at the live state first.
+ */
+
+export interface DeploymentTarget {
+  readonly component: string;
+  readonly deployment: string;
+  readonly image: string;
+  readonly versionLabel: string;
+  /**
+   * What to write into the Deployment's rollback annotations in the same patch: the image and
+   * label it ran before the bot changed it (from the plan, never re-read live, so a resumed step
+   * cannot record the new image as the old one); null clears them (after a rollback).
+   */
+  readonly recordPrevious: { readonly image: string; readonly versionLabel: string | null } | null;
+}
+
+export interface DeploymentReplicas {
+  readonly component: string;
+  readonly deployment: string;
+  readonly replicas: number;
+}
+
+interface StepBase {
+  /** One line a person reads: what this step does to what. */
+  readonly description: string;
+}
+
+export type Step =
+  | (StepBase & { readonly kind: 'helm-repo-update'; readonly repoName: string; readonly repoUrl: string })
+  | (StepBase & {
+      readonly kind: 'helm-upgrade';
+      readonly chartRef: string;
+      readonly chartVersion: string;
+      /** `--set` values beyond the reused ones, e.g. image.all.tag. */
+      readonly set: Readonly<Record<string, string>>;
+      /** helm revision the release had when planned: the upgrade is done once a later one is deployed with this chart. */
+      readonly fromRevision: number;
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & { readonly kind: 'helm-rollback'; readonly toRevision: number; readonly timeoutSeconds: number })
+  | (StepBase & { readonly kind: 'wait-rollout'; readonly deployments: readonly string[]; readonly timeoutSeconds: number })
+  | (StepBase & {
+      readonly kind: 'enable-active-standby';
+      readonly configMap: string;
+      readonly key: 'user.yaml';
+    })
+  | (StepBase & {
+      readonly kind: 'update-deployment';
+      readonly target: DeploymentTarget;
+      /** The script's `minReadySeconds: 30` for coordinators; null leaves the field as it is. */
+      readonly minReadySeconds: number | null;
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & { readonly kind: 'save-replicas'; readonly configMap: string; readonly replicas: readonly DeploymentReplicas[] })
+  | (StepBase & { readonly kind: 'stop-milvus'; readonly deployments: readonly string[]; readonly podSelector: string; readonly timeoutSeconds: number })
+  | (StepBase & {
+      readonly kind: 'wait-sessions-expired';
+      readonly etcdEndpoint: string | null;
+      readonly rootPath: string;
+      /** Used only when etcd cannot be reached from the bot: Milvus's session TTL plus margin. */
+      readonly fallbackSeconds: number;
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & { readonly kind: 'ensure-backup-pvc'; readonly pvc: string; readonly storageClass: string | null; readonly size: string })
+  | (StepBase & { readonly kind: 'ensure-migration-config'; readonly configMap: string; readonly files: Readonly<Record<string, string>> })
+  | (StepBase & {
+      readonly kind: 'run-meta-migration';
+      readonly action: 'backup' | 'migrate' | 'rollback';
+      readonly pod: string;
+      readonly image: string;
+      readonly configMap: string;
+      readonly pvc: string;
+      readonly configFile: string;
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & { readonly kind: 'delete-pod'; readonly pod: string })
+  | (StepBase & {
+      readonly kind: 'start-milvus';
+      readonly replicasConfigMap: string;
+      readonly targets: readonly DeploymentTarget[];
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & { readonly kind: 'delete-migration-resources'; readonly pods: readonly string[]; readonly pvc: string; readonly configMaps: readonly string[] });
+
+export type StepKind = Step['kind'];
+
+/** Annotation the backup step leaves on the migration ConfigMap (the script's `backup=succeed`). */
+export const BACKUP_MARK = { key: 'backup', value: 'succeed' } as const;
+
+/** Annotations the bot leaves on Deployments it changed outside helm, so a later rollback knows the old state. */
+export const PREVIOUS_IMAGE_ANNOTATION = 'milvus-upgrade-bot.io/previous-image';
+export const PREVIOUS_VERSION_ANNOTATION = 'milvus-upgrade-bot.io/previous-version';

@@ -1,0 +1,84 @@
+import semver from 'semver';
+import { InputError } from './errors.js';
+
+/**
+ * A Milvus version as people and image tags write it: `2.4.23`, `v2.4.23`, `2.5.0-beta`,
+ * `2.4.13-hotfix`. Ordered like semver, except that `-hotfix…` suffixes are builds AFTER the
+ * plain release (Milvus publishes them as fixes), while `-beta`, `-rc…` are before it.
+ */
+export interface MilvusVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  /** The suffix after `-`, or '' (e.g. `beta`, `hotfix`, `rc.1`). */
+  readonly suffix: string;
+  /** Normalised text without the leading `v`: `2.4.23`, `2.5.0-beta`. */
+  readonly text: string;
+}
+
+const VERSION_RE = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z][0-9A-Za-z.-]{0,40}))?$/;
+
+export function tryParseVersion(input: string): MilvusVersion | null {
+  const m = VERSION_RE.exec(input.trim());
+  if (!m) return null;
+  const [, major, minor, patch, suffix = ''] = m;
+  const text = `${Number(major)}.${Number(minor)}.${Number(patch)}${suffix ? `-${suffix}` : ''}`;
+  if (!semver.valid(text)) return null;
+  return { major: Number(major), minor: Number(minor), patch: Number(patch), suffix, text };
+}
+
+export function parseVersion(input: string): MilvusVersion {
+  const v = tryParseVersion(input);
+  if (!v) {
+    throw new InputError(
+      `"${truncate(input)}" is not a Milvus version`,
+      ['write it like 2.4.23, v2.4.23, 2.5.0-beta or 2.4.13-hotfix'],
+    );
+  }
+  return v;
+}
+
+function isPostRelease(v: MilvusVersion): boolean {
+  return /^hotfix/i.test(v.suffix);
+}
+
+export function compareVersions(a: MilvusVersion, b: MilvusVersion): number {
+  const base = semver.compare(baseText(a), baseText(b));
+  if (base !== 0) return base;
+  const rank = (v: MilvusVersion) => (v.suffix === '' ? 1 : isPostRelease(v) ? 2 : 0);
+  const r = rank(a) - rank(b);
+  if (r !== 0) return Math.sign(r);
+  if (a.suffix === b.suffix) return 0;
+  if (rank(a) === 0) return semver.compare(a.text, b.text);
+  return a.suffix < b.suffix ? -1 : 1;
+}
+
+export const isNewer = (a: MilvusVersion, b: MilvusVersion) => compareVersions(a, b) > 0;
+export const sameVersion = (a: MilvusVersion, b: MilvusVersion) => compareVersions(a, b) === 0;
+export const sameLine = (a: MilvusVersion, b: MilvusVersion) =>
+  a.major === b.major && a.minor === b.minor;
+
+/** `2.4.23` -> `v2.4.23`: the tag Milvus images carry. */
+export const imageTag = (v: MilvusVersion) => `v${v.text}`;
+
+/** True when `v` is at least `major.minor.patch` (suffixes ignored except pre-releases). */
+export function atLeast(v: MilvusVersion, text: string): boolean {
+  return compareVersions(v, parseVersion(text)) >= 0;
+}
+
+function baseText(v: MilvusVersion): string {
+  return `${v.major}.${v.minor}.${v.patch}`;
+}
+
+function truncate(s: string, max = 40): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** The version carried by an image reference (`milvusdb/milvus:v2.1.4` -> 2.1.4), if any. */
+export function versionOfImage(image: string): MilvusVersion | null {
+  const at = image.indexOf('@');
+  const ref = at >= 0 ? image.slice(0, at) : image;
+  const colon = ref.lastIndexOf(':');
+  if (colon < 0 || ref.slice(colon).includes('/')) return null;
+  return tryParseVersion(ref.slice(colon + 1));
+}
