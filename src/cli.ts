@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+/**
+ * The engine from a terminal: versions, status, plan, upgrade, rollback.
+ * Exit codes: 0 done, 1 failed, 2 refused (bad input or preflight; nothing changed).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { connectCluster, type Connection } from './cluster/connect.js';
+import { createLogger } from './log.js';
+import { eventText, planJson, planText, statusText, versionsText } from './plan-text.js';
+import { UpgradeError, explainError } from './upgrade/errors.js';
+import { DEFAULT_PLAN_SETTINGS, runningVersion, type Plan, type PlanSettings } from './upgrade/plan.js';
+import { runSteps } from './upgrade/run.js';
+import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseStrategy } from './upgrade/service.js';
+import { validateNamespace, validateReleaseName } from './upgrade/names.js';
+import { parseVersion } from './upgrade/version.js';
+
+const EXIT = { done: 0, failed: 1, refused: 2 } as const;
+
+interface GlobalOpts {
+  kubeconfig?: string;
+  context?: string;
+  repoName: string;
+  repoUrl: string;
+  helmBin?: string;
+  json?: boolean;
+}
+
+interface PlanOpts extends GlobalOpts {
+  namespace: string;
+  strategy?: string;
+  etcdEndpoint?: string;
+  storageClass?: string;
+  migrationImage: string;
+  metaRootPath: string;
+  deleteMigrationResources?: boolean;
+  sessionWait: string;
+  helmTimeout: string;
+  rolloutTimeout: string;
+  coordinatorMinReady: string;
+  pollMs: string;
+  yes?: boolean;
+}
+
+function seconds(text: string, name: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 86_400) throw new UpgradeError('bad-input', `--${name} takes whole seconds (0 to 86400), not "${text}"`);
+  return n;
+}
+
+function settingsFrom(o: Partial<PlanOpts> & GlobalOpts): PlanSettings {
+  const d = DEFAULT_PLAN_SETTINGS;
+  return {
+    repoName: o.repoName,
+    repoUrl: o.repoUrl,
+    helmTimeoutSeconds: o.helmTimeout ? seconds(o.helmTimeout, 'helm-timeout') : d.helmTimeoutSeconds,
+    rolloutTimeoutSeconds: o.rolloutTimeout ? seconds(o.rolloutTimeout, 'rollout-timeout') : d.rolloutTimeoutSeconds,
+    coordinatorMinReadySeconds: o.coordinatorMinReady ? seconds(o.coordinatorMinReady, 'coordinator-min-ready') : d.coordinatorMinReadySeconds,
+    migration: {
+      image: o.migrationImage ?? d.migration.image,
+      rootPath: o.metaRootPath ?? d.migration.rootPath,
+      storageClass: o.storageClass ?? null,
+      etcdEndpoint: o.etcdEndpoint ?? null,
+      sessionFallbackSeconds: o.sessionWait ? seconds(o.sessionWait, 'session-wait') : d.migration.sessionFallbackSeconds,
+      deleteResourcesWhenDone: Boolean(o.deleteMigrationResources),
+      podTimeoutSeconds: d.migration.podTimeoutSeconds,
+    },
+  };
+}
+
+/** Refuses bad input before anything (even the kubeconfig) is read. */
+function validate(o: Partial<PlanOpts>, release: string, version?: string): void {
+  validateReleaseName(release);
+  validateNamespace(o.namespace ?? 'default');
+  if (version !== undefined) parseVersion(version);
+  parseStrategy(o.strategy);
+}
+
+function connect(o: Partial<PlanOpts> & GlobalOpts): Connection {
+  return connectCluster({
+    kubeconfig: o.kubeconfig,
+    context: o.context,
+    helmBin: o.helmBin,
+    settings: settingsFrom(o),
+  });
+}
+
+function print(o: { json?: boolean }, json: unknown, text: string): void {
+  process.stdout.write(`${o.json ? JSON.stringify(json, null, 2) : text}\n`);
+}
+
+async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void> {
+  const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'milvus-upgrade' });
+  if (!o.json) process.stdout.write(`${planText(plan)}\n\n`);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  try {
+    await runSteps(plan, plan.steps, {
+      ports: conn.ports,
+      signal: controller.signal,
+      pollIntervalMs: Number(o.pollMs) || 500,
+      onEvent: (e) => {
+        log.info({ event: e.type, index: e.index, plan: plan.id }, 'step event');
+        if (o.json) process.stdout.write(`${JSON.stringify({ event: e })}\n`);
+        else process.stdout.write(`${eventText(e)}\n`);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const secs = Math.round((Date.now() - started) / 1000);
+  print(o, { result: 'succeeded', plan: plan.id, seconds: secs }, `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`);
+}
+
+function requireYes(o: PlanOpts, what: string): void {
+  if (!o.yes) throw new UpgradeError('bad-input', `${what} changes the cluster: add --yes to go ahead (see the plan first with "plan")`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('milvus-upgrade')
+    .description('Upgrade Milvus releases on Kubernetes by the official procedure')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context, i.e. which cluster (default: current)')
+    .addOption(new Option('--repo-name <name>', 'helm chart repository name').default(process.env.MILVUS_CHART_REPO_NAME ?? DEFAULT_PLAN_SETTINGS.repoName))
+    .addOption(new Option('--repo-url <url>', 'helm chart repository URL').default(process.env.MILVUS_CHART_REPO_URL ?? DEFAULT_PLAN_SETTINGS.repoUrl))
+    .addOption(new Option('--helm-bin <path>', 'helm binary').env('HELM_BIN'))
+    .exitOverride()
+    .showHelpAfterError();
+
+  const withPlanOptions = (cmd: Command) =>
+    cmd
+      .option('-n, --namespace <ns>', 'namespace of the release', 'default')
+      .option('--strategy <path>', 'helm | rolling | migrate (where more than one applies)')
+      .option('--etcd-endpoint <host:port>', 'migration: etcd endpoint (default: the release etcd Service)')
+      .option('--storage-class <name>', 'migration: storage class of the backup PVC (default: the default class)')
+      .option('--migration-image <image>', 'migration: meta-migration image', DEFAULT_PLAN_SETTINGS.migration.image)
+      .option('--meta-root-path <path>', 'migration: etcd root path', DEFAULT_PLAN_SETTINGS.migration.rootPath)
+      .option('--delete-migration-resources', 'migration: delete pods, PVC and ConfigMaps when done (no rollback afterwards)')
+      .option('--session-wait <s>', 'migration: wait when etcd cannot be reached to watch the sessions', String(DEFAULT_PLAN_SETTINGS.migration.sessionFallbackSeconds))
+      .option('--helm-timeout <s>', 'helm --timeout', String(DEFAULT_PLAN_SETTINGS.helmTimeoutSeconds))
+      .option('--rollout-timeout <s>', 'how long one Deployment may take to roll out', String(DEFAULT_PLAN_SETTINGS.rolloutTimeoutSeconds))
+      .option('--coordinator-min-ready <s>', 'rolling: minReadySeconds for coordinators', String(DEFAULT_PLAN_SETTINGS.coordinatorMinReadySeconds))
+      .option('--poll-ms <ms>', 'how often waits re-read the cluster', '500')
+      .option('--json', 'print JSON');
+
+  program
+    .command('versions')
+    .description('Milvus versions the chart repository offers, with the newest chart for each')
+    .option('--json', 'print JSON')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<GlobalOpts>();
+      const versions = await listVersions(connect(o));
+      print(o, versions, versionsText(versions));
+    });
+
+  program
+    .command('status <release>')
+    .description('what the release runs now')
+    .option('-n, --namespace <ns>', 'namespace of the release', 'default')
+    .option('--json', 'print JSON')
+    .action(async (release: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<PlanOpts>();
+      validate(o, release);
+      const state = await observeRelease(connect(o), o.namespace, release);
+      const running = runningVersion(state).text;
+      print(o, { ...state, running }, statusText(state, running));
+    });
+
+  withPlanOptions(program.command('plan <release> <version>').description('show what an upgrade would do; changes nothing')).action(
+    async (release: string, version: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<PlanOpts>();
+      validate(o, release, version);
+      const plan = await makeUpgradePlan(connect(o), { release, namespace: o.namespace, version, strategy: o.strategy });
+      print(o, planJson(plan), planText(plan));
+    },
+  );
+
+  withPlanOptions(program.command('upgrade <release> <version>').description('plan and run an upgrade'))
+    .option('--yes', 'run it (without: refuse)')
+    .action(async (release: string, version: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<PlanOpts>();
+      validate(o, release, version);
+      if (!o.json) requireYes(o, 'upgrade');
+      const conn = connect(o);
+      const plan = await makeUpgradePlan(conn, { release, namespace: o.namespace, version, strategy: o.strategy });
+      if (o.json && !o.yes) return print(o, planJson(plan), '');
+      requireYes(o, 'upgrade');
+      await execute(conn, plan, o);
+    });
+
+  withPlanOptions(program.command('rollback <release>').description('undo the last upgrade of the release'))
+    .option('--yes', 'run it (without: refuse)')
+    .action(async (release: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<PlanOpts>();
+      validate(o, release);
+      requireYes(o, 'rollback');
+      const conn = connect(o);
+      const plan = await makeRollbackPlan(conn, o.namespace, release);
+      await execute(conn, plan, o);
+    });
+
+  return program;
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UpgradeError) return err.code === 'bad-input' || err.code === 'preflight' ? EXIT.refused : EXIT.failed;
+  return EXIT.failed;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.done;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT.done;
+      return EXIT.refused;
+    }
+    const code = exitCodeOf(err);
+    process.stderr.write(`${code === EXIT.refused ? 'refused' : 'error'}: ${explainError(err)}\n`);
+    return code;
+  }
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,42 @@
+import type { PlanSettings } from '../upgrade/plan.js';
+import type { Ports } from '../upgrade/ports.js';
+import type { EngineDeps } from '../upgrade/service.js';
+import { systemClock } from './clock.js';
+import { EtcdHttpSessionProbe } from './etcd.js';
+import { HelmCliReleaseManager } from './helm.js';
+import { KubernetesClusterOps, loadKubeConfig } from './kube.js';
+import { HelmKubeReleaseObserver } from './milvus.js';
+
+export interface ConnectOptions {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly helmBin?: string;
+  readonly helmEnv?: Readonly<Record<string, string>>;
+  readonly settings: PlanSettings;
+}
+
+export interface Connection extends EngineDeps {
+  readonly ports: Ports;
+  readonly kube: KubernetesClusterOps;
+}
+
+/** Builds the real adapters for one cluster (a kubeconfig context). */
+export function connectCluster(options: ConnectOptions): Connection {
+  const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
+  const clusterName = kc.getCurrentContext() || 'default';
+  const helm = new HelmCliReleaseManager({
+    bin: options.helmBin,
+    kubeconfig: options.kubeconfig,
+    kubeContext: options.context ?? clusterName,
+    env: options.helmEnv,
+  });
+  const kube = new KubernetesClusterOps(kc);
+  return {
+    clusterName,
+    helm,
+    kube,
+    observer: new HelmKubeReleaseObserver(helm, kube, clusterName),
+    settings: options.settings,
+    ports: { helm, cluster: kube, sessions: new EtcdHttpSessionProbe(), clock: systemClock },
+  };
+}

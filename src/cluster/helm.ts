@@ -1,0 +1,161 @@
+import type { ChartEntry } from '../upgrade/charts.js';
+import { chartEntriesFromHelmSearch } from '../upgrade/charts.js';
+import type { HelmUpgradeArgs, ReleaseManager } from '../upgrade/ports.js';
+import type { HelmReleaseInfo, HelmRevisionInfo } from '../upgrade/state.js';
+import { ProgramFailed, parseJson, runProgram } from './exec.js';
+
+export interface HelmCliOptions {
+  /** Path of the helm binary (default: `helm` on PATH). */
+  readonly bin?: string;
+  readonly kubeconfig?: string;
+  readonly kubeContext?: string;
+  /** Extra environment, e.g. HELM_CONFIG_HOME to keep tests away from a person's helm setup. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Timeout of quick commands (list, history, repo); upgrades use their own. */
+  readonly commandTimeoutMs?: number;
+}
+
+// helm's wording for errors that go away when tried again later.
+const TRANSIENT = [
+  /another operation \(install\/upgrade\/rollback\) is in progress/i,
+  /connection refused/i,
+  /i\/o timeout/i,
+  /TLS handshake timeout/i,
+  /the server is currently unable to handle the request/i,
+  /etcdserver: request timed out/i,
+  /Internal error occurred/i,
+  /context deadline exceeded/i,
+];
+export const isTransientHelmError = (stderr: string) => TRANSIENT.some((re) => re.test(stderr));
+
+const SET_KEY = /^[A-Za-z0-9_.-]+$/;
+const SET_VALUE = /^[A-Za-z0-9_.:/@+-]*$/;
+
+/** ReleaseManager over the real helm binary. */
+export class HelmCliReleaseManager implements ReleaseManager {
+  private readonly bin: string;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: HelmCliOptions = {}) {
+    this.bin = options.bin ?? 'helm';
+    this.timeoutMs = options.commandTimeoutMs ?? 60_000;
+  }
+
+  private globalArgs(): string[] {
+    const args: string[] = [];
+    if (this.options.kubeconfig) args.push('--kubeconfig', this.options.kubeconfig);
+    if (this.options.kubeContext) args.push('--kube-context', this.options.kubeContext);
+    return args;
+  }
+
+  private async helm(args: string[], timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<string> {
+    const { stdout } = await runProgram(this.bin, [...args, ...this.globalArgs()], {
+      timeoutMs,
+      env: { ...process.env, ...this.options.env },
+      signal,
+      isTransient: isTransientHelmError,
+    });
+    return stdout;
+  }
+
+  async version(): Promise<string> {
+    return (await this.helm(['version', '--template', '{{.Version}}'])).trim();
+  }
+
+  async repos(): Promise<Record<string, string>> {
+    try {
+      const rows = parseJson<Array<{ name: string; url: string }>>(await this.helm(['repo', 'list', '-o', 'json']), 'helm repo list');
+      return Object.fromEntries(rows.map((r) => [r.name, r.url]));
+    } catch (err) {
+      if (err instanceof ProgramFailed && /no repositories/i.test(err.stderr)) return {};
+      throw err;
+    }
+  }
+
+  async repoUpdate(name: string, url: string, signal?: AbortSignal): Promise<void> {
+    const repos = await this.repos();
+    if (repos[name] === undefined) await this.helm(['repo', 'add', name, url], this.timeoutMs, signal);
+    await this.helm(['repo', 'update', name], this.timeoutMs * 2, signal);
+  }
+
+  async searchCharts(repoName: string): Promise<ChartEntry[]> {
+    const ref = `${repoName}/milvus`;
+    const out = await this.helm(['search', 'repo', ref, '--versions', '-o', 'json']);
+    return chartEntriesFromHelmSearch(parseJson(out, 'helm search repo'), ref);
+  }
+
+  async release(namespace: string, release: string): Promise<HelmReleaseInfo | null> {
+    const out = await this.helm(['list', '-n', namespace, '--filter', `^${escapeRegex(release)}$`, '--all', '-o', 'json']);
+    const rows = parseJson<Array<Record<string, unknown>>>(out, 'helm list');
+    const row = rows.find((r) => r.name === release);
+    if (!row) return null;
+    const chart = String(row.chart ?? '');
+    return {
+      name: release,
+      namespace,
+      revision: Number(row.revision),
+      status: String(row.status ?? ''),
+      chart,
+      chartVersion: chartVersionOf(chart),
+      appVersion: String(row.app_version ?? ''),
+    };
+  }
+
+  async history(namespace: string, release: string): Promise<HelmRevisionInfo[]> {
+    try {
+      const out = await this.helm(['history', release, '-n', namespace, '--max', '256', '-o', 'json']);
+      const rows = parseJson<Array<Record<string, unknown>>>(out, 'helm history');
+      return rows
+        .map((r) => ({
+          revision: Number(r.revision),
+          status: String(r.status ?? ''),
+          chart: String(r.chart ?? ''),
+          appVersion: String(r.app_version ?? ''),
+          description: String(r.description ?? ''),
+        }))
+        .sort((a, b) => a.revision - b.revision);
+    } catch (err) {
+      if (err instanceof ProgramFailed && /release: not found/i.test(err.stderr)) return [];
+      throw err;
+    }
+  }
+
+  async upgrade(args: HelmUpgradeArgs): Promise<void> {
+    const sets: string[] = [];
+    for (const [k, v] of Object.entries(args.set)) {
+      if (!SET_KEY.test(k) || !SET_VALUE.test(v)) throw new Error(`refusing unusual --set ${k}=${v}`);
+      sets.push('--set', `${k}=${v}`);
+    }
+    await this.helm(
+      [
+        'upgrade', args.release, args.chartRef,
+        '-n', args.namespace,
+        '--version', args.chartVersion,
+        '--reset-then-reuse-values',
+        ...sets,
+        '--wait',
+        '--timeout', `${args.timeoutSeconds}s`,
+      ],
+      (args.timeoutSeconds + 60) * 1000,
+      args.signal,
+    );
+  }
+
+  async rollback(args: { namespace: string; release: string; revision: number; timeoutSeconds: number; signal?: AbortSignal }): Promise<void> {
+    await this.helm(
+      ['rollback', args.release, String(args.revision), '-n', args.namespace, '--wait', '--timeout', `${args.timeoutSeconds}s`],
+      (args.timeoutSeconds + 60) * 1000,
+      args.signal,
+    );
+  }
+}
+
+/** `milvus-4.1.24` -> `4.1.24`. */
+export function chartVersionOf(chart: string): string {
+  const m = /-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)$/.exec(chart);
+  return m ? m[1]! : '';
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,295 @@
+import * as k8s from '@kubernetes/client-node';
+import { UpgradeError } from '../upgrade/errors.js';
+import type { ClusterOps, ConfigMapInfo, DeploymentChange, MetaMigrationPodSpec, PodPhase } from '../upgrade/ports.js';
+import type { ComponentState } from '../upgrade/state.js';
+import { PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
+
+export interface KubeOptions {
+  /** kubeconfig file; default: $KUBECONFIG, ~/.kube/config or in-cluster. */
+  readonly kubeconfig?: string;
+  /** kubeconfig context (a cluster name in the bot's words); default: the current one. */
+  readonly context?: string;
+}
+
+export function loadKubeConfig(options: KubeOptions): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  try {
+    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new UpgradeError('bad-input', `cannot read the kubeconfig ${options.kubeconfig ?? '(default)'}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (options.context) {
+    if (!kc.getContexts().some((c) => c.name === options.context)) {
+      throw new UpgradeError('bad-input', `no context "${options.context}" in the kubeconfig`, [
+        `known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`,
+      ]);
+    }
+    kc.setCurrentContext(options.context);
+  }
+  return kc;
+}
+
+const strategic = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
+const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+function statusOf(err: unknown): number | null {
+  if (err instanceof k8s.ApiException) return err.code;
+  return null;
+}
+
+/** Turns client errors into ours: 5xx and connection failures are transient. */
+async function api<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = statusOf(err);
+    if (code === null) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new UpgradeError('transient', `Kubernetes API unreachable while ${what}: ${msg}`, [], { cause: err });
+    }
+    const body = err instanceof k8s.ApiException ? extractMessage(err.body) : '';
+    throw new UpgradeError(code >= 500 || code === 429 ? 'transient' : 'step-failed', `Kubernetes API refused ${what} (${code}${body ? `: ${body}` : ''})`, [], { cause: err });
+  }
+}
+
+async function orNull<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (statusOf(err) === 404) return null;
+    return api(what, () => Promise.reject(err));
+  }
+}
+
+function extractMessage(body: unknown): string {
+  if (typeof body === 'string') {
+    try {
+      return String((JSON.parse(body) as { message?: unknown }).message ?? body).slice(0, 300);
+    } catch {
+      return body.slice(0, 300);
+    }
+  }
+  if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
+  return '';
+}
+
+export function componentOf(d: k8s.V1Deployment): ComponentState {
+  const labels = d.spec?.template?.metadata?.labels ?? {};
+  const component = labels.component ?? d.metadata?.labels?.component ?? d.metadata?.name ?? '';
+  const containers = d.spec?.template?.spec?.containers ?? [];
+  const container = containers.find((c) => c.name === component) ?? containers[0];
+  const annotations = d.metadata?.annotations ?? {};
+  return {
+    component,
+    deployment: d.metadata?.name ?? '',
+    image: container?.image ?? '',
+    versionLabel: labels['app.kubernetes.io/version'] ?? null,
+    strategy: d.spec?.strategy?.type ?? 'RollingUpdate',
+    replicas: d.spec?.replicas ?? 1,
+    readyReplicas: d.status?.readyReplicas ?? 0,
+    updatedReplicas: d.status?.updatedReplicas ?? 0,
+    availableReplicas: d.status?.availableReplicas ?? 0,
+    currentReplicas: d.status?.replicas ?? 0,
+    generation: d.metadata?.generation ?? 0,
+    observedGeneration: d.status?.observedGeneration ?? 0,
+    previousImage: annotations[PREVIOUS_IMAGE_ANNOTATION] ?? null,
+    previousVersionLabel: annotations[PREVIOUS_VERSION_ANNOTATION] ?? null,
+  };
+}
+
+export function milvusSelector(release: string): string {
+  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
+}
+
+/** ClusterOps over the Kubernetes API. */
+export class KubernetesClusterOps implements ClusterOps {
+  private readonly apps: k8s.AppsV1Api;
+  private readonly core: k8s.CoreV1Api;
+  private readonly storage: k8s.StorageV1Api;
+  private readonly versionApi: k8s.VersionApi;
+
+  constructor(readonly kubeConfig: k8s.KubeConfig) {
+    this.apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+    this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.storage = kubeConfig.makeApiClient(k8s.StorageV1Api);
+    this.versionApi = kubeConfig.makeApiClient(k8s.VersionApi);
+  }
+
+  async serverVersion(): Promise<string> {
+    const v = await api('reading the server version', () => this.versionApi.getCode());
+    return v.gitVersion;
+  }
+
+  async namespaceExists(namespace: string): Promise<boolean> {
+    return (await orNull(`reading namespace ${namespace}`, () => this.core.readNamespace({ name: namespace }))) !== null;
+  }
+
+  async components(namespace: string, release: string): Promise<ComponentState[]> {
+    const list = await api(`listing the Deployments of ${release}`, () =>
+      this.apps.listNamespacedDeployment({ namespace, labelSelector: milvusSelector(release) }),
+    );
+    return list.items.map(componentOf).sort((a, b) => a.deployment.localeCompare(b.deployment));
+  }
+
+  async component(namespace: string, deployment: string): Promise<ComponentState | null> {
+    const d = await orNull(`reading Deployment ${deployment}`, () => this.apps.readNamespacedDeployment({ name: deployment, namespace }));
+    return d ? componentOf(d) : null;
+  }
+
+  async patchDeployment(namespace: string, deployment: string, change: DeploymentChange): Promise<void> {
+    const spec: Record<string, unknown> = {};
+    const template: Record<string, unknown> = {};
+    if (change.replicas !== undefined) spec.replicas = change.replicas;
+    if (change.rollingUpdate) spec.strategy = { type: 'RollingUpdate' };
+    if (change.minReadySeconds !== undefined) spec.minReadySeconds = change.minReadySeconds;
+    if (change.image !== undefined) {
+      template.spec = { containers: [{ name: change.container, image: change.image }] };
+    }
+    if (change.versionLabel !== undefined) {
+      template.metadata = { labels: { 'app.kubernetes.io/version': change.versionLabel } };
+    }
+    if (Object.keys(template).length > 0) spec.template = template;
+    const body: Record<string, unknown> = { spec };
+    const metadata: Record<string, unknown> = {};
+    if (change.versionLabel !== undefined) metadata.labels = { 'app.kubernetes.io/version': change.versionLabel };
+    if (change.annotations) metadata.annotations = change.annotations;
+    if (Object.keys(metadata).length > 0) body.metadata = metadata;
+    await api(`patching Deployment ${deployment}`, () =>
+      this.apps.patchNamespacedDeployment({ name: deployment, namespace, body }, strategic),
+    );
+  }
+
+  async countPods(namespace: string, labelSelector: string): Promise<number> {
+    const list = await api('listing pods', () => this.core.listNamespacedPod({ namespace, labelSelector }));
+    return list.items.length;
+  }
+
+  async configMap(namespace: string, name: string): Promise<ConfigMapInfo | null> {
+    const cm = await orNull(`reading ConfigMap ${name}`, () => this.core.readNamespacedConfigMap({ name, namespace }));
+    if (!cm) return null;
+    return { data: cm.data ?? {}, annotations: cm.metadata?.annotations ?? {} };
+  }
+
+  async createConfigMap(namespace: string, name: string, data: Record<string, string>, annotations?: Record<string, string>): Promise<boolean> {
+    try {
+      await this.core.createNamespacedConfigMap({
+        namespace,
+        body: { metadata: { name, annotations, labels: { 'app.kubernetes.io/managed-by': 'milvus-upgrade-bot' } }, data },
+      });
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 409) return false;
+      return api(`creating ConfigMap ${name}`, () => Promise.reject(err));
+    }
+  }
+
+  async replaceConfigMapData(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+    await api(`updating ConfigMap ${name}`, () =>
+      this.core.patchNamespacedConfigMap({ name, namespace, body: { data } }, merge),
+    );
+  }
+
+  async annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    await api(`annotating ConfigMap ${name}`, () =>
+      this.core.patchNamespacedConfigMap({ name, namespace, body: { metadata: { annotations } } }, merge),
+    );
+  }
+
+  async deleteConfigMap(namespace: string, name: string): Promise<void> {
+    await orNull(`deleting ConfigMap ${name}`, () => this.core.deleteNamespacedConfigMap({ name, namespace }));
+  }
+
+  async storageClassExists(name: string | null): Promise<boolean> {
+    if (name) return (await orNull(`reading storage class ${name}`, () => this.storage.readStorageClass({ name }))) !== null;
+    const list = await api('listing storage classes', () => this.storage.listStorageClass());
+    return list.items.some((sc) => sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+  }
+
+  async ensurePvc(namespace: string, name: string, storageClass: string | null, size: string): Promise<void> {
+    try {
+      await this.core.createNamespacedPersistentVolumeClaim({
+        namespace,
+        body: {
+          metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'milvus-upgrade-bot' } },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: size } },
+            ...(storageClass ? { storageClassName: storageClass } : {}),
+          },
+        },
+      });
+    } catch (err) {
+      if (statusOf(err) === 409) return;
+      await api(`creating PVC ${name}`, () => Promise.reject(err));
+    }
+  }
+
+  async deletePvc(namespace: string, name: string): Promise<void> {
+    await orNull(`deleting PVC ${name}`, () => this.core.deleteNamespacedPersistentVolumeClaim({ name, namespace }));
+  }
+
+  async podPhase(namespace: string, name: string): Promise<PodPhase | null> {
+    const pod = await orNull(`reading pod ${name}`, () => this.core.readNamespacedPod({ name, namespace }));
+    if (!pod) return null;
+    return (pod.status?.phase as PodPhase | undefined) ?? 'Pending';
+  }
+
+  async createMetaMigrationPod(namespace: string, spec: MetaMigrationPodSpec): Promise<void> {
+    try {
+      await this.core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: spec.name, labels: { ...spec.labels } },
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              {
+                name: 'meta-migration',
+                image: spec.image,
+                command: ['/milvus/bin/meta-migration', `-config=/milvus/configs/meta/${spec.configFile}`],
+                volumeMounts: [
+                  { name: 'backup', mountPath: '/milvus/data' },
+                  { name: 'config', mountPath: '/milvus/configs/meta' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'backup', persistentVolumeClaim: { claimName: spec.pvc } },
+              { name: 'config', configMap: { name: spec.configMap } },
+            ],
+          },
+        },
+      });
+    } catch (err) {
+      if (statusOf(err) === 409) return;
+      await api(`creating pod ${spec.name}`, () => Promise.reject(err));
+    }
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    await orNull(`deleting pod ${name}`, () => this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }));
+  }
+
+  async podLogTail(namespace: string, name: string, lines: number): Promise<string> {
+    try {
+      const log = await this.core.readNamespacedPodLog({ name, namespace, tailLines: lines });
+      return String(log).trim() || '(empty log)';
+    } catch (err) {
+      return `(log not available: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
+    }
+  }
+
+  /** The release's etcd client endpoint: the non-headless etcd Service's port named `client`. */
+  async etcdEndpoint(namespace: string, release: string): Promise<string | null> {
+    const list = await api('listing Services', () =>
+      this.core.listNamespacedService({ namespace, labelSelector: `app.kubernetes.io/name=etcd,app.kubernetes.io/instance=${release}` }),
+    );
+    for (const svc of list.items) {
+      if (svc.spec?.clusterIP === 'None') continue;
+      const port = svc.spec?.ports?.find((p) => p.name === 'client');
+      if (port) return `${svc.metadata?.name}.${namespace}:${port.port}`;
+    }
+    return null;
+  }
+}

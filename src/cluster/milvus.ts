@@ -1,0 +1,95 @@
+import { parse as parseYaml } from 'yaml';
+import { migrationNames } from '../upgrade/plan.js';
+import type { ReleaseObserver } from '../upgrade/ports.js';
+import type { MigrationState, ReleaseState, ToolingState } from '../upgrade/state.js';
+import { BACKUP_MARK } from '../upgrade/steps.js';
+import type { HelmCliReleaseManager } from './helm.js';
+import type { KubernetesClusterOps } from './kube.js';
+
+/** Reads a release's real state from helm and the Kubernetes API (SPEC §3 and §4). */
+export class HelmKubeReleaseObserver implements ReleaseObserver {
+  constructor(
+    private readonly helm: HelmCliReleaseManager,
+    private readonly kube: KubernetesClusterOps,
+    private readonly clusterName: string,
+  ) {}
+
+  async tooling(): Promise<ToolingState> {
+    const [helmVersion, kubernetesVersion, repos] = await Promise.all([
+      this.helm.version(),
+      this.kube.serverVersion(),
+      this.helm.repos(),
+    ]);
+    return { helmVersion, kubernetesVersion, repos };
+  }
+
+  async release(namespace: string, release: string): Promise<ReleaseState | null> {
+    const helm = await this.helm.release(namespace, release);
+    if (!helm) return null;
+    const [components, etcdEndpoint] = await Promise.all([
+      this.kube.components(namespace, release),
+      this.kube.etcdEndpoint(namespace, release),
+    ]);
+    const anyComponent = components[0];
+    // The chart names Deployments <fullname>-<component>; reading it back also honours fullnameOverride.
+    const fullname = anyComponent && anyComponent.deployment.endsWith(`-${anyComponent.component}`)
+      ? anyComponent.deployment.slice(0, -(anyComponent.component.length + 1))
+      : release.includes('milvus') ? release : `${release}-milvus`;
+    const cm = await this.kube.configMap(namespace, fullname);
+    const main = components.find((c) => c.component === 'proxy') ?? components.find((c) => c.component === 'standalone') ?? anyComponent;
+    const names = migrationNames(release);
+    const [migrationCm, replicasCm] = await Promise.all([
+      this.kube.configMap(namespace, names.configMap),
+      this.kube.configMap(namespace, names.replicasConfigMap),
+    ]);
+    return {
+      cluster: this.clusterName,
+      namespace,
+      release,
+      helm,
+      fullname,
+      mode: components.some((c) => c.component === 'standalone') ? 'standalone' : 'cluster',
+      components,
+      configMapName: fullname,
+      messageQueue: cm ? messageQueueOf(cm.data) : null,
+      etcdEndpoint,
+      imageRepository: main ? repositoryOf(main.image) : 'milvusdb/milvus',
+      migration: migrationCm ? migrationStateOf(names.configMap, migrationCm.data, migrationCm.annotations) : null,
+      savedReplicas: replicasCm ? Object.fromEntries(Object.entries(replicasCm.data).map(([k, v]) => [k, Number(v)])) : null,
+    };
+  }
+}
+
+/** `messageQueue:` from user.yaml, else default.yaml (user settings win, as in Milvus). */
+export function messageQueueOf(data: Readonly<Record<string, string>>): string | null {
+  for (const key of ['user.yaml', 'default.yaml', 'milvus.yaml']) {
+    const text = data[key];
+    if (!text) continue;
+    try {
+      const doc = parseYaml(text) as { messageQueue?: unknown } | null;
+      if (doc && typeof doc.messageQueue === 'string') return doc.messageQueue;
+    } catch {
+      // A config file we cannot parse says nothing about the queue; try the next.
+    }
+  }
+  return null;
+}
+
+export function repositoryOf(image: string): string {
+  const noDigest = image.split('@')[0]!;
+  const colon = noDigest.lastIndexOf(':');
+  return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
+}
+
+function migrationStateOf(name: string, data: Readonly<Record<string, string>>, annotations: Readonly<Record<string, string>>): MigrationState {
+  let sourceVersion: string | null = null;
+  let targetVersion: string | null = null;
+  try {
+    const doc = parseYaml(data['migration.yaml'] ?? '') as { config?: { sourceVersion?: unknown; targetVersion?: unknown } } | null;
+    if (doc?.config?.sourceVersion != null) sourceVersion = String(doc.config.sourceVersion);
+    if (doc?.config?.targetVersion != null) targetVersion = String(doc.config.targetVersion);
+  } catch {
+    // Versions unknown: the rollback planner says so.
+  }
+  return { configMap: name, backupDone: annotations[BACKUP_MARK.key] === BACKUP_MARK.value, sourceVersion, targetVersion };
+}

@@ -1,0 +1,75 @@
+import type { Plan } from './upgrade/plan.js';
+import type { RunEvent } from './upgrade/run.js';
+import type { ReleaseState } from './upgrade/state.js';
+import { rolloutProgress } from './upgrade/state.js';
+import type { ChartEntry } from './upgrade/charts.js';
+
+/** A plan as a person reads it in a terminal. */
+export function planText(plan: Plan): string {
+  const lines: string[] = [];
+  const title = plan.kind === 'rollback' ? 'Rollback plan' : 'Upgrade plan';
+  lines.push(`${title} for ${plan.release} (namespace ${plan.namespace}, cluster ${plan.cluster})`);
+  lines.push(`  Milvus ${plan.from} -> ${plan.to}, path: ${plan.path}`);
+  if (plan.chart) lines.push(`  chart: ${plan.chart.ref} ${plan.chart.version} (built for Milvus ${plan.chart.appVersion})`);
+  if (plan.image) lines.push(`  image: ${plan.image}`);
+  for (const r of plan.reasons) lines.push(`  why: ${r}`);
+  lines.push('  steps:');
+  plan.steps.forEach((s, i) => lines.push(`    ${i + 1}. ${s.description}`));
+  if (plan.warnings.length > 0) {
+    lines.push('  warnings:');
+    for (const w of plan.warnings) lines.push(`    ! ${w}`);
+  }
+  if (plan.rollback) lines.push(`  rollback: ${plan.rollback.summary}`);
+  return lines.join('\n');
+}
+
+export function planJson(plan: Plan): object {
+  return {
+    id: plan.id,
+    kind: plan.kind,
+    cluster: plan.cluster,
+    release: plan.release,
+    namespace: plan.namespace,
+    path: plan.path,
+    from: plan.from,
+    to: plan.to,
+    chart: plan.chart ? plan.chart.version : null,
+    chartRef: plan.chart?.ref ?? null,
+    image: plan.image,
+    reasons: plan.reasons,
+    steps: plan.steps,
+    warnings: plan.warnings,
+    rollback: plan.rollback,
+    observed: plan.observed,
+  };
+}
+
+export function eventText(e: RunEvent): string {
+  const n = `[${e.index + 1}/${e.total}]`;
+  switch (e.type) {
+    case 'step-started':
+      return `${n} ${e.step.description}`;
+    case 'step-progress':
+      return `${n}   ${e.message}`;
+    case 'step-finished':
+      return `${n}   ${e.skipped ? 'already done: ' : 'done: '}${e.detail}`;
+    case 'step-failed':
+      return `${n}   FAILED: ${e.error}`;
+  }
+}
+
+export function statusText(s: ReleaseState, running: string): string {
+  const lines = [
+    `${s.release} (namespace ${s.namespace}, cluster ${s.cluster})`,
+    `  helm: revision ${s.helm.revision}, ${s.helm.status}, chart ${s.helm.chart}, app ${s.helm.appVersion}`,
+    `  running Milvus ${running} (${s.mode} mode, message queue ${s.messageQueue ?? 'unknown'})`,
+    '  components:',
+  ];
+  for (const c of s.components) lines.push(`    ${c.component.padEnd(13)} ${c.image.padEnd(28)} ${rolloutProgress(c).text.replace(`${c.component}: `, '')}`);
+  if (s.migration) lines.push(`  migration resources present (backup ${s.migration.backupDone ? 'done' : 'not done'})`);
+  return lines.join('\n');
+}
+
+export function versionsText(versions: readonly ChartEntry[]): string {
+  return ['Milvus   chart', ...versions.map((v) => `${v.appVersion.padEnd(8)} ${v.chartVersion}`)].join('\n');
+}

@@ -1,0 +1,100 @@
+/**
+ * The use cases shared by the CLI, the jobs and the bot: observe, plan, check for drift, run.
+ * Only ports are touched, so this stays free of any I/O library.
+ */
+import { availableVersions, type ChartEntry } from './charts.js';
+import { InputError, PreflightError } from './errors.js';
+import type { UpgradePath } from './paths.js';
+import { fingerprint, planUpgrade, type Plan, type PlanSettings } from './plan.js';
+import type { ReleaseManager, ReleaseObserver } from './ports.js';
+import { assertNoProblems, toolingProblems } from './preflight.js';
+import { planRollback } from './rollback.js';
+import type { ReleaseState, ToolingState } from './state.js';
+import { validateNamespace, validateReleaseName } from './names.js';
+import { parseVersion } from './version.js';
+
+export interface EngineDeps {
+  readonly clusterName: string;
+  readonly observer: ReleaseObserver;
+  readonly helm: ReleaseManager;
+  readonly settings: PlanSettings;
+}
+
+export interface UpgradeRequestInput {
+  readonly release: string;
+  readonly namespace: string;
+  readonly version: string;
+  readonly strategy?: string;
+}
+
+export async function observeRelease(deps: EngineDeps, namespace: string, release: string): Promise<ReleaseState> {
+  validateReleaseName(release);
+  validateNamespace(namespace);
+  const state = await deps.observer.release(namespace, release);
+  if (!state) {
+    throw new PreflightError(`release ${release} not found in namespace ${namespace} (cluster ${deps.clusterName})`, [
+      `check the name and namespace: helm list -n ${namespace}`,
+    ]);
+  }
+  return state;
+}
+
+/** Refreshes the chart repository (adding it when missing) and lists its milvus charts. */
+export async function chartIndex(deps: EngineDeps, tooling?: ToolingState): Promise<ChartEntry[]> {
+  const t = tooling ?? (await deps.observer.tooling());
+  assertNoProblems(toolingProblems(t, deps.settings.repoName, deps.settings.repoUrl), 'cannot read the chart repository');
+  await deps.helm.repoUpdate(deps.settings.repoName, deps.settings.repoUrl);
+  return deps.helm.searchCharts(deps.settings.repoName);
+}
+
+export async function listVersions(deps: EngineDeps): Promise<ChartEntry[]> {
+  return availableVersions(await chartIndex(deps));
+}
+
+export function parseStrategy(strategy: string | undefined): UpgradePath | undefined {
+  if (strategy === undefined) return undefined;
+  if (strategy === 'helm' || strategy === 'rolling' || strategy === 'migrate') return strategy;
+  throw new InputError(`unknown strategy "${strategy.slice(0, 30)}"`, ['use --strategy helm, rolling or migrate']);
+}
+
+export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInput): Promise<Plan> {
+  // Input first: a bad name or version is refused before anything is read.
+  validateReleaseName(input.release);
+  validateNamespace(input.namespace);
+  const target = parseVersion(input.version);
+  const strategy = parseStrategy(input.strategy);
+  const tooling = await deps.observer.tooling();
+  const state = await observeRelease(deps, input.namespace, input.release);
+  const charts = await chartIndex(deps, tooling);
+  return planUpgrade({
+    request: { cluster: deps.clusterName, namespace: input.namespace, release: input.release, target, strategy },
+    state,
+    tooling,
+    charts,
+    settings: deps.settings,
+  });
+}
+
+export async function makeRollbackPlan(deps: EngineDeps, namespace: string, release: string): Promise<Plan> {
+  const tooling = await deps.observer.tooling();
+  const state = await observeRelease(deps, namespace, release);
+  const history = await deps.helm.history(namespace, release);
+  return planRollback({ cluster: deps.clusterName, state, history, tooling, settings: deps.settings });
+}
+
+/** Differences between what a plan was made from and the release now; empty when none. */
+export function driftOf(plan: Plan, now: ReleaseState): string[] {
+  const before = plan.observed;
+  const after = fingerprint(now);
+  const out: string[] = [];
+  if (before.helmRevision !== after.helmRevision) out.push(`helm revision ${before.helmRevision} -> ${after.helmRevision}`);
+  if (before.helmStatus !== after.helmStatus) out.push(`helm status ${before.helmStatus} -> ${after.helmStatus}`);
+  if (before.chartVersion !== after.chartVersion) out.push(`chart ${before.chartVersion} -> ${after.chartVersion}`);
+  for (const [d, image] of Object.entries(before.images)) {
+    const nowImage = after.images[d];
+    if (nowImage === undefined) out.push(`Deployment ${d} is gone`);
+    else if (nowImage !== image) out.push(`${d}: ${image} -> ${nowImage}`);
+  }
+  for (const d of Object.keys(after.images)) if (!(d in before.images)) out.push(`new Deployment ${d}`);
+  return out;
+}
