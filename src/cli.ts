@@ -183,11 +183,9 @@ export function buildProgram(): Command {
     .action(async (release: string, version: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals<PlanOpts>();
       validate(o, release, version);
-      if (!o.json) requireYes(o, 'upgrade');
+      requireYes(o, 'upgrade');
       const conn = connect(o);
       const plan = await makeUpgradePlan(conn, { release, namespace: o.namespace, version, strategy: o.strategy });
-      if (o.json && !o.yes) return print(o, planJson(plan), '');
-      requireYes(o, 'upgrade');
       await execute(conn, plan, o);
     });
 

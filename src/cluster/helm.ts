@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ChartEntry } from '../upgrade/charts.js';
 import { chartEntriesFromHelmSearch } from '../upgrade/charts.js';
 import type { HelmUpgradeArgs, ReleaseManager } from '../upgrade/ports.js';
@@ -28,6 +31,15 @@ const TRANSIENT = [
 ];
 export const isTransientHelmError = (stderr: string) => TRANSIENT.some((re) => re.test(stderr));
 
+/**
+ * The helm to use when none is configured: the one `npm install` extracted into .tools/bin
+ * (a development checkout), else `helm` on PATH (the container image installs it there).
+ */
+export function defaultHelmBin(): string {
+  const bundled = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.tools', 'bin', 'helm');
+  return existsSync(bundled) ? bundled : 'helm';
+}
+
 const SET_KEY = /^[A-Za-z0-9_.-]+$/;
 const SET_VALUE = /^[A-Za-z0-9_.:/@+-]*$/;
 
@@ -37,7 +49,7 @@ export class HelmCliReleaseManager implements ReleaseManager {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: HelmCliOptions = {}) {
-    this.bin = options.bin ?? 'helm';
+    this.bin = options.bin ?? defaultHelmBin();
     this.timeoutMs = options.commandTimeoutMs ?? 60_000;
   }
 

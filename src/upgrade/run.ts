@@ -1,4 +1,4 @@
-import { parse as parseYaml, parseDocument } from 'yaml';
+import { Document, parse as parseYaml, parseDocument } from 'yaml';
 import { Cancelled, StepFailed, UpgradeError, explainError } from './errors.js';
 import type { Plan } from './plan.js';
 import type { Ports } from './ports.js';
@@ -266,7 +266,7 @@ async function enableActiveStandby(name: string, key: string, ctx: StepContext):
   if (doc.errors.length > 0) fail(`${key} in ConfigMap ${name} is not valid YAML: ${doc.errors[0]!.message}`);
   if (doc.contents === null || !(typeof doc.toJS() === 'object')) {
     // An empty user.yaml (only comments) has no map to add to yet.
-    const fresh = parseDocument('{}');
+    const fresh: Document = new Document({});
     fresh.commentBefore = doc.commentBefore ?? doc.comment ?? null;
     return writeActiveStandby(fresh, name, key, cm.data, ctx, text);
   }
@@ -274,7 +274,7 @@ async function enableActiveStandby(name: string, key: string, ctx: StepContext):
 }
 
 async function writeActiveStandby(
-  doc: ReturnType<typeof parseDocument>,
+  doc: Document,
   name: string,
   key: string,
   data: Readonly<Record<string, string>>,

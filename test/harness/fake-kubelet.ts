@@ -16,10 +16,19 @@
  *   or Failed (exit code 1) when an image tag contains `fail` or the pod has the annotation
  *   `fake-kubelet/fail: "true"`;
  * - annotation `fake-kubelet/never-ready: "true"` -> like the `never-ready` tag;
- * - annotation `fake-kubelet/start-delay-ms: "<n>"` -> per-pod delay instead of startDelayMs.
+ * - annotation `fake-kubelet/start-delay-ms: "<n>"` -> per-pod delay instead of startDelayMs;
+ * - annotation `fake-kubelet/logs: "<text>"` -> what `kubectl logs` returns for the pod's containers
+ *   (otherwise a short generated text; see serveLogs).
  * Annotations set on a Deployment's pod template reach its pods.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   CoreV1Api,
   KubeConfig,
@@ -62,6 +71,15 @@ export interface FakeKubeletOptions {
   heartbeatMs?: number;
   /** At most this many API requests in flight; default 8. */
   concurrency?: number;
+  /**
+   * Serve container logs (`kubectl logs`) through a tiny HTTPS endpoint on 127.0.0.1, with a
+   * self-signed certificate made by `openssl` (default true; skipped with a log line when
+   * openssl is missing). The apiserver does not verify kubelet certificates unless started with
+   * --kubelet-certificate-authority.
+   */
+  serveLogs?: boolean;
+  /** openssl binary for serveLogs; default `openssl` on PATH. */
+  opensslBin?: string;
 }
 
 export interface FakeKubelet {
@@ -94,6 +112,7 @@ interface PodTrack {
   startedAt?: string;
 }
 
+const execFileAsync = promisify(execFile);
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const RETRY_MS = 1_000;
 
@@ -138,7 +157,10 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
   }
 
   // ---- node ----------------------------------------------------------------------------------
-  const nodeIP = '10.250.0.1';
+  // 127.0.0.1 and no Hostname address: the apiserver reaches the node's log endpoint locally,
+  // and fails fast (connection refused) when it is off.
+  const nodeIP = '127.0.0.1';
+  let kubeletPort = 10250;
   let nodeReadySince: string | undefined;
   async function ensureNode(): Promise<void> {
     let existing: V1Node | undefined;
@@ -204,10 +226,8 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
               cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'fake kubelet has sufficient PID'),
               cond('Ready', 'True', 'KubeletReady', 'fake kubelet is posting ready status'),
             ],
-            addresses: [
-              { type: 'InternalIP', address: nodeIP },
-              { type: 'Hostname', address: nodeName },
-            ],
+            addresses: [{ type: 'InternalIP', address: nodeIP }],
+            daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
             nodeInfo: {
               architecture: 'amd64',
               operatingSystem: 'linux',
@@ -554,6 +574,18 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
   }
 
   // ---- start ---------------------------------------------------------------------------------
+  let logServer: LogServer | undefined;
+  if (opts.serveLogs ?? true) {
+    try {
+      logServer = await startLogServer(opts.opensslBin ?? 'openssl', nodeName, (ns, name) => {
+        for (const t of tracks.values()) if (t.namespace === ns && t.name === name) return t.latest;
+        return undefined;
+      });
+      kubeletPort = logServer.port;
+    } catch (err) {
+      log(`log endpoint disabled: ${describe(err)}`);
+    }
+  }
   await retryStartup(ensureNode, log);
   log(`node ${nodeName} ready`);
   scheduleHeartbeat();
@@ -571,6 +603,7 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
         wakeLoop?.();
         for (const uid of [...tracks.keys()]) forget(uid);
         while (waiting.length > 0) waiting.shift()?.();
+        await logServer?.close();
         await Promise.race([
           Promise.allSettled([loopDone, ...inFlight]),
           new Promise((r) => setTimeout(r, 5_000).unref()),
@@ -580,6 +613,97 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       return stopped;
     },
   };
+}
+
+// ---- log endpoint ----------------------------------------------------------------------------
+
+interface LogServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Annotation: exact text served as the logs of every container of the pod. */
+export const FAKE_KUBELET_LOGS_ANNOTATION = 'fake-kubelet/logs';
+
+async function startLogServer(
+  opensslBin: string,
+  nodeName: string,
+  findPod: (namespace: string, name: string) => V1Pod | undefined,
+): Promise<LogServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'fake-kubelet-tls-'));
+  let key: string;
+  let cert: string;
+  try {
+    await execFileAsync(
+      opensslBin,
+      [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-days', '2', '-subj', `/CN=${nodeName}`,
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      ],
+      { timeout: 20_000 },
+    );
+    key = await readFile(join(dir, 'key.pem'), 'utf8');
+    cert = await readFile(join(dir, 'cert.pem'), 'utf8');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const server = createHttpsServer({ key, cert }, (req, res) => {
+    // GET /containerLogs/<namespace>/<pod>/<container>?follow=..&tailLines=..
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    if (req.method !== 'GET' || parts[0] !== 'containerLogs' || parts.length !== 4) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    const [, namespace = '', name = '', container = ''] = parts;
+    const pod = findPod(namespace, name);
+    const c = pod?.spec?.containers?.find((x) => x.name === container);
+    if (!pod || !c) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`container ${container} of ${namespace}/${name} not found\n`);
+      return;
+    }
+    let text = annotation(pod, FAKE_KUBELET_LOGS_ANNOTATION) ?? defaultLogs(pod, c);
+    if (text !== '' && !text.endsWith('\n')) text += '\n';
+    const tail = Number(url.searchParams.get('tailLines'));
+    if (Number.isInteger(tail) && tail >= 0) {
+      const lines = text.split('\n').slice(0, -1);
+      text = lines.slice(Math.max(0, lines.length - tail)).map((l) => `${l}\n`).join('');
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(text);
+  });
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(0, '127.0.0.1', () => resolveListen());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function defaultLogs(pod: V1Pod, c: V1Container): string {
+  const outcome = outcomeOf(pod, c);
+  const head = `[fake-kubelet] container ${c.name} (image ${c.image ?? ''})`;
+  switch (outcome.kind) {
+    case 'succeeded':
+      return `${head} started\n${head} finished: exit code 0\n`;
+    case 'failed':
+      return `${head} started\n${head} failed: exit code 1 (fake-kubelet test knob)\n`;
+    case 'crashloop':
+      return `${head} started\n${head} crashed: exit code 1 (fake-kubelet test knob)\n`;
+    case 'pull-error':
+      return '';
+    case 'never-ready':
+      return `${head} started; never becomes ready (fake-kubelet test knob)\n`;
+    case 'ready':
+      return `${head} started\n`;
+  }
 }
 
 // ---- helpers -------------------------------------------------------------------------------
