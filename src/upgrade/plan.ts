@@ -372,7 +372,8 @@ export function revertDeploymentStep(
 ): Step {
   // At plan time of an upgrade the "previous" is the image running now.
   const image = c.previousImage ?? c.image;
-  const versionLabel = c.previousVersionLabel ?? c.versionLabel ?? versionOfImage(image)?.text ?? '';
+  // The label of the image being put back; the live label already names the new version.
+  const versionLabel = c.previousVersionLabel ?? versionOfImage(image)?.text ?? c.versionLabel ?? '';
   return {
     kind: 'update-deployment',
     target: { component: c.component, deployment: c.deployment, image, versionLabel, recordPrevious: null },
@@ -570,12 +571,18 @@ export function migrationRollbackStepsFor(
           component: c.component,
           deployment: c.deployment,
           image,
-          versionLabel: c.previousVersionLabel ?? c.versionLabel ?? versionOfImage(image)?.text ?? '',
+          versionLabel: c.previousVersionLabel ?? versionOfImage(image)?.text ?? c.versionLabel ?? '',
           recordPrevious: null,
         };
       }),
       timeoutSeconds: settings.rolloutTimeoutSeconds,
       description: `start Milvus ${from.text} again with the recorded replica counts`,
+    },
+    {
+      // Done with: a later rollback must not take this finished one for a migration in progress.
+      kind: 'delete-config-map',
+      configMap: names.replicasConfigMap,
+      description: `remove the recorded replica counts (ConfigMap ${names.replicasConfigMap})`,
     },
   ];
 }

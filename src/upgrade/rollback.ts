@@ -45,11 +45,13 @@ export function planRollback(inputs: RollbackInputs): Plan {
     rollback: null,
     observed: fingerprint(state),
   };
+  // A migration in progress or done: replicas were saved and the migration config exists.
+  if (state.migration && (marked.length > 0 || state.savedReplicas)) {
+    const previous = marked[0] ? (versionOfImage(marked[0].previousImage!)?.text ?? running) : running;
+    return migrationRollback(inputs, settings, running, previous, base);
+  }
   if (marked.length > 0) {
     const previous = versionOfImage(marked[0]!.previousImage!)?.text ?? marked[0]!.previousImage!;
-    if (state.migration) {
-      return migrationRollback(inputs, settings, running, previous, base);
-    }
     const order = orderForRollback(marked);
     return {
       ...base,

@@ -145,6 +145,11 @@ async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome> {
     }
     case 'start-milvus':
       return startMilvus(step, ctx);
+    case 'delete-config-map': {
+      if (!(await ctx.ports.cluster.configMap(ctx.namespace, step.configMap))) return skipped(`ConfigMap ${step.configMap} is not there`);
+      await ctx.ports.cluster.deleteConfigMap(ctx.namespace, step.configMap);
+      return done(`deleted ConfigMap ${step.configMap}`);
+    }
     case 'delete-migration-resources': {
       for (const pod of step.pods) await ctx.ports.cluster.deletePod(ctx.namespace, pod);
       await ctx.ports.cluster.deletePvc(ctx.namespace, step.pvc);

@@ -77,6 +77,7 @@ export type Step =
       readonly timeoutSeconds: number;
     })
   | (StepBase & { readonly kind: 'delete-pod'; readonly pod: string })
+  | (StepBase & { readonly kind: 'delete-config-map'; readonly configMap: string })
   | (StepBase & {
       readonly kind: 'start-milvus';
       readonly replicasConfigMap: string;

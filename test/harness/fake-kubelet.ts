@@ -69,6 +69,8 @@ export interface FakeKubeletOptions {
   log?: (msg: string) => void;
   /** Node heartbeat period; default 10 000 ms. */
   heartbeatMs?: number;
+  /** Server-side timeout of each pod watch (the watch is then re-established); default 240 s. */
+  watchTimeoutSeconds?: number;
   /** At most this many API requests in flight; default 8. */
   concurrency?: number;
   /**
@@ -120,6 +122,7 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
   const nodeName = opts.nodeName ?? 'fake-node';
   const defaultDelay = opts.startDelayMs ?? 200;
   const heartbeatMs = opts.heartbeatMs ?? 10_000;
+  const watchTimeoutSeconds = opts.watchTimeoutSeconds ?? 240;
   const log = opts.log ?? (() => undefined);
 
   const kc = new KubeConfig();
@@ -501,7 +504,7 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       watcher
         .watch(
           '/api/v1/pods',
-          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 240 },
+          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds },
           (type: string, obj: unknown) => {
             if (stopping) return;
             const o = obj as { metadata?: { resourceVersion?: string }; code?: number; message?: string };
@@ -553,6 +556,7 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
           failures++;
         } else {
           failures = 0; // the apiserver closed the watch normally: continue from rv
+          log(`watch closed by the server; resuming from resourceVersion ${rv}`);
         }
       } catch (err) {
         if (stopping) break;
@@ -665,7 +669,8 @@ async function startLogServer(
     }
     let text = annotation(pod, FAKE_KUBELET_LOGS_ANNOTATION) ?? defaultLogs(pod, c);
     if (text !== '' && !text.endsWith('\n')) text += '\n';
-    const tail = Number(url.searchParams.get('tailLines'));
+    const tailParam = url.searchParams.get('tailLines');
+    const tail = tailParam === null ? NaN : Number(tailParam);
     if (Number.isInteger(tail) && tail >= 0) {
       const lines = text.split('\n').slice(0, -1);
       text = lines.slice(Math.max(0, lines.length - tail)).map((l) => `${l}\n`).join('');

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, helmStatus, imagesByComponent, installRelease, newNamespace } from './helpers.js';
+
+describe('helm path on the control plane', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-helm');
+    await installRelease(ns.name, 'my-release', '4.1.24');
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('upgrades a 2.3.11 release (chart 4.1.24) to 2.4.5 with helm and rolls it back', async () => {
+    const plan = await cli(['plan', 'my-release', '2.4.5', '-n', ns.name, '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const p = JSON.parse(plan.stdout);
+    expect(p).toMatchObject({ release: 'my-release', namespace: ns.name, path: 'helm', from: '2.3.11', to: '2.4.5', chart: '4.1.36', image: 'milvusdb/milvus:v2.4.5' });
+    expect(p.steps.map((s: { kind: string }) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout']);
+    expect(p.rollback.steps[0]).toMatchObject({ kind: 'helm-rollback', toRevision: 1 });
+
+    const up = await cli(['upgrade', 'my-release', '2.4.5', '-n', ns.name, '--yes']);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(await helmStatus(ns.name, 'my-release')).toMatchObject({ revision: 2, status: 'deployed', chart: 'milvus-4.1.36' });
+    const upgraded = await imagesByComponent(ns.name, 'my-release');
+    expect(Object.values(upgraded).every((i) => i === 'milvusdb/milvus:v2.4.5')).toBe(true);
+    expect(Object.keys(upgraded).sort()).toEqual(['datacoord', 'datanode', 'indexcoord', 'indexnode', 'proxy', 'querycoord', 'querynode', 'rootcoord']);
+
+    const back = await cli(['rollback', 'my-release', '-n', ns.name, '--yes']);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await helmStatus(ns.name, 'my-release')).toMatchObject({ revision: 3, status: 'deployed', chart: 'milvus-4.1.24' });
+    const restored = await imagesByComponent(ns.name, 'my-release');
+    expect(Object.values(restored).every((i) => i === 'milvusdb/milvus:v2.3.11')).toBe(true);
+  });
+
+  it('reaches 2.4.23, which no chart carries, through the newest 2.4 chart and an image override', async () => {
+    const n = await newNamespace('e2e-helm23');
+    try {
+      await installRelease(n.name, 'my-release', '4.1.24');
+      const plan = JSON.parse((await cli(['plan', 'my-release', '2.4.23', '-n', n.name, '--json'])).stdout);
+      expect(plan.chart).toBe('4.2.25');
+      expect(plan.steps[1].set).toEqual({ 'image.all.tag': 'v2.4.23' });
+      expect(plan.warnings.join(' ')).toMatch(/no chart carries Milvus 2\.4\.23/);
+      const up = await cli(['upgrade', 'my-release', '2.4.23', '-n', n.name, '--yes']);
+      expect(up.code, up.stdout + up.stderr).toBe(0);
+      const images = await imagesByComponent(n.name, 'my-release');
+      // Chart 4.2.25 switches to mixcoord: the old coordinators are gone.
+      expect(images).toEqual({
+        mixcoord: 'milvusdb/milvus:v2.4.23', datanode: 'milvusdb/milvus:v2.4.23', indexnode: 'milvusdb/milvus:v2.4.23',
+        proxy: 'milvusdb/milvus:v2.4.23', querynode: 'milvusdb/milvus:v2.4.23',
+      });
+    } finally {
+      await n.cleanup();
+    }
+  });
+});

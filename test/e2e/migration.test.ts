@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl } from '../harness/control-plane.js';
+import { cli, cluster, deployments, installRelease, newNamespace } from './helpers.js';
+import { keyExists, putSessionKey } from './etcd.js';
+
+// The release's own etcd Service has no etcd behind it here, so the bot (and the migration
+// config) are pointed at the control plane's etcd, under a root path of the test's own.
+function etcdArgs(rootPath: string): string[] {
+  return ['--etcd-endpoint', cluster().etcdUrl.replace('http://', ''), '--meta-root-path', rootPath, '--poll-ms', '200'];
+}
+
+async function podPhase(ns: string, pod: string): Promise<string> {
+  return kubectl(cluster(), ['get', 'pod', pod, '-n', ns, '-o', 'jsonpath={.status.phase}']).catch(() => 'absent');
+}
+
+describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-mig');
+    await installRelease(ns.name, 'my-release', '3.2.18', { 'queryNode.replicas': '3' });
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('migrates (waiting for live session keys to expire), then rolls the migration back', async () => {
+    const root = `e2e-${ns.name}`;
+    const sessionKey = `${root}/meta/session/querynode-1`;
+    await putSessionKey(sessionKey, 3);
+
+    const plan = JSON.parse((await cli(['plan', 'my-release', '2.2.0', '-n', ns.name, '--json', ...etcdArgs(root)])).stdout);
+    expect(plan.path).toBe('migrate');
+    expect(plan.steps.map((s: { kind: string; action?: string }) => s.action ?? s.kind)).toEqual([
+      'save-replicas', 'stop-milvus', 'wait-sessions-expired', 'ensure-backup-pvc', 'ensure-migration-config', 'backup', 'migrate', 'start-milvus',
+    ]);
+
+    const run = await cli(['upgrade', 'my-release', '2.2.0', '-n', ns.name, '--yes', ...etcdArgs(root)]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/1 Milvus session key\(s\) still in etcd/);
+    expect(await keyExists(sessionKey)).toBe(false);
+    const deps = await deployments(ns.name, 'my-release');
+    expect(deps.length).toBeGreaterThanOrEqual(8);
+    for (const d of deps) expect(d.image).toBe('milvusdb/milvus:v2.2.0');
+    expect(deps.find((d) => d.component === 'querynode')).toMatchObject({ replicas: 3, readyReplicas: 3 });
+    const saved = JSON.parse(await kubectl(cluster(), ['get', 'configmap', 'milvus-deploy-replicas-my-release', '-n', ns.name, '-o', 'jsonpath={.data}']));
+    expect(saved['my-release-milvus-querynode']).toBe('3');
+    const mark = await kubectl(cluster(), ['get', 'configmap', 'milvus-meta-migration-config-my-release', '-n', ns.name, '-o', 'jsonpath={.metadata.annotations.backup}']);
+    expect(mark).toBe('succeed');
+    const migrationYaml = await kubectl(cluster(), ['get', 'configmap', 'milvus-meta-migration-config-my-release', '-n', ns.name, '-o', 'jsonpath={.data.migration\\.yaml}']);
+    expect(migrationYaml).toMatch(/sourceVersion: 2\.1\.4/);
+    expect(migrationYaml).toMatch(/targetVersion: 2\.2\.0/);
+    expect(migrationYaml).toMatch(new RegExp(`rootPath: ${root}`));
+    expect(await podPhase(ns.name, 'milvus-meta-migration-backup-my-release')).toBe('Succeeded');
+    expect(await podPhase(ns.name, 'milvus-meta-migration-my-release')).toBe('Succeeded');
+
+    const back = await cli(['rollback', 'my-release', '-n', ns.name, '--yes', ...etcdArgs(root)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toMatch(/path: migrate/);
+    expect(back.stdout).toMatch(/done: rollback pod milvus-meta-migration-rollback-my-release succeeded/);
+    const after = await deployments(ns.name, 'my-release');
+    for (const d of after) expect(d.image).toBe('milvusdb/milvus:v2.1.4');
+    expect(after.find((d) => d.component === 'querynode')).toMatchObject({ replicas: 3, readyReplicas: 3 });
+    // The old migration pod is gone, so a new migration can run.
+    expect(await podPhase(ns.name, 'milvus-meta-migration-my-release')).toBe('absent');
+  });
+
+  it('a failed migration stops with its pod named and advice; rollback starts the old version again', async () => {
+    const n = await newNamespace('e2e-migfail');
+    try {
+      await installRelease(n.name, 'broken', '3.2.18');
+      const root = `e2e-${n.name}`;
+      const run = await cli(['upgrade', 'broken', '2.2.0', '-n', n.name, '--yes', '--migration-image', 'milvusdb/meta-migration:v2.2.0-fail', ...etcdArgs(root)]);
+      expect(run.code).toBe(1);
+      // The backup pod runs the same image, so the failure shows at the backup step.
+      expect(run.stderr).toMatch(/the backup pod milvus-meta-migration-backup-broken failed/);
+      const stopped = await deployments(n.name, 'broken');
+      expect(stopped.every((d) => d.replicas === 0)).toBe(true);
+      const back = await cli(['rollback', 'broken', '-n', n.name, '--yes', ...etcdArgs(root)]);
+      expect(back.code, back.stdout + back.stderr).toBe(0);
+      expect(back.stdout).toMatch(/the metadata was never migrated: nothing to restore/);
+      const after = await deployments(n.name, 'broken');
+      for (const d of after) {
+        expect(d.image).toBe('milvusdb/milvus:v2.1.4');
+        expect(d.readyReplicas).toBe(d.replicas);
+        expect(d.replicas).toBeGreaterThan(0);
+      }
+    } finally {
+      await n.cleanup();
+    }
+  });
+});

@@ -1,0 +1,259 @@
+/**
+ * In-memory ports for running steps without a cluster. The clock never really sleeps: sleep()
+ * advances now() and lets the fake cluster make progress (a controller rolling out pods).
+ */
+import type { ChartEntry } from '../../src/upgrade/charts.js';
+import type {
+  ClusterOps,
+  Clock,
+  ConfigMapInfo,
+  DeploymentChange,
+  HelmUpgradeArgs,
+  MetaMigrationPodSpec,
+  PodPhase,
+  Ports,
+  ReleaseManager,
+  SessionProbe,
+} from '../../src/upgrade/ports.js';
+import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo } from '../../src/upgrade/state.js';
+import { PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../../src/upgrade/steps.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class FakeClock implements Clock {
+  t = 1_000_000;
+  readonly sleeps: number[] = [];
+  /** Called after every sleep, e.g. to let the fake cluster progress or to abort. */
+  onSleep: (() => void) | null = null;
+
+  now(): number {
+    return this.t;
+  }
+
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new Error('aborted');
+    this.sleeps.push(ms);
+    this.t += ms;
+    this.onSleep?.();
+  }
+}
+
+export class FakeCluster implements ClusterOps {
+  readonly deployments = new Map<string, Mutable<ComponentState>>();
+  readonly annotations = new Map<string, Record<string, string>>();
+  readonly configMaps = new Map<string, { data: Record<string, string>; annotations: Record<string, string> }>();
+  readonly pods = new Map<string, PodPhase>();
+  readonly patches: Array<{ deployment: string; change: DeploymentChange }> = [];
+  readonly replacedConfigMaps: Array<{ name: string; data: Record<string, string> }> = [];
+  readonly createdPods: MetaMigrationPodSpec[] = [];
+  /** Deployments whose pods never become ready. */
+  readonly stuck = new Set<string>();
+
+  constructor(components: readonly ComponentState[] = []) {
+    for (const c of components) this.deployments.set(c.deployment, { ...c });
+  }
+
+  /** One controller pass: each Deployment in progress gets one pod further. */
+  advance(): void {
+    for (const d of this.deployments.values()) {
+      if (this.stuck.has(d.deployment)) {
+        d.observedGeneration = d.generation;
+        continue;
+      }
+      if (d.observedGeneration < d.generation) {
+        d.observedGeneration = d.generation;
+      } else if (d.updatedReplicas < d.replicas) {
+        d.updatedReplicas += 1;
+        d.availableReplicas = d.updatedReplicas;
+        d.readyReplicas = d.updatedReplicas;
+      } else if (d.currentReplicas > d.replicas) {
+        d.currentReplicas -= 1;
+      }
+    }
+  }
+
+  async serverVersion(): Promise<string> {
+    return 'v1.29.4';
+  }
+
+  async components(): Promise<ComponentState[]> {
+    return [...this.deployments.values()].map((d) => ({ ...d }));
+  }
+
+  async component(_namespace: string, deployment: string): Promise<ComponentState | null> {
+    const d = this.deployments.get(deployment);
+    return d ? { ...d } : null;
+  }
+
+  async patchDeployment(_namespace: string, deployment: string, change: DeploymentChange): Promise<void> {
+    this.patches.push({ deployment, change });
+    const d = this.deployments.get(deployment);
+    if (!d) throw new Error(`no Deployment ${deployment}`);
+    let templateChanged = false;
+    if (change.image !== undefined && change.image !== d.image) {
+      d.image = change.image;
+      templateChanged = true;
+    }
+    if (change.versionLabel !== undefined && change.versionLabel !== d.versionLabel) {
+      d.versionLabel = change.versionLabel;
+      templateChanged = true;
+    }
+    if (change.rollingUpdate) d.strategy = 'RollingUpdate';
+    if (change.replicas !== undefined) {
+      d.replicas = change.replicas;
+      templateChanged = true;
+    }
+    if (change.annotations) {
+      for (const [k, v] of Object.entries(change.annotations)) {
+        if (k === PREVIOUS_IMAGE_ANNOTATION) d.previousImage = v;
+        if (k === PREVIOUS_VERSION_ANNOTATION) d.previousVersionLabel = v;
+      }
+    }
+    if (templateChanged) {
+      d.generation += 1;
+      // A rolling update: the old pods stay until the new ones are ready.
+      d.currentReplicas = d.replicas + d.updatedReplicas;
+      d.updatedReplicas = 0;
+      d.availableReplicas = 0;
+      d.readyReplicas = 0;
+    }
+  }
+
+  async countPods(): Promise<number> {
+    let n = 0;
+    for (const d of this.deployments.values()) n += d.currentReplicas;
+    return n;
+  }
+
+  async configMap(_namespace: string, name: string): Promise<ConfigMapInfo | null> {
+    const cm = this.configMaps.get(name);
+    return cm ? { data: { ...cm.data }, annotations: { ...cm.annotations } } : null;
+  }
+
+  async createConfigMap(
+    _namespace: string,
+    name: string,
+    data: Record<string, string>,
+    annotations: Record<string, string> = {},
+  ): Promise<boolean> {
+    if (this.configMaps.has(name)) return false;
+    this.configMaps.set(name, { data: { ...data }, annotations: { ...annotations } });
+    return true;
+  }
+
+  async replaceConfigMapData(_namespace: string, name: string, data: Record<string, string>): Promise<void> {
+    const cm = this.configMaps.get(name);
+    if (!cm) throw new Error(`no ConfigMap ${name}`);
+    this.replacedConfigMaps.push({ name, data: { ...data } });
+    cm.data = { ...data };
+  }
+
+  async annotateConfigMap(_namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    const cm = this.configMaps.get(name);
+    if (!cm) throw new Error(`no ConfigMap ${name}`);
+    Object.assign(cm.annotations, annotations);
+  }
+
+  async deleteConfigMap(_namespace: string, name: string): Promise<void> {
+    this.configMaps.delete(name);
+  }
+
+  async storageClassExists(): Promise<boolean> {
+    return true;
+  }
+
+  async ensurePvc(): Promise<void> {}
+
+  async deletePvc(): Promise<void> {}
+
+  async podPhase(_namespace: string, name: string): Promise<PodPhase | null> {
+    return this.pods.get(name) ?? null;
+  }
+
+  async createMetaMigrationPod(_namespace: string, spec: MetaMigrationPodSpec): Promise<void> {
+    this.createdPods.push(spec);
+    this.pods.set(spec.name, 'Succeeded');
+  }
+
+  async deletePod(_namespace: string, name: string): Promise<void> {
+    this.pods.delete(name);
+  }
+
+  async podLogTail(): Promise<string> {
+    return 'log tail';
+  }
+}
+
+export class FakeHelm implements ReleaseManager {
+  readonly upgrades: HelmUpgradeArgs[] = [];
+  readonly rollbacks: Array<{ revision: number }> = [];
+  readonly repoUpdates: Array<{ name: string; url: string }> = [];
+
+  constructor(
+    public info: HelmReleaseInfo | null,
+    public historyRows: HelmRevisionInfo[] = [],
+  ) {}
+
+  async version(): Promise<string> {
+    return 'v3.16.2';
+  }
+
+  async repos(): Promise<Record<string, string>> {
+    return {};
+  }
+
+  async repoUpdate(name: string, url: string): Promise<void> {
+    this.repoUpdates.push({ name, url });
+  }
+
+  async searchCharts(): Promise<ChartEntry[]> {
+    return [];
+  }
+
+  async release(): Promise<HelmReleaseInfo | null> {
+    return this.info ? { ...this.info } : null;
+  }
+
+  async history(): Promise<HelmRevisionInfo[]> {
+    return [...this.historyRows];
+  }
+
+  async upgrade(args: HelmUpgradeArgs): Promise<void> {
+    this.upgrades.push(args);
+    if (this.info) {
+      this.info = { ...this.info, revision: this.info.revision + 1, chartVersion: args.chartVersion, chart: `milvus-${args.chartVersion}`, status: 'deployed' };
+    }
+  }
+
+  async rollback(args: { revision: number }): Promise<void> {
+    this.rollbacks.push({ revision: args.revision });
+  }
+}
+
+export class FakeSessions implements SessionProbe {
+  constructor(public counts: Array<number | null> = [0]) {}
+
+  async countKeys(): Promise<number | null> {
+    return this.counts.length > 1 ? this.counts.shift()! : (this.counts[0] ?? null);
+  }
+}
+
+export interface FakePorts extends Ports {
+  readonly helm: FakeHelm;
+  readonly cluster: FakeCluster;
+  readonly sessions: FakeSessions;
+  readonly clock: FakeClock;
+}
+
+/** Ports whose clock lets the cluster's controller make one pass per sleep. */
+export function fakePorts(o: { components?: readonly ComponentState[]; helm?: FakeHelm; sessions?: FakeSessions } = {}): FakePorts {
+  const cluster = new FakeCluster(o.components ?? []);
+  const clock = new FakeClock();
+  clock.onSleep = () => cluster.advance();
+  return {
+    helm: o.helm ?? new FakeHelm(null),
+    cluster,
+    sessions: o.sessions ?? new FakeSessions(),
+    clock,
+  };
+}
