@@ -9,7 +9,11 @@ export type ErrorCode =
   | 'timeout'
   | 'cancelled'
   | 'drift'
-  | 'transient';
+  | 'transient'
+  | 'busy'
+  | 'denied'
+  | 'invalid-state'
+  | 'not-found';
 
 export class UpgradeError extends Error {
   constructor(

@@ -277,8 +277,9 @@ function compareChart(a: string, b: string): number {
 }
 
 function helmUpgradeSteps(state: ReleaseState, settings: PlanSettings, choice: ChartChoice): Step[] {
-  const set: Record<string, string> = {};
-  if (choice.imageTagOverride) set['image.all.tag'] = choice.imageTagOverride;
+  // Always set: --reset-then-reuse-values keeps a tag set by an earlier upgrade, which would
+  // otherwise pin the release to that old version whatever the chart says.
+  const set: Record<string, string> = { 'image.all.tag': choice.imageTagOverride ?? imageTag(parseVersion(choice.appVersion)) };
   const chartRef = `${settings.repoName}/milvus`;
   const setText = Object.entries(set)
     .map(([k, v]) => ` --set ${k}=${v}`)

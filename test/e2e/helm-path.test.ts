@@ -15,6 +15,7 @@ describe('helm path on the control plane', () => {
     const p = JSON.parse(plan.stdout);
     expect(p).toMatchObject({ release: 'my-release', namespace: ns.name, path: 'helm', from: '2.3.11', to: '2.4.5', chart: '4.1.36', image: 'milvusdb/milvus:v2.4.5' });
     expect(p.steps.map((s: { kind: string }) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout']);
+    expect(p.steps[1].set).toEqual({ 'image.all.tag': 'v2.4.5' });
     expect(p.rollback.steps[0]).toMatchObject({ kind: 'helm-rollback', toRevision: 1 });
 
     const up = await cli(['upgrade', 'my-release', '2.4.5', '-n', ns.name, '--yes']);
@@ -47,6 +48,12 @@ describe('helm path on the control plane', () => {
         mixcoord: 'milvusdb/milvus:v2.4.23', datanode: 'milvusdb/milvus:v2.4.23', indexnode: 'milvusdb/milvus:v2.4.23',
         proxy: 'milvusdb/milvus:v2.4.23', querynode: 'milvusdb/milvus:v2.4.23',
       });
+      // The tag forced above is a user value that --reset-then-reuse-values carries forward:
+      // the next upgrade must replace it, or the release would stay on 2.4.23.
+      const next = await cli(['upgrade', 'my-release', '2.5.0-beta', '-n', n.name, '--yes']);
+      expect(next.code, next.stdout + next.stderr).toBe(0);
+      const images25 = Object.values(await imagesByComponent(n.name, 'my-release'));
+      expect(new Set(images25)).toEqual(new Set(['milvusdb/milvus:v2.5.0-beta']));
     } finally {
       await n.cleanup();
     }

@@ -189,7 +189,7 @@ async function runHelm(helmBin: string, args: string[], env: NodeJS.ProcessEnv):
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
     const detail = (e.stderr ?? '').trim() || e.message;
-    throw new Error(`helm ${args.join(' ')} failed${e.killed ? ' (timed out)' : ''}: ${detail}`);
+    throw new Error(`helm ${args.join(' ')} failed${e.killed ? ' (timed out)' : ''}: ${detail}`, { cause: err });
   }
 }
 

@@ -135,7 +135,6 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
   const inFlight = new Set<Promise<unknown>>();
   let watchAbort: AbortController | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
-  let loopDone: Promise<void> | undefined;
   let wakeLoop: (() => void) | undefined;
   let ipCounter = 0;
 
@@ -590,11 +589,20 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       log(`log endpoint disabled: ${describe(err)}`);
     }
   }
-  await retryStartup(ensureNode, log);
-  log(`node ${nodeName} ready`);
-  scheduleHeartbeat();
-  const firstRv = await retryStartup(listAll, log);
-  loopDone = loop(firstRv).catch((err: unknown) => log(`watch loop crashed: ${describe(err)}`));
+  let firstRv: string;
+  try {
+    await retryStartup(ensureNode, log);
+    log(`node ${nodeName} ready`);
+    scheduleHeartbeat();
+    firstRv = await retryStartup(listAll, log);
+  } catch (err) {
+    stopping = true;
+    if (heartbeatTimer) clearTimeout(heartbeatTimer);
+    for (const uid of [...tracks.keys()]) forget(uid);
+    await logServer?.close();
+    throw err;
+  }
+  const loopDone = loop(firstRv).catch((err: unknown) => log(`watch loop crashed: ${describe(err)}`));
 
   let stopped: Promise<void> | undefined;
   return {

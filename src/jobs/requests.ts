@@ -1,0 +1,252 @@
+import type { Redis } from 'ioredis';
+import { UpgradeError } from '../upgrade/errors.js';
+import type { Plan } from '../upgrade/plan.js';
+import {
+  deriveState,
+  isTerminal,
+  releaseKey,
+  type Actor,
+  type LogEntry,
+  type Phase,
+  type Place,
+  type UpgradeRequest,
+} from './model.js';
+
+export interface NewRequest {
+  readonly kind: 'upgrade' | 'rollback';
+  readonly plan: Plan;
+  readonly requester: Actor;
+  readonly place?: Place | null;
+  readonly approvalsNeeded: number;
+  readonly allowSelfApproval: boolean;
+  readonly ttlMs: number;
+  readonly rollbackOf?: string | null;
+}
+
+export class ReleaseBusy extends UpgradeError {
+  constructor(readonly active: UpgradeRequest, state: string) {
+    super('busy', `${active.release} already has request ${active.id} (${active.kind} to ${active.plan.to}, ${state}, asked by ${active.requester.name ?? active.requester.id})`, [
+      'one upgrade or rollback per release at a time: wait for it, or cancel it first',
+    ]);
+  }
+}
+
+// Compare-and-set on a key holding a request id: the lock of a release.
+const CAS_LOCK = `
+local cur = redis.call('GET', KEYS[1])
+if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`;
+
+// Writes a request record only if its revision is still the one read (optimistic locking
+// without WATCH, which a shared connection cannot use safely).
+const CAS_RECORD = `
+local rev = redis.call('HGET', KEYS[1], 'rev')
+if rev == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'json', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
+  return 1
+end
+return 0`;
+
+type Mutation = (r: UpgradeRequest) => UpgradeRequest | null;
+
+/** Upgrade requests, their audit/event log and the per-release lock, kept in Redis. */
+export class RedisRequestStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'mub:',
+  ) {}
+
+  private key(...parts: string[]): string {
+    return `${this.prefix}${parts.join(':')}`;
+  }
+
+  async get(id: string): Promise<UpgradeRequest | null> {
+    const json = await this.redis.hget(this.key('req', id), 'json');
+    return json ? (JSON.parse(json) as UpgradeRequest) : null;
+  }
+
+  async require(id: string): Promise<UpgradeRequest> {
+    const r = await this.get(id);
+    if (!r) throw new UpgradeError('not-found', `no request ${id}`);
+    return r;
+  }
+
+  /** The request holding the release, if it is still active. */
+  async activeFor(cluster: string, namespace: string, release: string, now = Date.now()): Promise<UpgradeRequest | null> {
+    const holder = await this.redis.get(this.key('lock', releaseKey(cluster, namespace, release)));
+    if (!holder) return null;
+    const r = await this.get(holder);
+    return r && !isTerminal(deriveState(r, now)) ? r : null;
+  }
+
+  /**
+   * Creates a request and takes the release's lock in one go; refuses with ReleaseBusy when
+   * another request for the release is still active. Under concurrent calls exactly one wins.
+   */
+  async create(input: NewRequest, now = Date.now()): Promise<UpgradeRequest> {
+    const { plan } = input;
+    const lockKey = this.key('lock', releaseKey(plan.cluster, plan.namespace, plan.release));
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const holder = await this.redis.get(lockKey);
+      if (holder) {
+        const active = await this.get(holder);
+        if (active) {
+          const state = deriveState(active, now);
+          if (!isTerminal(state)) throw new ReleaseBusy(active, state);
+        }
+      }
+      const id = `req-${await this.redis.incr(this.key('seq'))}`;
+      const won = await this.redis.eval(CAS_LOCK, 1, lockKey, holder ?? '', id);
+      if (won !== 1) continue;
+      const request: UpgradeRequest = {
+        id,
+        kind: input.kind,
+        cluster: plan.cluster,
+        namespace: plan.namespace,
+        release: plan.release,
+        plan,
+        requester: input.requester,
+        place: input.place ?? null,
+        createdAt: now,
+        expiresAt: now + input.ttlMs,
+        approvalsNeeded: input.approvalsNeeded,
+        allowSelfApproval: input.allowSelfApproval,
+        approvals: [],
+        rejection: null,
+        phase: null,
+        cancelRequested: null,
+        completedSteps: 0,
+        startedAt: null,
+        finishedAt: null,
+        error: null,
+        rollbackOf: input.rollbackOf ?? null,
+        rollbackRequest: null,
+      };
+      await this.redis
+        .multi()
+        .hset(this.key('req', id), 'json', JSON.stringify(request), 'rev', '0')
+        .zadd(this.key('history', releaseKey(plan.cluster, plan.namespace, plan.release)), now, id)
+        .exec();
+      await this.appendLog(id, { at: now, type: 'audit', actor: input.requester, action: `requested ${input.kind}`, detail: `${plan.from} -> ${plan.to} by ${plan.path}` });
+      return request;
+    }
+    throw new UpgradeError('busy', `could not take the lock of ${plan.release}: too much contention`);
+  }
+
+  /** Applies `mutate` atomically (retrying on a concurrent write); null from mutate = no change. */
+  async update(id: string, mutate: Mutation): Promise<{ request: UpgradeRequest; changed: boolean }> {
+    const key = this.key('req', id);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const [json, rev] = await this.redis.hmget(key, 'json', 'rev');
+      if (!json || rev === null || rev === undefined) throw new UpgradeError('not-found', `no request ${id}`);
+      const current = JSON.parse(json) as UpgradeRequest;
+      const next = mutate(current);
+      if (!next) return { request: current, changed: false };
+      const ok = await this.redis.eval(CAS_RECORD, 1, key, rev, JSON.stringify(next));
+      if (ok === 1) return { request: next, changed: true };
+    }
+    throw new UpgradeError('busy', `request ${id} is being changed by others: try again`);
+  }
+
+  /**
+   * A vote. Refuses the requester's own (unless allowed) and votes on a request that is not
+   * pending; a second vote by the same person changes nothing.
+   */
+  async approve(id: string, by: Actor, now = Date.now()): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }> {
+    let refusal: UpgradeError | null = null;
+    const { request, changed } = await this.update(id, (r) => {
+      refusal = null;
+      const state = deriveState(r, now);
+      if (r.approvals.some((v) => v.by.id === by.id)) return null;
+      if (state !== 'pending-approval') {
+        refusal = new UpgradeError('invalid-state', `request ${id} is ${state}: it cannot be approved now`);
+        return null;
+      }
+      if (!r.allowSelfApproval && r.requester.id === by.id) {
+        refusal = new UpgradeError('denied', 'you asked for this upgrade: someone else must approve it');
+        return null;
+      }
+      return { ...r, approvals: [...r.approvals, { by, at: now }] };
+    });
+    if (refusal) {
+      await this.audit(id, by, 'approval refused', (refusal as UpgradeError).message, now);
+      throw refusal;
+    }
+    const nowApproved = changed && deriveState(request, now) === 'approved';
+    if (changed) await this.audit(id, by, 'approved', `${request.approvals.length}/${request.approvalsNeeded}`, now);
+    return { request, changed, nowApproved };
+  }
+
+  async reject(id: string, by: Actor, reason: string | undefined, now = Date.now()): Promise<UpgradeRequest> {
+    let refusal: UpgradeError | null = null;
+    const { request, changed } = await this.update(id, (r) => {
+      refusal = null;
+      const state = deriveState(r, now);
+      if (state === 'rejected') return null;
+      if (state !== 'pending-approval') {
+        refusal = new UpgradeError('invalid-state', `request ${id} is ${state}: it cannot be rejected now`);
+        return null;
+      }
+      return { ...r, rejection: { by, at: now, ...(reason ? { reason } : {}) } };
+    });
+    if (refusal) throw refusal;
+    if (changed) await this.audit(id, by, 'rejected', reason, now);
+    return request;
+  }
+
+  async setPhase(id: string, phase: Phase, actor: Actor, extra: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>> = {}, now = Date.now()): Promise<UpgradeRequest> {
+    const { request } = await this.update(id, (r) => (r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra }));
+    await this.audit(id, actor, phase, extra.error ?? undefined, now);
+    return request;
+  }
+
+  async stepDone(id: string, index: number): Promise<void> {
+    await this.update(id, (r) => (r.completedSteps > index ? null : { ...r, completedSteps: index + 1 }));
+  }
+
+  async requestCancel(id: string, by: Actor, now = Date.now()): Promise<UpgradeRequest> {
+    const { request, changed } = await this.update(id, (r) => {
+      const state = deriveState(r, now);
+      if (r.cancelRequested || isTerminal(state)) return null;
+      return { ...r, cancelRequested: { by, at: now } };
+    });
+    if (changed) await this.audit(id, by, 'cancel requested', undefined, now);
+    await this.redis.publish(this.key('cancel'), id);
+    return request;
+  }
+
+  async setPlace(id: string, place: Place): Promise<UpgradeRequest> {
+    return (await this.update(id, (r) => ({ ...r, place: { ...r.place, ...place } }))).request;
+  }
+
+  async linkRollback(id: string, rollbackId: string): Promise<void> {
+    await this.update(id, (r) => (r.rollbackRequest === rollbackId ? null : { ...r, rollbackRequest: rollbackId }));
+  }
+
+  async audit(id: string, actor: Actor, action: string, detail?: string, now = Date.now()): Promise<void> {
+    await this.appendLog(id, { at: now, type: 'audit', actor, action, ...(detail ? { detail } : {}) });
+  }
+
+  async appendLog(id: string, entry: LogEntry): Promise<void> {
+    await this.redis.rpush(this.key('log', id), JSON.stringify(entry));
+  }
+
+  async log(id: string): Promise<LogEntry[]> {
+    return (await this.redis.lrange(this.key('log', id), 0, -1)).map((s) => JSON.parse(s) as LogEntry);
+  }
+
+  /** All requests of a release, newest first. */
+  async history(cluster: string, namespace: string, release: string, limit = 20): Promise<UpgradeRequest[]> {
+    const ids = await this.redis.zrevrange(this.key('history', releaseKey(cluster, namespace, release)), 0, limit - 1);
+    const found = await Promise.all(ids.map((id) => this.get(id)));
+    return found.filter((r): r is UpgradeRequest => r !== null);
+  }
+
+  /** The pub/sub channel cancel requests are announced on. */
+  cancelChannel(): string {
+    return this.key('cancel');
+  }
+}
