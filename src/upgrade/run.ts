@@ -27,7 +27,8 @@ export type RunEvent =
 export interface RunOptions {
   readonly ports: Ports;
   readonly signal?: AbortSignal;
-  readonly onEvent?: (event: RunEvent) => void;
+  /** Awaited before the run goes on, so a durable log sees every event before the next action. */
+  readonly onEvent?: (event: RunEvent) => void | Promise<void>;
   /** How often waits re-read the cluster. */
   readonly pollIntervalMs?: number;
   /** Resume: steps before this index are known to be finished. */
@@ -40,7 +41,7 @@ interface StepContext {
   readonly release: string;
   readonly signal?: AbortSignal;
   readonly pollIntervalMs: number;
-  progress(message: string): void;
+  progress(message: string): Promise<void>;
 }
 
 interface StepOutcome {
@@ -55,11 +56,13 @@ export async function runSteps(
   options: RunOptions,
 ): Promise<void> {
   const total = steps.length;
-  const emit = options.onEvent ?? (() => {});
+  const emit = async (e: RunEvent) => {
+    await options.onEvent?.(e);
+  };
   for (let index = options.startAt ?? 0; index < total; index++) {
     if (options.signal?.aborted) throw new Cancelled(`cancelled before step ${index + 1} of ${total}`);
     const step = steps[index]!;
-    emit({ type: 'step-started', index, total, step });
+    await emit({ type: 'step-started', index, total, step });
     let lastMessage = '';
     const ctx: StepContext = {
       ports: options.ports,
@@ -67,18 +70,18 @@ export async function runSteps(
       release: plan.release,
       signal: options.signal,
       pollIntervalMs: options.pollIntervalMs ?? 500,
-      progress(message) {
+      async progress(message) {
         if (message === lastMessage) return;
         lastMessage = message;
-        emit({ type: 'step-progress', index, total, message });
+        await emit({ type: 'step-progress', index, total, message });
       },
     };
     try {
       const outcome = await runStep(step, ctx);
-      emit({ type: 'step-finished', index, total, ...outcome });
+      await emit({ type: 'step-finished', index, total, ...outcome });
     } catch (err) {
       const failure = asStepFailure(err, index, step);
-      emit({ type: 'step-failed', index, total, error: failure.explain(), code: failure.code });
+      await emit({ type: 'step-failed', index, total, error: failure.explain(), code: failure.code });
       throw failure;
     }
   }
@@ -174,7 +177,7 @@ async function helmUpgrade(step: Extract<Step, { kind: 'helm-upgrade' }>, ctx: S
       `check "helm history ${ctx.release} -n ${ctx.namespace}"; roll back to the last deployed revision before trying again`,
     ]);
   }
-  ctx.progress(`helm upgrade to chart ${step.chartVersion} (waits until every pod is ready)`);
+  await ctx.progress(`helm upgrade to chart ${step.chartVersion} (waits until every pod is ready)`);
   await helm.upgrade({
     namespace: ctx.namespace,
     release: ctx.release,
@@ -198,7 +201,7 @@ async function helmRollback(step: Extract<Step, { kind: 'helm-rollback' }>, ctx:
   if (!history.some((h) => h.revision === step.toRevision)) {
     fail(`revision ${step.toRevision} of ${ctx.release} is no longer in helm's history`);
   }
-  ctx.progress(`helm rollback to revision ${step.toRevision}`);
+  await ctx.progress(`helm rollback to revision ${step.toRevision}`);
   await ctx.ports.helm.rollback({
     namespace: ctx.namespace,
     release: ctx.release,
@@ -222,7 +225,7 @@ async function waitFor<T>(
     if (ctx.signal?.aborted) throw new Cancelled('cancelled while waiting');
     const { value, text } = await check();
     if (value !== null) return value;
-    ctx.progress(text);
+    await ctx.progress(text);
     if (clock.now() >= deadline) throw onTimeout(text);
     try {
       await clock.sleep(ctx.pollIntervalMs, ctx.signal);
@@ -367,7 +370,7 @@ async function waitSessions(step: Extract<Step, { kind: 'wait-sessions-expired' 
   const prefix = `${step.rootPath}/meta/session/`;
   const first = step.etcdEndpoint ? await ctx.ports.sessions.countKeys(step.etcdEndpoint, prefix, ctx.signal) : null;
   if (first === null) {
-    ctx.progress(`etcd ${step.etcdEndpoint ?? '(none)'} cannot be reached from the bot: waiting ${step.fallbackSeconds}s for the sessions to expire`);
+    await ctx.progress(`etcd ${step.etcdEndpoint ?? '(none)'} cannot be reached from the bot: waiting ${step.fallbackSeconds}s for the sessions to expire`);
     try {
       await ctx.ports.clock.sleep(step.fallbackSeconds * 1000, ctx.signal);
     } catch {

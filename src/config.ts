@@ -1,0 +1,147 @@
+/**
+ * Every setting, read once from the environment and checked with zod. Nothing else reads
+ * process.env: main.ts builds this object and passes it down.
+ */
+import { z } from 'zod';
+import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from './upgrade/plan.js';
+
+const ROLES = ['bot', 'worker'] as const;
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Each entry: the environment variable, its schema (with default), and what it is for. */
+const schema = z.object({
+  ROLES: z.string().default('bot,worker').transform((s, ctx) => {
+    const roles = s.split(',').map((r) => r.trim()).filter(Boolean);
+    for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) ctx.addIssue({ code: 'custom', message: `unknown role "${r}" (bot, worker)` });
+    return roles as Array<(typeof ROLES)[number]>;
+  }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key (requests, logs, locks, the queue): one per deployment. */
+  KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+:$/, 'letters, digits, "_.-", ending with ":"').default('mub:'),
+  KUBECONFIG: z.string().optional(),
+  /** Default cluster: a kubeconfig context name; absent: the kubeconfig's current context. */
+  KUBE_CONTEXT: z.string().optional(),
+  HELM_BIN: z.string().optional(),
+  MILVUS_CHART_REPO_NAME: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default(DEFAULT_PLAN_SETTINGS.repoName),
+  MILVUS_CHART_REPO_URL: z.string().url().default(DEFAULT_PLAN_SETTINGS.repoUrl),
+  HELM_TIMEOUT_SECONDS: int(30, 86_400).default(DEFAULT_PLAN_SETTINGS.helmTimeoutSeconds),
+  ROLLOUT_TIMEOUT_SECONDS: int(5, 86_400).default(DEFAULT_PLAN_SETTINGS.rolloutTimeoutSeconds),
+  COORDINATOR_MIN_READY_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.coordinatorMinReadySeconds),
+  POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  MIGRATION_IMAGE: z.string().min(1).default(DEFAULT_PLAN_SETTINGS.migration.image),
+  META_ROOT_PATH: z.string().min(1).default(DEFAULT_PLAN_SETTINGS.migration.rootPath),
+  MIGRATION_STORAGE_CLASS: z.string().optional(),
+  ETCD_ENDPOINT: z.string().optional(),
+  SESSION_WAIT_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.migration.sessionFallbackSeconds),
+  APPROVALS_NEEDED: int(0, 10).default(1),
+  ALLOW_SELF_APPROVAL: bool.default(false),
+  REQUEST_TTL_MINUTES: int(1, 7 * 24 * 60).default(60),
+  WORKER_CONCURRENCY: int(1, 100).default(2),
+  JOB_ATTEMPTS: int(1, 50).default(5),
+  JOB_BACKOFF_MS: int(100, 600_000).default(5000),
+  JOB_LOCK_MS: int(1000, 600_000).default(30_000),
+  JOB_STALLED_INTERVAL_MS: int(500, 600_000).default(30_000),
+  SLACK_MODE: z.enum(['http', 'socket']).default('http'),
+  SLACK_BOT_TOKEN: z.string().optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_APP_TOKEN: z.string().optional(),
+  SLACK_API_URL: z.string().url().optional(),
+  PORT: int(0, 65_535).default(3000),
+  ACCESS_CONFIG: z.string().optional(),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface AppConfig {
+  readonly roles: ReadonlySet<'bot' | 'worker'>;
+  readonly logLevel: string;
+  readonly redisUrl: string;
+  readonly keyPrefix: string;
+  readonly kubeconfig?: string;
+  readonly kubeContext?: string;
+  readonly helmBin?: string;
+  readonly plan: PlanSettings;
+  readonly pollIntervalMs: number;
+  readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number };
+  readonly worker: { readonly concurrency: number; readonly attempts: number; readonly backoffMs: number; readonly lockMs: number; readonly stalledIntervalMs: number };
+  readonly slack: {
+    readonly mode: 'http' | 'socket';
+    readonly botToken?: string;
+    readonly signingSecret?: string;
+    readonly appToken?: string;
+    readonly apiUrl?: string;
+    readonly port: number;
+    readonly accessConfigPath?: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+/** Environment -> config, or ConfigError naming every missing or invalid setting. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in schema.shape && v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const roles = new Set(e.ROLES);
+  if (roles.size === 0) problems.push('ROLES: name at least one of bot, worker');
+  if (roles.has('bot')) {
+    if (!e.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: required for the bot role');
+    if (e.SLACK_MODE === 'http' && !e.SLACK_SIGNING_SECRET) problems.push('SLACK_SIGNING_SECRET: required in HTTP mode');
+    if (e.SLACK_MODE === 'socket' && !e.SLACK_APP_TOKEN) problems.push('SLACK_APP_TOKEN: required in Socket Mode');
+    if (!e.ACCESS_CONFIG) problems.push('ACCESS_CONFIG: required for the bot role (path of the access YAML; deny by default)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    roles,
+    logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL,
+    keyPrefix: e.KEY_PREFIX,
+    kubeconfig: e.KUBECONFIG,
+    kubeContext: e.KUBE_CONTEXT,
+    helmBin: e.HELM_BIN,
+    plan: {
+      repoName: e.MILVUS_CHART_REPO_NAME,
+      repoUrl: e.MILVUS_CHART_REPO_URL,
+      helmTimeoutSeconds: e.HELM_TIMEOUT_SECONDS,
+      rolloutTimeoutSeconds: e.ROLLOUT_TIMEOUT_SECONDS,
+      coordinatorMinReadySeconds: e.COORDINATOR_MIN_READY_SECONDS,
+      migration: {
+        image: e.MIGRATION_IMAGE,
+        rootPath: e.META_ROOT_PATH,
+        storageClass: e.MIGRATION_STORAGE_CLASS ?? null,
+        etcdEndpoint: e.ETCD_ENDPOINT ?? null,
+        sessionFallbackSeconds: e.SESSION_WAIT_SECONDS,
+        deleteResourcesWhenDone: false,
+        podTimeoutSeconds: DEFAULT_PLAN_SETTINGS.migration.podTimeoutSeconds,
+      },
+    },
+    pollIntervalMs: e.POLL_INTERVAL_MS,
+    approvals: { needed: e.APPROVALS_NEEDED, allowSelf: e.ALLOW_SELF_APPROVAL, ttlMs: e.REQUEST_TTL_MINUTES * 60_000 },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      lockMs: e.JOB_LOCK_MS,
+      stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+    },
+    slack: {
+      mode: e.SLACK_MODE,
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+      port: e.PORT,
+      accessConfigPath: e.ACCESS_CONFIG,
+    },
+  };
+}

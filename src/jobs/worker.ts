@@ -1,0 +1,90 @@
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { UpgradeError, explainError } from '../upgrade/errors.js';
+import { executeRequest, type EngineAccess } from './execute.js';
+import { QUEUE_NAME, bullPrefix, type UpgradeJobData } from './queue.js';
+import type { RedisRequestStore } from './requests.js';
+
+export interface WorkerOptions {
+  readonly connection: ConnectionOptions;
+  /** A separate connection for the cancel subscription (a subscribed connection can do nothing else). */
+  readonly subscriber: Redis;
+  readonly prefix: string;
+  readonly store: RedisRequestStore;
+  readonly engine: EngineAccess;
+  readonly logger: Logger;
+  /** Upgrades run side by side, one per release at most (the store's lock). Default 2. */
+  readonly concurrency?: number;
+  /** How long a job stays locked without a heartbeat; a killed worker's job moves on after it. */
+  readonly lockDurationMs?: number;
+  /** How often workers look for jobs whose worker died. */
+  readonly stalledIntervalMs?: number;
+  readonly pollIntervalMs?: number;
+}
+
+export interface UpgradeWorker {
+  readonly worker: Worker<UpgradeJobData>;
+  close(): Promise<void>;
+}
+
+/** The queue processor: runs requests, retries transient failures, honours cancel. */
+export async function createUpgradeWorker(options: WorkerOptions): Promise<UpgradeWorker> {
+  const { store, logger } = options;
+  const running = new Map<string, AbortController>();
+  await options.subscriber.subscribe(store.cancelChannel());
+  options.subscriber.on('message', (_channel: string, id: string) => {
+    const controller = running.get(id);
+    if (controller) {
+      logger.info({ requestId: id }, 'cancel requested: interrupting the run');
+      controller.abort();
+    }
+  });
+
+  const process = async (job: Job<UpgradeJobData>) => {
+    const id = job.data.requestId;
+    const controller = new AbortController();
+    running.set(id, controller);
+    const mayRetry = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    const log = logger.child({ requestId: id, jobId: job.id, attempt: job.attemptsMade + 1 });
+    log.info('job started');
+    try {
+      const outcome = await executeRequest(store, options.engine, id, {
+        signal: controller.signal,
+        mayRetry,
+        pollIntervalMs: options.pollIntervalMs,
+        onEvent: (e) => {
+          log.info({ event: e.type, step: e.index + 1, total: e.total }, 'step event');
+          void job.updateProgress({ index: e.index, total: e.total, type: e.type }).catch(() => {});
+        },
+      });
+      log.info({ outcome }, 'job finished');
+      return { outcome };
+    } catch (err) {
+      log.warn({ err: explainError(err) }, 'job failed');
+      if (err instanceof UpgradeError && err.code === 'transient' && mayRetry) throw err;
+      throw new UnrecoverableError(explainError(err));
+    } finally {
+      running.delete(id);
+    }
+  };
+
+  const worker = new Worker<UpgradeJobData>(QUEUE_NAME, process, {
+    connection: options.connection,
+    prefix: bullPrefix(options.prefix),
+    concurrency: options.concurrency ?? 2,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    // A worker killed mid-upgrade must hand the job on, more than once if need be.
+    maxStalledCount: 10,
+  });
+  worker.on('error', (err) => logger.error({ err: explainError(err) }, 'worker error'));
+  return {
+    worker,
+    async close() {
+      // Not a cancel: a run cut short here is resumed by another worker once its lock expires.
+      await worker.close(true);
+      await options.subscriber.unsubscribe().catch(() => {});
+    },
+  };
+}
