@@ -207,11 +207,16 @@ export class RedisRequestStore {
     await this.update(id, (r) => (r.completedSteps > index ? null : { ...r, completedSteps: index + 1 }));
   }
 
+  /**
+   * Asks to stop. A request not yet handed to a worker is cancelled at once; a queued or running
+   * one is stopped by its worker (between steps, or by interrupting a wait).
+   */
   async requestCancel(id: string, by: Actor, now = Date.now()): Promise<UpgradeRequest> {
     const { request, changed } = await this.update(id, (r) => {
       const state = deriveState(r, now);
       if (r.cancelRequested || isTerminal(state)) return null;
-      return { ...r, cancelRequested: { by, at: now } };
+      const notStarted = state === 'pending-approval' || state === 'approved';
+      return { ...r, cancelRequested: { by, at: now }, ...(notStarted ? { phase: 'cancelled' as const, finishedAt: now } : {}) };
     });
     if (changed) await this.audit(id, by, 'cancel requested', undefined, now);
     await this.redis.publish(this.key('cancel'), id);

@@ -135,14 +135,24 @@ describe('planUpgrade: helm path', () => {
     expect(plan(s, '2.4.17').warnings.join('\n')).not.toContain('mixCoordinator');
   });
 
-  it('a target a chart carries: no --set, no override warning', () => {
+  // --reset-then-reuse-values keeps a tag forced by an earlier upgrade, so the tag of the
+  // chart's own Milvus is set explicitly too; only a forced tag earns the warning.
+  it('a target a chart carries: image.all.tag is the chart\'s own version, no override warning', () => {
     const p = plan(state, '2.4.17');
     const upgrade = stepsOf(p.steps, 'helm-upgrade')[0]!;
-    expect(upgrade.set).toEqual({});
+    expect(upgrade.set).toEqual({ 'image.all.tag': 'v2.4.17' });
     expect(upgrade.chartVersion).toBe('4.2.25');
-    expect(upgrade.description).not.toContain('--set');
-    expect(upgrade.description).toContain('--reset-then-reuse-values');
-    expect(p.warnings.join('\n')).not.toContain('image.all.tag');
+    expect(upgrade.description).toBe(
+      'helm upgrade prod zilliztech/milvus -n milvus --version 4.2.25 --set image.all.tag=v2.4.17 --reset-then-reuse-values --wait --timeout 1800s',
+    );
+    expect(p.warnings.join('\n')).not.toContain('no chart carries');
+    expect(p.warnings.join('\n')).not.toContain('must exist');
+  });
+
+  it('a pre-release target a chart carries: the tag follows the chart (v2.5.0-beta)', () => {
+    const s = releaseState({ version: '2.4.17', chartVersion: '4.2.25' });
+    const upgrade = stepsOf(plan(s, '2.5.0-beta').steps, 'helm-upgrade')[0]!;
+    expect(upgrade).toMatchObject({ chartVersion: '4.2.32', set: { 'image.all.tag': 'v2.5.0-beta' } });
   });
 
   it('rollback: helm rollback to the revision the release has now', () => {

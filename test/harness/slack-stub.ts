@@ -1,0 +1,756 @@
+/**
+ * A local stand-in for the Slack Web API, for tests that run the real Bolt app.
+ *
+ * Point a WebClient (or Bolt's `clientOptions`) at `stub.url`:
+ *   new WebClient('xoxb-test', { slackApiUrl: stub.url })
+ *   new App({ token, signingSecret, clientOptions: { slackApiUrl: stub.url } })
+ * WebClient POSTs to `${slackApiUrl}${method}` (it appends a `/` if missing), so `stub.url` is
+ * `http://127.0.0.1:<port>/api/`.
+ *
+ * It records every call, keeps the state of messages (posts, updates, deletes, reactions),
+ * answers the methods a bot uses the way Slack does, can inject faults (429 with Retry-After,
+ * 500, `ok:false` errors, slow answers), and serves a read-only HTML view of the channels
+ * (`GET /`, `GET /channel/:id`) and `GET /state.json`.
+ *
+ * It also accepts `POST /response/:id` as a stand-in for `response_url` webhooks: such calls are
+ * recorded with method `response_url` (see `stub.responseUrl(id)`).
+ *
+ * Tokens are recorded in `RecordedCall.token` but never logged or rendered.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedCall {
+  /** Web API method, e.g. `chat.postMessage`; `response_url` for POSTs to `/response/:id`. */
+  method: string;
+  /** Decoded arguments (form fields are strings; `blocks`/`attachments`/`view`/`metadata` JSON-decoded). The token is not in here. */
+  args: Record<string, unknown>;
+  /** The bearer token (from `Authorization`, or a `token` body field). Never logged. */
+  token?: string;
+  /** `Date.now()` when the request body had been read. */
+  at: number;
+  /** The JSON body the stub answered with. */
+  response: unknown;
+  /** HTTP status the stub answered with. */
+  status: number;
+}
+
+export interface StubReaction {
+  name: string;
+  count: number;
+  users: string[];
+}
+
+export interface StubMessage {
+  channel: string;
+  ts: string;
+  /** Set on thread replies (and on a parent once it has replies, as Slack does). */
+  thread_ts?: string;
+  text: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+  metadata?: unknown;
+  /** The bot user that posted it. */
+  user: string;
+  bot_id: string;
+  /** How many times chat.update changed it. */
+  updates: number;
+  reactions: StubReaction[];
+  reply_count?: number;
+}
+
+export interface StubEphemeral {
+  channel: string;
+  user: string;
+  message_ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks?: unknown[];
+}
+
+export interface StubView {
+  id: string;
+  trigger_id: string;
+  view: unknown;
+}
+
+export type Fault =
+  | { status: 429; retryAfter?: number }
+  | { status: 500 }
+  | { error: string }
+  /** Answer normally, but only after `delayMs` (state changes apply at once). */
+  | { delayMs: number };
+
+export interface StubIdentity {
+  team_id: string;
+  team: string;
+  user_id: string;
+  user: string;
+  bot_id: string;
+  app_id: string;
+}
+
+export interface SlackStubOptions {
+  port?: number;
+  /** Defaults: T0STUBTEAM / U0STUBBOT / B0STUBBOT / A0STUBAPP. */
+  identity?: Partial<StubIdentity>;
+  /** If given, only these tokens are accepted; otherwise any `xox?-…` token is. */
+  tokens?: string[];
+}
+
+export interface SlackStub {
+  /** Give this to WebClient / Bolt as `slackApiUrl`: `http://127.0.0.1:<port>/api/`. */
+  readonly url: string;
+  /** `http://127.0.0.1:<port>` (HTML view at `/`, `/channel/:id`, `/state.json`). */
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly identity: StubIdentity;
+  /** Every call, in arrival order. Cleared by reset(). */
+  readonly calls: RecordedCall[];
+  /** Members of user groups for usergroups.users.list; mutate freely. Unknown group -> `no_such_subteam`. */
+  userGroups: Record<string, string[]>;
+  /** Overrides merged into users.info answers, by user id. */
+  users: Record<string, Record<string, unknown>>;
+  /** Overrides merged into conversations.info answers, by channel id. */
+  channels: Record<string, Record<string, unknown>>;
+  /** Calls to one method, in order. */
+  callsTo(method: string): RecordedCall[];
+  /** Current (not deleted) messages, after updates, in post order. */
+  messages(channel?: string): StubMessage[];
+  /** The parent (if known) followed by its replies in order. */
+  thread(channel: string, ts: string): StubMessage[];
+  ephemerals(channel?: string): StubEphemeral[];
+  views(): StubView[];
+  /** A `response_url` that posts back into this stub (recorded as method `response_url`). */
+  responseUrl(id?: string): string;
+  /** Make the next `times` calls to `method` (or `'*'` for any) fail with `fault`. */
+  failNext(method: string, fault: Fault, times?: number): void;
+  /** Resolves once `predicate(calls)` holds; re-checked on every recorded call. */
+  waitFor(predicate: (calls: readonly RecordedCall[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Clears calls, messages, ephemerals, views and pending faults (keeps userGroups/users/channels and the ts counter). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Fields WebClient JSON-encodes into form strings that we decode back. */
+const JSON_FIELDS = ['blocks', 'attachments', 'view', 'metadata'];
+
+interface Waiter {
+  predicate: (calls: readonly RecordedCall[]) => boolean;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface PendingFault {
+  method: string;
+  fault: Fault;
+  remaining: number;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+export async function startSlackStub(opts: SlackStubOptions = {}): Promise<SlackStub> {
+  const identity: StubIdentity = {
+    team_id: 'T0STUBTEAM',
+    team: 'Stub Team',
+    user_id: 'U0STUBBOT',
+    user: 'milvus-bot',
+    bot_id: 'B0STUBBOT',
+    app_id: 'A0STUBAPP',
+    ...opts.identity,
+  };
+  const allowedTokens = opts.tokens ? new Set(opts.tokens) : undefined;
+
+  const calls: RecordedCall[] = [];
+  let messages: StubMessage[] = [];
+  let ephemerals: StubEphemeral[] = [];
+  let views: StubView[] = [];
+  let faults: PendingFault[] = [];
+  let waiters: Waiter[] = [];
+  let tsCounter = 0;
+  let viewCounter = 0;
+
+  const nextTs = (): string => {
+    tsCounter += 1;
+    const micros = 1_700_000_000_000_000 + tsCounter * 100;
+    return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+  };
+
+  const find = (channel: string, ts: string): StubMessage | undefined => messages.find((m) => m.channel === channel && m.ts === ts);
+  const copy = <T>(v: T): T => structuredClone(v);
+
+  const record = (c: RecordedCall): void => {
+    calls.push(c);
+    for (const w of [...waiters]) {
+      let hit: boolean;
+      try {
+        hit = w.predicate(calls);
+      } catch (e) {
+        clearTimeout(w.timer);
+        waiters = waiters.filter((x) => x !== w);
+        w.reject(e instanceof Error ? e : new Error(String(e)));
+        continue;
+      }
+      if (hit) {
+        clearTimeout(w.timer);
+        waiters = waiters.filter((x) => x !== w);
+        w.resolve();
+      }
+    }
+  };
+
+  const takeFault = (method: string): Fault | undefined => {
+    const f = faults.find((x) => x.method === method) ?? faults.find((x) => x.method === '*');
+    if (!f) return undefined;
+    f.remaining -= 1;
+    if (f.remaining <= 0) faults = faults.filter((x) => x !== f);
+    return f.fault;
+  };
+
+  const messageView = (m: StubMessage): Record<string, unknown> => {
+    const out: Record<string, unknown> = {
+      type: 'message',
+      subtype: 'bot_message',
+      text: m.text,
+      user: m.user,
+      bot_id: m.bot_id,
+      app_id: identity.app_id,
+      team: identity.team_id,
+      ts: m.ts,
+    };
+    if (m.thread_ts) out.thread_ts = m.thread_ts;
+    if (m.blocks) out.blocks = copy(m.blocks);
+    if (m.attachments) out.attachments = copy(m.attachments);
+    if (m.metadata) out.metadata = copy(m.metadata);
+    if (m.reactions.length) out.reactions = copy(m.reactions);
+    if (m.reply_count) out.reply_count = m.reply_count;
+    if (m.updates > 0) out.edited = { user: m.user, ts: m.ts };
+    return out;
+  };
+
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+  const arr = (v: unknown): unknown[] | undefined => (Array.isArray(v) ? v : undefined);
+  const ok = (body: Record<string, unknown> = {}): Answer => ({ status: 200, body: { ok: true, ...body } });
+  const err = (error: string): Answer => ({ status: 200, body: { ok: false, error } });
+
+  const handlers: Record<string, (a: Record<string, unknown>) => Answer> = {
+    'api.test': (a) => ok({ args: a }),
+    'auth.test': () =>
+      ok({
+        url: `https://${identity.team.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.slack.com/`,
+        team: identity.team,
+        user: identity.user,
+        team_id: identity.team_id,
+        user_id: identity.user_id,
+        bot_id: identity.bot_id,
+        is_enterprise_install: false,
+      }),
+    'chat.postMessage': (a) => {
+      const channel = str(a.channel);
+      if (!channel) return err('channel_not_found');
+      const text = str(a.text) ?? '';
+      const blocks = arr(a.blocks);
+      const attachments = arr(a.attachments);
+      if (!text && !blocks?.length && !attachments?.length) return err('no_text');
+      const threadTs = str(a.thread_ts) || undefined;
+      const m: StubMessage = {
+        channel,
+        ts: nextTs(),
+        text,
+        user: identity.user_id,
+        bot_id: identity.bot_id,
+        updates: 0,
+        reactions: [],
+      };
+      if (threadTs) m.thread_ts = threadTs;
+      if (blocks) m.blocks = blocks;
+      if (attachments) m.attachments = attachments;
+      if (a.metadata !== undefined) m.metadata = a.metadata;
+      messages.push(m);
+      if (threadTs) {
+        const parent = find(channel, threadTs);
+        if (parent) {
+          parent.thread_ts = parent.ts;
+          parent.reply_count = (parent.reply_count ?? 0) + 1;
+        }
+      }
+      return ok({ channel, ts: m.ts, message: messageView(m) });
+    },
+    'chat.update': (a) => {
+      const channel = str(a.channel);
+      const ts = str(a.ts);
+      if (!channel) return err('channel_not_found');
+      if (!ts) return err('message_not_found');
+      const m = find(channel, ts);
+      if (!m) return err('message_not_found');
+      if (a.text !== undefined) m.text = str(a.text) ?? '';
+      if (a.blocks !== undefined) m.blocks = arr(a.blocks) ?? [];
+      if (a.attachments !== undefined) m.attachments = arr(a.attachments) ?? [];
+      if (a.metadata !== undefined) m.metadata = a.metadata;
+      m.updates += 1;
+      return ok({ channel, ts, text: m.text, message: messageView(m) });
+    },
+    'chat.delete': (a) => {
+      const channel = str(a.channel);
+      const ts = str(a.ts);
+      if (!channel) return err('channel_not_found');
+      const m = ts ? find(channel, ts) : undefined;
+      if (!m) return err('message_not_found');
+      messages = messages.filter((x) => x !== m);
+      return ok({ channel, ts });
+    },
+    'chat.postEphemeral': (a) => {
+      const channel = str(a.channel);
+      const user = str(a.user);
+      if (!channel) return err('channel_not_found');
+      if (!user) return err('user_not_found');
+      const text = str(a.text) ?? '';
+      const blocks = arr(a.blocks);
+      if (!text && !blocks?.length && !arr(a.attachments)?.length) return err('no_text');
+      const e: StubEphemeral = { channel, user, message_ts: nextTs(), text };
+      const threadTs = str(a.thread_ts);
+      if (threadTs) e.thread_ts = threadTs;
+      if (blocks) e.blocks = blocks;
+      ephemerals.push(e);
+      return ok({ message_ts: e.message_ts });
+    },
+    'reactions.add': (a) => {
+      const channel = str(a.channel);
+      const ts = str(a.timestamp);
+      const name = str(a.name);
+      if (!channel) return err('channel_not_found');
+      if (!name) return err('invalid_name');
+      const m = ts ? find(channel, ts) : undefined;
+      if (!m) return err('message_not_found');
+      let r = m.reactions.find((x) => x.name === name);
+      if (r?.users.includes(identity.user_id)) return err('already_reacted');
+      if (!r) {
+        r = { name, count: 0, users: [] };
+        m.reactions.push(r);
+      }
+      r.count += 1;
+      r.users.push(identity.user_id);
+      return ok();
+    },
+    'reactions.remove': (a) => {
+      const channel = str(a.channel);
+      const ts = str(a.timestamp);
+      const name = str(a.name);
+      const m = channel && ts ? find(channel, ts) : undefined;
+      if (!m) return err('message_not_found');
+      const r = m.reactions.find((x) => x.name === name);
+      if (!r || !r.users.includes(identity.user_id)) return err('no_reaction');
+      r.users = r.users.filter((u) => u !== identity.user_id);
+      r.count -= 1;
+      if (r.count <= 0) m.reactions = m.reactions.filter((x) => x !== r);
+      return ok();
+    },
+    'users.info': (a) => {
+      const id = str(a.user);
+      if (!id) return err('user_not_found');
+      const name = id.toLowerCase();
+      return ok({
+        user: {
+          id,
+          team_id: identity.team_id,
+          name,
+          deleted: false,
+          real_name: `User ${id}`,
+          tz: 'Etc/UTC',
+          tz_offset: 0,
+          is_admin: false,
+          is_owner: false,
+          is_bot: id === identity.user_id,
+          is_app_user: false,
+          updated: 1_700_000_000,
+          profile: { real_name: `User ${id}`, display_name: name, email: `${name}@example.com`, team: identity.team_id },
+          ...copy(stubRef.users[id] ?? {}),
+        },
+      });
+    },
+    'conversations.info': (a) => {
+      const id = str(a.channel);
+      if (!id) return err('channel_not_found');
+      const isIm = id.startsWith('D');
+      return ok({
+        channel: {
+          id,
+          name: isIm ? undefined : `channel-${id.toLowerCase()}`,
+          is_channel: !isIm && !id.startsWith('G'),
+          is_group: id.startsWith('G'),
+          is_im: isIm,
+          is_private: id.startsWith('G'),
+          is_archived: false,
+          is_member: true,
+          created: 1_700_000_000,
+          creator: 'U0CREATOR',
+          ...copy(stubRef.channels[id] ?? {}),
+        },
+      });
+    },
+    'conversations.history': (a) => {
+      const channel = str(a.channel);
+      if (!channel) return err('channel_not_found');
+      const top = messages.filter((m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts));
+      return ok({ messages: top.reverse().map(messageView), has_more: false });
+    },
+    'conversations.replies': (a) => {
+      const channel = str(a.channel);
+      const ts = str(a.ts);
+      if (!channel) return err('channel_not_found');
+      const t = ts ? threadOf(channel, ts) : [];
+      if (!t.length) return err('thread_not_found');
+      return ok({ messages: t.map(messageView), has_more: false });
+    },
+    'views.open': (a) => {
+      const trigger = str(a.trigger_id);
+      if (!trigger) return err('invalid_arguments');
+      if (!a.view || typeof a.view !== 'object') return err('invalid_arguments');
+      viewCounter += 1;
+      const id = `V${String(viewCounter).padStart(9, '0')}`;
+      views.push({ id, trigger_id: trigger, view: copy(a.view) });
+      return ok({
+        view: { id, team_id: identity.team_id, app_id: identity.app_id, bot_id: identity.bot_id, state: { values: {} }, hash: `${id}.hash`, ...copy(a.view as object) },
+      });
+    },
+    'usergroups.users.list': (a) => {
+      const group = str(a.usergroup);
+      const members = group ? stubRef.userGroups[group] : undefined;
+      if (!members) return err('no_such_subteam');
+      return ok({ users: [...members] });
+    },
+  };
+
+  const threadOf = (channel: string, ts: string): StubMessage[] => {
+    const parent = find(channel, ts);
+    const replies = messages.filter((m) => m.channel === channel && m.thread_ts === ts && m.ts !== ts);
+    return parent ? [parent, ...replies] : replies;
+  };
+
+  const tokenOf = (req: IncomingMessage, args: Record<string, unknown>): string | undefined => {
+    const auth = req.headers.authorization;
+    if (typeof auth === 'string') {
+      const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+      if (m?.[1]) return m[1];
+    }
+    return typeof args.token === 'string' ? args.token : undefined;
+  };
+  const tokenValid = (t: string | undefined): boolean =>
+    t !== undefined && (allowedTokens ? allowedTokens.has(t) : /^xox[a-z]-[\w-]+$/i.test(t));
+
+  const parseArgs = (req: IncomingMessage, raw: string): Record<string, unknown> => {
+    const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    let args: Record<string, unknown> = {};
+    if (ct === 'application/json') {
+      try {
+        const parsed: unknown = raw ? JSON.parse(raw) : {};
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) args = parsed as Record<string, unknown>;
+      } catch {
+        args = {};
+      }
+    } else {
+      // application/x-www-form-urlencoded (WebClient's default); also a fallback for no content type.
+      for (const [k, v] of new URLSearchParams(raw)) args[k] = v;
+      for (const k of JSON_FIELDS) {
+        const v = args[k];
+        if (typeof v === 'string' && /^\s*[[{]/.test(v)) {
+          try {
+            args[k] = JSON.parse(v);
+          } catch {
+            /* leave as the string it was */
+          }
+        }
+      }
+    }
+    return args;
+  };
+
+  const send = (res: ServerResponse, a: Answer): void => {
+    const payload = JSON.stringify(a.body);
+    const write = (): void => {
+      if (res.destroyed) return;
+      res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8', ...a.headers });
+      res.end(payload);
+    };
+    if (a.delayMs && a.delayMs > 0) setTimeout(write, a.delayMs).unref();
+    else write();
+  };
+
+  const handleApi = (req: IncomingMessage, res: ServerResponse, method: string, raw: string): void => {
+    const args = parseArgs(req, raw);
+    const token = tokenOf(req, args);
+    delete args.token;
+    const at = Date.now();
+    let answer: Answer;
+    const fault = takeFault(method);
+    if (fault && 'status' in fault && fault.status === 429) {
+      const retryAfter = fault.retryAfter ?? 1;
+      answer = { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(retryAfter) } };
+    } else if (fault && 'status' in fault && fault.status === 500) {
+      answer = { status: 500, body: { ok: false, error: 'internal_error' } };
+    } else if (fault && 'error' in fault) {
+      answer = err(fault.error);
+    } else if (!tokenValid(token)) {
+      answer = err('not_authed');
+    } else {
+      const h = handlers[method];
+      answer = h ? h(args) : ok();
+      if (fault && 'delayMs' in fault) answer.delayMs = fault.delayMs;
+    }
+    const rec: RecordedCall = { method, args, at, response: answer.body, status: answer.status };
+    if (token !== undefined) rec.token = token;
+    record(rec);
+    send(res, answer);
+  };
+
+  const handleResponseUrl = (req: IncomingMessage, res: ServerResponse, id: string, raw: string): void => {
+    const args = parseArgs(req, raw);
+    args.response_url_id = id;
+    const answer: Answer = { status: 200, body: { ok: true } };
+    record({ method: 'response_url', args, at: Date.now(), response: answer.body, status: 200 });
+    send(res, answer);
+  };
+
+  const readBody = (req: IncomingMessage): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      try {
+        const u = new URL(req.url ?? '/', 'http://stub.local');
+        const path = u.pathname;
+        const apiMatch = /^\/api\/([A-Za-z0-9_.]+)$/.exec(path);
+        if (apiMatch && (req.method === 'POST' || req.method === 'GET')) {
+          const raw = req.method === 'POST' ? await readBody(req) : u.searchParams.toString();
+          handleApi(req, res, apiMatch[1]!, raw);
+          return;
+        }
+        const respMatch = /^\/response\/([^/]+)$/.exec(path);
+        if (respMatch && req.method === 'POST') {
+          handleResponseUrl(req, res, decodeURIComponent(respMatch[1]!), await readBody(req));
+          return;
+        }
+        if (req.method === 'GET' && path === '/state.json') {
+          const ch = u.searchParams.get('channel') ?? undefined;
+          const body = JSON.stringify({ messages: stubRef.messages(ch), ephemerals: stubRef.ephemerals(ch), views: stubRef.views() }, null, 2);
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(body);
+          return;
+        }
+        const chMatch = /^\/channel\/([^/]+)$/.exec(path);
+        if (req.method === 'GET' && (path === '/' || chMatch)) {
+          const refresh = u.searchParams.get('refresh');
+          const refreshSec = refresh === null ? 2 : Number(refresh);
+          const html = renderPage(messages, chMatch ? decodeURIComponent(chMatch[1]!) : undefined, Number.isFinite(refreshSec) ? refreshSec : 2);
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(html);
+          return;
+        }
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('not found');
+      } catch (e) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`stub error: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    })();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let closed = false;
+
+  const stubRef: SlackStub = {
+    url: `${baseUrl}/api/`,
+    baseUrl,
+    port,
+    identity,
+    calls,
+    userGroups: {},
+    users: {},
+    channels: {},
+    callsTo: (method) => calls.filter((c) => c.method === method),
+    messages: (channel) => copy(messages.filter((m) => channel === undefined || m.channel === channel)),
+    thread: (channel, ts) => copy(threadOf(channel, ts)),
+    ephemerals: (channel) => copy(ephemerals.filter((e) => channel === undefined || e.channel === channel)),
+    views: () => copy(views),
+    responseUrl: (id = `r${Date.now().toString(36)}`) => `${baseUrl}/response/${encodeURIComponent(id)}`,
+    failNext(method, fault, times = 1) {
+      if (times > 0) faults.push({ method, fault, remaining: times });
+    },
+    waitFor(predicate, timeoutMs = 10_000) {
+      try {
+        if (predicate(calls)) return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+      if (closed) return Promise.reject(new Error('slack stub is closed'));
+      return new Promise<void>((resolve, reject) => {
+        const w: Waiter = {
+          predicate,
+          resolve,
+          reject,
+          timer: setTimeout(() => {
+            waiters = waiters.filter((x) => x !== w);
+            const seen = calls.map((c) => (c.status === 200 && (c.response as { ok?: boolean })?.ok !== false ? c.method : `${c.method}(${describeFailure(c)})`));
+            reject(
+              new Error(
+                `slack stub: waitFor timed out after ${timeoutMs} ms; ${calls.length} call(s) recorded: ${seen.length ? seen.join(', ') : '(none)'}`,
+              ),
+            );
+          }, timeoutMs),
+        };
+        waiters.push(w);
+      });
+    },
+    reset() {
+      calls.length = 0;
+      messages = [];
+      ephemerals = [];
+      views = [];
+      faults = [];
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.reject(new Error('slack stub closed while waiting'));
+      }
+      waiters = [];
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+  return stubRef;
+}
+
+function describeFailure(c: RecordedCall): string {
+  const e = (c.response as { error?: unknown } | null)?.error;
+  return typeof e === 'string' ? `${c.status} ${e}` : String(c.status);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML view
+// ---------------------------------------------------------------------------------------------
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+}
+
+const esc = (v: unknown): string => escapeHtml(typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+
+function textOf(t: unknown): string {
+  if (typeof t === 'string') return t;
+  if (t && typeof t === 'object' && 'text' in t) return textOf((t as { text: unknown }).text);
+  return '';
+}
+
+function renderElement(el: unknown): string {
+  if (!el || typeof el !== 'object') return '';
+  const e = el as Record<string, unknown>;
+  const type = esc(e.type);
+  if (e.type === 'button') {
+    return `<span class="button" data-action-id="${esc(e.action_id)}" data-value="${esc(e.value)}" data-style="${esc(e.style ?? 'default')}">${esc(textOf(e.text))}</span>`;
+  }
+  if (e.type === 'image') return `<span class="element element-image">${esc(e.alt_text)}</span>`;
+  if (e.type === 'mrkdwn' || e.type === 'plain_text') return `<span class="element element-text">${esc(e.text)}</span>`;
+  const label = textOf(e.placeholder) || textOf(e.text);
+  return `<span class="element element-${type}" data-action-id="${esc(e.action_id)}">${esc(label || String(e.type))}</span>`;
+}
+
+function renderBlock(b: unknown): string {
+  if (!b || typeof b !== 'object') return '';
+  const blk = b as Record<string, unknown>;
+  const type = typeof blk.type === 'string' ? blk.type : 'unknown';
+  const attrs = `class="block block-${esc(type)}" data-block-type="${esc(type)}" data-block-id="${esc(blk.block_id)}"`;
+  switch (type) {
+    case 'header':
+      return `<div ${attrs}><h3>${esc(textOf(blk.text))}</h3></div>`;
+    case 'section': {
+      const fields = Array.isArray(blk.fields) ? blk.fields.map((f) => `<div class="field">${esc(textOf(f))}</div>`).join('') : '';
+      const acc = blk.accessory ? `<div class="accessory">${renderElement(blk.accessory)}</div>` : '';
+      return `<div ${attrs}><div class="block-text">${esc(textOf(blk.text))}</div>${fields}${acc}</div>`;
+    }
+    case 'context':
+    case 'actions': {
+      const els = Array.isArray(blk.elements) ? blk.elements.map(renderElement).join(' ') : '';
+      return `<div ${attrs}>${els}</div>`;
+    }
+    case 'divider':
+      return `<hr ${attrs}>`;
+    default:
+      return `<div ${attrs}>[${esc(type)} block]</div>`;
+  }
+}
+
+function renderMessage(m: StubMessage, replies: StubMessage[] | undefined, reply: boolean): string {
+  const blocks = m.blocks?.length ? `<div class="blocks">${m.blocks.map(renderBlock).join('')}</div>` : '';
+  const reactions = m.reactions.length
+    ? `<div class="reactions">${m.reactions.map((r) => `<span class="reaction" data-name="${esc(r.name)}">:${esc(r.name)}: ${r.count}</span>`).join(' ')}</div>`
+    : '';
+  const edited = m.updates > 0 ? ` <span class="edited">(edited ×${m.updates})</span>` : '';
+  const thread =
+    replies && replies.length
+      ? `<div class="thread" data-thread-ts="${esc(m.ts)}">${replies.map((r) => renderMessage(r, undefined, true)).join('')}</div>`
+      : '';
+  const cls = reply ? 'message reply' : 'message';
+  return (
+    `<div class="${cls}" data-ts="${esc(m.ts)}" data-channel="${esc(m.channel)}" data-thread-ts="${esc(m.thread_ts)}" data-updates="${m.updates}">` +
+    `<div class="meta"><span class="ts">${esc(m.ts)}</span>${edited}</div>` +
+    `<div class="text">${esc(m.text)}</div>${blocks}${reactions}${thread}</div>`
+  );
+}
+
+function renderChannel(channel: string, all: StubMessage[]): string {
+  const msgs = all.filter((m) => m.channel === channel);
+  const tops = new Set(msgs.filter((m) => !m.thread_ts || m.thread_ts === m.ts).map((m) => m.ts));
+  const body = msgs
+    .filter((m) => !m.thread_ts || m.thread_ts === m.ts || !tops.has(m.thread_ts))
+    .map((m) =>
+      tops.has(m.ts) ? renderMessage(m, msgs.filter((r) => r.thread_ts === m.ts && r.ts !== m.ts), false) : renderMessage(m, undefined, true),
+    )
+    .join('');
+  return `<section class="channel" data-channel="${esc(channel)}"><h2><a href="/channel/${encodeURIComponent(channel)}">#${esc(channel)}</a></h2>${body || '<p class="empty">no messages</p>'}</section>`;
+}
+
+function renderPage(all: StubMessage[], channel: string | undefined, refreshSec: number): string {
+  const channels = channel !== undefined ? [channel] : [...new Set(all.map((m) => m.channel))];
+  const refresh = refreshSec > 0 ? `<meta http-equiv="refresh" content="${refreshSec}">` : '';
+  const title = channel !== undefined ? `#${channel} — Slack stub` : 'Slack stub';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">${refresh}<title>${esc(title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1rem;max-width:60rem}
+.channel{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin-bottom:1rem}
+.message{border-top:1px solid #eee;padding:.4rem 0}
+.thread{margin-left:2rem;border-left:3px solid #ddd;padding-left:.8rem}
+.meta{color:#888;font-size:.75rem}.text{white-space:pre-wrap}
+.block{margin:.2rem 0}.block-context{color:#666;font-size:.85rem}.field{display:inline-block;margin-right:1rem}
+.button{display:inline-block;border:1px solid #999;border-radius:4px;padding:.1rem .5rem;margin-right:.3rem}
+.button[data-style=primary]{background:#007a5a;color:#fff}.button[data-style=danger]{background:#e01e5a;color:#fff}
+</style></head>
+<body><h1>${esc(title)}</h1>
+${channels.length ? channels.map((c) => renderChannel(c, all)).join('\n') : '<p class="empty">no messages</p>'}
+</body></html>
+`;
+}
