@@ -9,7 +9,13 @@ import { createLogger } from './log.js';
 import { eventText, planJson, planText, statusText, versionsText } from './plan-text.js';
 import { UpgradeError, explainError } from './upgrade/errors.js';
 import { DEFAULT_PLAN_SETTINGS, runningVersion, type Plan, type PlanSettings } from './upgrade/plan.js';
-import { runSteps } from './upgrade/run.js';
+import { runSteps, type RunEvent } from './upgrade/run.js';
+import { Redis } from 'ioredis';
+import { userInfo } from 'node:os';
+import { executeRequest, type EngineAccess } from './jobs/execute.js';
+import { deriveState, isTerminal, type Actor, type RunEventRecord } from './jobs/model.js';
+import { UpgradeQueue } from './jobs/queue.js';
+import { RedisRequestStore } from './jobs/requests.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseStrategy } from './upgrade/service.js';
 import { validateNamespace, validateReleaseName } from './upgrade/names.js';
 import { parseVersion } from './upgrade/version.js';
@@ -39,6 +45,10 @@ interface PlanOpts extends GlobalOpts {
   coordinatorMinReady: string;
   pollMs: string;
   yes?: boolean;
+  redisUrl: string;
+  keyPrefix: string;
+  record?: boolean;
+  queue?: boolean;
 }
 
 function seconds(text: string, name: string): number {
@@ -88,6 +98,47 @@ function print(o: { json?: boolean }, json: unknown, text: string): void {
   process.stdout.write(`${o.json ? JSON.stringify(json, null, 2) : text}\n`);
 }
 
+/** A short-lived Redis connection that fails fast instead of retrying forever. */
+function openRedis(url: string): Redis {
+  return new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: true });
+}
+
+async function recorded<T>(o: PlanOpts, fn: (store: RedisRequestStore, redis: Redis) => Promise<T>): Promise<T> {
+  const redis = openRedis(o.redisUrl);
+  try {
+    await redis.connect();
+  } catch (err) {
+    throw new UpgradeError('preflight', `cannot reach Redis at ${redactUrl(o.redisUrl)} to record this in the audit trail`, [
+      `${err instanceof Error ? err.message : String(err)}`,
+      'start Redis or point --redis-url at it; in an emergency, --no-record runs without the audit trail',
+    ]);
+  }
+  try {
+    return await fn(new RedisRequestStore(redis, o.keyPrefix), redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function cliActor(): Actor {
+  let name = 'unknown';
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the audit says "unknown".
+  }
+  return { id: `cli:${name}`, name, via: 'cli' };
+}
+
+function printEvent(o: PlanOpts, e: RunEvent | RunEventRecord): void {
+  if (o.json) process.stdout.write(`${JSON.stringify({ event: e })}\n`);
+  else process.stdout.write(`${eventText(e)}\n`);
+}
+
 async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void> {
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'milvus-upgrade' });
   if (!o.json) process.stdout.write(`${planText(plan)}\n\n`);
@@ -96,23 +147,60 @@ async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void>
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const started = Date.now();
+  const pollIntervalMs = Number(o.pollMs) || 500;
   try {
-    await runSteps(plan, plan.steps, {
-      ports: conn.ports,
-      signal: controller.signal,
-      pollIntervalMs: Number(o.pollMs) || 500,
-      onEvent: (e) => {
-        log.info({ event: e.type, index: e.index, plan: plan.id }, 'step event');
-        if (o.json) process.stdout.write(`${JSON.stringify({ event: e })}\n`);
-        else process.stdout.write(`${eventText(e)}\n`);
-      },
-    });
+    if (o.record === false) {
+      await runSteps(plan, plan.steps, { ports: conn.ports, signal: controller.signal, pollIntervalMs, onEvent: (e) => printEvent(o, e) });
+    } else {
+      await recorded(o, async (store) => {
+        const request = await store.create({ kind: plan.kind, plan, requester: cliActor(), approvalsNeeded: 0, allowSelfApproval: true, ttlMs: 3_600_000 });
+        log.info({ requestId: request.id, plan: plan.id }, 'request recorded');
+        if (!o.json) process.stdout.write(`request ${request.id} (audit trail in Redis)\n`);
+        if (o.queue) return followQueued(store, request.id, o, controller.signal);
+        const engine: EngineAccess = { forCluster: () => ({ deps: conn, ports: conn.ports }) };
+        const outcome = await executeRequest(store, engine, request.id, { signal: controller.signal, pollIntervalMs, actor: cliActor(), onEvent: (e) => printEvent(o, e) });
+        if (outcome === 'cancelled') throw new UpgradeError('cancelled', `${plan.kind} of ${plan.release} cancelled`);
+      });
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   const secs = Math.round((Date.now() - started) / 1000);
   print(o, { result: 'succeeded', plan: plan.id, seconds: secs }, `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`);
+}
+
+/** Hands the request to the queue's workers and prints its log until it ends. */
+async function followQueued(store: RedisRequestStore, id: string, o: PlanOpts, signal: AbortSignal): Promise<void> {
+  const connection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new UpgradeQueue({ connection, prefix: o.keyPrefix });
+  try {
+    await store.setPhase(id, 'queued', cliActor());
+    await queue.enqueue(id);
+    if (!o.json) process.stdout.write(`queued as job ${id}; following its progress (Ctrl-C cancels the request)\n`);
+  } finally {
+    await queue.close();
+    // The queue does not close a connection it was given.
+    connection.disconnect();
+  }
+  let seen = 0;
+  let cancelAsked = false;
+  for (;;) {
+    if (signal.aborted && !cancelAsked) {
+      cancelAsked = true;
+      await store.requestCancel(id, cliActor());
+    }
+    const entries = await store.log(id);
+    for (const e of entries.slice(seen)) if (e.type === 'run') printEvent(o, e.event);
+    seen = entries.length;
+    const r = await store.require(id);
+    const state = deriveState(r, Date.now());
+    if (isTerminal(state)) {
+      if (state === 'succeeded' || state === 'rolled-back') return;
+      throw new UpgradeError(state === 'cancelled' ? 'cancelled' : 'step-failed', `${r.kind} of ${r.release} ${state}${r.error ? `: ${r.error}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 function requireYes(o: PlanOpts, what: string): void {
@@ -144,6 +232,10 @@ export function buildProgram(): Command {
       .option('--rollout-timeout <s>', 'how long one Deployment may take to roll out', String(DEFAULT_PLAN_SETTINGS.rolloutTimeoutSeconds))
       .option('--coordinator-min-ready <s>', 'rolling: minReadySeconds for coordinators', String(DEFAULT_PLAN_SETTINGS.coordinatorMinReadySeconds))
       .option('--poll-ms <ms>', 'how often waits re-read the cluster', '500')
+      .addOption(new Option('--redis-url <url>', 'Redis holding the audit trail and the queue').env('REDIS_URL').default('redis://127.0.0.1:6379'))
+      .addOption(new Option('--key-prefix <prefix>', 'prefix of the Redis keys').env('KEY_PREFIX').default('mub:'))
+      .option('--no-record', 'run without recording in the audit trail (when Redis is down)')
+      .option('--queue', 'hand the run to the worker queue and follow it, instead of running here')
       .option('--json', 'print JSON');
 
   program

@@ -1,5 +1,6 @@
 import type { Plan } from './upgrade/plan.js';
 import type { RunEvent } from './upgrade/run.js';
+import type { RunEventRecord } from './jobs/model.js';
 import type { ReleaseState } from './upgrade/state.js';
 import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/charts.js';
@@ -44,11 +45,11 @@ export function planJson(plan: Plan): object {
   };
 }
 
-export function eventText(e: RunEvent): string {
+export function eventText(e: RunEvent | RunEventRecord): string {
   const n = `[${e.index + 1}/${e.total}]`;
   switch (e.type) {
     case 'step-started':
-      return `${n} ${e.step.description}`;
+      return `${n} ${'step' in e ? e.step.description : e.description}`;
     case 'step-progress':
       return `${n}   ${e.message}`;
     case 'step-finished':

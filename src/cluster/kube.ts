@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { UpgradeError } from '../upgrade/errors.js';
 import type { ClusterOps, ConfigMapInfo, DeploymentChange, MetaMigrationPodSpec, PodPhase } from '../upgrade/ports.js';
 import type { ComponentState } from '../upgrade/state.js';
-import { PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
+import { MARK_HELM_REVISION_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
 
 export interface KubeOptions {
   /** kubeconfig file; default: $KUBECONFIG, ~/.kube/config or in-cluster. */
@@ -95,6 +95,7 @@ export function componentOf(d: k8s.V1Deployment): ComponentState {
     observedGeneration: d.status?.observedGeneration ?? 0,
     previousImage: annotations[PREVIOUS_IMAGE_ANNOTATION] ?? null,
     previousVersionLabel: annotations[PREVIOUS_VERSION_ANNOTATION] ?? null,
+    markHelmRevision: annotations[MARK_HELM_REVISION_ANNOTATION] ? Number(annotations[MARK_HELM_REVISION_ANNOTATION]) : null,
   };
 }
 

@@ -167,14 +167,17 @@ export function planUpgrade(inputs: PlanInputs): Plan {
   );
   const from = runningVersion(state);
   const to = request.target;
+  // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
+  const now = withoutMarks(state);
   const decision = choosePath(from, to, state, request.strategy);
   const warnings: string[] = [];
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);
-  if (from.major === 2 && from.minor === 5 && to.major === 2 && to.minor >= 6) {
+  const crossesInto26 = compareVersions(from, parseVersion('2.6.0-0')) < 0 && compareVersions(to, parseVersion('2.6.0-0')) >= 0;
+  if (crossesInto26) {
     if (compareVersions(from, parseVersion('2.5.16')) < 0) {
       throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}`, [
-        'an upgrade to 2.6 must start from 2.5.16: upgrade to 2.5.16 first',
+        'an upgrade to 2.6 must start from 2.5.16 or later: upgrade to 2.5.16 first',
       ]);
     }
     warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
@@ -208,7 +211,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
       reasons: [decision.reason, choice.explanation],
       steps: helmUpgradeSteps(state, settings, choice),
       warnings,
-      rollback: {
+      rollback: crossesInto26 ? null : {
         path: 'helm',
         summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})`,
         steps: [helmRollbackStep(state, state.helm.revision, settings)],
@@ -229,7 +232,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
       rollback: {
         path: 'rolling',
         summary: `put back the previous images one Deployment at a time, in reverse order`,
-        steps: [...order].reverse().map((c) => revertDeploymentStep(c, settings)),
+        steps: [...rollingComponents(now)].reverse().map((c) => revertDeploymentStep(c, settings)),
       },
     };
   }
@@ -249,8 +252,15 @@ export function planUpgrade(inputs: PlanInputs): Plan {
     rollback: {
       path: 'migrate',
       summary: `restore the metadata from the backup taken before the migration, then start ${state.imageRepository}:${imageTag(from)} again`,
-      steps: migrationRollbackStepsFor(state, settings, from, to),
+      steps: migrationRollbackStepsFor(now, settings, from, to),
     },
+  };
+}
+
+function withoutMarks(state: ReleaseState): ReleaseState {
+  return {
+    ...state,
+    components: state.components.map((c) => ({ ...c, previousImage: null, previousVersionLabel: null, markHelmRevision: null })),
   };
 }
 
@@ -353,7 +363,7 @@ function rollingSteps(
       deployment: c.deployment,
       image,
       versionLabel: to.text,
-      recordPrevious: { image: c.image, versionLabel: c.versionLabel },
+      recordPrevious: { image: c.image, versionLabel: c.versionLabel, helmRevision: state.helm.revision },
     };
     steps.push({
       kind: 'update-deployment',
@@ -516,7 +526,7 @@ function migrationSteps(
         deployment: c.deployment,
         image,
         versionLabel: to.text,
-        recordPrevious: { image: c.image, versionLabel: c.versionLabel },
+        recordPrevious: { image: c.image, versionLabel: c.versionLabel, helmRevision: state.helm.revision },
       })),
       timeoutSeconds: settings.rolloutTimeoutSeconds,
       description: `start Milvus on ${image} with the recorded replica counts and wait until ready`,

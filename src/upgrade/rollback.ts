@@ -34,7 +34,10 @@ export function planRollback(inputs: RollbackInputs): Plan {
   const { cluster, state, history, tooling } = inputs;
   const settings = inputs.settings ?? DEFAULT_PLAN_SETTINGS;
   assertNoProblems(toolingProblems(tooling, settings.repoName, settings.repoUrl), `cannot roll back ${state.release}`);
-  const marked = state.components.filter((c) => c.previousImage && c.previousImage !== c.image);
+  // Marks made before a later helm upgrade or rollback are stale: helm has moved on since.
+  const marked = state.components.filter(
+    (c) => c.previousImage && c.previousImage !== c.image && (c.markHelmRevision === null || c.markHelmRevision === state.helm.revision),
+  );
   const running = runningVersion(state).text;
   const base = {
     kind: 'rollback' as const,
@@ -45,8 +48,12 @@ export function planRollback(inputs: RollbackInputs): Plan {
     rollback: null,
     observed: fingerprint(state),
   };
-  // A migration in progress or done: replicas were saved and the migration config exists.
-  if (state.migration && (marked.length > 0 || state.savedReplicas)) {
+  // Roll back a migration only while the release is on its target (migrated) or still on its
+  // source with replicas saved (stopped part-way); after a later upgrade the backup is stale.
+  const mig = state.migration;
+  const onTarget = mig?.targetVersion === running && marked.length > 0;
+  const stoppedOnSource = mig?.sourceVersion === running && state.savedReplicas !== null;
+  if (mig && (onTarget || stoppedOnSource)) {
     const previous = marked[0] ? (versionOfImage(marked[0].previousImage!)?.text ?? running) : running;
     return migrationRollback(inputs, settings, running, previous, base);
   }

@@ -5,6 +5,7 @@ import type { Ports } from './ports.js';
 import { rolloutProgress, type ComponentState } from './state.js';
 import {
   BACKUP_MARK,
+  MARK_HELM_REVISION_ANNOTATION,
   PREVIOUS_IMAGE_ANNOTATION,
   PREVIOUS_VERSION_ANNOTATION,
   type DeploymentTarget,
@@ -301,10 +302,13 @@ async function writeActiveStandby(
 }
 
 function annotationsFor(target: DeploymentTarget): Record<string, string | null> {
-  if (!target.recordPrevious) return { [PREVIOUS_IMAGE_ANNOTATION]: null, [PREVIOUS_VERSION_ANNOTATION]: null };
+  if (!target.recordPrevious) {
+    return { [PREVIOUS_IMAGE_ANNOTATION]: null, [PREVIOUS_VERSION_ANNOTATION]: null, [MARK_HELM_REVISION_ANNOTATION]: null };
+  }
   return {
     [PREVIOUS_IMAGE_ANNOTATION]: target.recordPrevious.image,
     [PREVIOUS_VERSION_ANNOTATION]: target.recordPrevious.versionLabel,
+    [MARK_HELM_REVISION_ANNOTATION]: String(target.recordPrevious.helmRevision),
   };
 }
 

@@ -41,6 +41,8 @@ export interface ComponentState {
   /** Left by an earlier rolling upgrade or migration of the bot: what to roll back to. */
   readonly previousImage: string | null;
   readonly previousVersionLabel: string | null;
+  /** The helm revision when the mark was made; null for marks without one. */
+  readonly markHelmRevision: number | null;
 }
 
 /** The meta-migration resources of a release, when a migration was started. */

@@ -14,7 +14,12 @@ export interface DeploymentTarget {
    * label it ran before the bot changed it (from the plan, never re-read live, so a resumed step
    * cannot record the new image as the old one); null clears them (after a rollback).
    */
-  readonly recordPrevious: { readonly image: string; readonly versionLabel: string | null } | null;
+  readonly recordPrevious: {
+    readonly image: string;
+    readonly versionLabel: string | null;
+    /** The helm revision at the time: a later helm upgrade or rollback makes the mark stale. */
+    readonly helmRevision: number;
+  } | null;
 }
 
 export interface DeploymentReplicas {
@@ -94,3 +99,4 @@ export const BACKUP_MARK = { key: 'backup', value: 'succeed' } as const;
 /** Annotations the bot leaves on Deployments it changed outside helm, so a later rollback knows the old state. */
 export const PREVIOUS_IMAGE_ANNOTATION = 'milvus-upgrade-bot.io/previous-image';
 export const PREVIOUS_VERSION_ANNOTATION = 'milvus-upgrade-bot.io/previous-version';
+export const MARK_HELM_REVISION_ANNOTATION = 'milvus-upgrade-bot.io/helm-revision';

@@ -41,6 +41,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Redis keys the CLI writes (its audit trail) in this test file; global teardown removes them. */
+export const CLI_KEY_PREFIX = `e2e-cli-${randomBytes(4).toString('hex')}:`;
+
 /** Runs the real CLI as a person would (a separate process), against the test cluster. */
 export function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
   const info = cluster();
@@ -48,7 +51,7 @@ export function cli(args: string[], extraEnv: Record<string, string> = {}): Prom
     execFile(
       process.execPath,
       [join(REPO_ROOT, 'bin', 'milvus-upgrade.js'), '--kubeconfig', info.kubeconfig, '--repo-url', info.chartRepoUrl, ...args],
-      { env: { ...process.env, ...info.helmEnv, LOG_LEVEL: 'warn', ...extraEnv }, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+      { env: { ...process.env, ...info.helmEnv, LOG_LEVEL: 'warn', KEY_PREFIX: CLI_KEY_PREFIX, ...extraEnv }, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout, stderr });

@@ -60,6 +60,7 @@ export interface ComponentOptions {
   readonly replicas?: number;
   readonly previousImage?: string | null;
   readonly previousVersionLabel?: string | null;
+  readonly markHelmRevision?: number | null;
   readonly rolledOut?: boolean;
 }
 
@@ -83,6 +84,7 @@ export function component(name: string, o: ComponentOptions = {}): ComponentStat
     observedGeneration: 2,
     previousImage: o.previousImage ?? null,
     previousVersionLabel: o.previousVersionLabel ?? null,
+    markHelmRevision: o.markHelmRevision ?? null,
   };
 }
 

@@ -313,7 +313,7 @@ describe('planUpgrade: rolling path', () => {
         deployment: `prod-milvus-${s.target.component}`,
         image: 'milvusdb/milvus:v2.5.10',
         versionLabel: '2.5.10',
-        recordPrevious: { image: 'milvusdb/milvus:v2.5.4', versionLabel: '2.5.4' },
+        recordPrevious: { image: 'milvusdb/milvus:v2.5.4', versionLabel: '2.5.4', helmRevision: p.observed.helmRevision },
       });
       expect(s.timeoutSeconds).toBe(600);
     }
@@ -520,7 +520,7 @@ describe('planUpgrade: migration path (2.1.x -> 2.2+)', () => {
     for (const t of start.targets) {
       expect(t.image).toBe('milvusdb/milvus:v2.2.0');
       expect(t.versionLabel).toBe('2.2.0');
-      expect(t.recordPrevious).toEqual({ image: 'milvusdb/milvus:v2.1.4', versionLabel: '2.1.4' });
+      expect(t.recordPrevious).toEqual({ image: 'milvusdb/milvus:v2.1.4', versionLabel: '2.1.4', helmRevision: state.helm.revision });
     }
   });
 
@@ -613,10 +613,9 @@ describe('planUpgrade: 2.5 -> 2.6 (SPEC §8)', () => {
     expect(plan(s, '2.6.15').warnings.join('\n')).toContain('2.5 to 2.6');
   });
 
-  // SPEC §8: "2.5 -> 2.6 must pass through 2.5.16". The Milvus 2.6 upgrade guide requires a
-  // source of 2.5.16 or later, so 2.4.x -> 2.6 should be refused too; the code only checks a
-  // 2.5.x source. Marked it.fails because the SPEC's wording could be read as 2.5.x only.
-  it.fails('2.4.23 -> 2.6.0 skips 2.5.16 and should be refused', () => {
+  // SPEC §8: "2.5 -> 2.6 must pass through 2.5.16"; the Milvus 2.6 upgrade guide requires a
+  // source of 2.5.16 or later, so an older line cannot jump to 2.6 either.
+  it('2.4.23 -> 2.6.0 skips 2.5.16 and is refused', () => {
     const s = releaseState({ version: '2.4.23', chartVersion: '4.2.25' });
     expect(thrown(() => plan(s, '2.6.0'))).toBeInstanceOf(InputError);
   });

@@ -211,6 +211,29 @@ describe('planRollback: migration', () => {
     expect(rollback(s).warnings.join('\n')).toContain('no successful backup');
   });
 
+  // The migration resources stay by default (deleteResourcesWhenDone: false). A LATER rolling
+  // upgrade (2.2.16 -> 2.3.21) re-marks the Deployments with 2.2.16. Rolling that back must put
+  // 2.2.16 back, not restore the 2.1.4 metadata backup (and then start 2.2.16 on it).
+  it('a rolling upgrade after a finished migration is rolled back as a rolling upgrade', () => {
+    const s = releaseState({
+      version: '2.3.21',
+      components: ['proxy', 'querynode', 'mixcoord'].map((c) =>
+        component(c, { version: '2.3.21', previousImage: 'milvusdb/milvus:v2.2.16', previousVersionLabel: '2.2.16' }),
+      ),
+      migration: { ...migration, targetVersion: '2.2.16' },
+      savedReplicas: { 'prod-milvus-proxy': 1, 'prod-milvus-querynode': 1, 'prod-milvus-mixcoord': 1 },
+    });
+    const p = rollback(s);
+    expect(p.steps.some((st) => st.kind === 'run-meta-migration')).toBe(false);
+    expect(p.path).toBe('rolling');
+    expect(p.to).toBe('2.2.16');
+    expect(stepsOf(p.steps, 'update-deployment').map((u) => [u.target.component, u.target.image])).toEqual([
+      ['proxy', 'milvusdb/milvus:v2.2.16'],
+      ['querynode', 'milvusdb/milvus:v2.2.16'],
+      ['mixcoord', 'milvusdb/milvus:v2.2.16'],
+    ]);
+  });
+
   it('a migration rollback needs the etcd endpoint', () => {
     const s = releaseState({ version: '2.2.0', components: ['proxy'].map(migrated), migration, etcdEndpoint: null });
     expect(thrown(() => rollback(s))).toBeInstanceOf(InputError);

@@ -8,6 +8,7 @@ import {
   BACKUP_MARK,
   PREVIOUS_IMAGE_ANNOTATION,
   PREVIOUS_VERSION_ANNOTATION,
+  MARK_HELM_REVISION_ANNOTATION,
   type Step,
 } from '../../src/upgrade/steps.js';
 import { parseVersion } from '../../src/upgrade/version.js';
@@ -29,7 +30,7 @@ function updateStep(
       deployment: c.deployment,
       image,
       versionLabel,
-      recordPrevious: { image: c.image, versionLabel: c.versionLabel },
+      recordPrevious: { image: c.image, versionLabel: c.versionLabel, helmRevision: 1 },
     },
     minReadySeconds: o.minReadySeconds ?? null,
     timeoutSeconds: o.timeoutSeconds ?? 600,
@@ -88,6 +89,7 @@ describe('runSteps: update-deployment', () => {
           annotations: {
             [PREVIOUS_IMAGE_ANNOTATION]: 'milvusdb/milvus:v2.4.5',
             [PREVIOUS_VERSION_ANNOTATION]: '2.4.5',
+            [MARK_HELM_REVISION_ANNOTATION]: '1',
           },
         },
       },
