@@ -13,7 +13,7 @@ import { runSteps, type RunEvent } from './upgrade/run.js';
 import { Redis } from 'ioredis';
 import { userInfo } from 'node:os';
 import { executeRequest, type EngineAccess } from './jobs/execute.js';
-import { deriveState, isTerminal, type Actor, type RunEventRecord } from './jobs/model.js';
+import { deriveState, isTerminal, type Actor, type RunEventRecord } from './upgrade/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { RedisRequestStore } from './jobs/requests.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseStrategy } from './upgrade/service.js';

@@ -1,6 +1,6 @@
 import type { Plan } from './upgrade/plan.js';
 import type { RunEvent } from './upgrade/run.js';
-import type { RunEventRecord } from './jobs/model.js';
+import type { RunEventRecord } from './upgrade/requests.js';
 import type { ReleaseState } from './upgrade/state.js';
 import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/charts.js';

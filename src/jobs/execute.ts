@@ -8,7 +8,7 @@ import type { Ports } from '../upgrade/ports.js';
 import { releaseProblems } from '../upgrade/preflight.js';
 import { runSteps, type RunEvent } from '../upgrade/run.js';
 import { driftOf, type EngineDeps } from '../upgrade/service.js';
-import { deriveState, isTerminal, recordOf, type Actor, type RequestState } from './model.js';
+import { deriveState, isTerminal, recordOf, type Actor, type RequestState } from '../upgrade/requests.js';
 import type { RedisRequestStore } from './requests.js';
 
 /** The adapters for one cluster (a kubeconfig context), supplied by the composition root. */

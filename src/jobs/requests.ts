@@ -1,27 +1,17 @@
 import type { Redis } from 'ioredis';
 import { UpgradeError } from '../upgrade/errors.js';
-import type { Plan } from '../upgrade/plan.js';
 import {
   deriveState,
   isTerminal,
   releaseKey,
   type Actor,
   type LogEntry,
+  type NewRequest,
   type Phase,
   type Place,
   type UpgradeRequest,
-} from './model.js';
+} from '../upgrade/requests.js';
 
-export interface NewRequest {
-  readonly kind: 'upgrade' | 'rollback';
-  readonly plan: Plan;
-  readonly requester: Actor;
-  readonly place?: Place | null;
-  readonly approvalsNeeded: number;
-  readonly allowSelfApproval: boolean;
-  readonly ttlMs: number;
-  readonly rollbackOf?: string | null;
-}
 
 export class ReleaseBusy extends UpgradeError {
   constructor(readonly active: UpgradeRequest, state: string) {

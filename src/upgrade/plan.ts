@@ -167,6 +167,8 @@ export function planUpgrade(inputs: PlanInputs): Plan {
   );
   const from = runningVersion(state);
   const to = request.target;
+  // Also for rolling and migration: a version with no chart line at all is unknown, not a target.
+  const choice = chooseChart(charts, to);
   // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
   const now = withoutMarks(state);
   const decision = choosePath(from, to, state, request.strategy);
@@ -197,7 +199,6 @@ export function planUpgrade(inputs: PlanInputs): Plan {
     observed: fingerprint(state),
   };
   if (decision.path === 'helm') {
-    const choice = chooseChart(charts, to);
     const chart = { ref: `${settings.repoName}/milvus`, version: choice.chartVersion, appVersion: choice.appVersion };
     if (choice.imageTagOverride) {
       warnings.push(

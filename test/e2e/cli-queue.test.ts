@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveState } from '../../src/jobs/model.js';
+import { deriveState } from '../../src/upgrade/requests.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { spawnWorker } from './engine.js';

@@ -8,10 +8,16 @@ async function post(path: string, body: unknown): Promise<any> {
   return res.json();
 }
 
-/** Writes a key bound to a lease of `ttlSeconds`, as a live Milvus session would. */
-export async function putSessionKey(key: string, ttlSeconds: number): Promise<void> {
+
+/**
+ * A session key kept alive like a running Milvus process keeps its own: the lease is renewed
+ * until `stop()`, after which the key expires within `ttlSeconds`.
+ */
+export async function holdSession(key: string, ttlSeconds: number): Promise<{ stop: () => void }> {
   const lease = await post('/v3/lease/grant', { TTL: ttlSeconds });
   await post('/v3/kv/put', { key: b64(key), value: b64('{"ServerID":1}'), lease: lease.ID });
+  const timer = setInterval(() => void post('/v3/lease/keepalive', { ID: lease.ID }).catch(() => {}), 500);
+  return { stop: () => clearInterval(timer) };
 }
 
 export async function keyExists(key: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeRequest, DriftError } from '../../src/jobs/execute.js';
-import { deriveState, type Actor } from '../../src/jobs/model.js';
+import { deriveState, type Actor } from '../../src/upgrade/requests.js';
 import { UpgradeQueue } from '../../src/jobs/queue.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { createUpgradeWorker } from '../../src/jobs/worker.js';

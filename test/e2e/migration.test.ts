@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/control-plane.js';
 import { cli, cluster, deployments, installRelease, newNamespace } from './helpers.js';
-import { keyExists, putSessionKey } from './etcd.js';
+import { holdSession, keyExists } from './etcd.js';
 
 // The release's own etcd Service has no etcd behind it here, so the bot (and the migration
 // config) are pointed at the control plane's etcd, under a root path of the test's own.
@@ -24,7 +24,13 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
   it('migrates (waiting for live session keys to expire), then rolls the migration back', async () => {
     const root = `e2e-${ns.name}`;
     const sessionKey = `${root}/meta/session/querynode-1`;
-    await putSessionKey(sessionKey, 3);
+    // The session lives while Milvus pods run, and expires 3 s after the last one is gone.
+    const session = await holdSession(sessionKey, 3);
+    const stopWhenScaledDown = setInterval(() => {
+      void deployments(ns.name, 'my-release').then((ds) => {
+        if (ds.length > 0 && ds.every((d) => d.replicas === 0)) session.stop();
+      });
+    }, 300);
 
     const plan = JSON.parse((await cli(['plan', 'my-release', '2.2.0', '-n', ns.name, '--json', ...etcdArgs(root)])).stdout);
     expect(plan.path).toBe('migrate');
@@ -33,6 +39,8 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
     ]);
 
     const run = await cli(['upgrade', 'my-release', '2.2.0', '-n', ns.name, '--yes', ...etcdArgs(root)]);
+    clearInterval(stopWhenScaledDown);
+    session.stop();
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/1 Milvus session key\(s\) still in etcd/);
     expect(await keyExists(sessionKey)).toBe(false);

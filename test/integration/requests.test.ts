@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deriveState, type Actor } from '../../src/jobs/model.js';
+import { deriveState, type Actor } from '../../src/upgrade/requests.js';
 import { RedisRequestStore, ReleaseBusy } from '../../src/jobs/requests.js';
 import { UpgradeError } from '../../src/upgrade/errors.js';
 import { fakePlan } from './plans.js';

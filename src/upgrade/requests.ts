@@ -2,8 +2,8 @@
  * Upgrade requests: what was asked, by whom, where, the plan exactly as shown, and what happened.
  * Approval status is derived from votes, deadline and rejection; only execution phases are stored.
  */
-import type { Plan } from '../upgrade/plan.js';
-import type { RunEvent } from '../upgrade/run.js';
+import type { Plan } from './plan.js';
+import type { RunEvent } from './run.js';
 
 export interface Actor {
   /** Slack user ID, or `cli:<user>` for the terminal. */
@@ -89,4 +89,15 @@ export function recordOf(e: RunEvent): RunEventRecord {
 /** `cluster/ns/release`: the unit of exclusivity. */
 export function releaseKey(cluster: string, namespace: string, release: string): string {
   return `${cluster}/${namespace}/${release}`;
+}
+
+export interface NewRequest {
+  readonly kind: 'upgrade' | 'rollback';
+  readonly plan: Plan;
+  readonly requester: Actor;
+  readonly place?: Place | null;
+  readonly approvalsNeeded: number;
+  readonly allowSelfApproval: boolean;
+  readonly ttlMs: number;
+  readonly rollbackOf?: string | null;
 }

@@ -1,0 +1,131 @@
+/**
+ * `/milvus ...` text -> a typed command, or a short refusal saying what is wrong and the right
+ * form. Words are split on white space only: nothing here is ever given to a shell.
+ */
+import { InputError, UpgradeError } from '../upgrade/errors.js';
+import { validateNamespace, validateReleaseName } from '../upgrade/names.js';
+import { parseStrategy } from '../upgrade/service.js';
+import type { UpgradePath } from '../upgrade/paths.js';
+import { parseVersion } from '../upgrade/version.js';
+
+export interface Target {
+  /** kubeconfig context; undefined: the bot's default cluster. */
+  readonly cluster?: string;
+  readonly namespace: string;
+  readonly release: string;
+}
+
+export type Command =
+  | { readonly name: 'help' }
+  | { readonly name: 'versions'; readonly cluster?: string }
+  | ({ readonly name: 'status' | 'cancel' | 'rollback' | 'history' } & Target)
+  | ({ readonly name: 'plan' | 'upgrade'; readonly version: string; readonly strategy?: UpgradePath } & Target);
+
+export const USAGE: Readonly<Record<string, string>> = {
+  help: '/milvus help',
+  versions: '/milvus versions [-c cluster]',
+  status: '/milvus status <release> [-n namespace] [-c cluster]',
+  plan: '/milvus plan <release> <version> [--strategy helm|rolling|migrate] [-n namespace] [-c cluster]',
+  upgrade: '/milvus upgrade <release> <version> [--strategy helm|rolling|migrate] [-n namespace] [-c cluster]',
+  cancel: '/milvus cancel <release> [-n namespace] [-c cluster]',
+  rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
+  history: '/milvus history <release> [-n namespace] [-c cluster]',
+};
+
+const MAX_TEXT = 500;
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@:/-]{0,252}$/;
+
+export class UsageError extends InputError {
+  constructor(problem: string, readonly usage: string) {
+    super(problem, [`usage: ${usage}`]);
+  }
+}
+
+export function helpText(): string {
+  return ['Milvus upgrades from Slack:', ...Object.values(USAGE).map((u) => `• \`${u}\``)].join('\n');
+}
+
+export function parseCommand(text: unknown): Command {
+  if (typeof text !== 'string') throw new UsageError('the command text is missing', USAGE.help!);
+  if (text.length > MAX_TEXT) throw new UsageError(`the command is too long (${text.length} characters)`, USAGE.help!);
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  const name = (words.shift() ?? 'help').toLowerCase();
+  const usage = USAGE[name];
+  if (!usage) throw new UsageError(`unknown command "${show(name)}"`, Object.values(USAGE).join('\n'));
+  const options: Record<string, string> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const flag = FLAGS[w];
+    if (flag) {
+      const value = words[++i];
+      if (value === undefined || value.startsWith('-')) throw new UsageError(`${w} needs a value`, usage);
+      if (options[flag] !== undefined) throw new UsageError(`${w} is given twice`, usage);
+      options[flag] = value;
+    } else if (w.startsWith('-') && w.length > 1 && !/^-?\d/.test(w)) {
+      throw new UsageError(`unknown option "${show(w)}"`, usage);
+    } else {
+      positional.push(w);
+    }
+  }
+  const allowed = ALLOWED[name]!;
+  for (const k of Object.keys(options)) if (!allowed.includes(k)) throw new UsageError(`${k} does not apply to ${name}`, usage);
+  try {
+    const cluster = options.cluster === undefined ? undefined : validateCluster(options.cluster);
+    const expect = (n: number) => {
+      if (positional.length !== n) {
+        throw new UsageError(positional.length < n ? `missing ${n === 2 && positional.length === 1 ? 'the version' : 'the release name'}` : `unexpected "${show(positional[n]!)}"`, usage);
+      }
+    };
+    if (name === 'help') return { name: 'help' };
+    if (name === 'versions') {
+      expect(0);
+      return { name: 'versions', ...(cluster ? { cluster } : {}) };
+    }
+    const base = () => ({
+      release: validateReleaseName(positional[0]!),
+      namespace: validateNamespace(options.namespace ?? 'default'),
+      ...(cluster ? { cluster } : {}),
+    });
+    if (name === 'plan' || name === 'upgrade') {
+      expect(2);
+      const t = base();
+      const version = parseVersion(positional[1]!).text;
+      const strategy = parseStrategy(options.strategy);
+      return { name, ...t, version, ...(strategy ? { strategy } : {}) };
+    }
+    expect(1);
+    return { name: name as 'status' | 'cancel' | 'rollback' | 'history', ...base() };
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    if (err instanceof UpgradeError) throw new UsageError(err.message, usage);
+    throw err;
+  }
+}
+
+const FLAGS: Readonly<Record<string, string>> = {
+  '-n': 'namespace', '--namespace': 'namespace',
+  '-c': 'cluster', '--cluster': 'cluster',
+  '--strategy': 'strategy', '-s': 'strategy',
+};
+
+const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  help: [],
+  versions: ['cluster'],
+  status: ['namespace', 'cluster'],
+  cancel: ['namespace', 'cluster'],
+  rollback: ['namespace', 'cluster'],
+  history: ['namespace', 'cluster'],
+  plan: ['namespace', 'cluster', 'strategy'],
+  upgrade: ['namespace', 'cluster', 'strategy'],
+};
+
+function validateCluster(name: string): string {
+  if (!CLUSTER_NAME.test(name)) throw new InputError(`"${show(name)}" is not a cluster (kubeconfig context) name`);
+  return name;
+}
+
+function show(s: string): string {
+  const printable = s.replace(/[^\x20-\x7e]/g, '?').replace(/[`*_~<>&]/g, '?');
+  return printable.length > 40 ? `${printable.slice(0, 40)}…` : printable;
+}

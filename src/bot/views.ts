@@ -1,0 +1,193 @@
+/**
+ * Block Kit for the plan card, the progress message and the final summary. Pure functions of
+ * the request and its log: a restarted bot renders exactly what the old one would have.
+ */
+import type { Plan } from '../upgrade/plan.js';
+import { deriveState, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
+
+export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback' } as const;
+
+type Block = Record<string, unknown>;
+export interface MessageView {
+  readonly text: string;
+  readonly blocks: Block[];
+}
+
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const section = (text: string): Block => ({ type: 'section', text: mrkdwn(text) });
+const context = (...texts: string[]): Block => ({ type: 'context', elements: texts.map(mrkdwn) });
+
+/** Slack mrkdwn treats &, < and > specially; text from outside must not be able to ping or link. */
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const user = (id: string) => (/^[UW][A-Z0-9]+$/.test(id) ? `<@${id}>` : esc(id));
+
+export function planSummaryLines(plan: Plan): string[] {
+  const lines = [
+    `*Release* \`${esc(plan.release)}\` · namespace \`${esc(plan.namespace)}\` · cluster \`${esc(plan.cluster)}\``,
+    `*Milvus* ${esc(plan.from)} → *${esc(plan.to)}* · path *${plan.path}*`,
+  ];
+  if (plan.chart) lines.push(`*Chart* ${esc(plan.chart.ref)} ${esc(plan.chart.version)} (built for ${esc(plan.chart.appVersion)}) · *image* \`${esc(plan.image)}\``);
+  else if (plan.image) lines.push(`*Image* \`${esc(plan.image)}\``);
+  return lines;
+}
+
+export function planCard(request: UpgradeRequest, approversText: string, now: number): MessageView {
+  const { plan } = request;
+  const state = deriveState(request, now);
+  const title = request.kind === 'rollback' ? 'Milvus rollback' : 'Milvus upgrade';
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: `${title}: ${plan.release} ${plan.from} → ${plan.to}`.slice(0, 150) } },
+    section(planSummaryLines(plan).join('\n')),
+    section(`*Steps*\n${plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`).join('\n')}`.slice(0, 2900)),
+  ];
+  if (plan.warnings.length > 0) blocks.push(section(`*Warnings*\n${plan.warnings.map((w) => `:warning: ${esc(w)}`).join('\n')}`.slice(0, 2900)));
+  blocks.push(context(`Requested by ${user(request.requester.id)} · ${esc(request.id)}${plan.rollback ? ` · rollback: ${esc(plan.rollback.summary)}` : ''}`));
+  if (state === 'pending-approval') {
+    blocks.push(context(`Needs ${request.approvalsNeeded - request.approvals.length} approval(s) from ${approversText}; expires <!date^${Math.floor(request.expiresAt / 1000)}^{time}|in time>.`));
+    blocks.push({
+      type: 'actions',
+      block_id: 'decision',
+      elements: [
+        { type: 'button', action_id: ACTIONS.approve, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: request.id },
+        { type: 'button', action_id: ACTIONS.reject, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: request.id },
+      ],
+    });
+  } else {
+    blocks.push(context(decisionText(request, state)));
+  }
+  return { text: `${title} of ${plan.release}: ${plan.from} → ${plan.to} (${plan.path}), ${stateWords(state)}`, blocks };
+}
+
+function decisionText(r: UpgradeRequest, state: RequestState): string {
+  if (r.rejection) return `:no_entry: Rejected by ${user(r.rejection.by.id)}${r.rejection.reason ? `: ${esc(r.rejection.reason)}` : ''}`;
+  if (state === 'expired') return ':hourglass: Expired without approval';
+  if (state === 'cancelled' && r.approvals.length === 0) return `:octagonal_sign: Cancelled by ${user(r.cancelRequested?.by.id ?? r.requester.id)}`;
+  const by = r.approvals.map((v) => user(v.by.id)).join(', ');
+  return r.approvals.length > 0 ? `:white_check_mark: Approved by ${by}` : ':white_check_mark: No approval needed';
+}
+
+export function stateWords(state: RequestState): string {
+  return state.replace(/-/g, ' ');
+}
+
+interface Progress {
+  readonly current: { index: number; total: number; description: string } | null;
+  readonly lastMessage: string | null;
+  readonly finished: number;
+  readonly failure: string | null;
+}
+
+export function progressOf(log: readonly LogEntry[]): Progress {
+  let current: Progress['current'] = null;
+  let lastMessage: string | null = null;
+  let failure: string | null = null;
+  const done = new Set<number>();
+  for (const e of log) {
+    if (e.type !== 'run') continue;
+    const ev = e.event;
+    if (ev.type === 'step-started') {
+      current = { index: ev.index, total: ev.total, description: ev.description };
+      lastMessage = null;
+    } else if (ev.type === 'step-progress') lastMessage = ev.message;
+    else if (ev.type === 'step-finished') {
+      done.add(ev.index);
+      lastMessage = ev.detail;
+    } else if (ev.type === 'step-failed') failure = ev.error;
+  }
+  return { current, lastMessage, finished: done.size, failure };
+}
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+const ICON: Partial<Record<RequestState, string>> = {
+  'pending-approval': ':hourglass_flowing_sand:',
+  approved: ':white_check_mark:',
+  queued: ':inbox_tray:',
+  running: ':arrows_counterclockwise:',
+  'rolling-back': ':rewind:',
+  succeeded: ':large_green_circle:',
+  'rolled-back': ':leftwards_arrow_with_hook:',
+  failed: ':red_circle:',
+  cancelled: ':octagonal_sign:',
+  rejected: ':no_entry:',
+  expired: ':hourglass:',
+};
+
+/** The one progress message of a request, edited in place as it runs; the summary at the end. */
+export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[], now: number, options: { canRollBack: boolean }): MessageView {
+  const state = deriveState(request, now);
+  const p = progressOf(log);
+  const what = request.kind === 'rollback' ? 'Rollback' : 'Upgrade';
+  const total = request.plan.steps.length;
+  const elapsed = request.startedAt ? duration((request.finishedAt ?? now) - request.startedAt) : null;
+  const lines: string[] = [];
+  let headline: string;
+  switch (state) {
+    case 'pending-approval':
+      headline = `${what} waiting for approval`;
+      break;
+    case 'approved':
+    case 'queued':
+      headline = `${what} approved, waiting for a worker`;
+      break;
+    case 'running':
+    case 'rolling-back': {
+      const c = p.current;
+      headline = c ? `${what}: step ${c.index + 1} of ${total}: ${c.description}` : `${what} starting`;
+      if (p.lastMessage) lines.push(`Now: ${p.lastMessage}`);
+      if (request.cancelRequested) lines.push(`Cancel requested by ${user(request.cancelRequested.by.id)}: stopping`);
+      break;
+    }
+    case 'succeeded':
+      headline = `${what} succeeded: ${request.release} runs Milvus ${request.plan.to}`;
+      break;
+    case 'rolled-back':
+      headline = request.kind === 'rollback' ? `Rollback succeeded: ${request.release} is back on ${request.plan.to}` : `${what} was rolled back`;
+      break;
+    case 'failed':
+      headline = `${what} failed${p.current ? ` at step ${p.current.index + 1} of ${total}` : ''}`;
+      if (request.error) lines.push(request.error);
+      break;
+    case 'cancelled':
+      headline = `${what} cancelled${p.current ? ` during step ${p.current.index + 1} of ${total}` : ''}`;
+      break;
+    default:
+      headline = `${what} ${stateWords(state)}`;
+  }
+  const meta = [`${p.finished}/${total} steps done`, ...(elapsed ? [`elapsed ${elapsed}`] : []), esc(request.id)];
+  const blocks: Block[] = [section(`${ICON[state] ?? ''} *${esc(headline)}*${lines.length ? `\n${lines.map(esc).join('\n')}` : ''}`.slice(0, 2900)), context(meta.join(' · '))];
+  if (options.canRollBack) {
+    blocks.push({
+      type: 'actions',
+      block_id: 'after',
+      elements: [
+        {
+          type: 'button',
+          action_id: ACTIONS.rollback,
+          style: 'danger',
+          text: { type: 'plain_text', text: 'Roll back' },
+          value: request.id,
+          confirm: {
+            title: { type: 'plain_text', text: 'Roll back?' },
+            text: mrkdwn(`Undo ${esc(request.id)} on ${esc(request.release)}: ${esc(request.plan.rollback?.summary ?? '')}`.slice(0, 300)),
+            confirm: { type: 'plain_text', text: 'Roll back' },
+            deny: { type: 'plain_text', text: 'Keep it' },
+          },
+        },
+      ],
+    });
+  }
+  return { text: `${headline}${lines.length ? ` — ${lines[0]}` : ''}`, blocks };
+}
+
+/** A Rollback button is offered once an upgrade has ended, if it has a rollback and none was asked. */
+export function offersRollback(request: UpgradeRequest, now: number): boolean {
+  const state = deriveState(request, now);
+  return request.kind === 'upgrade' && request.plan.rollback !== null && request.rollbackRequest === null && (state === 'succeeded' || state === 'failed' || state === 'cancelled') && request.startedAt !== null;
+}
