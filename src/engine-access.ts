@@ -1,6 +1,8 @@
 import { connectCluster, type Connection } from './cluster/connect.js';
 import type { EngineAccess } from './jobs/execute.js';
-import type { PlanSettings } from './upgrade/plan.js';
+import { runningVersion, type PlanSettings } from './upgrade/plan.js';
+import type { UpgradeEngine } from './upgrade/ports.js';
+import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease } from './upgrade/service.js';
 
 export interface EngineAccessOptions {
   readonly kubeconfig?: string;
@@ -39,5 +41,19 @@ export function createEngineAccess(options: EngineAccessOptions): EngineAccess &
     },
     default: () => forName(undefined),
     forName,
+  };
+}
+
+/** The engine as the bot uses it (read and plan), over the same per-cluster adapters. */
+export function createUpgradeEngine(access: ReturnType<typeof createEngineAccess>): UpgradeEngine {
+  return {
+    clusterName: (cluster) => cluster ?? access.default().clusterName,
+    versions: (cluster) => listVersions(access.forName(cluster)),
+    status: async (cluster, namespace, release) => {
+      const state = await observeRelease(access.forName(cluster), namespace, release);
+      return { state, running: runningVersion(state).text };
+    },
+    planUpgrade: (cluster, input) => makeUpgradePlan(access.forName(cluster), input),
+    planRollback: (cluster, namespace, release) => makeRollbackPlan(access.forName(cluster), namespace, release),
   };
 }

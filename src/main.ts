@@ -4,17 +4,35 @@
  */
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
-import { createEngineAccess } from './engine-access.js';
-import { RedisRequestStore } from './jobs/requests.js';
+import { readFileSync } from 'node:fs';
+import { WebClient } from '@slack/web-api';
+import { startBotApp, type CustomRoute } from './bot/app.js';
+import { groupsNamed, parseAccessConfig } from './bot/access.js';
+import { SlackGroupResolver } from './bot/groups.js';
+import { BotHandlers } from './bot/handlers.js';
+import { ThreadUpdater } from './bot/progress.js';
+import { createEngineAccess, createUpgradeEngine } from './engine-access.js';
+import { RedisRequestEvents, RedisRequestStore } from './jobs/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
 import { createLogger } from './log.js';
 
 export interface Running {
+  /** The bot's HTTP port (HTTP mode), for tests and the demo. */
+  readonly botPort: number | null;
   close(): Promise<void>;
 }
 
-export async function start(config: AppConfig, extra: { helmEnv?: Record<string, string> } = {}): Promise<Running> {
+export interface StartExtras {
+  readonly helmEnv?: Record<string, string>;
+  /** Web API retries (tests keep them short); default: Slack's own policy. */
+  readonly slackRetries?: number;
+  /** Minimum time between two edits of one Slack message. */
+  readonly slackUpdateIntervalMs?: number;
+  readonly customRoutes?: readonly CustomRoute[];
+}
+
+export async function start(config: AppConfig, extra: StartExtras = {}): Promise<Running> {
   const logger = createLogger({ level: config.logLevel });
   const redisOptions = { maxRetriesPerRequest: null } as const;
   const redis = new Redis(config.redisUrl, redisOptions);
@@ -45,8 +63,51 @@ export async function start(config: AppConfig, extra: { helmEnv?: Record<string,
     closers.push(() => worker.close());
     logger.info({ concurrency: config.worker.concurrency }, 'worker started');
   }
+  let botPort: number | null = null;
+  if (config.roles.has('bot')) {
+    const rules = parseAccessConfig(readFileSync(config.slack.accessConfigPath!, 'utf8'), config.slack.accessConfigPath);
+    const upgradeEngine = createUpgradeEngine(engine);
+    // The client for work outside a listener (thread updates, group look-ups).
+    const client = new WebClient(config.slack.botToken, {
+      ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+      ...(extra.slackRetries !== undefined ? { retryConfig: { retries: extra.slackRetries, factor: 1.5, minTimeout: 200 } } : {}),
+    });
+    const handlers = new BotHandlers({
+      store,
+      queue,
+      engine: upgradeEngine,
+      rules,
+      groups: new SlackGroupResolver(client, groupsNamed(rules)),
+      approvals: config.approvals,
+      logger,
+      now: Date.now,
+    });
+    const bot = await startBotApp({
+      mode: config.slack.mode,
+      botToken: config.slack.botToken!,
+      signingSecret: config.slack.signingSecret,
+      appToken: config.slack.appToken,
+      slackApiUrl: config.slack.apiUrl,
+      port: config.slack.port,
+      logger,
+      retries: extra.slackRetries,
+      customRoutes: extra.customRoutes,
+      handlers,
+    });
+    const updater = new ThreadUpdater({ client, store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs });
+    const subscriber = new Redis(config.redisUrl, redisOptions);
+    const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
+    botPort = bot.port;
+    closers.push(async () => {
+      await unsubscribe();
+      subscriber.disconnect();
+      await bot.stop();
+    });
+    logger.info({ mode: config.slack.mode, port: botPort }, 'bot started');
+  }
   closers.push(() => queue.close());
   return {
+    botPort,
     async close() {
       for (const c of closers.reverse()) await c().catch(() => {});
       redis.disconnect();

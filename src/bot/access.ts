@@ -33,7 +33,8 @@ export interface AccessSubject {
 
 export interface AccessTarget {
   readonly cluster: string;
-  readonly namespace: string;
+  /** Absent: any namespace (for commands about the cluster, like versions). */
+  readonly namespace?: string;
   readonly release?: string;
 }
 
@@ -84,9 +85,12 @@ export function groupsNamed(rules: readonly AccessRule[]): string[] {
 }
 
 export function decide(rules: readonly AccessRule[], who: AccessSubject, action: Action, target: AccessTarget): Decision {
-  const where = `${target.cluster}/${target.namespace}${target.release ? `/${target.release}` : ''}`;
+  const where = [target.cluster, target.namespace, target.release].filter(Boolean).join('/');
   const forTarget = rules.filter(
-    (r) => matches(r.clusters, target.cluster) && matches(r.namespaces, target.namespace) && (target.release === undefined || matches(r.releases, target.release)),
+    (r) =>
+      matches(r.clusters, target.cluster) &&
+      (target.namespace === undefined || matches(r.namespaces, target.namespace)) &&
+      (target.release === undefined || matches(r.releases, target.release)),
   );
   if (forTarget.length === 0) return { allowed: false, reason: `no access rule covers ${where}` };
   const inChannel = forTarget.filter((r) => matches(r.channels, who.channel));
@@ -96,4 +100,12 @@ export function decide(rules: readonly AccessRule[], who: AccessSubject, action:
   return granted
     ? { allowed: true, reason: `${action} allowed on ${where}` }
     : { allowed: false, reason: `you may not ${action === 'read' ? 'look at' : action} ${where}` };
+}
+
+/** Who may approve requests for a target, as Slack mentions (users and user groups). */
+export function approversOf(rules: readonly AccessRule[], target: AccessTarget): string[] {
+  const ids = rules
+    .filter((r) => matches(r.clusters, target.cluster) && (target.namespace === undefined || matches(r.namespaces, target.namespace)) && (target.release === undefined || matches(r.releases, target.release)))
+    .flatMap((r) => r.approvers);
+  return [...new Set(ids)];
 }

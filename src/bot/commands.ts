@@ -15,11 +15,20 @@ export interface Target {
   readonly release: string;
 }
 
+interface VersionArgs {
+  readonly version: string;
+  readonly strategy?: UpgradePath;
+}
+
 export type Command =
   | { readonly name: 'help' }
   | { readonly name: 'versions'; readonly cluster?: string }
-  | ({ readonly name: 'status' | 'cancel' | 'rollback' | 'history' } & Target)
-  | ({ readonly name: 'plan' | 'upgrade'; readonly version: string; readonly strategy?: UpgradePath } & Target);
+  | ({ readonly name: 'status' } & Target)
+  | ({ readonly name: 'cancel' } & Target)
+  | ({ readonly name: 'rollback' } & Target)
+  | ({ readonly name: 'history' } & Target)
+  | ({ readonly name: 'plan' } & Target & VersionArgs)
+  | ({ readonly name: 'upgrade' } & Target & VersionArgs);
 
 export const USAGE: Readonly<Record<string, string>> = {
   help: '/milvus help',
@@ -92,10 +101,10 @@ export function parseCommand(text: unknown): Command {
       const t = base();
       const version = parseVersion(positional[1]!).text;
       const strategy = parseStrategy(options.strategy);
-      return { name, ...t, version, ...(strategy ? { strategy } : {}) };
+      return { name: name as 'plan' | 'upgrade', ...t, version, ...(strategy ? { strategy } : {}) } as Command;
     }
     expect(1);
-    return { name: name as 'status' | 'cancel' | 'rollback' | 'history', ...base() };
+    return { name: name as 'status' | 'cancel' | 'rollback' | 'history', ...base() } as Command;
   } catch (err) {
     if (err instanceof UsageError) throw err;
     if (err instanceof UpgradeError) throw new UsageError(err.message, usage);

@@ -2,6 +2,7 @@
  * Block Kit for the plan card, the progress message and the final summary. Pure functions of
  * the request and its log: a restarted bot renders exactly what the old one would have.
  */
+import type { KnownBlock } from '@slack/web-api';
 import type { Plan } from '../upgrade/plan.js';
 import { deriveState, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 
@@ -10,7 +11,7 @@ export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollba
 type Block = Record<string, unknown>;
 export interface MessageView {
   readonly text: string;
-  readonly blocks: Block[];
+  readonly blocks: KnownBlock[];
 }
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
@@ -58,7 +59,7 @@ export function planCard(request: UpgradeRequest, approversText: string, now: nu
   } else {
     blocks.push(context(decisionText(request, state)));
   }
-  return { text: `${title} of ${plan.release}: ${plan.from} → ${plan.to} (${plan.path}), ${stateWords(state)}`, blocks };
+  return { text: `${title} of ${plan.release}: ${plan.from} → ${plan.to} (${plan.path}), ${stateWords(state)}`, blocks: blocks as unknown as KnownBlock[] };
 }
 
 function decisionText(r: UpgradeRequest, state: RequestState): string {
@@ -183,7 +184,7 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
       ],
     });
   }
-  return { text: `${headline}${lines.length ? ` — ${lines[0]}` : ''}`, blocks };
+  return { text: `${headline}${lines.length ? ` — ${lines[0]}` : ''}`, blocks: blocks as unknown as KnownBlock[] };
 }
 
 /** A Rollback button is offered once an upgrade has ended, if it has a rollback and none was asked. */

@@ -1,4 +1,5 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
+import type { JobQueue } from '../upgrade/ports.js';
 
 export const QUEUE_NAME = 'milvus-upgrades';
 
@@ -22,7 +23,7 @@ export function bullPrefix(prefix: string): string {
 }
 
 /** The upgrade queue. The request id is the job id, so enqueuing twice is a no-op. */
-export class UpgradeQueue {
+export class UpgradeQueue implements JobQueue {
   readonly queue: Queue<UpgradeJobData>;
 
   constructor(private readonly options: QueueOptions) {

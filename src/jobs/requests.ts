@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { UpgradeError } from '../upgrade/errors.js';
+import type { AccessAuditEntry, RequestEvents, RequestStore } from '../upgrade/ports.js';
 import {
   deriveState,
   isTerminal,
@@ -43,7 +44,7 @@ return 0`;
 type Mutation = (r: UpgradeRequest) => UpgradeRequest | null;
 
 /** Upgrade requests, their audit/event log and the per-release lock, kept in Redis. */
-export class RedisRequestStore {
+export class RedisRequestStore implements RequestStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'mub:',
@@ -136,7 +137,10 @@ export class RedisRequestStore {
       const next = mutate(current);
       if (!next) return { request: current, changed: false };
       const ok = await this.redis.eval(CAS_RECORD, 1, key, rev, JSON.stringify(next));
-      if (ok === 1) return { request: next, changed: true };
+      if (ok === 1) {
+        await this.redis.publish(this.changedChannel(), id);
+        return { request: next, changed: true };
+      }
     }
     throw new UpgradeError('busy', `request ${id} is being changed by others: try again`);
   }
@@ -227,6 +231,15 @@ export class RedisRequestStore {
 
   async appendLog(id: string, entry: LogEntry): Promise<void> {
     await this.redis.rpush(this.key('log', id), JSON.stringify(entry));
+    await this.redis.publish(this.changedChannel(), id);
+  }
+
+  async auditAccess(entry: AccessAuditEntry): Promise<void> {
+    await this.redis.rpush(this.key('access-audit'), JSON.stringify(entry));
+  }
+
+  async accessLog(): Promise<AccessAuditEntry[]> {
+    return (await this.redis.lrange(this.key('access-audit'), 0, -1)).map((s) => JSON.parse(s) as AccessAuditEntry);
   }
 
   async log(id: string): Promise<LogEntry[]> {
@@ -243,5 +256,31 @@ export class RedisRequestStore {
   /** The pub/sub channel cancel requests are announced on. */
   cancelChannel(): string {
     return this.key('cancel');
+  }
+
+  /** The pub/sub channel every change of a request is announced on (its id as the message). */
+  changedChannel(): string {
+    return this.key('changed');
+  }
+}
+
+/** Change notifications over Redis pub/sub; `subscriber` must be a connection of its own. */
+export class RedisRequestEvents implements RequestEvents {
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly store: RedisRequestStore,
+  ) {}
+
+  async subscribe(onChange: (requestId: string) => void): Promise<() => Promise<void>> {
+    const channel = this.store.changedChannel();
+    const listener = (ch: string, id: string) => {
+      if (ch === channel) onChange(id);
+    };
+    this.subscriber.on('message', listener);
+    await this.subscriber.subscribe(channel);
+    return async () => {
+      this.subscriber.off('message', listener);
+      await this.subscriber.unsubscribe(channel).catch(() => {});
+    };
   }
 }

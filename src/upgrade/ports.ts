@@ -4,6 +4,8 @@
  */
 import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
 import type { ChartEntry } from './charts.js';
+import type { Plan } from './plan.js';
+import type { Actor, LogEntry, NewRequest, Phase, Place, UpgradeRequest } from './requests.js';
 
 export interface HelmUpgradeArgs {
   readonly namespace: string;
@@ -105,4 +107,51 @@ export interface Ports {
 export interface ReleaseObserver {
   tooling(): Promise<ToolingState>;
   release(namespace: string, release: string): Promise<ReleaseState | null>;
+}
+
+/** Upgrade requests, their audit/event log and the per-release lock. Implemented in src/jobs. */
+export interface RequestStore {
+  create(input: NewRequest, now?: number): Promise<UpgradeRequest>;
+  get(id: string): Promise<UpgradeRequest | null>;
+  require(id: string): Promise<UpgradeRequest>;
+  activeFor(cluster: string, namespace: string, release: string, now?: number): Promise<UpgradeRequest | null>;
+  approve(id: string, by: Actor, now?: number): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }>;
+  reject(id: string, by: Actor, reason: string | undefined, now?: number): Promise<UpgradeRequest>;
+  setPhase(id: string, phase: Phase, actor: Actor, extra?: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>, now?: number): Promise<UpgradeRequest>;
+  requestCancel(id: string, by: Actor, now?: number): Promise<UpgradeRequest>;
+  setPlace(id: string, place: Place): Promise<UpgradeRequest>;
+  linkRollback(id: string, rollbackId: string): Promise<void>;
+  audit(id: string, actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
+  /** Decisions not tied to a request (e.g. a denied requester). */
+  auditAccess(entry: AccessAuditEntry): Promise<void>;
+  log(id: string): Promise<LogEntry[]>;
+  history(cluster: string, namespace: string, release: string, limit?: number): Promise<UpgradeRequest[]>;
+}
+
+export interface AccessAuditEntry {
+  readonly at: number;
+  readonly actor: Actor;
+  readonly action: string;
+  readonly allowed: boolean;
+  readonly target: string;
+  readonly reason: string;
+}
+
+export interface JobQueue {
+  /** Idempotent: the request id is the job id. */
+  enqueue(requestId: string): Promise<void>;
+}
+
+/** Tells who listens that a request changed (an event, a phase, a vote), across processes. */
+export interface RequestEvents {
+  subscribe(onChange: (requestId: string) => void): Promise<() => Promise<void>>;
+}
+
+/** The engine as the bot sees it: read, plan; never changes the cluster itself. */
+export interface UpgradeEngine {
+  clusterName(cluster?: string): string;
+  versions(cluster?: string): Promise<ChartEntry[]>;
+  status(cluster: string | undefined, namespace: string, release: string): Promise<{ state: ReleaseState; running: string }>;
+  planUpgrade(cluster: string | undefined, input: { release: string; namespace: string; version: string; strategy?: string }): Promise<Plan>;
+  planRollback(cluster: string | undefined, namespace: string, release: string): Promise<Plan>;
 }

@@ -129,3 +129,22 @@ function migrationRollback(
     warnings: migration.backupDone ? [] : ['no successful backup is recorded: only the images can be put back'],
   };
 }
+
+/** The rollback stored with an upgrade plan, as a plan of its own (what the Rollback button runs). */
+export function rollbackPlanFor(plan: Plan): Plan | null {
+  if (!plan.rollback) return null;
+  return {
+    ...plan,
+    id: `${plan.id}#rollback`,
+    kind: 'rollback',
+    path: plan.rollback.path,
+    from: plan.to,
+    to: plan.from,
+    chart: null,
+    image: '',
+    reasons: [plan.rollback.summary],
+    steps: plan.rollback.steps,
+    warnings: [],
+    rollback: null,
+  };
+}

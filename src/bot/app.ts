@@ -1,0 +1,116 @@
+/**
+ * The Bolt app: transport only. The same listeners serve HTTP (signed requests, Bolt's
+ * verification and 5-minute replay window) and Socket Mode; each listener acks first, then
+ * hands the work to BotHandlers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, LogLevel, type BlockAction, type ButtonAction, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { BotHandlers, Caller } from './handlers.js';
+import { ACTIONS } from './views.js';
+
+
+export interface CustomRoute {
+  readonly path: string;
+  readonly method: string;
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+}
+
+export interface BotAppOptions {
+  readonly mode: 'http' | 'socket';
+  readonly botToken: string;
+  readonly signingSecret?: string;
+  readonly appToken?: string;
+  /** Where the Web API client sends calls (a local stub in tests). */
+  readonly slackApiUrl?: string;
+  readonly port: number;
+  readonly handlers: BotHandlers;
+  readonly logger: Logger;
+  /** Web API retries; Slack's default policy retries for about half an hour. */
+  readonly retries?: number;
+  readonly customRoutes?: readonly CustomRoute[];
+}
+
+export interface RunningBot {
+  readonly app: InstanceType<typeof App>;
+  /** The HTTP port actually bound (HTTP mode). */
+  readonly port: number | null;
+  stop(): Promise<void>;
+}
+
+function boltLogger(logger: Logger): BoltLogger {
+  const log = logger.child({ component: 'bolt' });
+  return {
+    debug: (...m: unknown[]) => log.debug(m.map(String).join(' ')),
+    info: (...m: unknown[]) => log.info(m.map(String).join(' ')),
+    warn: (...m: unknown[]) => log.warn(m.map(String).join(' ')),
+    error: (...m: unknown[]) => log.error(m.map(String).join(' ')),
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
+    setName: () => {},
+  };
+}
+
+export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
+  const app = new App({
+    token: o.botToken,
+    logger: boltLogger(o.logger),
+    clientOptions: {
+      ...(o.slackApiUrl ? { slackApiUrl: o.slackApiUrl } : {}),
+      ...(o.retries !== undefined ? { retryConfig: { retries: o.retries, factor: 1.5, minTimeout: 200 } } : {}),
+    },
+    ...(o.mode === 'socket'
+      ? { socketMode: true, appToken: o.appToken }
+      : { signingSecret: o.signingSecret, customRoutes: [...(o.customRoutes ?? [])] as never }),
+  });
+  const h = o.handlers;
+
+  app.command('/milvus', async ({ command, ack, client }) => {
+    const parsed = h.parse(command.text);
+    if ('refusal' in parsed) {
+      // Bad input is answered in the ack itself: fast, nothing else happens.
+      await ack({ response_type: 'ephemeral', text: parsed.refusal });
+      return;
+    }
+    await ack();
+    await h.command(parsed.command, { user: command.user_id, userName: command.user_name, channel: command.channel_id, client });
+  });
+
+  const caller = (body: BlockAction, client: Caller['client']): Caller => ({
+    user: body.user.id,
+    userName: body.user.username ?? body.user.name,
+    channel: body.channel?.id ?? body.container?.channel_id ?? '',
+    client,
+  });
+  const threadOf = (body: BlockAction) => body.message?.thread_ts ?? body.message?.ts;
+
+  app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ ack, body, action, client }) => {
+    await ack();
+    await h.approve(String(action.value ?? ''), caller(body, client), threadOf(body));
+  });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ ack, body, action, client }) => {
+    await ack();
+    await h.reject(String(action.value ?? ''), caller(body, client), threadOf(body));
+  });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ ack, body, action, client }) => {
+    await ack();
+    await h.rollbackButton(String(action.value ?? ''), caller(body, client));
+  });
+  app.error(async (err) => {
+    o.logger.error({ err: err.message }, 'unhandled error in a Slack listener');
+  });
+
+  const server = o.mode === 'http' ? await app.start(o.port) : await app.start();
+  let port: number | null = null;
+  if (o.mode === 'http' && server && typeof server === 'object' && 'address' in server) {
+    const addr = (server as { address(): unknown }).address();
+    if (addr && typeof addr === 'object' && 'port' in addr) port = Number((addr as { port: number }).port);
+  }
+  return {
+    app,
+    port,
+    stop: async () => {
+      await app.stop();
+    },
+  };
+}

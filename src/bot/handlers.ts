@@ -1,0 +1,235 @@
+/**
+ * What the bot does for each slash command and button, independent of the transport (HTTP or
+ * Socket Mode): Bolt's listeners in app.ts only ack and call these.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import { UpgradeError, explainError } from '../upgrade/errors.js';
+import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
+import { deriveState, type Actor, type UpgradeRequest } from '../upgrade/requests.js';
+import { rollbackPlanFor } from '../upgrade/rollback.js';
+import type { Plan } from '../upgrade/plan.js';
+import { approversOf, decide, type AccessRule, type Action, type AccessTarget } from './access.js';
+import { helpText, parseCommand, type Command } from './commands.js';
+import type { SlackGroupResolver } from './groups.js';
+import { esc, offersRollback, planCard, planSummaryLines, progressMessage, stateWords } from './views.js';
+
+export interface BotDeps {
+  readonly store: RequestStore;
+  readonly queue: JobQueue;
+  readonly engine: UpgradeEngine;
+  readonly rules: readonly AccessRule[];
+  readonly groups: SlackGroupResolver;
+  readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number };
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export interface Caller {
+  readonly user: string;
+  readonly userName?: string;
+  readonly channel: string;
+  readonly client: WebClient;
+}
+
+const actorOf = (c: Caller): Actor => ({ id: c.user, ...(c.userName ? { name: c.userName } : {}), via: 'slack' });
+
+async function ephemeral(c: Caller, text: string, thread_ts?: string): Promise<void> {
+  await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text, ...(thread_ts ? { thread_ts } : {}) });
+}
+
+export function mentionList(ids: readonly string[]): string {
+  if (ids.length === 0) return 'nobody (no approver is configured)';
+  return ids.map((id) => (id === '*' ? 'anyone' : /^S[A-Z0-9]+$/.test(id) ? `<!subteam^${id}>` : `<@${id}>`)).join(', ');
+}
+
+export class BotHandlers {
+  constructor(private readonly d: BotDeps) {}
+
+  approversText(r: Pick<UpgradeRequest, 'cluster' | 'namespace' | 'release'>): string {
+    return mentionList(approversOf(this.d.rules, { cluster: r.cluster, namespace: r.namespace, release: r.release }));
+  }
+
+  /** Checks and records an access decision; throws a person-readable denial. */
+  private async allow(c: Caller, action: Action, target: AccessTarget, requestId?: string): Promise<void> {
+    const groups = await this.d.groups.groupsOf(c.user);
+    const decision = decide(this.d.rules, { user: c.user, groups, channel: c.channel }, action, target);
+    const where = [target.cluster, target.namespace, target.release].filter(Boolean).join('/');
+    const now = this.d.now();
+    await this.d.store.auditAccess({ at: now, actor: actorOf(c), action, allowed: decision.allowed, target: where, reason: decision.reason });
+    if (requestId) await this.d.store.audit(requestId, actorOf(c), decision.allowed ? `${action} allowed` : `${action} denied`, decision.reason, now);
+    this.d.logger.info({ user: c.user, action, target: where, allowed: decision.allowed }, 'access decision');
+    if (!decision.allowed) throw new UpgradeError('denied', `Not allowed: ${decision.reason}.`);
+  }
+
+  /** Parses; a bad command is answered at once (in the ack), without any work. */
+  parse(text: string): { command: Command } | { refusal: string } {
+    try {
+      return { command: parseCommand(text) };
+    } catch (err) {
+      return { refusal: explainError(err) };
+    }
+  }
+
+  async command(cmd: Command, c: Caller): Promise<void> {
+    try {
+      await this.dispatch(cmd, c);
+    } catch (err) {
+      this.d.logger.info({ user: c.user, command: cmd.name, err: explainError(err) }, 'command refused or failed');
+      await ephemeral(c, `:warning: ${esc(explainError(err))}`).catch(() => {});
+    }
+  }
+
+  private async dispatch(cmd: Command, c: Caller): Promise<void> {
+    const { engine } = this.d;
+    switch (cmd.name) {
+      case 'help':
+        return ephemeral(c, helpText());
+      case 'versions': {
+        const cluster = engine.clusterName(cmd.cluster);
+        await this.allow(c, 'read', { cluster });
+        const versions = await engine.versions(cmd.cluster);
+        return ephemeral(c, `Milvus versions in the chart repository (cluster ${esc(cluster)}):\n${versions.slice(0, 40).map((v) => `• ${esc(v.appVersion)} (chart ${esc(v.chartVersion)})`).join('\n')}`);
+      }
+      case 'status': {
+        const target = this.target(cmd);
+        await this.allow(c, 'read', target);
+        const { state, running } = await engine.status(cmd.cluster, cmd.namespace, cmd.release);
+        const lines = state.components.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` ${x.readyReplicas}/${x.replicas} ready`);
+        const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
+        return ephemeral(c, [`*${esc(cmd.release)}* runs Milvus ${esc(running)} (helm revision ${state.helm.revision}, ${esc(state.helm.status)}, chart ${esc(state.helm.chart)})`, ...lines, ...(active ? [`Request in progress: ${esc(active.id)} (${stateWords(deriveState(active, this.d.now()))})`] : [])].join('\n'));
+      }
+      case 'history': {
+        const target = this.target(cmd);
+        await this.allow(c, 'read', target);
+        const list = await this.d.store.history(target.cluster, cmd.namespace, cmd.release, 15);
+        if (list.length === 0) return ephemeral(c, `No requests for ${esc(cmd.release)} yet.`);
+        const now = this.d.now();
+        return ephemeral(c, [`History of *${esc(cmd.release)}* (newest first):`, ...list.map((r) => `• ${esc(r.id)} ${r.kind} ${esc(r.plan.from)} → ${esc(r.plan.to)} (${r.plan.path}): *${stateWords(deriveState(r, now))}*, asked by <@${r.requester.id}>${r.approvals.length ? `, approved by ${r.approvals.map((v) => `<@${v.by.id}>`).join(', ')}` : ''}, ${new Date(r.createdAt).toISOString()}`)].join('\n'));
+      }
+      case 'plan': {
+        await this.allow(c, 'read', this.target(cmd));
+        const plan = await engine.planUpgrade(cmd.cluster, cmd);
+        return ephemeral(c, [...planSummaryLines(plan), ...plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`), ...plan.warnings.map((w) => `:warning: ${esc(w)}`), '_This is a preview: nothing was changed._'].join('\n'));
+      }
+      case 'upgrade':
+        return this.upgrade(cmd, c);
+      case 'cancel': {
+        const target = this.target(cmd);
+        const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
+        if (!active) return ephemeral(c, `Nothing to cancel: ${esc(cmd.release)} has no request in progress.`);
+        if (active.requester.id !== c.user) await this.allow(c, 'cancel', target, active.id);
+        const r = await this.d.store.requestCancel(active.id, actorOf(c), this.d.now());
+        return ephemeral(c, `Cancel of ${esc(active.id)} requested: it is ${stateWords(deriveState(r, this.d.now()))}.`);
+      }
+      case 'rollback':
+        return this.rollbackRelease(cmd, c);
+    }
+  }
+
+  private target(cmd: { cluster?: string; namespace: string; release: string }): Required<AccessTarget> {
+    return { cluster: this.d.engine.clusterName(cmd.cluster), namespace: cmd.namespace, release: cmd.release };
+  }
+
+  private async upgrade(cmd: Extract<Command, { name: 'upgrade' }>, c: Caller): Promise<void> {
+    const target = this.target(cmd);
+    await this.allow(c, 'request', target);
+    const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
+    if (active) throw busy(active, this.d.now());
+    const plan = await this.d.engine.planUpgrade(cmd.cluster, cmd);
+    const request = await this.d.store.create(
+      { kind: 'upgrade', plan, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: this.d.approvals.needed, allowSelfApproval: this.d.approvals.allowSelf, ttlMs: this.d.approvals.ttlMs },
+      this.d.now(),
+    );
+    await this.postThread(request, c);
+    if (this.d.approvals.needed === 0) await this.enqueue(request.id, actorOf(c));
+  }
+
+  /** Posts the card and, in its thread, the progress message; records both in the request. */
+  private async postThread(request: UpgradeRequest, c: Caller, threadTs?: string): Promise<void> {
+    const now = this.d.now();
+    let messageTs = threadTs;
+    if (!threadTs) {
+      const card = planCard(request, this.approversText(request), now);
+      const posted = await c.client.chat.postMessage({ channel: c.channel, text: card.text, blocks: card.blocks });
+      messageTs = posted.ts!;
+      await this.d.store.setPlace(request.id, { channel: c.channel, messageTs });
+    }
+    const view = progressMessage(request, [], now, { canRollBack: false });
+    const progress = await c.client.chat.postMessage({ channel: c.channel, thread_ts: messageTs, text: view.text, blocks: view.blocks });
+    await this.d.store.setPlace(request.id, { channel: c.channel, messageTs: messageTs!, progressTs: progress.ts! });
+  }
+
+  private async enqueue(id: string, actor: Actor): Promise<void> {
+    await this.d.store.setPhase(id, 'queued', actor);
+    await this.d.queue.enqueue(id);
+  }
+
+  async approve(id: string, c: Caller, threadTs?: string): Promise<void> {
+    try {
+      const r = await this.d.store.require(id);
+      await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
+      const { nowApproved, changed } = await this.d.store.approve(id, actorOf(c), this.d.now());
+      if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
+      if (nowApproved) await this.enqueue(id, actorOf(c));
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+    }
+  }
+
+  async reject(id: string, c: Caller, threadTs?: string): Promise<void> {
+    try {
+      const r = await this.d.store.require(id);
+      await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
+      await this.d.store.reject(id, actorOf(c), undefined, this.d.now());
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+    }
+  }
+
+  /** The Rollback button: undoes that upgrade with the rollback planned with it. */
+  async rollbackButton(id: string, c: Caller): Promise<void> {
+    try {
+      const original = await this.d.store.require(id);
+      await this.allow(c, 'rollback', { cluster: original.cluster, namespace: original.namespace, release: original.release }, id);
+      if (original.rollbackRequest) return ephemeral(c, `A rollback of ${esc(id)} was already asked: ${esc(original.rollbackRequest)}.`, original.place?.messageTs);
+      if (!offersRollback(original, this.d.now())) return ephemeral(c, `${esc(id)} cannot be rolled back now (${stateWords(deriveState(original, this.d.now()))}).`, original.place?.messageTs);
+      const plan = rollbackPlanFor(original.plan)!;
+      await this.startRollback(plan, c, original);
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(explainError(err))}`).catch(() => {});
+    }
+  }
+
+  private async rollbackRelease(cmd: Extract<Command, { name: 'rollback' }>, c: Caller): Promise<void> {
+    const target = this.target(cmd);
+    await this.allow(c, 'rollback', target);
+    const now = this.d.now();
+    const last = (await this.d.store.history(target.cluster, cmd.namespace, cmd.release, 5)).find((r) => offersRollback(r, now));
+    if (last) return this.startRollback(rollbackPlanFor(last.plan)!, c, last);
+    const plan = await this.d.engine.planRollback(cmd.cluster, cmd.namespace, cmd.release);
+    return this.startRollback(plan, c, null);
+  }
+
+  private async startRollback(plan: Plan, c: Caller, original: UpgradeRequest | null): Promise<void> {
+    let request: UpgradeRequest;
+    try {
+      request = await this.d.store.create(
+        { kind: 'rollback', plan, requester: actorOf(c), place: { channel: original?.place?.channel ?? c.channel }, approvalsNeeded: 0, allowSelfApproval: true, ttlMs: this.d.approvals.ttlMs, rollbackOf: original?.id ?? null },
+        this.d.now(),
+      );
+    } catch (err) {
+      // A double click: the first click's rollback holds the release.
+      if (err instanceof UpgradeError && err.code === 'busy') return ephemeral(c, esc(err.message), original?.place?.messageTs);
+      throw err;
+    }
+    if (original) await this.d.store.linkRollback(original.id, request.id);
+    const thread = original?.place?.messageTs;
+    await this.postThread(request, { ...c, channel: original?.place?.channel ?? c.channel }, thread);
+    await this.enqueue(request.id, actorOf(c));
+  }
+}
+
+function busy(active: UpgradeRequest, now: number): UpgradeError {
+  return new UpgradeError('busy', `${active.release} already has request ${active.id} (${active.kind} to ${active.plan.to}, ${stateWords(deriveState(active, now))}, asked by <@${active.requester.id}>): wait for it or \`/milvus cancel ${active.release}\` first.`);
+}

@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config.js';
+import { RedisRequestStore } from '../../src/jobs/requests.js';
+import { start, type Running } from '../../src/main.js';
+import { blockActionPayload, blockActionsBody, postSigned, slashCommandBody } from '../harness/slack-sign.js';
+import { startSlackStub, type SlackStub } from '../harness/slack-stub.js';
+import { REDIS_URL, testRedis } from '../integration/redis.js';
+import { processEnv } from './engine.js';
+
+export const SIGNING_SECRET = 'e2e-signing-secret';
+export const CHANNEL = 'C0OPS00001';
+export const USERS = { requester: 'U0REQ00001', approver: 'U0APP00001', stranger: 'U0NOBODY01', groupMember: 'U0GRP00001' } as const;
+
+export const ACCESS_YAML = `rules:
+  - namespaces: ["*"]
+    releases: ["*"]
+    requesters: ["${USERS.requester}", "S0OPS00001"]
+    approvers: ["${USERS.approver}", "${USERS.requester}"]
+    channels: ["${CHANNEL}"]
+`;
+
+export interface BotEnv {
+  readonly stub: SlackStub;
+  readonly store: RedisRequestStore;
+  readonly url: string;
+  readonly prefix: string;
+  slash(text: string, user?: string, channel?: string): Promise<{ status: number; body: string; ms: number }>;
+  click(action: string, value: string, user: string, messageTs: string, threadTs?: string): Promise<{ status: number; body: string; ms: number }>;
+  close(): Promise<void>;
+}
+
+/** The real app (bot + worker roles, HTTP mode) on a free port, its Web API pointed at a stub. */
+export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string } = {}): Promise<BotEnv> {
+  const redis = await testRedis();
+  const stub = await startSlackStub();
+  stub.userGroups.S0OPS00001 = [USERS.groupMember];
+  const dir = mkdtempSync(join(tmpdir(), 'mub-access-'));
+  const accessPath = join(dir, 'access.yaml');
+  writeFileSync(accessPath, options.accessYaml ?? ACCESS_YAML);
+  const env = processEnv(redis.prefix, {
+    ROLES: options.roles ?? 'bot,worker',
+    SLACK_BOT_TOKEN: 'xoxb-e2e-test',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: stub.url,
+    PORT: '0',
+    ACCESS_CONFIG: accessPath,
+    APPROVALS_NEEDED: String(options.approvals ?? 1),
+    LOG_LEVEL: 'warn',
+  });
+  const config = loadConfig(env);
+  const running: Running = await start(config, { helmEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HELM_')).map(([k, v]) => [k, String(v)])), slackRetries: 2, slackUpdateIntervalMs: 100 });
+  const url = `http://127.0.0.1:${running.botPort}/slack/events`;
+  const storeConn = new Redis(REDIS_URL);
+  const store = new RedisRequestStore(storeConn, redis.prefix);
+  return {
+    stub,
+    store,
+    url,
+    prefix: redis.prefix,
+    slash: (text, user = USERS.requester, channel = CHANNEL) =>
+      postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl() }), { signingSecret: SIGNING_SECRET }),
+    click: (action, value, user, messageTs, threadTs) =>
+      postSigned(url, blockActionsBody(blockActionPayload({ action_id: action, value, user_id: user, channel_id: CHANNEL, message_ts: messageTs, ...(threadTs ? { thread_ts: threadTs } : {}), response_url: stub.responseUrl() })), { signingSecret: SIGNING_SECRET }),
+    async close() {
+      await running.close();
+      storeConn.disconnect();
+      await stub.close();
+      await redis.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
