@@ -16,9 +16,11 @@ import { RedisRequestEvents, RedisRequestStore } from './jobs/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
 import { createLogger } from './log.js';
+import { healthRoutes, serveRoutes } from './health.js';
+import { createMetrics } from './metrics.js';
 
 export interface Running {
-  /** The bot's HTTP port (HTTP mode), for tests and the demo. */
+  /** The HTTP port bound: the bot's receiver (HTTP mode) or the health server. */
   readonly botPort: number | null;
   close(): Promise<void>;
 }
@@ -47,6 +49,14 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   const connection = new Redis(config.redisUrl, redisOptions);
   const queue = new UpgradeQueue({ connection, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
   const closers: Array<() => Promise<unknown>> = [];
+  const metrics = createMetrics({ queueDepth: () => queue.depth() });
+  const routes = healthRoutes({
+    registry: metrics.registry,
+    checks: {
+      redis: async () => void (await redis.ping()),
+      kubernetes: async () => void (await engine.default().kube.serverVersion()),
+    },
+  });
   if (config.roles.has('worker')) {
     const worker = await createUpgradeWorker({
       connection: new Redis(config.redisUrl, redisOptions),
@@ -59,6 +69,10 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       lockDurationMs: config.worker.lockMs,
       stalledIntervalMs: config.worker.stalledIntervalMs,
       pollIntervalMs: config.pollIntervalMs,
+      observe: {
+        step: (kind, result, seconds) => metrics.stepDuration.observe({ kind, result }, seconds),
+        outcome: (kind, outcome) => metrics.requestsFinished.inc({ kind, outcome }),
+      },
     });
     closers.push(() => worker.close());
     logger.info({ concurrency: config.worker.concurrency }, 'worker started');
@@ -91,10 +105,10 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       port: config.slack.port,
       logger,
       retries: extra.slackRetries,
-      customRoutes: extra.customRoutes,
+      customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
       handlers,
     });
-    const updater = new ThreadUpdater({ client, store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs });
+    const updater = new ThreadUpdater({ client, store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
     const subscriber = new Redis(config.redisUrl, redisOptions);
     const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
     botPort = bot.port;
@@ -104,6 +118,13 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       await bot.stop();
     });
     logger.info({ mode: config.slack.mode, port: botPort }, 'bot started');
+  }
+  if (!(config.roles.has('bot') && config.slack.mode === 'http')) {
+    // No Bolt HTTP receiver in this process: health and metrics get a server of their own.
+    const server = await serveRoutes(routes, config.slack.port);
+    const addr = server.address();
+    botPort = botPort ?? (addr && typeof addr === 'object' ? addr.port : null);
+    closers.push(() => new Promise((resolve) => server.close(() => resolve(undefined))));
   }
   closers.push(() => queue.close());
   return {

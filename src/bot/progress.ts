@@ -18,6 +18,7 @@ export interface ThreadUpdaterOptions {
   /** Slack allows about one update a second per message. */
   readonly minIntervalMs?: number;
   readonly now?: () => number;
+  readonly onSlackError?: (method: string) => void;
 }
 
 export class ThreadUpdater {
@@ -41,7 +42,10 @@ export class ThreadUpdater {
     try {
       while (slot.dirty) {
         slot.dirty = false;
-        await this.render(id).catch((err: unknown) => this.o.logger.warn({ requestId: id, err: String(err) }, 'could not update the thread'));
+        await this.render(id).catch((err: unknown) => {
+          this.o.onSlackError?.('chat.update');
+          this.o.logger.warn({ requestId: id, err: String(err) }, 'could not update the thread');
+        });
         if (slot.dirty) await new Promise((r) => setTimeout(r, this.o.minIntervalMs ?? 1000));
       }
     } finally {

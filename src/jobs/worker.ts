@@ -21,6 +21,11 @@ export interface WorkerOptions {
   /** How often workers look for jobs whose worker died. */
   readonly stalledIntervalMs?: number;
   readonly pollIntervalMs?: number;
+  /** Observes every step event and every outcome (metrics). */
+  readonly observe?: {
+    step(kind: string, result: 'finished' | 'skipped' | 'failed', seconds: number): void;
+    outcome(kind: 'upgrade' | 'rollback', outcome: string): void;
+  };
 }
 
 export interface UpgradeWorker {
@@ -48,6 +53,11 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
     const mayRetry = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const log = logger.child({ requestId: id, jobId: job.id, attempt: job.attemptsMade + 1 });
     log.info('job started');
+    const stepStarted = new Map<number, { at: number; kind: string }>();
+    const stepEnded = (index: number, result: 'finished' | 'skipped' | 'failed') => {
+      const s = stepStarted.get(index);
+      if (s) options.observe?.step(s.kind, result, (Date.now() - s.at) / 1000);
+    };
     try {
       const outcome = await executeRequest(store, options.engine, id, {
         signal: controller.signal,
@@ -55,13 +65,20 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
         pollIntervalMs: options.pollIntervalMs,
         onEvent: (e) => {
           log.info({ event: e.type, step: e.index + 1, total: e.total }, 'step event');
+          if (e.type === 'step-started') stepStarted.set(e.index, { at: Date.now(), kind: e.step.kind });
+          else if (e.type === 'step-finished') stepEnded(e.index, e.skipped ? 'skipped' : 'finished');
+          else if (e.type === 'step-failed') stepEnded(e.index, 'failed');
           void job.updateProgress({ index: e.index, total: e.total, type: e.type }).catch(() => {});
         },
       });
       log.info({ outcome }, 'job finished');
+      const kind = (await store.get(id))?.kind ?? 'upgrade';
+      options.observe?.outcome(kind, outcome);
       return { outcome };
     } catch (err) {
       log.warn({ err: explainError(err) }, 'job failed');
+      const final = !(err instanceof UpgradeError && err.code === 'transient' && mayRetry);
+      if (final) options.observe?.outcome((await store.get(id).catch(() => null))?.kind ?? 'upgrade', 'failed');
       if (err instanceof UpgradeError && err.code === 'transient' && mayRetry) throw err;
       throw new UnrecoverableError(explainError(err));
     } finally {

@@ -27,6 +27,8 @@ export interface BotEnv {
   readonly store: RedisRequestStore;
   readonly url: string;
   readonly prefix: string;
+  /** Base URL of the bot's HTTP server (health, metrics). */
+  readonly base: string;
   slash(text: string, user?: string, channel?: string): Promise<{ status: number; body: string; ms: number }>;
   click(action: string, value: string, user: string, messageTs: string, threadTs?: string): Promise<{ status: number; body: string; ms: number }>;
   close(): Promise<void>;
@@ -59,6 +61,7 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
     stub,
     store,
     url,
+    base: `http://127.0.0.1:${running.botPort}`,
     prefix: redis.prefix,
     slash: (text, user = USERS.requester, channel = CHANNEL) =>
       postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl() }), { signingSecret: SIGNING_SECRET }),

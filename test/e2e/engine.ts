@@ -31,6 +31,8 @@ export function processEnv(prefix: string, extra: Record<string, string> = {}): 
     JOB_STALLED_INTERVAL_MS: '1000',
     JOB_BACKOFF_MS: '500',
     LOG_LEVEL: 'info',
+    // Every process its own free port for /healthz and /metrics.
+    PORT: '0',
     ...extra,
   };
 }

@@ -115,5 +115,16 @@ describe('Slack: /milvus upgrade -> approval -> progress -> rollback, through si
     expect(history.map((h) => [h.kind, deriveState(h, Date.now())])).toEqual([['rollback', 'rolled-back'], ['upgrade', 'rolled-back']]);
     // The original progress message no longer offers a Rollback.
     await bot.stub.waitFor(() => buttons(bot.stub.messages(CHANNEL).find((m) => m.ts === progressTs)).length === 0);
+
+    // Health and metrics on the same port as Slack's endpoint.
+    expect((await fetch(`${bot.base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${bot.base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ok: true, checks: { redis: 'ok', kubernetes: 'ok' } });
+    const metrics = await (await fetch(`${bot.base}/metrics`)).text();
+    expect(metrics).toMatch(/milvus_upgrade_requests_finished_total\{kind="upgrade",outcome="succeeded"\} 1/);
+    expect(metrics).toMatch(/milvus_upgrade_requests_finished_total\{kind="rollback",outcome="rolled-back"\} 1/);
+    expect(metrics).toMatch(/milvus_upgrade_step_duration_seconds_count\{kind="helm-upgrade",result="finished"\} 1/);
+    expect(metrics).toMatch(/milvus_upgrade_queue_jobs\{state="completed"\} 2/);
   });
 });
