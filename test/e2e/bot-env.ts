@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { start, type Running } from '../../src/main.js';
@@ -9,6 +10,8 @@ import { blockActionPayload, blockActionsBody, postSigned, slashCommandBody } fr
 import { startSlackStub, type SlackStub } from '../harness/slack-stub.js';
 import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { processEnv } from './engine.js';
+import { cluster } from './helpers.js';
+import { kubeconfigText } from '../harness/control-plane.js';
 
 export const SIGNING_SECRET = 'e2e-signing-secret';
 export const CHANNEL = 'C0OPS00001';
@@ -31,18 +34,24 @@ export interface BotEnv {
   readonly base: string;
   slash(text: string, user?: string, channel?: string): Promise<{ status: number; body: string; ms: number }>;
   click(action: string, value: string, user: string, messageTs: string, threadTs?: string): Promise<{ status: number; body: string; ms: number }>;
+  /** Stops the app and starts a new one on the same Redis prefix and stub (a restarted pod). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** The real app (bot + worker roles, HTTP mode) on a free port, its Web API pointed at a stub. */
-export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string } = {}): Promise<BotEnv> {
+export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string } = {}): Promise<BotEnv> {
   const redis = await testRedis();
   const stub = await startSlackStub();
   stub.userGroups.S0OPS00001 = [USERS.groupMember];
   const dir = mkdtempSync(join(tmpdir(), 'mub-access-'));
   const accessPath = join(dir, 'access.yaml');
   writeFileSync(accessPath, options.accessYaml ?? ACCESS_YAML);
+  const kubeconfig = join(dir, 'kubeconfig');
+  // The bot's kubeconfig may name more clusters (contexts); here a second name for the same API.
+  writeFileSync(kubeconfig, twoContexts(options.secondCluster));
   const env = processEnv(redis.prefix, {
+    KUBECONFIG: kubeconfig,
     ROLES: options.roles ?? 'bot,worker',
     SLACK_BOT_TOKEN: 'xoxb-e2e-test',
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -53,20 +62,30 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
     LOG_LEVEL: 'warn',
   });
   const config = loadConfig(env);
-  const running: Running = await start(config, { helmEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HELM_')).map(([k, v]) => [k, String(v)])), slackRetries: 2, slackUpdateIntervalMs: 100 });
-  const url = `http://127.0.0.1:${running.botPort}/slack/events`;
+  const extras = { helmEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HELM_')).map(([k, v]) => [k, String(v)])), slackRetries: 2, slackUpdateIntervalMs: 100 };
+  let running: Running = await start(config, extras);
+  let url = `http://127.0.0.1:${running.botPort}/slack/events`;
   const storeConn = new Redis(REDIS_URL);
   const store = new RedisRequestStore(storeConn, redis.prefix);
-  return {
+  const envObj: BotEnv = {
     stub,
     store,
-    url,
-    base: `http://127.0.0.1:${running.botPort}`,
+    get url() {
+      return url;
+    },
+    get base() {
+      return `http://127.0.0.1:${running.botPort}`;
+    },
     prefix: redis.prefix,
     slash: (text, user = USERS.requester, channel = CHANNEL) =>
       postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl() }), { signingSecret: SIGNING_SECRET }),
     click: (action, value, user, messageTs, threadTs) =>
       postSigned(url, blockActionsBody(blockActionPayload({ action_id: action, value, user_id: user, channel_id: CHANNEL, message_ts: messageTs, ...(threadTs ? { thread_ts: threadTs } : {}), response_url: stub.responseUrl() })), { signingSecret: SIGNING_SECRET }),
+    async restart() {
+      await running.close();
+      running = await start(config, extras);
+      url = `http://127.0.0.1:${running.botPort}/slack/events`;
+    },
     async close() {
       await running.close();
       storeConn.disconnect();
@@ -75,4 +94,16 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return envObj;
+}
+
+function twoContexts(second?: string): string {
+  const info = cluster();
+  const base = parseYaml(kubeconfigText(info.apiserverUrl, info.adminToken, 'milvus-test')) as {
+    clusters: Array<{ name: string }>;
+    users: Array<{ name: string }>;
+    contexts: Array<{ name: string; context: { cluster: string; user: string } }>;
+  };
+  if (second) base.contexts.push({ name: second, context: { cluster: 'milvus-test', user: 'milvus-test-admin' } });
+  return stringifyYaml(base);
 }

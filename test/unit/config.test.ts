@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+describe('configuration from the environment', () => {
+  it('names every missing setting of the bot role, one line each', () => {
+    expect(problems({})).toEqual([
+      'SLACK_BOT_TOKEN: required for the bot role',
+      'SLACK_SIGNING_SECRET: required in HTTP mode',
+      'ACCESS_CONFIG: required for the bot role (path of the access YAML; deny by default)',
+    ]);
+    expect(problems({ SLACK_MODE: 'socket', SLACK_BOT_TOKEN: 'x', ACCESS_CONFIG: '/a' })).toEqual(['SLACK_APP_TOKEN: required in Socket Mode']);
+  });
+
+  it('names invalid values', () => {
+    const p = problems({ ROLES: 'worker,chef', PORT: 'eighty', REDIS_URL: 'not a url', APPROVALS_NEEDED: '-1' });
+    expect(p.join('\n')).toMatch(/ROLES: unknown role "chef"/);
+    expect(p.join('\n')).toMatch(/PORT:/);
+    expect(p.join('\n')).toMatch(/REDIS_URL:/);
+    expect(p.join('\n')).toMatch(/APPROVALS_NEEDED:/);
+  });
+
+  it('a worker needs no Slack settings; defaults are the documented ones', () => {
+    const c = loadConfig({ ROLES: 'worker' });
+    expect([...c.roles]).toEqual(['worker']);
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.plan.repoName).toBe('zilliztech');
+    expect(c.plan.repoUrl).toBe('https://zilliztech.github.io/milvus-helm');
+    expect(c.approvals).toEqual({ needed: 1, allowSelf: false, ttlMs: 3_600_000 });
+    expect(c.slack.port).toBe(3000);
+  });
+
+  it('reads the settings the issue lists', () => {
+    const c = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_API_URL: 'http://127.0.0.1:9/api/', PORT: '8080', REDIS_URL: 'redis://r:6379/2',
+      KUBECONFIG: '/k', ACCESS_CONFIG: '/a.yaml', MILVUS_CHART_REPO_NAME: 'mine', MILVUS_CHART_REPO_URL: 'http://charts.local', ALLOW_SELF_APPROVAL: 'true', REQUEST_TTL_MINUTES: '5',
+    });
+    expect(c.slack).toMatchObject({ botToken: 'xoxb-1', signingSecret: 's', apiUrl: 'http://127.0.0.1:9/api/', port: 8080, accessConfigPath: '/a.yaml' });
+    expect(c.kubeconfig).toBe('/k');
+    expect(c.plan).toMatchObject({ repoName: 'mine', repoUrl: 'http://charts.local' });
+    expect(c.approvals).toEqual({ needed: 1, allowSelf: true, ttlMs: 300_000 });
+  });
+});
