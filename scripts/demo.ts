@@ -1,52 +1,85 @@
 /**
- * The demo on the embedded default: the local control plane and chart repository, a Milvus
- * release at 2.3.11, then the headline story through the real CLI: plan, upgrade to 2.4.23
- * (a version no chart carries), status, rollback. Leaves no process behind when it ends.
+ * `npm run demo`: the whole product on the embedded default. A local Kubernetes control plane
+ * (cached build), a Milvus-shaped release at 2.3.11, the bot and worker in HTTP mode against a
+ * local Slack API stub, and the headline story played through signed requests, printed as a
+ * transcript. Watch the channel live in a browser at the printed address. Ctrl-C or the end
+ * stops everything this started.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { down, helm, kubectl, REPO_ROOT, status, up } from '../test/harness/control-plane.js';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { down, status, up } from '../test/harness/control-plane.js';
+import { DEMO, installDemoRelease, playStory, startDemoApp, transcriptLine, type DemoApp } from '../test/harness/demo-story.js';
+import { startSlackStub, type SlackStub } from '../test/harness/slack-stub.js';
 
-const NS = 'demo';
-const RELEASE = 'my-release';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const HOLD_MS = Number(process.env.DEMO_HOLD_SECONDS ?? 0) * 1000;
 
 async function main(): Promise<number> {
-  const wasRunning = (await status()).running;
-  const info = await up();
-  const cli = (args: string[]) =>
-    new Promise<number>((resolve) => {
-      process.stdout.write(`\n$ milvus-upgrade ${args.join(' ')}\n`);
-      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'milvus-upgrade.js'), '--kubeconfig', info.kubeconfig, '--repo-url', info.chartRepoUrl, ...args], {
-        stdio: 'inherit',
-        env: { ...process.env, ...info.helmEnv },
-      });
-      child.on('close', (code) => resolve(code ?? 1));
-    });
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 1 });
   try {
-    await kubectl(info, ['delete', 'namespace', NS, '--ignore-not-found', '--wait=true']);
-    await kubectl(info, ['create', 'namespace', NS]);
-    await helm(info, ['repo', 'add', 'zilliztech', info.chartRepoUrl, '--force-update']);
-    process.stdout.write(`Installing ${RELEASE} (chart 4.1.24, Milvus 2.3.11) in namespace ${NS}...\n`);
-    await helm(info, ['install', RELEASE, 'zilliztech/milvus', '-n', NS, '--version', '4.1.24', '--wait', '--timeout', '120s']);
-    for (const args of [
-      ['versions'],
-      ['status', RELEASE, '-n', NS],
-      ['plan', RELEASE, '2.4.23', '-n', NS],
-      ['upgrade', RELEASE, '2.4.23', '-n', NS, '--yes'],
-      ['status', RELEASE, '-n', NS],
-      ['rollback', RELEASE, '-n', NS, '--yes'],
-      ['status', RELEASE, '-n', NS],
-    ]) {
-      const code = await cli(args);
-      if (code !== 0) {
-        process.stderr.write(`demo: "${args.join(' ')}" exited ${code}\n`);
-        return 1;
-      }
-    }
-    process.stdout.write('\nDemo finished: upgraded to 2.4.23 and rolled back to 2.3.11.\n');
-    return 0;
-  } finally {
+    await redis.connect();
+    await redis.ping();
+  } catch {
+    process.stderr.write(`demo: Redis is not reachable at ${REDIS_URL}: start it (redis-server --daemonize yes) or set REDIS_URL\n`);
+    return 1;
+  }
+  const prefix = `demo-${randomBytes(3).toString('hex')}:`;
+  const wasRunning = (await status()).running;
+  let stub: SlackStub | null = null;
+  let app: DemoApp | null = null;
+  let printed = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const cleanup = async () => {
+    if (timer) clearInterval(timer);
+    await app?.close().catch(() => {});
+    await stub?.close().catch(() => {});
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
     if (!wasRunning) await down();
+  };
+  process.once('SIGINT', () => {
+    process.stderr.write('\ndemo: interrupted, cleaning up\n');
+    void cleanup().then(() => process.exit(130));
+  });
+  try {
+    const info = await up();
+    process.stdout.write(`Kubernetes control plane up (${info.apiserverUrl}); installing ${DEMO.release} 2.3.11 in namespace ${DEMO.namespace}...\n`);
+    await installDemoRelease(info);
+    stub = await startSlackStub({ port: Number(process.env.DEMO_SLACK_PORT ?? 0) });
+    process.stdout.write(`Slack API stub at ${stub.url}; watch the channel at ${stub.baseUrl}/\n`);
+    app = await startDemoApp(info, stub, prefix);
+    process.stdout.write(`Bot and worker listening on ${app.url}\n\n`);
+    const s = stub;
+    const flush = () => {
+      for (const c of s.calls.slice(printed)) {
+        const line = transcriptLine(c);
+        if (line) process.stdout.write(`${line}\n`);
+      }
+      printed = s.calls.length;
+    };
+    timer = setInterval(flush, 100);
+    const ids = await playStory(stub, app, (line) => {
+      flush();
+      process.stdout.write(`\n${line}\n`);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    flush();
+    process.stdout.write(`\nDemo finished: ${ids.upgrade} upgraded ${DEMO.release} 2.3.11 -> 2.4.23, then the rollback put it back on 2.3.11.\n`);
+    if (HOLD_MS > 0) {
+      process.stdout.write(`Keeping the page at ${stub.baseUrl}/ for ${HOLD_MS / 1000}s (Ctrl-C to stop)\n`);
+      await new Promise((r) => setTimeout(r, HOLD_MS));
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await cleanup();
   }
 }
 

@@ -58,9 +58,11 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     },
   });
   if (config.roles.has('worker')) {
+    const workerConnection = new Redis(config.redisUrl, redisOptions);
+    const cancelSubscriber = new Redis(config.redisUrl, redisOptions);
     const worker = await createUpgradeWorker({
-      connection: new Redis(config.redisUrl, redisOptions),
-      subscriber: new Redis(config.redisUrl, redisOptions),
+      connection: workerConnection,
+      subscriber: cancelSubscriber,
       prefix: config.keyPrefix,
       store,
       engine,
@@ -74,7 +76,11 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
         outcome: (kind, outcome) => metrics.requestsFinished.inc({ kind, outcome }),
       },
     });
-    closers.push(() => worker.close());
+    closers.push(async () => {
+      await worker.close();
+      workerConnection.disconnect();
+      cancelSubscriber.disconnect();
+    });
     logger.info({ concurrency: config.worker.concurrency }, 'worker started');
   }
   let botPort: number | null = null;

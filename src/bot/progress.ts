@@ -7,7 +7,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { RequestStore } from '../upgrade/ports.js';
 import { deriveState, type UpgradeRequest } from '../upgrade/requests.js';
-import { offersRollback, planCard, progressMessage } from './views.js';
+import { offersRollback, planCard, progressMessage, type MessageView } from './views.js';
 
 export interface ThreadUpdaterOptions {
   readonly client: WebClient;
@@ -24,6 +24,8 @@ export interface ThreadUpdaterOptions {
 export class ThreadUpdater {
   private readonly inFlight = new Map<string, { dirty: boolean }>();
   private readonly cardState = new Map<string, string>();
+  /** What each message last showed: an edit that changes nothing is not sent (rate limits). */
+  private readonly shown = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(private readonly o: ThreadUpdaterOptions) {
@@ -66,8 +68,7 @@ export class ThreadUpdater {
     }
     if (progressTs) {
       const log = await this.o.store.log(id);
-      const view = progressMessage(request, log, now, { canRollBack: offersRollback(request, now) });
-      await this.o.client.chat.update({ channel, ts: progressTs, text: view.text, blocks: view.blocks });
+      await this.show(channel, progressTs, progressMessage(request, log, now, { canRollBack: offersRollback(request, now) }));
     }
     // The upgrade a rollback undoes loses its Rollback button.
     if (request.rollbackOf) await this.refreshOriginal(request.rollbackOf);
@@ -78,7 +79,13 @@ export class ThreadUpdater {
     if (!original?.place?.progressTs) return;
     const now = this.now();
     const log = await this.o.store.log(id);
-    const view = progressMessage(original, log, now, { canRollBack: offersRollback(original, now) });
-    await this.o.client.chat.update({ channel: original.place.channel, ts: original.place.progressTs, text: view.text, blocks: view.blocks });
+    await this.show(original.place.channel, original.place.progressTs, progressMessage(original, log, now, { canRollBack: offersRollback(original, now) }));
+  }
+
+  private async show(channel: string, ts: string, view: MessageView): Promise<void> {
+    const key = JSON.stringify(view);
+    if (this.shown.get(ts) === key) return;
+    await this.o.client.chat.update({ channel, ts, text: view.text, blocks: view.blocks });
+    this.shown.set(ts, key);
   }
 }

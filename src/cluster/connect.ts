@@ -27,7 +27,9 @@ export function connectCluster(options: ConnectOptions): Connection {
   const helm = new HelmCliReleaseManager({
     bin: options.helmBin,
     kubeconfig: options.kubeconfig,
-    kubeContext: options.context ?? clusterName,
+    // Only an explicit context: helm finds the same default (KUBECONFIG, ~/.kube/config or
+    // in-cluster) as the client, and knows nothing of the client's name for the in-cluster one.
+    kubeContext: options.context,
     env: options.helmEnv,
   });
   const kube = new KubernetesClusterOps(kc);

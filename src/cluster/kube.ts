@@ -122,10 +122,6 @@ export class KubernetesClusterOps implements ClusterOps {
     return v.gitVersion;
   }
 
-  async namespaceExists(namespace: string): Promise<boolean> {
-    return (await orNull(`reading namespace ${namespace}`, () => this.core.readNamespace({ name: namespace }))) !== null;
-  }
-
   async components(namespace: string, release: string): Promise<ComponentState[]> {
     const list = await api(`listing the Deployments of ${release}`, () =>
       this.apps.listNamespacedDeployment({ namespace, labelSelector: milvusSelector(release) }),

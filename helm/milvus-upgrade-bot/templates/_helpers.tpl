@@ -1,0 +1,199 @@
+{{/* Names and labels. */}}
+{{- define "mub.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mub.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mub.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mub.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mub.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "mub.labels" -}}
+helm.sh/chart: {{ include "mub.chart" . }}
+{{ include "mub.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* The ServiceAccount that runs upgrades (the single Deployment, or the worker when split). */}}
+{{- define "mub.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "mub.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Split mode: the bot's own, read-only ServiceAccount. */}}
+{{- define "mub.botServiceAccountName" -}}
+{{- printf "%s-bot" (include "mub.serviceAccountName" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Cluster-scoped objects are shared by every release in the cluster: the namespace is in the name. */}}
+{{- define "mub.clusterRoleName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "mub.fullname" .) -}}
+{{- end -}}
+
+{{/* JSON list of the managed namespaces (default: the release's namespace). */}}
+{{- define "mub.managedNamespaces" -}}
+{{- $list := .Values.managedNamespaces | default (list .Release.Namespace) -}}
+{{- toJson (uniq $list) -}}
+{{- end -}}
+
+{{- define "mub.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mub.redisName" -}}
+{{- printf "%s-redis" (include "mub.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The Deployments: one playing both roles, or one per role (split). Each entry: suffix, roles,
+component label, replicas, resources, ServiceAccount.
+*/}}
+{{- define "mub.instances" -}}
+{{- $sa := include "mub.serviceAccountName" . -}}
+{{- if .Values.split -}}
+{{- $bot := dict "suffix" "-bot" "roles" "bot" "component" "bot" "replicas" .Values.bot.replicaCount "resources" (default .Values.resources .Values.bot.resources) "serviceAccount" (include "mub.botServiceAccountName" .) -}}
+{{- $worker := dict "suffix" "-worker" "roles" "worker" "component" "worker" "replicas" .Values.worker.replicaCount "resources" (default .Values.resources .Values.worker.resources) "serviceAccount" $sa -}}
+{{- toJson (list $bot $worker) -}}
+{{- else -}}
+{{- toJson (list (dict "suffix" "" "roles" "bot,worker" "component" "all" "replicas" .Values.replicaCount "resources" .Values.resources "serviceAccount" $sa)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The component label of the pods that answer Slack (the Service's selector). */}}
+{{- define "mub.botComponent" -}}
+{{- if .Values.split }}bot{{ else }}all{{ end -}}
+{{- end -}}
+
+{{- define "mub.kubeconfigEnabled" -}}
+{{- if or .Values.kubeconfig.existingSecret .Values.kubeconfig.create }}true{{ end -}}
+{{- end -}}
+
+{{/* settings.<key> -> environment variable (src/config.ts). */}}
+{{- define "mub.settingsEnvNames" -}}
+{{- toJson (dict
+  "logLevel" "LOG_LEVEL"
+  "keyPrefix" "KEY_PREFIX"
+  "kubeContext" "KUBE_CONTEXT"
+  "milvusChartRepoName" "MILVUS_CHART_REPO_NAME"
+  "milvusChartRepoUrl" "MILVUS_CHART_REPO_URL"
+  "helmTimeoutSeconds" "HELM_TIMEOUT_SECONDS"
+  "rolloutTimeoutSeconds" "ROLLOUT_TIMEOUT_SECONDS"
+  "coordinatorMinReadySeconds" "COORDINATOR_MIN_READY_SECONDS"
+  "pollIntervalMs" "POLL_INTERVAL_MS"
+  "migrationImage" "MIGRATION_IMAGE"
+  "metaRootPath" "META_ROOT_PATH"
+  "migrationStorageClass" "MIGRATION_STORAGE_CLASS"
+  "etcdEndpoint" "ETCD_ENDPOINT"
+  "sessionWaitSeconds" "SESSION_WAIT_SECONDS"
+  "approvalsNeeded" "APPROVALS_NEEDED"
+  "allowSelfApproval" "ALLOW_SELF_APPROVAL"
+  "requestTtlMinutes" "REQUEST_TTL_MINUTES"
+  "workerConcurrency" "WORKER_CONCURRENCY"
+  "jobAttempts" "JOB_ATTEMPTS"
+  "jobBackoffMs" "JOB_BACKOFF_MS"
+  "jobLockMs" "JOB_LOCK_MS"
+  "jobStalledIntervalMs" "JOB_STALLED_INTERVAL_MS"
+) -}}
+{{- end -}}
+
+{{/* Environment of a bot/worker container; . = dict "root" $ "instance" <entry of mub.instances>. */}}
+{{- define "mub.env" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $isBot := has "bot" (splitList "," .instance.roles) }}
+- name: ROLES
+  value: {{ .instance.roles | quote }}
+- name: PORT
+  value: {{ $v.port | int64 | toString | quote }}
+- name: SLACK_MODE
+  value: {{ $v.slack.mode | quote }}
+{{- if $v.redis.enabled }}
+- name: REDIS_URL
+  value: {{ printf "redis://%s:6379" (include "mub.redisName" $root) | quote }}
+{{- else if $v.redis.existingSecret }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.redis.existingSecret }}
+      key: {{ $v.redis.existingSecretKey }}
+{{- else }}
+- name: REDIS_URL
+  value: {{ required "redis.url, redis.existingSecret or redis.enabled is required" $v.redis.url | quote }}
+{{- end }}
+{{- if include "mub.kubeconfigEnabled" $root }}
+- name: KUBECONFIG
+  value: /etc/milvus-upgrade-bot/kube/config
+{{- end }}
+{{- if $isBot }}
+- name: ACCESS_CONFIG
+  value: /etc/milvus-upgrade-bot/access/access.yaml
+- name: SLACK_BOT_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "slack.existingSecret is required for the bot role" $v.slack.existingSecret }}
+      key: {{ $v.slack.botTokenKey }}
+{{- if eq $v.slack.mode "http" }}
+- name: SLACK_SIGNING_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.slack.existingSecret }}
+      key: {{ $v.slack.signingSecretKey }}
+{{- else }}
+- name: SLACK_APP_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.slack.existingSecret }}
+      key: {{ $v.slack.appTokenKey }}
+{{- end }}
+{{- end }}
+{{- if $v.slack.apiUrl }}
+- name: SLACK_API_URL
+  value: {{ $v.slack.apiUrl | quote }}
+{{- end }}
+{{- $names := include "mub.settingsEnvNames" $root | fromJson }}
+{{- range $key := keys $names | sortAlpha }}
+{{- $val := get $v.settings $key }}
+{{- if not (or (kindIs "invalid" $val) (and (kindIs "string" $val) (eq $val ""))) }}
+- name: {{ get $names $key }}
+  value: {{ if or (kindIs "float64" $val) (kindIs "int64" $val) (kindIs "int" $val) }}{{ $val | int64 | toString | quote }}{{ else }}{{ $val | toString | quote }}{{ end }}
+{{- end }}
+{{- end }}
+# helm writes its repositories and cache here (the root filesystem is read-only).
+- name: HELM_CONFIG_HOME
+  value: /var/lib/milvus-upgrade-bot/helm/config
+- name: HELM_CACHE_HOME
+  value: /var/lib/milvus-upgrade-bot/helm/cache
+- name: HELM_DATA_HOME
+  value: /var/lib/milvus-upgrade-bot/helm/data
+- name: HOME
+  value: /tmp
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,449 @@
+/**
+ * The bot's own chart (helm/milvus-upgrade-bot): lint and render with default and non-default
+ * values, then install it on the control plane and prove its RBAC: every verb the engine and helm
+ * need is allowed in the managed namespaces, a sample of everything else is not, and the real CLI
+ * upgrades a Milvus release with nothing but the ServiceAccount's token and the chart's kubeconfig.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
+import { KUBECTL_BIN, REPO_ROOT, kubectl } from '../harness/control-plane.js';
+import { cluster, deployments, ensureRepo, helmStatus, helmT, installRelease, newNamespace } from './helpers.js';
+
+const CHART = join(REPO_ROOT, 'helm', 'milvus-upgrade-bot');
+const TMP = mkdtempSync(join(tmpdir(), 'bot-chart-'));
+const SA_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const SA_CA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+
+let valuesCount = 0;
+function valuesFile(values: unknown): string {
+  const file = join(TMP, `values-${++valuesCount}.yaml`);
+  writeFileSync(file, stringify(values));
+  return file;
+}
+
+async function render(values: unknown = {}, namespace = 'bots', release = 'mub'): Promise<Obj[]> {
+  const out = await helmT(['template', release, CHART, '-n', namespace, '-f', valuesFile(values)]);
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
+}
+
+const ofKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
+const one = (objs: Obj[], kind: string, name: string) => {
+  const found = objs.filter((o) => o.kind === kind && o.metadata.name === name);
+  expect(found, `${kind} ${name}`).toHaveLength(1);
+  return found[0]!;
+};
+const container = (d: Obj) => d.spec.template.spec.containers[0];
+const envOf = (d: Obj): Record<string, any> => Object.fromEntries(container(d).env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+
+// Non-default values used for rendering and for the install.
+const NON_DEFAULT = (namespaces: string[]) => ({
+  split: true,
+  redis: { enabled: true },
+  slack: { mode: 'socket', existingSecret: 'slack-creds' },
+  managedNamespaces: namespaces,
+  access: { rules: [{ namespaces, requesters: ['U1'], approvers: ['U2'], channels: ['C1'] }] },
+});
+
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+describe('bot chart: lint and render', () => {
+  it('lints with default and with non-default values', async () => {
+    expect(await helmT(['lint', CHART])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(await helmT(['lint', CHART, '-f', valuesFile(NON_DEFAULT(['a', 'b']))])).toMatch(/0 chart\(s\) failed/);
+  });
+
+  it('refuses values that break the schema', async () => {
+    await expect(helmT(['template', 'x', CHART, '--set', 'settings.jobLockMs=10'])).rejects.toThrow(/jobLockMs/);
+    await expect(helmT(['template', 'x', CHART, '--set', 'slack.mode=websocket'])).rejects.toThrow(/slack\.mode/);
+    await expect(helmT(['template', 'x', CHART, '--set', 'settings.noSuchSetting=1'])).rejects.toThrow(/noSuchSetting/);
+    await expect(helmT(['template', 'x', CHART, '-f', valuesFile({ access: { rules: [{ requester: ['U1'] }] } })])).rejects.toThrow(/requester/);
+  });
+
+  it('default values: one Deployment playing both roles, probes, secrets by reference, read-only root, RBAC in the release namespace', async () => {
+    const objs = await render();
+    const deps = ofKind(objs, 'Deployment');
+    expect(deps.map((d) => d.metadata.name)).toEqual(['mub-milvus-upgrade-bot']);
+    const d = deps[0]!;
+    const c = container(d);
+    const env = envOf(d);
+    expect(env.ROLES).toBe('bot,worker');
+    expect(env.PORT).toBe('3000');
+    expect(env.SLACK_MODE).toBe('http');
+    expect(env.SLACK_BOT_TOKEN).toEqual({ secretKeyRef: { name: 'milvus-upgrade-bot-slack', key: 'bot-token' } });
+    expect(env.SLACK_SIGNING_SECRET).toEqual({ secretKeyRef: { name: 'milvus-upgrade-bot-slack', key: 'signing-secret' } });
+    expect(env.SLACK_APP_TOKEN).toBeUndefined();
+    expect(env.REDIS_URL).toBe('redis://redis:6379');
+    // Unset settings are left to the app's defaults.
+    expect(env.HELM_TIMEOUT_SECONDS).toBeUndefined();
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(d.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+
+    // Everything written at run time lands on an emptyDir: /tmp and helm's homes.
+    const mounts = Object.fromEntries(c.volumeMounts.map((m: { name: string; mountPath: string }) => [m.name, m.mountPath]));
+    const volumes = Object.fromEntries(d.spec.template.spec.volumes.map((v: { name: string }) => [v.name, v]));
+    expect(mounts.tmp).toBe('/tmp');
+    expect(volumes.tmp.emptyDir).toEqual({});
+    expect(volumes['helm-home'].emptyDir).toEqual({});
+    for (const k of ['HELM_CACHE_HOME', 'HELM_CONFIG_HOME', 'HELM_DATA_HOME']) expect(env[k].startsWith(`${mounts['helm-home']}/`), k).toBe(true);
+
+    // access.yaml and the kubeconfig are mounted where ACCESS_CONFIG and KUBECONFIG point.
+    expect(env.ACCESS_CONFIG).toBe(`${mounts.access}/access.yaml`);
+    expect(volumes.access.configMap.name).toBe('mub-milvus-upgrade-bot-access');
+    const access = one(objs, 'ConfigMap', 'mub-milvus-upgrade-bot-access');
+    expect(access.data['access.yaml'].trim()).toBe('rules: []');
+    expect(env.KUBECONFIG).toBe(`${mounts.kubeconfig}/config`);
+    const kc = one(objs, 'ConfigMap', 'mub-milvus-upgrade-bot-kubeconfig').data.config as string;
+    expect(kc).toContain(`tokenFile: ${SA_TOKEN_PATH}`);
+    expect(kc).toContain(`token-file: ${SA_TOKEN_PATH}`);
+    expect(kc).toContain('current-context: in-cluster');
+
+    // HTTP mode: a Service to the bot's port; no Secret is rendered (credentials by reference).
+    const svc = one(objs, 'Service', 'mub-milvus-upgrade-bot');
+    expect(svc.spec.ports[0]).toMatchObject({ targetPort: 'http' });
+    expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
+    expect(ofKind(objs, 'Secret')).toEqual([]);
+
+    const roles = ofKind(objs, 'Role');
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['bots']);
+    expect(ofKind(objs, 'RoleBinding')[0]!.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mub-milvus-upgrade-bot', namespace: 'bots' }]);
+    assertClusterRulesMinimal(objs);
+  });
+
+  it('non-default values: split, in-chart Redis, Socket Mode, two managed namespaces', async () => {
+    const objs = await render(NON_DEFAULT(['ns-a', 'ns-b']));
+    const deps = Object.fromEntries(ofKind(objs, 'Deployment').map((d) => [d.metadata.name, d]));
+    expect(Object.keys(deps).sort()).toEqual(['mub-milvus-upgrade-bot-bot', 'mub-milvus-upgrade-bot-redis', 'mub-milvus-upgrade-bot-worker']);
+    const bot = envOf(deps['mub-milvus-upgrade-bot-bot']!);
+    const worker = envOf(deps['mub-milvus-upgrade-bot-worker']!);
+    expect(bot.ROLES).toBe('bot');
+    expect(worker.ROLES).toBe('worker');
+    expect(bot.SLACK_APP_TOKEN).toEqual({ secretKeyRef: { name: 'slack-creds', key: 'app-token' } });
+    expect(bot.SLACK_SIGNING_SECRET).toBeUndefined();
+    expect(bot.ACCESS_CONFIG).toBeDefined();
+    // The worker holds no Slack credentials and needs no access rules.
+    expect(Object.keys(worker).filter((k) => k.startsWith('SLACK_') && k !== 'SLACK_MODE')).toEqual([]);
+    expect(worker.ACCESS_CONFIG).toBeUndefined();
+    for (const env of [bot, worker]) expect(env.REDIS_URL).toBe('redis://mub-milvus-upgrade-bot-redis:6379');
+    // Probes on the health port in every role (Socket Mode and worker-only serve them on PORT).
+    for (const name of ['mub-milvus-upgrade-bot-bot', 'mub-milvus-upgrade-bot-worker']) {
+      const c = container(deps[name]!);
+      expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    }
+    // Separate ServiceAccounts: the bot's is read-only.
+    expect(deps['mub-milvus-upgrade-bot-bot']!.spec.template.spec.serviceAccountName).toBe('mub-milvus-upgrade-bot-bot');
+    expect(deps['mub-milvus-upgrade-bot-worker']!.spec.template.spec.serviceAccountName).toBe('mub-milvus-upgrade-bot');
+
+    // Socket Mode: no Service for Slack; only Redis's.
+    expect(ofKind(objs, 'Service').map((s) => s.metadata.name)).toEqual(['mub-milvus-upgrade-bot-redis']);
+    expect(container(deps['mub-milvus-upgrade-bot-redis']!).image).toBe('redis:7.2-alpine');
+
+    // A Role and RoleBinding per managed namespace for each ServiceAccount, none elsewhere.
+    for (const ns of ['ns-a', 'ns-b']) {
+      const full = objs.find((o) => o.kind === 'Role' && o.metadata.namespace === ns && o.metadata.name === 'mub-milvus-upgrade-bot')!;
+      const read = objs.find((o) => o.kind === 'Role' && o.metadata.namespace === ns && o.metadata.name === 'mub-milvus-upgrade-bot-bot')!;
+      expect(full, ns).toBeDefined();
+      expect(read, ns).toBeDefined();
+      expect(allows(full.rules, 'patch', 'apps', 'deployments')).toBe(true);
+      expect(allows(full.rules, 'delete', '', 'secrets')).toBe(true);
+      expect(allows(read.rules, 'list', '', 'secrets')).toBe(true);
+      for (const [verb, group, resource] of [['patch', 'apps', 'deployments'], ['create', '', 'pods'], ['create', '', 'secrets'], ['delete', '', 'configmaps']] as const) {
+        expect(allows(read.rules, verb, group, resource), `bot ${verb} ${resource}`).toBe(false);
+      }
+      const bindings = objs.filter((o) => o.kind === 'RoleBinding' && o.metadata.namespace === ns);
+      expect(bindings.map((b) => [b.roleRef.name, b.subjects[0].name]).sort()).toEqual([
+        ['mub-milvus-upgrade-bot', 'mub-milvus-upgrade-bot'],
+        ['mub-milvus-upgrade-bot-bot', 'mub-milvus-upgrade-bot-bot'],
+      ]);
+    }
+    expect(new Set(ofKind(objs, 'Role').map((r) => r.metadata.namespace))).toEqual(new Set(['ns-a', 'ns-b']));
+    expect(one(objs, 'ClusterRoleBinding', 'bots-mub-milvus-upgrade-bot').subjects).toEqual([{ kind: 'ServiceAccount', name: 'mub-milvus-upgrade-bot', namespace: 'bots' }]);
+    assertClusterRulesMinimal(objs);
+  });
+
+  it('exposes every setting of src/config.ts', async () => {
+    const source = readFileSync(join(REPO_ROOT, 'src', 'config.ts'), 'utf8');
+    const block = /const schema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(source)?.[1] ?? '';
+    const names = [...block.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThan(20);
+    const all = {
+      split: false,
+      slack: { apiUrl: 'http://slack.example/api/' },
+      settings: {
+        logLevel: 'debug', keyPrefix: 'k:', kubeContext: 'prod', milvusChartRepoName: 'z', milvusChartRepoUrl: 'http://charts.example',
+        helmTimeoutSeconds: 600, rolloutTimeoutSeconds: 60, coordinatorMinReadySeconds: 5, pollIntervalMs: 500,
+        migrationImage: 'm:1', metaRootPath: 'r', migrationStorageClass: 'sc', etcdEndpoint: 'etcd:2379', sessionWaitSeconds: 10,
+        approvalsNeeded: 2, allowSelfApproval: false, requestTtlMinutes: 30, workerConcurrency: 3, jobAttempts: 4,
+        jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000,
+      },
+    };
+    const env = envOf(ofKind(await render(all), 'Deployment')[0]!);
+    expect(env.JOB_LOCK_MS).toBe('600000');
+    expect(env.ALLOW_SELF_APPROVAL).toBe('false');
+    // HELM_BIN comes from the image (Dockerfile ENV); SLACK_APP_TOKEN in Socket Mode (checked above).
+    const fromImage = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').includes('HELM_BIN=/usr/local/bin/helm') ? ['HELM_BIN'] : [];
+    const missing = names.filter((n) => !(n in env) && !fromImage.includes(n) && n !== 'SLACK_APP_TOKEN');
+    expect(missing, 'settings of src/config.ts the chart does not set').toEqual([]);
+  });
+});
+
+function allows(rules: Rule[], verb: string, group: string, resource: string): boolean {
+  return rules.some((r) => r.apiGroups.some((g) => g === group || g === '*') && r.resources.some((x) => x === resource || x === '*') && r.verbs.some((v) => v === verb || v === '*'));
+}
+
+/** The ClusterRole reads StorageClasses and nothing else; no rule anywhere uses a wildcard. */
+function assertClusterRulesMinimal(objs: Obj[]): void {
+  const clusterRoles = ofKind(objs, 'ClusterRole');
+  expect(clusterRoles).toHaveLength(1);
+  expect(clusterRoles[0]!.rules).toEqual([{ apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get', 'list'] }]);
+  for (const role of [...clusterRoles, ...ofKind(objs, 'Role')]) {
+    for (const r of role.rules as Rule[]) {
+      expect([...r.apiGroups, ...r.resources, ...r.verbs], role.metadata.name).not.toContain('*');
+      expect(r.resources).not.toContain('nodes');
+      expect(r.resources).not.toContain('namespaces');
+      expect(r.resources).not.toContain('pods/exec');
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface CanI {
+  readonly verb: string;
+  readonly resource: string;
+  readonly namespace?: string;
+  readonly subresource?: string;
+}
+
+/** `kubectl auth can-i` as a ServiceAccount: exit 0 and "yes", or exit 1 and "no". */
+function canI(sa: string, q: CanI): Promise<boolean> {
+  const args = ['--kubeconfig', cluster().kubeconfig, 'auth', 'can-i', q.verb, q.resource, '--as', sa];
+  if (q.subresource) args.push('--subresource', q.subresource);
+  args.push(...(q.namespace ? ['-n', q.namespace] : ['--all-namespaces']));
+  return new Promise((resolve, reject) => {
+    execFile(KUBECTL_BIN, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      const answer = stdout.trim();
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      if (code === 0 && answer === 'yes') resolve(true);
+      else if (code === 1 && answer === 'no') resolve(false);
+      else reject(new Error(`kubectl ${args.slice(2).join(' ')}: exit ${code}, ${answer} ${stderr}`));
+    });
+  });
+}
+
+/** Asks every question (8 at a time); returns the ones whose answer differs from `expected`. */
+async function wrongAnswers(sa: string, questions: CanI[], expected: boolean): Promise<string[]> {
+  const wrong: string[] = [];
+  const queue = [...questions];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let q = queue.shift(); q; q = queue.shift()) {
+        if ((await canI(sa, q)) !== expected) wrong.push(`${q.verb} ${q.resource}${q.subresource ? `/${q.subresource}` : ''} in ${q.namespace ?? 'all namespaces'}`);
+      }
+    }),
+  );
+  return wrong.sort();
+}
+
+const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+const READ = ['get', 'list', 'watch'];
+/** What the engine (src/cluster/kube.ts) and helm (the Milvus chart and its subcharts) need. */
+const NEEDED: Array<[string, string[]]> = [
+  ['secrets', MANAGE],
+  ['configmaps', MANAGE],
+  ['services', MANAGE],
+  ['serviceaccounts', MANAGE],
+  ['persistentvolumeclaims', MANAGE],
+  ['pods', ['get', 'list', 'watch', 'create', 'delete']],
+  ['deployments.apps', MANAGE],
+  ['statefulsets.apps', MANAGE],
+  ['replicasets.apps', READ],
+  ['jobs.batch', MANAGE],
+  ['poddisruptionbudgets.policy', MANAGE],
+];
+
+function neededIn(namespace: string): CanI[] {
+  return [
+    ...NEEDED.flatMap(([resource, verbs]) => verbs.map((verb) => ({ verb, resource, namespace }))),
+    { verb: 'get', resource: 'pods', subresource: 'log', namespace },
+  ];
+}
+
+describe('bot chart installed on the control plane', () => {
+  const suffix = randomBytes(3).toString('hex');
+  const release = `mub-${suffix}`;
+  const fullname = `${release}-milvus-upgrade-bot`;
+  const namespaces: Array<{ name: string; cleanup: () => Promise<void> }> = [];
+  let botNs = '';
+  let managed: string[] = [];
+  let other = '';
+  let workerSa = '';
+  let botSa = '';
+  let installed = false;
+  const dir = mkdtempSync(join(tmpdir(), 'bot-chart-kube-'));
+
+  beforeAll(async () => {
+    for (const prefix of ['e2e-mubot', 'e2e-mubm1', 'e2e-mubm2', 'e2e-mubother']) namespaces.push(await newNamespace(prefix));
+    [botNs, managed, other] = [namespaces[0]!.name, [namespaces[1]!.name, namespaces[2]!.name], namespaces[3]!.name];
+    workerSa = `system:serviceaccount:${botNs}:${fullname}`;
+    botSa = `system:serviceaccount:${botNs}:${fullname}-bot`;
+    await kubectl(cluster(), ['create', 'secret', 'generic', 'slack-creds', '-n', botNs, '--from-literal=bot-token=xoxb-test', '--from-literal=app-token=xapp-test']);
+    const values = { ...NON_DEFAULT(managed), kubeconfig: { server: cluster().apiserverUrl }, image: { repository: 'milvus-upgrade-bot', tag: 'e2e' } };
+    await helmT(['install', release, CHART, '-n', botNs, '-f', valuesFile(values), '--wait', '--timeout', '120s']);
+    installed = true;
+  });
+
+  afterAll(async () => {
+    // The ClusterRole and ClusterRoleBinding are cluster-scoped: uninstall, not only namespace deletion.
+    if (installed) await helmT(['uninstall', release, '-n', botNs, '--wait', '--timeout', '60s']).catch(() => '');
+    await Promise.all(namespaces.map((n) => n.cleanup()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs: the bot, the worker and the trial Redis roll out', async () => {
+    const out = await kubectl(cluster(), ['get', 'deployments', '-n', botNs, '-o', 'json']);
+    const deps = (JSON.parse(out) as { items: Obj[] }).items;
+    expect(deps.map((d) => d.metadata.name).sort()).toEqual([`${fullname}-bot`, `${fullname}-redis`, `${fullname}-worker`]);
+    for (const d of deps) expect(d.status.readyReplicas, d.metadata.name).toBe(d.spec.replicas);
+  });
+
+  it('the worker may do everything the engine and helm need, in every managed namespace', async () => {
+    const questions = [...managed.flatMap(neededIn), { verb: 'get', resource: 'storageclasses.storage.k8s.io' }, { verb: 'list', resource: 'storageclasses.storage.k8s.io' }];
+    expect(await wrongAnswers(workerSa, questions, true)).toEqual([]);
+  });
+
+  it('the worker may do nothing else', async () => {
+    const m = managed[0]!;
+    const denied: CanI[] = [
+      // Outside the managed namespaces (its own namespace included).
+      ...[other, botNs, 'kube-system'].flatMap((ns) => [
+        { verb: 'get', resource: 'secrets', namespace: ns },
+        { verb: 'list', resource: 'secrets', namespace: ns },
+        { verb: 'delete', resource: 'deployments.apps', namespace: ns },
+        { verb: 'patch', resource: 'deployments.apps', namespace: ns },
+        { verb: 'create', resource: 'pods', namespace: ns },
+      ]),
+      { verb: 'list', resource: 'secrets' }, // cluster-wide
+      // Cluster-scoped.
+      { verb: 'list', resource: 'nodes' },
+      { verb: 'get', resource: 'nodes' },
+      { verb: 'delete', resource: 'namespaces' },
+      { verb: 'create', resource: 'namespaces' },
+      { verb: 'create', resource: 'clusterroles.rbac.authorization.k8s.io' },
+      { verb: 'create', resource: 'clusterrolebindings.rbac.authorization.k8s.io' },
+      { verb: 'delete', resource: 'storageclasses.storage.k8s.io' },
+      { verb: 'create', resource: 'persistentvolumes' },
+      // Inside a managed namespace, beyond the need.
+      { verb: 'create', resource: 'roles.rbac.authorization.k8s.io', namespace: m },
+      { verb: 'create', resource: 'rolebindings.rbac.authorization.k8s.io', namespace: m },
+      { verb: 'create', resource: 'pods', subresource: 'exec', namespace: m },
+      { verb: 'create', resource: 'pods', subresource: 'portforward', namespace: m },
+      { verb: 'patch', resource: 'pods', namespace: m },
+      { verb: 'update', resource: 'replicasets.apps', namespace: m },
+      { verb: 'create', resource: 'daemonsets.apps', namespace: m },
+      { verb: 'delete', resource: 'namespaces', namespace: m },
+    ];
+    expect(await wrongAnswers(workerSa, denied, false)).toEqual([]);
+  });
+
+  it('the bot (split mode) only reads, and only in the managed namespaces', async () => {
+    const reads = managed.flatMap((namespace) => [
+      { verb: 'list', resource: 'secrets', namespace },
+      { verb: 'get', resource: 'secrets', namespace },
+      { verb: 'list', resource: 'deployments.apps', namespace },
+      { verb: 'get', resource: 'configmaps', namespace },
+      { verb: 'list', resource: 'services', namespace },
+      { verb: 'list', resource: 'pods', namespace },
+    ]);
+    expect(await wrongAnswers(botSa, reads, true)).toEqual([]);
+    const m = managed[0]!;
+    const writes: CanI[] = [
+      ...['create', 'update', 'delete'].map((verb) => ({ verb, resource: 'secrets', namespace: m })),
+      { verb: 'patch', resource: 'deployments.apps', namespace: m },
+      { verb: 'patch', resource: 'configmaps', namespace: m },
+      { verb: 'create', resource: 'pods', namespace: m },
+      { verb: 'create', resource: 'persistentvolumeclaims', namespace: m },
+      { verb: 'list', resource: 'secrets', namespace: other },
+      { verb: 'list', resource: 'storageclasses.storage.k8s.io' },
+      { verb: 'list', resource: 'nodes' },
+    ];
+    expect(await wrongAnswers(botSa, writes, false)).toEqual([]);
+  });
+
+  /** The chart's own kubeconfig, with this machine's token and CA files in place of the pod's. */
+  async function kubeconfigFor(serviceAccount: string): Promise<string> {
+    const token = (await kubectl(cluster(), ['create', 'token', serviceAccount, '-n', botNs, '--duration', '1h'])).trim();
+    const tokenFile = join(dir, `${serviceAccount}.token`);
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    const rendered = await kubectl(cluster(), ['get', 'configmap', `${fullname}-kubeconfig`, '-n', botNs, '-o', 'jsonpath={.data.config}']);
+    expect(rendered).toContain(SA_TOKEN_PATH);
+    const file = join(dir, `${serviceAccount}.kubeconfig`);
+    writeFileSync(file, rendered.replaceAll(SA_TOKEN_PATH, tokenFile).replaceAll(SA_CA_PATH, join(cluster().stateDir, 'certs', 'apiserver.crt')), { mode: 0o600 });
+    return file;
+  }
+
+  /** The real CLI, as a separate process, with only this kubeconfig. */
+  function cliAs(kubeconfig: string, args: string[]): Promise<{ code: number; out: string }> {
+    const info = cluster();
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [join(REPO_ROOT, 'bin', 'milvus-upgrade.js'), '--kubeconfig', kubeconfig, '--repo-url', info.chartRepoUrl, ...args],
+        { env: { ...process.env, ...info.helmEnv, LOG_LEVEL: 'warn' }, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+          resolve({ code, out: `${stdout}${stderr}` });
+        },
+      );
+    });
+  }
+
+  it('is enough for real upgrades: the CLI with only the worker\'s token upgrades by helm and by rolling update', async () => {
+    const m = managed[1]!;
+    await ensureRepo();
+    await installRelease(m, 'my-release', '4.1.24');
+    const kc = await kubeconfigFor(fullname);
+    expect(readFileSync(kc, 'utf8')).toContain('current-context: in-cluster');
+
+    const status = await cliAs(kc, ['status', 'my-release', '-n', m]);
+    expect(status.code, status.out).toBe(0);
+    expect(status.out).toMatch(/cluster in-cluster/);
+
+    const byHelm = await cliAs(kc, ['upgrade', 'my-release', '2.4.5', '-n', m, '--yes', '--no-record']);
+    expect(byHelm.code, byHelm.out).toBe(0);
+    expect(await helmStatus(m, 'my-release')).toMatchObject({ revision: 2, status: 'deployed', chart: 'milvus-4.1.36' });
+
+    const rolling = await cliAs(kc, ['upgrade', 'my-release', '2.4.7', '-n', m, '--strategy', 'rolling', '--yes', '--no-record', '--coordinator-min-ready', '1', '--poll-ms', '200']);
+    expect(rolling.code, rolling.out).toBe(0);
+    for (const d of await deployments(m, 'my-release')) expect(d.image, d.name).toBe('milvusdb/milvus:v2.4.7');
+
+    // The same token outside the managed namespaces: refused by the API server.
+    const outside = await cliAs(kc, ['status', 'my-release', '-n', other]);
+    expect(outside.code).not.toBe(0);
+    expect(outside.out).toMatch(/forbidden/i);
+
+    // The bot's token plans but cannot change anything.
+    const botKc = await kubeconfigFor(`${fullname}-bot`);
+    const plan = await cliAs(botKc, ['plan', 'my-release', '2.4.17', '-n', m, '--json']);
+    expect(plan.code, plan.out).toBe(0);
+    const before = await helmStatus(m, 'my-release');
+    const refused = await cliAs(botKc, ['upgrade', 'my-release', '2.4.17', '-n', m, '--yes', '--no-record']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toMatch(/forbidden/i);
+    expect(await helmStatus(m, 'my-release')).toEqual(before);
+    for (const d of await deployments(m, 'my-release')) expect(d.image, d.name).toBe('milvusdb/milvus:v2.4.7');
+  });
+});
