@@ -28,11 +28,11 @@ export interface DemoApp {
 }
 
 /** Installs the release at 2.3.11 (chart 4.1.24) in a fresh `demo` namespace. */
-export async function installDemoRelease(info: ClusterInfo): Promise<void> {
-  await kubectl(info, ['delete', 'namespace', DEMO.namespace, '--ignore-not-found', '--wait=true'], undefined);
-  await kubectl(info, ['create', 'namespace', DEMO.namespace]);
+export async function installDemoRelease(info: ClusterInfo, namespace: string = DEMO.namespace): Promise<void> {
+  await kubectl(info, ['delete', 'namespace', namespace, '--ignore-not-found', '--wait=true'], undefined);
+  await kubectl(info, ['create', 'namespace', namespace]);
   await helm(info, ['repo', 'add', 'zilliztech', info.chartRepoUrl, '--force-update']);
-  await helm(info, ['install', DEMO.release, 'zilliztech/milvus', '-n', DEMO.namespace, '--version', '4.1.24', '--wait', '--timeout', '120s']);
+  await helm(info, ['install', DEMO.release, 'zilliztech/milvus', '-n', namespace, '--version', '4.1.24', '--wait', '--timeout', '120s']);
 }
 
 /** Starts bot and worker in this process (HTTP mode), its Web API pointed at the stub. */
@@ -93,30 +93,35 @@ async function waitFor(stub: SlackStub, what: string, predicate: () => boolean, 
 }
 
 /** Plays the story; `say` receives the human side of the conversation. Returns the request ids. */
-export async function playStory(stub: SlackStub, app: DemoApp, say: (line: string) => void): Promise<{ upgrade: string; rollback: string }> {
+export async function playStory(stub: SlackStub, app: DemoApp, say: (line: string) => void, namespace: string = DEMO.namespace, onStage?: (stage: 'card' | 'running' | 'succeeded' | 'rolled-back') => Promise<void>): Promise<{ upgrade: string; rollback: string }> {
   const messageText = (ts: string) => {
     const m = stub.messages(DEMO.channel).find((x) => x.ts === ts);
     return `${m?.text ?? ''} ${JSON.stringify(m?.blocks ?? [])}`;
   };
-  say(`#ops <@${DEMO.alice}>: /milvus upgrade ${DEMO.release} 2.4.23 -n ${DEMO.namespace}`);
-  const slash = await postSigned(app.url, slashCommandBody({ text: `upgrade ${DEMO.release} 2.4.23 -n ${DEMO.namespace}`, user_id: DEMO.alice, user_name: 'alice', channel_id: DEMO.channel, response_url: stub.responseUrl() }), { signingSecret: DEMO.signingSecret });
+  say(`#ops <@${DEMO.alice}>: /milvus upgrade ${DEMO.release} 2.4.23 -n ${namespace}`);
+  const slash = await postSigned(app.url, slashCommandBody({ text: `upgrade ${DEMO.release} 2.4.23 -n ${namespace}`, user_id: DEMO.alice, user_name: 'alice', channel_id: DEMO.channel, response_url: stub.responseUrl() }), { signingSecret: DEMO.signingSecret });
   if (slash.status !== 200) throw new Error(`demo: the slash command got HTTP ${slash.status}`);
   await waitFor(stub, 'the plan card', () => stub.messages(DEMO.channel).some((m) => buttonsOf(m.blocks).some((b) => b.action_id === 'approve')));
   const card = stub.messages(DEMO.channel).find((m) => buttonsOf(m.blocks).some((b) => b.action_id === 'approve'))!;
   const id = buttonsOf(card.blocks).find((b) => b.action_id === 'approve')!.value;
   await waitFor(stub, 'the progress message', () => stub.thread(DEMO.channel, card.ts).length >= 2);
   const progressTs = stub.thread(DEMO.channel, card.ts)[1]!.ts;
+  await onStage?.('card');
 
   say(`#ops <@${DEMO.bob}> clicks [Approve] on ${id}`);
   await postSigned(app.url, blockActionsBody(blockActionPayload({ action_id: 'approve', value: id, user_id: DEMO.bob, user_name: 'bob', channel_id: DEMO.channel, message_ts: card.ts, response_url: stub.responseUrl() })), { signingSecret: DEMO.signingSecret });
+  await waitFor(stub, 'the upgrade to start', () => /Upgrade: step/.test(messageText(progressTs)));
+  await onStage?.('running');
   await waitFor(stub, 'the upgrade to finish', () => /Upgrade (succeeded|failed)/.test(messageText(progressTs)));
   if (!/Upgrade succeeded/.test(messageText(progressTs))) throw new Error(`demo: the upgrade did not succeed: ${messageText(progressTs)}`);
+  await onStage?.('succeeded');
 
   say(`#ops <@${DEMO.bob}> clicks [Roll back] and confirms`);
   await postSigned(app.url, blockActionsBody(blockActionPayload({ action_id: 'rollback', value: id, user_id: DEMO.bob, user_name: 'bob', channel_id: DEMO.channel, message_ts: progressTs, thread_ts: card.ts, response_url: stub.responseUrl() })), { signingSecret: DEMO.signingSecret });
   await waitFor(stub, 'the rollback to finish', () => stub.thread(DEMO.channel, card.ts).some((m) => /Rollback (succeeded|failed)/.test(`${m.text} ${JSON.stringify(m.blocks)}`)));
   const rollback = stub.thread(DEMO.channel, card.ts).find((m) => /Rollback/.test(m.text ?? ''));
   if (!/Rollback succeeded/.test(`${rollback?.text}`)) throw new Error(`demo: the rollback did not succeed: ${rollback?.text}`);
+  await onStage?.('rolled-back');
   const rollbackId = /req-\d+/.exec(JSON.stringify(rollback?.blocks ?? []).replace(id, ''))?.[0] ?? '';
   return { upgrade: id, rollback: rollbackId };
 }

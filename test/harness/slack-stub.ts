@@ -745,7 +745,7 @@ body{font-family:system-ui,sans-serif;margin:1rem;max-width:60rem}
 .message{border-top:1px solid #eee;padding:.4rem 0}
 .thread{margin-left:2rem;border-left:3px solid #ddd;padding-left:.8rem}
 .meta{color:#888;font-size:.75rem}.text{white-space:pre-wrap}
-.block{margin:.2rem 0}.block-context{color:#666;font-size:.85rem}.field{display:inline-block;margin-right:1rem}
+.block{margin:.2rem 0;white-space:pre-wrap}.block-context{color:#666;font-size:.85rem}.field{display:inline-block;margin-right:1rem}
 .button{display:inline-block;border:1px solid #999;border-radius:4px;padding:.1rem .5rem;margin-right:.3rem}
 .button[data-style=primary]{background:#007a5a;color:#fff}.button[data-style=danger]{background:#e01e5a;color:#fff}
 </style></head>
