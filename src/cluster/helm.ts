@@ -29,7 +29,11 @@ const TRANSIENT = [
   /Internal error occurred/i,
   /context deadline exceeded/i,
 ];
-export const isTransientHelmError = (stderr: string) => TRANSIENT.some((re) => re.test(stderr));
+// With --wait, helm says "context deadline exceeded" when the rollout itself ran out of time:
+// that is the upgrade failing, not the API being briefly away.
+const WAIT_TIMEOUT = /context deadline exceeded|timed out waiting for the condition/i;
+export const isTransientHelmError = (stderr: string, waited = false) =>
+  !(waited && WAIT_TIMEOUT.test(stderr)) && TRANSIENT.some((re) => re.test(stderr));
 
 /**
  * The helm to use when none is configured: the one `npm install` extracted into .tools/bin
@@ -61,11 +65,12 @@ export class HelmCliReleaseManager implements ReleaseManager {
   }
 
   private async helm(args: string[], timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<string> {
+    const waited = args.includes('--wait');
     const { stdout } = await runProgram(this.bin, [...args, ...this.globalArgs()], {
       timeoutMs,
       env: { ...process.env, ...this.options.env },
       signal,
-      isTransient: isTransientHelmError,
+      isTransient: (stderr) => isTransientHelmError(stderr, waited),
     });
     return stdout;
   }

@@ -174,8 +174,9 @@ async function helmUpgrade(step: Extract<Step, { kind: 'helm-upgrade' }>, ctx: S
     return skipped(`already on chart ${step.chartVersion} (revision ${before.revision})`);
   }
   if (before.status.startsWith('pending')) {
-    fail(`helm release ${ctx.release} is "${before.status}" (revision ${before.revision}): another helm operation did not finish`, [
-      `check "helm history ${ctx.release} -n ${ctx.namespace}"; roll back to the last deployed revision before trying again`,
+    // Another helm operation runs (or died): worth waiting for a while, so this is retried.
+    throw new UpgradeError('transient', `helm release ${ctx.release} is "${before.status}" (revision ${before.revision}): another helm operation has not finished`, [
+      `if it stays so, check "helm history ${ctx.release} -n ${ctx.namespace}" and roll back to the last deployed revision`,
     ]);
   }
   await ctx.progress(`helm upgrade to chart ${step.chartVersion} (waits until every pod is ready)`);
@@ -222,9 +223,20 @@ async function waitFor<T>(
 ): Promise<T> {
   const { clock } = ctx.ports;
   const deadline = clock.now() + timeoutSeconds * 1000;
+  let lastText = '';
   for (;;) {
     if (ctx.signal?.aborted) throw new Cancelled('cancelled while waiting');
-    const { value, text } = await check();
+    let value: T | null;
+    let text: string;
+    try {
+      ({ value, text } = await check());
+      lastText = text;
+    } catch (err) {
+      // Only reading here: an API that is briefly away is waited for, up to the same deadline.
+      if (!(err instanceof UpgradeError && err.code === 'transient')) throw err;
+      value = null;
+      text = `${err.message}; retrying${lastText ? ` (last seen: ${lastText})` : ''}`;
+    }
     if (value !== null) return value;
     await ctx.progress(text);
     if (clock.now() >= deadline) throw onTimeout(text);

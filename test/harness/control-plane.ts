@@ -291,3 +291,55 @@ export async function helm(info: ClusterInfo, args: string[], timeoutMs = 180_00
   });
   return stdout;
 }
+
+/** Where scripts/build-kube.sh caches the binaries (its `out`). */
+export function kubeBinDir(): string {
+  const cacheRoot = process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache');
+  return join(cacheRoot, 'milvus-upgrade-bot', 'kube', 'kubernetes-1.20.2');
+}
+
+export interface ExtraApiserver {
+  readonly kubeconfig: string;
+  /** Stops it (SIGKILL: as abrupt as a crash); the cluster goes on through the main apiserver. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port. */
+  start(): Promise<void>;
+}
+
+/**
+ * A second kube-apiserver over the same etcd, for fault tests: the code under test talks to
+ * this one, which can be stopped and started while the controllers and the fake kubelet keep
+ * working through the main one.
+ */
+export async function startExtraApiserver(info: ClusterInfo, dir: string): Promise<ExtraApiserver> {
+  const port = await freePort();
+  const url = `https://127.0.0.1:${port}`;
+  mkdirSync(join(dir, 'certs'), { recursive: true });
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, kubeconfigText(url, info.adminToken, 'milvus-test'), { mode: 0o600 });
+  let child: ReturnType<typeof spawn> | null = null;
+  const launch = async () => {
+    const logFd = openSync(join(dir, 'kube-apiserver.log'), 'a');
+    child = spawn(join(kubeBinDir(), 'kube-apiserver'), [
+      `--etcd-servers=${info.etcdUrl}`, `--cert-dir=${join(dir, 'certs')}`, `--secure-port=${port}`,
+      '--bind-address=127.0.0.1', '--insecure-port=0', '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true', '--authorization-mode=RBAC', `--token-auth-file=${join(info.stateDir, 'tokens.csv')}`,
+      `--service-account-issuer=${info.apiserverUrl}`, `--service-account-key-file=${join(info.stateDir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(info.stateDir, 'sa.key')}`, '--disable-admission-plugins=ServiceAccount',
+    ], { stdio: ['ignore', logFd, logFd] });
+    await waitFor('extra kube-apiserver', 90_000, async () => (await getJson(`${url}/readyz`, info.adminToken)).status === 200);
+  };
+  await launch();
+  return {
+    kubeconfig,
+    stop: async () => {
+      const c = child;
+      if (!c || c.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        c.once('exit', () => resolve());
+        c.kill('SIGKILL');
+      });
+    },
+    start: launch,
+  };
+}

@@ -94,6 +94,12 @@ describe('isTransientHelmError', () => {
     expect(isTransientHelmError('Error: UPGRADE FAILED: context deadline exceeded')).toBe(true);
   });
 
+  it('a --wait that ran out of time is the upgrade failing, not a passing fault', () => {
+    expect(isTransientHelmError('Error: UPGRADE FAILED: context deadline exceeded', true)).toBe(false);
+    expect(isTransientHelmError('Error: timed out waiting for the condition', true)).toBe(false);
+    expect(isTransientHelmError('Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress', true)).toBe(true);
+  });
+
   it('not a chart or values error', () => {
     expect(isTransientHelmError('Error: chart "milvus" version "9.9.9" not found in zilliztech repository')).toBe(false);
     expect(isTransientHelmError('Error: UPGRADE FAILED: template: milvus/templates/x.yaml: nil pointer')).toBe(false);

@@ -289,11 +289,11 @@ describe('runSteps: helm-upgrade and helm-rollback', () => {
     expect(events[events.length - 1]).toMatchObject({ skipped: false, detail: 'revision 4 deployed with chart 4.2.25' });
   });
 
-  it('refuses a release left pending by another operation', async () => {
+  it('does not upgrade a release left pending by another operation, and says it may be retried', async () => {
     const helm = new FakeHelm(info(4, '4.2.25', 'pending-upgrade'));
     const { error } = await run(fakePorts({ helm }), [upgrade]);
     expect(error).toBeInstanceOf(StepFailed);
-    expect((error as StepFailed).code).toBe('step-failed');
+    expect((error as StepFailed).code).toBe('transient');
     expect((error as StepFailed).message).toContain('pending-upgrade');
     expect(helm.upgrades).toEqual([]);
   });
