@@ -36,8 +36,21 @@ export interface StartExtras {
 
 export async function start(config: AppConfig, extra: StartExtras = {}): Promise<Running> {
   const logger = createLogger({ level: config.logLevel });
-  const redisOptions = { maxRetriesPerRequest: null } as const;
-  const redis = new Redis(config.redisUrl, redisOptions);
+  // Every connection waits through a Redis outage (commands queue, then run) and says so once.
+  const connect = (role: string): Redis => {
+    const r = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+    let down = false;
+    r.on('error', (err: Error) => {
+      if (!down) logger.warn({ connection: role, err: err.message }, 'Redis unreachable; retrying');
+      down = true;
+    });
+    r.on('ready', () => {
+      if (down) logger.info({ connection: role }, 'Redis reachable again');
+      down = false;
+    });
+    return r;
+  };
+  const redis = connect('store');
   const store = new RedisRequestStore(redis, config.keyPrefix);
   const engine = createEngineAccess({
     kubeconfig: config.kubeconfig,
@@ -46,7 +59,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     helmEnv: extra.helmEnv,
     settings: config.plan,
   });
-  const connection = new Redis(config.redisUrl, redisOptions);
+  const connection = connect('queue');
   const queue = new UpgradeQueue({ connection, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
   const closers: Array<() => Promise<unknown>> = [];
   const metrics = createMetrics({ queueDepth: () => queue.depth() });
@@ -58,8 +71,8 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     },
   });
   if (config.roles.has('worker')) {
-    const workerConnection = new Redis(config.redisUrl, redisOptions);
-    const cancelSubscriber = new Redis(config.redisUrl, redisOptions);
+    const workerConnection = connect('worker');
+    const cancelSubscriber = connect('cancel-subscriber');
     const worker = await createUpgradeWorker({
       connection: workerConnection,
       subscriber: cancelSubscriber,
@@ -115,7 +128,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       handlers,
     });
     const updater = new ThreadUpdater({ client, store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
-    const subscriber = new Redis(config.redisUrl, redisOptions);
+    const subscriber = connect('events-subscriber');
     const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
     botPort = bot.port;
     closers.push(async () => {
