@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
 import { readFileSync } from 'node:fs';
 import { WebClient } from '@slack/web-api';
-import { startBotApp, type CustomRoute } from './bot/app.js';
+import { slackLogger, startBotApp, type CustomRoute } from './bot/app.js';
 import { groupsNamed, parseAccessConfig } from './bot/access.js';
 import { SlackGroupResolver } from './bot/groups.js';
 import { BotHandlers } from './bot/handlers.js';
@@ -102,6 +102,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     const upgradeEngine = createUpgradeEngine(engine);
     // The client for work outside a listener (thread updates, group look-ups).
     const client = new WebClient(config.slack.botToken, {
+      logger: slackLogger(logger),
       ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
       ...(extra.slackRetries !== undefined ? { retryConfig: { retries: extra.slackRetries, factor: 1.5, minTimeout: 200 } } : {}),
     });

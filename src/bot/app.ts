@@ -38,7 +38,8 @@ export interface RunningBot {
   stop(): Promise<void>;
 }
 
-function boltLogger(logger: Logger): BoltLogger {
+/** Slack's SDK logs through pino: JSON, one event per line, like everything else. */
+export function slackLogger(logger: Logger): BoltLogger {
   const log = logger.child({ component: 'bolt' });
   return {
     debug: (...m: unknown[]) => log.debug(m.map(String).join(' ')),
@@ -54,7 +55,7 @@ function boltLogger(logger: Logger): BoltLogger {
 export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
   const app = new App({
     token: o.botToken,
-    logger: boltLogger(o.logger),
+    logger: slackLogger(o.logger),
     clientOptions: {
       ...(o.slackApiUrl ? { slackApiUrl: o.slackApiUrl } : {}),
       ...(o.retries !== undefined ? { retryConfig: { retries: o.retries, factor: 1.5, minTimeout: 200 } } : {}),
