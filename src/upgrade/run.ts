@@ -187,7 +187,8 @@ async function helmUpgrade(step: Extract<Step, { kind: 'helm-upgrade' }>, ctx: S
     chartVersion: step.chartVersion,
     set: step.set,
     timeoutSeconds: step.timeoutSeconds,
-    signal: ctx.signal,
+    // No abort signal: killing helm mid-upgrade leaves the release "pending-upgrade". A cancel
+    // takes effect when helm returns (its own --timeout bounds that).
   });
   const after = await helm.release(ctx.namespace, ctx.release);
   return done(`revision ${after?.revision ?? '?'} deployed with chart ${step.chartVersion}`);
@@ -209,7 +210,6 @@ async function helmRollback(step: Extract<Step, { kind: 'helm-rollback' }>, ctx:
     release: ctx.release,
     revision: step.toRevision,
     timeoutSeconds: step.timeoutSeconds,
-    signal: ctx.signal,
   });
   return done(`rolled back to revision ${step.toRevision}`);
 }
