@@ -50,6 +50,10 @@ const schema = z.object({
   SLACK_API_URL: z.string().url().optional(),
   PORT: int(0, 65_535).default(3000),
   ACCESS_CONFIG: z.string().optional(),
+  /** The queue dashboard (Bull Board): off unless a port is given. */
+  DASHBOARD_PORT: int(0, 65_535).optional(),
+  DASHBOARD_TOKEN: z.string().optional(),
+  DASHBOARD_READ_ONLY: bool.default(true),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -75,6 +79,7 @@ export interface AppConfig {
     readonly port: number;
     readonly accessConfigPath?: string;
   };
+  readonly dashboard: { readonly port: number; readonly token: string; readonly readOnly: boolean } | null;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +104,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     if (e.SLACK_MODE === 'http' && !e.SLACK_SIGNING_SECRET) problems.push('SLACK_SIGNING_SECRET: required in HTTP mode');
     if (e.SLACK_MODE === 'socket' && !e.SLACK_APP_TOKEN) problems.push('SLACK_APP_TOKEN: required in Socket Mode');
     if (!e.ACCESS_CONFIG) problems.push('ACCESS_CONFIG: required for the bot role (path of the access YAML; deny by default)');
+  }
+  if (e.DASHBOARD_PORT !== undefined && (e.DASHBOARD_TOKEN ?? '').length < 16) {
+    problems.push('DASHBOARD_TOKEN: required (16 characters or more) when DASHBOARD_PORT is set');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -143,5 +151,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       port: e.PORT,
       accessConfigPath: e.ACCESS_CONFIG,
     },
+    dashboard: e.DASHBOARD_PORT === undefined ? null : { port: e.DASHBOARD_PORT, token: e.DASHBOARD_TOKEN!, readOnly: e.DASHBOARD_READ_ONLY },
   };
 }

@@ -18,8 +18,11 @@ import { createUpgradeWorker } from './jobs/worker.js';
 import { createLogger } from './log.js';
 import { healthRoutes, serveRoutes } from './health.js';
 import { createMetrics } from './metrics.js';
+import { startDashboard } from './dashboard.js';
 
 export interface Running {
+  /** The queue dashboard's port, when it is on. */
+  readonly dashboardPort: number | null;
   /** The HTTP port bound: the bot's receiver (HTTP mode) or the health server. */
   readonly botPort: number | null;
   close(): Promise<void>;
@@ -146,9 +149,17 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     botPort = botPort ?? (addr && typeof addr === 'object' ? addr.port : null);
     closers.push(() => new Promise((resolve) => server.close(() => resolve(undefined))));
   }
+  let dashboardPort: number | null = null;
+  if (config.dashboard) {
+    const dashboard = await startDashboard({ queue: queue.queue, ...config.dashboard });
+    dashboardPort = dashboard.port;
+    closers.push(() => dashboard.close());
+    logger.info({ port: dashboardPort, readOnly: config.dashboard.readOnly }, 'queue dashboard started');
+  }
   closers.push(() => queue.close());
   return {
     botPort,
+    dashboardPort,
     async close() {
       for (const c of closers.reverse()) await c().catch(() => {});
       redis.disconnect();
