@@ -182,6 +182,7 @@ describe('bot chart: lint and render', () => {
     const all = {
       split: false,
       slack: { apiUrl: 'http://slack.example/api/' },
+      dashboard: { enabled: true, existingSecret: 'dash' },
       settings: {
         logLevel: 'debug', keyPrefix: 'k:', kubeContext: 'prod', milvusChartRepoName: 'z', milvusChartRepoUrl: 'http://charts.example',
         helmTimeoutSeconds: 600, rolloutTimeoutSeconds: 60, coordinatorMinReadySeconds: 5, pollIntervalMs: 500,

@@ -172,6 +172,17 @@ component label, replicas, resources, ServiceAccount.
       key: {{ $v.slack.appTokenKey }}
 {{- end }}
 {{- end }}
+{{- if and $v.dashboard.enabled (has "worker" (splitList "," .instance.roles)) }}
+- name: DASHBOARD_PORT
+  value: {{ $v.dashboard.port | int64 | toString | quote }}
+- name: DASHBOARD_READ_ONLY
+  value: {{ $v.dashboard.readOnly | toString | quote }}
+- name: DASHBOARD_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "dashboard.existingSecret is required when the dashboard is enabled" $v.dashboard.existingSecret }}
+      key: {{ $v.dashboard.tokenKey }}
+{{- end }}
 {{- if $v.slack.apiUrl }}
 - name: SLACK_API_URL
   value: {{ $v.slack.apiUrl | quote }}
