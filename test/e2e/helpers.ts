@@ -33,6 +33,11 @@ export async function installRelease(namespace: string, release: string, chartVe
   await ensureRepo();
   const sets = Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   await helmT(['install', release, 'zilliztech/milvus', '-n', namespace, '--version', chartVersion, ...sets, '--wait', '--timeout', '120s']);
+  // helm's --wait looks at pods; the Deployments' own status can lag a moment behind, and the
+  // bot's preflight reads that status.
+  for (const d of await deployments(namespace, release)) {
+    await kubectl(cluster(), ['rollout', 'status', `deployment/${d.name}`, '-n', namespace, '--timeout', '60s']);
+  }
 }
 
 export interface CliResult {
