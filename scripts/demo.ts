@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { down, status, up } from '../test/harness/control-plane.js';
 import { DEMO, installDemoRelease, playStory, startDemoApp, transcriptLine, type DemoApp } from '../test/harness/demo-story.js';
 import { startSlackStub, type SlackStub } from '../test/harness/slack-stub.js';
+import { deleteKeys } from '../test/integration/redis.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const HOLD_MS = Number(process.env.DEMO_HOLD_SECONDS ?? 0) * 1000;
@@ -33,12 +34,7 @@ async function main(): Promise<number> {
     if (timer) clearInterval(timer);
     await app?.close().catch(() => {});
     await stub?.close().catch(() => {});
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
     if (!wasRunning) await down();
   };

@@ -1,18 +1,13 @@
 import type { TestProject } from 'vitest/node';
 import { Redis } from 'ioredis';
 import { down, status, up, type ClusterInfo } from '../harness/control-plane.js';
-import { REDIS_URL } from '../integration/redis.js';
+import { REDIS_URL, deleteKeys } from '../integration/redis.js';
 
 /** Removes what the CLI processes of the e2e tests wrote to Redis (their audit trails). */
-async function deleteKeys(pattern: string): Promise<void> {
+async function deleteCliKeys(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, 'e2e-cli-*');
   } finally {
     redis.disconnect();
   }
@@ -30,7 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const info = await up();
   project.provide('cluster', info);
   return async () => {
-    await deleteKeys('e2e-cli-*');
+    await deleteCliKeys();
     if (!before.running && !process.env.KEEP_CLUSTER) await down();
   };
 }

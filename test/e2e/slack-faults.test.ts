@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StubMessage } from '../harness/slack-stub.js';
+import { buttons } from '../harness/demo-story.js';
 import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { installRelease, newNamespace } from './helpers.js';
-
-const buttons = (m: StubMessage | undefined) =>
-  ((m?.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
 
 describe('Slack API answering 429 with Retry-After, then 500', () => {
   let bot: BotEnv;

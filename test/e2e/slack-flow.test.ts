@@ -1,18 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveState } from '../../src/upgrade/requests.js';
 import { postSigned, slashCommandBody } from '../harness/slack-sign.js';
-import type { StubMessage } from '../harness/slack-stub.js';
+import { buttons, textOf } from '../harness/demo-story.js';
 import { CHANNEL, SIGNING_SECRET, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { until } from './engine.js';
 import { imagesByComponent, installRelease, newNamespace } from './helpers.js';
-
-const buttons = (m: StubMessage | undefined): Array<{ action_id: string; value: string }> =>
-  ((m?.blocks ?? []) as Array<{ type: string; elements?: Array<{ type: string; action_id: string; value: string }> }>)
-    .filter((b) => b.type === 'actions')
-    .flatMap((b) => b.elements ?? [])
-    .filter((e) => e.type === 'button');
-
-const textOf = (m: StubMessage | undefined) => JSON.stringify(m?.blocks ?? []) + (m?.text ?? '');
 
 describe('Slack: /milvus upgrade -> approval -> progress -> rollback, through signed requests and a Slack API stub', () => {
   let bot: BotEnv;

@@ -4,13 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveState } from '../../src/upgrade/requests.js';
 import { REPO_ROOT } from '../harness/control-plane.js';
 import type { StubMessage } from '../harness/slack-stub.js';
+import { buttons, textOf } from '../harness/demo-story.js';
 import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { until } from './engine.js';
 import { imagesByComponent, installRelease, newNamespace } from './helpers.js';
-
-const buttons = (m: StubMessage | undefined) =>
-  ((m?.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
-const textOf = (m: StubMessage | undefined) => JSON.stringify(m?.blocks ?? []) + (m?.text ?? '');
 
 describe('Slack: clusters, groups, channels, restarts', () => {
   let bot: BotEnv;

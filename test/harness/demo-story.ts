@@ -67,8 +67,13 @@ export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix
 }
 
 type Buttons = Array<{ action_id: string; value: string }>;
-const buttonsOf = (blocks: unknown): Buttons =>
+/** The buttons of a message's blocks. */
+export const buttonsOf = (blocks: unknown): Buttons =>
   ((blocks ?? []) as Array<{ type: string; elements?: Buttons }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
+/** Buttons of a message as the stub holds it. */
+export const buttons = (m: { blocks?: unknown[] } | undefined): Buttons => buttonsOf(m?.blocks);
+/** Everything a person reads in a message (text and blocks), for matching. */
+export const textOf = (m: { text?: string; blocks?: unknown[] } | undefined): string => JSON.stringify(m?.blocks ?? []) + (m?.text ?? '');
 
 /** One line per Slack call, as a person would read the channel. */
 export function transcriptLine(c: RecordedCall): string | null {
