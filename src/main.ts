@@ -38,6 +38,8 @@ export interface StartExtras {
 }
 
 export async function start(config: AppConfig, extra: StartExtras = {}): Promise<Running> {
+  // Read first: a bad access file stops the start before anything runs.
+  const rules = config.roles.has('bot') ? readAccessRules(config.slack.accessConfigPath!) : [];
   const logger = createLogger({ level: config.logLevel });
   // Every connection waits through a Redis outage (commands queue, then run) and says so once.
   const connect = (role: string): Redis => {
@@ -101,7 +103,6 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   }
   let botPort: number | null = null;
   if (config.roles.has('bot')) {
-    const rules = parseAccessConfig(readFileSync(config.slack.accessConfigPath!, 'utf8'), config.slack.accessConfigPath);
     const upgradeEngine = createUpgradeEngine(engine);
     // The client for work outside a listener (thread updates, group look-ups).
     const client = new WebClient(config.slack.botToken, {
@@ -168,6 +169,20 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   };
 }
 
+function readAccessRules(path: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`ACCESS_CONFIG: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+  }
+  try {
+    return parseAccessConfig(text, path);
+  } catch (err) {
+    throw new ConfigError([`ACCESS_CONFIG: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+}
+
 async function runFromCommandLine(): Promise<void> {
   let config: AppConfig;
   try {
@@ -179,7 +194,16 @@ async function runFromCommandLine(): Promise<void> {
     }
     throw err;
   }
-  const running = await start(config);
+  let running: Running;
+  try {
+    running = await start(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(`config: ${p}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const stop = async () => {
     await running.close();
     process.exit(0);

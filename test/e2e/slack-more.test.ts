@@ -96,6 +96,13 @@ describe('Slack: clusters, groups, channels, restarts', () => {
         resolve({ code: typeof (err as { code?: unknown } | null)?.code === 'number' ? (err as { code: number }).code : 0, stderr }),
       );
     });
+    const r3 = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'main.ts')], { env: { PATH: process.env.PATH ?? '', SLACK_BOT_TOKEN: 'x', SLACK_SIGNING_SECRET: 'y', ACCESS_CONFIG: '/nonexistent/access.yaml', PORT: '0' }, timeout: 30_000 }, (err, _out, stderr) =>
+        resolve({ code: typeof (err as { code?: unknown } | null)?.code === 'number' ? (err as { code: number }).code : 0, stderr }),
+      );
+    });
+    expect(r3.code).toBe(2);
+    expect(r3.stderr.trim().split('\n')).toEqual(['config: ACCESS_CONFIG: cannot read /nonexistent/access.yaml: ENOENT']);
     expect(r2.code).toBe(2);
     expect(r2.stderr.trim().split('\n')).toEqual([
       'config: SLACK_BOT_TOKEN: required for the bot role',
