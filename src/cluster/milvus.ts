@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { migrationNames } from '../upgrade/plan.js';
+import { migrationNames } from '../upgrade/migration-plan.js';
 import type { ReleaseObserver } from '../upgrade/ports.js';
 import type { MigrationState, ReleaseState, ToolingState } from '../upgrade/state.js';
 import { BACKUP_MARK } from '../upgrade/steps.js';

@@ -1,16 +1,7 @@
 import { InputError } from './errors.js';
-import {
-  DEFAULT_PLAN_SETTINGS,
-  fingerprint,
-  helmRollbackStep,
-  migrationRollbackStepsFor,
-  planId,
-  revertDeploymentStep,
-  ROLLING_ORDER,
-  runningVersion,
-  type Plan,
-  type PlanSettings,
-} from './plan.js';
+import { migrationRollbackStepsFor } from './migration-plan.js';
+import { DEFAULT_PLAN_SETTINGS, fingerprint, helmRollbackStep, planId, runningVersion, type Plan, type PlanSettings } from './plan.js';
+import { revertDeploymentStep, ROLLING_ORDER } from './rolling-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import type { ComponentState, HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
 import { tryParseVersion, versionOfImage } from './version.js';

@@ -2,15 +2,8 @@ import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { InputError, PreflightError } from '../../src/upgrade/errors.js';
 import type { UpgradePath } from '../../src/upgrade/paths.js';
-import {
-  fingerprint,
-  migrationNames,
-  planUpgrade,
-  releasePodSelector,
-  runningVersion,
-  type Plan,
-  type PlanSettings,
-} from '../../src/upgrade/plan.js';
+import { migrationNames, releasePodSelector } from '../../src/upgrade/migration-plan.js';
+import { fingerprint, planUpgrade, runningVersion, type Plan, type PlanSettings } from '../../src/upgrade/plan.js';
 import type { ReleaseState, ToolingState } from '../../src/upgrade/state.js';
 import type { Step } from '../../src/upgrade/steps.js';
 import { parseVersion } from '../../src/upgrade/version.js';

@@ -1,7 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { Cancelled, StepFailed, UpgradeError } from '../../src/upgrade/errors.js';
-import { migrationNames, planUpgrade } from '../../src/upgrade/plan.js';
+import { migrationNames } from '../../src/upgrade/migration-plan.js';
+import { planUpgrade } from '../../src/upgrade/plan.js';
 import { runSteps, type RunEvent } from '../../src/upgrade/run.js';
 import type { ComponentState } from '../../src/upgrade/state.js';
 import {

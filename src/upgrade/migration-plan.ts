@@ -1,0 +1,213 @@
+/**
+ * The 2.1 -> 2.2 metadata migration (SPEC §7): migrate.sh's steps, without its bugs (it waits
+ * for every pod, watches the etcd sessions, and looks for the backup mark where it was put).
+ */
+import { InputError } from './errors.js';
+import type { PlanSettings } from './plan.js';
+import type { ReleaseState } from './state.js';
+import type { Step } from './steps.js';
+import { versionOfImage, type MilvusVersion } from './version.js';
+
+export function migrationNames(release: string) {
+  return {
+    replicasConfigMap: `milvus-deploy-replicas-${release}`,
+    configMap: `milvus-meta-migration-config-${release}`,
+    pvc: `milvus-meta-migration-backup-${release}`,
+    backupPod: `milvus-meta-migration-backup-${release}`,
+    migratePod: `milvus-meta-migration-${release}`,
+    rollbackPod: `milvus-meta-migration-rollback-${release}`,
+  };
+}
+
+export function releasePodSelector(release: string): string {
+  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
+}
+
+function migrationConfigFiles(
+  settings: PlanSettings,
+  etcdEndpoint: string,
+  from: MilvusVersion,
+  to: MilvusVersion,
+): Record<string, string> {
+  const file = (type: string) =>
+    [
+      'cmd:',
+      `  type: ${type}`,
+      '  runWithBackup: true',
+      'config:',
+      `  sourceVersion: ${from.text}`,
+      `  targetVersion: ${to.text}`,
+      '  backupFilePath: /milvus/data/migration.bak',
+      'metastore:',
+      '  type: etcd',
+      'etcd:',
+      '  endpoints:',
+      `    - ${etcdEndpoint}`,
+      `  rootPath: ${settings.migration.rootPath}`,
+      '  metaSubPath: meta',
+      '  kvSubPath: kv',
+      '',
+    ].join('\n');
+  return { 'backup.yaml': file('backup'), 'migration.yaml': file('run'), 'rollback.yaml': file('rollback') };
+}
+
+function etcdEndpointFor(state: ReleaseState, settings: PlanSettings): string {
+  const endpoint = settings.migration.etcdEndpoint ?? state.etcdEndpoint;
+  if (!endpoint) {
+    throw new InputError(`cannot find the etcd of ${state.release}`, [
+      `no Service labelled app.kubernetes.io/name=etcd,app.kubernetes.io/instance=${state.release} with a port named "client" in ${state.namespace}`,
+      'give the endpoint explicitly with --etcd-endpoint host:port',
+    ]);
+  }
+  return endpoint;
+}
+
+/** Shared by migrate and its rollback: record replicas, stop Milvus, wait for sessions to expire. */
+function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoint: string): Step[] {
+  const names = migrationNames(state.release);
+  return [
+    {
+      kind: 'save-replicas',
+      configMap: names.replicasConfigMap,
+      replicas: state.components.map((c) => ({
+        component: c.component,
+        deployment: c.deployment,
+        replicas: state.savedReplicas?.[c.deployment] ?? c.replicas,
+      })),
+      description: `record each Deployment's replica count in ConfigMap ${names.replicasConfigMap}`,
+    },
+    {
+      kind: 'stop-milvus',
+      deployments: state.components.map((c) => c.deployment),
+      podSelector: releasePodSelector(state.release),
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: `stop Milvus: scale ${state.components.length} Deployments to 0 and wait until no pod is left`,
+    },
+    {
+      kind: 'wait-sessions-expired',
+      etcdEndpoint,
+      rootPath: settings.migration.rootPath,
+      fallbackSeconds: settings.migration.sessionFallbackSeconds,
+      timeoutSeconds: 300,
+      description: `wait until etcd holds no Milvus session under ${settings.migration.rootPath}/meta/session (etcd ${etcdEndpoint})`,
+    },
+  ];
+}
+
+export function migrationSteps(
+  state: ReleaseState,
+  settings: PlanSettings,
+  from: MilvusVersion,
+  to: MilvusVersion,
+  image: string,
+): Step[] {
+  const names = migrationNames(state.release);
+  const etcdEndpoint = etcdEndpointFor(state, settings);
+  const m = settings.migration;
+  const pod = (action: 'backup' | 'migrate', podName: string, configFile: string, what: string): Step => ({
+    kind: 'run-meta-migration',
+    action,
+    pod: podName,
+    image: m.image,
+    configMap: names.configMap,
+    pvc: names.pvc,
+    configFile,
+    timeoutSeconds: m.podTimeoutSeconds,
+    description: what,
+  });
+  const steps: Step[] = [
+    ...stopMilvusSteps(state, settings, etcdEndpoint),
+    {
+      kind: 'ensure-backup-pvc',
+      pvc: names.pvc,
+      storageClass: m.storageClass,
+      size: '10Gi',
+      description: `PVC ${names.pvc} (10Gi, ReadWriteOnce, storage class ${m.storageClass ?? 'default'}) for the metadata backup`,
+    },
+    {
+      kind: 'ensure-migration-config',
+      configMap: names.configMap,
+      files: migrationConfigFiles(settings, etcdEndpoint, from, to),
+      description: `ConfigMap ${names.configMap} with backup.yaml, migration.yaml and rollback.yaml (${from.text} -> ${to.text})`,
+    },
+    pod('backup', names.backupPod, 'backup.yaml', `back up the metadata (pod ${names.backupPod}, ${m.image})`),
+    pod('migrate', names.migratePod, 'migration.yaml', `migrate the metadata ${from.text} -> ${to.text} (pod ${names.migratePod})`),
+    {
+      kind: 'start-milvus',
+      replicasConfigMap: names.replicasConfigMap,
+      targets: state.components.map((c) => ({
+        component: c.component,
+        deployment: c.deployment,
+        image,
+        versionLabel: to.text,
+        recordPrevious: { image: c.image, versionLabel: c.versionLabel, helmRevision: state.helm.revision },
+      })),
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: `start Milvus on ${image} with the recorded replica counts and wait until ready`,
+    },
+  ];
+  if (m.deleteResourcesWhenDone) {
+    steps.push({
+      kind: 'delete-migration-resources',
+      pods: [names.backupPod, names.migratePod],
+      pvc: names.pvc,
+      configMaps: [names.configMap, names.replicasConfigMap],
+      description: `delete the migration pods, PVC ${names.pvc} and ConfigMaps`,
+    });
+  }
+  return steps;
+}
+
+export function migrationRollbackStepsFor(
+  state: ReleaseState,
+  settings: PlanSettings,
+  from: MilvusVersion,
+  to: MilvusVersion,
+): Step[] {
+  const names = migrationNames(state.release);
+  const etcdEndpoint = etcdEndpointFor(state, settings);
+  return [
+    ...stopMilvusSteps(state, settings, etcdEndpoint),
+    {
+      kind: 'ensure-migration-config',
+      configMap: names.configMap,
+      files: migrationConfigFiles(settings, etcdEndpoint, from, to),
+      description: `ConfigMap ${names.configMap} with rollback.yaml`,
+    },
+    {
+      kind: 'run-meta-migration',
+      action: 'rollback',
+      pod: names.rollbackPod,
+      image: settings.migration.image,
+      configMap: names.configMap,
+      pvc: names.pvc,
+      configFile: 'rollback.yaml',
+      timeoutSeconds: settings.migration.podTimeoutSeconds,
+      description: `restore the metadata from the backup (pod ${names.rollbackPod})`,
+    },
+    { kind: 'delete-pod', pod: names.migratePod, description: `remove the old migration pod ${names.migratePod} so a new migration can run` },
+    { kind: 'delete-pod', pod: names.rollbackPod, description: `remove the rollback pod ${names.rollbackPod}` },
+    {
+      kind: 'start-milvus',
+      replicasConfigMap: names.replicasConfigMap,
+      targets: state.components.map((c) => {
+        const image = c.previousImage ?? c.image;
+        return {
+          component: c.component,
+          deployment: c.deployment,
+          image,
+          versionLabel: c.previousVersionLabel ?? versionOfImage(image)?.text ?? c.versionLabel ?? '',
+          recordPrevious: null,
+        };
+      }),
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: `start Milvus ${from.text} again with the recorded replica counts`,
+    },
+    {
+      // Done with: a later rollback must not take this finished one for a migration in progress.
+      kind: 'delete-config-map',
+      configMap: names.replicasConfigMap,
+      description: `remove the recorded replica counts (ConfigMap ${names.replicasConfigMap})`,
+    },
+  ];
+}
