@@ -1,0 +1,78 @@
+/** Rolling-upgrade steps: the active-standby config and one Deployment's update and rollout. */
+import { Document, parse as parseYaml, parseDocument } from 'yaml';
+import { annotationsFor, done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
+import { rolloutProgress } from './state.js';
+import type { Step } from './steps.js';
+
+const ACTIVE_STANDBY_SECTIONS = ['rootCoord', 'queryCoord', 'dataCoord', 'indexCoord'] as const;
+
+export async function enableActiveStandby(name: string, key: string, ctx: StepContext): Promise<StepOutcome> {
+  const cm = await ctx.ports.cluster.configMap(ctx.namespace, name);
+  if (!cm) fail(`ConfigMap ${name} not found in ${ctx.namespace}`, ['is this a release of the Milvus chart?']);
+  const text = cm.data[key] ?? '';
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) fail(`${key} in ConfigMap ${name} is not valid YAML: ${doc.errors[0]!.message}`);
+  if (doc.contents === null || !(typeof doc.toJS() === 'object')) {
+    // An empty user.yaml (only comments) has no map to add to yet.
+    const fresh: Document = new Document({});
+    fresh.commentBefore = doc.commentBefore ?? doc.comment ?? null;
+    return writeActiveStandby(fresh, name, key, cm.data, ctx, text);
+  }
+  return writeActiveStandby(doc, name, key, cm.data, ctx, text);
+}
+
+async function writeActiveStandby(
+  doc: Document,
+  name: string,
+  key: string,
+  data: Readonly<Record<string, string>>,
+  ctx: StepContext,
+  before: string,
+): Promise<StepOutcome> {
+  const missing = ACTIVE_STANDBY_SECTIONS.filter((s) => doc.getIn([s, 'enableActiveStandby']) !== true);
+  if (missing.length === 0) return skipped('active-standby already on for every coordinator');
+  for (const s of missing) doc.setIn([s, 'enableActiveStandby'], true);
+  const after = String(doc);
+  // Checks the result parses back before writing it to a live release's config.
+  parseYaml(after);
+  if (after === before) return skipped('active-standby already on');
+  await ctx.ports.cluster.replaceConfigMapData(ctx.namespace, name, { ...data, [key]: after });
+  return done(`enableActiveStandby: true for ${missing.join(', ')}`);
+}
+
+export async function updateDeployment(step: Extract<Step, { kind: 'update-deployment' }>, ctx: StepContext): Promise<StepOutcome> {
+  const t = step.target;
+  const current = await ctx.ports.cluster.component(ctx.namespace, t.deployment);
+  if (!current) fail(`Deployment ${t.deployment} not found in ${ctx.namespace}`);
+  const alreadyPatched = current.image === t.image && current.versionLabel === t.versionLabel;
+  if (alreadyPatched && rolloutProgress(current).done) {
+    return skipped(`${t.component} already runs ${t.image}`);
+  }
+  if (!alreadyPatched) {
+    await ctx.ports.cluster.patchDeployment(ctx.namespace, t.deployment, {
+      container: t.component,
+      image: t.image,
+      versionLabel: t.versionLabel,
+      rollingUpdate: true,
+      ...(step.minReadySeconds !== null ? { minReadySeconds: step.minReadySeconds } : {}),
+      annotations: annotationsFor(t),
+    });
+  }
+  await waitFor(
+    ctx,
+    step.timeoutSeconds,
+    async () => {
+      const c = await ctx.ports.cluster.component(ctx.namespace, t.deployment);
+      if (!c) fail(`Deployment ${t.deployment} disappeared during the update`);
+      const p = rolloutProgress(c);
+      return { value: p.done ? c : null, text: p.text.replace(/pods updated$/, `pods on ${tagOf(t.image)}`) };
+    },
+    (last) => rolloutTimeout(t.component, step.timeoutSeconds, last, ctx, t.component),
+  );
+  return done(`${t.component} runs ${t.image}`);
+}
+
+function tagOf(image: string): string {
+  const i = image.lastIndexOf(':');
+  return i >= 0 ? image.slice(i + 1) : image;
+}

@@ -1,0 +1,107 @@
+/** What every step handler shares: its context, outcomes, and the bounded wait. */
+import { Cancelled, UpgradeError } from './errors.js';
+import type { Ports } from './ports.js';
+import { rolloutProgress, type ComponentState } from './state.js';
+import {
+  MARK_HELM_REVISION_ANNOTATION,
+  PREVIOUS_IMAGE_ANNOTATION,
+  PREVIOUS_VERSION_ANNOTATION,
+  type DeploymentTarget,
+} from './steps.js';
+
+export interface StepContext {
+  readonly ports: Ports;
+  readonly namespace: string;
+  readonly release: string;
+  readonly signal?: AbortSignal;
+  readonly pollIntervalMs: number;
+  progress(message: string): Promise<void>;
+}
+
+export interface StepOutcome {
+  readonly skipped: boolean;
+  readonly detail: string;
+}
+
+/** Runs `steps` (the plan's, or its rollback's) in order. Throws StepFailed or Cancelled. */
+
+export function fail(message: string, details: string[] = []): never {
+  throw new UpgradeError('step-failed', message, details);
+}
+
+export const done = (detail: string): StepOutcome => ({ skipped: false, detail });
+export const skipped = (detail: string): StepOutcome => ({ skipped: true, detail });
+
+/** Polls until `check` returns a value, reporting its progress text; throws a timeout error. */
+export async function waitFor<T>(
+  ctx: StepContext,
+  timeoutSeconds: number,
+  check: () => Promise<{ value: T | null; text: string }>,
+  onTimeout: (lastText: string) => UpgradeError,
+): Promise<T> {
+  const { clock } = ctx.ports;
+  const deadline = clock.now() + timeoutSeconds * 1000;
+  let lastText = '';
+  for (;;) {
+    if (ctx.signal?.aborted) throw new Cancelled('cancelled while waiting');
+    let value: T | null;
+    let text: string;
+    try {
+      ({ value, text } = await check());
+      lastText = text;
+    } catch (err) {
+      // Only reading here: an API that is briefly away is waited for, up to the same deadline.
+      if (!(err instanceof UpgradeError && err.code === 'transient')) throw err;
+      value = null;
+      text = `${err.message}; retrying${lastText ? ` (last seen: ${lastText})` : ''}`;
+    }
+    if (value !== null) return value;
+    await ctx.progress(text);
+    if (clock.now() >= deadline) throw onTimeout(text);
+    try {
+      await clock.sleep(ctx.pollIntervalMs, ctx.signal);
+    } catch {
+      throw new Cancelled('cancelled while waiting');
+    }
+  }
+}
+
+export function rolloutTimeout(what: string, timeoutSeconds: number, lastText: string, ctx: StepContext, component?: string): UpgradeError {
+  const selector = component
+    ? `app.kubernetes.io/instance=${ctx.release},component=${component}`
+    : `app.kubernetes.io/instance=${ctx.release}`;
+  return new UpgradeError('timeout', `${what} did not roll out within ${timeoutSeconds}s (${lastText})`, [
+    `see the pods: kubectl -n ${ctx.namespace} get pods -l ${selector}`,
+    'the new pods are not becoming ready: check their events and logs, then roll back',
+  ]);
+}
+
+export async function waitRollout(deployments: readonly string[], timeoutSeconds: number, ctx: StepContext): Promise<StepOutcome> {
+  const read = async (): Promise<ComponentState[]> => {
+    if (deployments.length === 0) return ctx.ports.cluster.components(ctx.namespace, ctx.release);
+    const found = await Promise.all(deployments.map((d) => ctx.ports.cluster.component(ctx.namespace, d)));
+    return found.filter((c): c is ComponentState => c !== null);
+  };
+  const comps = await waitFor(
+    ctx,
+    timeoutSeconds,
+    async () => {
+      const cs = await read();
+      const pending = cs.map(rolloutProgress).filter((p) => !p.done);
+      return { value: pending.length === 0 ? cs : null, text: pending.map((p) => p.text).join('; ') };
+    },
+    (last) => rolloutTimeout(`release ${ctx.release}`, timeoutSeconds, last, ctx),
+  );
+  return done(`${comps.length} Deployments rolled out`);
+}
+
+export function annotationsFor(target: DeploymentTarget): Record<string, string | null> {
+  if (!target.recordPrevious) {
+    return { [PREVIOUS_IMAGE_ANNOTATION]: null, [PREVIOUS_VERSION_ANNOTATION]: null, [MARK_HELM_REVISION_ANNOTATION]: null };
+  }
+  return {
+    [PREVIOUS_IMAGE_ANNOTATION]: target.recordPrevious.image,
+    [PREVIOUS_VERSION_ANNOTATION]: target.recordPrevious.versionLabel,
+    [MARK_HELM_REVISION_ANNOTATION]: String(target.recordPrevious.helmRevision),
+  };
+}
