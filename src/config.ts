@@ -49,6 +49,8 @@ const schema = z.object({
   SLACK_APP_TOKEN: z.string().optional(),
   SLACK_API_URL: z.string().url().optional(),
   PORT: int(0, 65_535).default(3000),
+  /** Commands and clicks worked on at once after their ack (the rest wait their turn). */
+  BOT_WORK_CONCURRENCY: int(1, 64).default(4),
   ACCESS_CONFIG: z.string().optional(),
   /** The queue dashboard (Bull Board): off unless a port is given. */
   DASHBOARD_PORT: int(0, 65_535).optional(),
@@ -78,6 +80,7 @@ export interface AppConfig {
     readonly apiUrl?: string;
     readonly port: number;
     readonly accessConfigPath?: string;
+    readonly workConcurrency: number;
   };
   readonly dashboard: { readonly port: number; readonly token: string; readonly readOnly: boolean } | null;
 }
@@ -150,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       apiUrl: e.SLACK_API_URL,
       port: e.PORT,
       accessConfigPath: e.ACCESS_CONFIG,
+      workConcurrency: e.BOT_WORK_CONCURRENCY,
     },
     dashboard: e.DASHBOARD_PORT === undefined ? null : { port: e.DASHBOARD_PORT, token: e.DASHBOARD_TOKEN!, readOnly: e.DASHBOARD_READ_ONLY },
   };

@@ -129,6 +129,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       port: config.slack.port,
       logger,
       retries: extra.slackRetries,
+      workConcurrency: config.slack.workConcurrency,
       customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
       handlers,
     });

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, LogLevel, type BlockAction, type ButtonAction, type Logger as BoltLogger } from '@slack/bolt';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { BotHandlers, Caller } from './handlers.js';
 import { ACTIONS } from './views.js';
@@ -26,6 +27,11 @@ export interface BotAppOptions {
   readonly port: number;
   readonly handlers: BotHandlers;
   readonly logger: Logger;
+  /**
+   * How many commands and clicks are worked on at once after their ack. Unbounded, a burst starts
+   * hundreds of helm processes and the event loop that sends the acks starves (bench/RESULTS.md).
+   */
+  readonly workConcurrency?: number;
   /** Web API retries; Slack's default policy retries for about half an hour. */
   readonly retries?: number;
   readonly customRoutes?: readonly CustomRoute[];
@@ -65,6 +71,7 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
       : { signingSecret: o.signingSecret, customRoutes: [...(o.customRoutes ?? [])] as never }),
   });
   const h = o.handlers;
+  const work = pLimit(o.workConcurrency ?? 4);
 
   app.command('/milvus', async ({ command, ack, client }) => {
     const parsed = h.parse(command.text);
@@ -74,7 +81,7 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
       return;
     }
     await ack();
-    await h.command(parsed.command, { user: command.user_id, userName: command.user_name, channel: command.channel_id, client });
+    await work(() => h.command(parsed.command, { user: command.user_id, userName: command.user_name, channel: command.channel_id, client }));
   });
 
   const caller = (body: BlockAction, client: Caller['client']): Caller => ({
@@ -87,15 +94,15 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
 
   app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ ack, body, action, client }) => {
     await ack();
-    await h.approve(String(action.value ?? ''), caller(body, client), threadOf(body));
+    await work(() => h.approve(String(action.value ?? ''), caller(body, client), threadOf(body)));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ ack, body, action, client }) => {
     await ack();
-    await h.reject(String(action.value ?? ''), caller(body, client), threadOf(body));
+    await work(() => h.reject(String(action.value ?? ''), caller(body, client), threadOf(body)));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ ack, body, action, client }) => {
     await ack();
-    await h.rollbackButton(String(action.value ?? ''), caller(body, client));
+    await work(() => h.rollbackButton(String(action.value ?? ''), caller(body, client)));
   });
   app.error(async (err) => {
     o.logger.error({ err: err.message }, 'unhandled error in a Slack listener');

@@ -8,18 +8,27 @@ import type { KubernetesClusterOps } from './kube.js';
 
 /** Reads a release's real state from helm and the Kubernetes API (SPEC §3 and §4). */
 export class HelmKubeReleaseObserver implements ReleaseObserver {
+  private versions: { at: number; value: Promise<[string, string]> } | null = null;
+
   constructor(
     private readonly helm: HelmCliReleaseManager,
     private readonly kube: KubernetesClusterOps,
     private readonly clusterName: string,
+    /** Tool versions change only with a deployment; a helm process per command is costly. */
+    private readonly versionsTtlMs = 5 * 60_000,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async tooling(): Promise<ToolingState> {
-    const [helmVersion, kubernetesVersion, repos] = await Promise.all([
-      this.helm.version(),
-      this.kube.serverVersion(),
-      this.helm.repos(),
-    ]);
+    if (!this.versions || this.now() - this.versions.at > this.versionsTtlMs) {
+      const entry = { at: this.now(), value: Promise.all([this.helm.version(), this.kube.serverVersion()]) };
+      this.versions = entry;
+      // A failed look-up is not kept: the next call tries again.
+      entry.value.catch(() => {
+        if (this.versions === entry) this.versions = null;
+      });
+    }
+    const [[helmVersion, kubernetesVersion], repos] = await Promise.all([this.versions.value, this.helm.repos()]);
     return { helmVersion, kubernetesVersion, repos };
   }
 

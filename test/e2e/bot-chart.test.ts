@@ -188,7 +188,7 @@ describe('bot chart: lint and render', () => {
         helmTimeoutSeconds: 600, rolloutTimeoutSeconds: 60, coordinatorMinReadySeconds: 5, pollIntervalMs: 500,
         migrationImage: 'm:1', metaRootPath: 'r', migrationStorageClass: 'sc', etcdEndpoint: 'etcd:2379', sessionWaitSeconds: 10,
         approvalsNeeded: 2, allowSelfApproval: false, requestTtlMinutes: 30, workerConcurrency: 3, jobAttempts: 4,
-        jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000,
+        jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8,
       },
     };
     const env = envOf(ofKind(await render(all), 'Deployment')[0]!);

@@ -119,6 +119,7 @@ component label, replicas, resources, ServiceAccount.
   "jobBackoffMs" "JOB_BACKOFF_MS"
   "jobLockMs" "JOB_LOCK_MS"
   "jobStalledIntervalMs" "JOB_STALLED_INTERVAL_MS"
+  "botWorkConcurrency" "BOT_WORK_CONCURRENCY"
 ) -}}
 {{- end -}}
 
