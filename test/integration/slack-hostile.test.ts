@@ -36,7 +36,7 @@ import { deriveState } from '../../src/upgrade/requests.js';
 import { blockActionPayload, blockActionsBody, postSigned, slashCommandBody, type PostSignedResult } from '../harness/slack-sign.js';
 import { startSlackStub, type RecordedCall, type SlackStub } from '../harness/slack-stub.js';
 import { fakePlan } from './plans.js';
-import { REDIS_URL, testRedis } from './redis.js';
+import { REDIS_URL, testRedis, deleteKeys } from './redis.js';
 
 const SECRET = 'hostile-signing-secret';
 const CHANNEL = 'C0OPS00001';
@@ -422,12 +422,7 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
       } finally {
         if (exited === undefined) child.kill('SIGTERM');
         await new Promise((resolve) => (exited === undefined ? child.once('exit', resolve) : resolve(null)));
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${childPrefix}*`, 'COUNT', 500);
-          cursor = next;
-          if (keys.length) await redis.del(...keys);
-        } while (cursor !== '0');
+        await deleteKeys(redis, `${childPrefix}*`);
       }
     });
   });
