@@ -195,6 +195,11 @@ async function runFromCommandLine(): Promise<void> {
     }
     throw err;
   }
+  // A bug in a library's request handling (Bolt reads a property of a null payload without
+  // awaiting it) must not take the service down: log it and go on.
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`${JSON.stringify({ level: 50, time: Date.now(), msg: 'unhandled rejection', err: reason instanceof Error ? reason.message : String(reason) })}\n`);
+  });
   let running: Running;
   try {
     running = await start(config);

@@ -2,7 +2,7 @@
  * `/milvus ...` text -> a typed command, or a short refusal saying what is wrong and the right
  * form. Words are split on white space only: nothing here is ever given to a shell.
  */
-import { InputError, UpgradeError } from '../upgrade/errors.js';
+import { InputError, UpgradeError, showInput } from '../upgrade/errors.js';
 import { validateNamespace, validateReleaseName } from '../upgrade/names.js';
 import { parseStrategy } from '../upgrade/service.js';
 import type { UpgradePath } from '../upgrade/paths.js';
@@ -59,13 +59,14 @@ export function parseCommand(text: unknown): Command {
   if (text.length > MAX_TEXT) throw new UsageError(`the command is too long (${text.length} characters)`, USAGE.help!);
   const words = text.trim().split(/\s+/).filter(Boolean);
   const name = (words.shift() ?? 'help').toLowerCase();
-  const usage = USAGE[name];
+  // Own keys only: "constructor" or "__proto__" are not commands.
+  const usage = Object.hasOwn(USAGE, name) ? USAGE[name] : undefined;
   if (!usage) throw new UsageError(`unknown command "${show(name)}"`, Object.values(USAGE).join('\n'));
   const options: Record<string, string> = {};
   const positional: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    const flag = FLAGS[w];
+    const flag = Object.hasOwn(FLAGS, w) ? FLAGS[w] : undefined;
     if (flag) {
       const value = words[++i];
       if (value === undefined || value.startsWith('-')) throw new UsageError(`${w} needs a value`, usage);
@@ -134,7 +135,7 @@ function validateCluster(name: string): string {
   return name;
 }
 
+/** Quoted back in Slack: also without mrkdwn characters, so nothing can ping or format. */
 function show(s: string): string {
-  const printable = s.replace(/[^\x20-\x7e]/g, '?').replace(/[`*_~<>&]/g, '?');
-  return printable.length > 40 ? `${printable.slice(0, 40)}…` : printable;
+  return showInput(s).replace(/[`*_~<>&]/g, '?');
 }

@@ -4,7 +4,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import { UpgradeError, explainError } from '../upgrade/errors.js';
+import { UpgradeError, explainError, showInput } from '../upgrade/errors.js';
 import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
 import { deriveState, type Actor, type UpgradeRequest } from '../upgrade/requests.js';
 import { rollbackPlanFor } from '../upgrade/rollback.js';
@@ -32,6 +32,8 @@ export interface Caller {
   readonly client: WebClient;
 }
 
+const REQUEST_ID = /^req-\d{1,15}$/;
+
 const actorOf = (c: Caller): Actor => ({ id: c.user, ...(c.userName ? { name: c.userName } : {}), via: 'slack' });
 
 async function ephemeral(c: Caller, text: string, thread_ts?: string): Promise<void> {
@@ -48,6 +50,12 @@ export class BotHandlers {
 
   approversText(r: Pick<UpgradeRequest, 'cluster' | 'namespace' | 'release'>): string {
     return mentionList(approversOf(this.d.rules, { cluster: r.cluster, namespace: r.namespace, release: r.release }));
+  }
+
+  /** A button's value names a request; anything else is refused without being echoed whole. */
+  private async requestOf(id: string): Promise<UpgradeRequest> {
+    if (!REQUEST_ID.test(id)) throw new UpgradeError('bad-input', `"${showInput(id, 30)}" is not a request of this bot`);
+    return this.d.store.require(id);
   }
 
   /** Checks and records an access decision; throws a person-readable denial. */
@@ -167,7 +175,7 @@ export class BotHandlers {
 
   async approve(id: string, c: Caller, threadTs?: string): Promise<void> {
     try {
-      const r = await this.d.store.require(id);
+      const r = await this.requestOf(id);
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
       const { nowApproved, changed } = await this.d.store.approve(id, actorOf(c), this.d.now());
       if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
@@ -179,7 +187,7 @@ export class BotHandlers {
 
   async reject(id: string, c: Caller, threadTs?: string): Promise<void> {
     try {
-      const r = await this.d.store.require(id);
+      const r = await this.requestOf(id);
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
       await this.d.store.reject(id, actorOf(c), undefined, this.d.now());
     } catch (err) {
@@ -190,7 +198,7 @@ export class BotHandlers {
   /** The Rollback button: undoes that upgrade with the rollback planned with it. */
   async rollbackButton(id: string, c: Caller): Promise<void> {
     try {
-      const original = await this.d.store.require(id);
+      const original = await this.requestOf(id);
       await this.allow(c, 'rollback', { cluster: original.cluster, namespace: original.namespace, release: original.release }, id);
       if (original.rollbackRequest) return ephemeral(c, `A rollback of ${esc(id)} was already asked: ${esc(original.rollbackRequest)}.`, original.place?.messageTs);
       if (!offersRollback(original, this.d.now())) return ephemeral(c, `${esc(id)} cannot be rolled back now (${stateWords(deriveState(original, this.d.now()))}).`, original.place?.messageTs);

@@ -28,6 +28,8 @@ const TRANSIENT = [
   /etcdserver: request timed out/i,
   /Internal error occurred/i,
   /context deadline exceeded/i,
+  // Another `helm repo update` was rewriting the index file while this command read it.
+  /no cached repo found|empty index\.yaml/i,
 ];
 // With --wait, helm says "context deadline exceeded" when the rollout itself ran out of time:
 // that is the upgrade failing, not the API being briefly away.
@@ -51,6 +53,7 @@ const SET_VALUE = /^[A-Za-z0-9_.:/@+-]*$/;
 export class HelmCliReleaseManager implements ReleaseManager {
   private readonly bin: string;
   private readonly timeoutMs: number;
+  private repoUpdating: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: HelmCliOptions = {}) {
     this.bin = options.bin ?? defaultHelmBin();
@@ -90,9 +93,15 @@ export class HelmCliReleaseManager implements ReleaseManager {
   }
 
   async repoUpdate(name: string, url: string, signal?: AbortSignal): Promise<void> {
-    const repos = await this.repos();
-    if (repos[name] === undefined) await this.helm(['repo', 'add', name, url], this.timeoutMs, signal);
-    await this.helm(['repo', 'update', name], this.timeoutMs * 2, signal);
+    // One update at a time per process: concurrent jobs would rewrite the cached index while
+    // others read it ("no cached repo found"), and one fresh index serves them all.
+    const run = this.repoUpdating.then(async () => {
+      const repos = await this.repos();
+      if (repos[name] === undefined) await this.helm(['repo', 'add', name, url], this.timeoutMs, signal);
+      await this.helm(['repo', 'update', name], this.timeoutMs * 2, signal);
+    });
+    this.repoUpdating = run.catch(() => {});
+    await run;
   }
 
   async searchCharts(repoName: string): Promise<ChartEntry[]> {

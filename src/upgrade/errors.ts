@@ -64,6 +64,15 @@ export class Cancelled extends UpgradeError {
   }
 }
 
+/**
+ * Text from outside, fit to be quoted back in a message: printable ASCII only (anything else
+ * becomes "?", so no control character, markup or half a surrogate pair gets through), cut short.
+ */
+export function showInput(s: string, max = 40): string {
+  const printable = s.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > max ? `${printable.slice(0, max)}…` : printable;
+}
+
 /** Errors that are not ours (bugs, unexpected library errors) are shown by their message only. */
 export function explainError(err: unknown): string {
   if (err instanceof UpgradeError) return err.explain();

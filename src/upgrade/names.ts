@@ -1,4 +1,4 @@
-import { InputError } from './errors.js';
+import { InputError, showInput } from './errors.js';
 
 // DNS-1123 label: what Kubernetes accepts for namespaces; helm release names follow the same
 // rule with a 53-character cap (helm appends suffixes to make object names).
@@ -22,10 +22,7 @@ export function validateNamespace(name: string): string {
   return name;
 }
 
-function show(s: string): string {
-  const printable = s.replace(/[^\x20-\x7e]/g, '?');
-  return printable.length > 60 ? `${printable.slice(0, 60)}…` : printable;
-}
+const show = (s: string) => showInput(s, 60);
 
 /** The chart's fullname rule (SPEC §4): `<release>-milvus`, or the release when it says milvus. */
 export function milvusFullname(release: string, fullnameOverride?: string | null): string {

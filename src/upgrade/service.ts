@@ -3,7 +3,7 @@
  * Only ports are touched, so this stays free of any I/O library.
  */
 import { availableVersions, type ChartEntry } from './charts.js';
-import { InputError, PreflightError } from './errors.js';
+import { InputError, PreflightError, showInput } from './errors.js';
 import type { UpgradePath } from './paths.js';
 import { fingerprint, planUpgrade, type Plan, type PlanSettings } from './plan.js';
 import type { ReleaseManager, ReleaseObserver } from './ports.js';
@@ -54,7 +54,7 @@ export async function listVersions(deps: EngineDeps): Promise<ChartEntry[]> {
 export function parseStrategy(strategy: string | undefined): UpgradePath | undefined {
   if (strategy === undefined) return undefined;
   if (strategy === 'helm' || strategy === 'rolling' || strategy === 'migrate') return strategy;
-  throw new InputError(`unknown strategy "${strategy.slice(0, 30)}"`, ['use --strategy helm, rolling or migrate']);
+  throw new InputError(`unknown strategy "${showInput(strategy, 30)}"`, ['use --strategy helm, rolling or migrate']);
 }
 
 export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInput): Promise<Plan> {

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { InputError } from './errors.js';
+import { InputError, showInput } from './errors.js';
 
 /**
  * A Milvus version as people and image tags write it: `2.4.23`, `v2.4.23`, `2.5.0-beta`,
@@ -31,7 +31,7 @@ export function parseVersion(input: string): MilvusVersion {
   const v = tryParseVersion(input);
   if (!v) {
     throw new InputError(
-      `"${truncate(input)}" is not a Milvus version`,
+      `"${showInput(input)}" is not a Milvus version`,
       ['write it like 2.4.23, v2.4.23, 2.5.0-beta or 2.4.13-hotfix'],
     );
   }
@@ -70,9 +70,6 @@ function baseText(v: MilvusVersion): string {
   return `${v.major}.${v.minor}.${v.patch}`;
 }
 
-function truncate(s: string, max = 40): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
 
 /** The version carried by an image reference (`milvusdb/milvus:v2.1.4` -> 2.1.4), if any. */
 export function versionOfImage(image: string): MilvusVersion | null {
