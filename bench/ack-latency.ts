@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { deleteKeys } from '../test/integration/redis.js';
 import { postSigned, slashCommandBody } from '../test/harness/slack-sign.js';
 import { startSlackStub, type SlackStub } from '../test/harness/slack-stub.js';
 import { isMain, log, machine, machineLine, ms, percentile, pool, seconds, stamp, table, writeSection } from './run.js';
@@ -249,12 +250,7 @@ export async function main(): Promise<void> {
       await exited;
     }
     await stub.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { deleteKeys } from '../test/integration/redis.js';
 import { UpgradeQueue } from '../src/jobs/queue.js';
 import { RedisRequestStore } from '../src/jobs/requests.js';
 import { createEngineAccess } from '../src/engine-access.js';
@@ -293,12 +294,7 @@ async function round(info: ClusterInfo, dist: string, releases: number, concurre
     await queue?.close().catch(() => {});
     queueConnection.disconnect();
     subscriber.disconnect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();
   }
 }
