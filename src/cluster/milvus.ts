@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { migrationNames } from '../upgrade/migration-plan.js';
+import { milvusFullname } from '../upgrade/names.js';
 import type { ReleaseObserver } from '../upgrade/ports.js';
 import type { MigrationState, ReleaseState, ToolingState } from '../upgrade/state.js';
 import { BACKUP_MARK } from '../upgrade/steps.js';
@@ -43,7 +44,7 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
     // The chart names Deployments <fullname>-<component>; reading it back also honours fullnameOverride.
     const fullname = anyComponent && anyComponent.deployment.endsWith(`-${anyComponent.component}`)
       ? anyComponent.deployment.slice(0, -(anyComponent.component.length + 1))
-      : release.includes('milvus') ? release : `${release}-milvus`;
+      : milvusFullname(release);
     const cm = await this.kube.configMap(namespace, fullname);
     const main = components.find((c) => c.component === 'proxy') ?? components.find((c) => c.component === 'standalone') ?? anyComponent;
     const names = migrationNames(release);
