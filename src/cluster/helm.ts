@@ -3,8 +3,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChartEntry } from '../upgrade/charts.js';
 import { chartEntriesFromHelmSearch } from '../upgrade/charts.js';
-import type { HelmUpgradeArgs, ReleaseManager } from '../upgrade/ports.js';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import type { KubeObject } from '../upgrade/objects.js';
+import type { HelmRenderArgs, HelmUpgradeArgs, ReleaseManager } from '../upgrade/ports.js';
 import type { HelmReleaseInfo, HelmRevisionInfo } from '../upgrade/state.js';
+import { UpgradeError } from '../upgrade/errors.js';
 import { ProgramFailed, parseJson, runProgram } from './exec.js';
 
 export interface HelmCliOptions {
@@ -146,19 +149,47 @@ export class HelmCliReleaseManager implements ReleaseManager {
     }
   }
 
-  async upgrade(args: HelmUpgradeArgs): Promise<void> {
+  async values(namespace: string, release: string, options: { readonly all: boolean }): Promise<Record<string, unknown>> {
+    const out = await this.helm(['get', 'values', release, '-n', namespace, '-o', 'json', ...(options.all ? ['--all'] : [])]);
+    // helm prints `null` for a release installed without values.
+    return asRecord(parseJson(out, 'helm get values'));
+  }
+
+  async manifest(namespace: string, release: string): Promise<KubeObject[]> {
+    return objectsOfManifest(await this.helm(['get', 'manifest', release, '-n', namespace]), 'helm get manifest');
+  }
+
+  async chartDefaults(chartRef: string, chartVersion: string): Promise<Record<string, unknown>> {
+    const out = await this.helm(['show', 'values', chartRef, '--version', chartVersion]);
+    try {
+      return asRecord(parseYaml(out));
+    } catch (err) {
+      throw new UpgradeError('step-failed', `helm show values ${chartRef} ${chartVersion} did not print YAML: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  async renderUpgrade(args: HelmRenderArgs): Promise<KubeObject[]> {
+    // helm renders it exactly as the upgrade would (same chart, values and server lookups) and
+    // prints the release it would record, manifest included; nothing is applied.
+    const out = await this.helm(['upgrade', ...this.upgradeArgs(args), '--dry-run=server', '-o', 'json']);
+    const release = parseJson<{ manifest?: unknown }>(out, 'helm upgrade --dry-run');
+    return objectsOfManifest(typeof release.manifest === 'string' ? release.manifest : '', 'helm upgrade --dry-run');
+  }
+
+  private upgradeArgs(args: HelmRenderArgs): string[] {
     const sets: string[] = [];
     for (const [k, v] of Object.entries(args.set)) {
       if (!SET_KEY.test(k) || !SET_VALUE.test(v)) throw new Error(`refusing unusual --set ${k}=${v}`);
       sets.push('--set', `${k}=${v}`);
     }
+    return [args.release, args.chartRef, '-n', args.namespace, '--version', args.chartVersion, '--reset-then-reuse-values', ...sets];
+  }
+
+  async upgrade(args: HelmUpgradeArgs): Promise<void> {
     await this.helm(
       [
-        'upgrade', args.release, args.chartRef,
-        '-n', args.namespace,
-        '--version', args.chartVersion,
-        '--reset-then-reuse-values',
-        ...sets,
+        'upgrade',
+        ...this.upgradeArgs(args),
         '--wait',
         '--timeout', `${args.timeoutSeconds}s`,
       ],
@@ -174,6 +205,28 @@ export class HelmCliReleaseManager implements ReleaseManager {
       args.signal,
     );
   }
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** A multi-document manifest -> its objects (empty documents and comments dropped). */
+export function objectsOfManifest(text: string, what: string): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new UpgradeError('step-failed', `${what} printed YAML that does not parse: ${doc.errors[0]!.message}`);
+    const o = doc.toJS() as unknown;
+    if (typeof o !== 'object' || o === null) continue;
+    const r = o as { kind?: unknown; metadata?: { name?: unknown } };
+    if (typeof r.kind !== 'string' || typeof r.metadata?.name !== 'string') continue;
+    if (r.kind === 'List' && Array.isArray((o as { items?: unknown }).items)) {
+      out.push(...((o as { items: KubeObject[] }).items));
+      continue;
+    }
+    out.push(o as KubeObject);
+  }
+  return out;
 }
 
 /** `milvus-4.1.24` -> `4.1.24`. */

@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { UpgradeError } from '../upgrade/errors.js';
 import type { ClusterOps, ConfigMapInfo, DeploymentChange, MetaMigrationPodSpec, PodPhase } from '../upgrade/ports.js';
+import type { KubeObject } from '../upgrade/objects.js';
 import type { ComponentState } from '../upgrade/state.js';
 import { MARK_HELM_REVISION_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
 
@@ -275,6 +276,37 @@ export class KubernetesClusterOps implements ClusterOps {
     } catch (err) {
       return `(log not available: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
     }
+  }
+
+  /**
+   * The release's Deployments, StatefulSets and PVCs: Milvus's own (app.kubernetes.io/instance)
+   * and its dependencies' (pulsar and minio label theirs `release=`), plus the PVCs its
+   * StatefulSets made from their templates (which may carry neither label).
+   */
+  async releaseObjects(namespace: string, release: string): Promise<KubeObject[]> {
+    const selectors = [`app.kubernetes.io/instance=${release}`, `release=${release}`];
+    const [deployments, statefulSets, pvcs] = await Promise.all([
+      Promise.all(selectors.map((labelSelector) => api(`listing the Deployments of ${release}`, () => this.apps.listNamespacedDeployment({ namespace, labelSelector })))),
+      Promise.all(selectors.map((labelSelector) => api(`listing the StatefulSets of ${release}`, () => this.apps.listNamespacedStatefulSet({ namespace, labelSelector })))),
+      api(`listing the PVCs of ${namespace}`, () => this.core.listNamespacedPersistentVolumeClaim({ namespace })),
+    ]);
+    const out = new Map<string, KubeObject>();
+    const add = (kind: string, o: { metadata?: k8s.V1ObjectMeta; spec?: unknown }) => {
+      const name = o.metadata?.name;
+      if (name) out.set(`${kind}/${name}`, { apiVersion: kind === 'PersistentVolumeClaim' ? 'v1' : 'apps/v1', kind, metadata: { name, labels: o.metadata?.labels ?? {} }, spec: o.spec });
+    };
+    for (const list of deployments) for (const d of list.items) add('Deployment', d);
+    for (const list of statefulSets) for (const s of list.items) add('StatefulSet', s);
+    const claimPrefixes = [...out.values()]
+      .filter((o) => o.kind === 'StatefulSet')
+      .flatMap((o) => ((o.spec as k8s.V1StatefulSetSpec | undefined)?.volumeClaimTemplates ?? []).map((t) => `${t.metadata?.name}-${o.metadata.name}-`));
+    for (const pvc of pvcs.items) {
+      const labels = pvc.metadata?.labels ?? {};
+      const name = pvc.metadata?.name ?? '';
+      const ours = labels['app.kubernetes.io/instance'] === release || labels.release === release || claimPrefixes.some((p) => name.startsWith(p) && /^\d+$/.test(name.slice(p.length)));
+      if (ours) add('PersistentVolumeClaim', pvc);
+    }
+    return [...out.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
   }
 
   /** The release's etcd client endpoint: the non-headless etcd Service's port named `client`. */

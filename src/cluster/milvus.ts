@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { migrationNames } from '../upgrade/migration-plan.js';
 import { milvusFullname } from '../upgrade/names.js';
+import type { KubeObject } from '../upgrade/objects.js';
 import type { ReleaseObserver } from '../upgrade/ports.js';
 import type { MigrationState, ReleaseState, ToolingState } from '../upgrade/state.js';
 import { BACKUP_MARK } from '../upgrade/steps.js';
@@ -31,6 +32,10 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
     }
     const [[helmVersion, kubernetesVersion], repos] = await Promise.all([this.versions.value, this.helm.repos()]);
     return { helmVersion, kubernetesVersion, repos };
+  }
+
+  objects(namespace: string, release: string): Promise<KubeObject[]> {
+    return this.kube.releaseObjects(namespace, release);
   }
 
   async release(namespace: string, release: string): Promise<ReleaseState | null> {

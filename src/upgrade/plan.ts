@@ -1,5 +1,9 @@
-import { chooseChart, type ChartChoice, type ChartEntry } from './charts.js';
+import { chooseChart, compareChartVersions, PULSAR_V2_UNSAFE_CHARTS, type ChartChoice, type ChartEntry } from './charts.js';
+import type { DataRisk } from './data-guard.js';
 import { InputError } from './errors.js';
+import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from './message-queue.js';
+import type { ObjectChange } from './objects.js';
+import { changesOfSteps } from './plan-changes.js';
 import { choosePath, type UpgradePath } from './paths.js';
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
@@ -21,6 +25,10 @@ export interface PlanRequest {
   readonly release: string;
   readonly target: MilvusVersion;
   readonly strategy?: UpgradePath;
+  /** A chart version the person asked for instead of the bot's choice. */
+  readonly chartVersion?: string | null;
+  /** The explicit, audited override of the data guard; never the default. */
+  readonly allowDataChanges?: { readonly by: string } | null;
 }
 
 export interface PlanSettings {
@@ -92,6 +100,13 @@ export interface Plan {
   readonly warnings: readonly string[];
   readonly rollback: RollbackPlan | null;
   readonly observed: ObservedFingerprint;
+  // Optional: plans stored by earlier versions of the bot have none of these.
+  /** Every object the plan adds, removes or changes (helm path: from helm's own rendering). */
+  readonly changes?: readonly ObjectChange[];
+  /** The queue in use and what the plan does with it. */
+  readonly messageQueue?: { readonly kind: QueueKind | null; readonly note: string };
+  /** Set only when someone allowed changes to what holds data: who, and which. */
+  readonly dataChanges?: { readonly allowedBy: string; readonly risks: readonly DataRisk[] } | null;
 }
 
 export function planId(cluster: string, namespace: string, release: string, to: string): string {
@@ -143,11 +158,56 @@ export interface PlanInputs {
   readonly tooling: ToolingState;
   readonly charts: readonly ChartEntry[];
   readonly settings: PlanSettings;
+  /** The message queue in use (see message-queue.ts); null when it cannot be told. */
+  readonly queue?: QueueKind | null;
+  /** The values the person gave the release (`helm get values`), for the queue flags. */
+  readonly userValues?: Readonly<Record<string, unknown>>;
+  /** The default values of the chart the plan uses (`helm show values`), for the queue flags. */
+  readonly targetDefaults?: Readonly<Record<string, unknown>> | null;
+}
+
+/** The chart a helm-path plan would use, so its default values can be read before planning. */
+export function chartForPlan(inputs: Pick<PlanInputs, 'request' | 'charts' | 'queue'>): ChartChoice {
+  return chooseChart(inputs.charts, inputs.request.target, {
+    exclude: inputs.queue === 'pulsar-v2' ? PULSAR_V2_UNSAFE_CHARTS : null,
+    chartVersion: inputs.request.chartVersion ?? null,
+  });
+}
+
+const V26 = parseVersion('2.6.0-0');
+
+/** The 2.6 line (SPEC §9): reached only from 2.5.16+ with mixcoord, by helm, never left. */
+function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseState, strategy: UpgradePath | undefined): boolean {
+  if (from.major === 2 && from.minor === 6 && from.patch === 0 && /^rc/i.test(from.suffix)) {
+    throw new InputError(`Milvus ${from.text} cannot be upgraded`, [
+      'the Milvus docs do not support upgrading from 2.6.0-rc1: install a new release of 2.6 and move the data',
+    ]);
+  }
+  const crosses = compareVersions(from, V26) < 0 && compareVersions(to, V26) >= 0;
+  if (!crosses) return false;
+  if (compareVersions(from, parseVersion('2.5.16')) < 0) {
+    throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}`, [
+      'an upgrade to 2.6 must start from 2.5.16 or later with mixcoord: upgrade to 2.5.16 first',
+    ]);
+  }
+  const separateCoordinators = state.components.filter((c) => ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'].includes(c.component));
+  if (!state.components.some((c) => c.component === 'mixcoord') || separateCoordinators.length > 0) {
+    throw new InputError(`${state.release} must run mixcoord before it goes to ${to.text}`, [
+      `it runs ${separateCoordinators.map((c) => c.component).join(', ') || 'no mixcoord'}`,
+      'first: helm upgrade with image.all.tag=v2.5.16, mixCoordinator.enabled=true, rootCoordinator.enabled=false, indexCoordinator.enabled=false, queryCoordinator.enabled=false, dataCoordinator.enabled=false (Milvus docs, "Upgrade Milvus Cluster with Helm Chart", v2.6)',
+    ]);
+  }
+  if (strategy === 'rolling') {
+    throw new InputError(`a rolling upgrade cannot take ${from.text} to ${to.text}`, [
+      '2.6 adds streamingnode and removes indexnode: swapping images cannot do that; use --strategy helm',
+    ]);
+  }
+  return true;
 }
 
 /** Observed state + request -> Plan, or a PreflightError/InputError saying what is wrong. */
 export function planUpgrade(inputs: PlanInputs): Plan {
-  const { request, state, tooling, charts, settings } = inputs;
+  const { request, state, tooling, settings } = inputs;
   assertNoProblems(
     [...toolingProblems(tooling, settings.repoName, settings.repoUrl), ...releaseProblems(state)],
     `cannot upgrade ${state.release}`,
@@ -155,22 +215,16 @@ export function planUpgrade(inputs: PlanInputs): Plan {
   const from = runningVersion(state);
   const to = request.target;
   // Also for rolling and migration: a version with no chart line at all is unknown, not a target.
-  const choice = chooseChart(charts, to);
+  const choice = chartForPlan(inputs);
+  const queue = inputs.queue ?? null;
   // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
   const now = withoutMarks(state);
+  const crossesInto26 = checkThe26Line(from, to, state, request.strategy);
   const decision = choosePath(from, to, state, request.strategy);
   const warnings: string[] = [];
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);
-  const crossesInto26 = compareVersions(from, parseVersion('2.6.0-0')) < 0 && compareVersions(to, parseVersion('2.6.0-0')) >= 0;
-  if (crossesInto26) {
-    if (compareVersions(from, parseVersion('2.5.16')) < 0) {
-      throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}`, [
-        'an upgrade to 2.6 must start from 2.5.16 or later: upgrade to 2.5.16 first',
-      ]);
-    }
-    warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
-  }
+  if (crossesInto26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
   const repo = state.imageRepository || 'milvusdb/milvus';
   const image = `${repo}:${imageTag(to)}`;
   const base = {
@@ -184,6 +238,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
     to: to.text,
     image,
     observed: fingerprint(state),
+    dataChanges: null,
   };
   if (decision.path === 'helm') {
     const chart = { ref: `${settings.repoName}/milvus`, version: choice.chartVersion, appVersion: choice.appVersion };
@@ -193,11 +248,15 @@ export function planUpgrade(inputs: PlanInputs): Plan {
       );
     }
     warnings.push(...chartWarnings(state, choice));
+    const queueFlags = queueKeepingFlags(queue, inputs.userValues ?? {}, inputs.targetDefaults ?? {});
+    if (queue === null) warnings.push('cannot tell which message queue the release uses: check the changes below before approving');
     return {
       ...base,
       chart,
       reasons: [decision.reason, choice.explanation],
-      steps: helmUpgradeSteps(state, settings, choice),
+      steps: helmUpgradeSteps(state, settings, choice, queueFlags),
+      changes: [],
+      messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },
       warnings,
       rollback: crossesInto26 ? null : {
         path: 'helm',
@@ -211,11 +270,14 @@ export function planUpgrade(inputs: PlanInputs): Plan {
       `the rolling upgrade changes the Deployments directly: helm still records chart ${state.helm.chartVersion}, so a later helm upgrade must set image.all.tag=${imageTag(to)} or it will change the version back`,
     );
     const order = rollingComponents(state);
+    const steps = rollingSteps(state, settings, order, to);
     return {
       ...base,
       chart: null,
       reasons: [decision.reason],
-      steps: rollingSteps(state, settings, order, to),
+      steps,
+      changes: changesOfSteps(steps, base.observed.images),
+      messageQueue: { kind: queue, note: queueNote(queue, {}) },
       warnings,
       rollback: {
         path: 'rolling',
@@ -228,6 +290,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
     `Milvus is stopped during the migration (every Deployment scaled to 0); clients see an outage until the new version is ready`,
     `the migration changes the Deployments directly: helm still records chart ${state.helm.chartVersion}; follow with a helm upgrade to a ${to.major}.${to.minor} chart`,
   );
+  const migration = migrationSteps(state, settings, from, to, image);
   if (settings.migration.deleteResourcesWhenDone) {
     warnings.push('the migration backup is deleted when done: the migration cannot be rolled back afterwards');
   }
@@ -235,7 +298,9 @@ export function planUpgrade(inputs: PlanInputs): Plan {
     ...base,
     chart: null,
     reasons: [decision.reason],
-    steps: migrationSteps(state, settings, from, to, image),
+    steps: migration,
+    changes: changesOfSteps(migration, base.observed.images),
+    messageQueue: { kind: queue, note: queueNote(queue, {}) },
     warnings,
     rollback: {
       path: 'migrate',
@@ -255,8 +320,8 @@ function withoutMarks(state: ReleaseState): ReleaseState {
 function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
   const out: string[] = [];
   const hasMixcoord = state.components.some((c) => c.component === 'mixcoord');
-  const newMixcoordDefault = compareChart(choice.chartVersion, '4.2.4') >= 0;
-  if (!hasMixcoord && newMixcoordDefault && compareChart(state.helm.chartVersion, '4.2.4') < 0) {
+  const newMixcoordDefault = compareChartVersions(choice.chartVersion, '4.2.4') >= 0;
+  if (!hasMixcoord && newMixcoordDefault && compareChartVersions(state.helm.chartVersion, '4.2.4') < 0) {
     out.push(
       `chart ${choice.chartVersion} enables mixCoordinator by default: rootcoord, datacoord, querycoord and indexcoord are replaced by one mixcoord Deployment`,
     );
@@ -264,20 +329,16 @@ function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
   return out;
 }
 
-function compareChart(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  return 0;
+function queueNote(queue: QueueKind | null, flags: Readonly<Record<string, string>>): string {
+  if (queue === null) return 'message queue unknown';
+  const carried = Object.entries(flags).map(([k, v]) => `${k}=${v}`);
+  return `message queue: ${QUEUE_NAMES[queue]}, kept${carried.length ? ` (carried: ${carried.join(', ')}, the target chart's defaults differ)` : ''}`;
 }
 
-function helmUpgradeSteps(state: ReleaseState, settings: PlanSettings, choice: ChartChoice): Step[] {
+function helmUpgradeSteps(state: ReleaseState, settings: PlanSettings, choice: ChartChoice, queueFlags: Readonly<Record<string, string>>): Step[] {
   // Always set: --reset-then-reuse-values keeps a tag set by an earlier upgrade, which would
   // otherwise pin the release to that old version whatever the chart says.
-  const set: Record<string, string> = { 'image.all.tag': choice.imageTagOverride ?? imageTag(parseVersion(choice.appVersion)) };
+  const set: Record<string, string> = { 'image.all.tag': choice.imageTagOverride ?? imageTag(parseVersion(choice.appVersion)), ...queueFlags };
   const chartRef = `${settings.repoName}/milvus`;
   const setText = Object.entries(set)
     .map(([k, v]) => ` --set ${k}=${v}`)

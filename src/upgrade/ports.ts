@@ -4,6 +4,7 @@
  */
 import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
 import type { ChartEntry } from './charts.js';
+import type { KubeObject } from './objects.js';
 import type { Plan } from './plan.js';
 import type { Actor, LogEntry, NewRequest, Phase, Place, UpgradeRequest } from './requests.js';
 
@@ -17,8 +18,19 @@ export interface HelmUpgradeArgs {
   readonly signal?: AbortSignal;
 }
 
+/** What `helm upgrade` is asked to do, without the waiting: enough to render it. */
+export type HelmRenderArgs = Omit<HelmUpgradeArgs, 'timeoutSeconds' | 'signal'>;
+
 export interface ReleaseManager {
   version(): Promise<string>;
+  /** The release's values: what the person gave (`all: false`) or everything helm computed. */
+  values(namespace: string, release: string, options: { readonly all: boolean }): Promise<Record<string, unknown>>;
+  /** The objects helm recorded for the release's current revision. */
+  manifest(namespace: string, release: string): Promise<KubeObject[]>;
+  /** The default values of a chart version (`helm show values`). */
+  chartDefaults(chartRef: string, chartVersion: string): Promise<Record<string, unknown>>;
+  /** The objects the upgrade would apply, rendered by helm itself against the cluster. */
+  renderUpgrade(args: HelmRenderArgs): Promise<KubeObject[]>;
   repos(): Promise<Record<string, string>>;
   /** Adds the repository when missing, then refreshes its index. */
   repoUpdate(name: string, url: string, signal?: AbortSignal): Promise<void>;
@@ -107,6 +119,8 @@ export interface Ports {
 export interface ReleaseObserver {
   tooling(): Promise<ToolingState>;
   release(namespace: string, release: string): Promise<ReleaseState | null>;
+  /** The release's live Deployments, StatefulSets and PVCs (Milvus's and its dependencies'). */
+  objects(namespace: string, release: string): Promise<KubeObject[]>;
 }
 
 /** Upgrade requests, their audit/event log and the per-release lock. Implemented in src/jobs. */

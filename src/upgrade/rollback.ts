@@ -4,7 +4,7 @@ import { DEFAULT_PLAN_SETTINGS, fingerprint, helmRollbackStep, planId, runningVe
 import { revertDeploymentStep, ROLLING_ORDER } from './rolling-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import type { ComponentState, HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
-import { tryParseVersion, versionOfImage } from './version.js';
+import { compareVersions, tryParseVersion, versionOfImage } from './version.js';
 
 export interface RollbackInputs {
   readonly cluster: string;
@@ -22,6 +22,24 @@ export interface RollbackInputs {
  * rollback to the revision before the current one.
  */
 export function planRollback(inputs: RollbackInputs): Plan {
+  const plan = planRollbackFromState(inputs);
+  refuseAcrossThe26Line(plan);
+  return plan;
+}
+
+/** Milvus 2.6 changes the metadata for good (SPEC §9): there is no way back below it. */
+function refuseAcrossThe26Line(plan: Pick<Plan, 'from' | 'to' | 'release'>): void {
+  const from = tryParseVersion(plan.from);
+  const to = tryParseVersion(plan.to);
+  const v26 = tryParseVersion('2.6.0-0')!;
+  if (from && to && compareVersions(from, v26) >= 0 && compareVersions(to, v26) < 0) {
+    throw new InputError(`${plan.release} cannot be rolled back from ${from.text} to ${to.text}`, [
+      'an upgrade into Milvus 2.6 cannot be undone: restore a backup taken before it into a new release',
+    ]);
+  }
+}
+
+function planRollbackFromState(inputs: RollbackInputs): Plan {
   const { cluster, state, history, tooling } = inputs;
   const settings = inputs.settings ?? DEFAULT_PLAN_SETTINGS;
   assertNoProblems(toolingProblems(tooling, settings.repoName, settings.repoUrl), `cannot roll back ${state.release}`);
@@ -124,6 +142,7 @@ function migrationRollback(
 /** The rollback stored with an upgrade plan, as a plan of its own (what the Rollback button runs). */
 export function rollbackPlanFor(plan: Plan): Plan | null {
   if (!plan.rollback) return null;
+  refuseAcrossThe26Line({ release: plan.release, from: plan.to, to: plan.from });
   return {
     ...plan,
     id: `${plan.id}#rollback`,

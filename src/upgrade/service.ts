@@ -5,7 +5,9 @@
 import { availableVersions, type ChartEntry } from './charts.js';
 import { InputError, PreflightError, showInput } from './errors.js';
 import type { UpgradePath } from './paths.js';
-import { fingerprint, planUpgrade, type Plan, type PlanSettings } from './plan.js';
+import { queueInUse } from './message-queue.js';
+import { fingerprint, planUpgrade, type Plan, type PlanInputs, type PlanSettings } from './plan.js';
+import { withHelmChanges } from './plan-changes.js';
 import type { ReleaseManager, ReleaseObserver } from './ports.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import { planRollback } from './rollback.js';
@@ -25,6 +27,18 @@ export interface UpgradeRequestInput {
   readonly namespace: string;
   readonly version: string;
   readonly strategy?: string;
+  /** A chart version instead of the bot's choice (`--chart`). */
+  readonly chart?: string;
+  /** The audited override of the data guard: who gives it. Never the default. */
+  readonly allowDataChanges?: { readonly by: string } | null;
+}
+
+const CHART_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]{1,40})?$/;
+
+export function parseChartVersion(chart: string | undefined): string | undefined {
+  if (chart === undefined) return undefined;
+  if (!CHART_VERSION.test(chart)) throw new InputError(`"${showInput(chart, 30)}" is not a chart version`, ['write it like 4.2.20']);
+  return chart;
 }
 
 export async function observeRelease(deps: EngineDeps, namespace: string, release: string): Promise<ReleaseState> {
@@ -63,16 +77,37 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
   validateNamespace(input.namespace);
   const target = parseVersion(input.version);
   const strategy = parseStrategy(input.strategy);
+  const chartVersion = parseChartVersion(input.chart);
   const tooling = await deps.observer.tooling();
   const state = await observeRelease(deps, input.namespace, input.release);
-  const charts = await chartIndex(deps, tooling);
-  return planUpgrade({
-    request: { cluster: deps.clusterName, namespace: input.namespace, release: input.release, target, strategy },
+  const [charts, live, userValues, computedValues] = await Promise.all([
+    chartIndex(deps, tooling),
+    deps.observer.objects(input.namespace, input.release),
+    deps.helm.values(input.namespace, input.release, { all: false }),
+    deps.helm.values(input.namespace, input.release, { all: true }),
+  ]);
+  const inputs: PlanInputs = {
+    request: { cluster: deps.clusterName, namespace: input.namespace, release: input.release, target, strategy, chartVersion, allowDataChanges: input.allowDataChanges ?? null },
     state,
     tooling,
     charts,
     settings: deps.settings,
-  });
+    queue: queueInUse({ live, configQueue: state.messageQueue, computedValues }),
+    userValues,
+  };
+  const first = planUpgrade(inputs);
+  const upgrade = first.steps.find((s) => s.kind === 'helm-upgrade');
+  if (!upgrade || upgrade.kind !== 'helm-upgrade') return first;
+  // The queue flags need the target chart's defaults: read them for the chart the plan chose.
+  const targetDefaults = await deps.helm.chartDefaults(upgrade.chartRef, upgrade.chartVersion);
+  const plan = planUpgrade({ ...inputs, targetDefaults });
+  const step = plan.steps.find((s) => s.kind === 'helm-upgrade');
+  if (!step || step.kind !== 'helm-upgrade') return plan;
+  const [before, after] = await Promise.all([
+    deps.helm.manifest(input.namespace, input.release),
+    deps.helm.renderUpgrade({ namespace: input.namespace, release: input.release, chartRef: step.chartRef, chartVersion: step.chartVersion, set: step.set }),
+  ]);
+  return withHelmChanges(plan, { before, after, live }, { charts, allowDataChanges: input.allowDataChanges ?? null });
 }
 
 export async function makeRollbackPlan(deps: EngineDeps, namespace: string, release: string): Promise<Plan> {

@@ -3,11 +3,13 @@
  * advances now() and lets the fake cluster make progress (a controller rolling out pods).
  */
 import type { ChartEntry } from '../../src/upgrade/charts.js';
+import type { KubeObject } from '../../src/upgrade/objects.js';
 import type {
   ClusterOps,
   Clock,
   ConfigMapInfo,
   DeploymentChange,
+  HelmRenderArgs,
   HelmUpgradeArgs,
   MetaMigrationPodSpec,
   PodPhase,
@@ -188,6 +190,15 @@ export class FakeHelm implements ReleaseManager {
   readonly upgrades: HelmUpgradeArgs[] = [];
   readonly rollbacks: Array<{ revision: number }> = [];
   readonly repoUpdates: Array<{ name: string; url: string }> = [];
+  readonly renders: HelmRenderArgs[] = [];
+  /** What `values` returns: the person's values and helm's computed ones. */
+  userValues: Record<string, unknown> = {};
+  computedValues: Record<string, unknown> = {};
+  /** Default values per chart version (`helm show values`). */
+  defaults: Record<string, Record<string, unknown>> = {};
+  /** The recorded manifest, and the rendering of an upgrade from the args. */
+  recorded: KubeObject[] = [];
+  render: (args: HelmRenderArgs) => KubeObject[] = () => this.recorded;
 
   constructor(
     public info: HelmReleaseInfo | null,
@@ -227,6 +238,23 @@ export class FakeHelm implements ReleaseManager {
 
   async rollback(args: { revision: number }): Promise<void> {
     this.rollbacks.push({ revision: args.revision });
+  }
+
+  async values(_ns: string, _release: string, options: { all: boolean }): Promise<Record<string, unknown>> {
+    return options.all ? this.computedValues : this.userValues;
+  }
+
+  async manifest(): Promise<KubeObject[]> {
+    return this.recorded;
+  }
+
+  async chartDefaults(_ref: string, version: string): Promise<Record<string, unknown>> {
+    return this.defaults[version] ?? {};
+  }
+
+  async renderUpgrade(args: HelmRenderArgs): Promise<KubeObject[]> {
+    this.renders.push(args);
+    return this.render(args);
   }
 }
 

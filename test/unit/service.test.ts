@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChartEntry } from '../../src/upgrade/charts.js';
 import { InputError, PreflightError } from '../../src/upgrade/errors.js';
+import type { KubeObject } from '../../src/upgrade/objects.js';
 import type { ReleaseObserver } from '../../src/upgrade/ports.js';
 import {
   driftOf,
@@ -26,6 +27,10 @@ class FakeObserver implements ReleaseObserver {
   async release(namespace: string, release: string): Promise<ReleaseState | null> {
     this.calls.push(`release ${namespace}/${release}`);
     return this.state;
+  }
+  live: KubeObject[] = [];
+  async objects(): Promise<KubeObject[]> {
+    return this.live;
   }
 }
 

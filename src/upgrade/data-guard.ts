@@ -1,0 +1,95 @@
+/**
+ * What an upgrade must not do without saying so: lose the objects that hold data. A plan that
+ * deletes or replaces a StatefulSet, deletes a PVC, changes a volumeClaimTemplate or another
+ * field Kubernetes will not change in place, or switches the message queue, is refused unless
+ * an explicit, audited override allows it.
+ */
+import { PreflightError } from './errors.js';
+import { QUEUE_NAMES, queuesOfObjects, type QueueKind } from './message-queue.js';
+import { canonical, claimTemplatesOf, objectKey, statefulSetImmutable, type KubeObject, type ObjectChange } from './objects.js';
+
+export interface DataRisk {
+  /** `StatefulSet/my-release-pulsar-bookie`, or `message queue`. */
+  readonly subject: string;
+  readonly reason: string;
+}
+
+export interface DataGuardInput {
+  /** What helm recorded for the release (its manifest). */
+  readonly before: readonly KubeObject[];
+  /** What the upgrade would apply (helm's own rendering). */
+  readonly after: readonly KubeObject[];
+  /** The release's live objects (Deployments, StatefulSets, PVCs). */
+  readonly live: readonly KubeObject[];
+  readonly changes: readonly ObjectChange[];
+  readonly queue: QueueKind | null;
+}
+
+export function dataRisks(input: DataGuardInput): DataRisk[] {
+  const risks: DataRisk[] = [];
+  const afterByKey = new Map(input.after.map((o) => [objectKey(o), o]));
+  const liveByKey = new Map(input.live.map((o) => [objectKey(o), o]));
+  const livePvcs = input.live.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.metadata.name);
+  for (const c of input.changes) {
+    const subject = `${c.kind}/${c.name}`;
+    if (c.kind === 'StatefulSet' && c.change === 'removed') {
+      const sts = liveByKey.get(subject) ?? input.before.find((o) => objectKey(o) === subject);
+      const pvcs = sts ? claimsOf(sts, livePvcs) : [];
+      risks.push({
+        subject,
+        reason: `would be deleted${pvcs.length ? `; its PVCs ${pvcs.join(', ')} would stay behind with nothing using them` : ''}`,
+      });
+    } else if (c.kind === 'PersistentVolumeClaim' && c.change === 'removed') {
+      risks.push({ subject, reason: 'would be deleted, and the volume with it' });
+    }
+  }
+  for (const b of input.before) {
+    if (b.kind !== 'StatefulSet') continue;
+    const a = afterByKey.get(objectKey(b));
+    if (!a) continue;
+    const was = statefulSetImmutable(b);
+    const will = statefulSetImmutable(a);
+    const fields = Object.keys(was).filter((k) => was[k] !== will[k]);
+    if (fields.length === 0) continue;
+    const claims = fields.includes('volumeClaimTemplates')
+      ? ` (volumeClaimTemplates ${claimTemplatesOf(b).join(', ') || 'none'} -> ${claimTemplatesOf(a).join(', ') || 'none'}${canonical(claimTemplatesOf(b)) === canonical(claimTemplatesOf(a)) ? ', their spec' : ''})`
+      : '';
+    risks.push({
+      subject: objectKey(b),
+      reason: `changes ${fields.join(', ')}${claims}: Kubernetes refuses that in place, so helm would fail part-way or the StatefulSet would have to be deleted and recreated`,
+    });
+  }
+  const queueAfter = queuesOfObjects(input.after);
+  const queueBefore = queuesOfObjects(input.live.length ? input.live : input.before);
+  const lost = queueBefore.filter((q) => !queueAfter.includes(q));
+  const gained = queueAfter.filter((q) => !queueBefore.includes(q));
+  if (lost.length || gained.length) {
+    const now = input.queue ? QUEUE_NAMES[input.queue] : queueBefore.map((q) => QUEUE_NAMES[q]).join(' and ') || 'no queue of its own';
+    const parts = [
+      ...(lost.length ? [`removes ${lost.map((q) => QUEUE_NAMES[q]).join(' and ')}`] : []),
+      ...(gained.length ? [`starts an empty ${gained.map((q) => QUEUE_NAMES[q]).join(' and ')}`] : []),
+    ];
+    risks.push({ subject: 'message queue', reason: `the release uses ${now}; the upgrade ${parts.join(' and ')}: Milvus would lose the messages it has not yet persisted` });
+  }
+  return risks;
+}
+
+/** PVCs a StatefulSet made from its templates: `<template>-<statefulset>-<ordinal>`. */
+function claimsOf(sts: KubeObject, pvcs: readonly string[]): string[] {
+  const prefixes = claimTemplatesOf(sts).map((t) => `${t}-${sts.metadata.name}-`);
+  return pvcs.filter((p) => prefixes.some((prefix) => p.startsWith(prefix) && /^\d+$/.test(p.slice(prefix.length))));
+}
+
+/** The refusal of a plan that would lose data: each risk, then what to do instead. */
+export class DataRiskError extends PreflightError {
+  constructor(
+    what: string,
+    readonly risks: readonly DataRisk[],
+    readonly fixes: readonly string[],
+  ) {
+    super(`${what}: the upgrade would change what holds the release's data`, [
+      ...risks.map((r) => `${r.subject} ${r.reason}`),
+      ...fixes.map((f) => `fix: ${f}`),
+    ]);
+  }
+}

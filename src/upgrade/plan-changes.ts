@@ -1,0 +1,95 @@
+/**
+ * A plan's `changes`: for the helm path from helm's own rendering of the upgrade (compared with
+ * what helm recorded and what runs), checked by the data guard; for the paths that patch
+ * Deployments, from the plan's own steps.
+ */
+import { chooseChart, PULSAR_V2_UNSAFE_CHARTS, type ChartEntry } from './charts.js';
+import { dataRisks, DataRiskError } from './data-guard.js';
+import { diffObjects, type KubeObject, type ObjectChange } from './objects.js';
+import type { Plan } from './plan.js';
+import type { Step } from './steps.js';
+import { parseVersion } from './version.js';
+
+export interface RenderedUpgrade {
+  /** `helm get manifest`: what helm recorded for the release. */
+  readonly before: readonly KubeObject[];
+  /** What the upgrade would apply (`helm upgrade --dry-run=server`). */
+  readonly after: readonly KubeObject[];
+  /** The release's live Deployments, StatefulSets and PVCs. */
+  readonly live: readonly KubeObject[];
+}
+
+/**
+ * Adds the changes of a helm-path plan and refuses it when it would change what holds data,
+ * unless `allowDataChanges` names who allowed it (then the plan records who and what).
+ */
+export function withHelmChanges(
+  plan: Plan,
+  render: RenderedUpgrade,
+  context: { readonly charts: readonly ChartEntry[]; readonly allowDataChanges: { readonly by: string } | null },
+): Plan {
+  const changes = diffObjects(render.before, render.after, render.live);
+  const risks = dataRisks({ ...render, changes, queue: plan.messageQueue?.kind ?? null });
+  if (risks.length === 0) return { ...plan, changes };
+  if (!context.allowDataChanges) {
+    throw new DataRiskError(`cannot upgrade ${plan.release} with chart ${plan.chart?.version ?? '?'}`, risks, fixesFor(plan, context.charts));
+  }
+  return {
+    ...plan,
+    changes,
+    dataChanges: { allowedBy: context.allowDataChanges.by, risks },
+    warnings: [
+      ...plan.warnings,
+      `changes to what holds data were allowed by ${context.allowDataChanges.by}: ${risks.map((r) => `${r.subject} ${r.reason}`).join('; ')}`,
+    ],
+  };
+}
+
+function fixesFor(plan: Plan, charts: readonly ChartEntry[]): string[] {
+  const fixes: string[] = [];
+  const chart = plan.chart?.version;
+  if (chart && plan.messageQueue?.kind === 'pulsar-v2' && PULSAR_V2_UNSAFE_CHARTS.excludes(chart)) {
+    try {
+      const safe = chooseChart(charts, parseVersion(plan.to), { exclude: PULSAR_V2_UNSAFE_CHARTS });
+      fixes.push(
+        `use chart ${safe.chartVersion}${safe.imageTagOverride ? ` with image.all.tag=${safe.imageTagOverride}` : ''} (the bot's own choice: leave out --chart); it keeps Pulsar v2`,
+      );
+    } catch {
+      fixes.push('no chart outside 4.2.21-4.2.29 serves this version: pick another target version');
+    }
+    fixes.push('charts 4.2.21-4.2.29 cannot render Pulsar v2 whatever is set (chart README: use 4.2.30 or later with --set pulsar.enabled=true,pulsarv3.enabled=false)');
+  }
+  fixes.push(
+    'if the change is meant (a planned queue migration, say): back up first, then plan again with --allow-data-changes (in Slack only an approver may give it); it is recorded in the audit trail',
+  );
+  return fixes;
+}
+
+/** Changes of a plan that patches Deployments itself (rolling, migration): read off its steps. */
+export function changesOfSteps(steps: readonly Step[], currentImages: Readonly<Record<string, string>>): ObjectChange[] {
+  const changes = new Map<string, ObjectChange>();
+  const changed = (deployment: string, component: string, image: string) => {
+    const before = currentImages[deployment] ?? null;
+    if (before === image) return;
+    changes.set(`Deployment/${deployment}`, {
+      kind: 'Deployment',
+      name: deployment,
+      change: 'changed',
+      detail: `${component}: ${before ?? '(none)'} -> ${image}`,
+      images: [{ container: component, before, after: image }],
+    });
+  };
+  for (const s of steps) {
+    if (s.kind === 'update-deployment') changed(s.target.deployment, s.target.component, s.target.image);
+    else if (s.kind === 'start-milvus') for (const t of s.targets) changed(t.deployment, t.component, t.image);
+    else if (s.kind === 'ensure-backup-pvc') {
+      changes.set(`PersistentVolumeClaim/${s.pvc}`, { kind: 'PersistentVolumeClaim', name: s.pvc, change: 'added', detail: `backup of the metadata (${s.size})` });
+    } else if (s.kind === 'ensure-migration-config' || s.kind === 'save-replicas') {
+      const name = s.configMap;
+      changes.set(`ConfigMap/${name}`, { kind: 'ConfigMap', name, change: 'added', detail: s.kind === 'save-replicas' ? 'replica counts saved for the restart' : 'meta-migration settings' });
+    } else if (s.kind === 'enable-active-standby') {
+      changes.set(`ConfigMap/${s.configMap}`, { kind: 'ConfigMap', name: s.configMap, change: 'changed', detail: `${s.key}: coordinators' enableActiveStandby: true` });
+    }
+  }
+  return [...changes.values()];
+}
