@@ -16,7 +16,7 @@ import { executeRequest, type EngineAccess } from './jobs/execute.js';
 import { deriveState, isTerminal, type Actor, type RunEventRecord } from './upgrade/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { RedisRequestStore } from './jobs/requests.js';
-import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseStrategy } from './upgrade/service.js';
+import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/service.js';
 import { validateNamespace, validateReleaseName } from './upgrade/names.js';
 import { parseVersion } from './upgrade/version.js';
 
@@ -49,6 +49,8 @@ interface PlanOpts extends GlobalOpts {
   keyPrefix: string;
   record?: boolean;
   queue?: boolean;
+  chart?: string;
+  allowDataChanges?: boolean;
 }
 
 function seconds(text: string, name: string): number {
@@ -83,6 +85,18 @@ function validate(o: Partial<PlanOpts>, release: string, version?: string): void
   validateNamespace(o.namespace ?? 'default');
   if (version !== undefined) parseVersion(version);
   parseStrategy(o.strategy);
+  parseChartVersion(o.chart);
+}
+
+function upgradeInput(o: PlanOpts, release: string, version: string) {
+  return {
+    release,
+    namespace: o.namespace,
+    version,
+    strategy: o.strategy,
+    chart: o.chart,
+    allowDataChanges: o.allowDataChanges ? { by: cliActor().id } : null,
+  };
 }
 
 function connect(o: Partial<PlanOpts> & GlobalOpts): Connection {
@@ -155,6 +169,9 @@ async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void>
       await recorded(o, async (store) => {
         const request = await store.create({ kind: plan.kind, plan, requester: cliActor(), approvalsNeeded: 0, allowSelfApproval: true, ttlMs: 3_600_000 });
         log.info({ requestId: request.id, plan: plan.id }, 'request recorded');
+        if (plan.dataChanges) {
+          await store.audit(request.id, cliActor(), 'allow-data-changes', plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '));
+        }
         if (!o.json) process.stdout.write(`request ${request.id} (audit trail in Redis)\n`);
         if (o.queue) return followQueued(store, request.id, o, controller.signal);
         const engine: EngineAccess = { forCluster: () => ({ deps: conn, ports: conn.ports }) };
@@ -222,6 +239,8 @@ export function buildProgram(): Command {
     cmd
       .option('-n, --namespace <ns>', 'namespace of the release', 'default')
       .option('--strategy <path>', 'helm | rolling | migrate (where more than one applies)')
+      .option('--chart <version>', 'helm path: this chart version instead of the bot\'s choice')
+      .option('--allow-data-changes', 'allow a plan that deletes or replaces a StatefulSet or PVC or switches the message queue (recorded); never the default')
       .option('--etcd-endpoint <host:port>', 'migration: etcd endpoint (default: the release etcd Service)')
       .option('--storage-class <name>', 'migration: storage class of the backup PVC (default: the default class)')
       .option('--migration-image <image>', 'migration: meta-migration image', DEFAULT_PLAN_SETTINGS.migration.image)
@@ -265,7 +284,7 @@ export function buildProgram(): Command {
     async (release: string, version: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals<PlanOpts>();
       validate(o, release, version);
-      const plan = await makeUpgradePlan(connect(o), { release, namespace: o.namespace, version, strategy: o.strategy });
+      const plan = await makeUpgradePlan(connect(o), upgradeInput(o, release, version));
       print(o, planJson(plan), planText(plan));
     },
   );
@@ -277,7 +296,7 @@ export function buildProgram(): Command {
       validate(o, release, version);
       requireYes(o, 'upgrade');
       const conn = connect(o);
-      const plan = await makeUpgradePlan(conn, { release, namespace: o.namespace, version, strategy: o.strategy });
+      const plan = await makeUpgradePlan(conn, upgradeInput(o, release, version));
       await execute(conn, plan, o);
     });
 

@@ -4,6 +4,7 @@ import type { RunEventRecord } from './upgrade/requests.js';
 import type { ReleaseState } from './upgrade/state.js';
 import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/charts.js';
+import { changeCounts } from './upgrade/objects.js';
 
 /** A plan as a person reads it in a terminal. */
 export function planText(plan: Plan): string {
@@ -14,6 +15,11 @@ export function planText(plan: Plan): string {
   if (plan.chart) lines.push(`  chart: ${plan.chart.ref} ${plan.chart.version} (built for Milvus ${plan.chart.appVersion})`);
   if (plan.image) lines.push(`  image: ${plan.image}`);
   for (const r of plan.reasons) lines.push(`  why: ${r}`);
+  if (plan.messageQueue) lines.push(`  ${plan.messageQueue.note}`);
+  const changes = plan.changes ?? [];
+  const counts = changeCounts(changes);
+  lines.push(`  changes: ${changes.length === 0 ? 'none found' : `${counts.changed} changed, ${counts.added} added, ${counts.removed} removed`}`);
+  for (const c of changes) lines.push(`    ${CHANGE_MARK[c.change]} ${c.kind} ${c.name}: ${c.detail}`);
   lines.push('  steps:');
   plan.steps.forEach((s, i) => lines.push(`    ${i + 1}. ${s.description}`));
   if (plan.warnings.length > 0) {
@@ -42,8 +48,13 @@ export function planJson(plan: Plan): object {
     warnings: plan.warnings,
     rollback: plan.rollback,
     observed: plan.observed,
+    messageQueue: plan.messageQueue ?? null,
+    changes: (plan.changes ?? []).map((c) => ({ kind: c.kind, name: c.name, change: c.change, detail: c.detail, ...(c.images ? { images: c.images } : {}) })),
+    dataChanges: plan.dataChanges ?? null,
   };
 }
+
+const CHANGE_MARK = { added: '+', removed: '-', changed: '~' } as const;
 
 export function eventText(e: RunEvent | RunEventRecord): string {
   const n = `[${e.index + 1}/${e.total}]`;

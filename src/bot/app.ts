@@ -104,6 +104,10 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
     await ack();
     await work(() => h.rollbackButton(String(action.value ?? ''), caller(body, client)));
   });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.showChanges, async ({ ack, body, action, client }) => {
+    await ack();
+    await work(() => h.showChanges(String(action.value ?? ''), caller(body, client), threadOf(body)));
+  });
   app.error(async (err) => {
     o.logger.error({ err: err.message }, 'unhandled error in a Slack listener');
   });

@@ -4,7 +4,7 @@
  */
 import { InputError, UpgradeError, showInput } from '../upgrade/errors.js';
 import { validateNamespace, validateReleaseName } from '../upgrade/names.js';
-import { parseStrategy } from '../upgrade/service.js';
+import { parseChartVersion, parseStrategy } from '../upgrade/service.js';
 import type { UpgradePath } from '../upgrade/paths.js';
 import { parseVersion } from '../upgrade/version.js';
 
@@ -18,6 +18,10 @@ export interface Target {
 interface VersionArgs {
   readonly version: string;
   readonly strategy?: UpgradePath;
+  /** A chart version instead of the bot's choice. */
+  readonly chart?: string;
+  /** Asks for the data guard's override; only an approver may give it. */
+  readonly allowDataChanges?: true;
 }
 
 export type Command =
@@ -34,8 +38,8 @@ export const USAGE: Readonly<Record<string, string>> = {
   help: '/milvus help',
   versions: '/milvus versions [-c cluster]',
   status: '/milvus status <release> [-n namespace] [-c cluster]',
-  plan: '/milvus plan <release> <version> [--strategy helm|rolling|migrate] [-n namespace] [-c cluster]',
-  upgrade: '/milvus upgrade <release> <version> [--strategy helm|rolling|migrate] [-n namespace] [-c cluster]',
+  plan: '/milvus plan <release> <version> [--strategy helm|rolling|migrate] [--chart version] [-n namespace] [-c cluster]',
+  upgrade: '/milvus upgrade <release> <version> [--strategy helm|rolling|migrate] [--chart version] [--allow-data-changes] [-n namespace] [-c cluster]',
   cancel: '/milvus cancel <release> [-n namespace] [-c cluster]',
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',
@@ -67,7 +71,11 @@ export function parseCommand(text: unknown): Command {
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const flag = Object.hasOwn(FLAGS, w) ? FLAGS[w] : undefined;
-    if (flag) {
+    const switchName = Object.hasOwn(SWITCHES, w) ? SWITCHES[w] : undefined;
+    if (switchName) {
+      if (options[switchName] !== undefined) throw new UsageError(`${w} is given twice`, usage);
+      options[switchName] = 'true';
+    } else if (flag) {
       const value = words[++i];
       if (value === undefined || value.startsWith('-')) throw new UsageError(`${w} needs a value`, usage);
       if (options[flag] !== undefined) throw new UsageError(`${w} is given twice`, usage);
@@ -102,7 +110,15 @@ export function parseCommand(text: unknown): Command {
       const t = base();
       const version = parseVersion(positional[1]!).text;
       const strategy = parseStrategy(options.strategy);
-      return { name: name as 'plan' | 'upgrade', ...t, version, ...(strategy ? { strategy } : {}) } as Command;
+      const chart = parseChartVersion(options.chart);
+      return {
+        name: name as 'plan' | 'upgrade',
+        ...t,
+        version,
+        ...(strategy ? { strategy } : {}),
+        ...(chart ? { chart } : {}),
+        ...(options.allowDataChanges ? { allowDataChanges: true } : {}),
+      } as Command;
     }
     expect(1);
     return { name: name as 'status' | 'cancel' | 'rollback' | 'history', ...base() } as Command;
@@ -117,6 +133,12 @@ const FLAGS: Readonly<Record<string, string>> = {
   '-n': 'namespace', '--namespace': 'namespace',
   '-c': 'cluster', '--cluster': 'cluster',
   '--strategy': 'strategy', '-s': 'strategy',
+  '--chart': 'chart',
+};
+
+/** Options without a value. */
+const SWITCHES: Readonly<Record<string, string>> = {
+  '--allow-data-changes': 'allowDataChanges',
 };
 
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -126,8 +148,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   cancel: ['namespace', 'cluster'],
   rollback: ['namespace', 'cluster'],
   history: ['namespace', 'cluster'],
-  plan: ['namespace', 'cluster', 'strategy'],
-  upgrade: ['namespace', 'cluster', 'strategy'],
+  plan: ['namespace', 'cluster', 'strategy', 'chart'],
+  upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges'],
 };
 
 function validateCluster(name: string): string {

@@ -12,7 +12,7 @@ import type { Plan } from '../upgrade/plan.js';
 import { approversOf, decide, type AccessRule, type Action, type AccessTarget } from './access.js';
 import { helpText, parseCommand, type Command } from './commands.js';
 import type { SlackGroupResolver } from './groups.js';
-import { esc, offersRollback, planCard, planSummaryLines, progressMessage, stateWords } from './views.js';
+import { changesBlocks, changesSummary, esc, offersRollback, planCard, planSummaryLines, progressMessage, stateWords } from './views.js';
 
 export interface BotDeps {
   readonly store: RequestStore;
@@ -117,8 +117,8 @@ export class BotHandlers {
       }
       case 'plan': {
         await this.allow(c, 'read', this.target(cmd));
-        const plan = await engine.planUpgrade(cmd.cluster, cmd);
-        return ephemeral(c, [...planSummaryLines(plan), ...plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`), ...plan.warnings.map((w) => `:warning: ${esc(w)}`), '_This is a preview: nothing was changed._'].join('\n'));
+        const plan = await engine.planUpgrade(cmd.cluster, planInput(cmd, null));
+        return ephemeral(c, [...planSummaryLines(plan), ...plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`), changesSummary(plan), ...plan.warnings.map((w) => `:warning: ${esc(w)}`), '_This is a preview: nothing was changed._'].join('\n').slice(0, 3900));
       }
       case 'upgrade':
         return this.upgrade(cmd, c);
@@ -142,13 +142,18 @@ export class BotHandlers {
   private async upgrade(cmd: Extract<Command, { name: 'upgrade' }>, c: Caller): Promise<void> {
     const target = this.target(cmd);
     await this.allow(c, 'request', target);
+    // The data guard's override is an approver's to give, never the requester's alone.
+    if (cmd.allowDataChanges) await this.allow(c, 'approve', target);
     const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
     if (active) throw busy(active, this.d.now());
-    const plan = await this.d.engine.planUpgrade(cmd.cluster, cmd);
+    const plan = await this.d.engine.planUpgrade(cmd.cluster, planInput(cmd, cmd.allowDataChanges ? c.user : null));
     const request = await this.d.store.create(
       { kind: 'upgrade', plan, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: this.d.approvals.needed, allowSelfApproval: this.d.approvals.allowSelf, ttlMs: this.d.approvals.ttlMs },
       this.d.now(),
     );
+    if (plan.dataChanges) {
+      await this.d.store.audit(request.id, actorOf(c), 'allow-data-changes', plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '), this.d.now());
+    }
     await this.postThread(request, c);
     if (this.d.approvals.needed === 0) await this.enqueue(request.id, actorOf(c));
   }
@@ -180,6 +185,18 @@ export class BotHandlers {
       const { nowApproved, changed } = await this.d.store.approve(id, actorOf(c), this.d.now());
       if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
       if (nowApproved) await this.enqueue(id, actorOf(c));
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+    }
+  }
+
+  /** The card's "Show all changes": the whole list, to the person who asked, in the thread. */
+  async showChanges(id: string, c: Caller, threadTs?: string): Promise<void> {
+    try {
+      const r = await this.requestOf(id);
+      await this.allow(c, 'read', { cluster: r.cluster, namespace: r.namespace, release: r.release });
+      const blocks = changesBlocks(r.plan);
+      await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text: `All changes of ${r.id}`, blocks, ...(threadTs ? { thread_ts: threadTs } : {}) });
     } catch (err) {
       await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
     }
@@ -236,6 +253,17 @@ export class BotHandlers {
     await this.postThread(request, { ...c, channel: original?.place?.channel ?? c.channel }, thread);
     await this.enqueue(request.id, actorOf(c));
   }
+}
+
+function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedBy: string | null) {
+  return {
+    release: cmd.release,
+    namespace: cmd.namespace,
+    version: cmd.version,
+    ...(cmd.strategy ? { strategy: cmd.strategy } : {}),
+    ...(cmd.chart ? { chart: cmd.chart } : {}),
+    allowDataChanges: allowedBy ? { by: allowedBy } : null,
+  };
 }
 
 function busy(active: UpgradeRequest, now: number): UpgradeError {

@@ -3,10 +3,11 @@
  * the request and its log: a restarted bot renders exactly what the old one would have.
  */
 import type { KnownBlock } from '@slack/web-api';
+import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
 import { deriveState, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 
-export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback' } as const;
+export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', showChanges: 'show_changes' } as const;
 
 type Block = Record<string, unknown>;
 export interface MessageView {
@@ -35,6 +36,47 @@ export function planSummaryLines(plan: Plan): string[] {
   return lines;
 }
 
+const CHANGE_MARK = { added: ':heavy_plus_sign:', removed: ':heavy_minus_sign:', changed: ':pencil2:' } as const;
+/** How many changes the card lists itself; the rest is one click away. */
+const CARD_CHANGES = 6;
+
+const changeLine = (c: ObjectChange) => `${CHANGE_MARK[c.change]} ${esc(c.kind)} \`${esc(c.name)}\`: ${esc(c.detail)}`;
+
+/** The card's short account of what the plan changes, and of the message queue. */
+export function changesSummary(plan: Plan): string {
+  const changes = plan.changes ?? [];
+  const counts = changeCounts(changes);
+  const head = `*Changes* ${changes.length === 0 ? 'none found' : `${counts.changed} changed · ${counts.added} added · ${counts.removed} removed`}${plan.messageQueue ? ` · ${esc(plan.messageQueue.note)}` : ''}`;
+  const shown = changes.slice(0, CARD_CHANGES).map(changeLine);
+  const more = changes.length > CARD_CHANGES ? [`…and ${changes.length - CARD_CHANGES} more: *Show all changes*`] : [];
+  const data = plan.dataChanges ? [`:rotating_light: *Data changes allowed by ${user(plan.dataChanges.allowedBy)}*: ${esc(plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '))}`] : [];
+  return [head, ...data, ...shown, ...more].join('\n').slice(0, 2900);
+}
+
+/** Every change, in sections that fit Slack's limits (3000 characters each, 50 blocks). */
+export function changesBlocks(plan: Plan): KnownBlock[] {
+  const lines = (plan.changes ?? []).map(changeLine);
+  const blocks: Block[] = [section(`*All changes of ${esc(plan.id)}* (${lines.length})`)];
+  let chunk = '';
+  let dropped = 0;
+  for (const line of lines) {
+    const l = line.slice(0, 2900);
+    if (chunk.length + l.length + 1 > 2900) {
+      if (blocks.length >= 48) {
+        dropped += 1;
+        continue;
+      }
+      blocks.push(section(chunk));
+      chunk = '';
+    }
+    chunk = chunk ? `${chunk}\n${l}` : l;
+  }
+  if (chunk && blocks.length < 49) blocks.push(section(chunk));
+  else if (chunk) dropped += chunk.split('\n').length;
+  if (dropped > 0) blocks.push(context(`${dropped} more not shown: \`milvus-upgrade plan ${esc(plan.release)} ${esc(plan.to)} -n ${esc(plan.namespace)} --json\` lists them all`));
+  return blocks as unknown as KnownBlock[];
+}
+
 export function planCard(request: UpgradeRequest, approversText: string, now: number): MessageView {
   const { plan } = request;
   const state = deriveState(request, now);
@@ -43,7 +85,15 @@ export function planCard(request: UpgradeRequest, approversText: string, now: nu
     { type: 'header', text: { type: 'plain_text', text: `${title}: ${plan.release} ${plan.from} → ${plan.to}`.slice(0, 150) } },
     section(planSummaryLines(plan).join('\n')),
     section(`*Steps*\n${plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`).join('\n')}`.slice(0, 2900)),
+    section(changesSummary(plan)),
   ];
+  if ((plan.changes ?? []).length > 0) {
+    blocks.push({
+      type: 'actions',
+      block_id: 'changes',
+      elements: [{ type: 'button', action_id: ACTIONS.showChanges, text: { type: 'plain_text', text: 'Show all changes' }, value: request.id }],
+    });
+  }
   if (plan.warnings.length > 0) blocks.push(section(`*Warnings*\n${plan.warnings.map((w) => `:warning: ${esc(w)}`).join('\n')}`.slice(0, 2900)));
   blocks.push(context(`Requested by ${user(request.requester.id)} · ${esc(request.id)}${plan.rollback ? ` · rollback: ${esc(plan.rollback.summary)}` : ''}`));
   if (state === 'pending-approval') {

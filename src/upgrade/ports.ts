@@ -166,6 +166,9 @@ export interface UpgradeEngine {
   clusterName(cluster?: string): string;
   versions(cluster?: string): Promise<ChartEntry[]>;
   status(cluster: string | undefined, namespace: string, release: string): Promise<{ state: ReleaseState; running: string }>;
-  planUpgrade(cluster: string | undefined, input: { release: string; namespace: string; version: string; strategy?: string }): Promise<Plan>;
+  planUpgrade(
+    cluster: string | undefined,
+    input: { release: string; namespace: string; version: string; strategy?: string; chart?: string; allowDataChanges?: { readonly by: string } | null },
+  ): Promise<Plan>;
   planRollback(cluster: string | undefined, namespace: string, release: string): Promise<Plan>;
 }
