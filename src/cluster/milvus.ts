@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { repositoryOf } from '../upgrade/image-ref.js';
 import { migrationNames } from '../upgrade/migration-plan.js';
 import { milvusFullname } from '../upgrade/names.js';
 import type { ReleaseObserver } from '../upgrade/ports.js';
@@ -83,12 +84,6 @@ export function messageQueueOf(data: Readonly<Record<string, string>>): string |
     }
   }
   return null;
-}
-
-export function repositoryOf(image: string): string {
-  const noDigest = image.split('@')[0]!;
-  const colon = noDigest.lastIndexOf(':');
-  return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
 }
 
 function migrationStateOf(name: string, data: Readonly<Record<string, string>>, annotations: Readonly<Record<string, string>>): MigrationState {

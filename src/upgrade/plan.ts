@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { chooseChart, type ChartChoice, type ChartEntry } from './charts.js';
 import { InputError } from './errors.js';
 import { choosePath, type UpgradePath } from './paths.js';
@@ -264,14 +265,10 @@ function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
   return out;
 }
 
+/** Chart versions are SemVer 2 (helm requires it); one that is not counts as 0.0.0. */
 function compareChart(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  return 0;
+  const valid = (v: string) => semver.valid(v) ?? semver.coerce(v)?.version ?? '0.0.0';
+  return semver.compare(valid(a), valid(b));
 }
 
 function helmUpgradeSteps(state: ReleaseState, settings: PlanSettings, choice: ChartChoice): Step[] {

@@ -1,6 +1,7 @@
 /** Rolling-upgrade steps: the active-standby config and one Deployment's update and rollout. */
 import { Document, parse as parseYaml, parseDocument } from 'yaml';
 import { annotationsFor, done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
+import { tagOf } from './image-ref.js';
 import { rolloutProgress } from './state.js';
 import type { Step } from './steps.js';
 
@@ -65,14 +66,10 @@ export async function updateDeployment(step: Extract<Step, { kind: 'update-deplo
       const c = await ctx.ports.cluster.component(ctx.namespace, t.deployment);
       if (!c) fail(`Deployment ${t.deployment} disappeared during the update`);
       const p = rolloutProgress(c);
-      return { value: p.done ? c : null, text: p.text.replace(/pods updated$/, `pods on ${tagOf(t.image)}`) };
+      return { value: p.done ? c : null, text: p.text.replace(/pods updated$/, `pods on ${tagOf(t.image) ?? t.image}`) };
     },
     (last) => rolloutTimeout(t.component, step.timeoutSeconds, last, ctx, t.component),
   );
   return done(`${t.component} runs ${t.image}`);
 }
 
-function tagOf(image: string): string {
-  const i = image.lastIndexOf(':');
-  return i >= 0 ? image.slice(i + 1) : image;
-}
