@@ -1,9 +1,8 @@
 import { parse as parseYaml } from 'yaml';
-import { repositoryOf } from '../upgrade/image-ref.js';
 import { migrationNames } from '../upgrade/migration-plan.js';
 import { milvusFullname } from '../upgrade/names.js';
 import type { ReleaseObserver } from '../upgrade/ports.js';
-import type { MigrationState, ReleaseState, ToolingState } from '../upgrade/state.js';
+import { splitByImage, type MigrationState, type ReleaseState, type ToolingState } from '../upgrade/state.js';
 import { BACKUP_MARK } from '../upgrade/steps.js';
 import type { HelmCliReleaseManager } from './helm.js';
 import type { KubernetesClusterOps } from './kube.js';
@@ -37,17 +36,17 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
   async release(namespace: string, release: string): Promise<ReleaseState | null> {
     const helm = await this.helm.release(namespace, release);
     if (!helm) return null;
-    const [components, etcdEndpoint] = await Promise.all([
+    const [labelled, etcdEndpoint] = await Promise.all([
       this.kube.components(namespace, release),
       this.kube.etcdEndpoint(namespace, release),
     ]);
-    const anyComponent = components[0];
-    // The chart names Deployments <fullname>-<component>; reading it back also honours fullnameOverride.
-    const fullname = anyComponent && anyComponent.deployment.endsWith(`-${anyComponent.component}`)
-      ? anyComponent.deployment.slice(0, -(anyComponent.component.length + 1))
-      : milvusFullname(release);
+    // Attu and other helpers carry the Milvus labels too: only the Milvus image makes a component.
+    const { imageRepository, milvus: components, others } = splitByImage(labelled);
+    // The chart names Deployments <fullname>-<component> (resource groups add -<group>); reading
+    // it back also honours fullnameOverride.
+    const named = components.find((c) => c.deployment.endsWith(`-${c.component}`));
+    const fullname = named ? named.deployment.slice(0, -(named.component.length + 1)) : milvusFullname(release);
     const cm = await this.kube.configMap(namespace, fullname);
-    const main = components.find((c) => c.component === 'proxy') ?? components.find((c) => c.component === 'standalone') ?? anyComponent;
     const names = migrationNames(release);
     const [migrationCm, replicasCm] = await Promise.all([
       this.kube.configMap(namespace, names.configMap),
@@ -61,10 +60,11 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
       fullname,
       mode: components.some((c) => c.component === 'standalone') ? 'standalone' : 'cluster',
       components,
+      others,
       configMapName: fullname,
       messageQueue: cm ? messageQueueOf(cm.data) : null,
       etcdEndpoint,
-      imageRepository: main ? repositoryOf(main.image) : 'milvusdb/milvus',
+      imageRepository: imageRepository ?? 'milvusdb/milvus',
       migration: migrationCm ? migrationStateOf(names.configMap, migrationCm.data, migrationCm.annotations) : null,
       savedReplicas: replicasCm ? Object.fromEntries(Object.entries(replicasCm.data).map(([k, v]) => [k, Number(v)])) : null,
     };
