@@ -4,7 +4,7 @@ import { InputError } from './errors.js';
 import { choosePath, type UpgradePath } from './paths.js';
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
-import { revertDeploymentStep, rollingComponents, rollingSteps } from './rolling-plan.js';
+import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
 import type { ReleaseState, ToolingState } from './state.js';
 import type { Step } from './steps.js';
 import {
@@ -221,7 +221,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
       rollback: {
         path: 'rolling',
         summary: `put back the previous images one Deployment at a time, in reverse order`,
-        steps: [...rollingComponents(now)].reverse().map((c) => revertDeploymentStep(c, settings)),
+        steps: revertDeploymentsSteps(now.components, settings),
       },
     };
   }

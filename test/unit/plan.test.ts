@@ -246,7 +246,9 @@ describe('planUpgrade: rolling path', () => {
     expect(p.chart).toBeNull();
     expect(p.steps[0]!.kind).toBe('enable-active-standby');
     const updates = stepsOf(p.steps, 'update-deployment');
-    expect(updates).toHaveLength(p.steps.length - 1);
+    // Between the config change and the closing check, only Deployment updates.
+    expect(updates).toHaveLength(p.steps.length - 2);
+    expect(p.steps.at(-1)!.kind).toBe('verify-deployments');
     expect(updates.map((s) => s.target.component)).toEqual([
       'rootcoord',
       'datacoord',
@@ -345,7 +347,8 @@ describe('planUpgrade: rolling path', () => {
     const forward = stepsOf(p.steps, 'update-deployment').map((x) => x.target.component);
     expect(p.rollback?.path).toBe('rolling');
     const back = (p.rollback?.steps ?? []) as readonly Step[];
-    expect(back.every((x) => x.kind === 'update-deployment')).toBe(true);
+    expect(back.slice(0, -1).every((x) => x.kind === 'update-deployment')).toBe(true);
+    expect(back.at(-1)).toMatchObject({ kind: 'verify-deployments', everyMilvusDeploymentOn: null });
     const backUpdates = stepsOf(back, 'update-deployment');
     expect(backUpdates.map((x) => x.target.component)).toEqual([...forward].reverse());
     for (const x of backUpdates) {
