@@ -52,7 +52,8 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   rolloutTimeoutSeconds: 600,
   coordinatorMinReadySeconds: 30,
   migration: {
-    image: 'milvusdb/meta-migration:v2.2.0',
+    // What today's migrate.sh and the Milvus Operator use (the plain v2.2.0 is older).
+    image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
     rootPath: 'by-dev',
     storageClass: null,
     etcdEndpoint: null,
@@ -159,7 +160,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
   const choice = chooseChart(charts, to);
   // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
   const now = withoutMarks(state);
-  const decision = choosePath(from, to, state, request.strategy);
+  const decision = choosePath(from, to, state, request.strategy, charts);
   const warnings: string[] = [];
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);

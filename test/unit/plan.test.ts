@@ -495,7 +495,7 @@ describe('planUpgrade: migration path (2.1.x -> 2.2+)', () => {
       expect.objectContaining({
         action: 'backup',
         pod: 'milvus-meta-migration-backup-prod',
-        image: 'milvusdb/meta-migration:v2.2.0',
+        image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
         configMap: names.configMap,
         pvc: names.pvc,
         configFile: 'backup.yaml',
@@ -503,7 +503,7 @@ describe('planUpgrade: migration path (2.1.x -> 2.2+)', () => {
       expect.objectContaining({
         action: 'migrate',
         pod: 'milvus-meta-migration-prod',
-        image: 'milvusdb/meta-migration:v2.2.0',
+        image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
         configFile: 'migration.yaml',
       }),
     ]);
