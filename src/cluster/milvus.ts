@@ -46,7 +46,10 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
     // it back also honours fullnameOverride.
     const named = components.find((c) => c.deployment.endsWith(`-${c.component}`));
     const fullname = named ? named.deployment.slice(0, -(named.component.length + 1)) : milvusFullname(release);
-    const cm = await this.kube.configMap(namespace, fullname);
+    // The config the pods really mount: with customConfigMap there is no <fullname> ConfigMap.
+    const mounted = (components.find((c) => c.component === 'proxy' && c.config) ?? components.find((c) => c.config))?.config ?? null;
+    const configMapName = mounted?.configMap ?? fullname;
+    const cm = await this.kube.configMap(namespace, configMapName);
     const names = migrationNames(release);
     const [migrationCm, replicasCm] = await Promise.all([
       this.kube.configMap(namespace, names.configMap),
@@ -61,8 +64,9 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
       mode: components.some((c) => c.component === 'standalone') ? 'standalone' : 'cluster',
       components,
       others,
-      configMapName: fullname,
-      messageQueue: cm ? messageQueueOf(cm.data) : null,
+      configMapName,
+      configUserKey: mounted?.key ?? 'user.yaml',
+      messageQueue: cm ? messageQueueOf(cm.data, mounted?.key) : null,
       etcdEndpoint,
       imageRepository: imageRepository ?? 'milvusdb/milvus',
       migration: migrationCm ? migrationStateOf(names.configMap, migrationCm.data, migrationCm.annotations) : null,
@@ -71,9 +75,12 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
   }
 }
 
-/** `messageQueue:` from user.yaml, else default.yaml (user settings win, as in Milvus). */
-export function messageQueueOf(data: Readonly<Record<string, string>>): string | null {
-  for (const key of ['user.yaml', 'default.yaml', 'milvus.yaml']) {
+/**
+ * `messageQueue:` from the key the pods mount as user.yaml, else user.yaml, default.yaml (user
+ * settings win, as in Milvus).
+ */
+export function messageQueueOf(data: Readonly<Record<string, string>>, userKey = 'user.yaml'): string | null {
+  for (const key of new Set([userKey, 'user.yaml', 'default.yaml', 'milvus.yaml'])) {
     const text = data[key];
     if (!text) continue;
     try {

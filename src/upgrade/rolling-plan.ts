@@ -60,12 +60,13 @@ export function rollingSteps(
   to: MilvusVersion,
 ): Step[] {
   const image = `${state.imageRepository}:${imageTag(to)}`;
+  const key = state.configUserKey ?? 'user.yaml';
   const steps: Step[] = [
     {
       kind: 'enable-active-standby',
       configMap: state.configMapName,
-      key: 'user.yaml',
-      description: `turn on active-standby for the coordinators in ConfigMap ${state.configMapName} (user.yaml)`,
+      key,
+      description: `turn on active-standby for the coordinators in ConfigMap ${state.configMapName} (${key})`,
     },
   ];
   for (const c of order) {

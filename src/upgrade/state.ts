@@ -39,6 +39,11 @@ export interface ComponentState {
   readonly currentReplicas: number;
   readonly generation: number;
   readonly observedGeneration: number;
+  /**
+   * The ConfigMap the pods mount as Milvus's user.yaml, and its key: `<fullname>`/`user.yaml`,
+   * or with the chart's `customConfigMap` the named one/`milvus.yaml`. Absent when not read.
+   */
+  readonly config?: { readonly configMap: string; readonly key: string } | null;
   /** Left by an earlier rolling upgrade or migration of the bot: what to roll back to. */
   readonly previousImage: string | null;
   readonly previousVersionLabel: string | null;
@@ -69,6 +74,8 @@ export interface ReleaseState {
    */
   readonly others: readonly ComponentState[];
   readonly configMapName: string;
+  /** The key of configMapName mounted as user.yaml (`milvus.yaml` for a customConfigMap). */
+  readonly configUserKey?: string;
   /** From the release's config (`messageQueue:`), null when not found. */
   readonly messageQueue: string | null;
   /** `<svc>.<ns>:2379`-style endpoint of the release's etcd client Service, if any. */

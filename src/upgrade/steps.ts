@@ -50,7 +50,8 @@ export type Step =
   | (StepBase & {
       readonly kind: 'enable-active-standby';
       readonly configMap: string;
-      readonly key: 'user.yaml';
+      /** The key the pods mount as user.yaml: `user.yaml`, or `milvus.yaml` for a customConfigMap. */
+      readonly key: string;
     })
   | (StepBase & {
       readonly kind: 'update-deployment';
