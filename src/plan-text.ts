@@ -78,6 +78,8 @@ export function statusText(s: ReleaseState, running: string): string {
     '  components:',
   ];
   for (const c of s.components) lines.push(`    ${c.component.padEnd(13)} ${c.image.padEnd(28)} ${rolloutProgress(c).text.replace(`${c.component}: `, '')}`);
+  // Same labels as Milvus (Attu...), another image: no upgrade touches them.
+  for (const c of s.others) lines.push(`    ${c.component.padEnd(13)} ${c.image.padEnd(28)} not Milvus, left alone (${c.deployment})`);
   if (s.migration) lines.push(`  migration resources present (backup ${s.migration.backupDone ? 'done' : 'not done'})`);
   return lines.join('\n');
 }

@@ -9,6 +9,7 @@ import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js'
 import { deriveState, type Actor, type UpgradeRequest } from '../upgrade/requests.js';
 import { rollbackPlanFor } from '../upgrade/rollback.js';
 import type { Plan } from '../upgrade/plan.js';
+import type { ReleaseState } from '../upgrade/state.js';
 import { approversOf, decide, type AccessRule, type Action, type AccessTarget } from './access.js';
 import { helpText, parseCommand, type Command } from './commands.js';
 import type { SlackGroupResolver } from './groups.js';
@@ -103,7 +104,7 @@ export class BotHandlers {
         const target = this.target(cmd);
         await this.allow(c, 'read', target);
         const { state, running } = await engine.status(cmd.cluster, cmd.namespace, cmd.release);
-        const lines = state.components.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` ${x.readyReplicas}/${x.replicas} ready`);
+        const lines = statusComponentLines(state);
         const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
         return ephemeral(c, [`*${esc(cmd.release)}* runs Milvus ${esc(running)} (helm revision ${state.helm.revision}, ${esc(state.helm.status)}, chart ${esc(state.helm.chart)})`, ...lines, ...(active ? [`Request in progress: ${esc(active.id)} (${stateWords(deriveState(active, this.d.now()))})`] : [])].join('\n'));
       }
@@ -268,4 +269,12 @@ function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedB
 
 function busy(active: UpgradeRequest, now: number): UpgradeError {
   return new UpgradeError('busy', `${active.release} already has request ${active.id} (${active.kind} to ${active.plan.to}, ${stateWords(deriveState(active, now))}, asked by <@${active.requester.id}>): wait for it or \`/milvus cancel ${active.release}\` first.`);
+}
+
+/** One line per Deployment of the status view; Attu and the like are marked as left alone. */
+export function statusComponentLines(state: Pick<ReleaseState, 'components' | 'others'>): string[] {
+  return [
+    ...state.components.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` ${x.readyReplicas}/${x.replicas} ready`),
+    ...state.others.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` (${esc(x.deployment)}): not Milvus, left alone`),
+  ];
 }

@@ -1,16 +1,18 @@
 import type { SessionProbe } from '../upgrade/ports.js';
 
 /**
- * Counts keys through etcd's v3 JSON gateway (POST /v3/kv/range), which etcd serves on its
- * client port: no gRPC client library needed for this one read.
+ * Lists keys through etcd's v3 JSON gateway (POST /v3/kv/range, keys only), which etcd serves
+ * on its client port: no gRPC client library needed for this one read. Names, not a count, so
+ * the domain can leave out the permanent `session/id` key.
  */
 export class EtcdHttpSessionProbe implements SessionProbe {
   constructor(private readonly timeoutMs = 5000) {}
 
-  async countKeys(endpoint: string, prefix: string, signal?: AbortSignal): Promise<number | null> {
+  async keys(endpoint: string, prefix: string, signal?: AbortSignal): Promise<string[] | null> {
     const base = /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
     const key = Buffer.from(prefix);
-    const body = { key: key.toString('base64'), range_end: prefixEnd(key).toString('base64'), count_only: true };
+    // A bounded read: Milvus has one session key per process; more than this is not waited for key by key.
+    const body = { key: key.toString('base64'), range_end: prefixEnd(key).toString('base64'), keys_only: true, limit: 10_000 };
     try {
       const timeout = AbortSignal.timeout(this.timeoutMs);
       const res = await fetch(`${base.replace(/\/+$/, '')}/v3/kv/range`, {
@@ -20,8 +22,8 @@ export class EtcdHttpSessionProbe implements SessionProbe {
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
       if (!res.ok) return null;
-      const json = (await res.json()) as { count?: string | number };
-      return Number(json.count ?? 0);
+      const json = (await res.json()) as { kvs?: Array<{ key?: unknown }> };
+      return (json.kvs ?? []).flatMap((kv) => (typeof kv.key === 'string' ? [Buffer.from(kv.key, 'base64').toString('utf8')] : []));
     } catch {
       if (signal?.aborted) throw new Error('aborted');
       return null;

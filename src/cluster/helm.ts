@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import semver from 'semver';
 import type { ChartEntry } from '../upgrade/charts.js';
 import { chartEntriesFromHelmSearch } from '../upgrade/charts.js';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
@@ -229,10 +230,17 @@ export function objectsOfManifest(text: string, what: string): KubeObject[] {
   return out;
 }
 
-/** `milvus-4.1.24` -> `4.1.24`. */
+/**
+ * `milvus-4.1.24` -> `4.1.24`: helm's chart column is `<name>-<version>`, and both may hold
+ * dashes (`my-chart-4.2.26-beta.1`), so the version is the first dash-separated tail that is a
+ * SemVer 2 version (what helm requires of chart versions); '' when none is.
+ */
 export function chartVersionOf(chart: string): string {
-  const m = /-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)$/.exec(chart);
-  return m ? m[1]! : '';
+  for (let i = chart.indexOf('-'); i >= 0; i = chart.indexOf('-', i + 1)) {
+    const tail = chart.slice(i + 1);
+    if (/^\d/.test(tail) && semver.valid(tail) !== null) return tail;
+  }
+  return '';
 }
 
 function escapeRegex(s: string): string {

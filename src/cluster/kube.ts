@@ -82,6 +82,7 @@ export function componentOf(d: k8s.V1Deployment): ComponentState {
   const container = containers.find((c) => c.name === component) ?? containers[0];
   const annotations = d.metadata?.annotations ?? {};
   return {
+    config: mountedConfig(d, container),
     component,
     deployment: d.metadata?.name ?? '',
     image: container?.image ?? '',
@@ -98,6 +99,19 @@ export function componentOf(d: k8s.V1Deployment): ComponentState {
     previousVersionLabel: annotations[PREVIOUS_VERSION_ANNOTATION] ?? null,
     markHelmRevision: annotations[MARK_HELM_REVISION_ANNOTATION] ? Number(annotations[MARK_HELM_REVISION_ANNOTATION]) : null,
   };
+}
+
+/**
+ * The ConfigMap mounted at /milvus/configs/user.yaml (the chart: volume `milvus-config`, the
+ * `<fullname>` ConfigMap's user.yaml, or with `customConfigMap` that one's milvus.yaml).
+ */
+function mountedConfig(d: k8s.V1Deployment, container: k8s.V1Container | undefined): { configMap: string; key: string } | null {
+  const volumes = d.spec?.template?.spec?.volumes ?? [];
+  const mount = container?.volumeMounts?.find((m) => m.mountPath.replace(/\/+$/, '') === '/milvus/configs/user.yaml');
+  const volume = volumes.find((v) => v.name === (mount?.name ?? 'milvus-config'));
+  const name = volume?.configMap?.name;
+  if (!name) return null;
+  return { configMap: name, key: mount?.subPath || 'user.yaml' };
 }
 
 export function milvusSelector(release: string): string {

@@ -3,7 +3,7 @@ import { migrationNames } from '../upgrade/migration-plan.js';
 import { milvusFullname } from '../upgrade/names.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ReleaseObserver } from '../upgrade/ports.js';
-import type { MigrationState, ReleaseState, ToolingState } from '../upgrade/state.js';
+import { splitByImage, type MigrationState, type ReleaseState, type ToolingState } from '../upgrade/state.js';
 import { BACKUP_MARK } from '../upgrade/steps.js';
 import type { HelmCliReleaseManager } from './helm.js';
 import type { KubernetesClusterOps } from './kube.js';
@@ -41,17 +41,20 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
   async release(namespace: string, release: string): Promise<ReleaseState | null> {
     const helm = await this.helm.release(namespace, release);
     if (!helm) return null;
-    const [components, etcdEndpoint] = await Promise.all([
+    const [labelled, etcdEndpoint] = await Promise.all([
       this.kube.components(namespace, release),
       this.kube.etcdEndpoint(namespace, release),
     ]);
-    const anyComponent = components[0];
-    // The chart names Deployments <fullname>-<component>; reading it back also honours fullnameOverride.
-    const fullname = anyComponent && anyComponent.deployment.endsWith(`-${anyComponent.component}`)
-      ? anyComponent.deployment.slice(0, -(anyComponent.component.length + 1))
-      : milvusFullname(release);
-    const cm = await this.kube.configMap(namespace, fullname);
-    const main = components.find((c) => c.component === 'proxy') ?? components.find((c) => c.component === 'standalone') ?? anyComponent;
+    // Attu and other helpers carry the Milvus labels too: only the Milvus image makes a component.
+    const { imageRepository, milvus: components, others } = splitByImage(labelled);
+    // The chart names Deployments <fullname>-<component> (resource groups add -<group>); reading
+    // it back also honours fullnameOverride.
+    const named = components.find((c) => c.deployment.endsWith(`-${c.component}`));
+    const fullname = named ? named.deployment.slice(0, -(named.component.length + 1)) : milvusFullname(release);
+    // The config the pods really mount: with customConfigMap there is no <fullname> ConfigMap.
+    const mounted = (components.find((c) => c.component === 'proxy' && c.config) ?? components.find((c) => c.config))?.config ?? null;
+    const configMapName = mounted?.configMap ?? fullname;
+    const cm = await this.kube.configMap(namespace, configMapName);
     const names = migrationNames(release);
     const [migrationCm, replicasCm] = await Promise.all([
       this.kube.configMap(namespace, names.configMap),
@@ -65,19 +68,24 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
       fullname,
       mode: components.some((c) => c.component === 'standalone') ? 'standalone' : 'cluster',
       components,
-      configMapName: fullname,
-      messageQueue: cm ? messageQueueOf(cm.data) : null,
+      others,
+      configMapName,
+      configUserKey: mounted?.key ?? 'user.yaml',
+      messageQueue: cm ? messageQueueOf(cm.data, mounted?.key) : null,
       etcdEndpoint,
-      imageRepository: main ? repositoryOf(main.image) : 'milvusdb/milvus',
+      imageRepository: imageRepository ?? 'milvusdb/milvus',
       migration: migrationCm ? migrationStateOf(names.configMap, migrationCm.data, migrationCm.annotations) : null,
       savedReplicas: replicasCm ? Object.fromEntries(Object.entries(replicasCm.data).map(([k, v]) => [k, Number(v)])) : null,
     };
   }
 }
 
-/** `messageQueue:` from user.yaml, else default.yaml (user settings win, as in Milvus). */
-export function messageQueueOf(data: Readonly<Record<string, string>>): string | null {
-  for (const key of ['user.yaml', 'default.yaml', 'milvus.yaml']) {
+/**
+ * `messageQueue:` from the key the pods mount as user.yaml, else user.yaml, default.yaml (user
+ * settings win, as in Milvus).
+ */
+export function messageQueueOf(data: Readonly<Record<string, string>>, userKey = 'user.yaml'): string | null {
+  for (const key of new Set([userKey, 'user.yaml', 'default.yaml', 'milvus.yaml'])) {
     const text = data[key];
     if (!text) continue;
     try {
@@ -88,12 +96,6 @@ export function messageQueueOf(data: Readonly<Record<string, string>>): string |
     }
   }
   return null;
-}
-
-export function repositoryOf(image: string): string {
-  const noDigest = image.split('@')[0]!;
-  const colon = noDigest.lastIndexOf(':');
-  return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
 }
 
 function migrationStateOf(name: string, data: Readonly<Record<string, string>>, annotations: Readonly<Record<string, string>>): MigrationState {

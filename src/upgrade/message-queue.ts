@@ -36,6 +36,7 @@ export function queueOfObjects(objects: readonly KubeObject[]): QueueKind | null
     if (o.kind !== 'StatefulSet' && o.kind !== 'Deployment') continue;
     for (const { image } of imagesOf(o)) {
       const ref = parseImageRef(image);
+      if (!ref) continue;
       const name = ref.repository.split('/').pop() ?? '';
       if (name === 'pulsar' || name === 'pulsar-all') {
         const major = /^v?(\d+)\./.exec(ref.tag ?? '')?.[1];

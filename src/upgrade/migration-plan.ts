@@ -23,6 +23,17 @@ export function releasePodSelector(release: string): string {
   return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
 }
 
+/**
+ * The pods of the release's Milvus Deployments: the release's pods without those of the
+ * Deployments left running (Attu has the same labels, and is not stopped).
+ */
+export function milvusPodSelector(state: Pick<ReleaseState, 'release' | 'components' | 'others'>): string {
+  const milvus = new Set(state.components.map((c) => c.component));
+  const keep = [...new Set(state.others.map((c) => c.component))].filter((c) => c !== '' && !milvus.has(c)).sort();
+  const base = releasePodSelector(state.release);
+  return keep.length > 0 ? `${base},component notin (${keep.join(',')})` : base;
+}
+
 function migrationConfigFiles(
   settings: PlanSettings,
   etcdEndpoint: string,
@@ -62,6 +73,11 @@ function etcdEndpointFor(state: ReleaseState, settings: PlanSettings): string {
   return endpoint;
 }
 
+function leftRunning(state: Pick<ReleaseState, 'others'>): string {
+  if (state.others.length === 0) return '';
+  return ` (${state.others.map((c) => c.deployment).join(', ')} not Milvus: left running)`;
+}
+
 /** Shared by migrate and its rollback: record replicas, stop Milvus, wait for sessions to expire. */
 function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoint: string): Step[] {
   const names = migrationNames(state.release);
@@ -79,9 +95,9 @@ function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoi
     {
       kind: 'stop-milvus',
       deployments: state.components.map((c) => c.deployment),
-      podSelector: releasePodSelector(state.release),
+      podSelector: milvusPodSelector(state),
       timeoutSeconds: settings.rolloutTimeoutSeconds,
-      description: `stop Milvus: scale ${state.components.length} Deployments to 0 and wait until no pod is left`,
+      description: `stop Milvus: scale ${state.components.length} Deployments to 0 and wait until no Milvus pod is left${leftRunning(state)}`,
     },
     {
       kind: 'wait-sessions-expired',

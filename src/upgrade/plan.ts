@@ -7,7 +7,7 @@ import { changesOfSteps } from './plan-changes.js';
 import { choosePath, type UpgradePath } from './paths.js';
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
-import { revertDeploymentStep, rollingComponents, rollingSteps } from './rolling-plan.js';
+import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
 import type { ReleaseState, ToolingState } from './state.js';
 import type { Step } from './steps.js';
 import {
@@ -59,7 +59,8 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   rolloutTimeoutSeconds: 600,
   coordinatorMinReadySeconds: 30,
   migration: {
-    image: 'milvusdb/meta-migration:v2.2.0',
+    // What today's migrate.sh and the Milvus Operator use (the plain v2.2.0 is older).
+    image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
     rootPath: 'by-dev',
     storageClass: null,
     etcdEndpoint: null,
@@ -207,7 +208,7 @@ function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseSt
 
 /** Observed state + request -> Plan, or a PreflightError/InputError saying what is wrong. */
 export function planUpgrade(inputs: PlanInputs): Plan {
-  const { request, state, tooling, settings } = inputs;
+  const { request, state, tooling, charts, settings } = inputs;
   assertNoProblems(
     [...toolingProblems(tooling, settings.repoName, settings.repoUrl), ...releaseProblems(state)],
     `cannot upgrade ${state.release}`,
@@ -220,7 +221,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
   // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
   const now = withoutMarks(state);
   const crossesInto26 = checkThe26Line(from, to, state, request.strategy);
-  const decision = choosePath(from, to, state, request.strategy);
+  const decision = choosePath(from, to, state, request.strategy, charts);
   const warnings: string[] = [];
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);
@@ -282,7 +283,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
       rollback: {
         path: 'rolling',
         summary: `put back the previous images one Deployment at a time, in reverse order`,
-        steps: [...rollingComponents(now)].reverse().map((c) => revertDeploymentStep(c, settings)),
+        steps: revertDeploymentsSteps(now.components, settings),
       },
     };
   }

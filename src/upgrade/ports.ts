@@ -99,8 +99,8 @@ export interface ClusterOps {
 }
 
 export interface SessionProbe {
-  /** Milvus session keys under the prefix; null when etcd cannot be reached from here. */
-  countKeys(endpoint: string, prefix: string, signal?: AbortSignal): Promise<number | null>;
+  /** The keys under the prefix (names only); null when etcd cannot be reached from here. */
+  keys(endpoint: string, prefix: string, signal?: AbortSignal): Promise<string[] | null>;
 }
 
 export interface Clock {

@@ -1,9 +1,9 @@
 import { InputError } from './errors.js';
 import { migrationRollbackStepsFor } from './migration-plan.js';
 import { DEFAULT_PLAN_SETTINGS, fingerprint, helmRollbackStep, planId, runningVersion, type Plan, type PlanSettings } from './plan.js';
-import { revertDeploymentStep, ROLLING_ORDER } from './rolling-plan.js';
+import { revertDeploymentsSteps } from './rolling-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
-import type { ComponentState, HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
+import type { HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
 import { compareVersions, tryParseVersion, versionOfImage } from './version.js';
 
 export interface RollbackInputs {
@@ -68,7 +68,6 @@ function planRollbackFromState(inputs: RollbackInputs): Plan {
   }
   if (marked.length > 0) {
     const previous = versionOfImage(marked[0]!.previousImage!)?.text ?? marked[0]!.previousImage!;
-    const order = orderForRollback(marked);
     return {
       ...base,
       id: planId(cluster, state.namespace, state.release, `rollback-${previous}`),
@@ -77,7 +76,7 @@ function planRollbackFromState(inputs: RollbackInputs): Plan {
       to: previous,
       image: marked[0]!.previousImage!,
       reasons: ['the Deployments carry the images they ran before the rolling upgrade'],
-      steps: order.map((c) => revertDeploymentStep(c, settings)),
+      steps: revertDeploymentsSteps(marked, settings),
       warnings: [],
     };
   }
@@ -102,14 +101,6 @@ function planRollbackFromState(inputs: RollbackInputs): Plan {
     steps: [helmRollbackStep(state, target.revision, settings)],
     warnings: [],
   };
-}
-
-function orderForRollback(marked: readonly ComponentState[]): ComponentState[] {
-  const rank = (c: ComponentState) => {
-    const i = (ROLLING_ORDER as readonly string[]).indexOf(c.component);
-    return i < 0 ? ROLLING_ORDER.length : i;
-  };
-  return [...marked].sort((a, b) => rank(b) - rank(a));
 }
 
 function migrationRollback(

@@ -19,12 +19,38 @@ export const ROLLING_ORDER = [
   'standalone',
 ] as const;
 
-export function rollingComponents(state: ReleaseState): ComponentState[] {
-  const byName = new Map(state.components.map((c) => [c.component, c]));
-  const known = ROLLING_ORDER.map((n) => byName.get(n)).filter((c): c is ComponentState => !!c);
-  // Components this bot does not know yet (a future chart) go last, so none is left behind.
-  const unknown = state.components.filter((c) => !(ROLLING_ORDER as readonly string[]).includes(c.component));
-  return [...known, ...unknown];
+/** Place of a component in the rolling order; components this bot does not know yet go last. */
+export function rollingRank(component: string): number {
+  const i = (ROLLING_ORDER as readonly string[]).indexOf(component);
+  return i < 0 ? ROLLING_ORDER.length : i;
+}
+
+/**
+ * Every Milvus Deployment, in rolling order: by component, then by Deployment name. Keyed by
+ * Deployment: resource groups (charts 5.0.16+) give several Deployments one component label
+ * (`<fullname>-querynode`, `<fullname>-querynode-<group>`), and each must be upgraded.
+ */
+export function rollingComponents(state: Pick<ReleaseState, 'components'>): ComponentState[] {
+  return [...state.components].sort(
+    (a, b) => rollingRank(a.component) - rollingRank(b.component) || byName(a.component, b.component) || byName(a.deployment, b.deployment),
+  );
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The closing check of a rolling plan: each Deployment rolled out and on the image it should run. */
+export function verifyDeploymentsStep(
+  expected: readonly { readonly deployment: string; readonly image: string }[],
+  everyMilvusDeploymentOn: string | null,
+): Step {
+  return {
+    kind: 'verify-deployments',
+    expected: expected.map((e) => ({ deployment: e.deployment, image: e.image })),
+    everyMilvusDeploymentOn,
+    description: everyMilvusDeploymentOn
+      ? `check that every Milvus Deployment (${expected.length}) is rolled out and on ${everyMilvusDeploymentOn}`
+      : `check that every Deployment (${expected.length}) is rolled out and back on its previous image`,
+  };
 }
 
 export function rollingSteps(
@@ -34,12 +60,13 @@ export function rollingSteps(
   to: MilvusVersion,
 ): Step[] {
   const image = `${state.imageRepository}:${imageTag(to)}`;
+  const key = state.configUserKey ?? 'user.yaml';
   const steps: Step[] = [
     {
       kind: 'enable-active-standby',
       configMap: state.configMapName,
-      key: 'user.yaml',
-      description: `turn on active-standby for the coordinators in ConfigMap ${state.configMapName} (user.yaml)`,
+      key,
+      description: `turn on active-standby for the coordinators in ConfigMap ${state.configMapName} (${key})`,
     },
   ];
   for (const c of order) {
@@ -55,9 +82,10 @@ export function rollingSteps(
       target,
       minReadySeconds: isCoordinator(c.component) ? settings.coordinatorMinReadySeconds : null,
       timeoutSeconds: settings.rolloutTimeoutSeconds,
-      description: `${c.component}: ${c.image} -> ${image}, rolling (${c.replicas} pod${c.replicas === 1 ? '' : 's'})`,
+      description: `${deploymentLabel(c)}: ${c.image} -> ${image}, rolling (${c.replicas} pod${c.replicas === 1 ? '' : 's'})`,
     });
   }
+  steps.push(verifyDeploymentsStep(order.map((c) => ({ deployment: c.deployment, image })), image));
   return steps;
 }
 
@@ -75,6 +103,21 @@ export function revertDeploymentStep(
     target: { component: c.component, deployment: c.deployment, image, versionLabel, recordPrevious: null },
     minReadySeconds: null,
     timeoutSeconds: settings.rolloutTimeoutSeconds,
-    description: `${c.component}: back to ${image}`,
+    description: `${deploymentLabel(c)}: back to ${image}`,
   };
+}
+
+/** The rollback of a rolling upgrade: previous images in reverse order, then the closing check. */
+export function revertDeploymentsSteps(
+  marked: readonly ComponentState[],
+  settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>,
+): Step[] {
+  const steps = [...rollingComponents({ components: marked })].reverse().map((c) => revertDeploymentStep(c, settings));
+  const expected = steps.flatMap((s) => (s.kind === 'update-deployment' ? [{ deployment: s.target.deployment, image: s.target.image }] : []));
+  return [...steps, verifyDeploymentsStep(expected, null)];
+}
+
+/** `querynode`, or `querynode (prod-milvus-querynode-rg1)` when the Deployment name says more. */
+function deploymentLabel(c: Pick<ComponentState, 'component' | 'deployment'>): string {
+  return c.deployment.endsWith(`-${c.component}`) ? c.component : `${c.component} (${c.deployment})`;
 }

@@ -1,6 +1,7 @@
 /** Rolling-upgrade steps: the active-standby config and one Deployment's update and rollout. */
 import { Document, parse as parseYaml, parseDocument } from 'yaml';
 import { annotationsFor, done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
+import { sameRepository, tagOf } from './image-ref.js';
 import { rolloutProgress } from './state.js';
 import type { Step } from './steps.js';
 
@@ -65,14 +66,36 @@ export async function updateDeployment(step: Extract<Step, { kind: 'update-deplo
       const c = await ctx.ports.cluster.component(ctx.namespace, t.deployment);
       if (!c) fail(`Deployment ${t.deployment} disappeared during the update`);
       const p = rolloutProgress(c);
-      return { value: p.done ? c : null, text: p.text.replace(/pods updated$/, `pods on ${tagOf(t.image)}`) };
+      return { value: p.done ? c : null, text: p.text.replace(/pods updated$/, `pods on ${tagOf(t.image) ?? t.image}`) };
     },
     (last) => rolloutTimeout(t.component, step.timeoutSeconds, last, ctx, t.component),
   );
   return done(`${t.component} runs ${t.image}`);
 }
 
-function tagOf(image: string): string {
-  const i = image.lastIndexOf(':');
-  return i >= 0 ? image.slice(i + 1) : image;
+
+/** Checks once, reading every Deployment of the release: rolled out, on the image, none left behind. */
+export async function verifyDeployments(step: Extract<Step, { kind: 'verify-deployments' }>, ctx: StepContext): Promise<StepOutcome> {
+  const live = await ctx.ports.cluster.components(ctx.namespace, ctx.release);
+  const byName = new Map(live.map((c) => [c.deployment, c]));
+  const problems: string[] = [];
+  const check = (deployment: string, image: string) => {
+    const c = byName.get(deployment);
+    if (!c) return problems.push(`Deployment ${deployment} is gone`);
+    if (c.image !== image) return problems.push(`Deployment ${deployment} runs ${c.image}, not ${image}`);
+    const p = rolloutProgress(c);
+    if (!p.done) problems.push(`Deployment ${deployment} is not rolled out (${p.text})`);
+    return 0;
+  };
+  for (const e of step.expected) check(e.deployment, e.image);
+  const target = step.everyMilvusDeploymentOn;
+  if (target !== null) {
+    const planned = new Set(step.expected.map((e) => e.deployment));
+    // Another Deployment on the Milvus repository (one the plan did not know) must be on it too.
+    for (const c of live) if (!planned.has(c.deployment) && c.image !== '' && sameRepository(c.image, target)) check(c.deployment, target);
+  }
+  if (problems.length > 0) {
+    fail(problems[0]!, [...problems.slice(1), `see: kubectl -n ${ctx.namespace} get deployments -l app.kubernetes.io/instance=${ctx.release} -o wide`]);
+  }
+  return done(`${step.expected.length} Deployment${step.expected.length === 1 ? '' : 's'} rolled out${target ? ` and on ${target}` : ' on their images'}`);
 }

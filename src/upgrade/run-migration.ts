@@ -24,9 +24,21 @@ export async function stopMilvus(step: Extract<Step, { kind: 'stop-milvus' }>, c
   return done(`${step.deployments.length} Deployments scaled to 0, no pod left`);
 }
 
+/**
+ * Keys under `<root>/meta/session/` that are no session: `id` is the server-id counter, written
+ * without a lease, so it never expires (Milvus's session code keeps it there for good).
+ */
+export function liveSessionKeys(keys: readonly string[], prefix: string): string[] {
+  return keys.filter((k) => k.startsWith(prefix) && k !== `${prefix}id`);
+}
+
 export async function waitSessions(step: Extract<Step, { kind: 'wait-sessions-expired' }>, ctx: StepContext): Promise<StepOutcome> {
   const prefix = `${step.rootPath}/meta/session/`;
-  const first = step.etcdEndpoint ? await ctx.ports.sessions.countKeys(step.etcdEndpoint, prefix, ctx.signal) : null;
+  const count = async (endpoint: string): Promise<number | null> => {
+    const keys = await ctx.ports.sessions.keys(endpoint, prefix, ctx.signal);
+    return keys === null ? null : liveSessionKeys(keys, prefix).length;
+  };
+  const first = step.etcdEndpoint ? await count(step.etcdEndpoint) : null;
   if (first === null) {
     await ctx.progress(`etcd ${step.etcdEndpoint ?? '(none)'} cannot be reached from the bot: waiting ${step.fallbackSeconds}s for the sessions to expire`);
     try {
@@ -41,7 +53,7 @@ export async function waitSessions(step: Extract<Step, { kind: 'wait-sessions-ex
     ctx,
     step.timeoutSeconds,
     async () => {
-      const n = await ctx.ports.sessions.countKeys(step.etcdEndpoint!, prefix, ctx.signal);
+      const n = await count(step.etcdEndpoint!);
       return { value: n === 0 ? true : null, text: `${n ?? '?'} Milvus session key(s) still in etcd` };
     },
     (last) => new UpgradeError('timeout', `Milvus sessions did not expire within ${step.timeoutSeconds}s (${last})`, [

@@ -1,7 +1,7 @@
 import { Cancelled, StepFailed, UpgradeError, explainError } from './errors.js';
 import type { Plan } from './plan.js';
 import type { Ports } from './ports.js';
-import { enableActiveStandby, updateDeployment } from './run-deployments.js';
+import { enableActiveStandby, updateDeployment, verifyDeployments } from './run-deployments.js';
 import { helmRollback, helmUpgrade } from './run-helm.js';
 import {
   deleteConfigMap,
@@ -101,6 +101,8 @@ async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome> {
       return enableActiveStandby(step.configMap, step.key, ctx);
     case 'update-deployment':
       return updateDeployment(step, ctx);
+    case 'verify-deployments':
+      return verifyDeployments(step, ctx);
     case 'save-replicas':
       return saveReplicas(step, ctx);
     case 'stop-milvus':

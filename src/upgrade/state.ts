@@ -1,4 +1,5 @@
 /** What the adapters observe of a release and its surroundings. Plain data, JSON-safe. */
+import { canonicalRepository, repositoryOf, sameRepository } from './image-ref.js';
 
 export const COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord', 'mixcoord'] as const;
 
@@ -38,6 +39,11 @@ export interface ComponentState {
   readonly currentReplicas: number;
   readonly generation: number;
   readonly observedGeneration: number;
+  /**
+   * The ConfigMap the pods mount as Milvus's user.yaml, and its key: `<fullname>`/`user.yaml`,
+   * or with the chart's `customConfigMap` the named one/`milvus.yaml`. Absent when not read.
+   */
+  readonly config?: { readonly configMap: string; readonly key: string } | null;
   /** Left by an earlier rolling upgrade or migration of the bot: what to roll back to. */
   readonly previousImage: string | null;
   readonly previousVersionLabel: string | null;
@@ -60,8 +66,16 @@ export interface ReleaseState {
   readonly helm: HelmReleaseInfo;
   readonly fullname: string;
   readonly mode: 'cluster' | 'standalone';
+  /** The Deployments that run the release's Milvus image: the only ones any plan changes. */
   readonly components: readonly ComponentState[];
+  /**
+   * Deployments with the Milvus labels that run another image (Attu: `zilliz/attu`, component
+   * `attu`; CDC, TEI...): no plan patches, stops or starts them; status shows them as left alone.
+   */
+  readonly others: readonly ComponentState[];
   readonly configMapName: string;
+  /** The key of configMapName mounted as user.yaml (`milvus.yaml` for a customConfigMap). */
+  readonly configUserKey?: string;
   /** From the release's config (`messageQueue:`), null when not found. */
   readonly messageQueue: string | null;
   /** `<svc>.<ns>:2379`-style endpoint of the release's etcd client Service, if any. */
@@ -103,4 +117,54 @@ export function rolloutProgress(c: ComponentState): { done: boolean; text: strin
 
 export function isCoordinator(component: string): boolean {
   return (COORDINATORS as readonly string[]).includes(component);
+}
+
+/** Component names of Milvus itself (the chart gives other workloads the same labels). */
+export const MILVUS_COMPONENTS = [
+  'proxy',
+  'standalone',
+  'mixcoord',
+  'rootcoord',
+  'datacoord',
+  'indexcoord',
+  'querycoord',
+  'indexnode',
+  'datanode',
+  'streamingnode',
+  'querynode',
+] as const;
+
+/**
+ * Splits a release's labelled Deployments into Milvus and the rest by image repository: the
+ * repository is the proxy's (the standalone's), else the one most Milvus-named components run;
+ * every Deployment on that repository is Milvus, whatever its component label says.
+ */
+export function splitByImage(deployments: readonly ComponentState[]): {
+  imageRepository: string | null;
+  milvus: ComponentState[];
+  others: ComponentState[];
+} {
+  const imageRepository = milvusRepositoryOf(deployments);
+  if (imageRepository === null) return { imageRepository, milvus: [], others: [...deployments] };
+  const milvus: ComponentState[] = [];
+  const others: ComponentState[] = [];
+  for (const d of deployments) (d.image !== '' && sameRepository(d.image, imageRepository) ? milvus : others).push(d);
+  return { imageRepository, milvus, others };
+}
+
+function milvusRepositoryOf(deployments: readonly ComponentState[]): string | null {
+  const withImage = deployments.filter((d) => d.image !== '');
+  const main = withImage.find((d) => d.component === 'proxy') ?? withImage.find((d) => d.component === 'standalone');
+  if (main) return repositoryOf(main.image);
+  const named = withImage.filter((d) => (MILVUS_COMPONENTS as readonly string[]).includes(d.component));
+  const votes = new Map<string, { repository: string; n: number }>();
+  for (const d of named) {
+    const key = canonicalRepository(d.image);
+    const v = votes.get(key) ?? { repository: repositoryOf(d.image), n: 0 };
+    v.n += 1;
+    votes.set(key, v);
+  }
+  let best: { repository: string; n: number } | null = null;
+  for (const v of votes.values()) if (!best || v.n > best.n) best = v;
+  return best?.repository ?? null;
 }

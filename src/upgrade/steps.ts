@@ -50,7 +50,8 @@ export type Step =
   | (StepBase & {
       readonly kind: 'enable-active-standby';
       readonly configMap: string;
-      readonly key: 'user.yaml';
+      /** The key the pods mount as user.yaml: `user.yaml`, or `milvus.yaml` for a customConfigMap. */
+      readonly key: string;
     })
   | (StepBase & {
       readonly kind: 'update-deployment';
@@ -58,6 +59,17 @@ export type Step =
       /** The script's `minReadySeconds: 30` for coordinators; null leaves the field as it is. */
       readonly minReadySeconds: number | null;
       readonly timeoutSeconds: number;
+    })
+  | (StepBase & {
+      /** The last step of a rolling plan: checks, does not wait; fails naming what is off. */
+      readonly kind: 'verify-deployments';
+      /** Each Deployment the plan changed and the image it must run now, rolled out. */
+      readonly expected: readonly { readonly deployment: string; readonly image: string }[];
+      /**
+       * When set, every live Deployment of the release on this image's repository must run this
+       * image too, so none is left behind (one the plan did not know, e.g. a new resource group).
+       */
+      readonly everyMilvusDeploymentOn: string | null;
     })
   | (StepBase & { readonly kind: 'save-replicas'; readonly configMap: string; readonly replicas: readonly DeploymentReplicas[] })
   | (StepBase & { readonly kind: 'stop-milvus'; readonly deployments: readonly string[]; readonly podSelector: string; readonly timeoutSeconds: number })

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { InputError, showInput } from './errors.js';
+import { tagOf } from './image-ref.js';
 
 /**
  * A Milvus version as people and image tags write it: `2.4.23`, `v2.4.23`, `2.5.0-beta`,
@@ -73,9 +74,6 @@ function baseText(v: MilvusVersion): string {
 
 /** The version carried by an image reference (`milvusdb/milvus:v2.1.4` -> 2.1.4), if any. */
 export function versionOfImage(image: string): MilvusVersion | null {
-  const at = image.indexOf('@');
-  const ref = at >= 0 ? image.slice(0, at) : image;
-  const colon = ref.lastIndexOf(':');
-  if (colon < 0 || ref.slice(colon).includes('/')) return null;
-  return tryParseVersion(ref.slice(colon + 1));
+  const tag = tagOf(image);
+  return tag === null ? null : tryParseVersion(tag);
 }

@@ -24,3 +24,8 @@ export async function keyExists(key: string): Promise<boolean> {
   const r = await post('/v3/kv/range', { key: b64(key) });
   return Number(r.count ?? 0) > 0;
 }
+
+/** A key without a lease, like Milvus's server-id counter `<root>/meta/session/id`: it never expires. */
+export async function putPermanentKey(key: string, value = '7'): Promise<void> {
+  await post('/v3/kv/put', { key: b64(key), value: b64(value) });
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/control-plane.js';
 import { cli, cluster, deployments, installRelease, newNamespace } from './helpers.js';
-import { holdSession, keyExists } from './etcd.js';
+import { holdSession, keyExists, putPermanentKey } from './etcd.js';
 
 // The release's own etcd Service has no etcd behind it here, so the bot (and the migration
 // config) are pointed at the control plane's etcd, under a root path of the test's own.
@@ -21,9 +21,12 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
   });
   afterAll(async () => ns.cleanup());
 
-  it('migrates (waiting for live session keys to expire), then rolls the migration back', async () => {
+  it('migrates (waiting for live session keys to expire, not for the permanent id key), then rolls the migration back', async () => {
     const root = `e2e-${ns.name}`;
     const sessionKey = `${root}/meta/session/querynode-1`;
+    // Milvus's server-id counter: no lease, never goes away. The wait must not count it.
+    const idKey = `${root}/meta/session/id`;
+    await putPermanentKey(idKey);
     // The session lives while Milvus pods run, and expires 3 s after the last one is gone.
     const session = await holdSession(sessionKey, 3);
     const stopWhenScaledDown = setInterval(() => {
@@ -43,7 +46,10 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
     session.stop();
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/1 Milvus session key\(s\) still in etcd/);
+    expect(run.stdout).not.toMatch(/2 Milvus session key\(s\) still in etcd/);
+    expect(run.stdout).toMatch(/every Milvus session expired/);
     expect(await keyExists(sessionKey)).toBe(false);
+    expect(await keyExists(idKey)).toBe(true);
     const deps = await deployments(ns.name, 'my-release');
     expect(deps.length).toBeGreaterThanOrEqual(8);
     for (const d of deps) expect(d.image).toBe('milvusdb/milvus:v2.2.0');

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { prefixEnd } from '../../src/cluster/etcd.js';
 import { chartVersionOf, isTransientHelmError } from '../../src/cluster/helm.js';
-import { messageQueueOf, repositoryOf } from '../../src/cluster/milvus.js';
+import { messageQueueOf } from '../../src/cluster/milvus.js';
+import { repositoryOf } from '../../src/upgrade/image-ref.js';
 
 describe('chartVersionOf (helm list "chart" column)', () => {
   it.each([
@@ -16,7 +17,12 @@ describe('chartVersionOf (helm list "chart" column)', () => {
     expect(chartVersionOf(chart)).toBe(version);
   });
 
-  it.each(['milvus', '', 'milvus-4.2', 'milvus-latest', '4.1.24'])('%j -> empty', (chart) => {
+  it('takes the first tail that is SemVer, so a dashed name or pre-release stays whole', () => {
+    expect(chartVersionOf('milvus-1-2.0.0')).toBe('2.0.0');
+    expect(chartVersionOf('milvus-5.0.0-rc.1-x')).toBe('5.0.0-rc.1-x');
+  });
+
+  it.each(['milvus', '', 'milvus-4.2', 'milvus-latest', '4.1.24', 'milvus-04.1.2'])('%j -> empty', (chart) => {
     expect(chartVersionOf(chart)).toBe('');
   });
 });

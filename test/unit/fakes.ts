@@ -258,11 +258,19 @@ export class FakeHelm implements ReleaseManager {
   }
 }
 
+/** Session keys as etcd would list them: `counts[i]` live sessions per read, plus the permanent `id` key. */
 export class FakeSessions implements SessionProbe {
-  constructor(public counts: Array<number | null> = [0]) {}
+  constructor(
+    public counts: Array<number | null> = [0],
+    /** Milvus's server-id counter: a key without a lease that never goes away. */
+    public permanentIdKey = true,
+  ) {}
 
-  async countKeys(): Promise<number | null> {
-    return this.counts.length > 1 ? this.counts.shift()! : (this.counts[0] ?? null);
+  async keys(_endpoint: string, prefix: string): Promise<string[] | null> {
+    const n = this.counts.length > 1 ? this.counts.shift()! : (this.counts[0] ?? null);
+    if (n === null) return null;
+    const live = Array.from({ length: n }, (_, i) => `${prefix}querynode-${i + 1}`);
+    return this.permanentIdKey ? [`${prefix}id`, ...live] : live;
   }
 }
 

@@ -106,6 +106,8 @@ export interface ReleaseOptions {
   readonly version?: string;
   /** Component names (built with `component`) or ready-made states. */
   readonly components?: ReadonlyArray<string | ComponentState>;
+  /** Labelled Deployments that do not run Milvus (Attu...). */
+  readonly others?: readonly ComponentState[];
   readonly chartVersion?: string;
   readonly revision?: number;
   readonly status?: string;
@@ -143,6 +145,7 @@ export function releaseState(o: ReleaseOptions = {}): ReleaseState {
     fullname,
     mode: o.mode ?? 'cluster',
     components,
+    others: o.others ?? [],
     configMapName: fullname,
     messageQueue: o.messageQueue === undefined ? 'pulsar' : o.messageQueue,
     etcdEndpoint: o.etcdEndpoint === undefined ? `${release}-etcd.${namespace}:2379` : o.etcdEndpoint,

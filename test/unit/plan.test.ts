@@ -246,7 +246,9 @@ describe('planUpgrade: rolling path', () => {
     expect(p.chart).toBeNull();
     expect(p.steps[0]!.kind).toBe('enable-active-standby');
     const updates = stepsOf(p.steps, 'update-deployment');
-    expect(updates).toHaveLength(p.steps.length - 1);
+    // Between the config change and the closing check, only Deployment updates.
+    expect(updates).toHaveLength(p.steps.length - 2);
+    expect(p.steps.at(-1)!.kind).toBe('verify-deployments');
     expect(updates.map((s) => s.target.component)).toEqual([
       'rootcoord',
       'datacoord',
@@ -345,7 +347,8 @@ describe('planUpgrade: rolling path', () => {
     const forward = stepsOf(p.steps, 'update-deployment').map((x) => x.target.component);
     expect(p.rollback?.path).toBe('rolling');
     const back = (p.rollback?.steps ?? []) as readonly Step[];
-    expect(back.every((x) => x.kind === 'update-deployment')).toBe(true);
+    expect(back.slice(0, -1).every((x) => x.kind === 'update-deployment')).toBe(true);
+    expect(back.at(-1)).toMatchObject({ kind: 'verify-deployments', everyMilvusDeploymentOn: null });
     const backUpdates = stepsOf(back, 'update-deployment');
     expect(backUpdates.map((x) => x.target.component)).toEqual([...forward].reverse());
     for (const x of backUpdates) {
@@ -492,7 +495,7 @@ describe('planUpgrade: migration path (2.1.x -> 2.2+)', () => {
       expect.objectContaining({
         action: 'backup',
         pod: 'milvus-meta-migration-backup-prod',
-        image: 'milvusdb/meta-migration:v2.2.0',
+        image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
         configMap: names.configMap,
         pvc: names.pvc,
         configFile: 'backup.yaml',
@@ -500,7 +503,7 @@ describe('planUpgrade: migration path (2.1.x -> 2.2+)', () => {
       expect.objectContaining({
         action: 'migrate',
         pod: 'milvus-meta-migration-prod',
-        image: 'milvusdb/meta-migration:v2.2.0',
+        image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
         configFile: 'migration.yaml',
       }),
     ]);

@@ -96,7 +96,8 @@ describe('planRollback: rolling (Deployments carry previous images)', () => {
     const p = rollback(s, [revision(1, 'superseded', '4.1.24', '2.3.11'), revision(2, 'deployed', '4.1.36', '2.4.5')]);
     expect(p).toMatchObject({ path: 'rolling', from: '2.4.23', to: '2.4.5', image: 'milvusdb/milvus:v2.4.5' });
     const updates = stepsOf(p.steps, 'update-deployment');
-    expect(updates).toHaveLength(p.steps.length);
+    expect(updates).toHaveLength(p.steps.length - 1);
+    expect(p.steps.at(-1)).toMatchObject({ kind: 'verify-deployments', everyMilvusDeploymentOn: null });
     expect(updates.map((u) => u.target.component)).toEqual(names);
     for (const u of updates) {
       expect(u.target).toEqual({
