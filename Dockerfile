@@ -63,6 +63,11 @@ RUN set -eu; \
 
 # ---- runtime --------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE}
+# node:20-bookworm-slim has no CA bundle: without it helm cannot reach an https chart repository
+# (x509: certificate signed by unknown authority), and zilliztech's is https.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HELM_BIN=/usr/local/bin/helm \
     PORT=3000

@@ -8,6 +8,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          setupFiles: ['test/setup/fast-check.ts'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -15,6 +16,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          setupFiles: ['test/setup/fast-check.ts'],
           sequence: { groupOrder: 1 },
           testTimeout: 30_000,
         },

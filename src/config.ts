@@ -37,6 +37,8 @@ const schema = z.object({
   SESSION_WAIT_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.migration.sessionFallbackSeconds),
   APPROVALS_NEEDED: int(0, 10).default(1),
   ALLOW_SELF_APPROVAL: bool.default(false),
+  /** Votes before a rollback runs, never the asker's own; 0 (no consent) only when set so. */
+  ROLLBACK_APPROVALS: int(0, 10).default(1),
   REQUEST_TTL_MINUTES: int(1, 7 * 24 * 60).default(60),
   WORKER_CONCURRENCY: int(1, 100).default(2),
   JOB_ATTEMPTS: int(1, 50).default(5),
@@ -70,7 +72,7 @@ export interface AppConfig {
   readonly helmBin?: string;
   readonly plan: PlanSettings;
   readonly pollIntervalMs: number;
-  readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number };
+  readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
   readonly worker: { readonly concurrency: number; readonly attempts: number; readonly backoffMs: number; readonly lockMs: number; readonly stalledIntervalMs: number };
   readonly slack: {
     readonly mode: 'http' | 'socket';
@@ -137,7 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       },
     },
     pollIntervalMs: e.POLL_INTERVAL_MS,
-    approvals: { needed: e.APPROVALS_NEEDED, allowSelf: e.ALLOW_SELF_APPROVAL, ttlMs: e.REQUEST_TTL_MINUTES * 60_000 },
+    approvals: { needed: e.APPROVALS_NEEDED, allowSelf: e.ALLOW_SELF_APPROVAL, ttlMs: e.REQUEST_TTL_MINUTES * 60_000, rollbackNeeded: e.ROLLBACK_APPROVALS },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       attempts: e.JOB_ATTEMPTS,

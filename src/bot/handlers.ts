@@ -8,12 +8,13 @@ import { UpgradeError, explainError, showInput } from '../upgrade/errors.js';
 import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
 import { deriveState, type Actor, type UpgradeRequest } from '../upgrade/requests.js';
 import { rollbackPlanFor } from '../upgrade/rollback.js';
-import type { Plan } from '../upgrade/plan.js';
+import { differencesSince, latestChange, rollbackRefusal } from '../upgrade/rollback-consent.js';
+import { fingerprint, type Plan } from '../upgrade/plan.js';
 import type { ReleaseState } from '../upgrade/state.js';
 import { approversOf, decide, type AccessRule, type Action, type AccessTarget } from './access.js';
 import { helpText, parseCommand, type Command } from './commands.js';
 import type { SlackGroupResolver } from './groups.js';
-import { changesBlocks, changesSummary, esc, offersRollback, planCard, planSummaryLines, progressMessage, stateWords } from './views.js';
+import { changesBlocks, changesSummary, esc, planCard, planSummaryLines, progressMessage, stateWords } from './views.js';
 
 export interface BotDeps {
   readonly store: RequestStore;
@@ -21,7 +22,7 @@ export interface BotDeps {
   readonly engine: UpgradeEngine;
   readonly rules: readonly AccessRule[];
   readonly groups: SlackGroupResolver;
-  readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number };
+  readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
   readonly logger: Logger;
   readonly now: () => number;
 }
@@ -213,15 +214,11 @@ export class BotHandlers {
     }
   }
 
-  /** The Rollback button: undoes that upgrade with the rollback planned with it. */
+  /** The Rollback button: undoes that upgrade with the rollback planned with it, if it is still the latest change. */
   async rollbackButton(id: string, c: Caller): Promise<void> {
     try {
       const original = await this.requestOf(id);
-      await this.allow(c, 'rollback', { cluster: original.cluster, namespace: original.namespace, release: original.release }, id);
-      if (original.rollbackRequest) return ephemeral(c, `A rollback of ${esc(id)} was already asked: ${esc(original.rollbackRequest)}.`, original.place?.messageTs);
-      if (!offersRollback(original, this.d.now())) return ephemeral(c, `${esc(id)} cannot be rolled back now (${stateWords(deriveState(original, this.d.now()))}).`, original.place?.messageTs);
-      const plan = rollbackPlanFor(original.plan)!;
-      await this.startRollback(plan, c, original);
+      await this.rollbackOf(original, c);
     } catch (err) {
       await ephemeral(c, `:warning: ${esc(explainError(err))}`).catch(() => {});
     }
@@ -230,18 +227,49 @@ export class BotHandlers {
   private async rollbackRelease(cmd: Extract<Command, { name: 'rollback' }>, c: Caller): Promise<void> {
     const target = this.target(cmd);
     await this.allow(c, 'rollback', target);
-    const now = this.d.now();
-    const last = (await this.d.store.history(target.cluster, cmd.namespace, cmd.release, 5)).find((r) => offersRollback(r, now));
-    if (last) return this.startRollback(rollbackPlanFor(last.plan)!, c, last);
+    const latest = latestChange(await this.d.store.history(target.cluster, cmd.namespace, cmd.release, 50));
+    // The bot's own latest change is undone by the rollback planned with it, or not at all; only a
+    // release the bot never changed gets a rollback planned from what the cluster shows.
+    if (latest) return this.rollbackOf(latest, c);
     const plan = await this.d.engine.planRollback(cmd.cluster, cmd.namespace, cmd.release);
     return this.startRollback(plan, c, null);
   }
 
+  /**
+   * Undoes `original` when it is the release's latest change and the release is still what it
+   * left. Access follows the request's own channel (where the rollback is posted) as well as the
+   * caller's.
+   */
+  private async rollbackOf(original: UpgradeRequest, c: Caller): Promise<void> {
+    const target = { cluster: original.cluster, namespace: original.namespace, release: original.release };
+    const thread = original.place?.messageTs;
+    await this.allow(c, 'rollback', target, original.id);
+    const home = original.place?.channel;
+    if (home && home !== c.channel) await this.allow({ ...c, channel: home }, 'rollback', target, original.id);
+    const now = this.d.now();
+    const history = await this.d.store.history(original.cluster, original.namespace, original.release, 50);
+    const asked = original.rollbackRequest ? await this.d.store.get(original.rollbackRequest) : null;
+    const refusal = rollbackRefusal(original, history, asked, now);
+    if (refusal) return ephemeral(c, `${esc(refusal)}.`, thread);
+    const { state } = await this.d.engine.status(original.cluster, original.namespace, original.release);
+    const differences = differencesSince(original.leftBehind, state);
+    if (differences.length > 0) {
+      throw new UpgradeError('drift', `${original.release} changed since ${original.id} finished: nothing was rolled back`, [...differences, 'look at the release (/milvus status), then ask for a new plan']);
+    }
+    // Checked again by the worker before it runs: against what the upgrade left, or, when that
+    // was not recorded, against the release as it is now.
+    const plan = { ...rollbackPlanFor(original.plan)!, observed: original.leftBehind ?? fingerprint(state) };
+    await this.startRollback(plan, c, original);
+  }
+
   private async startRollback(plan: Plan, c: Caller, original: UpgradeRequest | null): Promise<void> {
+    const needed = this.d.approvals.rollbackNeeded;
+    const channel = original?.place?.channel ?? c.channel;
     let request: UpgradeRequest;
     try {
       request = await this.d.store.create(
-        { kind: 'rollback', plan, requester: actorOf(c), place: { channel: original?.place?.channel ?? c.channel }, approvalsNeeded: 0, allowSelfApproval: true, ttlMs: this.d.approvals.ttlMs, rollbackOf: original?.id ?? null },
+        // Never the asker's own vote: undoing a change is a change.
+        { kind: 'rollback', plan, requester: actorOf(c), place: { channel }, approvalsNeeded: needed, allowSelfApproval: false, ttlMs: this.d.approvals.ttlMs, rollbackOf: original?.id ?? null },
         this.d.now(),
       );
     } catch (err) {
@@ -251,8 +279,20 @@ export class BotHandlers {
     }
     if (original) await this.d.store.linkRollback(original.id, request.id);
     const thread = original?.place?.messageTs;
-    await this.postThread(request, { ...c, channel: original?.place?.channel ?? c.channel }, thread);
-    await this.enqueue(request.id, actorOf(c));
+    if (needed > 0 && thread) await this.postCardInThread(request, { ...c, channel }, thread);
+    else await this.postThread(request, { ...c, channel }, thread);
+    if (needed === 0) await this.enqueue(request.id, actorOf(c));
+  }
+
+  /** A rollback that needs approval gets its own card (with the buttons) inside the upgrade's thread. */
+  private async postCardInThread(request: UpgradeRequest, c: Caller, threadTs: string): Promise<void> {
+    const now = this.d.now();
+    const card = planCard(request, this.approversText(request), now);
+    const posted = await c.client.chat.postMessage({ channel: c.channel, thread_ts: threadTs, text: card.text, blocks: card.blocks });
+    await this.d.store.setPlace(request.id, { channel: c.channel, messageTs: posted.ts! });
+    const view = progressMessage(request, [], now, { canRollBack: false });
+    const progress = await c.client.chat.postMessage({ channel: c.channel, thread_ts: threadTs, text: view.text, blocks: view.blocks });
+    await this.d.store.setPlace(request.id, { channel: c.channel, messageTs: posted.ts!, progressTs: progress.ts! });
   }
 }
 

@@ -61,8 +61,9 @@ export class ThreadUpdater {
     const now = this.now();
     const state = deriveState(request, now);
     const { channel, messageTs, progressTs } = request.place;
-    // A rollback from the Rollback button lives in its upgrade's thread: that card is the upgrade's.
-    const ownCard = request.kind === 'upgrade' || request.rollbackOf === null;
+    // A rollback from the Rollback button lives in its upgrade's thread: that card is the upgrade's,
+    // unless the rollback needs approval and so has a card of its own (posted in the thread).
+    const ownCard = request.kind === 'upgrade' || request.rollbackOf === null || request.approvalsNeeded > 0;
     if (messageTs && ownCard && this.cardState.get(id) !== state) {
       const card = planCard(request, this.o.approversText(request), now);
       await this.o.client.chat.update({ channel, ts: messageTs, text: card.text, blocks: card.blocks });

@@ -6,6 +6,7 @@
 import { Cancelled, UpgradeError, explainError } from '../upgrade/errors.js';
 import type { Ports } from '../upgrade/ports.js';
 import { releaseProblems } from '../upgrade/preflight.js';
+import { fingerprint } from '../upgrade/plan.js';
 import { runSteps, type RunEvent } from '../upgrade/run.js';
 import { driftOf, type EngineDeps } from '../upgrade/service.js';
 import { deriveState, isTerminal, recordOf, type Actor, type RequestState } from '../upgrade/requests.js';
@@ -53,20 +54,30 @@ export async function executeRequest(
   const { deps, ports } = engine.forCluster(req.cluster);
   const runningPhase = req.kind === 'rollback' ? 'rolling-back' : 'running';
   if (req.phase !== runningPhase) {
-    // First start (not a resume after a crash): what runs must be what was approved.
-    if (req.kind === 'upgrade') {
-      const current = await deps.observer.release(req.namespace, req.release);
-      const differences = current ? [...driftOf(req.plan, current), ...releaseProblems(current)] : [`release ${req.release} is gone`];
-      if (differences.length > 0) {
-        const err = new DriftError(req.release, differences);
-        await store.setPhase(id, 'failed', actor, { error: err.explain(), finishedAt: now() });
-        throw err;
-      }
+    // First start (not a resume after a crash): what runs must be what was approved. A rollback
+    // is checked against what it was planned from (what the upgrade left), not for the release's
+    // health: undoing a failed upgrade is what it is for.
+    const current = await deps.observer.release(req.namespace, req.release);
+    const health = req.kind === 'upgrade' && current ? releaseProblems(current) : [];
+    const differences = current ? [...driftOf(req.plan, current), ...health] : [`release ${req.release} is gone`];
+    if (differences.length > 0) {
+      const err = new DriftError(req.release, differences);
+      await store.setPhase(id, 'failed', actor, { error: err.explain(), finishedAt: now() });
+      throw err;
     }
     await store.setPhase(id, runningPhase, actor, { startedAt: now() });
   } else {
     await store.audit(id, actor, 'resumed', `from step ${req.completedSteps + 1} of ${req.plan.steps.length}`);
   }
+  // Before the outcome is written: whoever sees the request finished also sees what it left.
+  const recordLeftBehind = async () => {
+    try {
+      const left = await deps.observer.release(req.namespace, req.release);
+      if (left) await store.recordLeftBehind(id, fingerprint(left));
+    } catch {
+      // Best effort: without it a rollback is checked against the release as it was when asked.
+    }
+  };
   try {
     await runSteps(req.plan, req.plan.steps, {
       ports,
@@ -81,6 +92,7 @@ export async function executeRequest(
     });
   } catch (err) {
     if (err instanceof Cancelled || options.signal?.aborted) {
+      await recordLeftBehind();
       await store.setPhase(id, 'cancelled', actor, { error: explainError(err), finishedAt: now() });
       return 'cancelled';
     }
@@ -88,9 +100,11 @@ export async function executeRequest(
       await store.audit(id, actor, 'transient error, will retry', explainError(err));
       throw err;
     }
+    await recordLeftBehind();
     await store.setPhase(id, 'failed', actor, { error: explainError(err), finishedAt: now() });
     throw err;
   }
+  await recordLeftBehind();
   const outcome = req.kind === 'rollback' ? 'rolled-back' : 'succeeded';
   await store.setPhase(id, outcome, actor, { finishedAt: now() });
   if (req.rollbackOf) await store.setPhase(req.rollbackOf, 'rolled-back', actor);

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { UpgradeError } from '../upgrade/errors.js';
+import type { ObservedFingerprint } from '../upgrade/plan.js';
 import type { AccessAuditEntry, RequestEvents, RequestStore } from '../upgrade/ports.js';
 import {
   deriveState,
@@ -160,7 +161,7 @@ export class RedisRequestStore implements RequestStore {
         return null;
       }
       if (!r.allowSelfApproval && r.requester.id === by.id) {
-        refusal = new UpgradeError('denied', 'you asked for this upgrade: someone else must approve it');
+        refusal = new UpgradeError('denied', `you asked for this ${r.kind}: someone else must approve it`);
         return null;
       }
       return { ...r, approvals: [...r.approvals, { by, at: now }] };
@@ -219,6 +220,11 @@ export class RedisRequestStore implements RequestStore {
 
   async setPlace(id: string, place: Place): Promise<UpgradeRequest> {
     return (await this.update(id, (r) => ({ ...r, place: { ...r.place, ...place } }))).request;
+  }
+
+  /** What the run left (see UpgradeRequest.leftBehind): a later rollback checks against it. */
+  async recordLeftBehind(id: string, left: ObservedFingerprint): Promise<void> {
+    await this.update(id, (r) => ({ ...r, leftBehind: left }));
   }
 
   async linkRollback(id: string, rollbackId: string): Promise<void> {

@@ -2,7 +2,7 @@
  * Upgrade requests: what was asked, by whom, where, the plan exactly as shown, and what happened.
  * Approval status is derived from votes, deadline and rejection; only execution phases are stored.
  */
-import type { Plan } from './plan.js';
+import type { ObservedFingerprint, Plan } from './plan.js';
 import type { RunEvent } from './run.js';
 
 export interface Actor {
@@ -57,6 +57,11 @@ export interface UpgradeRequest {
   /** For a rollback: the request it undoes. For an upgrade: its rollback request, once asked. */
   readonly rollbackOf: string | null;
   readonly rollbackRequest: string | null;
+  /**
+   * The release as the run left it, read when it ended (absent on records older than this field,
+   * or when it could not be read). A rollback refuses to run over anything else.
+   */
+  readonly leftBehind?: ObservedFingerprint | null;
 }
 
 export function deriveState(r: UpgradeRequest, now: number): RequestState {

@@ -118,7 +118,7 @@ export async function makeRollbackPlan(deps: EngineDeps, namespace: string, rele
 }
 
 /** Differences between what a plan was made from and the release now; empty when none. */
-export function driftOf(plan: Plan, now: ReleaseState): string[] {
+export function driftOf(plan: Pick<Plan, 'observed'>, now: ReleaseState): string[] {
   const before = plan.observed;
   const after = fingerprint(now);
   const out: string[] = [];

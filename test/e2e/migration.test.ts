@@ -9,8 +9,12 @@ function etcdArgs(rootPath: string): string[] {
   return ['--etcd-endpoint', cluster().etcdUrl.replace('http://', ''), '--meta-root-path', rootPath, '--poll-ms', '200'];
 }
 
+/** The pod's phase, or 'absent' when the API says NotFound; any other error fails the test. */
 async function podPhase(ns: string, pod: string): Promise<string> {
-  return kubectl(cluster(), ['get', 'pod', pod, '-n', ns, '-o', 'jsonpath={.status.phase}']).catch(() => 'absent');
+  return kubectl(cluster(), ['get', 'pod', pod, '-n', ns, '-o', 'jsonpath={.status.phase}']).catch((err: Error) => {
+    if (/\(NotFound\)/.test(err.message)) return 'absent';
+    throw err;
+  });
 }
 
 describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {

@@ -99,6 +99,13 @@ describe('Slack: /milvus upgrade -> approval -> progress -> rollback, through si
     expect(rollback?.value).toBe(requestId);
     await bot.click('rollback', requestId, USERS.approver, progressTs, card.ts);
     await bot.click('rollback', requestId, USERS.approver, progressTs, card.ts);
+    // It waits for a second person (ROLLBACK_APPROVALS=1): its own card, in the upgrade's thread.
+    const rollbackCard = () => bot.stub.thread(CHANNEL, card.ts).find((m) => m.ts !== card.ts && buttons(m).some((b) => b.action_id === 'approve'));
+    await bot.stub.waitFor(() => rollbackCard() !== undefined);
+    const rollbackId = buttons(rollbackCard()).find((b) => b.action_id === 'approve')!.value;
+    expect(deriveState(await bot.store.require(rollbackId), Date.now())).toBe('pending-approval');
+    expect(new Set(Object.values(await imagesByComponent(ns.name, 'my-release')))).toEqual(new Set(['milvusdb/milvus:v2.4.23']));
+    await bot.click('approve', rollbackId, USERS.requester, rollbackCard()!.ts, card.ts);
     await bot.stub.waitFor(() => bot.stub.thread(CHANNEL, card.ts).some((m) => /Rollback succeeded/.test(textOf(m))), 120_000);
     const thread = bot.stub.thread(CHANNEL, card.ts);
     expect(thread.filter((m) => /Rollback/.test(textOf(m)))).toHaveLength(1);

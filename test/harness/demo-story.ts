@@ -121,12 +121,17 @@ export async function playStory(stub: SlackStub, app: DemoApp, say: (line: strin
   if (!/Upgrade succeeded/.test(messageText(progressTs))) throw new Error(`demo: the upgrade did not succeed: ${messageText(progressTs)}`);
   await onStage?.('succeeded');
 
-  say(`#ops <@${DEMO.bob}> clicks [Roll back] and confirms`);
-  await postSigned(app.url, blockActionsBody(blockActionPayload({ action_id: 'rollback', value: id, user_id: DEMO.bob, user_name: 'bob', channel_id: DEMO.channel, message_ts: progressTs, thread_ts: card.ts, response_url: stub.responseUrl() })), { signingSecret: DEMO.signingSecret });
+  say(`#ops <@${DEMO.alice}> clicks [Roll back] and confirms`);
+  await postSigned(app.url, blockActionsBody(blockActionPayload({ action_id: 'rollback', value: id, user_id: DEMO.alice, user_name: 'alice', channel_id: DEMO.channel, message_ts: progressTs, thread_ts: card.ts, response_url: stub.responseUrl() })), { signingSecret: DEMO.signingSecret });
+  // A rollback needs a second person too (ROLLBACK_APPROVALS): its card appears in the thread.
+  const rollbackCard = () => stub.thread(DEMO.channel, card.ts).find((m) => m.ts !== card.ts && buttonsOf(m.blocks).some((b) => b.action_id === 'approve'));
+  await waitFor(stub, 'the rollback card', () => rollbackCard() !== undefined);
+  const rollbackRequest = buttonsOf(rollbackCard()!.blocks).find((b) => b.action_id === 'approve')!.value;
+  say(`#ops <@${DEMO.bob}> clicks [Approve] on ${rollbackRequest}`);
+  await postSigned(app.url, blockActionsBody(blockActionPayload({ action_id: 'approve', value: rollbackRequest, user_id: DEMO.bob, user_name: 'bob', channel_id: DEMO.channel, message_ts: rollbackCard()!.ts, thread_ts: card.ts, response_url: stub.responseUrl() })), { signingSecret: DEMO.signingSecret });
   await waitFor(stub, 'the rollback to finish', () => stub.thread(DEMO.channel, card.ts).some((m) => /Rollback (succeeded|failed)/.test(`${m.text} ${JSON.stringify(m.blocks)}`)));
   const rollback = stub.thread(DEMO.channel, card.ts).find((m) => /Rollback/.test(m.text ?? ''));
   if (!/Rollback succeeded/.test(`${rollback?.text}`)) throw new Error(`demo: the rollback did not succeed: ${rollback?.text}`);
   await onStage?.('rolled-back');
-  const rollbackId = /req-\d+/.exec(JSON.stringify(rollback?.blocks ?? []).replace(id, ''))?.[0] ?? '';
-  return { upgrade: id, rollback: rollbackId };
+  return { upgrade: id, rollback: rollbackRequest };
 }

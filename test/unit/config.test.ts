@@ -35,7 +35,7 @@ describe('configuration from the environment', () => {
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.plan.repoName).toBe('zilliztech');
     expect(c.plan.repoUrl).toBe('https://zilliztech.github.io/milvus-helm');
-    expect(c.approvals).toEqual({ needed: 1, allowSelf: false, ttlMs: 3_600_000 });
+    expect(c.approvals).toEqual({ needed: 1, allowSelf: false, ttlMs: 3_600_000, rollbackNeeded: 1 });
     expect(c.slack.port).toBe(3000);
   });
 
@@ -47,6 +47,15 @@ describe('configuration from the environment', () => {
     expect(c.slack).toMatchObject({ botToken: 'xoxb-1', signingSecret: 's', apiUrl: 'http://127.0.0.1:9/api/', port: 8080, accessConfigPath: '/a.yaml' });
     expect(c.kubeconfig).toBe('/k');
     expect(c.plan).toMatchObject({ repoName: 'mine', repoUrl: 'http://charts.local' });
-    expect(c.approvals).toEqual({ needed: 1, allowSelf: true, ttlMs: 300_000 });
+    expect(c.approvals).toEqual({ needed: 1, allowSelf: true, ttlMs: 300_000, rollbackNeeded: 1 });
+  });
+
+  it('ROLLBACK_APPROVALS: one by default, none only when set to 0, and checked', () => {
+    expect(loadConfig({ ROLES: 'worker' }).approvals.rollbackNeeded).toBe(1);
+    // No approvals for upgrades does not mean none for rollbacks.
+    expect(loadConfig({ ROLES: 'worker', APPROVALS_NEEDED: '0' }).approvals.rollbackNeeded).toBe(1);
+    expect(loadConfig({ ROLES: 'worker', ROLLBACK_APPROVALS: '0' }).approvals.rollbackNeeded).toBe(0);
+    expect(loadConfig({ ROLES: 'worker', ROLLBACK_APPROVALS: '2' }).approvals.rollbackNeeded).toBe(2);
+    expect(problems({ ROLES: 'worker', ROLLBACK_APPROVALS: 'none' }).join('\n')).toMatch(/ROLLBACK_APPROVALS:/);
   });
 });
