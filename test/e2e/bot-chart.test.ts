@@ -446,5 +446,7 @@ describe('bot chart installed on the control plane', () => {
     expect(refused.out).toMatch(/forbidden/i);
     expect(await helmStatus(m, 'my-release')).toEqual(before);
     for (const d of await deployments(m, 'my-release')) expect(d.image, d.name).toBe('milvusdb/milvus:v2.4.7');
-  });
+    // An install and two upgrades of a release that now has its Pulsar/etcd/minio StatefulSets,
+    // PVCs, readiness delays and grace times: ~75 s alone, past 180 s beside other files.
+  }, 360_000);
 });

@@ -2,10 +2,21 @@
  * A local Helm chart repository of Milvus-shaped fixture charts, for the end-to-end tests.
  *
  * ONE chart source (test/harness/charts/milvus) is packaged at several chart versions with the
- * real `helm package`, then indexed with the real `helm repo index`. Per version, the packager
- * rewrites Chart.yaml (version, appVersion) and two defaults in values.yaml:
- *   - image.all.tag = "v" + appVersion (as the real chart writes it);
- *   - mixCoordinator.enabled = true from chart 4.2.4 on, false before.
+ * real `helm package`, then indexed with the real `helm repo index`. Per version (FIXTURE_CHARTS),
+ * the packager rewrites Chart.yaml (version, appVersion, message-queue dependencies), copies the
+ * queue subcharts (test/harness/charts/subcharts) into the chart's charts/ folder, and rewrites
+ * the per-version defaults of values.yaml (see FixtureChart).
+ *
+ * Pulsar, as in the real chart (measured with real helm, see FixtureChart.pulsarLayout):
+ *   - 'v2'      (<= 4.2.20): dependency `pulsar` 2.7.8 (condition pulsar.enabled);
+ *   - 'clash'   (4.2.21-4.2.29): `pulsar` 2.7.8 alias pulsar AND `pulsar` 3.3.0 alias pulsarv3.
+ *     Both subcharts sit in charts/, but `helm package` stores each under charts/<chart name>/,
+ *     so the two `pulsar` charts land on the same path and only 3.3.0 survives in the archive:
+ *     Pulsar v2 can never render (pulsar.enabled=true renders NO Pulsar), pulsarv3.enabled=true
+ *     renders v3. (Reproduced with real `helm dependency update` + `helm package` on two
+ *     same-name dependencies: the published 4.2.25 has no Pulsar with its defaults.)
+ *   - 'renamed' (4.2.30+): chart `pulsarv2` 2.7.8 alias pulsar (values key still `pulsar`, so the
+ *     names stay <release>-pulsar-*) and `pulsar` 3.3.0 alias pulsarv3.
  *
  * serveChartRepo() serves the result over HTTP on 127.0.0.1 (index.yaml + *.tgz).
  */
@@ -21,6 +32,8 @@ import { parseDocument, Scalar } from 'yaml';
 
 const execFileAsync = promisify(execFile);
 
+export type PulsarLayout = 'v2' | 'clash' | 'renamed';
+
 export interface FixtureChart {
   /** Chart version, e.g. "4.2.25". */
   readonly version: string;
@@ -28,7 +41,24 @@ export interface FixtureChart {
   readonly appVersion: string;
   /** Default of mixCoordinator.enabled in this chart version (true from chart 4.2.4 on). */
   readonly mixCoordinator: boolean;
+  /** How Pulsar v2/v3 are declared (see the file comment); default 'v2'. */
+  readonly pulsarLayout?: PulsarLayout;
+  /** Default queue is Pulsar v3 (pulsar.enabled=false, pulsarv3.enabled=true), chart 4.2.27 on. */
+  readonly pulsarV3Default?: boolean;
+  /** Pulsar v2 image tag (apachepulsar/pulsar): 2.8.2 (pulsar chart 2.7.8), 2.9.5 (pulsarv2 chart). */
+  readonly pulsarV2Tag?: string;
+  /** 2.6 defaults: streaming.enabled=true (streamingnode) and indexNode.enabled=false (chart 5.x). */
+  readonly streaming?: boolean;
+  /** replicaResourceGroups is honoured (chart 5.0.16 on). */
+  readonly resourceGroups?: boolean;
+  /** etcd image tag (milvusdb/etcd). */
+  readonly etcdTag?: string;
+  /** attu image tag (zilliz/attu). */
+  readonly attuTag?: string;
 }
+
+/** Pulsar v3 image tag (apachepulsar/pulsar) of the `pulsar` 3.3.0 chart. */
+export const PULSAR_V3_TAG = '3.0.7';
 
 /** Chart versions packaged into the fixture repository (chart version -> Milvus version). */
 export const FIXTURE_CHARTS: readonly FixtureChart[] = Object.freeze([
@@ -39,12 +69,20 @@ export const FIXTURE_CHARTS: readonly FixtureChart[] = Object.freeze([
   { version: '4.1.36', appVersion: '2.4.5', mixCoordinator: false },
   { version: '4.2.0', appVersion: '2.4.6', mixCoordinator: false },
   { version: '4.2.4', appVersion: '2.4.7', mixCoordinator: true },
-  { version: '4.2.25', appVersion: '2.4.17', mixCoordinator: true },
-  { version: '4.2.26', appVersion: '2.5.0-beta', mixCoordinator: true },
+  { version: '4.2.20', appVersion: '2.4.16', mixCoordinator: true, etcdTag: '3.5.14-r1' },
+  { version: '4.2.25', appVersion: '2.4.17', mixCoordinator: true, pulsarLayout: 'clash', etcdTag: '3.5.16-r1' },
+  { version: '4.2.26', appVersion: '2.5.0-beta', mixCoordinator: true, pulsarLayout: 'clash', etcdTag: '3.5.16-r1' },
+  { version: '4.2.27', appVersion: '2.5.0-beta', mixCoordinator: true, pulsarLayout: 'clash', pulsarV3Default: true, etcdTag: '3.5.16-r1' },
+  { version: '4.2.30', appVersion: '2.5.0-beta', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', etcdTag: '3.5.16-r1' },
+  { version: '4.2.58', appVersion: '2.5.16', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', etcdTag: '3.5.18-r1', attuTag: 'v2.5.3' },
+  { version: '5.0.0', appVersion: '2.6.0', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, etcdTag: '3.5.18-r1', attuTag: 'v2.5.3' },
+  { version: '5.0.19', appVersion: '2.6.15', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, resourceGroups: true, etcdTag: '3.5.25-r1', attuTag: 'v2.5.3' },
 ]);
 
 /** Directory of the fixture chart source. */
 export const FIXTURE_CHART_DIR: string = fileURLToPath(new URL('./charts/milvus', import.meta.url));
+/** Directory of the queue subchart sources (pulsar, kafka), copied into charts/ per version. */
+export const FIXTURE_SUBCHART_DIR: string = fileURLToPath(new URL('./charts/subcharts', import.meta.url));
 
 /** Name of the chart inside the repository (`<repo>/milvus`). */
 export const FIXTURE_CHART_NAME = 'milvus';
@@ -108,29 +146,91 @@ export async function buildChartRepo(opts: BuildChartRepoOptions): Promise<strin
   return outDir;
 }
 
-/** Rewrites Chart.yaml and the per-version defaults of values.yaml in a copied chart. */
+interface Dependency {
+  name: string;
+  version: string;
+  alias?: string;
+  condition: string;
+}
+
+/** Copies a subchart source into <chartDir>/charts/<dir> with its Chart.yaml name/version rewritten. */
+async function addSubchart(
+  chartDir: string,
+  source: string,
+  dep: { name: string; version: string; appVersion: string; values?: Array<[string[], unknown]> },
+): Promise<void> {
+  const dest = join(chartDir, 'charts', `${dep.name}-${dep.version}`);
+  await cp(join(FIXTURE_SUBCHART_DIR, source), dest, { recursive: true });
+  const chartPath = join(dest, 'Chart.yaml');
+  const doc = parseDocument(await readFile(chartPath, 'utf8'));
+  doc.set('name', dep.name);
+  doc.set('version', dep.version);
+  doc.set('appVersion', new Scalar(dep.appVersion));
+  (doc.get('appVersion', true) as Scalar).type = Scalar.QUOTE_DOUBLE;
+  await writeFile(chartPath, doc.toString());
+  if (dep.values && dep.values.length > 0) {
+    const valuesPath = join(dest, 'values.yaml');
+    const vdoc = parseDocument(await readFile(valuesPath, 'utf8'));
+    for (const [path, value] of dep.values) vdoc.setIn(path, value);
+    await writeFile(valuesPath, vdoc.toString());
+  }
+}
+
+/** Rewrites Chart.yaml, adds the queue subcharts and the per-version defaults of values.yaml. */
 async function rewriteChart(chartDir: string, chart: FixtureChart): Promise<void> {
+  const layout = chart.pulsarLayout ?? 'v2';
+  const v2Tag = chart.pulsarV2Tag ?? '2.8.2';
+  const v2Values: Array<[string[], unknown]> = [[['images', 'tag'], v2Tag]];
+  const v3Values: Array<[string[], unknown]> = [[['images', 'tag'], PULSAR_V3_TAG]];
+  const deps: Dependency[] = [];
+  // Directory names sort v2 before v3, the order helm loads (and, for 'clash', overwrites) them.
+  if (layout === 'v2') {
+    deps.push({ name: 'pulsar', version: '2.7.8', condition: 'pulsar.enabled' });
+    await addSubchart(chartDir, 'pulsar', { name: 'pulsar', version: '2.7.8', appVersion: '2.7.4', values: v2Values });
+  } else {
+    const v2Name = layout === 'clash' ? 'pulsar' : 'pulsarv2';
+    deps.push({ name: v2Name, alias: 'pulsar', version: '2.7.8', condition: 'pulsar.enabled' });
+    deps.push({ name: 'pulsar', alias: 'pulsarv3', version: '3.3.0', condition: 'pulsarv3.enabled' });
+    await addSubchart(chartDir, 'pulsar', { name: v2Name, version: '2.7.8', appVersion: '2.7.4', values: v2Values });
+    await addSubchart(chartDir, 'pulsar', { name: 'pulsar', version: '3.3.0', appVersion: '3.0.7', values: v3Values });
+  }
+  deps.push({ name: 'kafka', version: '15.5.1', condition: 'kafka.enabled' });
+  await addSubchart(chartDir, 'kafka', { name: 'kafka', version: '15.5.1', appVersion: '3.1.0' });
+
   const chartYamlPath = join(chartDir, 'Chart.yaml');
   const chartDoc = parseDocument(await readFile(chartYamlPath, 'utf8'));
   chartDoc.set('version', chart.version);
   // Quoted, so that e.g. "2.5" would never turn into a YAML number.
   chartDoc.set('appVersion', new Scalar(chart.appVersion));
   (chartDoc.get('appVersion', true) as Scalar).type = Scalar.QUOTE_DOUBLE;
+  chartDoc.set(
+    'dependencies',
+    deps.map((d) => ({ name: d.name, version: d.version, ...(d.alias ? { alias: d.alias } : {}), condition: d.condition })),
+  );
   await writeFile(chartYamlPath, chartDoc.toString());
 
   const valuesPath = join(chartDir, 'values.yaml');
   const valuesDoc = parseDocument(await readFile(valuesPath, 'utf8'));
   valuesDoc.setIn(['image', 'all', 'tag'], `v${chart.appVersion}`);
   valuesDoc.setIn(['mixCoordinator', 'enabled'], chart.mixCoordinator);
+  const v3 = chart.pulsarV3Default ?? false;
+  valuesDoc.setIn(['pulsar', 'enabled'], !v3);
+  valuesDoc.setIn(['pulsarv3', 'enabled'], v3);
+  const streaming = chart.streaming ?? false;
+  valuesDoc.setIn(['streaming', 'enabled'], streaming);
+  valuesDoc.setIn(['indexNode', 'enabled'], !streaming);
+  valuesDoc.setIn(['fixture', 'resourceGroups'], chart.resourceGroups ?? false);
+  if (chart.etcdTag) valuesDoc.setIn(['etcd', 'image', 'tag'], chart.etcdTag);
+  if (chart.attuTag) valuesDoc.setIn(['attu', 'image', 'tag'], chart.attuTag);
   await writeFile(valuesPath, valuesDoc.toString());
 }
 
 async function computeStamp(url: string | undefined): Promise<string> {
   const hash = createHash('sha256');
-  hash.update('fixture-chart-repo/v1\0');
+  hash.update('fixture-chart-repo/v2\0');
   hash.update(JSON.stringify(FIXTURE_CHARTS));
   hash.update(`\0url=${url ?? ''}\0`);
-  for (const file of await listFiles(FIXTURE_CHART_DIR)) {
+  for (const file of [...(await listFiles(FIXTURE_CHART_DIR)), ...(await listFiles(FIXTURE_SUBCHART_DIR))]) {
     hash.update(relative(FIXTURE_CHART_DIR, file));
     hash.update('\0');
     hash.update(await readFile(file));

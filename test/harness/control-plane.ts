@@ -213,14 +213,17 @@ export async function up(options: { kubeletDelayMs?: number } = {}): Promise<Clu
   return info;
 }
 
-// Every real cluster has one; the migration's backup PVC asks for it.
+// Every real cluster has one; the migration's backup PVC asks for it. Its provisioner runs in
+// the fake kubelet (FAKE_STORAGE_CLASS / FAKE_PROVISIONER there, which also creates it).
 const DEFAULT_STORAGE_CLASS = `apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
   name: standard
   annotations:
     storageclass.kubernetes.io/is-default-class: "true"
-provisioner: example.com/none
+provisioner: fake-kubelet.local/hostpath
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
 `;
 
 function writeInfo(partial: Partial<ClusterInfo>): void {

@@ -6,12 +6,25 @@
  * - Binds every Pending pod without spec.nodeName to the node (POST Binding; there is no scheduler).
  * - After a delay, patches the pod's `status` subresource like a kubelet would: Running and Ready,
  *   or a terminal phase for one-shot pods (restartPolicy Never / OnFailure).
- * - Deletes pods that carry a deletionTimestamp with gracePeriodSeconds 0 (the kubelet's job).
+ * - Finishes graceful deletion after a scaled-down grace time (deletionGracePeriodSeconds x
+ *   graceMsPer30s / 30: with the default 300 ms, a 30 s pod takes 300 ms, a 90 s one 900 ms,
+ *   a 1 s one 10 ms), then deletes the pod with gracePeriodSeconds 0 (the kubelet's job).
+ * - Readiness honours the readiness probe's initialDelaySeconds, scaled by probeMsPerSecond
+ *   (default 5 ms per second: the real chart's 90 s -> 450 ms): the pod is first reported
+ *   Running and not ready, then Ready.
+ * - Plays the scheduler's volume check: a pod with a persistentVolumeClaim volume is bound to the
+ *   node only when every claim is Bound; until then it stays Pending (condition PodScheduled=False,
+ *   reason Unschedulable), as with a real scheduler.
+ * - Storage: creates the default StorageClass `standard` (provisioner FAKE_PROVISIONER) and runs a
+ *   tiny external provisioner: every Pending claim of that class gets a hostPath PV (claimRef set);
+ *   kube-controller-manager's PV binder then binds the two. Released PVs of ours are deleted
+ *   (reclaimPolicy Delete). A claim of another class stays Pending (its pods too).
  *
  * Test knobs (see FAKE_KUBELET_KNOBS):
  * - image tag contains `never-ready`   -> container running but never ready (a rollout hangs);
  * - image tag contains `crashloop`     -> container waiting in CrashLoopBackOff (not ready);
- * - image tag contains `pull-error`    -> pod stays Pending, container waiting in ImagePullBackOff;
+ * - image tag contains `pull-error` or `missing` -> the image "does not exist": the pod stays
+ *   Pending, container waiting in ImagePullBackOff;
  * - one-shot pod (restartPolicy Never/OnFailure): phase Succeeded (exit code 0) after the delay,
  *   or Failed (exit code 1) when an image tag contains `fail` or the pod has the annotation
  *   `fake-kubelet/fail: "true"`;
@@ -32,6 +45,7 @@ import { promisify } from 'node:util';
 import {
   CoreV1Api,
   KubeConfig,
+  StorageV1Api,
   PatchStrategy,
   Watch,
   setHeaderOptions,
@@ -49,6 +63,8 @@ export const FAKE_KUBELET_KNOBS = Object.freeze({
   crashLoopTag: 'crashloop',
   /** Image-tag substring: image cannot be pulled (pod stays Pending, ImagePullBackOff). */
   pullErrorTag: 'pull-error',
+  /** Image-tag substring, same effect as pullErrorTag: the image is missing from the registry. */
+  missingImageTag: 'missing',
   /** Image-tag substring: a one-shot pod fails (exit code 1). */
   failTag: 'fail',
   /** Annotation: "true" makes a one-shot pod fail (a long-running pod crash-loops). */
@@ -82,7 +98,26 @@ export interface FakeKubeletOptions {
   serveLogs?: boolean;
   /** openssl binary for serveLogs; default `openssl` on PATH. */
   opensslBin?: string;
+  /**
+   * Grace time of a pod with terminationGracePeriodSeconds 30, in ms; other grace periods scale
+   * linearly. Default: env FAKE_KUBELET_GRACE_MS, else 300.
+   */
+  graceMsPer30s?: number;
+  /**
+   * Milliseconds of delay per second of readinessProbe.initialDelaySeconds. Default: env
+   * FAKE_KUBELET_PROBE_MS_PER_S, else 5.
+   */
+  probeMsPerSecond?: number;
+  /** Create the default StorageClass and run the provisioner (default true). */
+  provisioner?: boolean;
+  /** Provisioner poll period in ms; default 300. */
+  provisionerPollMs?: number;
 }
+
+/** Name of the default StorageClass the fake kubelet creates. */
+export const FAKE_STORAGE_CLASS = 'standard';
+/** Provisioner name of that StorageClass (claims of other classes are never provisioned). */
+export const FAKE_PROVISIONER = 'fake-kubelet.local/hostpath';
 
 export interface FakeKubelet {
   readonly nodeName: string;
@@ -109,6 +144,9 @@ interface PodTrack {
   statusKey?: string;
   timer?: NodeJS.Timeout;
   retryTimer?: NodeJS.Timeout;
+  deleteTimer?: NodeJS.Timeout;
+  /** Set once the "unbound claims" PodScheduled=False condition is reported. */
+  unschedulableReported?: boolean;
   chain: Promise<void>;
   podIP?: string;
   startedAt?: string;
@@ -117,6 +155,22 @@ interface PodTrack {
 const execFileAsync = promisify(execFile);
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const RETRY_MS = 1_000;
+/** Re-check period of a pod waiting for its claims to be Bound. */
+const CLAIM_RETRY_MS = 250;
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** Scaled readiness delay of a pod: the largest readinessProbe.initialDelaySeconds x msPerSecond. */
+function readinessDelayMs(pod: V1Pod, msPerSecond: number): number {
+  let max = 0;
+  for (const c of pod.spec?.containers ?? []) max = Math.max(max, c.readinessProbe?.initialDelaySeconds ?? 0);
+  return Math.round(max * msPerSecond);
+}
 
 export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKubelet> {
   const nodeName = opts.nodeName ?? 'fake-node';
@@ -128,6 +182,9 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
   const kc = new KubeConfig();
   kc.loadFromFile(opts.kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);
+  const storage = kc.makeApiClient(StorageV1Api);
+  const graceMsPer30s = opts.graceMsPer30s ?? envNumber('FAKE_KUBELET_GRACE_MS', 300);
+  const probeMsPerSecond = opts.probeMsPerSecond ?? envNumber('FAKE_KUBELET_PROBE_MS_PER_S', 5);
   const watcher = new Watch(kc);
 
   let stopping = false;
@@ -273,12 +330,58 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     void track(t.chain);
   }
 
-  function retryLater(t: PodTrack): void {
+  function retryLater(t: PodTrack, ms = RETRY_MS): void {
     if (stopping || t.retryTimer) return;
     t.retryTimer = setTimeout(() => {
       t.retryTimer = undefined;
       if (tracks.get(t.uid) === t) reconcile(t.latest);
-    }, RETRY_MS);
+    }, ms);
+  }
+
+  // ---- volumes -------------------------------------------------------------------------------
+  /** Claims of the pod that are not Bound (missing ones included), as "<name> (<phase>)". */
+  async function unboundClaims(pod: V1Pod): Promise<string[]> {
+    const namespace = pod.metadata?.namespace ?? '';
+    const out: string[] = [];
+    for (const v of pod.spec?.volumes ?? []) {
+      const claimName = v.persistentVolumeClaim?.claimName;
+      if (!claimName) continue;
+      try {
+        const pvc = await core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace });
+        if (pvc.status?.phase !== 'Bound') out.push(`${claimName} (${pvc.status?.phase ?? 'Pending'})`);
+      } catch (err) {
+        if (statusCode(err) !== 404) throw err;
+        out.push(`${claimName} (not found)`);
+      }
+    }
+    return out;
+  }
+
+  async function reportUnschedulable(pod: V1Pod, unbound: string[]): Promise<void> {
+    const now = new Date().toISOString();
+    await core.patchNamespacedPodStatus(
+      {
+        name: pod.metadata?.name ?? '',
+        namespace: pod.metadata?.namespace ?? '',
+        body: {
+          status: {
+            phase: 'Pending',
+            conditions: [
+              {
+                type: 'PodScheduled',
+                status: 'False',
+                reason: 'Unschedulable',
+                message: `0/1 nodes are available: 1 pod has unbound immediate PersistentVolumeClaims (${unbound.join(', ')}).`,
+                lastProbeTime: null,
+                lastTransitionTime: now,
+              },
+            ],
+          },
+        },
+      },
+      MERGE_PATCH,
+    );
+    log(`pod ${pod.metadata?.namespace}/${pod.metadata?.name} Pending: unbound claims ${unbound.join(', ')}`);
   }
 
   function forget(uid: string): void {
@@ -286,6 +389,7 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     if (!t) return;
     if (t.timer) clearTimeout(t.timer);
     if (t.retryTimer) clearTimeout(t.retryTimer);
+    if (t.deleteTimer) clearTimeout(t.deleteTimer);
     tracks.delete(uid);
   }
 
@@ -319,7 +423,9 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       }
       if (tr.deleteRequested) return;
       tr.deleteRequested = true;
-      enqueue(tr, 'delete', async () => {
+      const graceSeconds = pod.metadata.deletionGracePeriodSeconds ?? 0;
+      const graceMs = Math.max(0, Math.round((graceSeconds * graceMsPer30s) / 30));
+      const finishDelete = (): void => enqueue(tr, 'delete', async () => {
         try {
           await core.deleteNamespacedPod({
             name,
@@ -336,6 +442,14 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
           throw err;
         }
       });
+      if (graceMs === 0 || !pod.spec?.nodeName) {
+        finishDelete();
+      } else {
+        tr.deleteTimer = setTimeout(() => {
+          tr.deleteTimer = undefined;
+          if (!stopping && tracks.get(uid) === tr) finishDelete();
+        }, graceMs);
+      }
       return;
     }
 
@@ -344,6 +458,19 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       if (tr.bindRequested) return;
       tr.bindRequested = true;
       enqueue(tr, 'bind', async () => {
+        const unbound = await unboundClaims(pod);
+        if (unbound.length > 0) {
+          tr.bindRequested = false;
+          if (!tr.unschedulableReported) {
+            tr.unschedulableReported = true;
+            await reportUnschedulable(pod, unbound).catch((err: unknown) => {
+              tr.unschedulableReported = false;
+              log(`pod ${namespace}/${name} condition failed: ${describe(err)}`);
+            });
+          }
+          retryLater(tr, CLAIM_RETRY_MS);
+          return;
+        }
         try {
           await core.createNamespacedBinding({
             namespace,
@@ -387,9 +514,13 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     tr.timer = setTimeout(() => {
       tr.timer = undefined;
       if (stopping || tracks.get(uid) !== tr || tr.latest.metadata?.deletionTimestamp) return;
-      enqueue(tr, 'status', async () => {
+      const probeDelay = readinessDelayMs(tr.latest, probeMsPerSecond);
+      const gated = probeDelay > 0 && outcomes.some((o) => o.kind === 'ready');
+      // Before the probe's initial delay, a container that will be ready reports running, not ready.
+      const first = gated ? outcomes.map((o) => (o.kind === 'ready' ? ({ kind: 'never-ready' } as const) : o)) : outcomes;
+      const patchStatus = (what: ContainerOutcome[], then?: () => void): void => enqueue(tr, 'status', async () => {
         if (tr.statusKey !== statusKey) return; // superseded meanwhile
-        const body = buildStatus(tr, tr.latest, outcomes);
+        const body = buildStatus(tr, tr.latest, what);
         try {
           await core.patchNamespacedPodStatus({ name, namespace, body: { status: body.status } }, MERGE_PATCH);
           log(`pod ${namespace}/${name} ${body.summary}`);
@@ -400,7 +531,15 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
           retryLater(tr);
           throw err;
         }
+        then?.();
       });
+      patchStatus(first, gated ? () => {
+        tr.timer = setTimeout(() => {
+          tr.timer = undefined;
+          if (stopping || tracks.get(uid) !== tr || tr.latest.metadata?.deletionTimestamp) return;
+          patchStatus(outcomes);
+        }, probeDelay);
+      } : undefined);
     }, delay);
   }
 
@@ -475,6 +614,103 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     if (initContainerStatuses.length > 0) status.initContainerStatuses = initContainerStatuses;
     const kinds = [...new Set(outcomes.map((o) => o.kind))].join(',');
     return { status, summary: `${phase}${allReady ? ' ready' : ''} (${kinds || 'no containers'})` };
+  }
+
+  // ---- storage: default StorageClass + provisioner ---------------------------------------------
+  let provisionTimer: NodeJS.Timeout | undefined;
+  const provisionerPollMs = opts.provisionerPollMs ?? 300;
+
+  async function ensureStorageClass(): Promise<void> {
+    try {
+      await storage.readStorageClass({ name: FAKE_STORAGE_CLASS });
+      return;
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+    try {
+      await storage.createStorageClass({
+        body: {
+          apiVersion: 'storage.k8s.io/v1',
+          kind: 'StorageClass',
+          metadata: { name: FAKE_STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+          provisioner: FAKE_PROVISIONER,
+          reclaimPolicy: 'Delete',
+          volumeBindingMode: 'Immediate',
+        },
+      });
+      log(`storage class ${FAKE_STORAGE_CLASS} created (default, provisioner ${FAKE_PROVISIONER})`);
+    } catch (err) {
+      if (statusCode(err) !== 409) throw err;
+    }
+  }
+
+  /** One provisioner pass: a PV for every Pending claim of our class; released PVs of ours deleted. */
+  async function provisionOnce(): Promise<void> {
+    const [claims, volumes] = await Promise.all([
+      withSlot(() => core.listPersistentVolumeClaimForAllNamespaces({})),
+      withSlot(() => core.listPersistentVolume({})),
+    ]);
+    const claimed = new Set(volumes.items.map((pv) => pv.spec?.claimRef?.uid).filter(Boolean));
+    for (const pvc of claims.items) {
+      const uid = pvc.metadata?.uid;
+      if (!uid || pvc.metadata?.deletionTimestamp || pvc.status?.phase !== 'Pending' || pvc.spec?.volumeName) continue;
+      if ((pvc.spec?.storageClassName ?? '') !== FAKE_STORAGE_CLASS || claimed.has(uid)) continue;
+      const pvName = `pvc-${uid}`;
+      try {
+        await withSlot(() =>
+          core.createPersistentVolume({
+            body: {
+              apiVersion: 'v1',
+              kind: 'PersistentVolume',
+              metadata: { name: pvName, annotations: { 'pv.kubernetes.io/provisioned-by': FAKE_PROVISIONER } },
+              spec: {
+                capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
+                accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
+                persistentVolumeReclaimPolicy: 'Delete',
+                storageClassName: FAKE_STORAGE_CLASS,
+                volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
+                hostPath: { path: `/var/lib/fake-kubelet/volumes/${pvName}` },
+                claimRef: {
+                  apiVersion: 'v1',
+                  kind: 'PersistentVolumeClaim',
+                  namespace: pvc.metadata?.namespace,
+                  name: pvc.metadata?.name,
+                  uid,
+                },
+              },
+            },
+          }),
+        );
+        log(`volume ${pvName} provisioned for ${pvc.metadata?.namespace}/${pvc.metadata?.name}`);
+      } catch (err) {
+        if (statusCode(err) !== 409) throw err;
+      }
+    }
+    for (const pv of volumes.items) {
+      const ours = pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] === FAKE_PROVISIONER;
+      if (!ours || pv.metadata?.deletionTimestamp) continue;
+      if (pv.status?.phase === 'Released' && pv.spec?.persistentVolumeReclaimPolicy === 'Delete') {
+        try {
+          await withSlot(() => core.deletePersistentVolume({ name: pv.metadata?.name ?? '' }));
+          log(`volume ${pv.metadata?.name} deleted (released)`);
+        } catch (err) {
+          if (statusCode(err) !== 404) throw err;
+        }
+      }
+    }
+  }
+
+  function scheduleProvisioner(): void {
+    if (stopping) return;
+    provisionTimer = setTimeout(() => {
+      void track(
+        provisionOnce().then(
+          () => undefined,
+          (err: unknown) => log(`provisioner pass failed: ${describe(err)}`),
+        ),
+      ).finally(scheduleProvisioner);
+    }, provisionerPollMs);
+    provisionTimer.unref?.();
   }
 
   // ---- list + watch loop ---------------------------------------------------------------------
@@ -594,10 +830,15 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     await retryStartup(ensureNode, log);
     log(`node ${nodeName} ready`);
     scheduleHeartbeat();
+    if (opts.provisioner ?? true) {
+      await retryStartup(ensureStorageClass, log);
+      scheduleProvisioner();
+    }
     firstRv = await retryStartup(listAll, log);
   } catch (err) {
     stopping = true;
     if (heartbeatTimer) clearTimeout(heartbeatTimer);
+    if (provisionTimer) clearTimeout(provisionTimer);
     for (const uid of [...tracks.keys()]) forget(uid);
     await logServer?.close();
     throw err;
@@ -611,6 +852,7 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       stopped ??= (async () => {
         stopping = true;
         if (heartbeatTimer) clearTimeout(heartbeatTimer);
+        if (provisionTimer) clearTimeout(provisionTimer);
         watchAbort?.abort();
         wakeLoop?.();
         for (const uid of [...tracks.keys()]) forget(uid);
@@ -750,7 +992,9 @@ function annotation(pod: V1Pod, key: string): string | undefined {
 function outcomeOf(pod: V1Pod, c: V1Container): ContainerOutcome {
   const tag = imageTag(c.image);
   const failAnn = annotation(pod, FAKE_KUBELET_KNOBS.failAnnotation) === 'true';
-  if (tag.includes(FAKE_KUBELET_KNOBS.pullErrorTag)) return { kind: 'pull-error' };
+  if (tag.includes(FAKE_KUBELET_KNOBS.pullErrorTag) || tag.includes(FAKE_KUBELET_KNOBS.missingImageTag)) {
+    return { kind: 'pull-error' };
+  }
   if (isOneShot(pod)) {
     return failAnn || tag.includes(FAKE_KUBELET_KNOBS.failTag) ? { kind: 'failed' } : { kind: 'succeeded' };
   }

@@ -47,12 +47,36 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.all.repository $tag -}}
 {{- end -}}
 
+{{/*
+The message queue the ConfigMap names, with the real config template's precedence: pulsar (v2
+values key) > woodpecker > pulsarv3; kafka after those (its block comes later in the real
+template, so it wins); in standalone mode rocksmq/natsmq/woodpecker (standalone.messageQueue)
+last of all. Note: it follows the VALUES, not what renders (4.2.21-4.2.29 name pulsar with no
+Pulsar rendered). Empty when nothing is enabled.
+*/}}
 {{- define "milvus.messageQueue" -}}
-{{- if and (not .Values.cluster.enabled) .Values.standalone.messageQueue -}}
-{{- .Values.standalone.messageQueue -}}
-{{- else -}}
-{{- .Values.messageQueue | default "pulsar" -}}
+{{- $v := .Values -}}
+{{- $mq := "" -}}
+{{- if $v.pulsar.enabled -}}{{- $mq = "pulsar" -}}
+{{- else if $v.woodpecker.enabled -}}{{- $mq = "woodpecker" -}}
+{{- else if $v.pulsarv3.enabled -}}{{- $mq = "pulsar" -}}
 {{- end -}}
+{{- if $v.kafka.enabled -}}{{- $mq = "kafka" -}}{{- end -}}
+{{- if not $v.cluster.enabled -}}
+{{- if has $v.standalone.messageQueue (list "rocksmq" "natsmq" "woodpecker") -}}{{- $mq = $v.standalone.messageQueue -}}{{- end -}}
+{{- end -}}
+{{- $mq -}}
+{{- end -}}
+
+{{/* Address of the queue service named in the ConfigMap (as the real config template writes it). */}}
+{{- define "milvus.pulsarAddress" -}}
+{{- $name := ternary .Values.pulsar.name .Values.pulsarv3.name .Values.pulsar.enabled -}}
+{{- if contains $name .Release.Name -}}{{ .Release.Name }}-proxy{{- else -}}{{ .Release.Name }}-{{ $name }}-proxy{{- end -}}
+{{- end -}}
+
+{{/* The ConfigMap the pods mount: customConfigMap when set, else <fullname>. */}}
+{{- define "milvus.configMapName" -}}
+{{- .Values.customConfigMap | default (include "milvus.fullname" .) -}}
 {{- end -}}
 
 {{/* etcd subchart-style name: <release>-etcd, or <release> when the release name contains "etcd" */}}
@@ -66,7 +90,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 The Milvus components rendered as Deployments, as a YAML list of
-{name, key (values section), coord (bool), recreate (bool, always Recreate), args}.
+{name, key (values section), coord (bool), recreate (bool, always Recreate), group (resource group, optional), args}.
 Coordinators use Recreate unless their activeStandby is enabled; standalone always uses Recreate.
 */}}
 {{- define "milvus.components" -}}
@@ -95,13 +119,25 @@ Coordinators use Recreate unless their activeStandby is enabled; standalone alwa
 - {name: datanode, key: dataNode, coord: false, args: [milvus, run, datanode]}
 {{- end }}
 {{- if $v.queryNode.enabled }}
+{{- if and $v.fixture.resourceGroups $v.replicaResourceGroups }}
+{{- range $g := $v.replicaResourceGroups }}
+- {name: querynode, key: queryNode, coord: false, group: {{ $g | quote }}, args: [milvus, run, querynode]}
+{{- end }}
+{{- else }}
 - {name: querynode, key: queryNode, coord: false, args: [milvus, run, querynode]}
+{{- end }}
 {{- end }}
 {{- if $v.indexNode.enabled }}
 - {name: indexnode, key: indexNode, coord: false, args: [milvus, run, indexnode]}
 {{- end }}
-{{- if $v.streamingNode.enabled }}
+{{- if or $v.streamingNode.enabled $v.streaming.enabled }}
+{{- if and $v.fixture.resourceGroups $v.replicaResourceGroups }}
+{{- range $g := $v.replicaResourceGroups }}
+- {name: streamingnode, key: streamingNode, coord: false, group: {{ $g | quote }}, args: [milvus, run, streamingnode]}
+{{- end }}
+{{- else }}
 - {name: streamingnode, key: streamingNode, coord: false, args: [milvus, run, streamingnode]}
+{{- end }}
 {{- end }}
 {{- else }}
 - {name: standalone, key: standalone, coord: false, recreate: true, args: [milvus, run, standalone]}

@@ -1,0 +1,277 @@
+/**
+ * The fixture charts and the fake kubelet reproduce the facts of the real zilliztech/milvus chart
+ * and of a real node that the bot must meet (SPEC section 9), on the real control plane with
+ * real helm.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { kubectl } from '../harness/control-plane.js';
+import { FAKE_STORAGE_CLASS } from '../harness/fake-kubelet.js';
+import { cluster, ensureRepo, helmT, installRelease, newNamespace } from './helpers.js';
+import { diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: { template?: { spec?: { containers?: Array<{ name: string; image: string }> } } };
+}
+
+function objectsOf(manifest: string): K8sObject[] {
+  return parseAllDocuments(manifest)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object' && typeof o.kind === 'string');
+}
+
+function names(objs: K8sObject[], kind: string): string[] {
+  return objs.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+}
+
+const PULSAR_COMPONENTS = ['bookie', 'broker', 'proxy', 'recovery', 'zookeeper'];
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface PodJson {
+  metadata: { name: string; deletionTimestamp?: string };
+  spec: { nodeName?: string };
+  status: {
+    phase?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string }>;
+    containerStatuses?: Array<{ ready: boolean; state: Record<string, { reason?: string }> }>;
+  };
+}
+
+async function pod(ns: string, name: string): Promise<PodJson | undefined> {
+  try {
+    return JSON.parse(await kubectl(cluster(), ['get', 'pod', name, '-n', ns, '-o', 'json'])) as PodJson;
+  } catch (err) {
+    if (/NotFound|not found/.test(String(err))) return undefined;
+    throw err;
+  }
+}
+
+const isReady = (p: PodJson | undefined) => p?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+describe('fixture facts of the real chart', () => {
+  const ns = { name: '', cleanup: async () => undefined as void };
+  let before: ReleaseSnapshot;
+
+  beforeAll(async () => {
+    Object.assign(ns, await newNamespace('facts'));
+    await ensureRepo();
+    await installRelease(ns.name, 'r', '4.1.24');
+    before = await snapshotRelease(cluster().kubeconfig, ns.name, 'r');
+  });
+  afterAll(async () => {
+    await ns.cleanup();
+  });
+
+  it('4.1.24 defaults: five Pulsar v2 StatefulSets, etcd and minio StatefulSets, PVCs Bound, every pod Ready', async () => {
+    const sets = before.workloads.filter((w) => w.kind === 'StatefulSet').map((w) => w.name);
+    expect(sets).toEqual(['r-etcd', 'r-minio', ...PULSAR_COMPONENTS.map((c) => `r-pulsar-${c}`)].sort());
+    const bookie = before.workloads.find((w) => w.name === 'r-pulsar-bookie');
+    expect(bookie?.images).toEqual({ 'r-pulsar-bookie': 'apachepulsar/pulsar:2.8.2' });
+    expect(bookie?.labels).toMatchObject({ app: 'pulsar', release: 'r', component: 'bookie' });
+    const etcd = before.workloads.find((w) => w.name === 'r-etcd');
+    expect(etcd?.labels).toMatchObject({ 'app.kubernetes.io/instance': 'r', 'app.kubernetes.io/name': 'etcd' });
+    expect(etcd?.images.etcd).toMatch(/^docker\.io\/milvusdb\/etcd:3\.5\./);
+    expect(before.workloads.find((w) => w.name === 'r-minio')?.labels).toMatchObject({ release: 'r', app: 'minio' });
+
+    // The snapshot helper finds every Milvus Deployment too, and every claim of the StatefulSets.
+    expect(before.workloads.filter((w) => w.kind === 'Deployment').map((w) => w.name)).toEqual(
+      ['datacoord', 'datanode', 'indexcoord', 'indexnode', 'proxy', 'querycoord', 'querynode', 'rootcoord'].map((c) => `r-milvus-${c}`),
+    );
+    expect(before.pvcs.map((p) => p.name)).toEqual([
+      'data-r-etcd-0',
+      'export-r-minio-0',
+      'r-pulsar-bookie-journal-r-pulsar-bookie-0',
+      'r-pulsar-bookie-ledgers-r-pulsar-bookie-0',
+      'r-pulsar-zookeeper-data-r-pulsar-zookeeper-0',
+    ]);
+    expect(before.pvcs.every((p) => p.phase === 'Bound' && p.storageClassName === FAKE_STORAGE_CLASS && p.volumeName !== '')).toBe(true);
+
+    const pods = JSON.parse(await kubectl(cluster(), ['get', 'pods', '-n', ns.name, '-o', 'json'])) as { items: PodJson[] };
+    expect(pods.items.length).toBe(8 + 1 + 7); // querynode has 2 replicas
+    expect(pods.items.filter((p) => !isReady(p)).map((p) => p.metadata.name)).toEqual([]);
+
+    // The ConfigMap names the queue that is enabled.
+    const cm = await kubectl(cluster(), ['get', 'configmap', 'r-milvus', '-n', ns.name, '-o', 'jsonpath={.data.default\\.yaml}']);
+    expect(cm).toMatch(/^messageQueue: pulsar$/m);
+    expect(cm).toContain('address: r-pulsar-proxy');
+  });
+
+  it('upgrading to 4.2.25 with the release values renders no Pulsar at all (the 4.2.21-4.2.29 clash)', async () => {
+    const out = await helmT(['upgrade', 'r', 'zilliztech/milvus', '-n', ns.name, '--version', '4.2.25', '--reset-then-reuse-values', '--dry-run=server']);
+    const objs = objectsOf(out.slice(out.indexOf('---')));
+    expect(names(objs, 'StatefulSet')).toEqual(['r-etcd', 'r-minio']);
+    expect(names(objs, 'Deployment')).toContain('r-milvus-mixcoord');
+    // Forcing pulsar.enabled does not help: the v2 subchart is not in the package.
+    const forced = objectsOf(await helmT(['template', 'r', 'zilliztech/milvus', '--version', '4.2.25', '--set', 'pulsar.enabled=true']));
+    expect(names(forced, 'StatefulSet').filter((n) => n.includes('pulsar'))).toEqual([]);
+    // Nothing changed on the cluster.
+    expect(diffSnapshots(before, await snapshotRelease(cluster().kubeconfig, ns.name, 'r'))).toEqual([]);
+  });
+
+  it('4.2.30 defaults to pulsarv3; with pulsar.enabled=true,pulsarv3.enabled=false it renders v2 with the 4.1.24 names', async () => {
+    const v3 = objectsOf(await helmT(['template', 'r', 'zilliztech/milvus', '--version', '4.2.30', '-n', ns.name]));
+    expect(names(v3, 'StatefulSet')).toEqual(['r-etcd', 'r-minio', ...PULSAR_COMPONENTS.map((c) => `r-pulsarv3-${c}`)].sort());
+    const v2 = objectsOf(
+      await helmT(['template', 'r', 'zilliztech/milvus', '--version', '4.2.30', '-n', ns.name, '--set', 'pulsar.enabled=true,pulsarv3.enabled=false']),
+    );
+    expect(names(v2, 'StatefulSet')).toEqual(before.workloads.filter((w) => w.kind === 'StatefulSet').map((w) => w.name));
+    // The alias makes .Chart.Name "pulsar": the label says pulsar-2.7.8, as upstream renders it.
+    const bookie = v2.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'r-pulsar-bookie');
+    expect(bookie?.metadata.labels).toMatchObject({ app: 'pulsar', release: 'r', component: 'bookie', chart: 'pulsar-2.7.8' });
+  });
+
+  it('kafka: StatefulSets r-kafka and r-zookeeper, and the ConfigMap names kafka', async () => {
+    const objs = objectsOf(
+      await helmT(['template', 'r', 'zilliztech/milvus', '--version', '4.2.58', '--set', 'kafka.enabled=true,pulsarv3.enabled=false']),
+    );
+    expect(names(objs, 'StatefulSet')).toEqual(['r-etcd', 'r-kafka', 'r-minio', 'r-zookeeper']);
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'r-milvus') as unknown as { data: Record<string, string> };
+    expect(cm.data['default.yaml']).toMatch(/^messageQueue: kafka$/m);
+  });
+
+  it('customConfigMap: no <fullname> ConfigMap, every pod mounts the named one', async () => {
+    const out = await helmT(['template', 'r', 'zilliztech/milvus', '--version', '4.2.58', '--set', 'customConfigMap=my-config']);
+    const objs = objectsOf(out);
+    expect(names(objs, 'ConfigMap')).toEqual([]);
+    const deps = objs.filter((o) => o.kind === 'Deployment') as unknown as Array<{ spec: { template: { spec: { volumes: Array<{ configMap?: { name: string } }> } } } }>;
+    expect(deps.length).toBeGreaterThan(0);
+    for (const d of deps) expect(d.spec.template.spec.volumes.map((v) => v.configMap?.name)).toEqual(['my-config']);
+  });
+});
+
+describe('chart 5.0.19: 2.6 defaults, resource groups and attu', () => {
+  const ns = { name: '', cleanup: async () => undefined as void };
+  afterAll(async () => {
+    await ns.cleanup();
+  });
+
+  it('renders per-group querynode/streamingnode Deployments, no indexnode, and attu with the Milvus labels but its own image', async () => {
+    Object.assign(ns, await newNamespace('rg'));
+    await installRelease(ns.name, 'm', '5.0.19', { replicaResourceGroups: '{rg1,rg2}', 'attu.enabled': 'true' });
+    const snap = await snapshotRelease(cluster().kubeconfig, ns.name, 'm');
+    const deps = snap.workloads.filter((w) => w.kind === 'Deployment');
+    expect(deps.map((d) => d.name)).toEqual(
+      ['attu', 'datanode', 'mixcoord', 'proxy', 'querynode-rg1', 'querynode-rg2', 'streamingnode-rg1', 'streamingnode-rg2'].map((c) => `m-milvus-${c}`),
+    );
+    expect(deps.filter((d) => d.labels.component === 'querynode').map((d) => d.name)).toEqual(['m-milvus-querynode-rg1', 'm-milvus-querynode-rg2']);
+    expect(deps.filter((d) => d.labels.component === 'streamingnode')).toHaveLength(2);
+    const attu = deps.find((d) => d.name === 'm-milvus-attu');
+    expect(attu?.labels).toMatchObject({ 'app.kubernetes.io/name': 'milvus', 'app.kubernetes.io/instance': 'm', component: 'attu' });
+    expect(attu?.images).toEqual({ attu: 'zilliz/attu:v2.5.3' });
+    for (const d of deps.filter((x) => x !== attu)) expect(Object.values(d.images)).toEqual(['milvusdb/milvus:v2.6.15']);
+    expect(snap.workloads.filter((w) => w.kind === 'StatefulSet').map((w) => w.name)).toEqual(
+      ['m-etcd', 'm-minio', ...PULSAR_COMPONENTS.map((c) => `m-pulsarv3-${c}`)].sort(),
+    );
+    expect(snap.pvcs.every((p) => p.phase === 'Bound')).toBe(true);
+  });
+});
+
+describe('fake kubelet strictness', () => {
+  const ns = { name: '', cleanup: async () => undefined as void };
+  beforeAll(async () => {
+    Object.assign(ns, await newNamespace('kubelet'));
+  });
+  afterAll(async () => {
+    await ns.cleanup();
+  });
+
+  const podYaml = (name: string, image: string, extra = '') => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  containers:
+  - name: c
+    image: ${image}
+${extra}`;
+
+  it('a pod whose claim is not Bound stays Pending (unscheduled); a claim of the default class is provisioned and its pod runs', async () => {
+    const claim = (name: string, cls?: string) => `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: ${name}
+spec:
+  ${cls ? `storageClassName: ${cls}` : ''}
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+`;
+    const vol = (claimName: string) => `    volumeMounts:
+    - name: d
+      mountPath: /d
+  volumes:
+  - name: d
+    persistentVolumeClaim:
+      claimName: ${claimName}
+`;
+    await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], [claim('nowhere', 'no-such-class'), podYaml('stuck', 'busybox:1', vol('nowhere'))].join('---\n'));
+    await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], [claim('fine'), podYaml('runs', 'busybox:1', vol('fine'))].join('---\n'));
+    const stuck = await waitFor('PodScheduled=False on the stuck pod', async () => {
+      const p = await pod(ns.name, 'stuck');
+      return p?.status.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable') ? p : undefined;
+    });
+    expect(stuck.spec.nodeName).toBeUndefined();
+    expect(stuck.status.phase).toBe('Pending');
+    const runs = await waitFor('the pod with a Bound claim Ready', async () => {
+      const p = await pod(ns.name, 'runs');
+      return isReady(p) ? p : undefined;
+    });
+    expect(runs.spec.nodeName).toBe('fake-node');
+    const pvcs = JSON.parse(await kubectl(cluster(), ['get', 'pvc', '-n', ns.name, '-o', 'json'])) as { items: Array<{ metadata: { name: string }; status: { phase: string } }> };
+    expect(Object.fromEntries(pvcs.items.map((p) => [p.metadata.name, p.status.phase]))).toEqual({ fine: 'Bound', nowhere: 'Pending' });
+    // Still unscheduled after the good pod ran (the claims were looked at meanwhile).
+    expect((await pod(ns.name, 'stuck'))?.spec.nodeName).toBeUndefined();
+  });
+
+  it('a missing image: the pod stays Pending with ImagePullBackOff', async () => {
+    await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], podYaml('nopull', 'milvusdb/milvus:v9.9.9-missing'));
+    const p = await waitFor('ImagePullBackOff', async () => {
+      const x = await pod(ns.name, 'nopull');
+      return x?.status.containerStatuses?.[0]?.state.waiting?.reason === 'ImagePullBackOff' ? x : undefined;
+    });
+    expect(p.status.phase).toBe('Pending');
+    expect(isReady(p)).toBe(false);
+  });
+
+  it('readiness waits for the probe initialDelaySeconds (scaled): running-not-ready first, then Ready', async () => {
+    const probe = `    readinessProbe:
+      httpGet: {path: /healthz, port: 9091}
+      initialDelaySeconds: 200
+`;
+    await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], podYaml('slow', 'busybox:1', probe));
+    const running = await waitFor('Running but not ready', async () => {
+      const x = await pod(ns.name, 'slow');
+      return x?.status.phase === 'Running' && x.status.containerStatuses?.[0]?.state.running ? x : undefined;
+    });
+    // 200 s x 5 ms = 1 s: the first report is not ready.
+    expect(isReady(running)).toBe(false);
+    await waitFor('Ready', async () => (isReady(await pod(ns.name, 'slow')) ? true : undefined));
+  });
+
+  it('a terminating pod takes its scaled grace time instead of vanishing at once', async () => {
+    await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], podYaml('graceful', 'busybox:1', '  terminationGracePeriodSeconds: 60\n'));
+    await waitFor('Ready', async () => (isReady(await pod(ns.name, 'graceful')) ? true : undefined));
+    await kubectl(cluster(), ['delete', 'pod', 'graceful', '-n', ns.name, '--wait=false']);
+    const terminating = await pod(ns.name, 'graceful');
+    // 60 s x 300 ms / 30 s = 600 ms: still there, terminating.
+    expect(terminating?.metadata.deletionTimestamp).toBeDefined();
+    await waitFor('the pod gone', async () => ((await pod(ns.name, 'graceful')) === undefined ? true : undefined));
+  });
+});
