@@ -365,6 +365,9 @@ describe('bot chart installed on the control plane', () => {
       { verb: 'list', resource: 'secrets', namespace },
       { verb: 'get', resource: 'secrets', namespace },
       { verb: 'list', resource: 'deployments.apps', namespace },
+      // A plan compares the whole release: its StatefulSets and PVCs too.
+      { verb: 'list', resource: 'statefulsets.apps', namespace },
+      { verb: 'list', resource: 'persistentvolumeclaims', namespace },
       { verb: 'get', resource: 'configmaps', namespace },
       { verb: 'list', resource: 'services', namespace },
       { verb: 'list', resource: 'pods', namespace },
@@ -374,6 +377,8 @@ describe('bot chart installed on the control plane', () => {
     const writes: CanI[] = [
       ...['create', 'update', 'delete'].map((verb) => ({ verb, resource: 'secrets', namespace: m })),
       { verb: 'patch', resource: 'deployments.apps', namespace: m },
+      { verb: 'delete', resource: 'statefulsets.apps', namespace: m },
+      { verb: 'delete', resource: 'persistentvolumeclaims', namespace: m },
       { verb: 'patch', resource: 'configmaps', namespace: m },
       { verb: 'create', resource: 'pods', namespace: m },
       { verb: 'create', resource: 'persistentvolumeclaims', namespace: m },
