@@ -32,18 +32,19 @@ describe('helm path on the control plane', () => {
     expect(Object.values(restored).every((i) => i === 'milvusdb/milvus:v2.3.11')).toBe(true);
   });
 
-  it('reaches 2.4.23, which no chart carries, through the newest 2.4 chart and an image override', async () => {
+  it('reaches 2.4.23, which no chart carries, through the newest safe 2.4 chart and an image override', async () => {
     const n = await newNamespace('e2e-helm23');
     try {
       await installRelease(n.name, 'my-release', '4.1.24');
       const plan = JSON.parse((await cli(['plan', 'my-release', '2.4.23', '-n', n.name, '--json'])).stdout);
-      expect(plan.chart).toBe('4.2.25');
+      // 4.2.21-4.2.29 cannot render this release's Pulsar v2: the newest 2.4 chart before them.
+      expect(plan.chart).toBe('4.2.20');
       expect(plan.steps[1].set).toEqual({ 'image.all.tag': 'v2.4.23' });
       expect(plan.warnings.join(' ')).toMatch(/no chart carries Milvus 2\.4\.23/);
       const up = await cli(['upgrade', 'my-release', '2.4.23', '-n', n.name, '--yes']);
       expect(up.code, up.stdout + up.stderr).toBe(0);
       const images = await imagesByComponent(n.name, 'my-release');
-      // Chart 4.2.25 switches to mixcoord: the old coordinators are gone.
+      // Chart 4.2.20 switches to mixcoord: the old coordinators are gone.
       expect(images).toEqual({
         mixcoord: 'milvusdb/milvus:v2.4.23', datanode: 'milvusdb/milvus:v2.4.23', indexnode: 'milvusdb/milvus:v2.4.23',
         proxy: 'milvusdb/milvus:v2.4.23', querynode: 'milvusdb/milvus:v2.4.23',

@@ -47,7 +47,7 @@ export interface CliResult {
 }
 
 /** Redis keys the CLI writes (its audit trail) in this test file; global teardown removes them. */
-export const CLI_KEY_PREFIX = `e2e-cli-${randomBytes(4).toString('hex')}:`;
+export const CLI_KEY_PREFIX = `e2e-cli-${inject('runId')}-${randomBytes(4).toString('hex')}:`;
 
 /** Runs the real CLI as a person would (a separate process), against the test cluster. */
 export function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {

@@ -59,7 +59,12 @@ describe('Slack: /milvus upgrade -> approval -> progress -> rollback, through si
     expect(textOf(card)).toMatch(/2\.3\.11 → \*?2\.4\.23/);
     expect(textOf(card)).toMatch(/no chart carries Milvus 2\.4\.23/);
     expect(textOf(card)).toMatch(/<@U0APP00001>/);
+    // The whole-release plan on the card: a summary with the queue, the full list one click away.
+    expect(textOf(card)).toMatch(/\*Changes\* \d+ changed · 1 added · 4 removed · message queue: Pulsar v2, kept/);
     const requestId = buttons(card).find((b) => b.action_id === 'approve')!.value;
+    expect(buttons(card).map((b) => b.action_id)).toEqual(['show_changes', 'approve', 'reject']);
+    await bot.click('show_changes', requestId, USERS.requester, card.ts);
+    await bot.stub.waitFor(() => bot.stub.ephemerals(CHANNEL).some((e) => e.user === USERS.requester && /All changes of/.test(e.text)));
     const progressTs = await until('the progress message to be recorded', 10_000, async () => (await bot.store.require(requestId)).place?.progressTs);
 
     // The requester cannot approve their own request... (self-approval is refused)

@@ -1,0 +1,87 @@
+/**
+ * Issue 9 items 4-7 on the real control plane: Attu is left alone, every resource-group
+ * Deployment is upgraded, and the refusals of the migration tool's range and of the 2.6 line
+ * leave the whole release as it was.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, cluster, helmStatus, installRelease, newNamespace } from './helpers.js';
+import { diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
+
+const snap = (ns: string, release: string) => snapshotRelease(cluster().kubeconfig, ns, release);
+const deploymentImages = (s: ReleaseSnapshot) =>
+  Object.fromEntries(s.workloads.filter((w) => w.kind === 'Deployment').map((w) => [w.name, Object.values(w.images).join(',')]));
+
+describe('Attu beside a rolling upgrade', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-attu');
+    await installRelease(ns.name, 'my-release', '4.0.31', { 'attu.enabled': 'true' });
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('status lists Attu apart; the rolling plan and run leave it as it was', async () => {
+    const status = JSON.parse((await cli(['status', 'my-release', '-n', ns.name, '--json'])).stdout);
+    expect(status.others.map((o: { deployment: string }) => o.deployment)).toEqual(['my-release-milvus-attu']);
+    expect(status.components.map((c: { component: string }) => c.component)).not.toContain('attu');
+
+    const before = await snap(ns.name, 'my-release');
+    const plan = JSON.parse((await cli(['plan', 'my-release', '2.4.5', '-n', ns.name, '--strategy', 'rolling', '--json'])).stdout);
+    expect(JSON.stringify(plan.steps)).not.toContain('my-release-milvus-attu');
+    const up = await cli(['upgrade', 'my-release', '2.4.5', '-n', ns.name, '--strategy', 'rolling', '--yes']);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'my-release');
+    const images = deploymentImages(after);
+    expect(images['my-release-milvus-attu']).toBe(deploymentImages(before)['my-release-milvus-attu']);
+    expect(images['my-release-milvus-attu']).toMatch(/^zilliz\/attu:/);
+    for (const [name, image] of Object.entries(images)) if (name !== 'my-release-milvus-attu') expect(image, name).toBe('milvusdb/milvus:v2.4.5');
+    // Only Milvus images changed: no StatefulSet, PVC or replica count moved.
+    expect(diffSnapshots(before, after).filter((d) => !(d.kind === 'Deployment' && d.field === 'image')).map((d) => d.text)).toEqual([]);
+  });
+});
+
+describe('resource groups (chart 5.0.19): several querynode and streamingnode Deployments', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-rg');
+    await installRelease(ns.name, 'rg', '5.0.19', { replicaResourceGroups: '{rg1,rg2}', 'image.all.tag': 'v2.6.14' });
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('a rolling upgrade takes every Deployment of every group to the target and checks it at the end', async () => {
+    const before = await snap(ns.name, 'rg');
+    const plan = JSON.parse((await cli(['plan', 'rg', '2.6.15', '-n', ns.name, '--strategy', 'rolling', '--json'])).stdout);
+    const updated = plan.steps.filter((s: { kind: string }) => s.kind === 'update-deployment').map((s: { target: { deployment: string } }) => s.target.deployment);
+    expect(updated).toEqual(expect.arrayContaining(['rg-milvus-querynode-rg1', 'rg-milvus-querynode-rg2', 'rg-milvus-streamingnode-rg1', 'rg-milvus-streamingnode-rg2']));
+    expect(plan.steps[plan.steps.length - 1].kind).toBe('verify-deployments');
+    const up = await cli(['upgrade', 'rg', '2.6.15', '-n', ns.name, '--strategy', 'rolling', '--yes']);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'rg');
+    for (const [name, image] of Object.entries(deploymentImages(after))) expect(image, name).toBe('milvusdb/milvus:v2.6.15');
+    expect(Object.keys(deploymentImages(after)).sort()).toEqual(Object.keys(deploymentImages(before)).sort());
+    expect(diffSnapshots(before, after).filter((d) => !(d.kind === 'Deployment' && d.field === 'image')).map((d) => d.text)).toEqual([]);
+  });
+});
+
+describe('refusals leave the whole release unchanged', () => {
+  const cases: Array<{ name: string; chart: string; set?: Record<string, string>; args: string[]; message: RegExp }> = [
+    { name: 'a 2.1.x release past 2.2 (the migration tool only does 2.1 -> 2.2)', chart: '3.2.18', args: ['2.4.23'], message: /2\.2/ },
+    { name: 'a 2.4 release straight to 2.6', chart: '4.2.20', args: ['2.6.15'], message: /2\.5\.16/ },
+    { name: 'a rolling upgrade across 2.5 -> 2.6', chart: '4.2.58', args: ['2.6.15', '--strategy', 'rolling'], message: /streamingnode/ },
+  ];
+  for (const c of cases) {
+    it(`refuses ${c.name} with exit 2`, async () => {
+      const ns = await newNamespace('e2e-refuse');
+      try {
+        await installRelease(ns.name, 'r', c.chart, c.set ?? {});
+        const before = await snap(ns.name, 'r');
+        const r = await cli(['upgrade', 'r', ...c.args, '-n', ns.name, '--yes']);
+        expect(r.code, r.stdout + r.stderr).toBe(2);
+        expect(r.stderr).toMatch(c.message);
+        expect(await helmStatus(ns.name, 'r')).toMatchObject({ revision: 1, status: 'deployed' });
+        expect(diffSnapshots(before, await snap(ns.name, 'r'))).toEqual([]);
+      } finally {
+        await ns.cleanup();
+      }
+    });
+  }
+});
