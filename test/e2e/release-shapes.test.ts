@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cluster, helmStatus, installRelease, newNamespace } from './helpers.js';
 import { diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
 
+/** Coordinators settle 1 s instead of the script's 30 s; waits poll every 200 ms. */
+const FAST = ['--coordinator-min-ready', '1', '--poll-ms', '200'];
 const snap = (ns: string, release: string) => snapshotRelease(cluster().kubeconfig, ns, release);
 const deploymentImages = (s: ReleaseSnapshot) =>
   Object.fromEntries(s.workloads.filter((w) => w.kind === 'Deployment').map((w) => [w.name, Object.values(w.images).join(',')]));
@@ -25,9 +27,9 @@ describe('Attu beside a rolling upgrade', () => {
     expect(status.components.map((c: { component: string }) => c.component)).not.toContain('attu');
 
     const before = await snap(ns.name, 'my-release');
-    const plan = JSON.parse((await cli(['plan', 'my-release', '2.4.5', '-n', ns.name, '--strategy', 'rolling', '--json'])).stdout);
+    const plan = JSON.parse((await cli(['plan', 'my-release', '2.4.5', '-n', ns.name, '--strategy', 'rolling', '--json', ...FAST])).stdout);
     expect(JSON.stringify(plan.steps)).not.toContain('my-release-milvus-attu');
-    const up = await cli(['upgrade', 'my-release', '2.4.5', '-n', ns.name, '--strategy', 'rolling', '--yes']);
+    const up = await cli(['upgrade', 'my-release', '2.4.5', '-n', ns.name, '--strategy', 'rolling', '--yes', ...FAST]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const after = await snap(ns.name, 'my-release');
     const images = deploymentImages(after);
@@ -53,7 +55,7 @@ describe('resource groups (chart 5.0.19): several querynode and streamingnode De
     const updated = plan.steps.filter((s: { kind: string }) => s.kind === 'update-deployment').map((s: { target: { deployment: string } }) => s.target.deployment);
     expect(updated).toEqual(expect.arrayContaining(['rg-milvus-querynode-rg1', 'rg-milvus-querynode-rg2', 'rg-milvus-streamingnode-rg1', 'rg-milvus-streamingnode-rg2']));
     expect(plan.steps[plan.steps.length - 1].kind).toBe('verify-deployments');
-    const up = await cli(['upgrade', 'rg', '2.6.15', '-n', ns.name, '--strategy', 'rolling', '--yes']);
+    const up = await cli(['upgrade', 'rg', '2.6.15', '-n', ns.name, '--strategy', 'rolling', '--yes', ...FAST]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const after = await snap(ns.name, 'rg');
     for (const [name, image] of Object.entries(deploymentImages(after))) expect(image, name).toBe('milvusdb/milvus:v2.6.15');

@@ -543,9 +543,11 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     }, delay);
   }
 
+  // Loopback only: whatever a test might dial stays on this machine. kube-apiserver refuses
+  // loopback addresses in Endpoints, so Services get none; nothing here dials a Service.
   function nextPodIP(): string {
     ipCounter++;
-    return `10.244.${Math.floor(ipCounter / 250) % 250}.${(ipCounter % 250) + 2}`;
+    return `127.244.${Math.floor(ipCounter / 250) % 250}.${(ipCounter % 250) + 2}`;
   }
 
   function buildStatus(
