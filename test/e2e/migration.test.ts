@@ -21,7 +21,8 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
   let ns: { name: string; cleanup: () => Promise<void> };
   beforeAll(async () => {
     ns = await newNamespace('e2e-mig');
-    await installRelease(ns.name, 'my-release', '3.2.18', { 'queryNode.replicas': '3' });
+    // Attu carries Milvus's labels but is not Milvus: the migration must leave it running.
+    await installRelease(ns.name, 'my-release', '3.2.18', { 'queryNode.replicas': '3', 'attu.enabled': 'true' });
   });
   afterAll(async () => ns.cleanup());
 
@@ -33,9 +34,14 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
     await putPermanentKey(idKey);
     // The session lives while Milvus pods run, and expires 3 s after the last one is gone.
     const session = await holdSession(sessionKey, 3);
+    const attuBefore = (await deployments(ns.name, 'my-release')).find((d) => d.component === 'attu')!;
+    expect(attuBefore.image).toMatch(/^zilliz\/attu:/);
+    let attuScaledDown = false;
     const stopWhenScaledDown = setInterval(() => {
       void deployments(ns.name, 'my-release').then((ds) => {
-        if (ds.length > 0 && ds.every((d) => d.replicas === 0)) session.stop();
+        const milvus = ds.filter((d) => d.component !== 'attu');
+        if (ds.some((d) => d.component === 'attu' && d.replicas === 0)) attuScaledDown = true;
+        if (milvus.length > 0 && milvus.every((d) => d.replicas === 0)) session.stop();
       });
     }, 300);
 
@@ -54,7 +60,10 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
     expect(run.stdout).toMatch(/every Milvus session expired/);
     expect(await keyExists(sessionKey)).toBe(false);
     expect(await keyExists(idKey)).toBe(true);
-    const deps = await deployments(ns.name, 'my-release');
+    const all = await deployments(ns.name, 'my-release');
+    expect(attuScaledDown).toBe(false);
+    expect(all.find((d) => d.component === 'attu')).toMatchObject({ image: attuBefore.image, replicas: attuBefore.replicas, readyReplicas: attuBefore.replicas });
+    const deps = all.filter((d) => d.component !== 'attu');
     expect(deps.length).toBeGreaterThanOrEqual(8);
     for (const d of deps) expect(d.image).toBe('milvusdb/milvus:v2.2.0');
     expect(deps.find((d) => d.component === 'querynode')).toMatchObject({ replicas: 3, readyReplicas: 3 });
@@ -73,7 +82,7 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(back.stdout).toMatch(/path: migrate/);
     expect(back.stdout).toMatch(/done: rollback pod milvus-meta-migration-rollback-my-release succeeded/);
-    const after = await deployments(ns.name, 'my-release');
+    const after = (await deployments(ns.name, 'my-release')).filter((d) => d.component !== 'attu');
     for (const d of after) expect(d.image).toBe('milvusdb/milvus:v2.1.4');
     expect(after.find((d) => d.component === 'querynode')).toMatchObject({ replicas: 3, readyReplicas: 3 });
     // The old migration pod is gone, so a new migration can run.
