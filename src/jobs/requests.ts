@@ -22,15 +22,6 @@ export class ReleaseBusy extends UpgradeError {
   }
 }
 
-// Compare-and-set on a key holding a request id: the lock of a release.
-const CAS_LOCK = `
-local cur = redis.call('GET', KEYS[1])
-if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
 // Writes a request record only if its revision is still the one read (optimistic locking
 // without WATCH, which a shared connection cannot use safely).
 const CAS_RECORD = `
@@ -41,6 +32,24 @@ if rev == ARGV[1] then
 end
 return 0`;
 
+/** Seams for tests that widen race windows; never set in production. */
+export interface StoreTestHooks {
+  /** Awaited by create() between reading the lock and writing the record. */
+  readonly beforeRecordWrite?: () => Promise<void>;
+}
+
+// Creates a request: takes the release's lock only if it still holds the id read (ARGV[1], ''
+// for none) and, in the same atomic step, writes the record, its history entry and its first
+// log line. Nobody can see the new lock without its record.
+const CREATE = `
+local cur = redis.call('GET', KEYS[1])
+if not ((cur == false and ARGV[1] == '') or cur == ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[2], 'json', ARGV[3], 'rev', '0')
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+redis.call('RPUSH', KEYS[4], ARGV[5])
+return 1`;
+
 type Mutation = (r: UpgradeRequest) => UpgradeRequest | null;
 
 /** Upgrade requests, their audit/event log and the per-release lock, kept in Redis. */
@@ -48,6 +57,7 @@ export class RedisRequestStore implements RequestStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'mub:',
+    private readonly hooks: StoreTestHooks = {},
   ) {}
 
   private key(...parts: string[]): string {
@@ -90,8 +100,6 @@ export class RedisRequestStore implements RequestStore {
         }
       }
       const id = `req-${await this.redis.incr(this.key('seq'))}`;
-      const won = await this.redis.eval(CAS_LOCK, 1, lockKey, holder ?? '', id);
-      if (won !== 1) continue;
       const request: UpgradeRequest = {
         id,
         kind: input.kind,
@@ -115,13 +123,14 @@ export class RedisRequestStore implements RequestStore {
         error: null,
         rollbackOf: input.rollbackOf ?? null,
         rollbackRequest: null,
+        runToken: 0,
       };
-      await this.redis
-        .multi()
-        .hset(this.key('req', id), 'json', JSON.stringify(request), 'rev', '0')
-        .zadd(this.key('history', releaseKey(plan.cluster, plan.namespace, plan.release)), now, id)
-        .exec();
-      await this.appendLog(id, { at: now, type: 'audit', actor: input.requester, action: `requested ${input.kind}`, detail: `${plan.from} -> ${plan.to} by ${plan.path}` });
+      const first: LogEntry = { at: now, type: 'audit', actor: input.requester, action: `requested ${input.kind}`, detail: `${plan.from} -> ${plan.to} by ${plan.path}` };
+      await this.hooks.beforeRecordWrite?.();
+      const keys = [lockKey, this.key('req', id), this.key('history', releaseKey(plan.cluster, plan.namespace, plan.release)), this.key('log', id)];
+      const won = await this.redis.eval(CREATE, keys.length, ...keys, holder ?? '', id, JSON.stringify(request), String(now), JSON.stringify(first));
+      if (won !== 1) continue;
+      await this.redis.publish(this.changedChannel(), id);
       return request;
     }
     throw new UpgradeError('busy', `could not take the lock of ${plan.release}: too much contention`);
@@ -209,7 +218,8 @@ export class RedisRequestStore implements RequestStore {
     const { request, changed } = await this.update(id, (r) => {
       const state = deriveState(r, now);
       if (r.cancelRequested || isTerminal(state)) return null;
-      const notStarted = state === 'pending-approval' || state === 'approved';
+      // Nothing runs yet (a worker that picks it up later finds it ended): ended at once.
+      const notStarted = state === 'pending-approval' || state === 'approved' || state === 'queued';
       return { ...r, cancelRequested: { by, at: now }, ...(notStarted ? { phase: 'cancelled' as const, finishedAt: now } : {}) };
     });
     if (changed) await this.audit(id, by, 'cancel requested', undefined, now);

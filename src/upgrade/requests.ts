@@ -57,6 +57,12 @@ export interface UpgradeRequest {
   /** For a rollback: the request it undoes. For an upgrade: its rollback request, once asked. */
   readonly rollbackOf: string | null;
   readonly rollbackRequest: string | null;
+  /**
+   * The fencing token of the run that owns the request: incremented when a run starts. A run
+   * holding an older token was superseded (its queue lock was lost) and must write nothing.
+   * Absent on records written before it existed: 0.
+   */
+  readonly runToken?: number;
 }
 
 export function deriveState(r: UpgradeRequest, now: number): RequestState {
