@@ -43,6 +43,12 @@ const schema = z.object({
   JOB_BACKOFF_MS: int(100, 600_000).default(5000),
   JOB_LOCK_MS: int(1000, 600_000).default(30_000),
   JOB_STALLED_INTERVAL_MS: int(500, 600_000).default(30_000),
+  /** On SIGTERM: how long the running steps may take to finish before the process exits. */
+  SHUTDOWN_GRACE_SECONDS: int(0, 86_400).default(1860),
+  /** How often abandoned requests are looked for (and ended, freeing their release). */
+  RECONCILE_INTERVAL_SECONDS: int(1, 86_400).default(60),
+  /** A queued or approved request with no job, quiet this long, is taken as abandoned. */
+  RECONCILE_GRACE_SECONDS: int(1, 86_400).default(60),
   SLACK_MODE: z.enum(['http', 'socket']).default('http'),
   SLACK_BOT_TOKEN: z.string().optional(),
   SLACK_SIGNING_SECRET: z.string().optional(),
@@ -71,7 +77,16 @@ export interface AppConfig {
   readonly plan: PlanSettings;
   readonly pollIntervalMs: number;
   readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number };
-  readonly worker: { readonly concurrency: number; readonly attempts: number; readonly backoffMs: number; readonly lockMs: number; readonly stalledIntervalMs: number };
+  readonly worker: {
+    readonly concurrency: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly lockMs: number;
+    readonly stalledIntervalMs: number;
+    readonly shutdownGraceMs: number;
+    readonly reconcileIntervalMs: number;
+    readonly reconcileGraceMs: number;
+  };
   readonly slack: {
     readonly mode: 'http' | 'socket';
     readonly botToken?: string;
@@ -144,6 +159,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       backoffMs: e.JOB_BACKOFF_MS,
       lockMs: e.JOB_LOCK_MS,
       stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
+      reconcileGraceMs: e.RECONCILE_GRACE_SECONDS * 1000,
     },
     slack: {
       mode: e.SLACK_MODE,

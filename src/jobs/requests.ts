@@ -50,6 +50,22 @@ redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[5])
 return 1`;
 
+// Appends to a request's log only while the run holding token ARGV[1] still owns the request.
+const FENCED_APPEND = `
+local json = redis.call('HGET', KEYS[1], 'json')
+if not json then return -1 end
+local token = cjson.decode(json).runToken or 0
+if tostring(token) ~= ARGV[1] then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+return 1`;
+
+/** A run whose token is no longer the request's: another run took over; this one stops. */
+export class Superseded extends UpgradeError {
+  constructor(id: string, token: number) {
+    super('superseded', `run ${token} of ${id} was superseded by a newer run: it stops and writes nothing`);
+  }
+}
+
 type Mutation = (r: UpgradeRequest) => UpgradeRequest | null;
 
 /** Upgrade requests, their audit/event log and the per-release lock, kept in Redis. */
@@ -200,10 +216,78 @@ export class RedisRequestStore implements RequestStore {
     return request;
   }
 
+  /**
+   * Starts a run: increments the request's fencing token atomically and returns it, or null
+   * (nothing changed) when the request has already ended.
+   */
+  async beginRun(id: string, now = Date.now()): Promise<{ request: UpgradeRequest; token: number | null }> {
+    const { request, changed } = await this.update(id, (r) => (isTerminal(deriveState(r, now)) ? null : { ...r, runToken: (r.runToken ?? 0) + 1 }));
+    return { request, token: changed ? (request.runToken ?? 0) : null };
+  }
+
+  /** The writes of the run holding `token`: each refused with Superseded once a newer run began. */
+  fenced(id: string, token: number): RunWriter {
+    const check = (r: UpgradeRequest) => {
+      if ((r.runToken ?? 0) !== token) throw new Superseded(id, token);
+    };
+    const appendLog = async (entry: LogEntry) => {
+      const ok = await this.redis.eval(FENCED_APPEND, 2, this.key('req', id), this.key('log', id), String(token), JSON.stringify(entry));
+      if (ok !== 1) throw new Superseded(id, token);
+      await this.redis.publish(this.changedChannel(), id);
+    };
+    const audit = (actor: Actor, action: string, detail?: string, now = Date.now()) => appendLog({ at: now, type: 'audit', actor, action, ...(detail ? { detail } : {}) });
+    return {
+      token,
+      appendLog,
+      audit,
+      current: async () => {
+        const r = await this.require(id);
+        check(r);
+        return r;
+      },
+      setPhase: async (phase, actor, extra = {}, now = Date.now()) => {
+        const { request } = await this.update(id, (r) => {
+          check(r);
+          return r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra };
+        });
+        await audit(actor, phase, extra.error ?? undefined, now);
+        return request;
+      },
+      stepDone: async (index) => {
+        await this.update(id, (r) => {
+          check(r);
+          return r.completedSteps > index ? null : { ...r, completedSteps: index + 1 };
+        });
+      },
+    };
+  }
+
   async setPhase(id: string, phase: Phase, actor: Actor, extra: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>> = {}, now = Date.now()): Promise<UpgradeRequest> {
     const { request } = await this.update(id, (r) => (r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra }));
     await this.audit(id, actor, phase, extra.error ?? undefined, now);
     return request;
+  }
+
+  /**
+   * Ends a request that is not over yet (its job is gone or failed for good), which frees its
+   * release. Returns false when it had ended already.
+   */
+  async endIfActive(id: string, reason: string, actor: Actor, now = Date.now()): Promise<boolean> {
+    const { changed } = await this.update(id, (r) => (isTerminal(deriveState(r, now)) ? null : { ...r, phase: 'failed', error: reason, finishedAt: now }));
+    if (changed) await this.audit(id, actor, 'failed', reason, now);
+    return changed;
+  }
+
+  /** Ids of the requests that hold (or last held) a release's lock. */
+  async lockHolders(): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.key('lock', '*'), 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) ids.push(...(await this.redis.mget(...keys)).filter((v): v is string => !!v));
+    } while (cursor !== '0');
+    return ids;
   }
 
   async stepDone(id: string, index: number): Promise<void> {
@@ -272,6 +356,17 @@ export class RedisRequestStore implements RequestStore {
   changedChannel(): string {
     return this.key('changed');
   }
+}
+
+/** What a fenced run may write (see RedisRequestStore.fenced). */
+export interface RunWriter {
+  readonly token: number;
+  /** The record, re-read; Superseded when another run owns it now. */
+  current(): Promise<UpgradeRequest>;
+  appendLog(entry: LogEntry): Promise<void>;
+  audit(actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
+  setPhase(phase: Phase, actor: Actor, extra?: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>, now?: number): Promise<UpgradeRequest>;
+  stepDone(index: number): Promise<void>;
 }
 
 /** Change notifications over Redis pub/sub; `subscriber` must be a connection of its own. */

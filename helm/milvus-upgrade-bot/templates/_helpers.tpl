@@ -132,6 +132,8 @@ component label, replicas, resources, ServiceAccount.
   value: {{ .instance.roles | quote }}
 - name: PORT
   value: {{ $v.port | int64 | toString | quote }}
+- name: SHUTDOWN_GRACE_SECONDS
+  value: {{ $v.shutdownGraceSeconds | int64 | toString | quote }}
 - name: SLACK_MODE
   value: {{ $v.slack.mode | quote }}
 {{- if $v.redis.enabled }}
