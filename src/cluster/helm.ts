@@ -146,6 +146,11 @@ export class HelmCliReleaseManager implements ReleaseManager {
     }
   }
 
+  async values(namespace: string, release: string, revision: number): Promise<Record<string, unknown>> {
+    const out = await this.helm(['get', 'values', release, '-n', namespace, '--revision', String(revision), '-o', 'json']);
+    return parseJson<Record<string, unknown> | null>(out, 'helm get values') ?? {};
+  }
+
   async upgrade(args: HelmUpgradeArgs): Promise<void> {
     const sets: string[] = [];
     for (const [k, v] of Object.entries(args.set)) {

@@ -28,6 +28,7 @@ const CAS_RECORD = `
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if rev == ARGV[1] then
   redis.call('HSET', KEYS[1], 'json', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
+  redis.call('HINCRBY', KEYS[1], 'ver', 1)
   return 1
 end
 return 0`;
@@ -45,7 +46,7 @@ const CREATE = `
 local cur = redis.call('GET', KEYS[1])
 if not ((cur == false and ARGV[1] == '') or cur == ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('HSET', KEYS[2], 'json', ARGV[3], 'rev', '0')
+redis.call('HSET', KEYS[2], 'json', ARGV[3], 'rev', '0', 'ver', '1')
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[5])
 return 1`;
@@ -57,7 +58,29 @@ if not json then return -1 end
 local token = cjson.decode(json).runToken or 0
 if tostring(token) ~= ARGV[1] then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return 1`;
+
+// The newest request version a Slack message shows; only a newer one may edit it again.
+// Stored: "<version>:<hash of what the message shows>". A claim for an older or equal version is
+// refused (never older over newer); a newer version with the same content only moves the
+// version on (nothing to edit).
+const CLAIM_EDIT = `
+local cur = redis.call('GET', KEYS[1])
+local v, h = 0, ''
+if cur then
+  local i = string.find(cur, ':', 1, true)
+  v = tonumber(string.sub(cur, 1, i - 1))
+  h = string.sub(cur, i + 1)
+end
+if v >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+if h == ARGV[2] then return 0 end
+return 1`;
+const RELEASE_EDIT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] .. ':' .. ARGV[2] then redis.call('DEL', KEYS[1]) end
+return 1`;
+const EDIT_CLAIM_TTL_S = 30 * 24 * 3600;
 
 /** A run whose token is no longer the request's: another run took over; this one stops. */
 export class Superseded extends UpgradeError {
@@ -324,7 +347,7 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async appendLog(id: string, entry: LogEntry): Promise<void> {
-    await this.redis.rpush(this.key('log', id), JSON.stringify(entry));
+    await this.redis.multi().rpush(this.key('log', id), JSON.stringify(entry)).hincrby(this.key('req', id), 'ver', 1).exec();
     await this.redis.publish(this.changedChannel(), id);
   }
 
@@ -345,6 +368,28 @@ export class RedisRequestStore implements RequestStore {
     const ids = await this.redis.zrevrange(this.key('history', releaseKey(cluster, namespace, release)), 0, limit - 1);
     const found = await Promise.all(ids.map((id) => this.get(id)));
     return found.filter((r): r is UpgradeRequest => r !== null);
+  }
+
+  /**
+   * How many changes the request (record and log) has had: incremented atomically with each
+   * write, so what is read after it is at least that new.
+   */
+  async version(id: string): Promise<number> {
+    return Number((await this.redis.hget(this.key('req', id), 'ver')) ?? 0);
+  }
+
+  /**
+   * Claims the edit of a Slack message for a request's version: true for exactly one caller
+   * (across bot replicas) per newer version with new content; false when that version or a
+   * newer one was shown, or the message shows this content already.
+   */
+  async claimEdit(messageTs: string, version: number, contentHash: string): Promise<boolean> {
+    return (await this.redis.eval(CLAIM_EDIT, 1, this.key('shown', messageTs), String(version), contentHash, String(EDIT_CLAIM_TTL_S))) === 1;
+  }
+
+  /** Gives a claim back after a failed edit, so the next refresh tries again. */
+  async releaseEdit(messageTs: string, version: number, contentHash: string): Promise<void> {
+    await this.redis.eval(RELEASE_EDIT, 1, this.key('shown', messageTs), String(version), contentHash);
   }
 
   /** The pub/sub channel cancel requests are announced on. */

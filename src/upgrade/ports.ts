@@ -25,6 +25,8 @@ export interface ReleaseManager {
   searchCharts(repoName: string): Promise<ChartEntry[]>;
   release(namespace: string, release: string): Promise<HelmReleaseInfo | null>;
   history(namespace: string, release: string): Promise<HelmRevisionInfo[]>;
+  /** The user-supplied values of one revision (`helm get values --revision N`). */
+  values(namespace: string, release: string, revision: number): Promise<Record<string, unknown>>;
   upgrade(args: HelmUpgradeArgs): Promise<void>;
   rollback(args: {
     readonly namespace: string;

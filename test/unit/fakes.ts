@@ -188,6 +188,8 @@ export class FakeHelm implements ReleaseManager {
   readonly upgrades: HelmUpgradeArgs[] = [];
   readonly rollbacks: Array<{ revision: number }> = [];
   readonly repoUpdates: Array<{ name: string; url: string }> = [];
+  /** `helm get values --revision N`: the user-supplied values of each revision. */
+  readonly valuesByRevision = new Map<number, Record<string, unknown>>();
 
   constructor(
     public info: HelmReleaseInfo | null,
@@ -216,6 +218,10 @@ export class FakeHelm implements ReleaseManager {
 
   async history(): Promise<HelmRevisionInfo[]> {
     return [...this.historyRows];
+  }
+
+  async values(_namespace: string, _release: string, revision: number): Promise<Record<string, unknown>> {
+    return this.valuesByRevision.get(revision) ?? {};
   }
 
   async upgrade(args: HelmUpgradeArgs): Promise<void> {
