@@ -57,6 +57,8 @@ const schema = z.object({
   PORT: int(0, 65_535).default(3000),
   /** Commands and clicks worked on at once after their ack (the rest wait their turn). */
   BOT_WORK_CONCURRENCY: int(1, 64).default(4),
+  /** How often the bot re-reads active requests to bring their Slack messages up to date. */
+  PROGRESS_REREAD_MS: int(100, 3_600_000).default(10_000),
   ACCESS_CONFIG: z.string().optional(),
   /** The queue dashboard (Bull Board): off unless a port is given. */
   DASHBOARD_PORT: int(0, 65_535).optional(),
@@ -96,6 +98,7 @@ export interface AppConfig {
     readonly port: number;
     readonly accessConfigPath?: string;
     readonly workConcurrency: number;
+    readonly progressRereadMs: number;
   };
   readonly dashboard: { readonly port: number; readonly token: string; readonly readOnly: boolean } | null;
 }
@@ -172,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       port: e.PORT,
       accessConfigPath: e.ACCESS_CONFIG,
       workConcurrency: e.BOT_WORK_CONCURRENCY,
+      progressRereadMs: e.PROGRESS_REREAD_MS,
     },
     dashboard: e.DASHBOARD_PORT === undefined ? null : { port: e.DASHBOARD_PORT, token: e.DASHBOARD_TOKEN!, readOnly: e.DASHBOARD_READ_ONLY },
   };

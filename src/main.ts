@@ -142,11 +142,14 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
       handlers,
     });
-    const updater = new ThreadUpdater({ client, store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
+    const updater = new ThreadUpdater({ client, store, edits: store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
     const subscriber = connect('events-subscriber');
     const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
+    // Pub/sub is a hint: a lost message is made good by re-reading the active requests.
+    const stopRereading = updater.startRereading(() => store.lockHolders(), config.slack.progressRereadMs);
     botPort = bot.port;
     closers.push(async () => {
+      stopRereading();
       await unsubscribe();
       subscriber.disconnect();
       await bot.stop();
