@@ -119,6 +119,9 @@ component label, replicas, resources, ServiceAccount.
   "jobBackoffMs" "JOB_BACKOFF_MS"
   "jobLockMs" "JOB_LOCK_MS"
   "jobStalledIntervalMs" "JOB_STALLED_INTERVAL_MS"
+  "reconcileIntervalSeconds" "RECONCILE_INTERVAL_SECONDS"
+  "reconcileGraceSeconds" "RECONCILE_GRACE_SECONDS"
+  "progressRereadMs" "PROGRESS_REREAD_MS"
   "botWorkConcurrency" "BOT_WORK_CONCURRENCY"
 ) -}}
 {{- end -}}
