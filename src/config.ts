@@ -45,6 +45,12 @@ const schema = z.object({
   JOB_BACKOFF_MS: int(100, 600_000).default(5000),
   JOB_LOCK_MS: int(1000, 600_000).default(30_000),
   JOB_STALLED_INTERVAL_MS: int(500, 600_000).default(30_000),
+  /** On SIGTERM: how long the running steps may take to finish before the process exits. */
+  SHUTDOWN_GRACE_SECONDS: int(0, 86_400).default(1860),
+  /** How often abandoned requests are looked for (and ended, freeing their release). */
+  RECONCILE_INTERVAL_SECONDS: int(1, 86_400).default(60),
+  /** A queued or approved request with no job, quiet this long, is taken as abandoned. */
+  RECONCILE_GRACE_SECONDS: int(1, 86_400).default(60),
   SLACK_MODE: z.enum(['http', 'socket']).default('http'),
   SLACK_BOT_TOKEN: z.string().optional(),
   SLACK_SIGNING_SECRET: z.string().optional(),
@@ -53,6 +59,8 @@ const schema = z.object({
   PORT: int(0, 65_535).default(3000),
   /** Commands and clicks worked on at once after their ack (the rest wait their turn). */
   BOT_WORK_CONCURRENCY: int(1, 64).default(4),
+  /** How often the bot re-reads active requests to bring their Slack messages up to date. */
+  PROGRESS_REREAD_MS: int(100, 3_600_000).default(10_000),
   ACCESS_CONFIG: z.string().optional(),
   /** The queue dashboard (Bull Board): off unless a port is given. */
   DASHBOARD_PORT: int(0, 65_535).optional(),
@@ -73,7 +81,16 @@ export interface AppConfig {
   readonly plan: PlanSettings;
   readonly pollIntervalMs: number;
   readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
-  readonly worker: { readonly concurrency: number; readonly attempts: number; readonly backoffMs: number; readonly lockMs: number; readonly stalledIntervalMs: number };
+  readonly worker: {
+    readonly concurrency: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly lockMs: number;
+    readonly stalledIntervalMs: number;
+    readonly shutdownGraceMs: number;
+    readonly reconcileIntervalMs: number;
+    readonly reconcileGraceMs: number;
+  };
   readonly slack: {
     readonly mode: 'http' | 'socket';
     readonly botToken?: string;
@@ -83,6 +100,7 @@ export interface AppConfig {
     readonly port: number;
     readonly accessConfigPath?: string;
     readonly workConcurrency: number;
+    readonly progressRereadMs: number;
   };
   readonly dashboard: { readonly port: number; readonly token: string; readonly readOnly: boolean } | null;
 }
@@ -146,6 +164,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       backoffMs: e.JOB_BACKOFF_MS,
       lockMs: e.JOB_LOCK_MS,
       stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
+      reconcileGraceMs: e.RECONCILE_GRACE_SECONDS * 1000,
     },
     slack: {
       mode: e.SLACK_MODE,
@@ -156,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       port: e.PORT,
       accessConfigPath: e.ACCESS_CONFIG,
       workConcurrency: e.BOT_WORK_CONCURRENCY,
+      progressRereadMs: e.PROGRESS_REREAD_MS,
     },
     dashboard: e.DASHBOARD_PORT === undefined ? null : { port: e.DASHBOARD_PORT, token: e.DASHBOARD_TOKEN!, readOnly: e.DASHBOARD_READ_ONLY },
   };

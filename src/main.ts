@@ -15,6 +15,7 @@ import { createEngineAccess, createUpgradeEngine } from './engine-access.js';
 import { RedisRequestEvents, RedisRequestStore } from './jobs/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
+import { startReconciler } from './jobs/reconciler.js';
 import { createLogger } from './log.js';
 import { healthRoutes, serveRoutes } from './health.js';
 import { createMetrics } from './metrics.js';
@@ -25,7 +26,11 @@ export interface Running {
   readonly dashboardPort: number | null;
   /** The HTTP port bound: the bot's receiver (HTTP mode) or the health server. */
   readonly botPort: number | null;
-  close(): Promise<void>;
+  /**
+   * Stops every role. `graceMs` (SIGTERM: the configured SHUTDOWN_GRACE_SECONDS) lets the
+   * running steps finish first; without it, runs are cut short and resumed by another worker.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface StartExtras {
@@ -66,7 +71,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   });
   const connection = connect('queue');
   const queue = new UpgradeQueue({ connection, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
-  const closers: Array<() => Promise<unknown>> = [];
+  const closers: Array<(graceMs: number) => Promise<unknown>> = [];
   const metrics = createMetrics({ queueDepth: () => queue.depth() });
   const routes = healthRoutes({
     registry: metrics.registry,
@@ -94,12 +99,16 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
         outcome: (kind, outcome) => metrics.requestsFinished.inc({ kind, outcome }),
       },
     });
-    closers.push(async () => {
-      await worker.close();
+    closers.push(async (graceMs) => {
+      await worker.close(graceMs);
       workerConnection.disconnect();
       cancelSubscriber.disconnect();
     });
     logger.info({ concurrency: config.worker.concurrency }, 'worker started');
+    // Requests whose job can no longer end them (failed for good, removed, never enqueued) are
+    // ended with a reason, at start and then periodically, so no release stays locked.
+    const stopReconciler = startReconciler({ store, queue: queue.queue, logger, intervalMs: config.worker.reconcileIntervalMs, graceMs: config.worker.reconcileGraceMs });
+    closers.push(async () => stopReconciler());
   }
   let botPort: number | null = null;
   if (config.roles.has('bot')) {
@@ -133,11 +142,14 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
       handlers,
     });
-    const updater = new ThreadUpdater({ client, store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
+    const updater = new ThreadUpdater({ client, store, edits: store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
     const subscriber = connect('events-subscriber');
     const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
+    // Pub/sub is a hint: a lost message is made good by re-reading the active requests.
+    const stopRereading = updater.startRereading(() => store.lockHolders(), config.slack.progressRereadMs);
     botPort = bot.port;
     closers.push(async () => {
+      stopRereading();
       await unsubscribe();
       subscriber.disconnect();
       await bot.stop();
@@ -162,8 +174,8 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   return {
     botPort,
     dashboardPort,
-    async close() {
-      for (const c of closers.reverse()) await c().catch(() => {});
+    async close(graceMs = 0) {
+      for (const c of closers.reverse()) await c(graceMs).catch(() => {});
       redis.disconnect();
       connection.disconnect();
     },
@@ -210,12 +222,19 @@ async function runFromCommandLine(): Promise<void> {
     }
     throw err;
   }
-  const stop = async () => {
-    await running.close();
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    // No new jobs; the running step (a helm upgrade above all) finishes within the grace period,
+    // then its job goes back to the queue for the next worker. Kubernetes' own
+    // terminationGracePeriodSeconds must be longer (the chart adds 30 s).
+    process.stderr.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: 'shutting down: letting running steps finish', signal, graceSeconds: config.worker.shutdownGraceMs / 1000 })}\n`);
+    await running.close(config.worker.shutdownGraceMs);
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

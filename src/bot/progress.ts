@@ -2,7 +2,11 @@
  * Request changes -> chat.update of the plan card and the progress message in its thread.
  * Everything is re-read from the store, so a restarted bot picks up where the old one was.
  * Updates of one request are coalesced: at most one in flight, then one more with the latest.
+ * Pub/sub only says when to look: active requests are also re-read periodically, so a lost
+ * message still ends with the right final state. With an edit ledger (Redis), each new content
+ * of a message is edited once across bot replicas, and never an older one over a newer one.
  */
+import { createHash } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { RequestStore } from '../upgrade/ports.js';
@@ -19,6 +23,15 @@ export interface ThreadUpdaterOptions {
   readonly minIntervalMs?: number;
   readonly now?: () => number;
   readonly onSlackError?: (method: string) => void;
+  /** Shared among bot replicas: which request version (and content) each message shows. */
+  readonly edits?: EditLedger;
+}
+
+export interface EditLedger {
+  /** The request's change count, read before the request itself. */
+  version(id: string): Promise<number>;
+  claimEdit(messageTs: string, version: number, contentHash: string): Promise<boolean>;
+  releaseEdit(messageTs: string, version: number, contentHash: string): Promise<void>;
 }
 
 export class ThreadUpdater {
@@ -55,7 +68,36 @@ export class ThreadUpdater {
     }
   }
 
+  /**
+   * Re-reads the requests `ids()` names every `intervalMs` (skipping those finished long ago);
+   * the returned function stops it.
+   */
+  startRereading(ids: () => Promise<string[]>, intervalMs: number, finishedWithinMs = 3_600_000): () => void {
+    let stopped = false;
+    let timer: NodeJS.Timeout | null = null;
+    const pass = async () => {
+      try {
+        const now = this.now();
+        for (const id of new Set(await ids())) {
+          const r = await this.o.store.get(id);
+          if (!r?.place || (r.finishedAt !== null && now - r.finishedAt > finishedWithinMs)) continue;
+          await this.refresh(id);
+        }
+      } catch (err) {
+        this.o.logger.warn({ err: String(err) }, 'could not re-read the active requests');
+      }
+      if (!stopped) timer = setTimeout(() => void pass(), intervalMs);
+    };
+    timer = setTimeout(() => void pass(), intervalMs);
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }
+
   private async render(id: string): Promise<void> {
+    // The version first: what is read after it is at least that new.
+    const version = this.o.edits ? await this.o.edits.version(id) : 0;
     const request = await this.o.store.get(id);
     if (!request?.place) return;
     const now = this.now();
@@ -64,31 +106,44 @@ export class ThreadUpdater {
     // A rollback from the Rollback button lives in its upgrade's thread: that card is the upgrade's,
     // unless the rollback needs approval and so has a card of its own (posted in the thread).
     const ownCard = request.kind === 'upgrade' || request.rollbackOf === null || request.approvalsNeeded > 0;
-    if (messageTs && ownCard && this.cardState.get(id) !== state) {
-      const card = planCard(request, this.o.approversText(request), now);
-      await this.o.client.chat.update({ channel, ts: messageTs, text: card.text, blocks: card.blocks });
+    if (messageTs && ownCard && (this.o.edits || this.cardState.get(id) !== state)) {
+      await this.show(channel, messageTs, planCard(request, this.o.approversText(request), now), version);
       this.cardState.set(id, state);
     }
     if (progressTs) {
       const log = await this.o.store.log(id);
-      await this.show(channel, progressTs, progressMessage(request, log, now, { canRollBack: offersRollback(request, now) }));
+      await this.show(channel, progressTs, progressMessage(request, log, now, { canRollBack: offersRollback(request, now) }), version);
     }
     // The upgrade a rollback undoes loses its Rollback button.
     if (request.rollbackOf) await this.refreshOriginal(request.rollbackOf);
   }
 
   private async refreshOriginal(id: string): Promise<void> {
+    const version = this.o.edits ? await this.o.edits.version(id) : 0;
     const original = await this.o.store.get(id);
     if (!original?.place?.progressTs) return;
     const now = this.now();
     const log = await this.o.store.log(id);
-    await this.show(original.place.channel, original.place.progressTs, progressMessage(original, log, now, { canRollBack: offersRollback(original, now) }));
+    await this.show(original.place.channel, original.place.progressTs, progressMessage(original, log, now, { canRollBack: offersRollback(original, now) }), version);
   }
 
-  private async show(channel: string, ts: string, view: MessageView): Promise<void> {
+  private async show(channel: string, ts: string, view: MessageView, version: number): Promise<void> {
     const key = JSON.stringify(view);
-    if (this.shown.get(ts) === key) return;
-    await this.o.client.chat.update({ channel, ts, text: view.text, blocks: view.blocks });
-    this.shown.set(ts, key);
+    const { edits } = this.o;
+    if (!edits) {
+      if (this.shown.get(ts) === key) return;
+      await this.o.client.chat.update({ channel, ts, text: view.text, blocks: view.blocks });
+      this.shown.set(ts, key);
+      return;
+    }
+    // Another replica may have edited it since: the shared ledger decides, not this process.
+    const hash = createHash('sha256').update(key).digest('hex');
+    if (!(await edits.claimEdit(ts, version, hash))) return;
+    try {
+      await this.o.client.chat.update({ channel, ts, text: view.text, blocks: view.blocks });
+    } catch (err) {
+      await edits.releaseEdit(ts, version, hash).catch(() => {});
+      throw err;
+    }
   }
 }

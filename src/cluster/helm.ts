@@ -150,8 +150,12 @@ export class HelmCliReleaseManager implements ReleaseManager {
     }
   }
 
-  async values(namespace: string, release: string, options: { readonly all: boolean }): Promise<Record<string, unknown>> {
-    const out = await this.helm(['get', 'values', release, '-n', namespace, '-o', 'json', ...(options.all ? ['--all'] : [])]);
+  async values(namespace: string, release: string, options: { readonly all?: boolean; readonly revision?: number } = {}): Promise<Record<string, unknown>> {
+    const out = await this.helm([
+      'get', 'values', release, '-n', namespace, '-o', 'json',
+      ...(options.all ? ['--all'] : []),
+      ...(options.revision !== undefined ? ['--revision', String(options.revision)] : []),
+    ]);
     // helm prints `null` for a release installed without values.
     return asRecord(parseJson(out, 'helm get values'));
   }

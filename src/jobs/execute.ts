@@ -2,6 +2,11 @@
  * Runs one approved request: re-checks the release against what was approved, runs the steps
  * from the first unfinished one, and records every event and the outcome. Shared by the queue
  * worker and the CLI's direct mode, so both leave the same audit trail.
+ *
+ * Every run is fenced: it takes a new token in the request when it starts, and each of its
+ * writes is refused once a newer run took the request over (BullMQ's lock lost while a long
+ * helm call ran, and the job handed to another worker). The old run then stops before its next
+ * action and writes nothing more.
  */
 import { Cancelled, UpgradeError, explainError } from '../upgrade/errors.js';
 import type { Ports } from '../upgrade/ports.js';
@@ -10,7 +15,7 @@ import { fingerprint } from '../upgrade/plan.js';
 import { runSteps, type RunEvent } from '../upgrade/run.js';
 import { driftOf, type EngineDeps } from '../upgrade/service.js';
 import { deriveState, isTerminal, recordOf, type Actor, type RequestState } from '../upgrade/requests.js';
-import type { RedisRequestStore } from './requests.js';
+import { Superseded, type RedisRequestStore, type RunWriter } from './requests.js';
 
 /** The adapters for one cluster (a kubeconfig context), supplied by the composition root. */
 export interface EngineAccess {
@@ -25,7 +30,18 @@ export interface ExecuteOptions {
   readonly mayRetry?: boolean;
   readonly actor?: Actor;
   readonly now?: () => number;
+  /**
+   * Asked before each step: true stops the run there (the process is shutting down). The
+   * request stays running, to be resumed from that step by the next run.
+   */
+  readonly stopBeforeNextStep?: () => boolean;
 }
+
+/**
+ * How a run ended: the request's state, or `superseded` (a newer run owns the request; this one
+ * wrote nothing more), or `interrupted` (stopped between steps for a shutdown; to be resumed).
+ */
+export type RunOutcome = RequestState | 'superseded' | 'interrupted';
 
 const WORKER: Actor = { id: 'worker', via: 'worker' };
 
@@ -35,20 +51,60 @@ export class DriftError extends UpgradeError {
   }
 }
 
+/** Stopped between two steps because the process is shutting down. */
+export class Interrupted extends UpgradeError {
+  constructor(step: number, total: number) {
+    super('interrupted', `stopped before step ${step} of ${total}: the worker is shutting down; the next run resumes here`);
+  }
+}
+
 export async function executeRequest(
   store: RedisRequestStore,
   engine: EngineAccess,
   id: string,
   options: ExecuteOptions = {},
-): Promise<RequestState> {
+): Promise<RunOutcome> {
   const now = options.now ?? Date.now;
   const actor = options.actor ?? WORKER;
-  const req = await store.require(id);
-  const state = deriveState(req, now());
-  if (isTerminal(state)) return state;
-  if (state === 'pending-approval') throw new UpgradeError('invalid-state', `request ${id} is not approved`);
+  const first = await store.require(id);
+  if (deriveState(first, now()) === 'pending-approval') throw new UpgradeError('invalid-state', `request ${id} is not approved`);
+  const { request: req, token } = await store.beginRun(id, now());
+  if (token === null) return deriveState(req, now());
+  const run = store.fenced(id, token);
+  try {
+    return await fencedRun(store, run, req, engine, options, actor, now);
+  } catch (err) {
+    if (isSuperseded(err)) return 'superseded';
+    const willRetry = err instanceof UpgradeError && err.code === 'transient' && options.mayRetry;
+    // An error outside the steps (the drift check's API call, a bug) must still end the request,
+    // or its release stays locked.
+    if (!willRetry) await failIfActive(run, actor, err, now).catch(() => {});
+    throw err;
+  }
+}
+
+async function failIfActive(run: RunWriter, actor: Actor, err: unknown, now: () => number): Promise<void> {
+  const current = await run.current();
+  if (isTerminal(deriveState(current, now()))) return;
+  await run.setPhase('failed', actor, { error: explainError(err), finishedAt: now() });
+}
+
+function isSuperseded(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) if (e instanceof Superseded) return true;
+  return false;
+}
+
+async function fencedRun(
+  store: RedisRequestStore,
+  run: RunWriter,
+  req: Awaited<ReturnType<RunWriter['current']>>,
+  engine: EngineAccess,
+  options: ExecuteOptions,
+  actor: Actor,
+  now: () => number,
+): Promise<RunOutcome> {
   if (req.cancelRequested) {
-    await store.setPhase(id, 'cancelled', actor, { finishedAt: now() });
+    await run.setPhase('cancelled', actor, { finishedAt: now() });
     return 'cancelled';
   }
   const { deps, ports } = engine.forCluster(req.cluster);
@@ -62,22 +118,26 @@ export async function executeRequest(
     const differences = current ? [...driftOf(req.plan, current), ...health] : [`release ${req.release} is gone`];
     if (differences.length > 0) {
       const err = new DriftError(req.release, differences);
-      await store.setPhase(id, 'failed', actor, { error: err.explain(), finishedAt: now() });
+      await run.setPhase('failed', actor, { error: err.explain(), finishedAt: now() });
       throw err;
     }
-    await store.setPhase(id, runningPhase, actor, { startedAt: now() });
+    // Cancelled while queued (and the drift check ran): it ends here, nothing was run.
+    const latest = await run.current();
+    if (isTerminal(deriveState(latest, now()))) return deriveState(latest, now());
+    await run.setPhase(runningPhase, actor, { startedAt: now() });
   } else {
-    await store.audit(id, actor, 'resumed', `from step ${req.completedSteps + 1} of ${req.plan.steps.length}`);
+    await run.audit(actor, 'resumed', `from step ${req.completedSteps + 1} of ${req.plan.steps.length}`);
   }
   // Before the outcome is written: whoever sees the request finished also sees what it left.
   const recordLeftBehind = async () => {
     try {
       const left = await deps.observer.release(req.namespace, req.release);
-      if (left) await store.recordLeftBehind(id, fingerprint(left));
+      if (left) await store.recordLeftBehind(req.id, fingerprint(left));
     } catch {
       // Best effort: without it a rollback is checked against the release as it was when asked.
     }
   };
+  let interrupted: Interrupted | null = null;
   try {
     await runSteps(req.plan, req.plan.steps, {
       ports,
@@ -85,28 +145,37 @@ export async function executeRequest(
       pollIntervalMs: options.pollIntervalMs,
       startAt: req.completedSteps,
       onEvent: async (e) => {
-        await store.appendLog(id, { at: now(), type: 'run', event: recordOf(e) });
-        if (e.type === 'step-finished') await store.stepDone(id, e.index);
+        if (e.type === 'step-started' && options.stopBeforeNextStep?.()) {
+          interrupted = new Interrupted(e.index + 1, e.total);
+          throw interrupted;
+        }
+        await run.appendLog({ at: now(), type: 'run', event: recordOf(e) });
+        if (e.type === 'step-finished') await run.stepDone(e.index);
         options.onEvent?.(e);
       },
     });
   } catch (err) {
+    if (isSuperseded(err)) throw err;
+    if (interrupted) {
+      await run.audit(actor, 'interrupted', (interrupted as Interrupted).message);
+      return 'interrupted';
+    }
     if (err instanceof Cancelled || options.signal?.aborted) {
       await recordLeftBehind();
-      await store.setPhase(id, 'cancelled', actor, { error: explainError(err), finishedAt: now() });
+      await run.setPhase('cancelled', actor, { error: explainError(err), finishedAt: now() });
       return 'cancelled';
     }
     if (err instanceof UpgradeError && err.code === 'transient' && options.mayRetry) {
-      await store.audit(id, actor, 'transient error, will retry', explainError(err));
+      await run.audit(actor, 'transient error, will retry', explainError(err));
       throw err;
     }
     await recordLeftBehind();
-    await store.setPhase(id, 'failed', actor, { error: explainError(err), finishedAt: now() });
+    await run.setPhase('failed', actor, { error: explainError(err), finishedAt: now() });
     throw err;
   }
   await recordLeftBehind();
   const outcome = req.kind === 'rollback' ? 'rolled-back' : 'succeeded';
-  await store.setPhase(id, outcome, actor, { finishedAt: now() });
+  await run.setPhase(outcome, actor, { finishedAt: now() });
   if (req.rollbackOf) await store.setPhase(req.rollbackOf, 'rolled-back', actor);
   return outcome;
 }

@@ -23,24 +23,72 @@ export class ReleaseBusy extends UpgradeError {
   }
 }
 
-// Compare-and-set on a key holding a request id: the lock of a release.
-const CAS_LOCK = `
-local cur = redis.call('GET', KEYS[1])
-if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
 // Writes a request record only if its revision is still the one read (optimistic locking
 // without WATCH, which a shared connection cannot use safely).
 const CAS_RECORD = `
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if rev == ARGV[1] then
   redis.call('HSET', KEYS[1], 'json', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
+  redis.call('HINCRBY', KEYS[1], 'ver', 1)
   return 1
 end
 return 0`;
+
+/** Seams for tests that widen race windows; never set in production. */
+export interface StoreTestHooks {
+  /** Awaited by create() between reading the lock and writing the record. */
+  readonly beforeRecordWrite?: () => Promise<void>;
+}
+
+// Creates a request: takes the release's lock only if it still holds the id read (ARGV[1], ''
+// for none) and, in the same atomic step, writes the record, its history entry and its first
+// log line. Nobody can see the new lock without its record.
+const CREATE = `
+local cur = redis.call('GET', KEYS[1])
+if not ((cur == false and ARGV[1] == '') or cur == ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[2], 'json', ARGV[3], 'rev', '0', 'ver', '1')
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+redis.call('RPUSH', KEYS[4], ARGV[5])
+return 1`;
+
+// Appends to a request's log only while the run holding token ARGV[1] still owns the request.
+const FENCED_APPEND = `
+local json = redis.call('HGET', KEYS[1], 'json')
+if not json then return -1 end
+local token = cjson.decode(json).runToken or 0
+if tostring(token) ~= ARGV[1] then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+return 1`;
+
+// The newest request version a Slack message shows; only a newer one may edit it again.
+// Stored: "<version>:<hash of what the message shows>". A claim for an older or equal version is
+// refused (never older over newer); a newer version with the same content only moves the
+// version on (nothing to edit).
+const CLAIM_EDIT = `
+local cur = redis.call('GET', KEYS[1])
+local v, h = 0, ''
+if cur then
+  local i = string.find(cur, ':', 1, true)
+  v = tonumber(string.sub(cur, 1, i - 1))
+  h = string.sub(cur, i + 1)
+end
+if v >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+if h == ARGV[2] then return 0 end
+return 1`;
+const RELEASE_EDIT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] .. ':' .. ARGV[2] then redis.call('DEL', KEYS[1]) end
+return 1`;
+const EDIT_CLAIM_TTL_S = 30 * 24 * 3600;
+
+/** A run whose token is no longer the request's: another run took over; this one stops. */
+export class Superseded extends UpgradeError {
+  constructor(id: string, token: number) {
+    super('superseded', `run ${token} of ${id} was superseded by a newer run: it stops and writes nothing`);
+  }
+}
 
 type Mutation = (r: UpgradeRequest) => UpgradeRequest | null;
 
@@ -49,6 +97,7 @@ export class RedisRequestStore implements RequestStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'mub:',
+    private readonly hooks: StoreTestHooks = {},
   ) {}
 
   private key(...parts: string[]): string {
@@ -91,8 +140,6 @@ export class RedisRequestStore implements RequestStore {
         }
       }
       const id = `req-${await this.redis.incr(this.key('seq'))}`;
-      const won = await this.redis.eval(CAS_LOCK, 1, lockKey, holder ?? '', id);
-      if (won !== 1) continue;
       const request: UpgradeRequest = {
         id,
         kind: input.kind,
@@ -116,13 +163,14 @@ export class RedisRequestStore implements RequestStore {
         error: null,
         rollbackOf: input.rollbackOf ?? null,
         rollbackRequest: null,
+        runToken: 0,
       };
-      await this.redis
-        .multi()
-        .hset(this.key('req', id), 'json', JSON.stringify(request), 'rev', '0')
-        .zadd(this.key('history', releaseKey(plan.cluster, plan.namespace, plan.release)), now, id)
-        .exec();
-      await this.appendLog(id, { at: now, type: 'audit', actor: input.requester, action: `requested ${input.kind}`, detail: `${plan.from} -> ${plan.to} by ${plan.path}` });
+      const first: LogEntry = { at: now, type: 'audit', actor: input.requester, action: `requested ${input.kind}`, detail: `${plan.from} -> ${plan.to} by ${plan.path}` };
+      await this.hooks.beforeRecordWrite?.();
+      const keys = [lockKey, this.key('req', id), this.key('history', releaseKey(plan.cluster, plan.namespace, plan.release)), this.key('log', id)];
+      const won = await this.redis.eval(CREATE, keys.length, ...keys, holder ?? '', id, JSON.stringify(request), String(now), JSON.stringify(first));
+      if (won !== 1) continue;
+      await this.redis.publish(this.changedChannel(), id);
       return request;
     }
     throw new UpgradeError('busy', `could not take the lock of ${plan.release}: too much contention`);
@@ -192,10 +240,78 @@ export class RedisRequestStore implements RequestStore {
     return request;
   }
 
+  /**
+   * Starts a run: increments the request's fencing token atomically and returns it, or null
+   * (nothing changed) when the request has already ended.
+   */
+  async beginRun(id: string, now = Date.now()): Promise<{ request: UpgradeRequest; token: number | null }> {
+    const { request, changed } = await this.update(id, (r) => (isTerminal(deriveState(r, now)) ? null : { ...r, runToken: (r.runToken ?? 0) + 1 }));
+    return { request, token: changed ? (request.runToken ?? 0) : null };
+  }
+
+  /** The writes of the run holding `token`: each refused with Superseded once a newer run began. */
+  fenced(id: string, token: number): RunWriter {
+    const check = (r: UpgradeRequest) => {
+      if ((r.runToken ?? 0) !== token) throw new Superseded(id, token);
+    };
+    const appendLog = async (entry: LogEntry) => {
+      const ok = await this.redis.eval(FENCED_APPEND, 2, this.key('req', id), this.key('log', id), String(token), JSON.stringify(entry));
+      if (ok !== 1) throw new Superseded(id, token);
+      await this.redis.publish(this.changedChannel(), id);
+    };
+    const audit = (actor: Actor, action: string, detail?: string, now = Date.now()) => appendLog({ at: now, type: 'audit', actor, action, ...(detail ? { detail } : {}) });
+    return {
+      token,
+      appendLog,
+      audit,
+      current: async () => {
+        const r = await this.require(id);
+        check(r);
+        return r;
+      },
+      setPhase: async (phase, actor, extra = {}, now = Date.now()) => {
+        const { request } = await this.update(id, (r) => {
+          check(r);
+          return r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra };
+        });
+        await audit(actor, phase, extra.error ?? undefined, now);
+        return request;
+      },
+      stepDone: async (index) => {
+        await this.update(id, (r) => {
+          check(r);
+          return r.completedSteps > index ? null : { ...r, completedSteps: index + 1 };
+        });
+      },
+    };
+  }
+
   async setPhase(id: string, phase: Phase, actor: Actor, extra: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>> = {}, now = Date.now()): Promise<UpgradeRequest> {
     const { request } = await this.update(id, (r) => (r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra }));
     await this.audit(id, actor, phase, extra.error ?? undefined, now);
     return request;
+  }
+
+  /**
+   * Ends a request that is not over yet (its job is gone or failed for good), which frees its
+   * release. Returns false when it had ended already.
+   */
+  async endIfActive(id: string, reason: string, actor: Actor, now = Date.now()): Promise<boolean> {
+    const { changed } = await this.update(id, (r) => (isTerminal(deriveState(r, now)) ? null : { ...r, phase: 'failed', error: reason, finishedAt: now }));
+    if (changed) await this.audit(id, actor, 'failed', reason, now);
+    return changed;
+  }
+
+  /** Ids of the requests that hold (or last held) a release's lock. */
+  async lockHolders(): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.key('lock', '*'), 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) ids.push(...(await this.redis.mget(...keys)).filter((v): v is string => !!v));
+    } while (cursor !== '0');
+    return ids;
   }
 
   async stepDone(id: string, index: number): Promise<void> {
@@ -210,7 +326,8 @@ export class RedisRequestStore implements RequestStore {
     const { request, changed } = await this.update(id, (r) => {
       const state = deriveState(r, now);
       if (r.cancelRequested || isTerminal(state)) return null;
-      const notStarted = state === 'pending-approval' || state === 'approved';
+      // Nothing runs yet (a worker that picks it up later finds it ended): ended at once.
+      const notStarted = state === 'pending-approval' || state === 'approved' || state === 'queued';
       return { ...r, cancelRequested: { by, at: now }, ...(notStarted ? { phase: 'cancelled' as const, finishedAt: now } : {}) };
     });
     if (changed) await this.audit(id, by, 'cancel requested', undefined, now);
@@ -236,7 +353,7 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async appendLog(id: string, entry: LogEntry): Promise<void> {
-    await this.redis.rpush(this.key('log', id), JSON.stringify(entry));
+    await this.redis.multi().rpush(this.key('log', id), JSON.stringify(entry)).hincrby(this.key('req', id), 'ver', 1).exec();
     await this.redis.publish(this.changedChannel(), id);
   }
 
@@ -259,6 +376,28 @@ export class RedisRequestStore implements RequestStore {
     return found.filter((r): r is UpgradeRequest => r !== null);
   }
 
+  /**
+   * How many changes the request (record and log) has had: incremented atomically with each
+   * write, so what is read after it is at least that new.
+   */
+  async version(id: string): Promise<number> {
+    return Number((await this.redis.hget(this.key('req', id), 'ver')) ?? 0);
+  }
+
+  /**
+   * Claims the edit of a Slack message for a request's version: true for exactly one caller
+   * (across bot replicas) per newer version with new content; false when that version or a
+   * newer one was shown, or the message shows this content already.
+   */
+  async claimEdit(messageTs: string, version: number, contentHash: string): Promise<boolean> {
+    return (await this.redis.eval(CLAIM_EDIT, 1, this.key('shown', messageTs), String(version), contentHash, String(EDIT_CLAIM_TTL_S))) === 1;
+  }
+
+  /** Gives a claim back after a failed edit, so the next refresh tries again. */
+  async releaseEdit(messageTs: string, version: number, contentHash: string): Promise<void> {
+    await this.redis.eval(RELEASE_EDIT, 1, this.key('shown', messageTs), String(version), contentHash);
+  }
+
   /** The pub/sub channel cancel requests are announced on. */
   cancelChannel(): string {
     return this.key('cancel');
@@ -268,6 +407,17 @@ export class RedisRequestStore implements RequestStore {
   changedChannel(): string {
     return this.key('changed');
   }
+}
+
+/** What a fenced run may write (see RedisRequestStore.fenced). */
+export interface RunWriter {
+  readonly token: number;
+  /** The record, re-read; Superseded when another run owns it now. */
+  current(): Promise<UpgradeRequest>;
+  appendLog(entry: LogEntry): Promise<void>;
+  audit(actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
+  setPhase(phase: Phase, actor: Actor, extra?: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>, now?: number): Promise<UpgradeRequest>;
+  stepDone(index: number): Promise<void>;
 }
 
 /** Change notifications over Redis pub/sub; `subscriber` must be a connection of its own. */

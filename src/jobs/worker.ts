@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UpgradeError, explainError } from '../upgrade/errors.js';
@@ -21,6 +21,8 @@ export interface WorkerOptions {
   /** How often workers look for jobs whose worker died. */
   readonly stalledIntervalMs?: number;
   readonly pollIntervalMs?: number;
+  /** How often running requests are re-read for a cancel (pub/sub is only a hint). Default 2 s. */
+  readonly cancelPollMs?: number;
   /** Observes every step event and every outcome (metrics). */
   readonly observe?: {
     step(kind: string, result: 'finished' | 'skipped' | 'failed', seconds: number): void;
@@ -30,8 +32,16 @@ export interface WorkerOptions {
 
 export interface UpgradeWorker {
   readonly worker: Worker<UpgradeJobData>;
-  close(): Promise<void>;
+  /**
+   * Takes no new jobs, lets each running step finish (a helm upgrade is never cut short), then
+   * hands each job back to the queue to be resumed from its next step. Waits at most `graceMs`
+   * (default: no wait at all); a run still busy then is resumed by another worker once its
+   * queue lock expires.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+const SUPERSEDED_RESULT = { outcome: 'superseded' } as const;
 
 /** The queue processor: runs requests, retries transient failures, honours cancel. */
 export async function createUpgradeWorker(options: WorkerOptions): Promise<UpgradeWorker> {
@@ -46,7 +56,25 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
     }
   });
 
-  const process = async (job: Job<UpgradeJobData>) => {
+  let draining = false;
+  // Pub/sub is a hint: a lost cancel message is still seen by re-reading the running requests.
+  const cancelPoll = setInterval(() => {
+    for (const [id, controller] of running) {
+      if (controller.signal.aborted) continue;
+      void store.get(id).then(
+        (r) => {
+          if (r?.cancelRequested && !controller.signal.aborted) {
+            logger.info({ requestId: id }, 'cancel found in the store: interrupting the run');
+            controller.abort();
+          }
+        },
+        () => {},
+      );
+    }
+  }, options.cancelPollMs ?? 2000);
+  cancelPoll.unref();
+
+  const process = async (job: Job<UpgradeJobData>, token?: string) => {
     const id = job.data.requestId;
     const controller = new AbortController();
     running.set(id, controller);
@@ -63,6 +91,7 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
         signal: controller.signal,
         mayRetry,
         pollIntervalMs: options.pollIntervalMs,
+        stopBeforeNextStep: () => draining,
         onEvent: (e) => {
           log.info({ event: e.type, step: e.index + 1, total: e.total }, 'step event');
           if (e.type === 'step-started') stepStarted.set(e.index, { at: Date.now(), kind: e.step.kind });
@@ -71,11 +100,23 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
           void job.updateProgress({ index: e.index, total: e.total, type: e.type }).catch(() => {});
         },
       });
+      if (outcome === 'superseded') {
+        // Another run owns the request now (this one's queue lock was lost): nothing to record.
+        log.warn('a newer run took this request over: this run stopped and wrote nothing');
+        return SUPERSEDED_RESULT;
+      }
+      if (outcome === 'interrupted') {
+        // Shutting down between steps: back to the queue, to be resumed by the next worker.
+        await job.moveToDelayed(Date.now(), token);
+        log.info('shutting down: job handed back to the queue before its next step');
+        throw new DelayedError();
+      }
       log.info({ outcome }, 'job finished');
       const kind = (await store.get(id))?.kind ?? 'upgrade';
       options.observe?.outcome(kind, outcome);
       return { outcome };
     } catch (err) {
+      if (err instanceof DelayedError) throw err;
       log.warn({ err: explainError(err) }, 'job failed');
       const final = !(err instanceof UpgradeError && err.code === 'transient' && mayRetry);
       if (final) options.observe?.outcome((await store.get(id).catch(() => null))?.kind ?? 'upgrade', 'failed');
@@ -96,11 +137,38 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
     maxStalledCount: 10,
   });
   worker.on('error', (err) => logger.error({ err: explainError(err) }, 'worker error'));
+  // A job that failed for good ends its request (if the run could not), which frees the release.
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    void (async () => {
+      if ((await job.getState()) !== 'failed') return; // it will be retried
+      if (await store.endIfActive(job.data.requestId, `its job failed: ${explainError(err)}`, { id: 'worker', via: 'worker' })) {
+        logger.warn({ requestId: job.data.requestId }, 'job failed for good: request ended');
+      }
+    })().catch((e: unknown) => logger.warn({ err: explainError(e), requestId: job.data.requestId }, 'could not end the request of a failed job'));
+  });
   return {
     worker,
-    async close() {
-      // Not a cancel: a run cut short here is resumed by another worker once its lock expires.
-      await worker.close(true);
+    async close(graceMs = 0) {
+      draining = true;
+      clearInterval(cancelPoll);
+      if (graceMs <= 0) {
+        // No grace: a run cut short here is resumed by another worker once its lock expires.
+        await worker.close(true);
+        await options.subscriber.unsubscribe().catch(() => {});
+        return;
+      }
+      // Not a cancel: the running step finishes, then the job goes back to the queue.
+      const closed = worker.close();
+      let timer: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([
+        closed.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (expired && running.size > 0) {
+        logger.warn({ requests: [...running.keys()], graceMs }, 'grace period over with steps still running: they are resumed by another worker');
+      }
       await options.subscriber.unsubscribe().catch(() => {});
     },
   };

@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'busy'
   | 'denied'
   | 'invalid-state'
-  | 'not-found';
+  | 'not-found'
+  | 'superseded'
+  | 'interrupted';
 
 export class UpgradeError extends Error {
   constructor(

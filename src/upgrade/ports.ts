@@ -23,8 +23,11 @@ export type HelmRenderArgs = Omit<HelmUpgradeArgs, 'timeoutSeconds' | 'signal'>;
 
 export interface ReleaseManager {
   version(): Promise<string>;
-  /** The release's values: what the person gave (`all: false`) or everything helm computed. */
-  values(namespace: string, release: string, options: { readonly all: boolean }): Promise<Record<string, unknown>>;
+  /**
+   * The release's values: what the person gave, or (`all`) everything helm computed; of the
+   * current revision, or of `revision`.
+   */
+  values(namespace: string, release: string, options?: { readonly all?: boolean; readonly revision?: number }): Promise<Record<string, unknown>>;
   /** The objects helm recorded for the release's current revision. */
   manifest(namespace: string, release: string): Promise<KubeObject[]>;
   /** The default values of a chart version (`helm show values`). */

@@ -62,6 +62,12 @@ export interface UpgradeRequest {
    * or when it could not be read). A rollback refuses to run over anything else.
    */
   readonly leftBehind?: ObservedFingerprint | null;
+  /**
+   * The fencing token of the run that owns the request: incremented when a run starts. A run
+   * holding an older token was superseded (its queue lock was lost) and must write nothing.
+   * Absent on records written before it existed: 0.
+   */
+  readonly runToken?: number;
 }
 
 export function deriveState(r: UpgradeRequest, now: number): RequestState {

@@ -1,9 +1,11 @@
 /** Steps that drive helm: upgrade and rollback, each done only if helm has not done it yet. */
-import { UpgradeError } from './errors.js';
+import type { HelmReleaseInfo } from './state.js';
 import { done, fail, skipped, type StepContext, type StepOutcome } from './run-support.js';
 import type { Step } from './steps.js';
 
-export async function helmUpgrade(step: Extract<Step, { kind: 'helm-upgrade' }>, ctx: StepContext): Promise<StepOutcome> {
+type HelmUpgradeStep = Extract<Step, { kind: 'helm-upgrade' }>;
+
+export async function helmUpgrade(step: HelmUpgradeStep, ctx: StepContext): Promise<StepOutcome> {
   const { helm } = ctx.ports;
   const before = await helm.release(ctx.namespace, ctx.release);
   if (!before) fail(`helm release ${ctx.release} is gone from ${ctx.namespace}`);
@@ -11,10 +13,7 @@ export async function helmUpgrade(step: Extract<Step, { kind: 'helm-upgrade' }>,
     return skipped(`already on chart ${step.chartVersion} (revision ${before.revision})`);
   }
   if (before.status.startsWith('pending')) {
-    // Another helm operation runs (or died): worth waiting for a while, so this is retried.
-    throw new UpgradeError('transient', `helm release ${ctx.release} is "${before.status}" (revision ${before.revision}): another helm operation has not finished`, [
-      `if it stays so, check "helm history ${ctx.release} -n ${ctx.namespace}" and roll back to the last deployed revision`,
-    ]);
+    await recoverInterruptedUpgrade(step, ctx, before);
   }
   await ctx.progress(`helm upgrade to chart ${step.chartVersion} (waits until every pod is ready)`);
   await helm.upgrade({
@@ -29,6 +28,37 @@ export async function helmUpgrade(step: Extract<Step, { kind: 'helm-upgrade' }>,
   });
   const after = await helm.release(ctx.namespace, ctx.release);
   return done(`revision ${after?.revision ?? '?'} deployed with chart ${step.chartVersion}`);
+}
+
+/**
+ * A release left `pending-*`. If it is this step's own helm upgrade, cut short (its worker was
+ * killed inside helm): roll back to the last deployed revision so the upgrade can run again.
+ * Anything else is someone else's operation: refused, nothing touched, never retried blindly.
+ */
+async function recoverInterruptedUpgrade(step: HelmUpgradeStep, ctx: StepContext, pending: HelmReleaseInfo): Promise<void> {
+  const { helm } = ctx.ports;
+  const where = `${ctx.release} -n ${ctx.namespace}`;
+  const own = pending.status === 'pending-upgrade' && pending.revision > step.fromRevision && pending.chartVersion === step.chartVersion
+    && valuesInclude(await helm.values(ctx.namespace, ctx.release, { revision: pending.revision }), step.set);
+  if (!own) {
+    fail(`helm release ${ctx.release} is "${pending.status}" (revision ${pending.revision}, chart ${pending.chart}): a helm operation not started by this upgrade has not finished; nothing was done`, [
+      `check "helm history ${where}"; when that operation is dead, roll back to the last deployed revision, then ask again`,
+    ]);
+  }
+  const history = await helm.history(ctx.namespace, ctx.release);
+  const lastDeployed = history.filter((h) => h.revision < pending.revision && (h.status === 'deployed' || h.status === 'superseded')).pop();
+  if (!lastDeployed) fail(`helm release ${ctx.release} was left "${pending.status}" by an interrupted upgrade and has no deployed revision to go back to`, [`check "helm history ${where}"`]);
+  await ctx.progress(`the helm upgrade to chart ${step.chartVersion} was interrupted (revision ${pending.revision} left "${pending.status}"): rolling back to revision ${lastDeployed.revision}, then upgrading again`);
+  await helm.rollback({ namespace: ctx.namespace, release: ctx.release, revision: lastDeployed.revision, timeoutSeconds: step.timeoutSeconds });
+}
+
+/** True when every `--set` path (`a.b.c`) has that value in helm's nested values. */
+function valuesInclude(values: Record<string, unknown>, set: Readonly<Record<string, string>>): boolean {
+  return Object.entries(set).every(([path, want]) => {
+    let v: unknown = values;
+    for (const part of path.split('.')) v = v !== null && typeof v === 'object' && Object.hasOwn(v, part) ? (v as Record<string, unknown>)[part] : undefined;
+    return v !== undefined && String(v) === want;
+  });
 }
 
 export async function helmRollback(step: Extract<Step, { kind: 'helm-rollback' }>, ctx: StepContext): Promise<StepOutcome> {

@@ -189,9 +189,15 @@ describe('bot chart: lint and render', () => {
         migrationImage: 'm:1', metaRootPath: 'r', migrationStorageClass: 'sc', etcdEndpoint: 'etcd:2379', sessionWaitSeconds: 10,
         approvalsNeeded: 2, allowSelfApproval: false, requestTtlMinutes: 30, workerConcurrency: 3, jobAttempts: 4,
         jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8,
+        reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000,
       },
+      shutdownGraceSeconds: 900,
     };
-    const env = envOf(ofKind(await render(all), 'Deployment')[0]!);
+    const deployment = ofKind(await render(all), 'Deployment')[0]!;
+    const env = envOf(deployment);
+    // Kubernetes waits for the worker's own grace, plus time to close its connections.
+    expect(env.SHUTDOWN_GRACE_SECONDS).toBe('900');
+    expect((deployment as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds: number } } } }).spec.template.spec.terminationGracePeriodSeconds).toBe(930);
     expect(env.JOB_LOCK_MS).toBe('600000');
     expect(env.ALLOW_SELF_APPROVAL).toBe('false');
     // HELM_BIN comes from the image (Dockerfile ENV); SLACK_APP_TOKEN in Socket Mode (checked above).

@@ -36,11 +36,13 @@ export interface BotEnv {
   click(action: string, value: string, user: string, messageTs: string, threadTs?: string): Promise<{ status: number; body: string; ms: number }>;
   /** Stops the app and starts a new one on the same Redis prefix and stub (a restarted pod). */
   restart(): Promise<void>;
+  /** Starts one more replica of the app on the same Redis prefix and stub (closed with the env). */
+  replica(): Promise<Running>;
   close(): Promise<void>;
 }
 
 /** The real app (bot + worker roles, HTTP mode) on a free port, its Web API pointed at a stub. */
-export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string } = {}): Promise<BotEnv> {
+export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string; env?: Record<string, string> } = {}): Promise<BotEnv> {
   const redis = await testRedis();
   const stub = await startSlackStub();
   stub.userGroups.S0OPS00001 = [USERS.groupMember];
@@ -60,11 +62,13 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
     ACCESS_CONFIG: accessPath,
     APPROVALS_NEEDED: String(options.approvals ?? 1),
     LOG_LEVEL: 'warn',
+    ...options.env,
   });
   const config = loadConfig(env);
   const extras = { helmEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HELM_')).map(([k, v]) => [k, String(v)])), slackRetries: 2, slackUpdateIntervalMs: 100 };
   let running: Running = await start(config, extras);
   let url = `http://127.0.0.1:${running.botPort}/slack/events`;
+  const replicas: Running[] = [];
   const storeConn = new Redis(REDIS_URL);
   const store = new RedisRequestStore(storeConn, redis.prefix);
   const envObj: BotEnv = {
@@ -86,7 +90,13 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
       running = await start(config, extras);
       url = `http://127.0.0.1:${running.botPort}/slack/events`;
     },
+    async replica() {
+      const r = await start(config, extras);
+      replicas.push(r);
+      return r;
+    },
     async close() {
+      for (const r of replicas) await r.close();
       await running.close();
       storeConn.disconnect();
       await stub.close();

@@ -94,6 +94,37 @@ describe('upgrade requests in Redis', () => {
     }
   });
 
+  it('record and lock are one atomic step: a pause before the write never lets two creates win (50 tries)', async () => {
+    // The hook widens the window between reading the lock and writing; before the fix a 5 ms
+    // pause there let a second create see the new lock without its record and take it too.
+    const conns = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
+    try {
+      const hooks = { beforeRecordWrite: () => new Promise<void>((r) => setTimeout(r, 5)) };
+      const stores = conns.map((c) => new RedisRequestStore(c, env.prefix, hooks));
+      let doubleWins = 0;
+      for (let i = 0; i < 50; i++) {
+        const results = await Promise.allSettled(stores.map((s) => s.create({ kind: 'upgrade', plan: fakePlan(`race-${i}`), requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: HOUR }, T0)));
+        const won = results.filter((r) => r.status === 'fulfilled').length;
+        expect(won).toBeGreaterThanOrEqual(1);
+        if (won > 1) doubleWins++;
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ReleaseBusy);
+      }
+      expect(doubleWins).toBe(0);
+    } finally {
+      for (const c of conns) c.disconnect();
+    }
+  });
+
+  it('cancelling a queued request ends it at once', async () => {
+    const r = await create();
+    await store.approve(r.id, bob, T0 + 1);
+    await store.setPhase(r.id, 'queued', alice, {}, T0 + 2);
+    const cancelled = await store.requestCancel(r.id, alice, T0 + 3);
+    expect(deriveState(cancelled, T0 + 4)).toBe('cancelled');
+    expect(cancelled.finishedAt).toBe(T0 + 3);
+    await expect(create('my-release', { now: T0 + 5 })).resolves.toMatchObject({ release: 'my-release' });
+  });
+
   it('cancelling a request not yet started ends it at once; a running one is only flagged', async () => {
     const r = await create();
     const cancelled = await store.requestCancel(r.id, alice, T0 + 1);

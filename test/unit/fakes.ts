@@ -199,6 +199,8 @@ export class FakeHelm implements ReleaseManager {
   /** The recorded manifest, and the rendering of an upgrade from the args. */
   recorded: KubeObject[] = [];
   render: (args: HelmRenderArgs) => KubeObject[] = () => this.recorded;
+  /** `helm get values --revision N`: the user-supplied values of each revision. */
+  readonly valuesByRevision = new Map<number, Record<string, unknown>>();
 
   constructor(
     public info: HelmReleaseInfo | null,
@@ -240,7 +242,8 @@ export class FakeHelm implements ReleaseManager {
     this.rollbacks.push({ revision: args.revision });
   }
 
-  async values(_ns: string, _release: string, options: { all: boolean }): Promise<Record<string, unknown>> {
+  async values(_ns: string, _release: string, options: { all?: boolean; revision?: number } = {}): Promise<Record<string, unknown>> {
+    if (options.revision !== undefined) return this.valuesByRevision.get(options.revision) ?? {};
     return options.all ? this.computedValues : this.userValues;
   }
 

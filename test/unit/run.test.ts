@@ -290,13 +290,35 @@ describe('runSteps: helm-upgrade and helm-rollback', () => {
     expect(events[events.length - 1]).toMatchObject({ skipped: false, detail: 'revision 4 deployed with chart 4.2.25' });
   });
 
-  it('does not upgrade a release left pending by another operation, and says it may be retried', async () => {
-    const helm = new FakeHelm(info(4, '4.2.25', 'pending-upgrade'));
+  it('a helm upgrade of its own left pending (worker killed inside helm): rolls back to the last deployed revision, then upgrades again', async () => {
+    const helm = new FakeHelm(info(4, '4.2.25', 'pending-upgrade'), [
+      { revision: 3, status: 'deployed', chart: 'milvus-4.1.36', appVersion: '2.4.17', description: 'Upgrade complete' },
+      { revision: 4, status: 'pending-upgrade', chart: 'milvus-4.2.25', appVersion: '2.4.23', description: 'Preparing upgrade' },
+    ]);
+    helm.valuesByRevision.set(4, { image: { all: { tag: 'v2.4.23' } } });
+    const { events, error } = await run(fakePorts({ helm }), [upgrade]);
+    expect(error).toBeNull();
+    expect(helm.rollbacks).toEqual([{ revision: 3 }]);
+    expect(helm.upgrades).toHaveLength(1);
+    const said = events.flatMap((e) => (e.type === 'step-progress' ? [e.message] : []));
+    expect(said.some((m) => /interrupted.*revision 4.*pending-upgrade.*rolling back to revision 3/.test(m))).toBe(true);
+  });
+
+  it.each([
+    ['another chart', info(4, '4.1.40', 'pending-upgrade'), { image: { all: { tag: 'v2.4.23' } } }],
+    ['other values', info(4, '4.2.25', 'pending-upgrade'), { image: { all: { tag: 'v2.4.99' } } }],
+    ['a rollback', info(4, '4.2.25', 'pending-rollback'), { image: { all: { tag: 'v2.4.23' } } }],
+    ['an older revision', info(3, '4.2.25', 'pending-upgrade'), { image: { all: { tag: 'v2.4.23' } } }],
+  ])('a pending helm operation that is not its own (%s) is refused, touching nothing', async (_what, release, values) => {
+    const helm = new FakeHelm(release, [{ revision: 2, status: 'deployed', chart: 'milvus-4.1.36', appVersion: '2.4.17', description: '' }]);
+    helm.valuesByRevision.set(release.revision, values);
     const { error } = await run(fakePorts({ helm }), [upgrade]);
     expect(error).toBeInstanceOf(StepFailed);
-    expect((error as StepFailed).code).toBe('transient');
-    expect((error as StepFailed).message).toContain('pending-upgrade');
+    expect((error as StepFailed).code).toBe('step-failed');
+    expect((error as StepFailed).explain()).toMatch(/not started by this upgrade.*nothing was done/s);
+    expect((error as StepFailed).explain()).toMatch(/helm history prod -n milvus/);
     expect(helm.upgrades).toEqual([]);
+    expect(helm.rollbacks).toEqual([]);
   });
 
   it('fails when the release is gone', async () => {

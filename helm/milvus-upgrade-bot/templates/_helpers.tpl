@@ -119,6 +119,9 @@ component label, replicas, resources, ServiceAccount.
   "jobBackoffMs" "JOB_BACKOFF_MS"
   "jobLockMs" "JOB_LOCK_MS"
   "jobStalledIntervalMs" "JOB_STALLED_INTERVAL_MS"
+  "reconcileIntervalSeconds" "RECONCILE_INTERVAL_SECONDS"
+  "reconcileGraceSeconds" "RECONCILE_GRACE_SECONDS"
+  "progressRereadMs" "PROGRESS_REREAD_MS"
   "botWorkConcurrency" "BOT_WORK_CONCURRENCY"
 ) -}}
 {{- end -}}
@@ -132,6 +135,8 @@ component label, replicas, resources, ServiceAccount.
   value: {{ .instance.roles | quote }}
 - name: PORT
   value: {{ $v.port | int64 | toString | quote }}
+- name: SHUTDOWN_GRACE_SECONDS
+  value: {{ $v.shutdownGraceSeconds | int64 | toString | quote }}
 - name: SLACK_MODE
   value: {{ $v.slack.mode | quote }}
 {{- if $v.redis.enabled }}

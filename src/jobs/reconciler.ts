@@ -1,0 +1,85 @@
+/**
+ * Ends requests whose job can no longer end them, so no release stays locked for good: the job
+ * failed without the request being told (stalled past maxStalledCount, an error the run could not
+ * record), was removed from the queue, or never got there (the bot stopped between "queued" and
+ * the enqueue, or between the last approval and "queued"). Runs at start and then periodically;
+ * every decision is re-checked by an atomic update, so several reconcilers may run at once.
+ */
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { explainError } from '../upgrade/errors.js';
+import { deriveState, isTerminal, type Actor, type UpgradeRequest } from '../upgrade/requests.js';
+import type { UpgradeJobData } from './queue.js';
+import type { RedisRequestStore } from './requests.js';
+
+const RECONCILER: Actor = { id: 'reconciler', via: 'worker' };
+
+export interface ReconcilerOptions {
+  readonly store: RedisRequestStore;
+  readonly queue: Queue<UpgradeJobData>;
+  readonly logger: Logger;
+  /** A request this quiet with no job is taken as abandoned (the enqueue follows "queued" at once). */
+  readonly graceMs?: number;
+  readonly now?: () => number;
+}
+
+export interface Reconciled {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** One pass: returns the requests it ended, each with the reason recorded in it. */
+export async function reconcileOnce(o: ReconcilerOptions): Promise<Reconciled[]> {
+  const now = o.now ?? Date.now;
+  const ended: Reconciled[] = [];
+  for (const id of new Set(await o.store.lockHolders())) {
+    const request = await o.store.get(id);
+    if (!request) continue;
+    const reason = await whyAbandoned(o, request, now());
+    if (reason && (await o.store.endIfActive(id, reason, RECONCILER, now()))) {
+      o.logger.warn({ requestId: id, reason }, 'ended an abandoned request; its release is free');
+      ended.push({ id, reason });
+    }
+  }
+  return ended;
+}
+
+async function whyAbandoned(o: ReconcilerOptions, r: UpgradeRequest, now: number): Promise<string | null> {
+  const state = deriveState(r, now);
+  if (isTerminal(state) || state === 'pending-approval') return null;
+  const job = await o.queue.getJob(r.id);
+  const jobState = job ? await job.getState() : 'missing';
+  if (jobState === 'failed') return `its job failed for good: ${job?.failedReason || 'no reason given'}`;
+  if (jobState === 'completed') return 'its job ended without recording an outcome';
+  if (jobState !== 'missing' && jobState !== 'unknown') return null;
+  // No job. Right after "queued" (or the last approval) the enqueue may still be on its way.
+  const quietFor = now - (await lastActivity(o.store, r));
+  if (quietFor < (o.graceMs ?? 60_000)) return null;
+  if (state === 'approved') return 'approved, but never handed to a worker (the bot stopped before queueing it): ask again';
+  if (state === 'queued') return 'never handed to a worker (the bot stopped between "queued" and the enqueue): ask again';
+  return 'its job was removed from the queue: check the release, then ask again';
+}
+
+async function lastActivity(store: RedisRequestStore, r: UpgradeRequest): Promise<number> {
+  const log = await store.log(r.id);
+  return Math.max(r.createdAt, ...log.map((e) => e.at));
+}
+
+/** Reconciles now and every `intervalMs`; the returned function stops it. */
+export function startReconciler(o: ReconcilerOptions & { readonly intervalMs: number }): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  const pass = async () => {
+    try {
+      await reconcileOnce(o);
+    } catch (err) {
+      o.logger.warn({ err: explainError(err) }, 'reconciler pass failed; trying again later');
+    }
+    if (!stopped) timer = setTimeout(() => void pass(), o.intervalMs);
+  };
+  void pass();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Fencing: when BullMQ's lock on a job is lost (Redis away longer than lockDuration), a second
+ * run of the same request starts while the first is still inside a step. The first must stop
+ * before its next action and write nothing.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { executeRequest, type EngineAccess } from '../../src/jobs/execute.js';
+import { RedisRequestStore } from '../../src/jobs/requests.js';
+import type { EngineDeps } from '../../src/upgrade/service.js';
+import type { Ports } from '../../src/upgrade/ports.js';
+import { deriveState, type Actor } from '../../src/upgrade/requests.js';
+import type { Step } from '../../src/upgrade/steps.js';
+import { releaseState, tooling } from '../unit/helpers.js';
+import { FakeClock, FakeCluster, FakeHelm, FakeSessions } from '../unit/fakes.js';
+import { fakePlan } from './plans.js';
+import { testRedis } from './redis.js';
+
+const alice: Actor = { id: 'U0ALICE', via: 'slack' };
+const bob: Actor = { id: 'U0BOB', via: 'slack' };
+
+/** A helm whose repo updates wait for a gate the test opens (the "long helm run"). */
+class GatedHelm extends FakeHelm {
+  calls = 0;
+  gate: Promise<void> | null = null;
+  override async repoUpdate(name: string, url: string): Promise<void> {
+    this.calls++;
+    const g = this.gate;
+    if (g) await g;
+    await super.repoUpdate(name, url);
+  }
+}
+
+/** The release exactly as the plan saw it, so the run's drift check passes. */
+const unchanged = releaseState({ release: 'fenced', namespace: 'default', chartVersion: '4.0.31', revision: 1, components: [] });
+
+function engineWith(helm: FakeHelm): EngineAccess {
+  const ports: Ports = { helm, cluster: new FakeCluster(), sessions: new FakeSessions(), clock: new FakeClock() };
+  const observer = { tooling: async () => tooling(), release: async () => unchanged, objects: async () => [] } as unknown as EngineDeps['observer'];
+  return { forCluster: () => ({ deps: { observer } as EngineDeps, ports }) };
+}
+
+describe('fencing a run with a token kept in the request', () => {
+  let env: Awaited<ReturnType<typeof testRedis>>;
+  let store: RedisRequestStore;
+  beforeEach(async () => {
+    env = await testRedis();
+    store = new RedisRequestStore(env.redis, env.prefix);
+  });
+  afterEach(async () => env.cleanup());
+
+  it('two runs of one job: the old one stops before its next step and writes nothing', async () => {
+    const steps: Step[] = [1, 2, 3].map((n) => ({ kind: 'helm-repo-update', repoName: `r${n}`, repoUrl: 'http://127.0.0.1:1/', description: `step ${n}` }));
+    // A rollback request; the fake observer shows the release as planned, so the drift check passes.
+    const req = await store.create({ kind: 'rollback', plan: { ...fakePlan('fenced'), steps }, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
+    await store.approve(req.id, bob);
+
+    const oldHelm = new GatedHelm(null);
+    let open!: () => void;
+    oldHelm.gate = new Promise<void>((r) => (open = r));
+    const oldRun = executeRequest(store, engineWith(oldHelm), req.id).then(
+      (outcome) => ({ outcome, error: null as unknown }),
+      (error: unknown) => ({ outcome: null, error }),
+    );
+    // The old run is inside its first step.
+    for (const deadline = Date.now() + 5000; oldHelm.calls === 0; ) {
+      if (Date.now() > deadline) throw new Error('the old run never started its first step');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+
+    // BullMQ hands the job to a second run: it resumes and finishes.
+    const newHelm = new GatedHelm(null);
+    await expect(executeRequest(store, engineWith(newHelm), req.id)).resolves.toBe('rolled-back');
+    const record = await store.require(req.id);
+    const logBefore = await store.log(req.id);
+    expect(deriveState(record, Date.now())).toBe('rolled-back');
+
+    // The old run's helm call returns now.
+    open();
+    const old = await oldRun;
+    expect(old.outcome ?? (old.error as Error).message).toBe('superseded');
+    // It did not go on to step 2, and wrote nothing: record and log are as the new run left them.
+    expect(oldHelm.calls).toBe(1);
+    expect(oldHelm.repoUpdates).toHaveLength(1);
+    expect(await store.require(req.id)).toEqual(record);
+    expect(await store.log(req.id)).toEqual(logBefore);
+    expect(newHelm.repoUpdates.map((u) => u.name)).toEqual(['r1', 'r2', 'r3']);
+  });
+});
