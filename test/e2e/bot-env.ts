@@ -78,9 +78,9 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
     },
     prefix: redis.prefix,
     slash: (text, user = USERS.requester, channel = CHANNEL) =>
-      postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl() }), { signingSecret: SIGNING_SECRET }),
+      postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl(undefined, { channel, user }) }), { signingSecret: SIGNING_SECRET }),
     click: (action, value, user, messageTs, threadTs) =>
-      postSigned(url, blockActionsBody(blockActionPayload({ action_id: action, value, user_id: user, channel_id: CHANNEL, message_ts: messageTs, ...(threadTs ? { thread_ts: threadTs } : {}), response_url: stub.responseUrl() })), { signingSecret: SIGNING_SECRET }),
+      postSigned(url, blockActionsBody(blockActionPayload({ action_id: action, value, user_id: user, channel_id: CHANNEL, message_ts: messageTs, ...(threadTs ? { thread_ts: threadTs } : {}), response_url: stub.responseUrl(undefined, { channel: CHANNEL, user }) })), { signingSecret: SIGNING_SECRET }),
     async restart() {
       await running.close();
       running = await start(config, extras);
