@@ -80,6 +80,12 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
       await ack({ response_type: 'ephemeral', text: parsed.refusal });
       return;
     }
+    // Redis away: said in the ack, at once; nothing is started, so nothing runs when it is back.
+    const down = parsed.command.name === 'help' ? null : h.unavailable();
+    if (down) {
+      await ack({ response_type: 'ephemeral', text: `:warning: ${down}` });
+      return;
+    }
     await ack();
     await work(() => h.command(parsed.command, { user: command.user_id, userName: command.user_name, channel: command.channel_id, client, respond, source: 'command' }));
   });
@@ -96,18 +102,26 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
 
   app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ ack, body, action, client, respond }) => {
     await ack();
+    const down = h.unavailable();
+    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
     await work(() => h.approve(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ ack, body, action, client, respond }) => {
     await ack();
+    const down = h.unavailable();
+    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
     await work(() => h.reject(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ ack, body, action, client, respond }) => {
     await ack();
+    const down = h.unavailable();
+    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
     await work(() => h.rollbackButton(String(action.value ?? ''), caller(body, client, respond)));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.showChanges, async ({ ack, body, action, client, respond }) => {
     await ack();
+    const down = h.unavailable();
+    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
     await work(() => h.showChanges(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
   app.error(async (err) => {

@@ -25,7 +25,16 @@ export interface BotDeps {
   readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
   readonly logger: Logger;
   readonly now: () => number;
+  /**
+   * Whether the store's Redis connection is up right now. The bot's connection fails fast (no
+   * offline queue), so nothing asked while Redis is away runs when it comes back; this lets the
+   * bot say so at once instead of starting work that cannot be recorded.
+   */
+  readonly storeUp?: () => boolean;
 }
+
+export const REDIS_DOWN = 'Redis is unavailable; nothing was done. Try again when it is back.';
+const REDIS_LOST = 'Redis became unavailable while this was being worked on; it may be half done. Look at `/milvus status` and `/milvus history` when Redis is back.';
 
 /** Bolt's `respond`: a post to the command's or click's response_url. */
 export type Respond = (message: { text: string; blocks?: unknown[]; response_type: 'ephemeral'; replace_original: false }) => Promise<unknown>;
@@ -105,6 +114,16 @@ export class BotHandlers {
     if (!decision.allowed) throw new UpgradeError('denied', `Not allowed: ${decision.reason}.`);
   }
 
+  /** The answer when Redis is away (before any work), else null. */
+  unavailable(): string | null {
+    return this.d.storeUp && !this.d.storeUp() ? REDIS_DOWN : null;
+  }
+
+  /** What went wrong, for a person; a Redis outage mid-way says so rather than a driver's message. */
+  private explain(err: unknown): string {
+    return this.unavailable() ? REDIS_LOST : explainError(err);
+  }
+
   /** Parses; a bad command is answered at once (in the ack), without any work. */
   parse(text: string): { command: Command } | { refusal: string } {
     try {
@@ -119,7 +138,7 @@ export class BotHandlers {
       await this.dispatch(cmd, c);
     } catch (err) {
       this.d.logger.info({ user: c.user, command: cmd.name, err: explainError(err) }, 'command refused or failed');
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`).catch(() => {});
     }
   }
 
@@ -229,6 +248,12 @@ export class BotHandlers {
     await this.d.queue.enqueue(id);
   }
 
+  /** A click while Redis is away: answered at once, nothing else. */
+  async refuseClick(text: string, c: Caller, threadTs?: string): Promise<void> {
+    this.d.logger.warn({ user: c.user }, 'click refused: Redis unavailable');
+    await ephemeral(c, `:warning: ${esc(text)}`, threadTs).catch(() => {});
+  }
+
   async approve(id: string, c: Caller, threadTs?: string): Promise<void> {
     try {
       const r = await this.requestOf(id);
@@ -237,7 +262,7 @@ export class BotHandlers {
       if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
       if (nowApproved) await this.enqueue(id, actorOf(c));
     } catch (err) {
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
     }
   }
 
@@ -248,7 +273,7 @@ export class BotHandlers {
       await this.allow(c, 'read', { cluster: r.cluster, namespace: r.namespace, release: r.release });
       await ephemeral(c, `All changes of ${r.id}`, threadTs, changesBlocks(r.plan));
     } catch (err) {
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
     }
   }
 
@@ -258,7 +283,7 @@ export class BotHandlers {
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
       await this.d.store.reject(id, actorOf(c), undefined, this.d.now());
     } catch (err) {
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
     }
   }
 
@@ -268,7 +293,7 @@ export class BotHandlers {
       const original = await this.requestOf(id);
       await this.rollbackOf(original, c);
     } catch (err) {
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`).catch(() => {});
     }
   }
 

@@ -40,7 +40,7 @@ export interface BotEnv {
 }
 
 /** The real app (bot + worker roles, HTTP mode) on a free port, its Web API pointed at a stub. */
-export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string } = {}): Promise<BotEnv> {
+export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string; redisUrl?: string } = {}): Promise<BotEnv> {
   const redis = await testRedis();
   const stub = await startSlackStub();
   stub.userGroups.S0OPS00001 = [USERS.groupMember];
@@ -60,12 +60,14 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
     ACCESS_CONFIG: accessPath,
     APPROVALS_NEEDED: String(options.approvals ?? 1),
     LOG_LEVEL: 'warn',
+    // A Redis of the test's own (one it can stop and start again), else the shared one.
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   });
   const config = loadConfig(env);
   const extras = { helmEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HELM_')).map(([k, v]) => [k, String(v)])), slackRetries: 2, slackUpdateIntervalMs: 100 };
   let running: Running = await start(config, extras);
   let url = `http://127.0.0.1:${running.botPort}/slack/events`;
-  const storeConn = new Redis(REDIS_URL);
+  const storeConn = new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: null }).on('error', () => {});
   const store = new RedisRequestStore(storeConn, redis.prefix);
   const envObj: BotEnv = {
     stub,
