@@ -46,9 +46,14 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   // Read first: a bad access file stops the start before anything runs.
   const rules = config.roles.has('bot') ? readAccessRules(config.slack.accessConfigPath!) : [];
   const logger = createLogger({ level: config.logLevel });
-  // Every connection waits through a Redis outage (commands queue, then run) and says so once.
-  const connect = (role: string): Redis => {
-    const r = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  // The worker's connections wait through a Redis outage (commands queue, then run) and say so
+  // once. The bot's fail fast: a command or click sent while Redis is away must be answered at
+  // once and never run later, when Redis comes back and its author has moved on.
+  const connect = (role: string, failFast = false): Redis => {
+    const r = new Redis(
+      config.redisUrl,
+      failFast ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false } : { maxRetriesPerRequest: null },
+    );
     let down = false;
     r.on('error', (err: Error) => {
       if (!down) logger.warn({ connection: role, err: err.message }, 'Redis unreachable; retrying');
@@ -62,6 +67,10 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   };
   const redis = connect('store');
   const store = new RedisRequestStore(redis, config.keyPrefix);
+  // The bot's requests and /readyz: answer now or fail now.
+  const fastRedis = connect('bot-store', true);
+  await readyOrFailed(fastRedis, 5000);
+  const fastUp = () => fastRedis.status === 'ready';
   const engine = createEngineAccess({
     kubeconfig: config.kubeconfig,
     defaultContext: config.kubeContext,
@@ -72,11 +81,20 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   const connection = connect('queue');
   const queue = new UpgradeQueue({ connection, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
   const closers: Array<(graceMs: number) => Promise<unknown>> = [];
-  const metrics = createMetrics({ queueDepth: () => queue.depth() });
+  // The bot's own handle on the queue, on the fail-fast connection (also read by /metrics).
+  const botQueue = new UpgradeQueue({ connection: fastRedis, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
+  // Its connection's errors are logged by connect(); BullMQ would print each one again.
+  botQueue.queue.on('error', () => {});
+  const metrics = createMetrics({ queueDepth: () => botQueue.depth() });
   const routes = healthRoutes({
     registry: metrics.registry,
+    // /readyz answers within a second, whatever is down.
+    timeoutMs: 800,
     checks: {
-      redis: async () => void (await redis.ping()),
+      redis: async () => {
+        if (!fastUp()) throw new Error(`Redis is unavailable (connection ${fastRedis.status})`);
+        await fastRedis.ping();
+      },
       kubernetes: async () => void (await engine.default().kube.serverVersion()),
     },
   });
@@ -120,8 +138,9 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       ...(extra.slackRetries !== undefined ? { retryConfig: { retries: extra.slackRetries, factor: 1.5, minTimeout: 200 } } : {}),
     });
     const handlers = new BotHandlers({
-      store,
-      queue,
+      store: new RedisRequestStore(fastRedis, config.keyPrefix),
+      queue: botQueue,
+      storeUp: fastUp,
       engine: upgradeEngine,
       rules,
       groups: new SlackGroupResolver(client, groupsNamed(rules)),
@@ -171,15 +190,33 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     logger.info({ port: dashboardPort, readOnly: config.dashboard.readOnly }, 'queue dashboard started');
   }
   closers.push(() => queue.close());
+  closers.push(() => botQueue.close());
   return {
     botPort,
     dashboardPort,
     async close(graceMs = 0) {
       for (const c of closers.reverse()) await c(graceMs).catch(() => {});
       redis.disconnect();
+      fastRedis.disconnect();
       connection.disconnect();
     },
   };
+}
+
+/** Waits for the first connection (or its first failure, or `ms`): start-up goes on either way. */
+async function readyOrFailed(r: Redis, ms: number): Promise<void> {
+  if (r.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      r.off('ready', done);
+      r.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    r.once('ready', done);
+    r.once('error', done);
+  });
 }
 
 function readAccessRules(path: string) {

@@ -41,10 +41,15 @@ export function createMetrics(options: { queueDepth?: () => Promise<Record<strin
     registers: [registry],
     async collect() {
       if (!options.queueDepth) return;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        for (const [state, n] of Object.entries(await options.queueDepth())) this.set({ state }, n);
+        // A scrape answers within a second even when Redis does not.
+        const depth = await Promise.race([options.queueDepth(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('queue depth: no answer')), 500)))]);
+        for (const [state, n] of Object.entries(depth)) this.set({ state }, n);
       } catch {
         // Redis down: the gauge keeps its last value; /readyz reports the outage.
+      } finally {
+        clearTimeout(timer);
       }
     },
   });

@@ -73,40 +73,56 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
   const h = o.handlers;
   const work = pLimit(o.workConcurrency ?? 4);
 
-  app.command('/milvus', async ({ command, ack, client }) => {
+  app.command('/milvus', async ({ command, ack, client, respond }) => {
     const parsed = h.parse(command.text);
     if ('refusal' in parsed) {
       // Bad input is answered in the ack itself: fast, nothing else happens.
       await ack({ response_type: 'ephemeral', text: parsed.refusal });
       return;
     }
+    // Redis away: said in the ack, at once; nothing is started, so nothing runs when it is back.
+    const down = parsed.command.name === 'help' ? null : h.unavailable();
+    if (down) {
+      await ack({ response_type: 'ephemeral', text: `:warning: ${down}` });
+      return;
+    }
     await ack();
-    await work(() => h.command(parsed.command, { user: command.user_id, userName: command.user_name, channel: command.channel_id, client }));
+    await work(() => h.command(parsed.command, { user: command.user_id, userName: command.user_name, channel: command.channel_id, client, respond, source: 'command' }));
   });
 
-  const caller = (body: BlockAction, client: Caller['client']): Caller => ({
+  const caller = (body: BlockAction, client: Caller['client'], respond?: Caller['respond']): Caller => ({
     user: body.user.id,
     userName: body.user.username ?? body.user.name,
     channel: body.channel?.id ?? body.container?.channel_id ?? '',
     client,
+    ...(respond ? { respond } : {}),
+    source: 'click',
   });
   const threadOf = (body: BlockAction) => body.message?.thread_ts ?? body.message?.ts;
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ ack, body, action, client, respond }) => {
     await ack();
-    await work(() => h.approve(String(action.value ?? ''), caller(body, client), threadOf(body)));
+    const down = h.unavailable();
+    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
+    await work(() => h.approve(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
-  app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ ack, body, action, client, respond }) => {
     await ack();
-    await work(() => h.reject(String(action.value ?? ''), caller(body, client), threadOf(body)));
+    const down = h.unavailable();
+    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
+    await work(() => h.reject(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
-  app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ ack, body, action, client, respond }) => {
     await ack();
-    await work(() => h.rollbackButton(String(action.value ?? ''), caller(body, client)));
+    const down = h.unavailable();
+    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
+    await work(() => h.rollbackButton(String(action.value ?? ''), caller(body, client, respond)));
   });
-  app.action<BlockAction<ButtonAction>>(ACTIONS.showChanges, async ({ ack, body, action, client }) => {
+  app.action<BlockAction<ButtonAction>>(ACTIONS.showChanges, async ({ ack, body, action, client, respond }) => {
     await ack();
-    await work(() => h.showChanges(String(action.value ?? ''), caller(body, client), threadOf(body)));
+    const down = h.unavailable();
+    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
+    await work(() => h.showChanges(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
   app.error(async (err) => {
     o.logger.error({ err: err.message }, 'unhandled error in a Slack listener');

@@ -25,21 +25,63 @@ export interface BotDeps {
   readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
   readonly logger: Logger;
   readonly now: () => number;
+  /**
+   * Whether the store's Redis connection is up right now. The bot's connection fails fast (no
+   * offline queue), so nothing asked while Redis is away runs when it comes back; this lets the
+   * bot say so at once instead of starting work that cannot be recorded.
+   */
+  readonly storeUp?: () => boolean;
 }
+
+export const REDIS_DOWN = 'Redis is unavailable; nothing was done. Try again when it is back.';
+const REDIS_LOST = 'Redis became unavailable while this was being worked on; it may be half done. Look at `/milvus status` and `/milvus history` when Redis is back.';
+
+/** Bolt's `respond`: a post to the command's or click's response_url. */
+export type Respond = (message: { text: string; blocks?: unknown[]; response_type: 'ephemeral'; replace_original: false }) => Promise<unknown>;
 
 export interface Caller {
   readonly user: string;
   readonly userName?: string;
   readonly channel: string;
   readonly client: WebClient;
+  /**
+   * The response_url of the command or click. A command is answered there first: it works in DMs
+   * and in channels the bot is not in, where Slack refuses chat.postEphemeral.
+   */
+  readonly respond?: Respond;
+  /** What was answered: a click's answer goes in its thread (postEphemeral), else the response_url. */
+  readonly source?: 'command' | 'click';
 }
 
 const REQUEST_ID = /^req-\d{1,15}$/;
 
 const actorOf = (c: Caller): Actor => ({ id: c.user, ...(c.userName ? { name: c.userName } : {}), via: 'slack' });
 
-async function ephemeral(c: Caller, text: string, thread_ts?: string): Promise<void> {
-  await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text, ...(thread_ts ? { thread_ts } : {}) });
+/**
+ * A private answer to the person who asked. Commands: through their response_url, falling back to
+ * chat.postEphemeral. Clicks: chat.postEphemeral in the card's thread (the bot posted the card, so
+ * it is in that channel), falling back to the response_url when Slack refuses it.
+ */
+async function ephemeral(c: Caller, text: string, thread_ts?: string, blocks?: unknown[]): Promise<void> {
+  const viaResponseUrl = async () => {
+    await c.respond!({ text, ...(blocks ? { blocks } : {}), response_type: 'ephemeral', replace_original: false });
+  };
+  const viaApi = async () => {
+    await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text, ...(blocks ? { blocks: blocks as never } : {}), ...(thread_ts ? { thread_ts } : {}) });
+  };
+  const [first, second] = c.respond && c.source !== 'click' ? [viaResponseUrl, viaApi] : [viaApi, c.respond ? viaResponseUrl : null];
+  try {
+    await first();
+  } catch (err) {
+    if (!second) throw err;
+    await second();
+  }
+}
+
+/** The Web API's error code of a failed call (`not_in_channel`, `channel_not_found`...), else the message. */
+function slackErrorOf(err: unknown): string {
+  const code = (err as { data?: { error?: unknown } } | null)?.data?.error;
+  return typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
 }
 
 export function mentionList(ids: readonly string[]): string {
@@ -72,6 +114,16 @@ export class BotHandlers {
     if (!decision.allowed) throw new UpgradeError('denied', `Not allowed: ${decision.reason}.`);
   }
 
+  /** The answer when Redis is away (before any work), else null. */
+  unavailable(): string | null {
+    return this.d.storeUp && !this.d.storeUp() ? REDIS_DOWN : null;
+  }
+
+  /** What went wrong, for a person; a Redis outage mid-way says so rather than a driver's message. */
+  private explain(err: unknown): string {
+    return this.unavailable() ? REDIS_LOST : explainError(err);
+  }
+
   /** Parses; a bad command is answered at once (in the ack), without any work. */
   parse(text: string): { command: Command } | { refusal: string } {
     try {
@@ -86,7 +138,7 @@ export class BotHandlers {
       await this.dispatch(cmd, c);
     } catch (err) {
       this.d.logger.info({ user: c.user, command: cmd.name, err: explainError(err) }, 'command refused or failed');
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`).catch(() => {});
     }
   }
 
@@ -156,8 +208,24 @@ export class BotHandlers {
     if (plan.dataChanges) {
       await this.d.store.audit(request.id, actorOf(c), 'allow-data-changes', plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '), this.d.now());
     }
-    await this.postThread(request, c);
+    try {
+      await this.postThread(request, c);
+    } catch (err) {
+      return this.abandon(request, c, err);
+    }
     if (this.d.approvals.needed === 0) await this.enqueue(request.id, actorOf(c));
+  }
+
+  /**
+   * The plan card could not be posted (the bot is not in the channel, a DM...): nobody could
+   * approve the request, so it ends now and frees the release; the person is told why.
+   */
+  private async abandon(request: UpgradeRequest, c: Caller, err: unknown): Promise<void> {
+    const why = slackErrorOf(err);
+    this.d.logger.warn({ request: request.id, channel: c.channel, err: why }, 'plan card not posted; request ended');
+    await this.d.store.setPhase(request.id, 'failed', actorOf(c), { error: `the plan card could not be posted in ${c.channel}: ${why}`, finishedAt: this.d.now() });
+    const hint = /not_in_channel|channel_not_found/.test(why) ? ' Invite the bot to this channel (`/invite @milvus-upgrade-bot`) or ask in a channel it is in.' : '';
+    await ephemeral(c, `:warning: I could not post the plan card here (${esc(why)}), so ${esc(request.id)} was ended and ${esc(request.release)} is free again; nothing was changed.${hint}`);
   }
 
   /** Posts the card and, in its thread, the progress message; records both in the request. */
@@ -180,6 +248,12 @@ export class BotHandlers {
     await this.d.queue.enqueue(id);
   }
 
+  /** A click while Redis is away: answered at once, nothing else. */
+  async refuseClick(text: string, c: Caller, threadTs?: string): Promise<void> {
+    this.d.logger.warn({ user: c.user }, 'click refused: Redis unavailable');
+    await ephemeral(c, `:warning: ${esc(text)}`, threadTs).catch(() => {});
+  }
+
   async approve(id: string, c: Caller, threadTs?: string): Promise<void> {
     try {
       const r = await this.requestOf(id);
@@ -188,7 +262,7 @@ export class BotHandlers {
       if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
       if (nowApproved) await this.enqueue(id, actorOf(c));
     } catch (err) {
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
     }
   }
 
@@ -197,10 +271,9 @@ export class BotHandlers {
     try {
       const r = await this.requestOf(id);
       await this.allow(c, 'read', { cluster: r.cluster, namespace: r.namespace, release: r.release });
-      const blocks = changesBlocks(r.plan);
-      await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text: `All changes of ${r.id}`, blocks, ...(threadTs ? { thread_ts: threadTs } : {}) });
+      await ephemeral(c, `All changes of ${r.id}`, threadTs, changesBlocks(r.plan));
     } catch (err) {
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
     }
   }
 
@@ -210,7 +283,7 @@ export class BotHandlers {
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
       await this.d.store.reject(id, actorOf(c), undefined, this.d.now());
     } catch (err) {
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`, threadTs).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
     }
   }
 
@@ -220,7 +293,7 @@ export class BotHandlers {
       const original = await this.requestOf(id);
       await this.rollbackOf(original, c);
     } catch (err) {
-      await ephemeral(c, `:warning: ${esc(explainError(err))}`).catch(() => {});
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`).catch(() => {});
     }
   }
 
@@ -279,8 +352,12 @@ export class BotHandlers {
     }
     if (original) await this.d.store.linkRollback(original.id, request.id);
     const thread = original?.place?.messageTs;
-    if (needed > 0 && thread) await this.postCardInThread(request, { ...c, channel }, thread);
-    else await this.postThread(request, { ...c, channel }, thread);
+    try {
+      if (needed > 0 && thread) await this.postCardInThread(request, { ...c, channel }, thread);
+      else await this.postThread(request, { ...c, channel }, thread);
+    } catch (err) {
+      return this.abandon(request, { ...c, channel }, err);
+    }
     if (needed === 0) await this.enqueue(request.id, actorOf(c));
   }
 

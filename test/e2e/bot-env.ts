@@ -42,7 +42,7 @@ export interface BotEnv {
 }
 
 /** The real app (bot + worker roles, HTTP mode) on a free port, its Web API pointed at a stub. */
-export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string; env?: Record<string, string> } = {}): Promise<BotEnv> {
+export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string; env?: Record<string, string>; redisUrl?: string } = {}): Promise<BotEnv> {
   const redis = await testRedis();
   const stub = await startSlackStub();
   stub.userGroups.S0OPS00001 = [USERS.groupMember];
@@ -63,13 +63,15 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
     APPROVALS_NEEDED: String(options.approvals ?? 1),
     LOG_LEVEL: 'warn',
     ...options.env,
+    // A Redis of the test's own (one it can stop and start again), else the shared one.
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   });
   const config = loadConfig(env);
   const extras = { helmEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HELM_')).map(([k, v]) => [k, String(v)])), slackRetries: 2, slackUpdateIntervalMs: 100 };
   let running: Running = await start(config, extras);
   let url = `http://127.0.0.1:${running.botPort}/slack/events`;
   const replicas: Running[] = [];
-  const storeConn = new Redis(REDIS_URL);
+  const storeConn = new Redis(options.redisUrl ?? REDIS_URL, { maxRetriesPerRequest: null }).on('error', () => {});
   const store = new RedisRequestStore(storeConn, redis.prefix);
   const envObj: BotEnv = {
     stub,
@@ -82,9 +84,9 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
     },
     prefix: redis.prefix,
     slash: (text, user = USERS.requester, channel = CHANNEL) =>
-      postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl() }), { signingSecret: SIGNING_SECRET }),
+      postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl(undefined, { channel, user }) }), { signingSecret: SIGNING_SECRET }),
     click: (action, value, user, messageTs, threadTs) =>
-      postSigned(url, blockActionsBody(blockActionPayload({ action_id: action, value, user_id: user, channel_id: CHANNEL, message_ts: messageTs, ...(threadTs ? { thread_ts: threadTs } : {}), response_url: stub.responseUrl() })), { signingSecret: SIGNING_SECRET }),
+      postSigned(url, blockActionsBody(blockActionPayload({ action_id: action, value, user_id: user, channel_id: CHANNEL, message_ts: messageTs, ...(threadTs ? { thread_ts: threadTs } : {}), response_url: stub.responseUrl(undefined, { channel: CHANNEL, user }) })), { signingSecret: SIGNING_SECRET }),
     async restart() {
       await running.close();
       running = await start(config, extras);

@@ -86,6 +86,8 @@ export function transcriptLine(c: RecordedCall): string | null {
       return `  ✎ bot edits ${a.ts}: ${text}${buttonsOf(a.blocks).length ? `  [${buttonsOf(a.blocks).map((b) => b.action_id).join('] [')}]` : ''}`;
     case 'chat.postEphemeral':
       return `  (only <@${a.user}> sees) ${text}`;
+    case 'response_url':
+      return `  (only the asker sees) ${text}`;
     default:
       return null;
   }

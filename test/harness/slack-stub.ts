@@ -111,7 +111,12 @@ export interface SlackStub {
   userGroups: Record<string, string[]>;
   /** Overrides merged into users.info answers, by user id. */
   users: Record<string, Record<string, unknown>>;
-  /** Overrides merged into conversations.info answers, by channel id. */
+  /**
+   * Overrides merged into conversations.info answers, by channel id. `is_member: false` is a
+   * channel the bot is not in (a DM, a channel nobody invited it to): chat.postMessage and
+   * chat.postEphemeral there answer `not_in_channel` (public `C…`) or `channel_not_found`, as
+   * Slack does; its response_url still works.
+   */
   channels: Record<string, Record<string, unknown>>;
   /** Calls to one method, in order. */
   callsTo(method: string): RecordedCall[];
@@ -121,8 +126,12 @@ export interface SlackStub {
   thread(channel: string, ts: string): StubMessage[];
   ephemerals(channel?: string): StubEphemeral[];
   views(): StubView[];
-  /** A `response_url` that posts back into this stub (recorded as method `response_url`). */
-  responseUrl(id?: string): string;
+  /**
+   * A `response_url` that posts back into this stub (recorded as method `response_url`). Given
+   * `to`, an ephemeral answer posted there (Slack's default) also shows in `ephemerals()` as seen
+   * by that user in that channel, as Slack shows it.
+   */
+  responseUrl(id?: string, to?: { channel: string; user: string }): string;
   /** Make the next `times` calls to `method` (or `'*'` for any) fail with `fault`. */
   failNext(method: string, fault: Fault, times?: number): void;
   /** Resolves once `predicate(calls)` holds; re-checked on every recorded call. */
@@ -175,6 +184,10 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
   let waiters: Waiter[] = [];
   let tsCounter = 0;
   let viewCounter = 0;
+  const responseTargets = new Map<string, { channel: string; user: string }>();
+  /** Slack's answer to a post in a channel the bot is not in, or null. */
+  const notMember = (channel: string): string | null =>
+    stubRef.channels[channel]?.is_member === false ? (channel.startsWith('C') ? 'not_in_channel' : 'channel_not_found') : null;
 
   const nextTs = (): string => {
     tsCounter += 1;
@@ -254,6 +267,8 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
     'chat.postMessage': (a) => {
       const channel = str(a.channel);
       if (!channel) return err('channel_not_found');
+      const outside = notMember(channel);
+      if (outside) return err(outside);
       const text = str(a.text) ?? '';
       const blocks = arr(a.blocks);
       const attachments = arr(a.attachments);
@@ -310,6 +325,8 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       const user = str(a.user);
       if (!channel) return err('channel_not_found');
       if (!user) return err('user_not_found');
+      const outside = notMember(channel);
+      if (outside) return err(outside);
       const text = str(a.text) ?? '';
       const blocks = arr(a.blocks);
       if (!text && !blocks?.length && !arr(a.attachments)?.length) return err('no_text');
@@ -512,6 +529,14 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
   const handleResponseUrl = (req: IncomingMessage, res: ServerResponse, id: string, raw: string): void => {
     const args = parseArgs(req, raw);
     args.response_url_id = id;
+    const to = responseTargets.get(id);
+    const text = str(args.text) ?? '';
+    if (to && args.response_type !== 'in_channel' && args.replace_original !== true && args.replace_original !== 'true' && (text || arr(args.blocks)?.length)) {
+      const e: StubEphemeral = { channel: to.channel, user: to.user, message_ts: nextTs(), text };
+      const blocks = arr(args.blocks);
+      if (blocks) e.blocks = blocks;
+      ephemerals.push(e);
+    }
     const answer: Answer = { status: 200, body: { ok: true } };
     record({ method: 'response_url', args, at: Date.now(), response: answer.body, status: 200 });
     send(res, answer);
@@ -576,6 +601,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
   const port = (server.address() as AddressInfo).port;
   const baseUrl = `http://127.0.0.1:${port}`;
   let closed = false;
+  let responseCounter = 0;
 
   const stubRef: SlackStub = {
     url: `${baseUrl}/api/`,
@@ -591,7 +617,10 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
     thread: (channel, ts) => copy(threadOf(channel, ts)),
     ephemerals: (channel) => copy(ephemerals.filter((e) => channel === undefined || e.channel === channel)),
     views: () => copy(views),
-    responseUrl: (id = `r${Date.now().toString(36)}`) => `${baseUrl}/response/${encodeURIComponent(id)}`,
+    responseUrl: (id = `r${Date.now().toString(36)}${(++responseCounter).toString(36)}`, to) => {
+      if (to) responseTargets.set(id, to);
+      return `${baseUrl}/response/${encodeURIComponent(id)}`;
+    },
     failNext(method, fault, times = 1) {
       if (times > 0) faults.push({ method, fault, remaining: times });
     },

@@ -82,15 +82,15 @@ export async function startNowhereBot(o: { redisUrl: string; prefix: string; acc
   const helmEnv = { HELM_CONFIG_HOME: join(dir, 'helm', 'config'), HELM_CACHE_HOME: join(dir, 'helm', 'cache'), HELM_DATA_HOME: join(dir, 'helm', 'data') };
   const running = await start(loadConfig(env), { helmEnv, slackRetries: 0, slackUpdateIntervalMs: 100 });
   const url = `http://127.0.0.1:${running.botPort}/slack/events`;
-  const responseUrl = (user: string) => stub.responseUrl(`${user}.${++counter}`);
+  const responseUrl = (user: string, channel: string) => stub.responseUrl(`${user}.${++counter}`, { channel, user });
   return {
     stub,
     running,
     url,
     base: `http://127.0.0.1:${running.botPort}`,
-    slash: (text, user, channel) => postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: responseUrl(user) }), { signingSecret: NOWHERE_SECRET }),
+    slash: (text, user, channel) => postSigned(url, slashCommandBody({ text, user_id: user, channel_id: channel, response_url: responseUrl(user, channel) }), { signingSecret: NOWHERE_SECRET }),
     click: (action, value, user, channel, messageTs = '1700000000.000100') =>
-      postSigned(url, blockActionsBody(blockActionPayload({ action_id: action, value, user_id: user, channel_id: channel, message_ts: messageTs, response_url: responseUrl(user) })), { signingSecret: NOWHERE_SECRET }),
+      postSigned(url, blockActionsBody(blockActionPayload({ action_id: action, value, user_id: user, channel_id: channel, message_ts: messageTs, response_url: responseUrl(user, channel) })), { signingSecret: NOWHERE_SECRET }),
     repliesTo: (user) =>
       stub.calls
         .filter((c) => (c.method === 'chat.postEphemeral' && c.args.user === user) || (c.method === 'response_url' && String(c.args.response_url_id).startsWith(`${user}.`)))

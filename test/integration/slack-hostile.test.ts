@@ -35,7 +35,7 @@ import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { start, type Running } from '../../src/main.js';
 import { deriveState } from '../../src/upgrade/requests.js';
 import { blockActionPayload, blockActionsBody, postSigned, slashCommandBody, type PostSignedResult } from '../harness/slack-sign.js';
-import { startSlackStub, type RecordedCall, type SlackStub } from '../harness/slack-stub.js';
+import { startSlackStub, type SlackStub, type StubEphemeral } from '../harness/slack-stub.js';
 import { fakePlan } from './plans.js';
 import { REDIS_URL, testRedis, deleteKeys } from './redis.js';
 
@@ -161,9 +161,10 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
   });
 
   const nextUser = () => `U0H${(++seq).toString(36).toUpperCase().padStart(6, '0')}`;
-  const ephemeralsTo = (user: unknown) => stub.callsTo('chat.postEphemeral').filter((c) => c.args.user === user);
-  const waitForEphemeral = async (user: string, count = 1, timeoutMs = 8000): Promise<RecordedCall[]> => {
-    await stub.waitFor((calls) => calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === user).length >= count, timeoutMs);
+  // What `user` was told privately: chat.postEphemeral, or (commands) a post to the response_url.
+  const ephemeralsTo = (user: unknown) => stub.ephemerals().filter((e) => e.user === user);
+  const waitForEphemeral = async (user: string, count = 1, timeoutMs = 8000): Promise<StubEphemeral[]> => {
+    await stub.waitFor(() => ephemeralsTo(user).length >= count, timeoutMs);
     return ephemeralsTo(user);
   };
   const send = async (body: string, opts: { secret?: string; timestamp?: number } = {}): Promise<PostSignedResult> => {
@@ -172,7 +173,7 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
     return r;
   };
   const slash = (text: string, user: string, channel = CHANNEL, opts: { secret?: string; timestamp?: number } = {}) =>
-    send(slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl() }), opts);
+    send(slashCommandBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl(undefined, { channel, user }) }), opts);
   const clickPayload = (action: string, value: unknown, user: unknown, channel = CHANNEL) => {
     const p = blockActionPayload({ action_id: action, value: 'placeholder', user_id: 'U0PLACEHOLD', channel_id: channel, message_ts: '1700000000.000100', response_url: stub.responseUrl() }) as unknown as Record<string, any>;
     p.actions[0].value = value;
@@ -197,7 +198,7 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
     const user = nextUser();
     const r = await slash('help', user);
     expect(r.status).toBe(200);
-    expect((await waitForEphemeral(user))[0]!.args.text).toMatch(/Milvus upgrades from Slack/);
+    expect((await waitForEphemeral(user))[0]!.text).toMatch(/Milvus upgrades from Slack/);
   }
 
   /** The answer to a signed slash command: a refusal in the ack, or an ephemeral message. */
@@ -212,7 +213,7 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
       return ack.text!;
     }
     const sent = await waitForEphemeral(user, replays);
-    const text = String(sent[0]!.args.text ?? '');
+    const text = sent[0]!.text;
     expect(text.length).toBeGreaterThan(0);
     return text;
   }
@@ -252,7 +253,7 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
     await fc.assert(
       fc.asyncProperty(slashText, fc.integer({ min: 2, max: 5 }), async (text, times) => {
         const user = nextUser();
-        const body = slashCommandBody({ text, user_id: user, channel_id: CHANNEL, response_url: stub.responseUrl(), trigger_id: '1.2.replayed' });
+        const body = slashCommandBody({ text, user_id: user, channel_id: CHANNEL, response_url: stub.responseUrl(undefined, { channel: CHANNEL, user }), trigger_id: '1.2.replayed' });
         const ts = Math.floor(Date.now() / 1000);
         const answers = await Promise.all(Array.from({ length: times }, () => send(body, { timestamp: ts })));
         for (const r of answers) await expectEphemeralAnswer(r, user, times);
@@ -275,8 +276,8 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
           expect(r.status).toBe(200);
           expect(r.ms).toBeLessThan(QUICK_MS);
         }
-        await stub.waitFor((calls) => calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === user).length >= before + times, 8000);
-        const text = String(ephemeralsTo(user).at(-1)!.args.text);
+        await stub.waitFor(() => ephemeralsTo(user).length >= before + times, 8000);
+        const text = ephemeralsTo(user).at(-1)!.text;
         // The value is shown quoted and cut short; it may itself hold quotes.
         expect(text).toMatch(/^:warning: (no request req-\d+\b|"[\s\S]*" is not a request of this bot)/);
       }),
@@ -373,14 +374,14 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
       const user = nextUser();
       await send(blockActionsBody(clickPayload('approve', 'x'.repeat(100_000), user)));
       const [e] = await waitForEphemeral(user);
-      expect(String(e!.args.text).length).toBeLessThan(4000);
+      expect(e!.text.length).toBeLessThan(4000);
     });
 
     it('a button value holding quotes is refused with the value shown, quotes and all', async () => {
       const user = nextUser();
       await send(blockActionsBody(clickPayload('approve', 'a"b"c', user)));
       const [e] = await waitForEphemeral(user);
-      expect(String(e!.args.text)).toBe(':warning: "a"b"c" is not a request of this bot');
+      expect(e!.text).toBe(':warning: "a"b"c" is not a request of this bot');
     });
 
     it('was a bug: control characters in a button value do not reach the ephemeral error', async () => {
@@ -388,7 +389,7 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
       await send(blockActionsBody(clickPayload('reject', 'req-1\u0000\u001b[2J', user)));
       const [e] = await waitForEphemeral(user);
       // eslint-disable-next-line no-control-regex
-      expect(String(e!.args.text)).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+      expect(e!.text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     });
 
     it('was a bug: a signed interactivity request with payload=null does not kill the process (child process)', async () => {
