@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import type { Actor } from '../../src/upgrade/requests.js';
-import { buttons, textOf } from '../harness/demo-story.js';
+import { actionButtons, buttons, textOf } from '../harness/demo-story.js';
 import { REDIS_URL } from '../integration/redis.js';
 import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { until } from './engine.js';
@@ -65,7 +65,7 @@ describe('Slack threads converge on the stored state', () => {
     const { card, id } = await planCard();
     await settled();
     await quiet.reject(id, approver, 'not today');
-    await bot.stub.waitFor(() => /rejected/i.test(textOf(shown(card.ts))) && buttons(shown(card.ts)).length === 0, 15_000);
+    await bot.stub.waitFor(() => /rejected/i.test(textOf(shown(card.ts))) && actionButtons(shown(card.ts)).length === 0, 15_000);
     const progress = bot.stub.messages(CHANNEL).find((m) => m.thread_ts === card.ts && m.ts !== card.ts)!;
     await bot.stub.waitFor(() => /rejected/i.test(textOf(shown(progress.ts))), 15_000);
     expect(textOf(shown(card.ts))).toMatch(/not today|<@U0APP00001>/);

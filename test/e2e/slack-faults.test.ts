@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buttons } from '../harness/demo-story.js';
+import { actionButtons, buttons } from '../harness/demo-story.js';
 import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { installRelease, newNamespace } from './helpers.js';
 
@@ -35,7 +35,7 @@ describe('Slack API answering 429 with Retry-After, then 500', () => {
     bot.stub.failNext('chat.update', { status: 429, retryAfter: 1 }, 2);
     const id = buttons(card).find((b) => b.action_id === 'approve')!.value;
     await bot.click('approve', id, USERS.approver, card.ts);
-    await bot.stub.waitFor(() => buttons(bot.stub.messages(CHANNEL).find((m) => m.ts === card.ts)).length === 0, 30_000);
+    await bot.stub.waitFor(() => actionButtons(bot.stub.messages(CHANNEL).find((m) => m.ts === card.ts)).length === 0, 30_000);
     expect(bot.stub.callsTo('chat.update').filter((c) => c.status === 429)).toHaveLength(2);
     expect(JSON.stringify(bot.stub.messages(CHANNEL).find((m) => m.ts === card.ts)!.blocks)).toMatch(/Approved by <@U0APP00001>/);
   });

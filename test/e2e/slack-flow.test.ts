@@ -93,7 +93,8 @@ describe('Slack: /milvus upgrade -> approval -> progress -> rollback, through si
     const updates = bot.stub.callsTo('chat.update').filter((c) => c.args.ts === progressTs).map((c) => String(c.args.text));
     expect(updates.some((t) => /step 2 of 3: helm upgrade my-release/.test(t))).toBe(true);
     const cardNow = bot.stub.messages(CHANNEL).find((m) => m.ts === card.ts)!;
-    expect(buttons(cardNow)).toHaveLength(0);
+    // Decided: no Approve/Reject any more; the full list of changes stays one click away.
+    expect(buttons(cardNow).map((b) => b.action_id)).toEqual(['show_changes']);
     expect(textOf(cardNow)).toMatch(/Approved by <@U0APP00001>/);
     expect(new Set(Object.values(await imagesByComponent(ns.name, 'my-release')))).toEqual(new Set(['milvusdb/milvus:v2.4.23']));
     const r = await bot.store.require(requestId);

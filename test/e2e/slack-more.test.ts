@@ -74,7 +74,7 @@ describe('Slack: clusters, groups, channels, restarts', () => {
       await bot.stub.waitFor(() => /Upgrade succeeded/.test(textOf(bot.stub.messages(CHANNEL).find((m) => m.ts === progressTs))), 120_000);
       const updates = bot.stub.callsTo('chat.update').filter((c) => c.args.ts === progressTs);
       expect(updates.length).toBeGreaterThanOrEqual(3);
-      expect(updates.some((c) => /step \d+ of 9: querynode/.test(String(c.args.text)))).toBe(true);
+      expect(updates.some((c) => /step \d+ of 10: querynode/.test(String(c.args.text)))).toBe(true);
       // No second progress message or card was posted by the new bot.
       expect(bot.stub.thread(CHANNEL, card.ts).filter((m) => m.ts !== card.ts)).toHaveLength(1);
       expect(new Set(Object.values(await imagesByComponent(ns.name, 'my-release')))).toEqual(new Set(['milvusdb/milvus:v2.4.23']));

@@ -72,6 +72,8 @@ export const buttonsOf = (blocks: unknown): Buttons =>
   ((blocks ?? []) as Array<{ type: string; elements?: Buttons }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
 /** Buttons of a message as the stub holds it. */
 export const buttons = (m: { blocks?: unknown[] } | undefined): Buttons => buttonsOf(m?.blocks);
+/** The buttons that act (approve, reject, roll back): not "Show all changes", which stays. */
+export const actionButtons = (m: { blocks?: unknown[] } | undefined): Buttons => buttons(m).filter((b) => b.action_id !== 'show_changes');
 /** Everything a person reads in a message (text and blocks), for matching. */
 export const textOf = (m: { text?: string; blocks?: unknown[] } | undefined): string => JSON.stringify(m?.blocks ?? []) + (m?.text ?? '');
 
