@@ -187,7 +187,7 @@ describe('bot chart: lint and render', () => {
         logLevel: 'debug', keyPrefix: 'k:', kubeContext: 'prod', milvusChartRepoName: 'z', milvusChartRepoUrl: 'http://charts.example',
         helmTimeoutSeconds: 600, rolloutTimeoutSeconds: 60, coordinatorMinReadySeconds: 5, pollIntervalMs: 500,
         migrationImage: 'm:1', metaRootPath: 'r', migrationStorageClass: 'sc', etcdEndpoint: 'etcd:2379', sessionWaitSeconds: 10,
-        approvalsNeeded: 2, allowSelfApproval: false, requestTtlMinutes: 30, workerConcurrency: 3, jobAttempts: 4,
+        approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, workerConcurrency: 3, jobAttempts: 4,
         jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8,
         reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000,
       },

@@ -112,6 +112,7 @@ component label, replicas, resources, ServiceAccount.
   "etcdEndpoint" "ETCD_ENDPOINT"
   "sessionWaitSeconds" "SESSION_WAIT_SECONDS"
   "approvalsNeeded" "APPROVALS_NEEDED"
+  "rollbackApprovals" "ROLLBACK_APPROVALS"
   "allowSelfApproval" "ALLOW_SELF_APPROVAL"
   "requestTtlMinutes" "REQUEST_TTL_MINUTES"
   "workerConcurrency" "WORKER_CONCURRENCY"
