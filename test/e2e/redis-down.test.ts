@@ -4,9 +4,8 @@
  * when Redis comes back. A private redis-server (persisting, on its own loopback port) is killed
  * and started again on the same port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,6 +14,7 @@ import { deriveState } from '../../src/upgrade/requests.js';
 import { fakePlan } from '../integration/plans.js';
 import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { until } from './engine.js';
+import { freePort, ping, startRedis } from './private-redis.js';
 import { installRelease, newNamespace } from './helpers.js';
 
 const QUICK_MS = 1000;
@@ -131,29 +131,4 @@ async function jobKeys(port: number, prefix: string): Promise<string[]> {
   } finally {
     r.disconnect();
   }
-}
-
-function startRedis(port: number, dir: string): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-}
-
-async function ping(port: number): Promise<boolean> {
-  const r = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 1 }).on('error', () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
