@@ -35,6 +35,10 @@ export interface ExecuteOptions {
    * request stays running, to be resumed from that step by the next run.
    */
   readonly stopBeforeNextStep?: () => boolean;
+  /** How often a run checks that it still owns the request (default 2 s). */
+  readonly fenceCheckMs?: number;
+  /** See RunOptions.handoverMs: at least a few fence checks. */
+  readonly handoverMs?: number;
 }
 
 /**
@@ -71,16 +75,38 @@ export async function executeRequest(
   const { request: req, token } = await store.beginRun(id, now());
   if (token === null) return deriveState(req, now());
   const run = store.fenced(id, token);
+  const fence = watchFence(store, id, token, options.fenceCheckMs ?? 2000);
   try {
-    return await fencedRun(store, run, req, engine, options, actor, now);
+    return await fencedRun(run, req, engine, options, actor, now, fence.signal);
   } catch (err) {
-    if (isSuperseded(err)) return 'superseded';
+    if (isSuperseded(err) || fence.signal.aborted) return 'superseded';
     const willRetry = err instanceof UpgradeError && err.code === 'transient' && options.mayRetry;
     // An error outside the steps (the drift check's API call, a bug) must still end the request,
     // or its release stays locked.
     if (!willRetry) await failIfActive(run, actor, err, now).catch(() => {});
     throw err;
+  } finally {
+    fence.stop();
   }
+}
+
+/**
+ * Aborts its signal once a newer run took the request over. Between steps the fenced writes
+ * already stop the old run; this also reaches a run inside a long helm call, which is stopped
+ * rather than left to work beside the new run's helm.
+ */
+function watchFence(store: RedisRequestStore, id: string, token: number, everyMs: number): { signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    void store.get(id).then(
+      (r) => {
+        if (r && (r.runToken ?? 0) !== token) controller.abort(new Superseded(id, token));
+      },
+      () => {}, // Redis away: the fenced writes still refuse, and the next check tries again
+    );
+  }, everyMs);
+  timer.unref();
+  return { signal: controller.signal, stop: () => clearInterval(timer) };
 }
 
 async function failIfActive(run: RunWriter, actor: Actor, err: unknown, now: () => number): Promise<void> {
@@ -95,13 +121,13 @@ function isSuperseded(err: unknown): boolean {
 }
 
 async function fencedRun(
-  store: RedisRequestStore,
   run: RunWriter,
   req: Awaited<ReturnType<RunWriter['current']>>,
   engine: EngineAccess,
   options: ExecuteOptions,
   actor: Actor,
   now: () => number,
+  superseded: AbortSignal,
 ): Promise<RunOutcome> {
   if (req.cancelRequested) {
     await run.setPhase('cancelled', actor, { finishedAt: now() });
@@ -132,8 +158,9 @@ async function fencedRun(
   const recordLeftBehind = async () => {
     try {
       const left = await deps.observer.release(req.namespace, req.release);
-      if (left) await store.recordLeftBehind(req.id, fingerprint(left));
-    } catch {
+      if (left) await run.recordLeftBehind(fingerprint(left));
+    } catch (err) {
+      if (isSuperseded(err)) throw err;
       // Best effort: without it a rollback is checked against the release as it was when asked.
     }
   };
@@ -141,7 +168,9 @@ async function fencedRun(
   try {
     await runSteps(req.plan, req.plan.steps, {
       ports,
-      signal: options.signal,
+      signal: options.signal ? AbortSignal.any([options.signal, superseded]) : superseded,
+      superseded,
+      handoverMs: options.handoverMs,
       pollIntervalMs: options.pollIntervalMs,
       startAt: req.completedSteps,
       onEvent: async (e) => {
@@ -155,7 +184,7 @@ async function fencedRun(
       },
     });
   } catch (err) {
-    if (isSuperseded(err)) throw err;
+    if (isSuperseded(err) || superseded.aborted) throw new Superseded(req.id, run.token, { cause: err });
     if (interrupted) {
       await run.audit(actor, 'interrupted', (interrupted as Interrupted).message);
       return 'interrupted';
@@ -176,6 +205,6 @@ async function fencedRun(
   await recordLeftBehind();
   const outcome = req.kind === 'rollback' ? 'rolled-back' : 'succeeded';
   await run.setPhase(outcome, actor, { finishedAt: now() });
-  if (req.rollbackOf) await store.setPhase(req.rollbackOf, 'rolled-back', actor);
+  if (req.rollbackOf) await run.markRolledBack(req.rollbackOf, actor);
   return outcome;
 }

@@ -85,8 +85,8 @@ const EDIT_CLAIM_TTL_S = 30 * 24 * 3600;
 
 /** A run whose token is no longer the request's: another run took over; this one stops. */
 export class Superseded extends UpgradeError {
-  constructor(id: string, token: number) {
-    super('superseded', `run ${token} of ${id} was superseded by a newer run: it stops and writes nothing`);
+  constructor(id: string, token: number, options?: { cause?: unknown }) {
+    super('superseded', `run ${token} of ${id} was superseded by a newer run: it stops and writes nothing`, [], options);
   }
 }
 
@@ -283,6 +283,16 @@ export class RedisRequestStore implements RequestStore {
           return r.completedSteps > index ? null : { ...r, completedSteps: index + 1 };
         });
       },
+      recordLeftBehind: async (left) => {
+        await this.update(id, (r) => {
+          check(r);
+          return { ...r, leftBehind: left };
+        });
+      },
+      markRolledBack: async (upgradeId, actor) => {
+        check(await this.require(id));
+        await this.setPhase(upgradeId, 'rolled-back', actor);
+      },
     };
   }
 
@@ -418,6 +428,10 @@ export interface RunWriter {
   audit(actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
   setPhase(phase: Phase, actor: Actor, extra?: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>, now?: number): Promise<UpgradeRequest>;
   stepDone(index: number): Promise<void>;
+  /** What the run left (see UpgradeRequest.leftBehind). */
+  recordLeftBehind(left: ObservedFingerprint): Promise<void>;
+  /** A finished rollback marks the upgrade it undid. */
+  markRolledBack(upgradeId: string, actor: Actor): Promise<void>;
 }
 
 /** Change notifications over Redis pub/sub; `subscriber` must be a connection of its own. */

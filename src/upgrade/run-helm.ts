@@ -7,8 +7,15 @@ type HelmUpgradeStep = Extract<Step, { kind: 'helm-upgrade' }>;
 
 export async function helmUpgrade(step: HelmUpgradeStep, ctx: StepContext): Promise<StepOutcome> {
   const { helm } = ctx.ports;
-  const before = await helm.release(ctx.namespace, ctx.release);
+  let before = await helm.release(ctx.namespace, ctx.release);
   if (!before) fail(`helm release ${ctx.release} is gone from ${ctx.namespace}`);
+  if (before.status.startsWith('pending')) {
+    // A run that lost this request stops its helm call once it sees it was superseded: give it
+    // that long before reading the release as what an interrupted helm left.
+    await ctx.progress(`helm release is "${before.status}": waiting ${Math.round(ctx.handoverMs / 1000)}s for an earlier run's helm to stop`);
+    await ctx.ports.clock.sleep(ctx.handoverMs);
+    before = (await helm.release(ctx.namespace, ctx.release)) ?? before;
+  }
   if (before.revision > step.fromRevision && before.chartVersion === step.chartVersion && before.status === 'deployed') {
     return skipped(`already on chart ${step.chartVersion} (revision ${before.revision})`);
   }
@@ -23,8 +30,10 @@ export async function helmUpgrade(step: HelmUpgradeStep, ctx: StepContext): Prom
     chartVersion: step.chartVersion,
     set: step.set,
     timeoutSeconds: step.timeoutSeconds,
-    // No abort signal: killing helm mid-upgrade leaves the release "pending-upgrade". A cancel
-    // takes effect when helm returns (its own --timeout bounds that).
+    // Not the cancel signal: killing helm mid-upgrade leaves the release "pending-upgrade", so a
+    // cancel takes effect when helm returns (its own --timeout bounds that). Only a run that lost
+    // the request stops helm, so that the run now owning it is the only one driving helm.
+    signal: ctx.superseded,
   });
   const after = await helm.release(ctx.namespace, ctx.release);
   return done(`revision ${after?.revision ?? '?'} deployed with chart ${step.chartVersion}`);
@@ -49,7 +58,7 @@ async function recoverInterruptedUpgrade(step: HelmUpgradeStep, ctx: StepContext
   const lastDeployed = history.filter((h) => h.revision < pending.revision && (h.status === 'deployed' || h.status === 'superseded')).pop();
   if (!lastDeployed) fail(`helm release ${ctx.release} was left "${pending.status}" by an interrupted upgrade and has no deployed revision to go back to`, [`check "helm history ${where}"`]);
   await ctx.progress(`the helm upgrade to chart ${step.chartVersion} was interrupted (revision ${pending.revision} left "${pending.status}"): rolling back to revision ${lastDeployed.revision}, then upgrading again`);
-  await helm.rollback({ namespace: ctx.namespace, release: ctx.release, revision: lastDeployed.revision, timeoutSeconds: step.timeoutSeconds });
+  await helm.rollback({ namespace: ctx.namespace, release: ctx.release, revision: lastDeployed.revision, timeoutSeconds: step.timeoutSeconds, signal: ctx.superseded });
 }
 
 /** True when every `--set` path (`a.b.c`) has that value in helm's nested values. */
@@ -77,6 +86,7 @@ export async function helmRollback(step: Extract<Step, { kind: 'helm-rollback' }
     release: ctx.release,
     revision: step.toRevision,
     timeoutSeconds: step.timeoutSeconds,
+    signal: ctx.superseded,
   });
   return done(`rolled back to revision ${step.toRevision}`);
 }

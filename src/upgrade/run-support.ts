@@ -14,6 +14,10 @@ export interface StepContext {
   readonly namespace: string;
   readonly release: string;
   readonly signal?: AbortSignal;
+  /** See RunOptions.superseded: the only signal passed to helm. */
+  readonly superseded?: AbortSignal;
+  /** See RunOptions.handoverMs. */
+  readonly handoverMs: number;
   readonly pollIntervalMs: number;
   progress(message: string): Promise<void>;
 }

@@ -34,6 +34,13 @@ export type RunEvent =
 export interface RunOptions {
   readonly ports: Ports;
   readonly signal?: AbortSignal;
+  /**
+   * Aborted only when this run lost the request to a newer run: unlike a cancel, it also stops
+   * a helm call under way, so two helm processes never work on one release.
+   */
+  readonly superseded?: AbortSignal;
+  /** How long a step that finds helm's operation pending waits for a superseded run's helm to stop. */
+  readonly handoverMs?: number;
   /** Awaited before the run goes on, so a durable log sees every event before the next action. */
   readonly onEvent?: (event: RunEvent) => void | Promise<void>;
   /** How often waits re-read the cluster. */
@@ -62,6 +69,8 @@ export async function runSteps(
       namespace: plan.namespace,
       release: plan.release,
       signal: options.signal,
+      superseded: options.superseded,
+      handoverMs: options.handoverMs ?? 6000,
       pollIntervalMs: options.pollIntervalMs ?? 500,
       async progress(message) {
         if (message === lastMessage) return;

@@ -10,6 +10,8 @@ import type { EngineDeps } from '../../src/upgrade/service.js';
 import type { Ports } from '../../src/upgrade/ports.js';
 import { deriveState, type Actor } from '../../src/upgrade/requests.js';
 import type { Step } from '../../src/upgrade/steps.js';
+import type { HelmUpgradeArgs } from '../../src/upgrade/ports.js';
+import { systemClock } from '../../src/cluster/clock.js';
 import { releaseState, tooling } from '../unit/helpers.js';
 import { FakeClock, FakeCluster, FakeHelm, FakeSessions } from '../unit/fakes.js';
 import { fakePlan } from './plans.js';
@@ -33,8 +35,8 @@ class GatedHelm extends FakeHelm {
 /** The release exactly as the plan saw it, so the run's drift check passes. */
 const unchanged = releaseState({ release: 'fenced', namespace: 'default', chartVersion: '4.0.31', revision: 1, components: [] });
 
-function engineWith(helm: FakeHelm): EngineAccess {
-  const ports: Ports = { helm, cluster: new FakeCluster(), sessions: new FakeSessions(), clock: new FakeClock() };
+function engineWith(helm: FakeHelm, clock: Ports['clock'] = new FakeClock()): EngineAccess {
+  const ports: Ports = { helm, cluster: new FakeCluster(), sessions: new FakeSessions(), clock };
   const observer = { tooling: async () => tooling(), release: async () => unchanged, objects: async () => [] } as unknown as EngineDeps['observer'];
   return { forCluster: () => ({ deps: { observer } as EngineDeps, ports }) };
 }
@@ -84,5 +86,72 @@ describe('fencing a run with a token kept in the request', () => {
     expect(await store.require(req.id)).toEqual(record);
     expect(await store.log(req.id)).toEqual(logBefore);
     expect(newHelm.repoUpdates.map((u) => u.name)).toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('a run that lost the request inside a long helm upgrade has its helm stopped before the new run touches the release', async () => {
+    const events: string[] = [];
+    /** One release shared by both runs' helm; the first upgrade hangs until its signal aborts, as a long `--wait` would. */
+    class HangingHelm extends FakeHelm {
+      hang = true;
+      override async upgrade(args: HelmUpgradeArgs): Promise<void> {
+        this.upgrades.push(args);
+        const revision = this.info!.revision + 1;
+        this.info = { ...this.info!, revision, chartVersion: args.chartVersion, chart: `milvus-${args.chartVersion}`, status: 'pending-upgrade' };
+        this.valuesByRevision.set(revision, { image: { all: { tag: args.set['image.all.tag'] } } });
+        this.historyRows.push({ revision, status: 'pending-upgrade', chart: `milvus-${args.chartVersion}`, appVersion: '2.4.23', description: 'Preparing upgrade' });
+        if (!this.hang) {
+          this.info = { ...this.info, status: 'deployed' };
+          events.push(`upgrade ${revision} deployed`);
+          return;
+        }
+        this.hang = false;
+        events.push(`upgrade ${revision} started`);
+        await new Promise<void>((_resolve, reject) => {
+          const late = setTimeout(() => reject(new Error('the superseded run never stopped its helm')), 10_000);
+          args.signal?.addEventListener('abort', () => {
+            clearTimeout(late);
+            events.push(`upgrade ${revision} stopped`);
+            reject(new Error('helm was killed'));
+          });
+        });
+      }
+      override async rollback(args: { revision: number }): Promise<void> {
+        await super.rollback(args);
+        const revision = this.info!.revision + 1;
+        this.info = { ...this.info!, revision, chartVersion: '4.0.31', chart: 'milvus-4.0.31', status: 'deployed' };
+        events.push(`rollback to ${args.revision}`);
+      }
+    }
+    const helm = new HangingHelm(
+      { name: 'fenced', namespace: 'default', revision: 1, status: 'deployed', chart: 'milvus-4.0.31', chartVersion: '4.0.31', appVersion: '2.3.11' },
+      [{ revision: 1, status: 'deployed', chart: 'milvus-4.0.31', appVersion: '2.3.11', description: 'Install complete' }],
+    );
+    const steps: Step[] = [
+      { kind: 'helm-upgrade', chartRef: 'zilliztech/milvus', chartVersion: '4.2.25', set: { 'image.all.tag': 'v2.4.23' }, fromRevision: 1, timeoutSeconds: 1800, description: 'helm upgrade' },
+    ];
+    const req = await store.create({ kind: 'rollback', plan: { ...fakePlan('fenced'), steps }, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
+    await store.approve(req.id, bob);
+    const options = { fenceCheckMs: 50, handoverMs: 500 };
+
+    const oldRun = executeRequest(store, engineWith(helm, systemClock), req.id, options).then(
+      (outcome) => ({ outcome, error: null as unknown }),
+      (error: unknown) => ({ outcome: null, error }),
+    );
+    for (const deadline = Date.now() + 5000; !events.includes('upgrade 2 started'); ) {
+      if (Date.now() > deadline) throw new Error('the old run never started helm');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+
+    // The job is handed to a second run (BullMQ's lock was lost): it takes the request over.
+    const newOutcome = await executeRequest(store, engineWith(helm, systemClock), req.id, options);
+    const old = await oldRun;
+    expect(old.outcome ?? (old.error as Error).message).toBe('superseded');
+    expect(newOutcome).toBe('rolled-back');
+    // The old helm was stopped before the new run read the release as interrupted and rolled it back.
+    expect(events).toEqual(['upgrade 2 started', 'upgrade 2 stopped', 'rollback to 1', 'upgrade 4 deployed']);
+    expect(helm.info).toMatchObject({ status: 'deployed', chartVersion: '4.2.25' });
+    const log = await store.log(req.id);
+    expect(log.filter((e) => e.type === 'audit' && /fail|interrupt/.test(e.action))).toEqual([]);
+    expect(deriveState(await store.require(req.id), Date.now())).toBe('rolled-back');
   });
 });

@@ -304,6 +304,28 @@ describe('runSteps: helm-upgrade and helm-rollback', () => {
     expect(said.some((m) => /interrupted.*revision 4.*pending-upgrade.*rolling back to revision 3/.test(m))).toBe(true);
   });
 
+  it('a pending helm operation is given the hand-over time before it is read as interrupted, and is then read again', async () => {
+    // A superseded run stops its helm within a few fence checks; only after that is "pending" what a dead helm left.
+    const helm = new FakeHelm(info(4, '4.2.25', 'pending-upgrade'));
+    const ports = fakePorts({ helm });
+    const clock = ports.clock;
+    let readsBeforeSleep = 0;
+    const release = helm.release.bind(helm);
+    helm.release = async () => {
+      if (clock.sleeps.length === 0) readsBeforeSleep++;
+      // The earlier run's helm finished its upgrade during the wait.
+      const current = await release();
+      return current && clock.sleeps.length > 0 ? { ...current, status: 'deployed' } : current;
+    };
+    const { events, error } = await run(ports, [upgrade]);
+    expect(error).toBeNull();
+    expect(clock.sleeps).toEqual([6000]);
+    expect(readsBeforeSleep).toBe(1);
+    expect(helm.rollbacks).toEqual([]);
+    expect(helm.upgrades).toEqual([]);
+    expect(events[events.length - 1]).toMatchObject({ skipped: true, detail: 'already on chart 4.2.25 (revision 4)' });
+  });
+
   it.each([
     ['another chart', info(4, '4.1.40', 'pending-upgrade'), { image: { all: { tag: 'v2.4.23' } } }],
     ['other values', info(4, '4.2.25', 'pending-upgrade'), { image: { all: { tag: 'v2.4.99' } } }],
