@@ -238,7 +238,7 @@ export function buildProgram(): Command {
   const withPlanOptions = (cmd: Command) =>
     cmd
       .option('-n, --namespace <ns>', 'namespace of the release', 'default')
-      .option('--strategy <path>', 'helm | rolling | migrate (where more than one applies)')
+      .option('--strategy <path>', 'helm (components in Milvus\'s order) | helm-parallel (all at once, as plain helm) | rolling | migrate')
       .option('--chart <version>', 'helm path: this chart version instead of the bot\'s choice')
       .option('--allow-data-changes', 'allow a plan that deletes or replaces a StatefulSet or PVC or switches the message queue (recorded); never the default')
       .option('--etcd-endpoint <host:port>', 'migration: etcd endpoint (default: the release etcd Service)')

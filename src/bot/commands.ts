@@ -5,7 +5,7 @@
 import { InputError, UpgradeError, showInput } from '../upgrade/errors.js';
 import { validateNamespace, validateReleaseName } from '../upgrade/names.js';
 import { parseChartVersion, parseStrategy } from '../upgrade/service.js';
-import type { UpgradePath } from '../upgrade/paths.js';
+import type { Strategy } from '../upgrade/paths.js';
 import { parseVersion } from '../upgrade/version.js';
 
 export interface Target {
@@ -17,7 +17,7 @@ export interface Target {
 
 interface VersionArgs {
   readonly version: string;
-  readonly strategy?: UpgradePath;
+  readonly strategy?: Strategy;
   /** A chart version instead of the bot's choice. */
   readonly chart?: string;
   /** Asks for the data guard's override; only an approver may give it. */
@@ -38,8 +38,8 @@ export const USAGE: Readonly<Record<string, string>> = {
   help: '/milvus help',
   versions: '/milvus versions [-c cluster]',
   status: '/milvus status <release> [-n namespace] [-c cluster]',
-  plan: '/milvus plan <release> <version> [--strategy helm|rolling|migrate] [--chart version] [-n namespace] [-c cluster]',
-  upgrade: '/milvus upgrade <release> <version> [--strategy helm|rolling|migrate] [--chart version] [--allow-data-changes] [-n namespace] [-c cluster]',
+  plan: '/milvus plan <release> <version> [--strategy helm|helm-parallel|rolling|migrate] [--chart version] [-n namespace] [-c cluster]',
+  upgrade: '/milvus upgrade <release> <version> [--strategy helm|helm-parallel|rolling|migrate] [--chart version] [--allow-data-changes] [-n namespace] [-c cluster]',
   cancel: '/milvus cancel <release> [-n namespace] [-c cluster]',
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',

@@ -195,7 +195,7 @@ export class HelmCliReleaseManager implements ReleaseManager {
       [
         'upgrade',
         ...this.upgradeArgs(args),
-        '--wait',
+        ...(args.wait === false ? [] : ['--wait']),
         '--timeout', `${args.timeoutSeconds}s`,
       ],
       (args.timeoutSeconds + 60) * 1000,
@@ -203,9 +203,9 @@ export class HelmCliReleaseManager implements ReleaseManager {
     );
   }
 
-  async rollback(args: { namespace: string; release: string; revision: number; timeoutSeconds: number; signal?: AbortSignal }): Promise<void> {
+  async rollback(args: { namespace: string; release: string; revision: number; timeoutSeconds: number; wait?: boolean; signal?: AbortSignal }): Promise<void> {
     await this.helm(
-      ['rollback', args.release, String(args.revision), '-n', args.namespace, '--wait', '--timeout', `${args.timeoutSeconds}s`],
+      ['rollback', args.release, String(args.revision), '-n', args.namespace, ...(args.wait === false ? [] : ['--wait']), '--timeout', `${args.timeoutSeconds}s`],
       (args.timeoutSeconds + 60) * 1000,
       args.signal,
     );

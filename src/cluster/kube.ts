@@ -3,7 +3,7 @@ import { UpgradeError } from '../upgrade/errors.js';
 import type { ClusterOps, ConfigMapInfo, DeploymentChange, MetaMigrationPodSpec, PodPhase } from '../upgrade/ports.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ComponentState } from '../upgrade/state.js';
-import { MARK_HELM_REVISION_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
+import { MARK_HELM_REVISION_ANNOTATION, PAUSED_BY_BOT_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
 
 export interface KubeOptions {
   /** kubeconfig file; default: $KUBECONFIG, ~/.kube/config or in-cluster. */
@@ -98,6 +98,8 @@ export function componentOf(d: k8s.V1Deployment): ComponentState {
     previousImage: annotations[PREVIOUS_IMAGE_ANNOTATION] ?? null,
     previousVersionLabel: annotations[PREVIOUS_VERSION_ANNOTATION] ?? null,
     markHelmRevision: annotations[MARK_HELM_REVISION_ANNOTATION] ? Number(annotations[MARK_HELM_REVISION_ANNOTATION]) : null,
+    paused: d.spec?.paused === true,
+    pausedBy: annotations[PAUSED_BY_BOT_ANNOTATION] ?? null,
   };
 }
 
@@ -168,6 +170,14 @@ export class KubernetesClusterOps implements ClusterOps {
     if (change.annotations) metadata.annotations = change.annotations;
     if (Object.keys(metadata).length > 0) body.metadata = metadata;
     await api(`patching Deployment ${deployment}`, () =>
+      this.apps.patchNamespacedDeployment({ name: deployment, namespace, body }, strategic),
+    );
+  }
+
+  async setPaused(namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void> {
+    // One merge patch: the pause and the bot's mark change together, so a mark never names a running Deployment.
+    const body = { metadata: { annotations: { [PAUSED_BY_BOT_ANNOTATION]: mark } }, spec: { paused } };
+    await api(`${paused ? 'pausing' : 'resuming'} Deployment ${deployment}`, () =>
       this.apps.patchNamespacedDeployment({ name: deployment, namespace, body }, strategic),
     );
   }

@@ -171,6 +171,7 @@ async function fencedRun(
       signal: options.signal ? AbortSignal.any([options.signal, superseded]) : superseded,
       superseded,
       handoverMs: options.handoverMs,
+      retriesTransient: options.mayRetry === true,
       pollIntervalMs: options.pollIntervalMs,
       startAt: req.completedSteps,
       onEvent: async (e) => {

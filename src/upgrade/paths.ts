@@ -5,6 +5,16 @@ import { atLeast, compareVersions, tryParseVersion, type MilvusVersion } from '.
 
 export type UpgradePath = 'helm' | 'rolling' | 'migrate';
 export const UPGRADE_PATHS: readonly UpgradePath[] = ['helm', 'rolling', 'migrate'];
+/**
+ * What a person may ask for: a path, or `helm-parallel`, the helm path as plain helm does it
+ * (every Deployment at once) instead of the bot's default, components rolled in Milvus's order.
+ */
+export type Strategy = UpgradePath | 'helm-parallel';
+export const STRATEGIES: readonly Strategy[] = ['helm', 'helm-parallel', 'rolling', 'migrate'];
+
+export function pathOfStrategy(strategy: Strategy | undefined): UpgradePath | undefined {
+  return strategy === 'helm-parallel' ? 'helm' : strategy;
+}
 
 export interface PathDecision {
   readonly path: UpgradePath;

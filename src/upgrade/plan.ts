@@ -4,7 +4,8 @@ import { InputError } from './errors.js';
 import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from './message-queue.js';
 import type { ObjectChange } from './objects.js';
 import { changesOfSteps } from './plan-changes.js';
-import { choosePath, type UpgradePath } from './paths.js';
+import { choosePath, pathOfStrategy, type Strategy, type UpgradePath } from './paths.js';
+import { finalRolloutCheck, orderedHelmRollbackSteps, orderedHelmSteps, resumeOrder } from './ordered-plan.js';
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
 import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
@@ -24,7 +25,7 @@ export interface PlanRequest {
   readonly namespace: string;
   readonly release: string;
   readonly target: MilvusVersion;
-  readonly strategy?: UpgradePath;
+  readonly strategy?: Strategy;
   /** A chart version the person asked for instead of the bot's choice. */
   readonly chartVersion?: string | null;
   /** The explicit, audited override of the data guard; never the default. */
@@ -220,8 +221,9 @@ export function planUpgrade(inputs: PlanInputs): Plan {
   const queue = inputs.queue ?? null;
   // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
   const now = withoutMarks(state);
-  const crossesInto26 = checkThe26Line(from, to, state, request.strategy);
-  const decision = choosePath(from, to, state, request.strategy, charts);
+  const requestedPath = pathOfStrategy(request.strategy);
+  const crossesInto26 = checkThe26Line(from, to, state, requestedPath);
+  const decision = choosePath(from, to, state, requestedPath, charts);
   const warnings: string[] = [];
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);
@@ -251,18 +253,24 @@ export function planUpgrade(inputs: PlanInputs): Plan {
     warnings.push(...chartWarnings(state, choice));
     const queueFlags = queueKeepingFlags(queue, inputs.userValues ?? {}, inputs.targetDefaults ?? {});
     if (queue === null) warnings.push('cannot tell which message queue the release uses: check the changes below before approving');
+    // The 2.6 docs set these explicitly: --reset-then-reuse-values could carry an older choice.
+    const set = crossesInto26 ? { ...queueFlags, 'streaming.enabled': 'true', 'indexNode.enabled': 'false' } : queueFlags;
+    const ordered = state.mode === 'cluster' && request.strategy !== 'helm-parallel';
+    const order = ordered ? resumeOrder(state, { into26: crossesInto26, mixcoordSwitch: switchesToMixcoord(state, choice) }) : null;
+    const steps = helmUpgradeSteps(state, settings, choice, set, order);
+    const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, order !== null);
     return {
       ...base,
       chart,
-      reasons: [decision.reason, choice.explanation],
-      steps: helmUpgradeSteps(state, settings, choice, queueFlags),
+      reasons: [decision.reason, choice.explanation, order ? `components roll one at a time in Milvus's order: ${order.join(', ')} (--strategy helm-parallel rolls them all at once)` : 'helm rolls every Deployment at once'],
+      steps,
       changes: [],
       messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },
       warnings,
       rollback: crossesInto26 ? null : {
         path: 'helm',
-        summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})`,
-        steps: [helmRollbackStep(state, state.helm.revision, settings)],
+        summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order ? ', components in reverse order' : ''}`,
+        steps: order ? orderedHelmRollbackSteps(rollbackStep, [...order, ...state.components.map((c) => c.component)], state.release, settings) : [rollbackStep],
       },
     };
   }
@@ -318,11 +326,16 @@ function withoutMarks(state: ReleaseState): ReleaseState {
   };
 }
 
-function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
-  const out: string[] = [];
+/** Chart 4.2.4 enables mixCoordinator by default: the separate coordinators go, one mixcoord comes. */
+function switchesToMixcoord(state: ReleaseState, choice: ChartChoice): boolean {
   const hasMixcoord = state.components.some((c) => c.component === 'mixcoord');
   const newMixcoordDefault = compareChartVersions(choice.chartVersion, '4.2.4') >= 0;
-  if (!hasMixcoord && newMixcoordDefault && compareChartVersions(state.helm.chartVersion, '4.2.4') < 0) {
+  return !hasMixcoord && newMixcoordDefault && compareChartVersions(state.helm.chartVersion, '4.2.4') < 0;
+}
+
+function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
+  const out: string[] = [];
+  if (switchesToMixcoord(state, choice)) {
     out.push(
       `chart ${choice.chartVersion} enables mixCoordinator by default: rootcoord, datacoord, querycoord and indexcoord are replaced by one mixcoord Deployment`,
     );
@@ -336,51 +349,57 @@ function queueNote(queue: QueueKind | null, flags: Readonly<Record<string, strin
   return `message queue: ${QUEUE_NAMES[queue]}, kept${carried.length ? ` (carried: ${carried.join(', ')}, the target chart's defaults differ)` : ''}`;
 }
 
-function helmUpgradeSteps(state: ReleaseState, settings: PlanSettings, choice: ChartChoice, queueFlags: Readonly<Record<string, string>>): Step[] {
+/** `order`: the ordered path's resume order; null: plain helm, every Deployment at once. */
+function helmUpgradeSteps(
+  state: ReleaseState,
+  settings: PlanSettings,
+  choice: ChartChoice,
+  flags: Readonly<Record<string, string>>,
+  order: readonly string[] | null,
+): Step[] {
   // Always set: --reset-then-reuse-values keeps a tag set by an earlier upgrade, which would
   // otherwise pin the release to that old version whatever the chart says.
-  const set: Record<string, string> = { 'image.all.tag': choice.imageTagOverride ?? imageTag(parseVersion(choice.appVersion)), ...queueFlags };
+  const set: Record<string, string> = { 'image.all.tag': choice.imageTagOverride ?? imageTag(parseVersion(choice.appVersion)), ...flags };
   const chartRef = `${settings.repoName}/milvus`;
   const setText = Object.entries(set)
     .map(([k, v]) => ` --set ${k}=${v}`)
     .join('');
-  return [
-    {
-      kind: 'helm-repo-update',
-      repoName: settings.repoName,
-      repoUrl: settings.repoUrl,
-      description: `refresh the chart repository ${settings.repoName} (${settings.repoUrl})`,
-    },
-    {
-      kind: 'helm-upgrade',
-      chartRef,
-      chartVersion: choice.chartVersion,
-      set,
-      fromRevision: state.helm.revision,
-      timeoutSeconds: settings.helmTimeoutSeconds,
-      description:
-        `helm upgrade ${state.release} ${chartRef} -n ${state.namespace} --version ${choice.chartVersion}` +
-        `${setText} --reset-then-reuse-values --wait --timeout ${settings.helmTimeoutSeconds}s`,
-    },
-    {
-      kind: 'wait-rollout',
-      deployments: [],
-      timeoutSeconds: settings.rolloutTimeoutSeconds,
-      description: `check that every Milvus Deployment of ${state.release} is rolled out`,
-    },
-  ];
+  const wait = order === null;
+  const upgrade: Step = {
+    kind: 'helm-upgrade',
+    chartRef,
+    chartVersion: choice.chartVersion,
+    set,
+    fromRevision: state.helm.revision,
+    timeoutSeconds: settings.helmTimeoutSeconds,
+    ...(wait ? {} : { wait: false }),
+    description:
+      `helm upgrade ${state.release} ${chartRef} -n ${state.namespace} --version ${choice.chartVersion}` +
+      `${setText} --reset-then-reuse-values${wait ? ' --wait' : ''} --timeout ${settings.helmTimeoutSeconds}s`,
+  };
+  const refresh: Step = {
+    kind: 'helm-repo-update',
+    repoName: settings.repoName,
+    repoUrl: settings.repoUrl,
+    description: `refresh the chart repository ${settings.repoName} (${settings.repoUrl})`,
+  };
+  if (order !== null) return [refresh, ...orderedHelmSteps(upgrade, order, state.release, settings)];
+  return [refresh, upgrade, finalRolloutCheck(state.release, settings)];
 }
 
 export function helmRollbackStep(
   state: Pick<ReleaseState, 'release' | 'namespace'>,
   toRevision: number,
   settings: Pick<PlanSettings, 'helmTimeoutSeconds'>,
+  /** The ordered path: helm only applies the templates, the paused Deployments roll after. */
+  ordered = false,
 ): Step {
   return {
     kind: 'helm-rollback',
     toRevision,
     timeoutSeconds: settings.helmTimeoutSeconds,
-    description: `helm rollback ${state.release} ${toRevision} -n ${state.namespace} --wait --timeout ${settings.helmTimeoutSeconds}s`,
+    ...(ordered ? { wait: false } : {}),
+    description: `helm rollback ${state.release} ${toRevision} -n ${state.namespace}${ordered ? '' : ' --wait'} --timeout ${settings.helmTimeoutSeconds}s`,
   };
 }
 

@@ -15,6 +15,8 @@ export interface HelmUpgradeArgs {
   readonly chartVersion: string;
   readonly set: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
+  /** false: helm returns once the objects are applied (no `--wait`); default true. */
+  readonly wait?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -46,6 +48,8 @@ export interface ReleaseManager {
     readonly release: string;
     readonly revision: number;
     readonly timeoutSeconds: number;
+    /** false: no `--wait`; default true. */
+    readonly wait?: boolean;
     readonly signal?: AbortSignal;
   }): Promise<void>;
 }
@@ -84,6 +88,8 @@ export interface ClusterOps {
   components(namespace: string, release: string): Promise<ComponentState[]>;
   component(namespace: string, deployment: string): Promise<ComponentState | null>;
   patchDeployment(namespace: string, deployment: string, change: DeploymentChange): Promise<void>;
+  /** Sets spec.paused and the bot's pause mark (null removes it) in one patch. */
+  setPaused(namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void>;
   countPods(namespace: string, labelSelector: string): Promise<number>;
   configMap(namespace: string, name: string): Promise<ConfigMapInfo | null>;
   /** Creates it; when it exists already, leaves it as it is and returns false. */

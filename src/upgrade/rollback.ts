@@ -2,6 +2,7 @@ import { InputError } from './errors.js';
 import { migrationRollbackStepsFor } from './migration-plan.js';
 import { DEFAULT_PLAN_SETTINGS, fingerprint, helmRollbackStep, planId, runningVersion, type Plan, type PlanSettings } from './plan.js';
 import { revertDeploymentsSteps } from './rolling-plan.js';
+import { orderedHelmRollbackSteps } from './ordered-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import type { HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
 import { compareVersions, tryParseVersion, versionOfImage } from './version.js';
@@ -90,6 +91,8 @@ function planRollbackFromState(inputs: RollbackInputs): Plan {
       `its history: ${history.map((h) => `${h.revision} ${h.status} ${h.chart}`).join('; ')}`,
     ]);
   }
+  const ordered = state.mode === 'cluster';
+  const step = helmRollbackStep(state, target.revision, settings, ordered);
   return {
     ...base,
     id: planId(cluster, state.namespace, state.release, `rollback-r${target.revision}`),
@@ -97,8 +100,11 @@ function planRollbackFromState(inputs: RollbackInputs): Plan {
     from: running,
     to: tryParseVersion(target.appVersion)?.text ?? target.appVersion,
     image: '',
-    reasons: [`helm revision ${current.revision} (${current.chart}, ${current.status}) back to revision ${target.revision} (${target.chart})`],
-    steps: [helmRollbackStep(state, target.revision, settings)],
+    reasons: [
+      `helm revision ${current.revision} (${current.chart}, ${current.status}) back to revision ${target.revision} (${target.chart})`,
+      ...(ordered ? ['components roll back one at a time, in reverse order'] : []),
+    ],
+    steps: ordered ? orderedHelmRollbackSteps(step, state.components.map((c) => c.component), state.release, settings) : [step],
     warnings: [],
   };
 }

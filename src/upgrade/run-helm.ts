@@ -22,7 +22,8 @@ export async function helmUpgrade(step: HelmUpgradeStep, ctx: StepContext): Prom
   if (before.status.startsWith('pending')) {
     await recoverInterruptedUpgrade(step, ctx, before);
   }
-  await ctx.progress(`helm upgrade to chart ${step.chartVersion} (waits until every pod is ready)`);
+  const wait = step.wait !== false;
+  await ctx.progress(`helm upgrade to chart ${step.chartVersion}${wait ? ' (waits until every pod is ready)' : ' (the paused Deployments get the new template; none rolls yet)'}`);
   await helm.upgrade({
     namespace: ctx.namespace,
     release: ctx.release,
@@ -30,6 +31,7 @@ export async function helmUpgrade(step: HelmUpgradeStep, ctx: StepContext): Prom
     chartVersion: step.chartVersion,
     set: step.set,
     timeoutSeconds: step.timeoutSeconds,
+    wait,
     // Not the cancel signal: killing helm mid-upgrade leaves the release "pending-upgrade", so a
     // cancel takes effect when helm returns (its own --timeout bounds that). Only a run that lost
     // the request stops helm, so that the run now owning it is the only one driving helm.
@@ -58,7 +60,7 @@ async function recoverInterruptedUpgrade(step: HelmUpgradeStep, ctx: StepContext
   const lastDeployed = history.filter((h) => h.revision < pending.revision && (h.status === 'deployed' || h.status === 'superseded')).pop();
   if (!lastDeployed) fail(`helm release ${ctx.release} was left "${pending.status}" by an interrupted upgrade and has no deployed revision to go back to`, [`check "helm history ${where}"`]);
   await ctx.progress(`the helm upgrade to chart ${step.chartVersion} was interrupted (revision ${pending.revision} left "${pending.status}"): rolling back to revision ${lastDeployed.revision}, then upgrading again`);
-  await helm.rollback({ namespace: ctx.namespace, release: ctx.release, revision: lastDeployed.revision, timeoutSeconds: step.timeoutSeconds, signal: ctx.superseded });
+  await helm.rollback({ namespace: ctx.namespace, release: ctx.release, revision: lastDeployed.revision, timeoutSeconds: step.timeoutSeconds, wait: step.wait, signal: ctx.superseded });
 }
 
 /** True when every `--set` path (`a.b.c`) has that value in helm's nested values. */
@@ -86,6 +88,7 @@ export async function helmRollback(step: Extract<Step, { kind: 'helm-rollback' }
     release: ctx.release,
     revision: step.toRevision,
     timeoutSeconds: step.timeoutSeconds,
+    wait: step.wait,
     signal: ctx.superseded,
   });
   return done(`rolled back to revision ${step.toRevision}`);

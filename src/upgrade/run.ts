@@ -3,6 +3,7 @@ import type { Plan } from './plan.js';
 import type { Ports } from './ports.js';
 import { enableActiveStandby, updateDeployment, verifyDeployments } from './run-deployments.js';
 import { helmRollback, helmUpgrade } from './run-helm.js';
+import { pauseDeployments, resumeDeployments } from './run-ordered.js';
 import {
   deleteConfigMap,
   deleteMigrationResources,
@@ -47,6 +48,11 @@ export interface RunOptions {
   readonly pollIntervalMs?: number;
   /** Resume: steps before this index are known to be finished. */
   readonly startAt?: number;
+  /**
+   * A transient failure will be retried from the failed step: Deployments paused by the ordered
+   * helm path stay paused for that retry instead of being resumed now.
+   */
+  readonly retriesTransient?: boolean;
 }
 
 /** Runs `steps` (the plan's, or its rollback's) in order. Throws StepFailed or Cancelled. */
@@ -59,12 +65,9 @@ export async function runSteps(
   const emit = async (e: RunEvent) => {
     await options.onEvent?.(e);
   };
-  for (let index = options.startAt ?? 0; index < total; index++) {
-    if (options.signal?.aborted) throw new Cancelled(`cancelled before step ${index + 1} of ${total}`);
-    const step = steps[index]!;
-    await emit({ type: 'step-started', index, total, step });
+  const contextFor = (index: number): StepContext => {
     let lastMessage = '';
-    const ctx: StepContext = {
+    return {
       ports: options.ports,
       namespace: plan.namespace,
       release: plan.release,
@@ -78,13 +81,48 @@ export async function runSteps(
         await emit({ type: 'step-progress', index, total, message });
       },
     };
+  };
+  for (let index = options.startAt ?? 0; index < total; index++) {
+    if (options.signal?.aborted) {
+      // Stopped between steps: step index-1 is the last one done.
+      await resumeWhatIsPaused(steps, index - 1, contextFor(Math.max(0, index - 1)));
+      throw new Cancelled(`cancelled before step ${index + 1} of ${total}`);
+    }
+    const step = steps[index]!;
+    await emit({ type: 'step-started', index, total, step });
+    const ctx = contextFor(index);
     try {
       const outcome = await runStep(step, ctx);
       await emit({ type: 'step-finished', index, total, ...outcome });
     } catch (err) {
       const failure = asStepFailure(err, index, step);
       await emit({ type: 'step-failed', index, total, error: failure.explain(), code: failure.code });
+      const retried = failure.code === 'transient' && options.retriesTransient === true;
+      if (!retried) await resumeWhatIsPaused(steps, index, ctx);
       throw failure;
+    }
+  }
+}
+
+/**
+ * A run that stops (failed, cancelled) after pausing Deployments resumes the rest in order:
+ * nothing is left paused. Not awaited by a cancel (these are not the cancel's to stop), and
+ * reported as progress of the step that stopped, so the record's completed steps stay true.
+ * A shutdown between steps (Interrupted) does not come here: the next run goes on in order.
+ */
+async function resumeWhatIsPaused(steps: readonly Step[], stoppedAt: number, ctx: StepContext): Promise<void> {
+  const paused = steps.findIndex((s) => s.kind === 'pause-deployments');
+  // A superseded run leaves them to the run that took the request over.
+  if (paused < 0 || paused > stoppedAt || ctx.superseded?.aborted) return;
+  const rest = steps.slice(stoppedAt + 1).filter((s): s is Extract<Step, { kind: 'resume-deployments' }> => s.kind === 'resume-deployments');
+  const uncancellable: StepContext = { ...ctx, signal: ctx.superseded };
+  for (const step of rest) {
+    await ctx.progress(`the run stopped: resuming ${step.component ?? 'what is left paused'} so nothing stays paused`).catch(() => {});
+    try {
+      await resumeDeployments(step, uncancellable);
+    } catch (err) {
+      // One that will not roll must not keep the others paused.
+      await ctx.progress(`resuming ${step.component ?? 'the rest'} failed: ${explainError(err)}`).catch(() => {});
     }
   }
 }
@@ -106,6 +144,10 @@ async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome> {
       return helmRollback(step, ctx);
     case 'wait-rollout':
       return waitRollout(step.deployments, step.timeoutSeconds, ctx);
+    case 'pause-deployments':
+      return pauseDeployments(ctx);
+    case 'resume-deployments':
+      return resumeDeployments(step, ctx);
     case 'enable-active-standby':
       return enableActiveStandby(step.configMap, step.key, ctx);
     case 'update-deployment':

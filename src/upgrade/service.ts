@@ -4,7 +4,7 @@
  */
 import { availableVersions, type ChartEntry } from './charts.js';
 import { InputError, PreflightError, showInput } from './errors.js';
-import type { UpgradePath } from './paths.js';
+import { STRATEGIES, type Strategy } from './paths.js';
 import { queueInUse } from './message-queue.js';
 import { fingerprint, planUpgrade, type Plan, type PlanInputs, type PlanSettings } from './plan.js';
 import { withHelmChanges } from './plan-changes.js';
@@ -65,10 +65,11 @@ export async function listVersions(deps: EngineDeps): Promise<ChartEntry[]> {
   return availableVersions(await chartIndex(deps));
 }
 
-export function parseStrategy(strategy: string | undefined): UpgradePath | undefined {
+export function parseStrategy(strategy: string | undefined): Strategy | undefined {
   if (strategy === undefined) return undefined;
-  if (strategy === 'helm' || strategy === 'rolling' || strategy === 'migrate') return strategy;
-  throw new InputError(`unknown strategy "${showInput(strategy, 30)}"`, ['use --strategy helm, rolling or migrate']);
+  const known = STRATEGIES.find((s) => s === strategy);
+  if (known) return known;
+  throw new InputError(`unknown strategy "${showInput(strategy, 30)}"`, ['use --strategy helm, helm-parallel, rolling or migrate']);
 }
 
 export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInput): Promise<Plan> {

@@ -49,6 +49,10 @@ export interface ComponentState {
   readonly previousVersionLabel: string | null;
   /** The helm revision when the mark was made; null for marks without one. */
   readonly markHelmRevision: number | null;
+  /** spec.paused: nothing rolls out until it is resumed. Absent when not read (= false). */
+  readonly paused?: boolean;
+  /** What the bot's pause mark names (the ordered helm step that paused it), null when not the bot's. */
+  readonly pausedBy?: string | null;
 }
 
 /** The meta-migration resources of a release, when a migration was started. */

@@ -44,8 +44,26 @@ export type Step =
       /** helm revision the release had when planned: the upgrade is done once a later one is deployed with this chart. */
       readonly fromRevision: number;
       readonly timeoutSeconds: number;
+      /** false: no `--wait` (the ordered path rolls the paused Deployments itself); absent in older plans = true. */
+      readonly wait?: boolean;
     })
-  | (StepBase & { readonly kind: 'helm-rollback'; readonly toRevision: number; readonly timeoutSeconds: number })
+  | (StepBase & { readonly kind: 'helm-rollback'; readonly toRevision: number; readonly timeoutSeconds: number; readonly wait?: boolean })
+  | (StepBase & {
+      /**
+       * Pauses every Milvus Deployment of the release (read when the step runs, so a rollback
+       * planned before the upgrade pauses what the upgrade left), marking each as paused by the bot.
+       */
+      readonly kind: 'pause-deployments';
+    })
+  | (StepBase & {
+      /**
+       * Resumes the Deployments of one component that the bot paused and waits until every
+       * Deployment of that component is rolled out; null: every one the bot paused that is left.
+       */
+      readonly kind: 'resume-deployments';
+      readonly component: string | null;
+      readonly timeoutSeconds: number;
+    })
   | (StepBase & { readonly kind: 'wait-rollout'; readonly deployments: readonly string[]; readonly timeoutSeconds: number })
   | (StepBase & {
       readonly kind: 'enable-active-standby';
@@ -112,3 +130,5 @@ export const BACKUP_MARK = { key: 'backup', value: 'succeed' } as const;
 export const PREVIOUS_IMAGE_ANNOTATION = 'milvus-upgrade-bot.io/previous-image';
 export const PREVIOUS_VERSION_ANNOTATION = 'milvus-upgrade-bot.io/previous-version';
 export const MARK_HELM_REVISION_ANNOTATION = 'milvus-upgrade-bot.io/helm-revision';
+/** On a Deployment the bot paused for an ordered helm upgrade or rollback; removed when resumed. */
+export const PAUSED_BY_BOT_ANNOTATION = 'milvus-upgrade-bot.io/paused';

@@ -58,7 +58,7 @@ export class FakeCluster implements ClusterOps {
   /** One controller pass: each Deployment in progress gets one pod further. */
   advance(): void {
     for (const d of this.deployments.values()) {
-      if (this.stuck.has(d.deployment)) {
+      if (this.stuck.has(d.deployment) || d.paused) {
         d.observedGeneration = d.generation;
         continue;
       }
@@ -119,6 +119,17 @@ export class FakeCluster implements ClusterOps {
       d.availableReplicas = 0;
       d.readyReplicas = 0;
     }
+  }
+
+  /** Every pause and resume, in order: `pause x` / `resume x`. */
+  readonly pauseLog: string[] = [];
+
+  async setPaused(_namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void> {
+    const d = this.deployments.get(deployment);
+    if (!d) throw new Error(`no Deployment ${deployment}`);
+    this.pauseLog.push(`${paused ? 'pause' : 'resume'} ${deployment}`);
+    d.paused = paused;
+    d.pausedBy = mark;
   }
 
   async countPods(): Promise<number> {

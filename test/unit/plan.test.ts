@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { InputError, PreflightError } from '../../src/upgrade/errors.js';
-import type { UpgradePath } from '../../src/upgrade/paths.js';
+import type { Strategy } from '../../src/upgrade/paths.js';
 import { migrationNames, releasePodSelector } from '../../src/upgrade/migration-plan.js';
 import { fingerprint, planUpgrade, runningVersion, type Plan, type PlanSettings } from '../../src/upgrade/plan.js';
 import type { ReleaseState, ToolingState } from '../../src/upgrade/state.js';
@@ -21,7 +21,7 @@ const index = milvusIndex();
 function plan(
   state: ReleaseState,
   target: string,
-  o: { strategy?: UpgradePath; tooling?: ToolingState; settings?: PlanSettings } = {},
+  o: { strategy?: Strategy; tooling?: ToolingState; settings?: PlanSettings } = {},
 ): Plan {
   return planUpgrade({
     request: { cluster: 'test', namespace: state.namespace, release: state.release, target: parseVersion(target), strategy: o.strategy },
@@ -80,8 +80,38 @@ describe('planUpgrade: preflight refusals (nothing planned)', () => {
 describe('planUpgrade: helm path', () => {
   const state = releaseState({ version: '2.4.5', chartVersion: '4.1.36', revision: 3 });
 
-  it('2.4.5 -> 2.4.23: repo update, helm upgrade to 4.2.25 with image.all.tag, wait', () => {
+  it('by default pauses every Deployment, runs helm without --wait, then resumes the components one by one in rolling order', () => {
     const p = plan(state, '2.4.23');
+    expect(p.steps.map((s) => s.kind)).toEqual([
+      'helm-repo-update', 'pause-deployments', 'helm-upgrade',
+      ...Array(6).fill('resume-deployments'), 'wait-rollout',
+    ]);
+    const upgrade = stepsOf(p.steps, 'helm-upgrade')[0]!;
+    expect(upgrade.wait).toBe(false);
+    expect(upgrade.description).toBe('helm upgrade prod zilliztech/milvus -n milvus --version 4.2.25 --set image.all.tag=v2.4.23 --reset-then-reuse-values --timeout 1800s');
+    // Chart 4.2.25 replaces the four coordinators by mixcoord: it is resumed where they were, first.
+    expect(stepsOf(p.steps, 'resume-deployments').map((s) => s.component)).toEqual(['mixcoord', 'indexnode', 'datanode', 'querynode', 'proxy', null]);
+    expect(p.reasons.join('\n')).toContain("components roll one at a time in Milvus's order: mixcoord, indexnode, datanode, querynode, proxy");
+  });
+
+  it('the ordered rollback: pause, helm rollback without --wait, every component either side resumed in reverse order', () => {
+    const p = plan(releaseState({ version: '2.4.5', chartVersion: '4.1.36', revision: 7 }), '2.4.23');
+    const steps = p.rollback!.steps;
+    expect(steps.map((s) => s.kind).slice(0, 3)).toEqual(['pause-deployments', 'helm-rollback', 'resume-deployments']);
+    expect(stepsOf(steps, 'helm-rollback')[0]).toMatchObject({ toRevision: 7, wait: false, description: 'helm rollback prod 7 -n milvus --timeout 1800s' });
+    expect(stepsOf(steps, 'resume-deployments').map((s) => s.component)).toEqual([
+      'proxy', 'querynode', 'datanode', 'indexnode', 'querycoord', 'indexcoord', 'datacoord', 'rootcoord', 'mixcoord', null,
+    ]);
+    expect(steps.at(-1)!.kind).toBe('wait-rollout');
+  });
+
+  it('a standalone release keeps plain helm (one Deployment: nothing to order)', () => {
+    const p = plan(releaseState({ version: '2.4.5', chartVersion: '4.1.36', mode: 'standalone', messageQueue: 'rocksmq' }), '2.4.23');
+    expect(p.steps.map((s) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout']);
+  });
+
+  it('2.4.5 -> 2.4.23 with --strategy helm-parallel: repo update, helm upgrade --wait to 4.2.25 with image.all.tag, wait', () => {
+    const p = plan(state, '2.4.23', { strategy: 'helm-parallel' });
     expect(p).toMatchObject({
       id: 'test/milvus/prod@2.4.23',
       kind: 'upgrade',
@@ -136,7 +166,7 @@ describe('planUpgrade: helm path', () => {
     expect(upgrade.set).toEqual({ 'image.all.tag': 'v2.4.17' });
     expect(upgrade.chartVersion).toBe('4.2.25');
     expect(upgrade.description).toBe(
-      'helm upgrade prod zilliztech/milvus -n milvus --version 4.2.25 --set image.all.tag=v2.4.17 --reset-then-reuse-values --wait --timeout 1800s',
+      'helm upgrade prod zilliztech/milvus -n milvus --version 4.2.25 --set image.all.tag=v2.4.17 --reset-then-reuse-values --timeout 1800s',
     );
     expect(p.warnings.join('\n')).not.toContain('no chart carries');
     expect(p.warnings.join('\n')).not.toContain('must exist');
@@ -148,8 +178,8 @@ describe('planUpgrade: helm path', () => {
     expect(upgrade).toMatchObject({ chartVersion: '4.2.32', set: { 'image.all.tag': 'v2.5.0-beta' } });
   });
 
-  it('rollback: helm rollback to the revision the release has now', () => {
-    const p = plan(releaseState({ version: '2.4.5', chartVersion: '4.1.36', revision: 7 }), '2.4.23');
+  it('rollback (helm-parallel): helm rollback --wait to the revision the release has now', () => {
+    const p = plan(releaseState({ version: '2.4.5', chartVersion: '4.1.36', revision: 7 }), '2.4.23', { strategy: 'helm-parallel' });
     expect(p.rollback?.path).toBe('helm');
     expect(p.rollback?.steps).toEqual([
       {
@@ -602,6 +632,14 @@ describe('planUpgrade: 2.5 -> 2.6 (SPEC §8)', () => {
     expect(p.path).toBe('helm');
     expect(p.chart?.version).toMatch(/^5\.0\./);
     expect(p.warnings.join('\n')).toContain('cannot be rolled back');
+  });
+
+  it('2.5.16 -> 2.6.15 rolls in the 2.6 guide\'s order (streamingnode, mixcoord, querynode, datanode, proxy), sets streaming on and indexnode off, and has no rollback', () => {
+    const s = releaseState({ version: '2.5.16', chartVersion: '4.2.58', components: ['mixcoord', 'proxy', 'querynode', 'datanode', 'indexnode'] });
+    const p = plan(s, '2.6.15');
+    expect(stepsOf(p.steps, 'resume-deployments').map((r) => r.component)).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy', null]);
+    expect(stepsOf(p.steps, 'helm-upgrade')[0]!.set).toMatchObject({ 'image.all.tag': 'v2.6.15', 'streaming.enabled': 'true', 'indexNode.enabled': 'false' });
+    expect(p.rollback).toBeNull();
   });
 
   it('2.5.16 -> 2.6.15 also warns', () => {

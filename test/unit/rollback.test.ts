@@ -33,9 +33,10 @@ describe('planRollback: helm', () => {
       chart: null,
       rollback: null,
     });
-    expect(p.steps).toEqual([
-      { kind: 'helm-rollback', toRevision: 2, timeoutSeconds: 1800, description: 'helm rollback prod 2 -n milvus --wait --timeout 1800s' },
-    ]);
+    expect(p.steps.map((s) => s.kind)).toEqual(['pause-deployments', 'helm-rollback', ...Array(9).fill('resume-deployments'), 'wait-rollout']);
+    expect(p.steps[1]).toEqual({ kind: 'helm-rollback', toRevision: 2, timeoutSeconds: 1800, wait: false, description: 'helm rollback prod 2 -n milvus --timeout 1800s' });
+    const resumed = p.steps.flatMap((s) => (s.kind === 'resume-deployments' ? [s.component] : []));
+    expect(resumed).toEqual(['proxy', 'querynode', 'datanode', 'indexnode', 'querycoord', 'indexcoord', 'datacoord', 'rootcoord', null]);
     expect(p.reasons[0]).toContain('revision 3');
     expect(p.reasons[0]).toContain('revision 2');
   });
@@ -48,7 +49,7 @@ describe('planRollback: helm', () => {
       revision(4, 'pending-rollback', '4.2.25', '2.4.17'),
       revision(5, 'deployed', '4.2.25', '2.4.17'),
     ];
-    expect(rollback(state, history).steps).toMatchObject([{ kind: 'helm-rollback', toRevision: 2 }]);
+    expect(rollback(state, history).steps.filter((s) => s.kind === 'helm-rollback')).toMatchObject([{ kind: 'helm-rollback', toRevision: 2 }]);
   });
 
   it('from a failed current revision back to the last deployed one', () => {
@@ -57,9 +58,10 @@ describe('planRollback: helm', () => {
       revision(2, 'deployed', '4.1.36', '2.4.5'),
       revision(3, 'failed', '4.2.25', '2.4.17'),
     ];
-    const s = releaseState({ version: '2.4.5', status: 'failed', revision: 3 });
+    const s = releaseState({ version: '2.4.5', status: 'failed', revision: 3, mode: 'standalone', messageQueue: 'rocksmq' });
     const p = rollback(s, history);
-    expect(p.steps).toMatchObject([{ kind: 'helm-rollback', toRevision: 2 }]);
+    // Standalone: one Deployment, plain helm rollback --wait.
+    expect(p.steps).toMatchObject([{ kind: 'helm-rollback', toRevision: 2, description: 'helm rollback prod 2 -n milvus --wait --timeout 1800s' }]);
     expect(p.to).toBe('2.4.5');
   });
 

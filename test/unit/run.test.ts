@@ -284,6 +284,7 @@ describe('runSteps: helm-upgrade and helm-rollback', () => {
         chartVersion: '4.2.25',
         set: { 'image.all.tag': 'v2.4.23' },
         timeoutSeconds: 1800,
+        wait: true,
         signal: undefined,
       },
     ]);

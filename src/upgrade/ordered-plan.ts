@@ -1,0 +1,89 @@
+/**
+ * The ordered helm path (the default for cluster releases): helm keeps its bookkeeping, but the
+ * Deployments it changes are paused first and resumed one component at a time in Milvus's order.
+ * `spec.paused` survives helm's three-way merge (SPEC §9): helm updates each template, no pod
+ * starts until the bot resumes it. Deployments helm creates start at once; those it removes go.
+ */
+import type { PlanSettings } from './plan.js';
+import { rollingRank } from './rolling-plan.js';
+import type { ReleaseState } from './state.js';
+import type { Step } from './steps.js';
+
+/** Milvus's guide for 2.5 -> 2.6 (milvus-io/milvus#42492: a 2.6 proxy before the old querynodes are gone times out). */
+export const ORDER_INTO_26 = ['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy'] as const;
+
+const SEPARATE_COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'];
+
+/**
+ * The components to resume, in order: those the release runs, less those the upgrade removes,
+ * plus those it adds (started by helm at once; waited for in their place).
+ */
+export function resumeOrder(
+  state: Pick<ReleaseState, 'components'>,
+  change: { readonly into26: boolean; readonly mixcoordSwitch: boolean },
+): string[] {
+  const present = new Set(state.components.map((c) => c.component));
+  if (change.mixcoordSwitch) {
+    for (const c of SEPARATE_COORDINATORS) present.delete(c);
+    present.add('mixcoord');
+  }
+  if (change.into26) {
+    present.delete('indexnode');
+    present.add('streamingnode');
+    const first = ORDER_INTO_26.filter((c) => present.has(c));
+    const rest = [...present].filter((c) => !(ORDER_INTO_26 as readonly string[]).includes(c)).sort(byRollingRank);
+    return [...first, ...rest];
+  }
+  return [...present].sort(byRollingRank);
+}
+
+function byRollingRank(a: string, b: string): number {
+  return rollingRank(a) - rollingRank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** pause, the helm step (no --wait), resume each component and wait it out, resume any left, final check. */
+function orderedAround(helmStep: Step, order: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
+  return [
+    { kind: 'pause-deployments', description: `pause every Milvus Deployment of ${release}: helm updates them, none rolls until resumed` },
+    helmStep,
+    ...order.map(
+      (component): Step => ({
+        kind: 'resume-deployments',
+        component,
+        timeoutSeconds: settings.rolloutTimeoutSeconds,
+        description: `resume ${component} and wait until it is rolled out`,
+      }),
+    ),
+    {
+      kind: 'resume-deployments',
+      component: null,
+      timeoutSeconds: settings.rolloutTimeoutSeconds,
+      description: 'resume any other Deployment the bot paused (one at a time), so none stays paused',
+    },
+    finalRolloutCheck(release, settings),
+  ];
+}
+
+export function orderedHelmSteps(upgrade: Step, order: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
+  return orderedAround(upgrade, order, release, settings);
+}
+
+/** The same treatment for `helm rollback`, in reverse order: every component either side of it. */
+export function orderedHelmRollbackSteps(rollback: Step, components: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
+  const reverse = [...new Set(components)].sort((a, b) => byRollingRank(b, a));
+  return orderedAround(rollback, reverse, release, settings);
+}
+
+export function finalRolloutCheck(release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step {
+  return {
+    kind: 'wait-rollout',
+    deployments: [],
+    timeoutSeconds: settings.rolloutTimeoutSeconds,
+    description: `check that every Milvus Deployment of ${release} is rolled out`,
+  };
+}
+
+/** True when the steps pause Deployments (the ordered path). */
+export function isOrdered(steps: readonly Step[]): boolean {
+  return steps.some((s) => s.kind === 'pause-deployments');
+}
