@@ -77,7 +77,12 @@ export function statusText(s: ReleaseState, running: string): string {
     `  running Milvus ${running} (${s.mode} mode, message queue ${s.messageQueue ?? 'unknown'})`,
     '  components:',
   ];
-  for (const c of s.components) lines.push(`    ${c.component.padEnd(13)} ${c.image.padEnd(28)} ${rolloutProgress(c).text.replace(`${c.component}: `, '')}`);
+  for (const c of s.components) {
+    const paused = c.paused ? `   PAUSED ${c.pausedBy ? '(by the bot, for an ordered helm step)' : '(not by the bot)'}: nothing rolls until resumed` : '';
+    lines.push(`    ${c.component.padEnd(13)} ${c.image.padEnd(28)} ${rolloutProgress(c).text.replace(`${c.component}: `, '')}${paused}`);
+  }
+  const paused = s.components.filter((c) => c.paused);
+  if (paused.length > 0) lines.push(`  WARNING: ${paused.length} Deployment${paused.length === 1 ? '' : 's'} paused (${paused.map((c) => c.deployment).join(', ')})`);
   // Same labels as Milvus (Attu...), another image: no upgrade touches them.
   for (const c of s.others) lines.push(`    ${c.component.padEnd(13)} ${c.image.padEnd(28)} not Milvus, left alone (${c.deployment})`);
   if (s.migration) lines.push(`  migration resources present (backup ${s.migration.backupDone ? 'done' : 'not done'})`);

@@ -10,7 +10,7 @@ import { deriveState, type Actor, type UpgradeRequest } from '../upgrade/request
 import { rollbackPlanFor } from '../upgrade/rollback.js';
 import { differencesSince, latestChange, rollbackRefusal } from '../upgrade/rollback-consent.js';
 import { fingerprint, type Plan } from '../upgrade/plan.js';
-import type { ReleaseState } from '../upgrade/state.js';
+import type { ComponentState, ReleaseState } from '../upgrade/state.js';
 import { approversOf, decide, type AccessRule, type Action, type AccessTarget } from './access.js';
 import { helpText, parseCommand, type Command } from './commands.js';
 import type { SlackGroupResolver } from './groups.js';
@@ -384,6 +384,10 @@ function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedB
   };
 }
 
+function pausedWhy(c: ComponentState): string {
+  return c.pausedBy ? 'by the bot, for an ordered helm step: it rolls when resumed' : `not by the bot: nothing rolls until \`kubectl rollout resume deployment/${c.deployment}\``;
+}
+
 function busy(active: UpgradeRequest, now: number): UpgradeError {
   return new UpgradeError('busy', `${active.release} already has request ${active.id} (${active.kind} to ${active.plan.to}, ${stateWords(deriveState(active, now))}, asked by <@${active.requester.id}>): wait for it or \`/milvus cancel ${active.release}\` first.`);
 }
@@ -391,7 +395,7 @@ function busy(active: UpgradeRequest, now: number): UpgradeError {
 /** One line per Deployment of the status view; Attu and the like are marked as left alone. */
 export function statusComponentLines(state: Pick<ReleaseState, 'components' | 'others'>): string[] {
   return [
-    ...state.components.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` ${x.readyReplicas}/${x.replicas} ready`),
+    ...state.components.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` ${x.readyReplicas}/${x.replicas} ready${x.paused ? ` :warning: *PAUSED* (${esc(pausedWhy(x))})` : ''}`),
     ...state.others.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` (${esc(x.deployment)}): not Milvus, left alone`),
   ];
 }

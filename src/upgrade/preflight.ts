@@ -48,6 +48,14 @@ export function releaseProblems(state: ReleaseState): string[] {
     problems.push(`no Milvus Deployments found for release ${state.release} in ${state.namespace}`);
   }
   for (const c of state.components) {
+    if (c.paused) {
+      // A paused Deployment takes no new template: any upgrade would wait on it for ever.
+      problems.push(
+        `Deployment ${c.deployment} is paused${c.pausedBy ? ' (left by an ordered helm step of the bot that did not finish)' : ''}: ` +
+          `resume it first (kubectl -n ${state.namespace} rollout resume deployment/${c.deployment})`,
+      );
+      continue;
+    }
     const p = rolloutProgress(c);
     if (!p.done) problems.push(`Deployment ${c.deployment} is not rolled out (${p.text})`);
   }

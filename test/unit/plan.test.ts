@@ -43,6 +43,11 @@ describe('planUpgrade: preflight refusals (nothing planned)', () => {
     ['Kubernetes 1.19', { tooling: tooling({ kubernetesVersion: 'v1.19.16' }) }, '1.20.0'],
     ['status pending-upgrade', { state: releaseState({ status: 'pending-upgrade' }) }, 'pending-upgrade'],
     [
+      'a paused Deployment',
+      { state: releaseState({ components: ['proxy', { ...component('datanode', { fullname: 'prod-milvus' }), paused: true, pausedBy: null }] }) },
+      'prod-milvus-datanode is paused: resume it first (kubectl -n milvus rollout resume deployment/prod-milvus-datanode)',
+    ],
+    [
       'a Deployment not rolled out',
       { state: releaseState({ components: ['proxy', component('datanode', { fullname: 'prod-milvus', rolledOut: false, replicas: 2 })] }) },
       'prod-milvus-datanode is not rolled out',

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { statusComponentLines } from '../../src/bot/handlers.js';
+import { statusText } from '../../src/plan-text.js';
+import { Cancelled, StepFailed } from '../../src/upgrade/errors.js';
+import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
+import { runSteps, type RunEvent } from '../../src/upgrade/run.js';
+import type { HelmUpgradeArgs } from '../../src/upgrade/ports.js';
+import { parseVersion } from '../../src/upgrade/version.js';
+import { FakeHelm, fakePorts, type FakePorts } from './fakes.js';
+import { component, milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
+
+/** helm applies the new template to every Deployment: a paused one records it and does not roll. */
+class TemplateHelm extends FakeHelm {
+  constructor(private readonly ports: () => FakePorts, private readonly tag: string) {
+    super({ name: 'prod', namespace: 'milvus', revision: 3, status: 'deployed', chart: 'milvus-4.2.58', chartVersion: '4.2.58', appVersion: '2.5.16' });
+  }
+  override async upgrade(args: HelmUpgradeArgs): Promise<void> {
+    await super.upgrade(args);
+    const cluster = this.ports().cluster;
+    cluster.deployments.delete('prod-milvus-indexnode');
+    for (const d of cluster.deployments.values()) {
+      d.image = `milvusdb/milvus:${this.tag}`;
+      d.generation += 1;
+      d.currentReplicas = d.replicas + d.updatedReplicas;
+      d.updatedReplicas = 0;
+      d.availableReplicas = 0;
+    }
+    // Created by helm: not paused, it starts at once.
+    cluster.deployments.set('prod-milvus-streamingnode', { ...component('streamingnode', { version: '2.6.15', replicas: 2, rolledOut: false }), generation: 1, observedGeneration: 0 });
+  }
+}
+
+const SOURCE = ['mixcoord', 'proxy', 'querynode', 'datanode', 'indexnode'];
+
+function into26(): { plan: Plan; ports: FakePorts; helm: TemplateHelm; rolledBy: string[] } {
+  const state = releaseState({ version: '2.5.16', chartVersion: '4.2.58', revision: 3, components: SOURCE.map((c) => component(c, { version: '2.5.16', replicas: c === 'querynode' ? 3 : 1 })) });
+  const plan = planUpgrade({
+    request: { cluster: 'test', namespace: 'milvus', release: 'prod', target: parseVersion('2.6.15') },
+    state,
+    tooling: tooling(),
+    charts: milvusIndex(),
+    settings: planSettings(),
+  });
+  let ports!: FakePorts;
+  const helm = new TemplateHelm(() => ports, 'v2.6.15');
+  ports = fakePorts({ components: state.components, helm });
+  // The order in which Deployments started rolling: a controller pass that moves a pod to the new template.
+  const rolledBy: string[] = [];
+  const advance = ports.cluster.advance.bind(ports.cluster);
+  ports.cluster.advance = () => {
+    const before = new Map([...ports.cluster.deployments.values()].map((d) => [d.deployment, d.updatedReplicas]));
+    advance();
+    for (const d of ports.cluster.deployments.values()) {
+      const name = d.component;
+      if (d.updatedReplicas > (before.get(d.deployment) ?? 0) && !rolledBy.includes(name)) rolledBy.push(name);
+    }
+  };
+  return { plan, ports, helm, rolledBy };
+}
+
+async function run(ports: FakePorts, plan: Plan, o: { signal?: AbortSignal; startAt?: number } = {}) {
+  const events: RunEvent[] = [];
+  const error = await runSteps(plan, plan.steps, { ports, pollIntervalMs: 1000, signal: o.signal, startAt: o.startAt, onEvent: (e) => void events.push(e) }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  return { events, error };
+}
+
+const progress = (events: RunEvent[]) => events.flatMap((e) => (e.type === 'step-progress' ? [e.message] : []));
+
+describe('the ordered helm path, run', () => {
+  it('2.5.16 -> 2.6.15: every Deployment paused before helm, then rolled one component at a time in the 2.6 order', async () => {
+    const { plan, ports, helm, rolledBy } = into26();
+    const { events, error } = await run(ports, plan);
+    expect(error).toBeNull();
+    expect(helm.upgrades[0]).toMatchObject({ wait: false });
+    expect(rolledBy).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
+    const log = ports.cluster.pauseLog;
+    expect(log.slice(0, 5).sort()).toEqual(SOURCE.map((c) => `pause prod-milvus-${c}`).sort());
+    expect(log.slice(5)).toEqual(['resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy']);
+    expect([...ports.cluster.deployments.values()].filter((d) => d.paused)).toEqual([]);
+    // Per component progress, not one opaque helm step.
+    expect(progress(events)).toContain('querynode 2/3 on v2.6.15');
+  });
+
+  it('a Deployment that never rolls out stops the route, and the rest are still resumed: nothing stays paused', async () => {
+    const { plan, ports } = into26();
+    ports.cluster.stuck.add('prod-milvus-querynode');
+    const { events, error } = await run(ports, plan);
+    expect(error).toBeInstanceOf(StepFailed);
+    expect((error as StepFailed).message).toMatch(/querynode did not roll out/);
+    expect([...ports.cluster.deployments.values()].filter((d) => d.paused)).toEqual([]);
+    expect(ports.cluster.pauseLog.slice(-2)).toEqual(['resume prod-milvus-datanode', 'resume prod-milvus-proxy']);
+    expect(progress(events).join('\n')).toMatch(/the run stopped: resuming datanode so nothing stays paused/);
+  });
+
+  it('a cancel after helm resumes the rest in order and ends cancelled', async () => {
+    const { plan, ports } = into26();
+    const cancel = new AbortController();
+    const helmAt = plan.steps.findIndex((s) => s.kind === 'helm-upgrade');
+    const events: RunEvent[] = [];
+    const error = await runSteps(plan, plan.steps, {
+      ports,
+      pollIntervalMs: 1000,
+      signal: cancel.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'step-finished' && e.index === helmAt) cancel.abort();
+      },
+    }).then(() => null, (err: unknown) => err);
+    expect(error).toBeInstanceOf(Cancelled);
+    expect(ports.cluster.pauseLog.filter((l) => l.startsWith('resume'))).toEqual([
+      'resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy',
+    ]);
+    expect([...ports.cluster.deployments.values()].filter((d) => d.paused)).toEqual([]);
+    expect(events.some((e) => e.type === 'step-started' && e.index > helmAt)).toBe(false);
+  });
+
+  it('a run resumed after a worker died between resumes goes on in order, resuming nothing twice', async () => {
+    const { plan, ports, rolledBy } = into26();
+    const firstResume = plan.steps.findIndex((s) => s.kind === 'resume-deployments');
+    // The dead worker finished helm and the streamingnode and mixcoord steps.
+    await run(ports, { ...plan, steps: plan.steps.slice(0, firstResume + 2) });
+    const before = ports.cluster.pauseLog.length;
+    const { error } = await run(ports, plan, { startAt: firstResume + 2 });
+    expect(error).toBeNull();
+    expect(ports.cluster.pauseLog.slice(before)).toEqual(['resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy']);
+    expect(rolledBy).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
+  });
+
+  it('a Deployment someone else paused is not resumed by the bot: the step says so', async () => {
+    const { plan, ports } = into26();
+    const steps = plan.steps.filter((s) => s.kind === 'resume-deployments' && s.component === 'proxy');
+    ports.cluster.deployments.get('prod-milvus-proxy')!.paused = true;
+    const { error } = await run(ports, { ...plan, steps });
+    expect((error as StepFailed).message).toMatch(/prod-milvus-proxy is paused, and not by the bot/);
+    expect(ports.cluster.pauseLog).toEqual([]);
+  });
+});
+
+describe('status shows paused Deployments loudly', () => {
+  const s = releaseState({
+    components: [
+      { ...component('proxy'), paused: true, pausedBy: 'ordered-helm' },
+      { ...component('querynode'), paused: true, pausedBy: null },
+      component('datanode'),
+    ],
+  });
+
+  it('in the CLI text: on the component line and in a closing warning', () => {
+    const text = statusText(s, '2.4.5');
+    expect(text).toMatch(/proxy .*PAUSED \(by the bot, for an ordered helm step\)/);
+    expect(text).toMatch(/querynode .*PAUSED \(not by the bot\)/);
+    expect(text).not.toMatch(/datanode .*PAUSED/);
+    expect(text).toContain('WARNING: 2 Deployments paused (prod-milvus-proxy, prod-milvus-querynode)');
+  });
+
+  it('in Slack: a warning on the line of each paused one, with how to resume one paused by someone else', () => {
+    const lines = statusComponentLines(s);
+    expect(lines[0]).toMatch(/proxy.*:warning: \*PAUSED\* \(by the bot/);
+    expect(lines[1]).toContain('kubectl rollout resume deployment/prod-milvus-querynode');
+    expect(lines[2]).not.toContain('PAUSED');
+  });
+});
