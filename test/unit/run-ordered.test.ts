@@ -41,9 +41,10 @@ function into26(): { plan: Plan; ports: FakePorts; helm: TemplateHelm; rolledBy:
     charts: milvusIndex(),
     settings: planSettings(),
   });
-  let ports!: FakePorts;
-  const helm = new TemplateHelm(() => ports, 'v2.6.15');
-  ports = fakePorts({ components: state.components, helm });
+  const holder: { ports?: FakePorts } = {};
+  const helm = new TemplateHelm(() => holder.ports!, 'v2.6.15');
+  const ports = fakePorts({ components: state.components, helm });
+  holder.ports = ports;
   // The order in which Deployments started rolling: a controller pass that moves a pod to the new template.
   const rolledBy: string[] = [];
   const advance = ports.cluster.advance.bind(ports.cluster);
