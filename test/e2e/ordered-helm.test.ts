@@ -1,0 +1,110 @@
+/**
+ * The ordered helm path on the control plane with real helm: 2.5.16 (chart 4.2.58, mixcoord) to
+ * 2.6.15 (chart 5.0.19). The order in which Deployments got their new ReplicaSet is read from a
+ * watch, not from the bot's own log; plain helm (helm-parallel) is run beside it for contrast.
+ */
+import { AppsV1Api, KubeConfig, Watch, type V1ReplicaSet } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, cluster, installRelease, newNamespace } from './helpers.js';
+import { diffSnapshots, snapshotRelease } from './release-snapshot.js';
+
+const FAST = ['--poll-ms', '200'];
+const snap = (ns: string, release: string) => snapshotRelease(cluster().kubeconfig, ns, release);
+
+/** Components in the order their ReplicaSets were created after `since`, from a watch. */
+async function watchNewReplicaSets(namespace: string, release: string): Promise<{ order: string[]; stop: () => void }> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster().kubeconfig);
+  const existing = await kc.makeApiClient(AppsV1Api).listNamespacedReplicaSet({ namespace });
+  const known = new Set(existing.items.map((rs) => rs.metadata?.uid));
+  const order: string[] = [];
+  const request = await new Watch(kc).watch(
+    `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+    { resourceVersion: existing.metadata?.resourceVersion },
+    (type: string, rs: V1ReplicaSet) => {
+      if (type !== 'ADDED' || known.has(rs.metadata?.uid)) return;
+      known.add(rs.metadata?.uid);
+      const labels = rs.metadata?.labels ?? {};
+      if (labels['app.kubernetes.io/instance'] !== release) return;
+      order.push(labels.component ?? rs.metadata?.name ?? '?');
+    },
+    () => {},
+  );
+  return { order, stop: () => request.abort() };
+}
+
+async function pausedDeployments(namespace: string): Promise<string[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster().kubeconfig);
+  const list = await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace });
+  return list.items.filter((d) => d.spec?.paused).map((d) => d.metadata?.name ?? '');
+}
+
+describe('ordered helm upgrade into 2.6 on the control plane', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-ordered');
+    await installRelease(ns.name, 'o', '4.2.58');
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('2.5.16 -> 2.6.15: new ReplicaSets in the order streamingnode, mixcoord, querynode, datanode, proxy; no indexnode; nothing paused', async () => {
+    const before = await snap(ns.name, 'o');
+    const plan = JSON.parse((await cli(['plan', 'o', '2.6.15', '-n', ns.name, '--json'])).stdout);
+    expect(plan.steps.map((s: { kind: string }) => s.kind)).toEqual([
+      'helm-repo-update', 'pause-deployments', 'helm-upgrade', ...Array(6).fill('resume-deployments'), 'wait-rollout',
+    ]);
+    expect(plan.rollback).toBeNull();
+
+    const watch = await watchNewReplicaSets(ns.name, 'o');
+    let up;
+    try {
+      up = await cli(['upgrade', 'o', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
+    } finally {
+      watch.stop();
+    }
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(watch.order).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
+    expect(up.stdout).toMatch(/querynode \d\/\d on v2\.6\.15|querynode rolled out on v2\.6\.15/);
+    expect(await pausedDeployments(ns.name)).toEqual([]);
+
+    const after = await snap(ns.name, 'o');
+    const diff = diffSnapshots(before, after);
+    const deployments = diff.filter((d) => d.kind === 'Deployment');
+    expect(deployments.filter((d) => d.field === 'added').map((d) => d.name)).toEqual(['o-milvus-streamingnode']);
+    expect(deployments.filter((d) => d.field === 'removed').map((d) => d.name)).toEqual(['o-milvus-indexnode']);
+    for (const d of deployments.filter((x) => x.field === 'image')) expect(d.after, d.text).toBe('milvusdb/milvus:v2.6.15');
+    // Everything else of the release (minio, the message queue, every PVC) is untouched, but for
+    // the etcd image that chart 5.0.19 bumps, which the plan showed before approval.
+    expect(diff.filter((d) => d.kind !== 'Deployment').map((d) => d.text)).toEqual([
+      'StatefulSet o-etcd: image of etcd docker.io/milvusdb/etcd:3.5.18-r1 -> docker.io/milvusdb/etcd:3.5.25-r1',
+    ]);
+    const etcd = plan.changes.find((c: { kind: string; name: string }) => c.kind === 'StatefulSet' && c.name === 'o-etcd');
+    expect(etcd?.detail).toContain('3.5.25-r1');
+  });
+});
+
+describe('--strategy helm-parallel keeps plain helm', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-parallel');
+    await installRelease(ns.name, 'p', '4.2.58');
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('one helm upgrade --wait, no pause: every ReplicaSet appears at once, in whatever order helm applies them', async () => {
+    const plan = JSON.parse((await cli(['plan', 'p', '2.6.15', '-n', ns.name, '--strategy', 'helm-parallel', '--json'])).stdout);
+    expect(plan.steps.map((s: { kind: string }) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout']);
+    expect(plan.steps[1].description).toContain('--wait');
+    const watch = await watchNewReplicaSets(ns.name, 'p');
+    let up;
+    try {
+      up = await cli(['upgrade', 'p', '2.6.15', '-n', ns.name, '--strategy', 'helm-parallel', '--yes', ...FAST]);
+    } finally {
+      watch.stop();
+    }
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect([...watch.order].sort()).toEqual(['datanode', 'mixcoord', 'proxy', 'querynode', 'streamingnode']);
+    expect(up.stdout).not.toMatch(/resume/);
+  });
+});
