@@ -51,7 +51,7 @@ describe('the demo story, watched in a browser', () => {
     expect(seen.card).toMatch(/Approve/);
     expect(await page.locator('.message[data-ts]').count()).toBeGreaterThanOrEqual(3);
     // Live progress while running, then success, then the rollback.
-    expect(seen.running).toMatch(/Upgrade: step \d of 3/);
+    expect(seen.running).toMatch(/Upgrade: step \d+ of \d+/);
     expect(seen.succeeded).toMatch(/Upgrade succeeded: my-release runs Milvus 2\.4\.23/);
     expect(seen['rolled-back']).toMatch(/Rollback succeeded: my-release is back on 2\.3\.11/);
     await page.reload();

@@ -155,7 +155,7 @@ exec '${HELM_BIN}' "$@"
       await run.close();
     }
 
-    const stuck = await runThroughQueue(REDIS_URL, redis.prefix, createEngineAccess({ kubeconfig: cluster().kubeconfig, helmEnv: cluster().helmEnv, settings: testSettings({ helmTimeoutSeconds: 3 }) }), { release: 'helmfault', namespace: ns.name, version: '2.4.23-never-ready' });
+    const stuck = await runThroughQueue(REDIS_URL, redis.prefix, createEngineAccess({ kubeconfig: cluster().kubeconfig, helmEnv: cluster().helmEnv, settings: testSettings({ helmTimeoutSeconds: 3 }) }), { release: 'helmfault', namespace: ns.name, version: '2.4.23-never-ready', strategy: 'helm-parallel' });
     try {
       const failed = await stuck.finished();
       expect(deriveState(failed, Date.now())).toBe('failed');
