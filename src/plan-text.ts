@@ -5,6 +5,7 @@ import type { ReleaseState } from './upgrade/state.js';
 import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/charts.js';
 import { changeCounts } from './upgrade/objects.js';
+import { noRollbackReason } from './upgrade/route.js';
 
 /** A plan as a person reads it in a terminal. */
 export function planText(plan: Plan): string {
@@ -26,7 +27,13 @@ export function planText(plan: Plan): string {
     lines.push('  warnings:');
     for (const w of plan.warnings) lines.push(`    ! ${w}`);
   }
-  if (plan.rollback) lines.push(`  rollback: ${plan.rollback.summary}`);
+  if (plan.hops && plan.hops.length > 0) {
+    lines.push(`  route: ${[plan.from, ...plan.hops.map((h) => h.to)].join(' -> ')} (each hop checked before the next)`);
+    plan.hops.forEach((h, i) =>
+      lines.push(`    hop ${i + 1}: ${h.from} -> ${h.to} by ${h.path}${h.chart ? ` (chart ${h.chart.version})` : ''}; ${h.rollback ? `rollback: ${h.rollback.summary}` : `no rollback: ${h.noRollback}`}`),
+    );
+  } else if (plan.rollback) lines.push(`  rollback: ${plan.rollback.summary}`);
+  else if (plan.kind === 'upgrade') lines.push(`  no rollback: ${noRollbackReason(plan, plan.steps.length)}`);
   return lines.join('\n');
 }
 
@@ -51,6 +58,20 @@ export function planJson(plan: Plan): object {
     messageQueue: plan.messageQueue ?? null,
     changes: (plan.changes ?? []).map((c) => ({ kind: c.kind, name: c.name, change: c.change, detail: c.detail, ...(c.images ? { images: c.images } : {}) })),
     dataChanges: plan.dataChanges ?? null,
+    // Each hop a full plan of its own; one hop (no route) is the plan itself.
+    hops: (plan.hops ?? []).map((h) => ({
+      from: h.from,
+      to: h.to,
+      path: h.path,
+      chart: h.chart ? h.chart.version : null,
+      set: h.set,
+      firstStep: h.firstStep,
+      steps: h.steps,
+      changes: h.changes.map((c) => ({ kind: c.kind, name: c.name, change: c.change, detail: c.detail })),
+      warnings: h.warnings,
+      rollback: h.rollback,
+      noRollback: h.noRollback,
+    })),
   };
 }
 

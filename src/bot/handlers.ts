@@ -331,7 +331,7 @@ export class BotHandlers {
     }
     // Checked again by the worker before it runs: against what the upgrade left, or, when that
     // was not recorded, against the release as it is now.
-    const plan = { ...rollbackPlanFor(original.plan)!, observed: original.leftBehind ?? fingerprint(state) };
+    const plan = { ...rollbackPlanFor(original.plan, original.completedSteps)!, observed: original.leftBehind ?? fingerprint(state) };
     await this.startRollback(plan, c, original);
   }
 

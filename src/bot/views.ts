@@ -6,6 +6,7 @@ import type { KnownBlock } from '@slack/web-api';
 import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
 import { deriveState, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
+import { noRollbackReason, rollbackAt } from '../upgrade/route.js';
 
 export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', showChanges: 'show_changes' } as const;
 
@@ -95,7 +96,7 @@ export function planCard(request: UpgradeRequest, approversText: string, now: nu
     });
   }
   if (plan.warnings.length > 0) blocks.push(section(`*Warnings*\n${plan.warnings.map((w) => `:warning: ${esc(w)}`).join('\n')}`.slice(0, 2900)));
-  blocks.push(context(`Requested by ${user(request.requester.id)} · ${esc(request.id)}${plan.rollback ? ` · rollback: ${esc(plan.rollback.summary)}` : ''}`));
+  blocks.push(context(`Requested by ${user(request.requester.id)} · ${esc(request.id)} · ${esc(rollbackLine(plan))}`));
   if (state === 'pending-approval') {
     blocks.push(context(`Needs ${request.approvalsNeeded - request.approvals.length} approval(s) from ${approversText}; expires <!date^${Math.floor(request.expiresAt / 1000)}^{time}|in time>.`));
     blocks.push({
@@ -226,7 +227,7 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
           value: request.id,
           confirm: {
             title: { type: 'plain_text', text: 'Roll back?' },
-            text: mrkdwn(`Undo ${esc(request.id)} on ${esc(request.release)}: ${esc(request.plan.rollback?.summary ?? '')}`.slice(0, 300)),
+            text: mrkdwn(`Undo ${esc(request.id)} on ${esc(request.release)}: ${esc(rollbackAt(request.plan, request.completedSteps)?.summary ?? '')}`.slice(0, 300)),
             confirm: { type: 'plain_text', text: 'Roll back' },
             deny: { type: 'plain_text', text: 'Keep it' },
           },
@@ -237,8 +238,18 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
   return { text: `${headline}${lines.length ? ` — ${lines[0]}` : ''}`, blocks: blocks as unknown as KnownBlock[] };
 }
 
+/** What the card says of the way back: the rollback, each hop's on a route, or why there is none. */
+export function rollbackLine(plan: Plan): string {
+  if (plan.hops && plan.hops.length > 0) {
+    return plan.hops
+      .map((h, i) => `hop ${i + 1} (${h.from} → ${h.to}): ${h.rollback ? `rollback: ${h.rollback.summary}` : `no rollback: ${h.noRollback ?? 'none'}`}`)
+      .join(' · ');
+  }
+  return plan.rollback ? `rollback: ${plan.rollback.summary}` : `no rollback: ${noRollbackReason(plan, plan.steps.length) ?? 'none'}`;
+}
+
 /** A Rollback button is offered once an upgrade has ended, if it has a rollback and none was asked. */
 export function offersRollback(request: UpgradeRequest, now: number): boolean {
   const state = deriveState(request, now);
-  return request.kind === 'upgrade' && request.plan.rollback !== null && request.rollbackRequest === null && (state === 'succeeded' || state === 'failed' || state === 'cancelled') && request.startedAt !== null;
+  return request.kind === 'upgrade' && rollbackAt(request.plan, request.completedSteps) !== null && request.rollbackRequest === null && (state === 'succeeded' || state === 'failed' || state === 'cancelled') && request.startedAt !== null;
 }

@@ -1,5 +1,6 @@
 import { chooseChart, compareChartVersions, PULSAR_V2_UNSAFE_CHARTS, type ChartChoice, type ChartEntry } from './charts.js';
 import type { DataRisk } from './data-guard.js';
+import type { RouteHop } from './route.js';
 import { InputError } from './errors.js';
 import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from './message-queue.js';
 import type { ObjectChange } from './objects.js';
@@ -30,6 +31,8 @@ export interface PlanRequest {
   readonly chartVersion?: string | null;
   /** The explicit, audited override of the data guard; never the default. */
   readonly allowDataChanges?: { readonly by: string } | null;
+  /** `--set` values a route adds to this hop (the mixcoord switch on the 2.5.16 hop). */
+  readonly extraSet?: Readonly<Record<string, string>>;
 }
 
 export interface PlanSettings {
@@ -109,6 +112,8 @@ export interface Plan {
   readonly messageQueue?: { readonly kind: QueueKind | null; readonly note: string };
   /** Set only when someone allowed changes to what holds data: who, and which. */
   readonly dataChanges?: { readonly allowedBy: string; readonly risks: readonly DataRisk[] } | null;
+  /** A route (see route.ts): the hops whose steps `steps` runs in sequence. Absent: one hop. */
+  readonly hops?: readonly RouteHop[];
 }
 
 export function planId(cluster: string, namespace: string, release: string, to: string): string {
@@ -254,7 +259,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
     const queueFlags = queueKeepingFlags(queue, inputs.userValues ?? {}, inputs.targetDefaults ?? {});
     if (queue === null) warnings.push('cannot tell which message queue the release uses: check the changes below before approving');
     // The 2.6 docs set these explicitly: --reset-then-reuse-values could carry an older choice.
-    const set = crossesInto26 ? { ...queueFlags, 'streaming.enabled': 'true', 'indexNode.enabled': 'false' } : queueFlags;
+    const set = { ...queueFlags, ...(request.extraSet ?? {}), ...(crossesInto26 ? { 'streaming.enabled': 'true', 'indexNode.enabled': 'false' } : {}) };
     const ordered = state.mode === 'cluster' && request.strategy !== 'helm-parallel';
     const order = ordered ? resumeOrder(state, { into26: crossesInto26, mixcoordSwitch: switchesToMixcoord(state, choice) }) : null;
     const steps = helmUpgradeSteps(state, settings, choice, set, order);

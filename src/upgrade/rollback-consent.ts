@@ -9,6 +9,7 @@ import { driftOf } from './service.js';
 import type { ObservedFingerprint } from './plan.js';
 import { deriveState, isTerminal, type UpgradeRequest } from './requests.js';
 import type { ReleaseState } from './state.js';
+import { noRollbackReason, rollbackAt } from './route.js';
 
 /** A request that acted on the release: it started running (refused or never approved ones did not). */
 function changedTheRelease(r: UpgradeRequest): boolean {
@@ -31,7 +32,9 @@ export function rollbackRefusal(original: UpgradeRequest, history: readonly Upgr
   if (original.kind !== 'upgrade') return `${original.id} is a rollback: it cannot be rolled back (ask for an upgrade instead)`;
   if (!changedTheRelease(original) || !isTerminal(state)) return `${original.id} cannot be rolled back now (${state.replace(/-/g, ' ')})`;
   if (state === 'rolled-back') return `${original.id} was rolled back already`;
-  if (!original.plan.rollback) return `${original.id} (${original.plan.from} → ${original.plan.to}) has no way back: ${original.plan.to} cannot be rolled back`;
+  if (!rollbackAt(original.plan, original.completedSteps)) {
+    return `${original.id} (${original.plan.from} → ${original.plan.to}) has no way back: ${noRollbackReason(original.plan, original.completedSteps) ?? `${original.plan.to} cannot be rolled back`}`;
+  }
   if (rollbackOfIt && (!isTerminal(deriveState(rollbackOfIt, now)) || changedTheRelease(rollbackOfIt))) {
     return `a rollback of ${original.id} was already asked: ${rollbackOfIt.id} (${deriveState(rollbackOfIt, now).replace(/-/g, ' ')})`;
   }

@@ -3,6 +3,7 @@ import { migrationRollbackStepsFor } from './migration-plan.js';
 import { DEFAULT_PLAN_SETTINGS, fingerprint, helmRollbackStep, planId, runningVersion, type Plan, type PlanSettings } from './plan.js';
 import { revertDeploymentsSteps } from './rolling-plan.js';
 import { orderedHelmRollbackSteps } from './ordered-plan.js';
+import { hopAt, rollbackAt } from './route.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import type { HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
 import { compareVersions, tryParseVersion, versionOfImage } from './version.js';
@@ -136,21 +137,29 @@ function migrationRollback(
   };
 }
 
-/** The rollback stored with an upgrade plan, as a plan of its own (what the Rollback button runs). */
-export function rollbackPlanFor(plan: Plan): Plan | null {
-  if (!plan.rollback) return null;
-  refuseAcrossThe26Line({ release: plan.release, from: plan.to, to: plan.from });
+/**
+ * The rollback stored with an upgrade plan, as a plan of its own (what the Rollback button runs).
+ * A route's is that of the hop the run stopped in (`completedSteps`; default: it finished).
+ */
+export function rollbackPlanFor(plan: Plan, completedSteps: number = plan.steps.length): Plan | null {
+  const rollback = rollbackAt(plan, completedSteps);
+  if (!rollback) return null;
+  const hop = plan.hops && plan.hops.length > 0 ? hopAt(plan.hops, completedSteps) : null;
+  const from = hop?.to ?? plan.to;
+  const to = hop?.from ?? plan.from;
+  refuseAcrossThe26Line({ release: plan.release, from, to });
+  const { hops: _hops, ...single } = plan;
   return {
-    ...plan,
+    ...single,
     id: `${plan.id}#rollback`,
     kind: 'rollback',
-    path: plan.rollback.path,
-    from: plan.to,
-    to: plan.from,
+    path: rollback.path,
+    from,
+    to,
     chart: null,
     image: '',
-    reasons: [plan.rollback.summary],
-    steps: plan.rollback.steps,
+    reasons: [rollback.summary],
+    steps: rollback.steps,
     warnings: [],
     rollback: null,
   };

@@ -6,7 +6,9 @@ import { availableVersions, type ChartEntry } from './charts.js';
 import { InputError, PreflightError, showInput } from './errors.js';
 import { STRATEGIES, type Strategy } from './paths.js';
 import { queueInUse } from './message-queue.js';
-import { fingerprint, planUpgrade, type Plan, type PlanInputs, type PlanSettings } from './plan.js';
+import { fingerprint, planUpgrade, runningVersion, type Plan, type PlanInputs, type PlanSettings } from './plan.js';
+import { joinRoute, stateAfter, waypoints } from './route.js';
+import type { KubeObject } from './objects.js';
 import { withHelmChanges } from './plan-changes.js';
 import type { ReleaseManager, ReleaseObserver } from './ports.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
@@ -96,6 +98,40 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
     queue: queueInUse({ live, configQueue: state.messageQueue, computedValues }),
     userValues,
   };
+  const stops = waypoints(runningVersion(state), target, charts);
+  if (stops.length === 0) return planHop(deps, inputs, { before: await deps.helm.manifest(input.namespace, input.release), live, carried: {} });
+  if (chartVersion) throw new InputError(`--chart cannot be given for a route (${state.release} goes through ${stops.map((s) => s.version.text).join(', ')} first)`, ['leave out --chart: each hop uses the chart the docs name for it']);
+  // Each hop is planned from the state the one before is expected to leave; helm renders each
+  // from the live release with every earlier hop's values, as --reset-then-reuse-values will.
+  const hops: Plan[] = [];
+  let before = await deps.helm.manifest(input.namespace, input.release);
+  let at = state;
+  let carried: Record<string, string> = {};
+  const legs = [...stops.map((s) => ({ version: s.version, set: s.set })), { version: target, set: {} }];
+  for (const leg of legs) {
+    const hopStrategy = strategy === 'helm-parallel' ? strategy : undefined;
+    const hop = await planHop(
+      deps,
+      { ...inputs, state: at, request: { ...inputs.request, target: leg.version, strategy: hopStrategy, chartVersion: null, extraSet: leg.set } },
+      { before, live, carried },
+    );
+    hops.push(hop);
+    const step = hop.steps.find((s) => s.kind === 'helm-upgrade');
+    if (step && step.kind === 'helm-upgrade') {
+      carried = { ...carried, ...step.set };
+      before = await deps.helm.renderUpgrade({ namespace: input.namespace, release: input.release, chartRef: step.chartRef, chartVersion: step.chartVersion, set: carried });
+    }
+    at = stateAfter(at, hop);
+  }
+  return joinRoute(hops, stops.map((s) => s.why));
+}
+
+/** One hop: the plan, with the queue flags for its chart and helm's own rendering of its changes. */
+async function planHop(
+  deps: EngineDeps,
+  inputs: PlanInputs,
+  render: { readonly before: KubeObject[]; readonly live: KubeObject[]; readonly carried: Readonly<Record<string, string>> },
+): Promise<Plan> {
   const first = planUpgrade(inputs);
   const upgrade = first.steps.find((s) => s.kind === 'helm-upgrade');
   if (!upgrade || upgrade.kind !== 'helm-upgrade') return first;
@@ -104,11 +140,9 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
   const plan = planUpgrade({ ...inputs, targetDefaults });
   const step = plan.steps.find((s) => s.kind === 'helm-upgrade');
   if (!step || step.kind !== 'helm-upgrade') return plan;
-  const [before, after] = await Promise.all([
-    deps.helm.manifest(input.namespace, input.release),
-    deps.helm.renderUpgrade({ namespace: input.namespace, release: input.release, chartRef: step.chartRef, chartVersion: step.chartVersion, set: step.set }),
-  ]);
-  return withHelmChanges(plan, { before, after, live }, { charts, allowDataChanges: input.allowDataChanges ?? null });
+  const { namespace, release } = inputs.request;
+  const after = await deps.helm.renderUpgrade({ namespace, release, chartRef: step.chartRef, chartVersion: step.chartVersion, set: { ...render.carried, ...step.set } });
+  return withHelmChanges(plan, { before: render.before, after, live: render.live }, { charts: inputs.charts, allowDataChanges: inputs.request.allowDataChanges ?? null });
 }
 
 export async function makeRollbackPlan(deps: EngineDeps, namespace: string, release: string): Promise<Plan> {

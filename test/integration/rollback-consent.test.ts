@@ -77,7 +77,7 @@ describe('rollback: only the latest change, in its own channel', () => {
     const r = await bot.slash('rollback repro', U.approver, OPS);
     expect(r.status).toBe(200);
     await bot.stub.waitFor(() => bot.repliesTo(U.approver).length > before, 8000);
-    expect(bot.repliesTo(U.approver).at(-1)).toMatch(/\(2\.5\.16 → 2\.6\.0\) has no way back: 2\.6\.0 cannot be rolled back/);
+    expect(bot.repliesTo(U.approver).at(-1)).toMatch(/\(2\.5\.16 → 2\.6\.0\) has no way back: into Milvus 2\.6 there is no way back/);
     expect((await store.history('nowhere', 'default', 'repro')).map((h) => h.kind)).toEqual(['upgrade', 'upgrade']);
     expect(bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
   });

@@ -1,0 +1,187 @@
+/**
+ * Routes: a target that no single documented upgrade reaches is planned as hops, each a full
+ * plan of its own, run one after the other under one approval (SPEC §9, Milvus docs v2.6):
+ *   - into 2.6 from before 2.5.16: first 2.5.16 with mixcoord (chart 4.2.58 flags), then 2.6;
+ *   - from 2.1.x past 2.2: first the metadata migration to 2.2.x, then on by helm.
+ * Later hops are planned from the state the earlier ones are predicted to leave; each hop ends
+ * with its own rollout check, so a hop starts only on a release the previous one left healthy.
+ */
+import { compareChartVersions, type ChartEntry } from './charts.js';
+import { InputError } from './errors.js';
+import type { Plan, RollbackPlan } from './plan.js';
+import type { ComponentState, ReleaseState } from './state.js';
+import type { Step } from './steps.js';
+import { atLeast, compareVersions, parseVersion, tryParseVersion, type MilvusVersion } from './version.js';
+
+/** What the Milvus 2.6 docs set on the 2.5.16 hop: one mixcoord instead of the four coordinators. */
+export const MIXCOORD_FLAGS: Readonly<Record<string, string>> = Object.freeze({
+  'mixCoordinator.enabled': 'true',
+  'rootCoordinator.enabled': 'false',
+  'indexCoordinator.enabled': 'false',
+  'queryCoordinator.enabled': 'false',
+  'dataCoordinator.enabled': 'false',
+});
+
+export const V2516 = parseVersion('2.5.16');
+const V26 = parseVersion('2.6.0-0');
+const SEPARATE_COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'];
+
+export interface Waypoint {
+  readonly version: MilvusVersion;
+  /** `--set` values the hop adds beyond its own plan's. */
+  readonly set: Readonly<Record<string, string>>;
+  readonly why: string;
+}
+
+/** The versions between `from` and `to` the docs make a release stop at; empty: one plan reaches it. */
+export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readonly ChartEntry[]): Waypoint[] {
+  const out: Waypoint[] = [];
+  let at = from;
+  if (at.major === 2 && at.minor <= 1 && atLeast(to, '2.2.0') && !(to.major === 2 && to.minor === 2)) {
+    const via = newest22(charts);
+    if (!via) throw new InputError(`Milvus ${from.text} cannot reach ${to.text}: the repository has no 2.2.x chart to migrate the metadata to`);
+    out.push({ version: via, set: {}, why: `the metadata migration only goes from 2.1.x to 2.2.x: first ${via.text}` });
+    at = via;
+  }
+  const into26 = compareVersions(at, V26) < 0 && compareVersions(to, V26) >= 0;
+  if (into26 && compareVersions(at, V2516) < 0) {
+    out.push({ version: V2516, set: MIXCOORD_FLAGS, why: 'into 2.6 only from 2.5.16 with mixcoord (Milvus docs, v2.6 upgrade guide)' });
+  }
+  return out;
+}
+
+function newest22(charts: readonly ChartEntry[]): MilvusVersion | null {
+  const versions = charts
+    .map((c) => tryParseVersion(c.appVersion))
+    .filter((v): v is MilvusVersion => v !== null && v.major === 2 && v.minor === 2 && v.suffix === '')
+    .sort(compareVersions);
+  return versions.at(-1) ?? null;
+}
+
+/**
+ * The release as a hop is expected to leave it: the next hop is planned from this. The run
+ * checks each hop's end for real (rollout) before the next starts.
+ */
+export function stateAfter(state: ReleaseState, hop: Plan): ReleaseState {
+  const set = hop.steps.find((s): s is Extract<Step, { kind: 'helm-upgrade' }> => s.kind === 'helm-upgrade')?.set ?? {};
+  const to = parseVersion(hop.to);
+  const byName = new Map(state.components.map((c) => [c.component, c]));
+  const template = state.components.find((c) => c.component === 'proxy') ?? state.components[0];
+  const add = (component: string) => {
+    if (!template || byName.has(component)) return;
+    byName.set(component, { ...template, component, deployment: `${state.fullname}-${component}`, replicas: 1, readyReplicas: 1, updatedReplicas: 1, availableReplicas: 1, currentReplicas: 1 });
+  };
+  // Set by the route, or the chart's own default from 4.2.4 on (SPEC §9).
+  const chartSwitches = hop.chart !== null && compareChartVersions(hop.chart.version, '4.2.4') >= 0 && compareChartVersions(state.helm.chartVersion, '4.2.4') < 0;
+  const mixcoord = set['mixCoordinator.enabled'] === 'true' || chartSwitches;
+  if (mixcoord) {
+    for (const c of SEPARATE_COORDINATORS) byName.delete(c);
+    add('mixcoord');
+  }
+  if (set['streaming.enabled'] === 'true') add('streamingnode');
+  if (set['indexNode.enabled'] === 'false') byName.delete('indexnode');
+  const components: ComponentState[] = [...byName.values()].map((c) => ({
+    ...c,
+    image: hop.image,
+    versionLabel: to.text,
+    previousImage: null,
+    previousVersionLabel: null,
+    markHelmRevision: null,
+    paused: false,
+    pausedBy: null,
+  }));
+  const helm = hop.chart
+    ? { ...state.helm, revision: state.helm.revision + 1, chartVersion: hop.chart.version, chart: `milvus-${hop.chart.version}`, appVersion: hop.chart.appVersion, status: 'deployed' }
+    : state.helm;
+  return { ...state, helm, components, migration: null, savedReplicas: null };
+}
+
+export interface RouteHop {
+  readonly from: string;
+  readonly to: string;
+  readonly path: Plan['path'];
+  readonly chart: Plan['chart'];
+  /** The hop's `--set` values (helm hops). */
+  readonly set: Readonly<Record<string, string>>;
+  /** Its steps are the route's steps firstStep..firstStep+steps.length-1. */
+  readonly firstStep: number;
+  readonly steps: readonly Step[];
+  readonly changes: NonNullable<Plan['changes']>;
+  readonly warnings: readonly string[];
+  readonly rollback: RollbackPlan | null;
+  /** Why there is no rollback, when there is none. */
+  readonly noRollback: string | null;
+}
+
+/** Several hop plans -> one plan: their steps in sequence, each labelled with its hop. */
+export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
+  const first = hops[0]!;
+  const last = hops[hops.length - 1]!;
+  let at = 0;
+  const routeHops: RouteHop[] = hops.map((h, i) => {
+    const label = `[${i + 1}/${hops.length} ${h.from} -> ${h.to}]`;
+    const steps = h.steps.map((s) => ({ ...s, description: `${label} ${s.description}` }));
+    const hop: RouteHop = {
+      from: h.from,
+      to: h.to,
+      path: h.path,
+      chart: h.chart,
+      set: h.steps.find((s): s is Extract<Step, { kind: 'helm-upgrade' }> => s.kind === 'helm-upgrade')?.set ?? {},
+      firstStep: at,
+      steps,
+      changes: h.changes ?? [],
+      warnings: h.warnings,
+      rollback: h.rollback,
+      noRollback: h.rollback ? null : crossesInto26(h.from, h.to) ? INTO_26_IS_FOR_GOOD : `${h.from} -> ${h.to} cannot be undone`,
+    };
+    at += steps.length;
+    return hop;
+  });
+  const versions = [first.from, ...hops.map((h) => h.to)].join(' -> ');
+  return {
+    ...last,
+    id: last.id,
+    path: first.path,
+    from: first.from,
+    observed: first.observed,
+    messageQueue: first.messageQueue,
+    reasons: [`route ${versions}: ${why.join('; ')}`, ...hops.flatMap((h, i) => h.reasons.map((r) => `hop ${i + 1}: ${r}`))],
+    steps: routeHops.flatMap((h) => h.steps),
+    changes: routeHops.flatMap((h) => h.changes),
+    warnings: [...new Set(hops.flatMap((h, i) => h.warnings.map((w) => `hop ${i + 1}: ${w}`)))],
+    dataChanges: hops.find((h) => h.dataChanges)?.dataChanges ?? null,
+    // Which rollback applies depends on where the route stopped: see rollbackAt.
+    rollback: null,
+    hops: routeHops,
+  };
+}
+
+/**
+ * The rollback a request offers once it stopped after `completedSteps` steps: a route offers
+ * that of the hop it stopped in (the last one when it finished), a plain plan its own.
+ */
+export function rollbackAt(plan: Pick<Plan, 'rollback' | 'hops'>, completedSteps: number): RollbackPlan | null {
+  if (!plan.hops || plan.hops.length === 0) return plan.rollback;
+  return hopAt(plan.hops, completedSteps).rollback;
+}
+
+export function hopAt(hops: readonly RouteHop[], completedSteps: number): RouteHop {
+  const inside = hops.find((h) => completedSteps < h.firstStep + h.steps.length);
+  return inside ?? hops[hops.length - 1]!;
+}
+
+/** Why a request offers no rollback, for the card: the hop's reason, else the plan's. */
+export function noRollbackReason(plan: Pick<Plan, 'rollback' | 'hops' | 'from' | 'to'>, completedSteps: number): string | null {
+  if (plan.hops && plan.hops.length > 0) return hopAt(plan.hops, completedSteps).noRollback;
+  if (plan.rollback) return null;
+  return crossesInto26(plan.from, plan.to) ? INTO_26_IS_FOR_GOOD : `${plan.to} cannot be rolled back`;
+}
+
+const INTO_26_IS_FOR_GOOD = 'into Milvus 2.6 there is no way back (the metadata changes for good): restore a backup into a new release';
+
+function crossesInto26(from: string, to: string): boolean {
+  const f = tryParseVersion(from);
+  const t = tryParseVersion(to);
+  return f !== null && t !== null && compareVersions(f, V26) < 0 && compareVersions(t, V26) >= 0;
+}
+
