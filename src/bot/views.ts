@@ -34,6 +34,10 @@ export function planSummaryLines(plan: Plan): string[] {
   ];
   if (plan.chart) lines.push(`*Chart* ${esc(plan.chart.ref)} ${esc(plan.chart.version)} (built for ${esc(plan.chart.appVersion)}) · *image* \`${esc(plan.image)}\``);
   else if (plan.image) lines.push(`*Image* \`${esc(plan.image)}\``);
+  if (plan.hops && plan.hops.length > 0) {
+    lines.push(`*Route* ${[plan.from, ...plan.hops.map((h) => h.to)].map(esc).join(' → ')} · one approval covers every hop; each is checked (rolled out) before the next`);
+    plan.hops.forEach((h, i) => lines.push(`  hop ${i + 1}: ${esc(h.from)} → ${esc(h.to)} by ${h.path}${h.chart ? ` (chart ${esc(h.chart.version)})` : ''}`));
+  }
   return lines;
 }
 

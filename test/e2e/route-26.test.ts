@@ -1,0 +1,149 @@
+/**
+ * The road to 2.6 on the control plane with real helm: a 2.4 release (chart 4.2.20, mixcoord,
+ * Pulsar v2) goes 2.4.16 -> 2.5.16 (chart 4.2.58, mixcoord flags) -> 2.6.15 (chart 5.0.19) under
+ * one approval, through the CLI and through Slack. The order in which Deployments got their new
+ * ReplicaSets is read from a watch; every StatefulSet and PVC of the release is checked.
+ */
+import { AppsV1Api, KubeConfig, Watch, type V1ReplicaSet } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deriveState } from '../../src/upgrade/requests.js';
+import { buttons, textOf } from '../harness/demo-story.js';
+import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
+import { until } from './engine.js';
+import { cli, cluster, helmT, imagesByComponent, installRelease, newNamespace } from './helpers.js';
+import { diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
+
+const FAST = ['--poll-ms', '200'];
+const snap = (ns: string, release: string) => snapshotRelease(cluster().kubeconfig, ns, release);
+
+/** Each new ReplicaSet of the release after the call: component and Milvus tag, in creation order. */
+async function watchReplicaSets(namespace: string, release: string): Promise<{ seen: { component: string; tag: string }[]; stop: () => void }> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster().kubeconfig);
+  const existing = await kc.makeApiClient(AppsV1Api).listNamespacedReplicaSet({ namespace });
+  const known = new Set(existing.items.map((rs) => rs.metadata?.uid));
+  const seen: { component: string; tag: string }[] = [];
+  const request = await new Watch(kc).watch(
+    `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+    { resourceVersion: existing.metadata?.resourceVersion },
+    (type: string, rs: V1ReplicaSet) => {
+      if (type !== 'ADDED' || known.has(rs.metadata?.uid)) return;
+      known.add(rs.metadata?.uid);
+      const labels = rs.metadata?.labels ?? {};
+      if (labels['app.kubernetes.io/instance'] !== release) return;
+      const image = rs.spec?.template?.spec?.containers?.[0]?.image ?? '';
+      seen.push({ component: labels.component ?? '?', tag: image.split(':').pop() ?? '' });
+    },
+    () => {},
+  );
+  return { seen, stop: () => request.abort() };
+}
+
+const order = (seen: { component: string; tag: string }[], tag: string) => seen.filter((s) => s.tag === tag).map((s) => s.component);
+
+/** Only the Milvus Deployments may differ; StatefulSets keep their replicas and PVCs their volumes. */
+function expectDataUntouched(before: ReleaseSnapshot, after: ReleaseSnapshot, allowedImages: readonly string[]): void {
+  const diff = diffSnapshots(before, after);
+  const other = diff.filter((d) => d.kind !== 'Deployment' && !(d.field === 'image' && allowedImages.includes(d.name)));
+  expect(other.map((d) => d.text)).toEqual([]);
+}
+
+async function helmHistory(namespace: string, release: string): Promise<{ revision: number; status: string; chart: string }[]> {
+  return JSON.parse(await helmT(['history', release, '-n', namespace, '-o', 'json']));
+}
+
+describe('the route 2.4 -> 2.5.16 -> 2.6 from the CLI', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-route');
+    await installRelease(ns.name, 'road', '4.2.20');
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('plans two hops with their charts, flags and rollback, runs both in order, and ends on 2.6.15 with streamingnode and no indexnode', async () => {
+    const before = await snap(ns.name, 'road');
+    const planned = await cli(['plan', 'road', '2.6.15', '-n', ns.name, '--json']);
+    expect(planned.code, planned.stderr).toBe(0);
+    const plan = JSON.parse(planned.stdout);
+    expect(plan.hops.map((h: { from: string; to: string; chart: string; path: string }) => [h.from, h.to, h.chart, h.path])).toEqual([
+      ['2.4.16', '2.5.16', '4.2.58', 'helm'],
+      ['2.5.16', '2.6.15', '5.0.19', 'helm'],
+    ]);
+    expect(plan.hops[0].set).toMatchObject({ 'image.all.tag': 'v2.5.16', 'mixCoordinator.enabled': 'true', 'rootCoordinator.enabled': 'false', 'pulsar.enabled': 'true' });
+    expect(plan.hops[1].set).toMatchObject({ 'image.all.tag': 'v2.6.15', 'streaming.enabled': 'true', 'indexNode.enabled': 'false' });
+    expect(plan.hops[0].rollback.summary).toMatch(/revision 1/);
+    expect(plan.hops[1].rollback).toBeNull();
+    expect(plan.hops[1].noRollback).toMatch(/into Milvus 2\.6 there is no way back/);
+    expect(plan.steps).toHaveLength(plan.hops[0].steps.length + plan.hops[1].steps.length);
+
+    const watch = await watchReplicaSets(ns.name, 'road');
+    let up;
+    try {
+      up = await cli(['upgrade', 'road', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
+    } finally {
+      watch.stop();
+    }
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(order(watch.seen, 'v2.5.16')).toEqual(['mixcoord', 'indexnode', 'datanode', 'querynode', 'proxy']);
+    expect(order(watch.seen, 'v2.6.15')).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
+    // Every 2.5.16 ReplicaSet came before any 2.6.15 one: the second hop started on a finished first.
+    const firstOf26 = watch.seen.findIndex((s) => s.tag === 'v2.6.15');
+    expect(watch.seen.slice(firstOf26).some((s) => s.tag === 'v2.5.16')).toBe(false);
+
+    expect((await helmHistory(ns.name, 'road')).map((h) => `${h.revision} ${h.status} ${h.chart}`)).toEqual([
+      '1 superseded milvus-4.2.20',
+      '2 superseded milvus-4.2.58',
+      '3 deployed milvus-5.0.19',
+    ]);
+    const images = await imagesByComponent(ns.name, 'road');
+    expect(images).toEqual({
+      mixcoord: 'milvusdb/milvus:v2.6.15', datanode: 'milvusdb/milvus:v2.6.15', proxy: 'milvusdb/milvus:v2.6.15',
+      querynode: 'milvusdb/milvus:v2.6.15', streamingnode: 'milvusdb/milvus:v2.6.15',
+    });
+    const after = await snap(ns.name, 'road');
+    // The charts move etcd and Pulsar v2 to newer images (shown in the plan); nothing else of the data.
+    const imageChanges = diffSnapshots(before, after).filter((d) => d.kind === 'StatefulSet' && d.field === 'image').map((d) => d.name);
+    for (const name of imageChanges) expect(plan.changes.some((c: { name: string }) => c.name === name), `${name} in the plan's changes`).toBe(true);
+    expectDataUntouched(before, after, imageChanges);
+    expect(after.pvcs.map((p) => p.uid)).toEqual(before.pvcs.map((p) => p.uid));
+  });
+});
+
+describe('the route through Slack: one card, one approval', () => {
+  let bot: BotEnv;
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-route-slack');
+    await installRelease(ns.name, 'road', '4.2.20');
+    bot = await startBotEnv();
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await ns.cleanup();
+  });
+
+  it('the card shows the route and why the 2.6 hop has no rollback; one approval runs both hops; no Roll back button at the end', async () => {
+    const slash = await bot.slash(`upgrade road 2.6.15 -n ${ns.name}`);
+    expect(slash.status).toBe(200);
+    await bot.stub.waitFor(() => bot.stub.messages(CHANNEL).some((m) => buttons(m).some((b) => b.action_id === 'approve')), 60_000);
+    const card = bot.stub.messages(CHANNEL).find((m) => buttons(m).some((b) => b.action_id === 'approve'))!;
+    const text = textOf(card);
+    expect(text).toMatch(/\*Route\* 2\.4\.16 → 2\.5\.16 → 2\.6\.15 · one approval covers every hop/);
+    expect(text).toMatch(/hop 1 \(2\.4\.16 → 2\.5\.16\): rollback: helm rollback road to revision 1/);
+    expect(text).toMatch(/hop 2 \(2\.5\.16 → 2\.6\.15\): no rollback: into Milvus 2\.6 there is no way back/);
+    const requestId = buttons(card).find((b) => b.action_id === 'approve')!.value;
+    const progressTs = await until('the progress message', 10_000, async () => (await bot.store.require(requestId)).place?.progressTs);
+    await bot.click('approve', requestId, USERS.approver, card.ts);
+    await bot.stub.waitFor(() => /Upgrade (succeeded|failed)/.test(textOf(bot.stub.messages(CHANNEL).find((m) => m.ts === progressTs))), 240_000);
+    const progress = bot.stub.messages(CHANNEL).find((m) => m.ts === progressTs)!;
+    const r = await bot.store.require(requestId);
+    expect(textOf(progress), JSON.stringify({ error: r.error })).toMatch(/Upgrade succeeded/);
+    expect(deriveState(r, Date.now())).toBe('succeeded');
+    expect(r.approvals).toHaveLength(1);
+    expect(buttons(progress).map((b) => b.action_id)).not.toContain('rollback');
+    const updates = bot.stub.callsTo('chat.update').filter((c) => c.args.ts === progressTs).map((c) => String(c.args.text));
+    expect(updates.some((t) => /\[1\/2 2\.4\.16 -> 2\.5\.16\]/.test(t))).toBe(true);
+    expect(updates.some((t) => /\[2\/2 2\.5\.16 -> 2\.6\.15\]/.test(t))).toBe(true);
+    expect(new Set(Object.values(await imagesByComponent(ns.name, 'road')))).toEqual(new Set(['milvusdb/milvus:v2.6.15']));
+  });
+});
