@@ -43,6 +43,7 @@ interface PlanOpts extends GlobalOpts {
   helmTimeout: string;
   rolloutTimeout: string;
   coordinatorMinReady: string;
+  settle: string;
   pollMs: string;
   yes?: boolean;
   redisUrl: string;
@@ -67,6 +68,7 @@ function settingsFrom(o: Partial<PlanOpts> & GlobalOpts): PlanSettings {
     helmTimeoutSeconds: o.helmTimeout ? seconds(o.helmTimeout, 'helm-timeout') : d.helmTimeoutSeconds,
     rolloutTimeoutSeconds: o.rolloutTimeout ? seconds(o.rolloutTimeout, 'rollout-timeout') : d.rolloutTimeoutSeconds,
     coordinatorMinReadySeconds: o.coordinatorMinReady ? seconds(o.coordinatorMinReady, 'coordinator-min-ready') : d.coordinatorMinReadySeconds,
+    healthSettleSeconds: o.settle ? seconds(o.settle, 'settle') : d.healthSettleSeconds,
     migration: {
       image: o.migrationImage ?? d.migration.image,
       rootPath: o.metaRootPath ?? d.migration.rootPath,
@@ -250,6 +252,7 @@ export function buildProgram(): Command {
       .option('--helm-timeout <s>', 'helm --timeout', String(DEFAULT_PLAN_SETTINGS.helmTimeoutSeconds))
       .option('--rollout-timeout <s>', 'how long one Deployment may take to roll out', String(DEFAULT_PLAN_SETTINGS.rolloutTimeoutSeconds))
       .option('--coordinator-min-ready <s>', 'rolling: minReadySeconds for coordinators', String(DEFAULT_PLAN_SETTINGS.coordinatorMinReadySeconds))
+      .addOption(new Option('--settle <s>', 'health gate: how long every pod must stay ready, without restarts, after each hop').env('HEALTH_SETTLE_SECONDS').default(String(DEFAULT_PLAN_SETTINGS.healthSettleSeconds)))
       .option('--poll-ms <ms>', 'how often waits re-read the cluster', '500')
       .addOption(new Option('--redis-url <url>', 'Redis holding the audit trail and the queue').env('REDIS_URL').default('redis://127.0.0.1:6379'))
       .addOption(new Option('--key-prefix <prefix>', 'prefix of the Redis keys').env('KEY_PREFIX').default('mub:'))

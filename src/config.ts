@@ -29,6 +29,8 @@ const schema = z.object({
   HELM_TIMEOUT_SECONDS: int(30, 86_400).default(DEFAULT_PLAN_SETTINGS.helmTimeoutSeconds),
   ROLLOUT_TIMEOUT_SECONDS: int(5, 86_400).default(DEFAULT_PLAN_SETTINGS.rolloutTimeoutSeconds),
   COORDINATOR_MIN_READY_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.coordinatorMinReadySeconds),
+  /** The health gate after a hop: how long every pod must stay Ready without a restart. */
+  HEALTH_SETTLE_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.healthSettleSeconds),
   POLL_INTERVAL_MS: int(50, 60_000).default(1000),
   MIGRATION_IMAGE: z.string().min(1).default(DEFAULT_PLAN_SETTINGS.migration.image),
   META_ROOT_PATH: z.string().min(1).default(DEFAULT_PLAN_SETTINGS.migration.rootPath),
@@ -146,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       helmTimeoutSeconds: e.HELM_TIMEOUT_SECONDS,
       rolloutTimeoutSeconds: e.ROLLOUT_TIMEOUT_SECONDS,
       coordinatorMinReadySeconds: e.COORDINATOR_MIN_READY_SECONDS,
+      healthSettleSeconds: e.HEALTH_SETTLE_SECONDS,
       migration: {
         image: e.MIGRATION_IMAGE,
         rootPath: e.META_ROOT_PATH,

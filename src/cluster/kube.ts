@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { UpgradeError } from '../upgrade/errors.js';
-import type { ClusterOps, ConfigMapInfo, DeploymentChange, MetaMigrationPodSpec, PodPhase } from '../upgrade/ports.js';
+import type { ClusterOps, ConfigMapInfo, DeploymentChange, MetaMigrationPodSpec, PodHealth, PodPhase } from '../upgrade/ports.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ComponentState } from '../upgrade/state.js';
 import { MARK_HELM_REVISION_ANNOTATION, PAUSED_BY_BOT_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
@@ -291,6 +291,26 @@ export class KubernetesClusterOps implements ClusterOps {
 
   async deletePod(namespace: string, name: string): Promise<void> {
     await orNull(`deleting pod ${name}`, () => this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }));
+  }
+
+  async podsHealth(namespace: string, release: string): Promise<PodHealth[]> {
+    const list = await api(`listing the pods of ${release}`, () => this.core.listNamespacedPod({ namespace, labelSelector: milvusSelector(release) }));
+    return list.items
+      .filter((p) => !p.metadata?.deletionTimestamp)
+      .map((p) => ({
+        name: p.metadata?.name ?? '',
+        component: p.metadata?.labels?.component ?? '',
+        ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+        phase: p.status?.phase ?? 'Unknown',
+        containers: (p.status?.containerStatuses ?? []).map((c) => ({
+          name: c.name,
+          ready: c.ready,
+          restartCount: c.restartCount,
+          waitingReason: c.state?.waiting?.reason ?? null,
+          lastTerminatedAt: c.lastState?.terminated?.finishedAt ? new Date(c.lastState.terminated.finishedAt).getTime() : null,
+        })),
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async podLogTail(namespace: string, name: string, lines: number): Promise<string> {

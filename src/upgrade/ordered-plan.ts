@@ -69,9 +69,20 @@ export function orderedHelmSteps(upgrade: Step, order: readonly string[], releas
 }
 
 /** The same treatment for `helm rollback`, in reverse order: every component either side of it. */
-export function orderedHelmRollbackSteps(rollback: Step, components: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
+export function orderedHelmRollbackSteps(rollback: Step, components: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds' | 'healthSettleSeconds'>): Step[] {
   const reverse = [...new Set(components)].sort((a, b) => byRollingRank(b, a));
-  return orderedAround(rollback, reverse, release, settings);
+  return [...orderedAround(rollback, reverse, release, settings), healthGate(release, settings, 0)];
+}
+
+/** The health gate closing a hop whose first step is `sinceStep`. */
+export function healthGate(release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds' | 'healthSettleSeconds'>, sinceStep: number): Step {
+  return {
+    kind: 'check-health',
+    settleSeconds: settings.healthSettleSeconds,
+    timeoutSeconds: settings.rolloutTimeoutSeconds,
+    sinceStep,
+    description: `check that every pod of ${release} is ready and stays ready for ${settings.healthSettleSeconds}s, with no restart and none crash-looping`,
+  };
 }
 
 export function finalRolloutCheck(release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step {

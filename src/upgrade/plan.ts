@@ -6,7 +6,7 @@ import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from './message-queue.
 import type { ObjectChange } from './objects.js';
 import { changesOfSteps } from './plan-changes.js';
 import { choosePath, pathOfStrategy, type Strategy, type UpgradePath } from './paths.js';
-import { finalRolloutCheck, orderedHelmRollbackSteps, orderedHelmSteps, resumeOrder } from './ordered-plan.js';
+import { finalRolloutCheck, healthGate, orderedHelmRollbackSteps, orderedHelmSteps, resumeOrder } from './ordered-plan.js';
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
 import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
@@ -44,6 +44,8 @@ export interface PlanSettings {
   readonly rolloutTimeoutSeconds: number;
   /** rollingUpdate.sh sets minReadySeconds 30 on coordinators so a new one settles first. */
   readonly coordinatorMinReadySeconds: number;
+  /** The health gate: how long every pod must stay Ready, without restarts, after a hop. */
+  readonly healthSettleSeconds: number;
   readonly migration: {
     readonly image: string;
     readonly rootPath: string;
@@ -62,6 +64,7 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   helmTimeoutSeconds: 1800,
   rolloutTimeoutSeconds: 600,
   coordinatorMinReadySeconds: 30,
+  healthSettleSeconds: 30,
   migration: {
     // What today's migrate.sh and the Milvus Operator use (the plain v2.2.0 is older).
     image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
@@ -388,8 +391,8 @@ function helmUpgradeSteps(
     repoUrl: settings.repoUrl,
     description: `refresh the chart repository ${settings.repoName} (${settings.repoUrl})`,
   };
-  if (order !== null) return [refresh, ...orderedHelmSteps(upgrade, order, state.release, settings)];
-  return [refresh, upgrade, finalRolloutCheck(state.release, settings)];
+  if (order !== null) return [refresh, ...orderedHelmSteps(upgrade, order, state.release, settings), healthGate(state.release, settings, 0)];
+  return [refresh, upgrade, finalRolloutCheck(state.release, settings), healthGate(state.release, settings, 0)];
 }
 
 export function helmRollbackStep(

@@ -74,6 +74,25 @@ export interface ConfigMapInfo {
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 
+export interface ContainerHealth {
+  readonly name: string;
+  readonly ready: boolean;
+  readonly restartCount: number;
+  /** state.waiting.reason, e.g. CrashLoopBackOff, ImagePullBackOff; null when not waiting. */
+  readonly waitingReason: string | null;
+  /** lastState.terminated.finishedAt in ms since the epoch, null when it never terminated. */
+  readonly lastTerminatedAt: number | null;
+}
+
+export interface PodHealth {
+  readonly name: string;
+  readonly component: string;
+  /** The pod's Ready condition (the chart's readiness probe is Milvus's /healthz on 9091). */
+  readonly ready: boolean;
+  readonly phase: string;
+  readonly containers: readonly ContainerHealth[];
+}
+
 export interface MetaMigrationPodSpec {
   readonly name: string;
   readonly image: string;
@@ -105,6 +124,8 @@ export interface ClusterOps {
   deletePod(namespace: string, name: string): Promise<void>;
   /** The last lines of a pod's log; a short explanation when the log cannot be read. */
   podLogTail(namespace: string, name: string, lines: number): Promise<string>;
+  /** Every Milvus pod of the release that is not being deleted, with what its containers report. */
+  podsHealth(namespace: string, release: string): Promise<PodHealth[]>;
 }
 
 export interface SessionProbe {

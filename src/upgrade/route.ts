@@ -120,7 +120,8 @@ export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
   let at = 0;
   const routeHops: RouteHop[] = hops.map((h, i) => {
     const label = `[${i + 1}/${hops.length} ${h.from} -> ${h.to}]`;
-    const steps = h.steps.map((s) => ({ ...s, description: `${label} ${s.description}` }));
+    // The health gate's "since" is a step index: it moves with the hop.
+    const steps = h.steps.map((s): Step => (s.kind === 'check-health' ? { ...s, sinceStep: s.sinceStep + at, description: `${label} ${s.description}` } : { ...s, description: `${label} ${s.description}` }));
     const hop: RouteHop = {
       from: h.from,
       to: h.to,

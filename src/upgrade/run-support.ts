@@ -18,6 +18,8 @@ export interface StepContext {
   readonly superseded?: AbortSignal;
   /** See RunOptions.handoverMs. */
   readonly handoverMs: number;
+  /** When this run started step `index` (ms); a step an earlier run did: when this run began. */
+  stepStartedAt(index: number): number;
   readonly pollIntervalMs: number;
   progress(message: string): Promise<void>;
 }

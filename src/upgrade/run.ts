@@ -4,6 +4,7 @@ import type { Ports } from './ports.js';
 import { enableActiveStandby, updateDeployment, verifyDeployments } from './run-deployments.js';
 import { helmRollback, helmUpgrade } from './run-helm.js';
 import { pauseDeployments, resumeDeployments } from './run-ordered.js';
+import { checkHealth } from './run-health.js';
 import {
   deleteConfigMap,
   deleteMigrationResources,
@@ -65,9 +66,12 @@ export async function runSteps(
   const emit = async (e: RunEvent) => {
     await options.onEvent?.(e);
   };
+  const runBegan = options.ports.clock.now();
+  const startedAt = new Map<number, number>();
   const contextFor = (index: number): StepContext => {
     let lastMessage = '';
     return {
+      stepStartedAt: (i) => startedAt.get(i) ?? runBegan,
       ports: options.ports,
       namespace: plan.namespace,
       release: plan.release,
@@ -89,6 +93,7 @@ export async function runSteps(
       throw new Cancelled(`cancelled before step ${index + 1} of ${total}`);
     }
     const step = steps[index]!;
+    startedAt.set(index, options.ports.clock.now());
     await emit({ type: 'step-started', index, total, step });
     const ctx = contextFor(index);
     try {
@@ -146,6 +151,8 @@ async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome> {
       return waitRollout(step.deployments, step.timeoutSeconds, ctx);
     case 'pause-deployments':
       return pauseDeployments(ctx);
+    case 'check-health':
+      return checkHealth(step, ctx);
     case 'resume-deployments':
       return resumeDeployments(step, ctx);
     case 'enable-active-standby':

@@ -79,6 +79,17 @@ export type Step =
       readonly timeoutSeconds: number;
     })
   | (StepBase & {
+      /**
+       * The health gate after a hop: every Milvus pod Ready, still Ready after the settle window,
+       * no container restarted since step `sinceStep` began, none in CrashLoopBackOff.
+       */
+      readonly kind: 'check-health';
+      readonly settleSeconds: number;
+      readonly timeoutSeconds: number;
+      /** The hop's first step (plan index): restarts after that one started count. */
+      readonly sinceStep: number;
+    })
+  | (StepBase & {
       /** The last step of a rolling plan: checks, does not wait; fails naming what is off. */
       readonly kind: 'verify-deployments';
       /** Each Deployment the plan changed and the image it must run now, rolled out. */

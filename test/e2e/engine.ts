@@ -8,7 +8,7 @@ import { cluster } from './helpers.js';
 
 /** Settings for the test cluster: its chart repo, short waits. */
 export function testSettings(over: Partial<PlanSettings> = {}): PlanSettings {
-  return { ...DEFAULT_PLAN_SETTINGS, repoUrl: cluster().chartRepoUrl, coordinatorMinReadySeconds: 1, rolloutTimeoutSeconds: 120, ...over };
+  return { ...DEFAULT_PLAN_SETTINGS, repoUrl: cluster().chartRepoUrl, coordinatorMinReadySeconds: 1, rolloutTimeoutSeconds: 120, healthSettleSeconds: 1, ...over };
 }
 
 export function testEngine(over: Partial<PlanSettings> = {}) {
@@ -26,6 +26,7 @@ export function processEnv(prefix: string, extra: Record<string, string> = {}): 
     KEY_PREFIX: prefix,
     MILVUS_CHART_REPO_URL: info.chartRepoUrl,
     COORDINATOR_MIN_READY_SECONDS: '1',
+    HEALTH_SETTLE_SECONDS: '1',
     POLL_INTERVAL_MS: '200',
     JOB_LOCK_MS: '2000',
     JOB_STALLED_INTERVAL_MS: '1000',

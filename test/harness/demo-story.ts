@@ -53,6 +53,8 @@ export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix
     ACCESS_CONFIG: access,
     PORT: '0',
     POLL_INTERVAL_MS: '250',
+    // The health gate watches the pods this long after each hop: short, so the story moves on.
+    HEALTH_SETTLE_SECONDS: process.env.HEALTH_SETTLE_SECONDS ?? '3',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   const running = await start(loadConfig(env), { helmEnv: info.helmEnv as Record<string, string>, slackRetries: 3, slackUpdateIntervalMs: 250 });

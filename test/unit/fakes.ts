@@ -12,6 +12,7 @@ import type {
   HelmRenderArgs,
   HelmUpgradeArgs,
   MetaMigrationPodSpec,
+  PodHealth,
   PodPhase,
   Ports,
   ReleaseManager,
@@ -119,6 +120,23 @@ export class FakeCluster implements ClusterOps {
       d.availableReplicas = 0;
       d.readyReplicas = 0;
     }
+  }
+
+  /** What podsHealth answers; null: one healthy pod per ready replica of each Deployment. */
+  podsReport: ((now: number) => PodHealth[]) | null = null;
+  clockNow: () => number = () => 0;
+
+  async podsHealth(): Promise<PodHealth[]> {
+    if (this.podsReport) return this.podsReport(this.clockNow());
+    return [...this.deployments.values()].flatMap((d) =>
+      Array.from({ length: d.replicas }, (_, i) => ({
+        name: `${d.deployment}-${i}`,
+        component: d.component,
+        ready: i < d.readyReplicas,
+        phase: 'Running',
+        containers: [{ name: d.component, ready: i < d.readyReplicas, restartCount: 0, waitingReason: null, lastTerminatedAt: null }],
+      })),
+    );
   }
 
   /** Every pause and resume, in order: `pause x` / `resume x`. */
@@ -300,6 +318,7 @@ export function fakePorts(o: { components?: readonly ComponentState[]; helm?: Fa
   const cluster = new FakeCluster(o.components ?? []);
   const clock = new FakeClock();
   clock.onSleep = () => cluster.advance();
+  cluster.clockNow = () => clock.now();
   return {
     helm: o.helm ?? new FakeHelm(null),
     cluster,

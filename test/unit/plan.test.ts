@@ -89,8 +89,9 @@ describe('planUpgrade: helm path', () => {
     const p = plan(state, '2.4.23');
     expect(p.steps.map((s) => s.kind)).toEqual([
       'helm-repo-update', 'pause-deployments', 'helm-upgrade',
-      ...Array(6).fill('resume-deployments'), 'wait-rollout',
+      ...Array(6).fill('resume-deployments'), 'wait-rollout', 'check-health',
     ]);
+    expect(p.steps.at(-1)).toMatchObject({ kind: 'check-health', settleSeconds: 30, sinceStep: 0 });
     const upgrade = stepsOf(p.steps, 'helm-upgrade')[0]!;
     expect(upgrade.wait).toBe(false);
     expect(upgrade.description).toBe('helm upgrade prod zilliztech/milvus -n milvus --version 4.2.25 --set image.all.tag=v2.4.23 --reset-then-reuse-values --timeout 1800s');
@@ -107,16 +108,17 @@ describe('planUpgrade: helm path', () => {
     expect(stepsOf(steps, 'resume-deployments').map((s) => s.component)).toEqual([
       'proxy', 'querynode', 'datanode', 'indexnode', 'querycoord', 'indexcoord', 'datacoord', 'rootcoord', 'mixcoord', null,
     ]);
-    expect(steps.at(-1)!.kind).toBe('wait-rollout');
+    expect(steps.slice(-2).map((s) => s.kind)).toEqual(['wait-rollout', 'check-health']);
   });
 
   it('a standalone release keeps plain helm (one Deployment: nothing to order)', () => {
     const p = plan(releaseState({ version: '2.4.5', chartVersion: '4.1.36', mode: 'standalone', messageQueue: 'rocksmq' }), '2.4.23');
-    expect(p.steps.map((s) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout']);
+    expect(p.steps.map((s) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout', 'check-health']);
   });
 
   it('2.4.5 -> 2.4.23 with --strategy helm-parallel: repo update, helm upgrade --wait to 4.2.25 with image.all.tag, wait', () => {
     const p = plan(state, '2.4.23', { strategy: 'helm-parallel' });
+    expect(p.steps.at(-1)!.kind).toBe('check-health');
     expect(p).toMatchObject({
       id: 'test/milvus/prod@2.4.23',
       kind: 'upgrade',
@@ -126,7 +128,7 @@ describe('planUpgrade: helm path', () => {
       image: 'milvusdb/milvus:v2.4.23',
       chart: { ref: 'zilliztech/milvus', version: '4.2.25', appVersion: '2.4.17' },
     });
-    expect(p.steps.map((s) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout']);
+    expect(p.steps.map((s) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout', 'check-health']);
     expect(p.steps[0]).toMatchObject({ repoName: 'zilliztech', repoUrl: 'https://zilliztech.github.io/milvus-helm' });
     expect(p.steps[1]).toEqual({
       kind: 'helm-upgrade',

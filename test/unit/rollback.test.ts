@@ -33,7 +33,7 @@ describe('planRollback: helm', () => {
       chart: null,
       rollback: null,
     });
-    expect(p.steps.map((s) => s.kind)).toEqual(['pause-deployments', 'helm-rollback', ...Array(9).fill('resume-deployments'), 'wait-rollout']);
+    expect(p.steps.map((s) => s.kind)).toEqual(['pause-deployments', 'helm-rollback', ...Array(9).fill('resume-deployments'), 'wait-rollout', 'check-health']);
     expect(p.steps[1]).toEqual({ kind: 'helm-rollback', toRevision: 2, timeoutSeconds: 1800, wait: false, description: 'helm rollback prod 2 -n milvus --timeout 1800s' });
     const resumed = p.steps.flatMap((s) => (s.kind === 'resume-deployments' ? [s.component] : []));
     expect(resumed).toEqual(['proxy', 'querynode', 'datanode', 'indexnode', 'querycoord', 'indexcoord', 'datacoord', 'rootcoord', null]);

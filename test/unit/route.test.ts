@@ -54,11 +54,13 @@ describe('routes', () => {
     expect(p.steps).toHaveLength(p.hops![0]!.steps.length + p.hops![1]!.steps.length);
     expect(p.hops![1]!.firstStep).toBe(p.hops![0]!.steps.length);
     expect(p.steps[0]!.description).toMatch(/^\[1\/2 2\.4\.23 -> 2\.5\.16\] /);
-    expect(p.steps.at(-1)!.description).toMatch(/^\[2\/2 2\.5\.16 -> 2\.6\.15\] check that every Milvus Deployment/);
+    expect(p.steps.at(-1)!.description).toMatch(/^\[2\/2 2\.5\.16 -> 2\.6\.15\] check that every pod of prod is ready and stays ready/);
+    // Each hop's health gate counts restarts from its own first step.
+    expect(p.steps.filter((s) => s.kind === 'check-health').map((s) => (s.kind === 'check-health' ? s.sinceStep : -1))).toEqual([0, p.hops![1]!.firstStep]);
     const resumes = p.hops![1]!.steps.flatMap((s) => (s.kind === 'resume-deployments' ? [s.component] : []));
     expect(resumes).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy', null]);
     // Each hop ends with its own rollout check, before the next hop starts.
-    expect(p.steps[p.hops![1]!.firstStep - 1]!.kind).toBe('wait-rollout');
+    expect(p.steps[p.hops![1]!.firstStep - 1]!.kind).toBe('check-health');
     // The second hop is planned from revision 3 (what the first leaves), not from 2.
     expect(p.hops![1]!.steps.find((s) => s.kind === 'helm-upgrade')).toMatchObject({ fromRevision: 3 });
     expect(p.reasons[0]).toMatch(/^route 2\.4\.23 -> 2\.5\.16 -> 2\.6\.15: into 2\.6 only from 2\.5\.16 with mixcoord/);

@@ -5,6 +5,7 @@ import { Cancelled, StepFailed } from '../../src/upgrade/errors.js';
 import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
 import { runSteps, type RunEvent } from '../../src/upgrade/run.js';
 import type { HelmUpgradeArgs } from '../../src/upgrade/ports.js';
+import type { Step } from '../../src/upgrade/steps.js';
 import { parseVersion } from '../../src/upgrade/version.js';
 import { FakeHelm, fakePorts, type FakePorts } from './fakes.js';
 import { component, milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
@@ -162,5 +163,58 @@ describe('status shows paused Deployments loudly', () => {
     expect(lines[0]).toMatch(/proxy.*:warning: \*PAUSED\* \(by the bot/);
     expect(lines[1]).toContain('kubectl rollout resume deployment/prod-milvus-querynode');
     expect(lines[2]).not.toContain('PAUSED');
+  });
+});
+
+describe('the health gate', () => {
+  const gate = (settleSeconds = 30): Step => ({ kind: 'check-health', settleSeconds, timeoutSeconds: 60, sinceStep: 0, description: 'health' });
+  const pod = (name: string, o: Partial<{ ready: boolean; restarts: number; lastAt: number | null; waiting: string | null }> = {}) => ({
+    name,
+    component: name.split('-')[2] ?? name,
+    ready: o.ready ?? true,
+    phase: 'Running',
+    containers: [{ name: 'c', ready: o.ready ?? true, restartCount: o.restarts ?? 0, waitingReason: o.waiting ?? null, lastTerminatedAt: o.lastAt ?? null }],
+  });
+  async function gateRun(report: (now: number, began: number) => ReturnType<typeof pod>[], settle = 30) {
+    const ports = fakePorts({ components: [component('proxy')] });
+    const began = ports.clock.now();
+    ports.cluster.podsReport = (now) => report(now, began);
+    const plan = { namespace: 'milvus', release: 'prod' };
+    const events: RunEvent[] = [];
+    const error = await runSteps(plan, [gate(settle)], { ports, pollIntervalMs: 1000, onEvent: (e) => void events.push(e) }).then(() => null, (e: unknown) => e);
+    return { error, ports, events };
+  }
+
+  it('passes when every pod is ready and stays ready through the settle window', async () => {
+    const { error, ports, events } = await gateRun(() => [pod('prod-milvus-proxy-a'), pod('prod-milvus-querynode-b')]);
+    expect(error).toBeNull();
+    expect(ports.clock.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(30_000);
+    expect(events.at(-1)).toMatchObject({ type: 'step-finished', detail: '2 pods ready and still ready after 30s, no restarts' });
+  });
+
+  it('a pod in CrashLoopBackOff fails at once, naming the pod and showing its last log lines', async () => {
+    const { error, ports } = await gateRun(() => [pod('prod-milvus-proxy-a'), pod('prod-milvus-querynode-b', { ready: false, waiting: 'CrashLoopBackOff', restarts: 4, lastAt: 2_000_000 })]);
+    expect(error).toBeInstanceOf(StepFailed);
+    const text = (error as StepFailed).explain();
+    expect(text).toMatch(/querynode is not healthy: pod prod-milvus-querynode-b: container c is in CrashLoopBackOff \(4 restarts\)/);
+    expect(text).toMatch(/last 20 log lines of prod-milvus-querynode-b/);
+    expect(ports.clock.sleeps).toEqual([]);
+  });
+
+  it('a restart since the hop began fails even with the pod ready again; an older one does not count', async () => {
+    const recent = await gateRun((_now, began) => [pod('prod-milvus-proxy-a', { restarts: 1, lastAt: began + 1 })]);
+    expect((recent.error as StepFailed).explain()).toMatch(/pod prod-milvus-proxy-a: container c restarted \(1 restarts, the last since this hop began\)/);
+    const old = await gateRun((_now, began) => [pod('prod-milvus-proxy-a', { restarts: 3, lastAt: began - 60_000 })]);
+    expect(old.error).toBeNull();
+  });
+
+  it('a pod that goes not-ready during the settle window fails the gate (a rollout check would have passed)', async () => {
+    const { error } = await gateRun((now, began) => [pod('prod-milvus-proxy-a', { ready: now - began < 10_000 })]);
+    expect((error as StepFailed).explain()).toMatch(/proxy is not healthy during the settle window: pod prod-milvus-proxy-a: not ready/);
+  });
+
+  it('a pod that never becomes ready fails at the timeout, naming it', async () => {
+    const { error } = await gateRun(() => [pod('prod-milvus-proxy-a'), pod('prod-milvus-datanode-b', { ready: false })]);
+    expect((error as StepFailed).explain()).toMatch(/datanode is not healthy within 60s: pod prod-milvus-datanode-b: not ready/);
   });
 });
