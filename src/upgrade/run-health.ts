@@ -57,6 +57,16 @@ export async function checkHealth(step: Extract<Step, { kind: 'check-health' }>,
   return done(`${pods.length} pods ready and still ready after ${step.settleSeconds}s, no restarts`);
 }
 
+/**
+ * For a wait on one component: fails at once, with the pod's log lines, when one of its pods is
+ * in a state that will not heal (crash-looping, image missing) instead of waiting out the timeout.
+ */
+export async function failIfStuck(ctx: StepContext, component: string, since: number): Promise<void> {
+  const pods = (await ctx.ports.cluster.podsHealth(ctx.namespace, ctx.release)).filter((p) => p.component === component);
+  const stuck = pods.flatMap((p) => podProblems(p, since)).filter((p) => p.final && /CrashLoopBackOff|ImagePull|ErrImage|InvalidImage|CreateContainer/.test(p.why));
+  if (stuck[0]) await failWith(stuck[0], stuck, ctx, 'while rolling out');
+}
+
 function podProblems(p: PodHealth, since: number): Problem[] {
   const out: Problem[] = [];
   for (const c of p.containers) {

@@ -7,6 +7,7 @@ import { done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type St
 import { rollingRank } from './rolling-plan.js';
 import type { Step } from './steps.js';
 import { tagOf } from './image-ref.js';
+import { failIfStuck } from './run-health.js';
 
 /** The bot's pause mark: what paused it, so a Deployment a person paused is never resumed by the bot. */
 export const PAUSE_MARK = 'ordered-helm';
@@ -46,10 +47,12 @@ async function resumeAndWait(group: readonly ComponentState[], timeoutSeconds: n
     if (c.paused && c.pausedBy === PAUSE_MARK) await ctx.ports.cluster.setPaused(ctx.namespace, c.deployment, false, null);
   }
   const component = group[0]!.component;
+  const since = ctx.ports.clock.now();
   await waitFor(
     ctx,
     timeoutSeconds,
     async () => {
+      await failIfStuck(ctx, component, since);
       const now = await Promise.all(group.map((c) => ctx.ports.cluster.component(ctx.namespace, c.deployment)));
       const texts: string[] = [];
       let allDone = true;

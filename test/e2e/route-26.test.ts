@@ -147,3 +147,66 @@ describe('the route through Slack: one card, one approval', () => {
     expect(new Set(Object.values(await imagesByComponent(ns.name, 'road')))).toEqual(new Set(['milvusdb/milvus:v2.6.15']));
   });
 });
+
+describe('a hop that does not become healthy stops the route; its rollback restores the release', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-route-sick');
+    // The querynode of 2.5.16 crash-loops (only that version: the release starts healthy).
+    await installRelease(ns.name, 'sick', '4.2.20', {
+      'queryNode.annotations.fake-kubelet/crashloop-on': 'v2.5.16',
+      'queryNode.annotations.fake-kubelet/logs': 'panic: querynode cannot load segment 42',
+    });
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('the querynode of hop 1 crash-loops: the route stops there with its log lines, nothing is left paused, no 2.6 pod ever starts; rollback puts 2.4.16 back', async () => {
+    const before = await snap(ns.name, 'sick');
+    const watch = await watchReplicaSets(ns.name, 'sick');
+    let up;
+    try {
+      up = await cli(['upgrade', 'sick', '2.6.15', '-n', ns.name, '--yes', '--rollout-timeout', '60', ...FAST]);
+    } finally {
+      watch.stop();
+    }
+    expect(up.code, up.stdout + up.stderr).not.toBe(0);
+    const said = up.stdout + up.stderr;
+    expect(said).toMatch(/querynode is not healthy while rolling out: pod sick-milvus-querynode-[a-z0-9-]+: container querynode is in CrashLoopBackOff/);
+    expect(said).toContain('panic: querynode cannot load segment 42');
+    // The route stopped in hop 1: the proxy was still resumed (nothing left paused), no 2.6 at all.
+    expect(watch.seen.some((s) => s.tag === 'v2.6.15')).toBe(false);
+    expect(await pausedNames(ns.name)).toEqual([]);
+    expect((await helmHistory(ns.name, 'sick')).map((h) => h.chart)).toEqual(['milvus-4.2.20', 'milvus-4.2.58']);
+
+    const back = await cli(['rollback', 'sick', '-n', ns.name, '--yes', '--rollout-timeout', '60', ...FAST]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(new Set(Object.values(await imagesByComponent(ns.name, 'sick')))).toEqual(new Set(['milvusdb/milvus:v2.4.16']));
+    expect((await helmHistory(ns.name, 'sick')).at(-1)).toMatchObject({ status: 'deployed', chart: 'milvus-4.2.20' });
+    expect(await pausedNames(ns.name)).toEqual([]);
+    const after = await snap(ns.name, 'sick');
+    expect(diffSnapshots(before, after).map((d) => d.text)).toEqual([]);
+  });
+
+  it('a pod that restarted after the hop (ready again, so its rollout passes) fails the health gate with its logs', async () => {
+    const n = await newNamespace('e2e-route-restart');
+    try {
+      // Every datanode pod reports one restart "just now": those of the installed release did so
+      // before the upgrade began; the new ones after, which the health gate must see.
+      await installRelease(n.name, 'flaky', '4.2.58', { 'dataNode.annotations.fake-kubelet/restarts': '1' });
+      const up = await cli(['upgrade', 'flaky', '2.6.15', '-n', n.name, '--yes', '--rollout-timeout', '60', ...FAST]);
+      expect(up.code, up.stdout + up.stderr).not.toBe(0);
+      expect(up.stdout + up.stderr).toMatch(/datanode is not healthy[^:]*: pod flaky-milvus-datanode-[a-z0-9-]+: container datanode restarted \(1 restarts, the last since this hop began\)/);
+      expect(up.stdout + up.stderr).toMatch(/restarted 1 times \(fake-kubelet test knob\)/);
+      expect(await pausedNames(n.name)).toEqual([]);
+    } finally {
+      await n.cleanup();
+    }
+  });
+});
+
+async function pausedNames(namespace: string): Promise<string[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster().kubeconfig);
+  const list = await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace });
+  return list.items.filter((d) => d.spec?.paused).map((d) => d.metadata?.name ?? '');
+}

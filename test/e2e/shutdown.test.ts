@@ -121,7 +121,7 @@ describe('worker shutdown during helm upgrade --wait', () => {
   });
 
   it('SIGKILL while the ordered path has Deployments paused: another worker goes on in order, and nothing is left paused', async () => {
-    const req = await queuedUpgrade('paused', 'helm', { 'querynode.annotations.fake-kubelet/start-delay-ms': '8000' });
+    const req = await queuedUpgrade('paused', 'helm', { 'queryNode.annotations.fake-kubelet/start-delay-ms': '8000' });
     const resumeQuerynode = req.plan.steps.findIndex((s) => s.kind === 'resume-deployments' && s.component === 'querynode');
     expect(resumeQuerynode).toBeGreaterThan(3);
     const first = startWorker(env.prefix);

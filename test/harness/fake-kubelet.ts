@@ -30,6 +30,10 @@
  *   `fake-kubelet/fail: "true"`;
  * - annotation `fake-kubelet/never-ready: "true"` -> like the `never-ready` tag;
  * - annotation `fake-kubelet/start-delay-ms: "<n>"` -> per-pod delay instead of startDelayMs;
+ * - annotation `fake-kubelet/crashloop-on: "<tag>"` -> a container on exactly that image tag
+ *   crash-loops (so only the version an upgrade brings breaks);
+ * - annotation `fake-kubelet/restarts: "<n>"` -> ready, but restarted n times, the last when the
+ *   status was written (a rollout check passes; a health gate must not);
  * - annotation `fake-kubelet/logs: "<text>"` -> what `kubectl logs` returns for the pod's containers
  *   (otherwise a short generated text; see serveLogs).
  * Annotations set on a Deployment's pod template reach its pods.
@@ -73,6 +77,10 @@ export const FAKE_KUBELET_KNOBS = Object.freeze({
   neverReadyAnnotation: 'fake-kubelet/never-ready',
   /** Annotation: per-pod start delay in milliseconds. */
   startDelayAnnotation: 'fake-kubelet/start-delay-ms',
+  /** Annotation: an image tag; a container on exactly that tag crash-loops (a version that breaks). */
+  crashLoopOnAnnotation: 'fake-kubelet/crashloop-on',
+  /** Annotation: "<n>": the container is ready but has restarted n times, the last just now. */
+  restartsAnnotation: 'fake-kubelet/restarts',
 });
 
 export interface FakeKubeletOptions {
@@ -127,6 +135,7 @@ export interface FakeKubelet {
 
 type ContainerOutcome =
   | { kind: 'ready' }
+  | { kind: 'restarted'; restarts: number }
   | { kind: 'never-ready' }
   | { kind: 'crashloop' }
   | { kind: 'pull-error' }
@@ -515,9 +524,9 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       tr.timer = undefined;
       if (stopping || tracks.get(uid) !== tr || tr.latest.metadata?.deletionTimestamp) return;
       const probeDelay = readinessDelayMs(tr.latest, probeMsPerSecond);
-      const gated = probeDelay > 0 && outcomes.some((o) => o.kind === 'ready');
+      const gated = probeDelay > 0 && outcomes.some((o) => servesReady(o));
       // Before the probe's initial delay, a container that will be ready reports running, not ready.
-      const first = gated ? outcomes.map((o) => (o.kind === 'ready' ? ({ kind: 'never-ready' } as const) : o)) : outcomes;
+      const first = gated ? outcomes.map((o) => (servesReady(o) ? ({ kind: 'never-ready' } as const) : o)) : outcomes;
       const patchStatus = (what: ContainerOutcome[], then?: () => void): void => enqueue(tr, 'status', async () => {
         if (tr.statusKey !== statusKey) return; // superseded meanwhile
         const body = buildStatus(tr, tr.latest, what);
@@ -583,8 +592,8 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       phase = 'Running';
     }
     const terminal = phase === 'Succeeded' || phase === 'Failed';
-    const allReady = !terminal && outcomes.every((o) => o.kind === 'ready');
-    const unready = containers.filter((_, i) => outcomes[i]?.kind !== 'ready').map((c) => c.name);
+    const allReady = !terminal && outcomes.every((o) => servesReady(o));
+    const unready = containers.filter((_, i) => !outcomes[i] || !servesReady(outcomes[i])).map((c) => c.name);
     const readyCond = (type: string): V1PodConditionJson =>
       allReady
         ? { type, status: 'True', lastProbeTime: null, lastTransitionTime: now }
@@ -954,6 +963,8 @@ function defaultLogs(pod: V1Pod, c: V1Container): string {
       return `${head} started\n${head} failed: exit code 1 (fake-kubelet test knob)\n`;
     case 'crashloop':
       return `${head} started\n${head} crashed: exit code 1 (fake-kubelet test knob)\n`;
+    case 'restarted':
+      return `${head} started\n${head} restarted ${outcome.restarts} times (fake-kubelet test knob)\n`;
     case 'pull-error':
       return '';
     case 'never-ready':
@@ -1001,9 +1012,17 @@ function outcomeOf(pod: V1Pod, c: V1Container): ContainerOutcome {
     return failAnn || tag.includes(FAKE_KUBELET_KNOBS.failTag) ? { kind: 'failed' } : { kind: 'succeeded' };
   }
   if (tag.includes(FAKE_KUBELET_KNOBS.crashLoopTag) || failAnn) return { kind: 'crashloop' };
+  if (tag !== '' && annotation(pod, FAKE_KUBELET_KNOBS.crashLoopOnAnnotation) === tag) return { kind: 'crashloop' };
+  const restarts = Number(annotation(pod, FAKE_KUBELET_KNOBS.restartsAnnotation) ?? 0);
+  if (Number.isInteger(restarts) && restarts > 0) return { kind: 'restarted', restarts };
   if (tag.includes(FAKE_KUBELET_KNOBS.neverReadyTag)) return { kind: 'never-ready' };
   if (annotation(pod, FAKE_KUBELET_KNOBS.neverReadyAnnotation) === 'true') return { kind: 'never-ready' };
   return { kind: 'ready' };
+}
+
+/** Ready once started: a container that restarted is ready again. */
+function servesReady(o: ContainerOutcome): boolean {
+  return o.kind === 'ready' || o.kind === 'restarted';
 }
 
 function delayOf(pod: V1Pod, fallback: number): number {
@@ -1050,6 +1069,16 @@ function containerStatus(
         started: true,
         restartCount: 0,
         state: { running: { startedAt } },
+      };
+    case 'restarted':
+      return {
+        ...base,
+        containerID: containerID(),
+        ready: true,
+        started: true,
+        restartCount: outcome.restarts,
+        state: { running: { startedAt: now } },
+        lastState: { terminated: { exitCode: 137, reason: 'Error', startedAt, finishedAt: now } },
       };
     case 'never-ready':
       return {
