@@ -26,7 +26,8 @@ describe('the CLI and the audit trail', () => {
       expect(deriveState(r, Date.now())).toBe('succeeded');
       expect(r.requester).toMatchObject({ via: 'cli', id: expect.stringMatching(/^cli:/) });
       const log = await store.log(id!);
-      expect(log.filter((e) => e.type === 'run' && e.event.type === 'step-finished')).toHaveLength(3);
+      expect(log.filter((e) => e.type === 'run' && e.event.type === 'step-finished')).toHaveLength(r.plan.steps.length);
+      expect(r.plan.steps.length).toBeGreaterThan(3);
       // A second CLI upgrade while none is active is fine; history lists both, newest first.
       const back = await cli(['rollback', 'direct', '-n', ns.name, '--yes']);
       expect(back.code, back.stdout + back.stderr).toBe(0);
@@ -45,7 +46,8 @@ describe('the CLI and the audit trail', () => {
       const run = await cli(['upgrade', 'queued', '2.4.5', '-n', ns.name, '--yes', '--queue'], { KEY_PREFIX: env.prefix });
       expect(run.code, run.stdout + run.stderr + worker.output()).toBe(0);
       expect(run.stdout).toMatch(/queued as job req-\d+/);
-      expect(run.stdout).toMatch(/\[2\/3\] +done: revision 2 deployed with chart 4\.1\.36/);
+      expect(run.stdout).toMatch(/\[3\/\d+\] +done: revision 2 deployed with chart 4\.1\.36/);
+      expect(run.stdout).toMatch(/\] +done: \d+ pods ready and still ready after 1s, no restarts/);
       expect(new Set(Object.values(await imagesByComponent(ns.name, 'queued')))).toEqual(new Set(['milvusdb/milvus:v2.4.5']));
     } finally {
       worker.child.kill('SIGTERM');
