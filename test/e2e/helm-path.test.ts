@@ -16,7 +16,7 @@ describe('helm path on the control plane', () => {
     expect(p).toMatchObject({ release: 'my-release', namespace: ns.name, path: 'helm', from: '2.3.11', to: '2.4.5', chart: '4.1.36', image: 'milvusdb/milvus:v2.4.5' });
     const kinds = p.steps.map((s: { kind: string }) => s.kind);
     expect(kinds.slice(0, 3)).toEqual(['helm-repo-update', 'pause-deployments', 'helm-upgrade']);
-    expect(kinds.at(-1)).toBe('wait-rollout');
+    expect(kinds.slice(-2)).toEqual(['wait-rollout', 'check-health']);
     expect(p.steps[2].set).toEqual({ 'image.all.tag': 'v2.4.5' });
     expect(p.rollback.steps[1]).toMatchObject({ kind: 'helm-rollback', toRevision: 1 });
 

@@ -52,7 +52,7 @@ describe('ordered helm upgrade into 2.6 on the control plane', () => {
     const before = await snap(ns.name, 'o');
     const plan = JSON.parse((await cli(['plan', 'o', '2.6.15', '-n', ns.name, '--json'])).stdout);
     expect(plan.steps.map((s: { kind: string }) => s.kind)).toEqual([
-      'helm-repo-update', 'pause-deployments', 'helm-upgrade', ...Array(6).fill('resume-deployments'), 'wait-rollout',
+      'helm-repo-update', 'pause-deployments', 'helm-upgrade', ...Array(6).fill('resume-deployments'), 'wait-rollout', 'check-health',
     ]);
     expect(plan.rollback).toBeNull();
 
@@ -94,7 +94,7 @@ describe('--strategy helm-parallel keeps plain helm', () => {
 
   it('one helm upgrade --wait, no pause: every ReplicaSet appears at once, in whatever order helm applies them', async () => {
     const plan = JSON.parse((await cli(['plan', 'p', '2.6.15', '-n', ns.name, '--strategy', 'helm-parallel', '--json'])).stdout);
-    expect(plan.steps.map((s: { kind: string }) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout']);
+    expect(plan.steps.map((s: { kind: string }) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout', 'check-health']);
     expect(plan.steps[1].description).toContain('--wait');
     const watch = await watchNewReplicaSets(ns.name, 'p');
     let up;

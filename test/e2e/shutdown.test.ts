@@ -77,7 +77,7 @@ describe('worker shutdown during helm upgrade --wait', () => {
     await installRelease(ns.name, release, '4.1.24', slow);
     // Plain helm by default: most of this is about a shutdown inside one long `helm upgrade --wait`.
     const plan = await makeUpgradePlan(testEngine().default(), { release, namespace: ns.name, version: '2.4.5', strategy });
-    if (strategy === 'helm-parallel') expect(plan.steps.map((s) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout']);
+    if (strategy === 'helm-parallel') expect(plan.steps.map((s) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout', 'check-health']);
     const req = await store.create({ kind: 'upgrade', plan, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
     await store.approve(req.id, bob);
     await store.setPhase(req.id, 'queued', alice);
