@@ -3,42 +3,13 @@
  * 2.6.15 (chart 5.0.19). The order in which Deployments got their new ReplicaSet is read from a
  * watch, not from the bot's own log; plain helm (helm-parallel) is run beside it for contrast.
  */
-import { AppsV1Api, KubeConfig, Watch, type V1ReplicaSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cluster, installRelease, newNamespace } from './helpers.js';
 import { diffSnapshots, snapshotRelease } from './release-snapshot.js';
+import { pausedDeployments, watchNewReplicaSets } from './rollout-watch.js';
 
 const FAST = ['--poll-ms', '200'];
 const snap = (ns: string, release: string) => snapshotRelease(cluster().kubeconfig, ns, release);
-
-/** Components in the order their ReplicaSets were created after `since`, from a watch. */
-async function watchNewReplicaSets(namespace: string, release: string): Promise<{ order: string[]; stop: () => void }> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster().kubeconfig);
-  const existing = await kc.makeApiClient(AppsV1Api).listNamespacedReplicaSet({ namespace });
-  const known = new Set(existing.items.map((rs) => rs.metadata?.uid));
-  const order: string[] = [];
-  const request = await new Watch(kc).watch(
-    `/apis/apps/v1/namespaces/${namespace}/replicasets`,
-    { resourceVersion: existing.metadata?.resourceVersion },
-    (type: string, rs: V1ReplicaSet) => {
-      if (type !== 'ADDED' || known.has(rs.metadata?.uid)) return;
-      known.add(rs.metadata?.uid);
-      const labels = rs.metadata?.labels ?? {};
-      if (labels['app.kubernetes.io/instance'] !== release) return;
-      order.push(labels.component ?? rs.metadata?.name ?? '?');
-    },
-    () => {},
-  );
-  return { order, stop: () => request.abort() };
-}
-
-async function pausedDeployments(namespace: string): Promise<string[]> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster().kubeconfig);
-  const list = await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace });
-  return list.items.filter((d) => d.spec?.paused).map((d) => d.metadata?.name ?? '');
-}
 
 describe('ordered helm upgrade into 2.6 on the control plane', () => {
   let ns: { name: string; cleanup: () => Promise<void> };
@@ -64,7 +35,7 @@ describe('ordered helm upgrade into 2.6 on the control plane', () => {
       watch.stop();
     }
     expect(up.code, up.stdout + up.stderr).toBe(0);
-    expect(watch.order).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
+    expect(watch.seen.map((s) => s.component)).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
     expect(up.stdout).toMatch(/querynode \d\/\d on v2\.6\.15|querynode rolled out on v2\.6\.15/);
     expect(await pausedDeployments(ns.name)).toEqual([]);
 
@@ -104,7 +75,7 @@ describe('--strategy helm-parallel keeps plain helm', () => {
       watch.stop();
     }
     expect(up.code, up.stdout + up.stderr).toBe(0);
-    expect([...watch.order].sort()).toEqual(['datanode', 'mixcoord', 'proxy', 'querynode', 'streamingnode']);
+    expect(watch.seen.map((s) => s.component).sort()).toEqual(['datanode', 'mixcoord', 'proxy', 'querynode', 'streamingnode']);
     expect(up.stdout).not.toMatch(/resume/);
   });
 });

@@ -4,7 +4,6 @@
  * one approval, through the CLI and through Slack. The order in which Deployments got their new
  * ReplicaSets is read from a watch; every StatefulSet and PVC of the release is checked.
  */
-import { AppsV1Api, KubeConfig, Watch, type V1ReplicaSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveState } from '../../src/upgrade/requests.js';
 import { buttons, textOf } from '../harness/demo-story.js';
@@ -12,34 +11,10 @@ import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { until } from './engine.js';
 import { cli, cluster, helmT, imagesByComponent, installRelease, newNamespace } from './helpers.js';
 import { diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
+import { orderOn as order, pausedDeployments, watchNewReplicaSets as watchReplicaSets } from './rollout-watch.js';
 
 const FAST = ['--poll-ms', '200'];
 const snap = (ns: string, release: string) => snapshotRelease(cluster().kubeconfig, ns, release);
-
-/** Each new ReplicaSet of the release after the call: component and Milvus tag, in creation order. */
-async function watchReplicaSets(namespace: string, release: string): Promise<{ seen: { component: string; tag: string }[]; stop: () => void }> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster().kubeconfig);
-  const existing = await kc.makeApiClient(AppsV1Api).listNamespacedReplicaSet({ namespace });
-  const known = new Set(existing.items.map((rs) => rs.metadata?.uid));
-  const seen: { component: string; tag: string }[] = [];
-  const request = await new Watch(kc).watch(
-    `/apis/apps/v1/namespaces/${namespace}/replicasets`,
-    { resourceVersion: existing.metadata?.resourceVersion },
-    (type: string, rs: V1ReplicaSet) => {
-      if (type !== 'ADDED' || known.has(rs.metadata?.uid)) return;
-      known.add(rs.metadata?.uid);
-      const labels = rs.metadata?.labels ?? {};
-      if (labels['app.kubernetes.io/instance'] !== release) return;
-      const image = rs.spec?.template?.spec?.containers?.[0]?.image ?? '';
-      seen.push({ component: labels.component ?? '?', tag: image.split(':').pop() ?? '' });
-    },
-    () => {},
-  );
-  return { seen, stop: () => request.abort() };
-}
-
-const order = (seen: { component: string; tag: string }[], tag: string) => seen.filter((s) => s.tag === tag).map((s) => s.component);
 
 /** Only the Milvus Deployments may differ; StatefulSets keep their replicas and PVCs their volumes. */
 function expectDataUntouched(before: ReleaseSnapshot, after: ReleaseSnapshot, allowedImages: readonly string[]): void {
@@ -175,14 +150,14 @@ describe('a hop that does not become healthy stops the route; its rollback resto
     expect(said).toContain('panic: querynode cannot load segment 42');
     // The route stopped in hop 1: the proxy was still resumed (nothing left paused), no 2.6 at all.
     expect(watch.seen.some((s) => s.tag === 'v2.6.15')).toBe(false);
-    expect(await pausedNames(ns.name)).toEqual([]);
+    expect(await pausedDeployments(ns.name)).toEqual([]);
     expect((await helmHistory(ns.name, 'sick')).map((h) => h.chart)).toEqual(['milvus-4.2.20', 'milvus-4.2.58']);
 
     const back = await cli(['rollback', 'sick', '-n', ns.name, '--yes', '--rollout-timeout', '60', ...FAST]);
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(new Set(Object.values(await imagesByComponent(ns.name, 'sick')))).toEqual(new Set(['milvusdb/milvus:v2.4.16']));
     expect((await helmHistory(ns.name, 'sick')).at(-1)).toMatchObject({ status: 'deployed', chart: 'milvus-4.2.20' });
-    expect(await pausedNames(ns.name)).toEqual([]);
+    expect(await pausedDeployments(ns.name)).toEqual([]);
     const after = await snap(ns.name, 'sick');
     expect(diffSnapshots(before, after).map((d) => d.text)).toEqual([]);
   });
@@ -197,16 +172,9 @@ describe('a hop that does not become healthy stops the route; its rollback resto
       expect(up.code, up.stdout + up.stderr).not.toBe(0);
       expect(up.stdout + up.stderr).toMatch(/datanode is not healthy[^:]*: pod flaky-milvus-datanode-[a-z0-9-]+: container datanode restarted \(1 restarts, the last since this hop began\)/);
       expect(up.stdout + up.stderr).toMatch(/restarted 1 times \(fake-kubelet test knob\)/);
-      expect(await pausedNames(n.name)).toEqual([]);
+      expect(await pausedDeployments(n.name)).toEqual([]);
     } finally {
       await n.cleanup();
     }
   });
 });
-
-async function pausedNames(namespace: string): Promise<string[]> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster().kubeconfig);
-  const list = await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace });
-  return list.items.filter((d) => d.spec?.paused).map((d) => d.metadata?.name ?? '');
-}

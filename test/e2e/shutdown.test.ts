@@ -14,8 +14,8 @@ import { deriveState, type Actor, type LogEntry, type UpgradeRequest } from '../
 import { REPO_ROOT } from '../harness/control-plane.js';
 import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { processEnv, testEngine, until } from './engine.js';
-import { cluster, helmStatus, imagesByComponent, installRelease, newNamespace } from './helpers.js';
-import { kubectl } from '../harness/control-plane.js';
+import { helmStatus, imagesByComponent, installRelease, newNamespace } from './helpers.js';
+import { pausedDeployments } from './rollout-watch.js';
 
 const alice: Actor = { id: 'U0ALICE', via: 'slack' };
 const bob: Actor = { id: 'U0BOB', via: 'slack' };
@@ -34,12 +34,6 @@ function startWorker(prefix: string): { child: ChildProcess; output: () => strin
   child.stderr?.on('data', (d) => (output += String(d)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
-}
-
-async function pausedDeployments(namespace: string): Promise<string[]> {
-  const out = await kubectl(cluster(), ['get', 'deployments', '-n', namespace, '-o', 'json']);
-  const list = JSON.parse(out) as { items: { metadata: { name: string }; spec: { paused?: boolean } }[] };
-  return list.items.filter((d) => d.spec.paused).map((d) => d.metadata.name);
 }
 
 const starts = (log: LogEntry[], index: number) => log.filter((e) => e.type === 'run' && e.event.type === 'step-started' && e.event.index === index).length;
