@@ -28,6 +28,8 @@ const SAMPLE_MS = 50;
 interface Sampled {
   /** ms during which Ready pods ran two Milvus versions. */
   bothServing: number;
+  /** ms during which a Ready new proxy met a Ready old querynode (the case of milvus-io/milvus#42492). */
+  newProxyOldQuerynode: number;
   /** Deployments' first new-version pod, in order. */
   order: string[];
   stop(): Promise<void>;
@@ -38,7 +40,7 @@ function sample(info: ClusterInfo, namespace: string, release: string): Sampled 
   const kc = new KubeConfig();
   kc.loadFromFile(info.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
-  const out: Sampled = { bothServing: 0, order: [], stop: async () => {} };
+  const out: Sampled = { bothServing: 0, newProxyOldQuerynode: 0, order: [], stop: async () => {} };
   let running = true;
   let last = performance.now();
   const loop = (async () => {
@@ -47,6 +49,8 @@ function sample(info: ClusterInfo, namespace: string, release: string): Sampled 
       const now = performance.now();
       if (pods) {
         const versions = new Set<string>();
+        let newProxy = false;
+        let oldQuerynode = false;
         for (const p of pods.items) {
           if (p.metadata?.deletionTimestamp) continue;
           const ready = (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
@@ -55,8 +59,11 @@ function sample(info: ClusterInfo, namespace: string, release: string): Sampled 
           versions.add(tag);
           const component = p.metadata?.labels?.component ?? '?';
           if (tag === `v${TARGET}` && !out.order.includes(component)) out.order.push(component);
+          if (component === 'proxy' && tag === `v${TARGET}`) newProxy = true;
+          if (component === 'querynode' && tag !== `v${TARGET}`) oldQuerynode = true;
         }
         if (versions.size > 1) out.bothServing += now - last;
+        if (newProxy && oldQuerynode) out.newProxyOldQuerynode += now - last;
       }
       last = now;
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
@@ -90,7 +97,7 @@ async function one(info: ClusterInfo, namespace: string, release: string, strate
   const replicas = await replicasByComponent(info, namespace);
   const pods = [...replicas.values()].reduce((a, b) => a + b, 0);
   const floor = strategy === 'helm' ? pods * delayMs : Math.max(...replicas.values()) * delayMs;
-  return { strategy, planMs, runMs, floor, pods, bothServing: s.bothServing, order: s.order };
+  return { strategy, planMs, runMs, floor, pods, bothServing: s.bothServing, newProxyOldQuerynode: s.newProxyOldQuerynode, order: s.order };
 }
 
 export async function main(): Promise<void> {
@@ -107,7 +114,7 @@ export async function main(): Promise<void> {
     for (const j of jobs) {
       log(`${j.strategy}: ${j.release} -> ${TARGET}`);
       const r = await one(info, j.namespace, j.release, j.strategy, delay.ms);
-      log(`  plan ${seconds(r.planMs)}, run ${seconds(r.runMs)}, floor ${seconds(r.floor)}, two versions serving ${seconds(r.bothServing)}, order ${r.order.join(', ')}`);
+      log(`  plan ${seconds(r.planMs)}, run ${seconds(r.runMs)}, floor ${seconds(r.floor)}, two versions serving ${seconds(r.bothServing)}, new proxy + old querynode ${seconds(r.newProxyOldQuerynode)}, order ${r.order.join(', ')}`);
       results.push(r);
     }
     const rows = results.map((r) => [
@@ -118,6 +125,7 @@ export async function main(): Promise<void> {
       `${seconds(r.floor)} (${r.strategy === 'helm' ? `${r.pods} pods one after the other` : 'the largest Deployment'})`,
       seconds(r.runMs - r.floor),
       seconds(r.bothServing),
+      seconds(r.newProxyOldQuerynode),
       r.order.join(', '),
     ]);
     writeSection(
@@ -129,9 +137,9 @@ export async function main(): Promise<void> {
         '',
         `The same release for both, each on a fresh install: chart ${FROM_CHART} (Milvus 2.5.16: mixcoord, datanode, indexnode, querynode ×2, proxy), upgraded to ${TARGET} (chart 5.0.19: streamingnode added, indexnode removed). The bot's engine in this process (\`makeUpgradePlan\` + \`runSteps\`, poll every ${POLL_MS} ms, health settle 0 s so the figures are the orchestration). **Two versions serving** = time during which Ready pods of the release ran both 2.5.16 and 2.6.15 (sampled every ${SAMPLE_MS} ms from the API): the window in which a 2.6 proxy can meet 2.5 querynodes (milvus-io/milvus#42492). **Order** = components in the order their first 2.6.15 pod became Ready.`,
         '',
-        table(['strategy', 'plan', 'run', 'total', 'floor', 'run above the floor', 'two versions serving', 'order'], rows),
+        table(['strategy', 'plan', 'run', 'total', 'floor', 'run above the floor', 'two versions serving', '2.6 proxy with 2.5 querynodes', 'order'], rows),
         '',
-        'The ordered path is slower by design (one component at a time) and keeps the documented order; plain helm starts every Deployment at once, in no order.',
+        'The ordered path is slower by design (one component at a time) and two versions serve side by side for longer; what it removes is the harmful overlap: a 2.6 proxy serving while 2.5 querynodes still do (the proxy is resumed only after every querynode is on 2.6). Plain helm starts every Deployment at once, in no order (here the proxy first).',
       ].join('\n'),
     );
   } finally {
