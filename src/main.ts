@@ -16,6 +16,7 @@ import { RedisRequestEvents, RedisRequestStore } from './jobs/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
 import { startReconciler } from './jobs/reconciler.js';
+import { resumeLeftPaused } from './upgrade/run.js';
 import { createLogger } from './log.js';
 import { healthRoutes, serveRoutes } from './health.js';
 import { createMetrics } from './metrics.js';
@@ -125,7 +126,16 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     logger.info({ concurrency: config.worker.concurrency }, 'worker started');
     // Requests whose job can no longer end them (failed for good, removed, never enqueued) are
     // ended with a reason, at start and then periodically, so no release stays locked.
-    const stopReconciler = startReconciler({ store, queue: queue.queue, logger, intervalMs: config.worker.reconcileIntervalMs, graceMs: config.worker.reconcileGraceMs });
+    const stopReconciler = startReconciler({
+      store,
+      queue: queue.queue,
+      logger,
+      intervalMs: config.worker.reconcileIntervalMs,
+      graceMs: config.worker.reconcileGraceMs,
+      // Nothing is left paused, even by a run that died for good.
+      afterEnd: async (r) =>
+        resumeLeftPaused(r.plan, r.completedSteps, engine.forCluster(r.cluster).ports, (message) => logger.info({ requestId: r.id, message }, 'resuming what an abandoned request left paused'), config.pollIntervalMs),
+    });
     closers.push(async () => stopReconciler());
   }
   let botPort: number | null = null;

@@ -21,6 +21,11 @@ export interface ReconcilerOptions {
   /** A request this quiet with no job is taken as abandoned (the enqueue follows "queued" at once). */
   readonly graceMs?: number;
   readonly now?: () => number;
+  /**
+   * Called for each request it ended: whatever that request's run left half done on the
+   * cluster is finished here (the ordered helm path's paused Deployments are resumed).
+   */
+  readonly afterEnd?: (request: UpgradeRequest) => Promise<void>;
 }
 
 export interface Reconciled {
@@ -32,6 +37,7 @@ export interface Reconciled {
 export async function reconcileOnce(o: ReconcilerOptions): Promise<Reconciled[]> {
   const now = o.now ?? Date.now;
   const ended: Reconciled[] = [];
+  const finish: UpgradeRequest[] = [];
   for (const id of new Set(await o.store.lockHolders())) {
     const request = await o.store.get(id);
     if (!request) continue;
@@ -39,7 +45,12 @@ export async function reconcileOnce(o: ReconcilerOptions): Promise<Reconciled[]>
     if (reason && (await o.store.endIfActive(id, reason, RECONCILER, now()))) {
       o.logger.warn({ requestId: id, reason }, 'ended an abandoned request; its release is free');
       ended.push({ id, reason });
+      finish.push(request);
     }
+  }
+  // After every lock is freed: resuming Deployments waits on rollouts.
+  for (const request of finish) {
+    await o.afterEnd?.(request).catch((err: unknown) => o.logger.warn({ requestId: request.id, err: explainError(err) }, 'could not finish what the abandoned request left'));
   }
   return ended;
 }

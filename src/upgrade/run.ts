@@ -110,16 +110,44 @@ export async function runSteps(
 }
 
 /**
+ * For a request ended from outside its run (the reconciler: the job died for good): resumes, in
+ * the plan's order, whatever its ordered helm steps left paused. Progress goes to `onProgress`.
+ */
+export async function resumeLeftPaused(
+  plan: Pick<Plan, 'namespace' | 'release' | 'steps'>,
+  completedSteps: number,
+  ports: Ports,
+  onProgress: (message: string) => void = () => {},
+  pollIntervalMs = 1000,
+): Promise<void> {
+  const ctx: StepContext = {
+    ports,
+    namespace: plan.namespace,
+    release: plan.release,
+    handoverMs: 0,
+    pollIntervalMs,
+    stepStartedAt: () => ports.clock.now(),
+    progress: async (m) => onProgress(m),
+  };
+  // The step at completedSteps did not finish: it may have paused or be the resume in progress.
+  await resumeWhatIsPaused(plan.steps, completedSteps, ctx, completedSteps);
+}
+
+/**
  * A run that stops (failed, cancelled) after pausing Deployments resumes the rest in order:
  * nothing is left paused. Not awaited by a cancel (these are not the cancel's to stop), and
  * reported as progress of the step that stopped, so the record's completed steps stay true.
  * A shutdown between steps (Interrupted) does not come here: the next run goes on in order.
  */
-async function resumeWhatIsPaused(steps: readonly Step[], stoppedAt: number, ctx: StepContext): Promise<void> {
+async function resumeWhatIsPaused(steps: readonly Step[], stoppedAt: number, ctx: StepContext, from = stoppedAt + 1): Promise<void> {
   const paused = steps.findIndex((s) => s.kind === 'pause-deployments');
   // A superseded run leaves them to the run that took the request over.
   if (paused < 0 || paused > stoppedAt || ctx.superseded?.aborted) return;
-  const rest = steps.slice(stoppedAt + 1).filter((s): s is Extract<Step, { kind: 'resume-deployments' }> => s.kind === 'resume-deployments');
+  // Only this hop's: a later hop's pause step starts what is not to be run.
+  const nextPause = steps.findIndex((s, i) => i >= from && s.kind === 'pause-deployments');
+  const rest = steps
+    .slice(from, nextPause < 0 ? steps.length : nextPause)
+    .filter((s): s is Extract<Step, { kind: 'resume-deployments' }> => s.kind === 'resume-deployments');
   const uncancellable: StepContext = { ...ctx, signal: ctx.superseded };
   for (const step of rest) {
     await ctx.progress(`the run stopped: resuming ${step.component ?? 'what is left paused'} so nothing stays paused`).catch(() => {});

@@ -69,6 +69,19 @@ describe('no release stays locked by a request that can no longer end', () => {
     await expect(freed('never-enqueued')).resolves.toMatchObject({ release: 'never-enqueued' });
   });
 
+  it('what an ended request left half done is finished after its lock is freed (afterEnd), once', async () => {
+    const r = await approved('half-done');
+    await store.setPhase(r.id, 'running', alice);
+    const seen: { id: string; lockFree: boolean }[] = [];
+    const afterEnd = async (req: { id: string }) => {
+      const other = await freed('half-done').then(() => true, () => false);
+      seen.push({ id: req.id, lockFree: other });
+    };
+    await reconcileOnce({ store, queue: queue.queue, logger, graceMs: 60_000, now: () => Date.now() + 61_000, afterEnd });
+    await reconcileOnce({ store, queue: queue.queue, logger, graceMs: 60_000, now: () => Date.now() + 122_000, afterEnd });
+    expect(seen).toEqual([{ id: r.id, lockFree: true }]);
+  });
+
   it('running, and its job removed from the queue: ended', async () => {
     const r = await approved('removed');
     await store.setPhase(r.id, 'running', alice);

@@ -3,7 +3,7 @@ import { statusComponentLines } from '../../src/bot/handlers.js';
 import { statusText } from '../../src/plan-text.js';
 import { Cancelled, StepFailed } from '../../src/upgrade/errors.js';
 import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
-import { runSteps, type RunEvent } from '../../src/upgrade/run.js';
+import { resumeLeftPaused, runSteps, type RunEvent } from '../../src/upgrade/run.js';
 import type { HelmUpgradeArgs } from '../../src/upgrade/ports.js';
 import type { Step } from '../../src/upgrade/steps.js';
 import { parseVersion } from '../../src/upgrade/version.js';
@@ -216,5 +216,27 @@ describe('the health gate', () => {
   it('a pod that never becomes ready fails at the timeout, naming it', async () => {
     const { error } = await gateRun(() => [pod('prod-milvus-proxy-a'), pod('prod-milvus-datanode-b', { ready: false })]);
     expect((error as StepFailed).explain()).toMatch(/datanode is not healthy within 60s: pod prod-milvus-datanode-b: not ready/);
+  });
+});
+
+describe('resumeLeftPaused (a request ended from outside its run)', () => {
+  it('resumes, in the plan\'s order, what the dead run left paused in its hop, and nothing of a later hop', async () => {
+    const { plan, ports } = into26();
+    const firstResume = plan.steps.findIndex((s) => s.kind === 'resume-deployments');
+    // The dead run finished helm and the streamingnode step; mixcoord, querynode, datanode, proxy are paused.
+    await run(ports, { ...plan, steps: plan.steps.slice(0, firstResume + 1) });
+    const before = ports.cluster.pauseLog.length;
+    const later: Plan['steps'] = [{ kind: 'pause-deployments', description: 'a later hop' }, { kind: 'resume-deployments', component: 'proxy', timeoutSeconds: 60, description: 'later' }];
+    const said: string[] = [];
+    await resumeLeftPaused({ ...plan, steps: [...plan.steps, ...later] }, firstResume + 1, ports, (m) => said.push(m));
+    expect(ports.cluster.pauseLog.slice(before)).toEqual(['resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy']);
+    expect([...ports.cluster.deployments.values()].filter((d) => d.paused)).toEqual([]);
+    expect(said.some((m) => /resuming mixcoord so nothing stays paused/.test(m))).toBe(true);
+  });
+
+  it('a plan without the ordered path: nothing to do', async () => {
+    const ports = fakePorts({ components: [component('proxy')] });
+    await resumeLeftPaused({ namespace: 'milvus', release: 'prod', steps: [{ kind: 'helm-repo-update', repoName: 'z', repoUrl: 'u', description: 'x' }] }, 0, ports);
+    expect(ports.cluster.pauseLog).toEqual([]);
   });
 });
