@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { offersRollback, planCard, rollbackLine } from '../../src/bot/views.js';
+import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
 import { rollbackPlanFor } from '../../src/upgrade/rollback.js';
 import { MIXCOORD_FLAGS, hopAt, joinRoute, noRollbackReason, rollbackAt, stateAfter, waypoints } from '../../src/upgrade/route.js';
@@ -98,5 +100,29 @@ describe('routes', () => {
     expect(p.hops!.map((h) => `${h.from}->${h.to} ${h.path}`)).toEqual(['2.1.4->2.2.14 migrate', '2.2.14->2.5.16 helm', '2.5.16->2.6.15 helm']);
     expect(p.path).toBe('migrate');
     expect(p.hops![0]!.rollback?.path).toBe('migrate');
+  });
+});
+
+describe('a route request in Slack: the rollback offered is that of the hop it stopped in', () => {
+  const T0 = 1_800_000_000_000;
+  const p = route(mixcoordRelease(), '2.6.15');
+  const second = p.hops![1]!.firstStep;
+  const request = (over: Partial<UpgradeRequest>): UpgradeRequest => ({
+    id: 'req-1', kind: 'upgrade', cluster: 'c', namespace: 'milvus', release: 'prod', plan: p, requester: { id: 'U0REQ', via: 'slack' }, place: { channel: 'C1' },
+    createdAt: T0, expiresAt: T0 + 3_600_000, approvalsNeeded: 1, allowSelfApproval: false, approvals: [], rejection: null, phase: 'failed', cancelRequested: null,
+    completedSteps: 0, startedAt: T0, finishedAt: T0, error: 'x', rollbackOf: null, rollbackRequest: null, ...over,
+  });
+
+  it('failed in hop 1: Roll back is offered, for hop 1; failed in the 2.6 hop or finished: none', () => {
+    expect(offersRollback(request({ completedSteps: 5 }), T0)).toBe(true);
+    expect(offersRollback(request({ completedSteps: second + 2 }), T0)).toBe(false);
+    expect(offersRollback(request({ phase: 'succeeded', completedSteps: p.steps.length }), T0)).toBe(false);
+  });
+
+  it('the card names each hop\'s way back, and why the 2.6 hop has none', () => {
+    const line = rollbackLine(p);
+    expect(line).toMatch(/^hop 1 \(2\.4\.23 → 2\.5\.16\): rollback: helm rollback prod to revision 2/);
+    expect(line).toMatch(/hop 2 \(2\.5\.16 → 2\.6\.15\): no rollback: into Milvus 2\.6 there is no way back/);
+    expect(JSON.stringify(planCard(request({ phase: null, startedAt: null }), 'x', T0).blocks)).toContain('*Route* 2.4.23 → 2.5.16 → 2.6.15');
   });
 });
