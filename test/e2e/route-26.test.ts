@@ -178,3 +178,26 @@ describe('a hop that does not become healthy stops the route; its rollback resto
     }
   });
 });
+
+describe('the longest road: 2.1.4 -> 2.6.15 (metadata migration, then two helm hops)', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-route-21');
+    await installRelease(ns.name, 'old', '3.2.18');
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('migrates to 2.2.13 (the newest 2.2 chart of the fixture repository), then helm to 2.5.16 with mixcoord, then to 2.6.15; the data stays', async () => {
+    const before = await snap(ns.name, 'old');
+    const plan = JSON.parse((await cli(['plan', 'old', '2.6.15', '-n', ns.name, '--json'])).stdout);
+    expect(plan.hops.map((h: { from: string; to: string; path: string }) => `${h.from}->${h.to} ${h.path}`)).toEqual(['2.1.4->2.2.13 migrate', '2.2.13->2.5.16 helm', '2.5.16->2.6.15 helm']);
+    const up = await cli(['upgrade', 'old', '2.6.15', '-n', ns.name, '--yes', '--session-wait', '1', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(new Set(Object.values(await imagesByComponent(ns.name, 'old')))).toEqual(new Set(['milvusdb/milvus:v2.6.15']));
+    expect(Object.keys(await imagesByComponent(ns.name, 'old')).sort()).toEqual(['datanode', 'mixcoord', 'proxy', 'querynode', 'streamingnode']);
+    expect(await pausedDeployments(ns.name)).toEqual([]);
+    const after = await snap(ns.name, 'old');
+    // The migration's backup PVC is new; every PVC of the release before is still there, the same volume.
+    for (const p of before.pvcs) expect(after.pvcs.find((q) => q.name === p.name)?.uid, p.name).toBe(p.uid);
+  });
+});
