@@ -3,7 +3,9 @@ import type { Ports } from '../upgrade/ports.js';
 import type { EngineDeps } from '../upgrade/service.js';
 import { systemClock } from './clock.js';
 import { EtcdHttpSessionProbe } from './etcd.js';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { HelmCliReleaseManager } from './helm.js';
+import { HelmSecretStorage } from './helm-storage.js';
 import { KubernetesClusterOps, loadKubeConfig } from './kube.js';
 import { HelmKubeReleaseObserver } from './milvus.js';
 
@@ -24,7 +26,9 @@ export interface Connection extends EngineDeps {
 export function connectCluster(options: ConnectOptions): Connection {
   const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
   const clusterName = kc.getCurrentContext() || 'default';
+  const kube = new KubernetesClusterOps(kc);
   const helm = new HelmCliReleaseManager({
+    storage: new HelmSecretStorage(kc.makeApiClient(CoreV1Api)),
     bin: options.helmBin,
     kubeconfig: options.kubeconfig,
     // Only an explicit context: helm finds the same default (KUBECONFIG, ~/.kube/config or
@@ -32,7 +36,6 @@ export function connectCluster(options: ConnectOptions): Connection {
     kubeContext: options.context,
     env: options.helmEnv,
   });
-  const kube = new KubernetesClusterOps(kc);
   return {
     clusterName,
     helm,

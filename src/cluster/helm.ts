@@ -10,6 +10,7 @@ import type { HelmRenderArgs, HelmUpgradeArgs, ReleaseManager } from '../upgrade
 import type { HelmReleaseInfo, HelmRevisionInfo } from '../upgrade/state.js';
 import { UpgradeError } from '../upgrade/errors.js';
 import { ProgramFailed, parseJson, runProgram } from './exec.js';
+import type { HelmSecretStorage } from './helm-storage.js';
 
 export interface HelmCliOptions {
   /** Path of the helm binary (default: `helm` on PATH). */
@@ -20,6 +21,11 @@ export interface HelmCliOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Timeout of quick commands (list, history, repo); upgrades use their own. */
   readonly commandTimeoutMs?: number;
+  /**
+   * helm's release Secrets, read with the Kubernetes client: release, history, values and
+   * manifest then run no process. Ignored when HELM_DRIVER names another storage driver.
+   */
+  readonly storage?: HelmSecretStorage;
 }
 
 // helm's wording for errors that go away when tried again later.
@@ -59,9 +65,13 @@ export class HelmCliReleaseManager implements ReleaseManager {
   private readonly timeoutMs: number;
   private repoUpdating: Promise<void> = Promise.resolve();
 
+  private readonly storage: HelmSecretStorage | null;
+
   constructor(private readonly options: HelmCliOptions = {}) {
     this.bin = options.bin ?? defaultHelmBin();
     this.timeoutMs = options.commandTimeoutMs ?? 60_000;
+    const driver = (options.env?.HELM_DRIVER ?? process.env.HELM_DRIVER ?? 'secret').toLowerCase();
+    this.storage = driver === 'secret' || driver === 'secrets' || driver === '' ? (options.storage ?? null) : null;
   }
 
   private globalArgs(): string[] {
@@ -115,6 +125,7 @@ export class HelmCliReleaseManager implements ReleaseManager {
   }
 
   async release(namespace: string, release: string): Promise<HelmReleaseInfo | null> {
+    if (this.storage) return this.storage.release(namespace, release);
     const out = await this.helm(['list', '-n', namespace, '--filter', `^${escapeRegex(release)}$`, '--all', '-o', 'json']);
     const rows = parseJson<Array<Record<string, unknown>>>(out, 'helm list');
     const row = rows.find((r) => r.name === release);
@@ -132,6 +143,7 @@ export class HelmCliReleaseManager implements ReleaseManager {
   }
 
   async history(namespace: string, release: string): Promise<HelmRevisionInfo[]> {
+    if (this.storage) return this.storage.history(namespace, release);
     try {
       const out = await this.helm(['history', release, '-n', namespace, '--max', '256', '-o', 'json']);
       const rows = parseJson<Array<Record<string, unknown>>>(out, 'helm history');
@@ -151,6 +163,7 @@ export class HelmCliReleaseManager implements ReleaseManager {
   }
 
   async values(namespace: string, release: string, options: { readonly all?: boolean; readonly revision?: number } = {}): Promise<Record<string, unknown>> {
+    if (this.storage) return this.storage.values(namespace, release, options);
     const out = await this.helm([
       'get', 'values', release, '-n', namespace, '-o', 'json',
       ...(options.all ? ['--all'] : []),
@@ -161,6 +174,7 @@ export class HelmCliReleaseManager implements ReleaseManager {
   }
 
   async manifest(namespace: string, release: string): Promise<KubeObject[]> {
+    if (this.storage) return objectsOfManifest(await this.storage.manifest(namespace, release), `helm's record of ${release}`);
     return objectsOfManifest(await this.helm(['get', 'manifest', release, '-n', namespace]), 'helm get manifest');
   }
 

@@ -1,0 +1,38 @@
+/**
+ * helm's records read from its Secrets (no helm process) against the helm binary's own answers,
+ * on a release with history: an install, an upgrade with --set values, a rollback.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HelmCliReleaseManager } from '../../src/cluster/helm.js';
+import { HelmSecretStorage } from '../../src/cluster/helm-storage.js';
+import { loadKubeConfig } from '../../src/cluster/kube.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { cluster, helmT, installRelease, newNamespace } from './helpers.js';
+
+describe("helm's own storage, read with the Kubernetes client", () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  const cli = () => new HelmCliReleaseManager({ kubeconfig: cluster().kubeconfig, env: cluster().helmEnv });
+  const stored = () => new HelmCliReleaseManager({ kubeconfig: cluster().kubeconfig, env: cluster().helmEnv, storage: new HelmSecretStorage(loadKubeConfig({ kubeconfig: cluster().kubeconfig }).makeApiClient(CoreV1Api)) });
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-store');
+    await installRelease(ns.name, 'kept', '4.1.24');
+    await helmT(['upgrade', 'kept', 'zilliztech/milvus', '-n', ns.name, '--version', '4.1.36', '--reset-then-reuse-values', '--set', 'image.all.tag=v2.4.5', '--set', 'attu.enabled=false', '--wait', '--timeout', '120s']);
+    await helmT(['rollback', 'kept', '1', '-n', ns.name, '--wait', '--timeout', '120s']);
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('release, history, values (given, computed, per revision) and manifest are what helm itself says', async () => {
+    const [a, b] = [cli(), stored()];
+    expect(await b.release(ns.name, 'kept')).toEqual(await a.release(ns.name, 'kept'));
+    const history = await b.history(ns.name, 'kept');
+    expect(history).toEqual(await a.history(ns.name, 'kept'));
+    expect(history.map((h) => `${h.revision} ${h.status} ${h.chart}`)).toEqual(['1 superseded milvus-4.1.24', '2 superseded milvus-4.1.36', '3 deployed milvus-4.1.24']);
+    for (const o of [{}, { all: true }, { revision: 2 }, { revision: 2, all: true }]) {
+      expect(await b.values(ns.name, 'kept', o), JSON.stringify(o)).toEqual(await a.values(ns.name, 'kept', o));
+    }
+    expect(await b.values(ns.name, 'kept', { revision: 2 })).toMatchObject({ image: { all: { tag: 'v2.4.5' } } });
+    expect(await b.manifest(ns.name, 'kept')).toEqual(await a.manifest(ns.name, 'kept'));
+    expect(await b.release(ns.name, 'absent')).toBeNull();
+    expect(await b.history(ns.name, 'absent')).toEqual([]);
+  });
+});
