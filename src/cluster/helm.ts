@@ -11,6 +11,7 @@ import type { HelmReleaseInfo, HelmRevisionInfo } from '../upgrade/state.js';
 import { UpgradeError } from '../upgrade/errors.js';
 import { ProgramFailed, parseJson, runProgram } from './exec.js';
 import type { HelmSecretStorage } from './helm-storage.js';
+import { helmPaths, readIndexEntries, readRepositories, type HelmPaths } from './helm-files.js';
 
 export interface HelmCliOptions {
   /** Path of the helm binary (default: `helm` on PATH). */
@@ -22,8 +23,9 @@ export interface HelmCliOptions {
   /** Timeout of quick commands (list, history, repo); upgrades use their own. */
   readonly commandTimeoutMs?: number;
   /**
-   * helm's release Secrets, read with the Kubernetes client: release, history, values and
-   * manifest then run no process. Ignored when HELM_DRIVER names another storage driver.
+   * helm's release Secrets, read with the Kubernetes client. Given, reads run no process:
+   * release, history, values and manifest from the Secrets, the repositories and the chart
+   * index from helm's own files. Ignored when HELM_DRIVER names another storage driver.
    */
   readonly storage?: HelmSecretStorage;
 }
@@ -96,7 +98,12 @@ export class HelmCliReleaseManager implements ReleaseManager {
     return (await this.helm(['version', '--template', '{{.Version}}'])).trim();
   }
 
+  private paths(): HelmPaths {
+    return helmPaths({ ...process.env, ...this.options.env });
+  }
+
   async repos(): Promise<Record<string, string>> {
+    if (this.storage) return readRepositories(this.paths().repositoryConfig);
     try {
       const rows = parseJson<Array<{ name: string; url: string }>>(await this.helm(['repo', 'list', '-o', 'json']), 'helm repo list');
       return Object.fromEntries(rows.map((r) => [r.name, r.url]));
@@ -120,6 +127,7 @@ export class HelmCliReleaseManager implements ReleaseManager {
 
   async searchCharts(repoName: string): Promise<ChartEntry[]> {
     const ref = `${repoName}/milvus`;
+    if (this.storage) return readIndexEntries(this.paths().repositoryCache, repoName, 'milvus');
     const out = await this.helm(['search', 'repo', ref, '--versions', '-o', 'json']);
     return chartEntriesFromHelmSearch(parseJson(out, 'helm search repo'), ref);
   }

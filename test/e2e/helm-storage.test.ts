@@ -32,6 +32,9 @@ describe("helm's own storage, read with the Kubernetes client", () => {
     }
     expect(await b.values(ns.name, 'kept', { revision: 2 })).toMatchObject({ image: { all: { tag: 'v2.4.5' } } });
     expect(await b.manifest(ns.name, 'kept')).toEqual(await a.manifest(ns.name, 'kept'));
+    expect(await b.repos()).toEqual(await a.repos());
+    expect(await b.searchCharts('zilliztech')).toEqual(await a.searchCharts('zilliztech'));
+    expect((await b.searchCharts('zilliztech')).length).toBeGreaterThan(10);
     expect(await b.release(ns.name, 'absent')).toBeNull();
     expect(await b.history(ns.name, 'absent')).toEqual([]);
   });
