@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import semver from 'semver';
@@ -94,8 +95,18 @@ export class HelmCliReleaseManager implements ReleaseManager {
     return stdout;
   }
 
+  private helmVersion: Promise<string> | null = null;
+
+  /** Asked once per process: the binary does not change under a running bot. */
   async version(): Promise<string> {
-    return (await this.helm(['version', '--template', '{{.Version}}'])).trim();
+    if (!this.helmVersion) {
+      const asked = this.helm(['version', '--template', '{{.Version}}']).then((v) => v.trim());
+      this.helmVersion = asked;
+      asked.catch(() => {
+        if (this.helmVersion === asked) this.helmVersion = null;
+      });
+    }
+    return this.helmVersion;
   }
 
   private paths(): HelmPaths {
@@ -113,7 +124,8 @@ export class HelmCliReleaseManager implements ReleaseManager {
     }
   }
 
-  async repoUpdate(name: string, url: string, signal?: AbortSignal): Promise<void> {
+  async repoUpdate(name: string, url: string, signal?: AbortSignal, options: { readonly maxAgeMs?: number } = {}): Promise<void> {
+    if (options.maxAgeMs !== undefined && this.storage && (await this.indexAgeMs(name, url)) < options.maxAgeMs) return;
     // One update at a time per process: concurrent jobs would rewrite the cached index while
     // others read it ("no cached repo found"), and one fresh index serves them all.
     const run = this.repoUpdating.then(async () => {
@@ -123,6 +135,18 @@ export class HelmCliReleaseManager implements ReleaseManager {
     });
     this.repoUpdating = run.catch(() => {});
     await run;
+  }
+
+  /** How old the cached index of a repository configured with this URL is; Infinity when there is none. */
+  private async indexAgeMs(name: string, url: string): Promise<number> {
+    const paths = this.paths();
+    const repos = await readRepositories(paths.repositoryConfig);
+    if (repos[name] !== url) return Infinity;
+    try {
+      return Date.now() - (await stat(join(paths.repositoryCache, `${name}-index.yaml`))).mtimeMs;
+    } catch {
+      return Infinity;
+    }
   }
 
   async searchCharts(repoName: string): Promise<ChartEntry[]> {

@@ -37,8 +37,11 @@ export interface ReleaseManager {
   /** The objects the upgrade would apply, rendered by helm itself against the cluster. */
   renderUpgrade(args: HelmRenderArgs): Promise<KubeObject[]>;
   repos(): Promise<Record<string, string>>;
-  /** Adds the repository when missing, then refreshes its index. */
-  repoUpdate(name: string, url: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Adds the repository when missing, then refreshes its index; with `maxAgeMs`, an index
+   * refreshed more recently than that is used as it is (reads; a run refreshes for real).
+   */
+  repoUpdate(name: string, url: string, signal?: AbortSignal, options?: { readonly maxAgeMs?: number }): Promise<void>;
   searchCharts(repoName: string): Promise<ChartEntry[]>;
   release(namespace: string, release: string): Promise<HelmReleaseInfo | null>;
   history(namespace: string, release: string): Promise<HelmRevisionInfo[]>;

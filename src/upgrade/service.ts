@@ -59,9 +59,14 @@ export async function observeRelease(deps: EngineDeps, namespace: string, releas
 export async function chartIndex(deps: EngineDeps, tooling?: ToolingState): Promise<ChartEntry[]> {
   const t = tooling ?? (await deps.observer.tooling());
   assertNoProblems(toolingProblems(t, deps.settings.repoName, deps.settings.repoUrl), 'cannot read the chart repository');
-  await deps.helm.repoUpdate(deps.settings.repoName, deps.settings.repoUrl);
+  // Planning and `versions` read an index up to INDEX_MAX_AGE_MS old; the run's first step
+  // refreshes it for real (helm upgrade says so plainly if a chart has gone meanwhile).
+  await deps.helm.repoUpdate(deps.settings.repoName, deps.settings.repoUrl, undefined, { maxAgeMs: INDEX_MAX_AGE_MS });
   return deps.helm.searchCharts(deps.settings.repoName);
 }
+
+/** How old a chart index may be for reads (see chartIndex). */
+export const INDEX_MAX_AGE_MS = 5 * 60_000;
 
 export async function listVersions(deps: EngineDeps): Promise<ChartEntry[]> {
   return availableVersions(await chartIndex(deps));

@@ -7,9 +7,15 @@ import { HelmCliReleaseManager } from '../../src/cluster/helm.js';
 import { HelmSecretStorage } from '../../src/cluster/helm-storage.js';
 import { loadKubeConfig } from '../../src/cluster/kube.js';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngineAccess, createUpgradeEngine } from '../../src/engine-access.js';
+import { HELM_BIN } from '../harness/control-plane.js';
+import { testSettings } from './engine.js';
 import { cluster, helmT, installRelease, newNamespace } from './helpers.js';
 
-describe("helm's own storage, read with the Kubernetes client", () => {
+describe("helm's own storage and files, read in-process", () => {
   let ns: { name: string; cleanup: () => Promise<void> };
   const cli = () => new HelmCliReleaseManager({ kubeconfig: cluster().kubeconfig, env: cluster().helmEnv });
   const stored = () => new HelmCliReleaseManager({ kubeconfig: cluster().kubeconfig, env: cluster().helmEnv, storage: new HelmSecretStorage(loadKubeConfig({ kubeconfig: cluster().kubeconfig }).makeApiClient(CoreV1Api)) });
@@ -36,6 +42,27 @@ describe("helm's own storage, read with the Kubernetes client", () => {
     expect(await b.searchCharts('zilliztech')).toEqual(await a.searchCharts('zilliztech'));
     expect((await b.searchCharts('zilliztech')).length).toBeGreaterThan(10);
     expect(await b.release(ns.name, 'absent')).toBeNull();
+    expect(await b.version()).toBe(await a.version());
     expect(await b.history(ns.name, 'absent')).toEqual([]);
+  });
+
+  it('status and versions, once warm, run no helm process at all', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mub-helm-count-'));
+    const calls = join(dir, 'calls');
+    writeFileSync(calls, '');
+    const wrapper = join(dir, 'helm');
+    writeFileSync(wrapper, `#!/usr/bin/env bash\necho "$1 $2" >> '${calls}'\nexec '${HELM_BIN}' "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const engine = createUpgradeEngine(createEngineAccess({ kubeconfig: cluster().kubeconfig, helmEnv: cluster().helmEnv, helmBin: wrapper, settings: testSettings() }));
+    // Warm: the helm version is asked once per process, the index refreshed if older than its TTL.
+    await engine.status(undefined, ns.name, 'kept');
+    await engine.versions(undefined);
+    const warm = readFileSync(calls, 'utf8').split('\n').filter(Boolean);
+    for (let i = 0; i < 3; i++) {
+      expect((await engine.status(undefined, ns.name, 'kept')).state.helm).toMatchObject({ revision: 3, chartVersion: '4.1.24' });
+      expect((await engine.versions(undefined)).length).toBeGreaterThan(5);
+    }
+    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual(warm);
+    expect(warm.filter((c) => !/^(version|repo) /.test(c))).toEqual([]);
   });
 });
