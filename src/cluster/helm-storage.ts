@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { UpgradeError } from '../upgrade/errors.js';
 import type { HelmReleaseInfo, HelmRevisionInfo } from '../upgrade/state.js';
+import { api } from './kube.js';
 
 /** The fields of helm's release record (pkg/release) this bot reads. */
 export interface StoredRelease {
@@ -70,12 +71,7 @@ export class HelmSecretStorage {
 
   /** Every stored revision of the release, oldest first; empty when there is none. */
   async revisions(namespace: string, release: string): Promise<StoredRelease[]> {
-    let list;
-    try {
-      list = await this.core.listNamespacedSecret({ namespace, labelSelector: `owner=helm,name=${release}` });
-    } catch (err) {
-      throw new UpgradeError('transient', `Kubernetes API error while reading helm's record of ${release}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-    }
+    const list = await api(`reading helm's record of ${release} (its Secrets)`, () => this.core.listNamespacedSecret({ namespace, labelSelector: `owner=helm,name=${release}` }));
     return list.items
       .filter((s) => s.type === 'helm.sh/release.v1' && typeof s.data?.release === 'string')
       .map((s) => decodeRelease(s.data!.release!))

@@ -40,7 +40,7 @@ function statusOf(err: unknown): number | null {
 }
 
 /** Turns client errors into ours: 5xx and connection failures are transient. */
-async function api<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function api<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -53,7 +53,9 @@ describe("helm's own storage and files, read in-process", () => {
     const wrapper = join(dir, 'helm');
     writeFileSync(wrapper, `#!/usr/bin/env bash\necho "$1 $2" >> '${calls}'\nexec '${HELM_BIN}' "$@"\n`);
     chmodSync(wrapper, 0o755);
-    const engine = createUpgradeEngine(createEngineAccess({ kubeconfig: cluster().kubeconfig, helmEnv: cluster().helmEnv, helmBin: wrapper, settings: testSettings() }));
+    // A helm home of its own: other tests re-point or refresh the shared repository meanwhile.
+    const helmEnv = { HELM_CONFIG_HOME: join(dir, 'config'), HELM_CACHE_HOME: join(dir, 'cache'), HELM_DATA_HOME: join(dir, 'data') };
+    const engine = createUpgradeEngine(createEngineAccess({ kubeconfig: cluster().kubeconfig, helmEnv, helmBin: wrapper, settings: testSettings() }));
     // Warm: the helm version is asked once per process, the index refreshed if older than its TTL.
     await engine.status(undefined, ns.name, 'kept');
     await engine.versions(undefined);

@@ -134,7 +134,9 @@ describe('jobs on the control plane and real Redis', () => {
       await store.requestCancel(req.id, alice);
       const ended = await until('cancel', 15_000, async () => {
         const r = await store.require(req.id);
-        return deriveState(r, Date.now()) === 'cancelled' ? r : null;
+        // The phase and its audit entry are two writes: wait for both.
+        const audited = (await store.log(req.id)).some((e) => e.type === 'audit' && e.action === 'cancelled');
+        return deriveState(r, Date.now()) === 'cancelled' && audited ? r : null;
       });
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(ended.error).toMatch(/cancelled/);

@@ -105,6 +105,7 @@ component label, replicas, resources, ServiceAccount.
   "helmTimeoutSeconds" "HELM_TIMEOUT_SECONDS"
   "rolloutTimeoutSeconds" "ROLLOUT_TIMEOUT_SECONDS"
   "coordinatorMinReadySeconds" "COORDINATOR_MIN_READY_SECONDS"
+  "healthSettleSeconds" "HEALTH_SETTLE_SECONDS"
   "pollIntervalMs" "POLL_INTERVAL_MS"
   "migrationImage" "MIGRATION_IMAGE"
   "metaRootPath" "META_ROOT_PATH"
