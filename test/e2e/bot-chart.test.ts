@@ -185,7 +185,7 @@ describe('bot chart: lint and render', () => {
       dashboard: { enabled: true, existingSecret: 'dash' },
       settings: {
         logLevel: 'debug', keyPrefix: 'k:', kubeContext: 'prod', milvusChartRepoName: 'z', milvusChartRepoUrl: 'http://charts.example',
-        helmTimeoutSeconds: 600, rolloutTimeoutSeconds: 60, coordinatorMinReadySeconds: 5, pollIntervalMs: 500,
+        helmTimeoutSeconds: 600, rolloutTimeoutSeconds: 60, coordinatorMinReadySeconds: 5, healthSettleSeconds: 7, pollIntervalMs: 500,
         migrationImage: 'm:1', metaRootPath: 'r', migrationStorageClass: 'sc', etcdEndpoint: 'etcd:2379', sessionWaitSeconds: 10,
         approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, workerConcurrency: 3, jobAttempts: 4,
         jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8,
@@ -200,6 +200,7 @@ describe('bot chart: lint and render', () => {
     expect((deployment as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds: number } } } }).spec.template.spec.terminationGracePeriodSeconds).toBe(930);
     expect(env.JOB_LOCK_MS).toBe('600000');
     expect(env.ALLOW_SELF_APPROVAL).toBe('false');
+    expect(env.HEALTH_SETTLE_SECONDS).toBe('7');
     // HELM_BIN comes from the image (Dockerfile ENV); SLACK_APP_TOKEN in Socket Mode (checked above).
     const fromImage = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').includes('HELM_BIN=/usr/local/bin/helm') ? ['HELM_BIN'] : [];
     const missing = names.filter((n) => !(n in env) && !fromImage.includes(n) && n !== 'SLACK_APP_TOKEN');
