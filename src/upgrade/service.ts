@@ -105,6 +105,11 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
   };
   const stops = waypoints(runningVersion(state), target, charts);
   if (stops.length === 0) return planHop(deps, inputs, { before: await deps.helm.manifest(input.namespace, input.release), live, carried: {} });
+  if (strategy === 'rolling') {
+    throw new InputError(`a rolling upgrade cannot take ${state.release} to ${target.text}: it goes through ${stops.map((s) => s.version.text).join(', ')} first, by helm`, [
+      'leave out --strategy (or use helm-parallel): the route takes each hop by its documented path',
+    ]);
+  }
   if (chartVersion) throw new InputError(`--chart cannot be given for a route (${state.release} goes through ${stops.map((s) => s.version.text).join(', ')} first)`, ['leave out --chart: each hop uses the chart the docs name for it']);
   // Each hop is planned from the state the one before is expected to leave; helm renders each
   // from the live release with every earlier hop's values, as --reset-then-reuse-values will.

@@ -68,6 +68,7 @@ describe('refusals leave the whole release unchanged', () => {
   const cases: Array<{ name: string; chart: string; set?: Record<string, string>; args: string[]; message: RegExp }> = [
     // 2.4 -> 2.6 and 2.1 -> 2.4 are routes now (route-26.test.ts); these have no documented way.
     { name: 'a route given a --chart (each hop uses its own)', chart: '4.2.20', args: ['2.6.15', '--chart', '5.0.19'], message: /--chart cannot be given for a route/ },
+    { name: 'a route asked as a rolling upgrade', chart: '4.2.20', args: ['2.6.15', '--strategy', 'rolling'], message: /a rolling upgrade cannot take r to 2\.6\.15: it goes through 2\.5\.16 first/ },
     { name: 'a rolling upgrade across 2.5 -> 2.6', chart: '4.2.58', args: ['2.6.15', '--strategy', 'rolling'], message: /streamingnode/ },
   ];
   for (const c of cases) {
