@@ -6,13 +6,11 @@
  */
 import type { PlanSettings } from './plan.js';
 import { rollingRank } from './rolling-plan.js';
-import type { ReleaseState } from './state.js';
+import { SEPARATE_COORDINATORS, type ReleaseState } from './state.js';
 import type { Step } from './steps.js';
 
 /** Milvus's guide for 2.5 -> 2.6 (milvus-io/milvus#42492: a 2.6 proxy before the old querynodes are gone times out). */
 export const ORDER_INTO_26 = ['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy'] as const;
-
-const SEPARATE_COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'];
 
 /**
  * The components to resume, in order: those the release runs, less those the upgrade removes,
@@ -92,9 +90,4 @@ export function finalRolloutCheck(release: string, settings: Pick<PlanSettings, 
     timeoutSeconds: settings.rolloutTimeoutSeconds,
     description: `check that every Milvus Deployment of ${release} is rolled out`,
   };
-}
-
-/** True when the steps pause Deployments (the ordered path). */
-export function isOrdered(steps: readonly Step[]): boolean {
-  return steps.some((s) => s.kind === 'pause-deployments');
 }

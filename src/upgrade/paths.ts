@@ -100,7 +100,7 @@ function migrationRouteRefusal(
   state: Partial<Pick<ReleaseState, 'release' | 'namespace'>>,
   charts: readonly ChartEntry[],
 ): InputError {
-  const via = newest22(charts) ?? '2.2.0';
+  const via = newest22(charts)?.text ?? '2.2.0';
   const release = state.release ?? '<release>';
   const ns = state.namespace ? ` -n ${state.namespace}` : '';
   return new InputError(`Milvus ${from.text} cannot go straight to ${to.text}: the metadata migration only goes from 2.1.x to 2.2.x`, [
@@ -110,10 +110,10 @@ function migrationRouteRefusal(
 }
 
 /** The newest 2.2.x release a chart of the index carries, if any. */
-function newest22(charts: readonly ChartEntry[]): string | null {
+export function newest22(charts: readonly ChartEntry[]): MilvusVersion | null {
   const versions = charts
     .map((c) => tryParseVersion(c.appVersion))
     .filter((v): v is MilvusVersion => v !== null && v.major === 2 && v.minor === 2 && v.suffix === '')
     .sort(compareVersions);
-  return versions.at(-1)?.text ?? null;
+  return versions.at(-1) ?? null;
 }

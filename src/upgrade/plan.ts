@@ -10,10 +10,11 @@ import { finalRolloutCheck, healthGate, orderedHelmRollbackSteps, orderedHelmSte
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
 import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
-import type { ReleaseState, ToolingState } from './state.js';
+import { SEPARATE_COORDINATORS, type ReleaseState, type ToolingState } from './state.js';
 import type { Step } from './steps.js';
 import {
   compareVersions,
+  FIRST_26,
   imageTag,
   parseVersion,
   tryParseVersion,
@@ -184,7 +185,6 @@ export function chartForPlan(inputs: Pick<PlanInputs, 'request' | 'charts' | 'qu
   });
 }
 
-const V26 = parseVersion('2.6.0-0');
 
 /** The 2.6 line (SPEC §9): reached only from 2.5.16+ with mixcoord, by helm, never left. */
 function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseState, strategy: UpgradePath | undefined): boolean {
@@ -193,14 +193,14 @@ function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseSt
       'the Milvus docs do not support upgrading from 2.6.0-rc1: install a new release of 2.6 and move the data',
     ]);
   }
-  const crosses = compareVersions(from, V26) < 0 && compareVersions(to, V26) >= 0;
+  const crosses = compareVersions(from, FIRST_26) < 0 && compareVersions(to, FIRST_26) >= 0;
   if (!crosses) return false;
   if (compareVersions(from, parseVersion('2.5.16')) < 0) {
     throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}`, [
       'an upgrade to 2.6 must start from 2.5.16 or later with mixcoord: upgrade to 2.5.16 first',
     ]);
   }
-  const separateCoordinators = state.components.filter((c) => ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'].includes(c.component));
+  const separateCoordinators = state.components.filter((c) => (SEPARATE_COORDINATORS as readonly string[]).includes(c.component));
   if (!state.components.some((c) => c.component === 'mixcoord') || separateCoordinators.length > 0) {
     throw new InputError(`${state.release} must run mixcoord before it goes to ${to.text}`, [
       `it runs ${separateCoordinators.map((c) => c.component).join(', ') || 'no mixcoord'}`,

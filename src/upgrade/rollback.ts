@@ -6,7 +6,7 @@ import { orderedHelmRollbackSteps } from './ordered-plan.js';
 import { hopAt, rollbackAt } from './route.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import type { HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
-import { compareVersions, tryParseVersion, versionOfImage } from './version.js';
+import { compareVersions, FIRST_26, tryParseVersion, versionOfImage } from './version.js';
 
 export interface RollbackInputs {
   readonly cluster: string;
@@ -33,8 +33,7 @@ export function planRollback(inputs: RollbackInputs): Plan {
 function refuseAcrossThe26Line(plan: Pick<Plan, 'from' | 'to' | 'release'>): void {
   const from = tryParseVersion(plan.from);
   const to = tryParseVersion(plan.to);
-  const v26 = tryParseVersion('2.6.0-0')!;
-  if (from && to && compareVersions(from, v26) >= 0 && compareVersions(to, v26) < 0) {
+  if (from && to && compareVersions(from, FIRST_26) >= 0 && compareVersions(to, FIRST_26) < 0) {
     throw new InputError(`${plan.release} cannot be rolled back from ${from.text} to ${to.text}`, [
       'an upgrade into Milvus 2.6 cannot be undone: restore a backup taken before it into a new release',
     ]);

@@ -9,9 +9,10 @@
 import { compareChartVersions, type ChartEntry } from './charts.js';
 import { InputError } from './errors.js';
 import type { Plan, RollbackPlan } from './plan.js';
-import type { ComponentState, ReleaseState } from './state.js';
+import { SEPARATE_COORDINATORS, type ComponentState, type ReleaseState } from './state.js';
 import type { Step } from './steps.js';
-import { atLeast, compareVersions, parseVersion, tryParseVersion, type MilvusVersion } from './version.js';
+import { atLeast, compareVersions, FIRST_26, parseVersion, tryParseVersion, type MilvusVersion } from './version.js';
+import { newest22 } from './paths.js';
 
 /** What the Milvus 2.6 docs set on the 2.5.16 hop: one mixcoord instead of the four coordinators. */
 export const MIXCOORD_FLAGS: Readonly<Record<string, string>> = Object.freeze({
@@ -23,8 +24,6 @@ export const MIXCOORD_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 export const V2516 = parseVersion('2.5.16');
-const V26 = parseVersion('2.6.0-0');
-const SEPARATE_COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'];
 
 export interface Waypoint {
   readonly version: MilvusVersion;
@@ -43,19 +42,11 @@ export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readon
     out.push({ version: via, set: {}, why: `the metadata migration only goes from 2.1.x to 2.2.x: first ${via.text}` });
     at = via;
   }
-  const into26 = compareVersions(at, V26) < 0 && compareVersions(to, V26) >= 0;
+  const into26 = compareVersions(at, FIRST_26) < 0 && compareVersions(to, FIRST_26) >= 0;
   if (into26 && compareVersions(at, V2516) < 0) {
     out.push({ version: V2516, set: MIXCOORD_FLAGS, why: 'into 2.6 only from 2.5.16 with mixcoord (Milvus docs, v2.6 upgrade guide)' });
   }
   return out;
-}
-
-function newest22(charts: readonly ChartEntry[]): MilvusVersion | null {
-  const versions = charts
-    .map((c) => tryParseVersion(c.appVersion))
-    .filter((v): v is MilvusVersion => v !== null && v.major === 2 && v.minor === 2 && v.suffix === '')
-    .sort(compareVersions);
-  return versions.at(-1) ?? null;
 }
 
 /**
@@ -63,7 +54,7 @@ function newest22(charts: readonly ChartEntry[]): MilvusVersion | null {
  * checks each hop's end for real (rollout) before the next starts.
  */
 export function stateAfter(state: ReleaseState, hop: Plan): ReleaseState {
-  const set = hop.steps.find((s): s is Extract<Step, { kind: 'helm-upgrade' }> => s.kind === 'helm-upgrade')?.set ?? {};
+  const set = helmSetOf(hop.steps);
   const to = parseVersion(hop.to);
   const byName = new Map(state.components.map((c) => [c.component, c]));
   const template = state.components.find((c) => c.component === 'proxy') ?? state.components[0];
@@ -94,6 +85,11 @@ export function stateAfter(state: ReleaseState, hop: Plan): ReleaseState {
     ? { ...state.helm, revision: state.helm.revision + 1, chartVersion: hop.chart.version, chart: `milvus-${hop.chart.version}`, appVersion: hop.chart.appVersion, status: 'deployed' }
     : state.helm;
   return { ...state, helm, components, migration: null, savedReplicas: null };
+}
+
+/** The `--set` values of a hop's helm upgrade; none for a hop without one. */
+function helmSetOf(steps: readonly Step[]): Readonly<Record<string, string>> {
+  return steps.find((s): s is Extract<Step, { kind: 'helm-upgrade' }> => s.kind === 'helm-upgrade')?.set ?? {};
 }
 
 export interface RouteHop {
@@ -127,7 +123,7 @@ export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
       to: h.to,
       path: h.path,
       chart: h.chart,
-      set: h.steps.find((s): s is Extract<Step, { kind: 'helm-upgrade' }> => s.kind === 'helm-upgrade')?.set ?? {},
+      set: helmSetOf(h.steps),
       firstStep: at,
       steps,
       changes: h.changes ?? [],
@@ -183,6 +179,6 @@ const INTO_26_IS_FOR_GOOD = 'into Milvus 2.6 there is no way back (the metadata 
 function crossesInto26(from: string, to: string): boolean {
   const f = tryParseVersion(from);
   const t = tryParseVersion(to);
-  return f !== null && t !== null && compareVersions(f, V26) < 0 && compareVersions(t, V26) >= 0;
+  return f !== null && t !== null && compareVersions(f, FIRST_26) < 0 && compareVersions(t, FIRST_26) >= 0;
 }
 

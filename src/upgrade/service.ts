@@ -118,8 +118,9 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
   let at = state;
   let carried: Record<string, string> = {};
   const legs = [...stops.map((s) => ({ version: s.version, set: s.set })), { version: target, set: {} }];
+  // Only helm-parallel carries over: each hop otherwise takes its documented path.
+  const hopStrategy = strategy === 'helm-parallel' ? strategy : undefined;
   for (const leg of legs) {
-    const hopStrategy = strategy === 'helm-parallel' ? strategy : undefined;
     const hop = await planHop(
       deps,
       { ...inputs, state: at, request: { ...inputs.request, target: leg.version, strategy: hopStrategy, chartVersion: null, extraSet: leg.set } },

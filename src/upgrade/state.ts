@@ -1,7 +1,9 @@
 /** What the adapters observe of a release and its surroundings. Plain data, JSON-safe. */
 import { canonicalRepository, repositoryOf, sameRepository } from './image-ref.js';
 
-export const COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord', 'mixcoord'] as const;
+/** The four coordinators that mixcoord replaces (chart 4.2.4 on by default; required before 2.6). */
+export const SEPARATE_COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'] as const;
+export const COORDINATORS = [...SEPARATE_COORDINATORS, 'mixcoord'] as const;
 
 export interface HelmReleaseInfo {
   readonly name: string;

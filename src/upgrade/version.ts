@@ -54,6 +54,9 @@ export function compareVersions(a: MilvusVersion, b: MilvusVersion): number {
   return a.suffix < b.suffix ? -1 : 1;
 }
 
+/** The first version of the 2.6 line (pre-releases included): there is no way back below it. */
+export const FIRST_26 = parseVersion('2.6.0-0');
+
 export const isNewer = (a: MilvusVersion, b: MilvusVersion) => compareVersions(a, b) > 0;
 export const sameVersion = (a: MilvusVersion, b: MilvusVersion) => compareVersions(a, b) === 0;
 export const sameLine = (a: MilvusVersion, b: MilvusVersion) =>
