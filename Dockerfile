@@ -21,6 +21,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: the postinstall only extracts helm/kubectl for tests; not needed to compile.
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-dist.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -4,25 +4,16 @@
  * Exit codes: 0 done, 1 failed, 2 refused (bad input or preflight; nothing changed).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { connectCluster, type Connection } from './cluster/connect.js';
-import { createLogger } from './log.js';
-import { eventText, planJson, planText, statusText, versionsText } from './plan-text.js';
+import { planJson, planText, statusText, versionsText } from './plan-text.js';
 import { UpgradeError, explainError } from './upgrade/errors.js';
-import { DEFAULT_PLAN_SETTINGS, runningVersion, type Plan, type PlanSettings } from './upgrade/plan.js';
-import { runSteps, type RunEvent } from './upgrade/run.js';
-import { Redis } from 'ioredis';
-import { userInfo } from 'node:os';
-import { executeRequest, type EngineAccess } from './jobs/execute.js';
-import { deriveState, isTerminal, type Actor, type RunEventRecord } from './upgrade/requests.js';
-import { UpgradeQueue } from './jobs/queue.js';
-import { RedisRequestStore } from './jobs/requests.js';
+import { DEFAULT_PLAN_SETTINGS, runningVersion, type PlanSettings } from './upgrade/plan.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/service.js';
 import { validateNamespace, validateReleaseName } from './upgrade/names.js';
 import { parseVersion } from './upgrade/version.js';
 
 const EXIT = { done: 0, failed: 1, refused: 2 } as const;
 
-interface GlobalOpts {
+export interface GlobalOpts {
   kubeconfig?: string;
   context?: string;
   repoName: string;
@@ -31,7 +22,7 @@ interface GlobalOpts {
   json?: boolean;
 }
 
-interface PlanOpts extends GlobalOpts {
+export interface PlanOpts extends GlobalOpts {
   namespace: string;
   strategy?: string;
   etcdEndpoint?: string;
@@ -90,136 +81,26 @@ function validate(o: Partial<PlanOpts>, release: string, version?: string): void
   parseChartVersion(o.chart);
 }
 
-function upgradeInput(o: PlanOpts, release: string, version: string) {
+function upgradeInput(o: PlanOpts, release: string, version: string, actorId: string) {
   return {
     release,
     namespace: o.namespace,
     version,
     strategy: o.strategy,
     chart: o.chart,
-    allowDataChanges: o.allowDataChanges ? { by: cliActor().id } : null,
+    allowDataChanges: o.allowDataChanges ? { by: actorId } : null,
   };
 }
 
-function connect(o: Partial<PlanOpts> & GlobalOpts): Connection {
-  return connectCluster({
-    kubeconfig: o.kubeconfig,
-    context: o.context,
-    helmBin: o.helmBin,
-    settings: settingsFrom(o),
-  });
+/** The actions that need the cluster or Redis, loaded when a command runs (see cli-run.ts). */
+const actions = () => import('./cli-run.js');
+
+async function connect(o: Partial<PlanOpts> & GlobalOpts) {
+  return (await actions()).connect(o, settingsFrom(o));
 }
 
 function print(o: { json?: boolean }, json: unknown, text: string): void {
   process.stdout.write(`${o.json ? JSON.stringify(json, null, 2) : text}\n`);
-}
-
-/** A short-lived Redis connection that fails fast instead of retrying forever. */
-function openRedis(url: string): Redis {
-  return new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: true });
-}
-
-async function recorded<T>(o: PlanOpts, fn: (store: RedisRequestStore, redis: Redis) => Promise<T>): Promise<T> {
-  const redis = openRedis(o.redisUrl);
-  try {
-    await redis.connect();
-  } catch (err) {
-    throw new UpgradeError('preflight', `cannot reach Redis at ${redactUrl(o.redisUrl)} to record this in the audit trail`, [
-      `${err instanceof Error ? err.message : String(err)}`,
-      'start Redis or point --redis-url at it; in an emergency, --no-record runs without the audit trail',
-    ]);
-  }
-  try {
-    return await fn(new RedisRequestStore(redis, o.keyPrefix), redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-function cliActor(): Actor {
-  let name = 'unknown';
-  try {
-    name = userInfo().username;
-  } catch {
-    // No passwd entry (some containers): the audit says "unknown".
-  }
-  return { id: `cli:${name}`, name, via: 'cli' };
-}
-
-function printEvent(o: PlanOpts, e: RunEvent | RunEventRecord): void {
-  if (o.json) process.stdout.write(`${JSON.stringify({ event: e })}\n`);
-  else process.stdout.write(`${eventText(e)}\n`);
-}
-
-async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void> {
-  const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'milvus-upgrade' });
-  if (!o.json) process.stdout.write(`${planText(plan)}\n\n`);
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const started = Date.now();
-  const pollIntervalMs = Number(o.pollMs) || 500;
-  try {
-    if (o.record === false) {
-      await runSteps(plan, plan.steps, { ports: conn.ports, signal: controller.signal, pollIntervalMs, onEvent: (e) => printEvent(o, e) });
-    } else {
-      await recorded(o, async (store) => {
-        const request = await store.create({ kind: plan.kind, plan, requester: cliActor(), approvalsNeeded: 0, allowSelfApproval: true, ttlMs: 3_600_000 });
-        log.info({ requestId: request.id, plan: plan.id }, 'request recorded');
-        if (plan.dataChanges) {
-          await store.audit(request.id, cliActor(), 'allow-data-changes', plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '));
-        }
-        if (!o.json) process.stdout.write(`request ${request.id} (audit trail in Redis)\n`);
-        if (o.queue) return followQueued(store, request.id, o, controller.signal);
-        const engine: EngineAccess = { forCluster: () => ({ deps: conn, ports: conn.ports }) };
-        const outcome = await executeRequest(store, engine, request.id, { signal: controller.signal, pollIntervalMs, actor: cliActor(), onEvent: (e) => printEvent(o, e) });
-        if (outcome === 'cancelled') throw new UpgradeError('cancelled', `${plan.kind} of ${plan.release} cancelled`);
-      });
-    }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  const secs = Math.round((Date.now() - started) / 1000);
-  print(o, { result: 'succeeded', plan: plan.id, seconds: secs }, `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`);
-}
-
-/** Hands the request to the queue's workers and prints its log until it ends. */
-async function followQueued(store: RedisRequestStore, id: string, o: PlanOpts, signal: AbortSignal): Promise<void> {
-  const connection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
-  const queue = new UpgradeQueue({ connection, prefix: o.keyPrefix });
-  try {
-    await store.setPhase(id, 'queued', cliActor());
-    await queue.enqueue(id);
-    if (!o.json) process.stdout.write(`queued as job ${id}; following its progress (Ctrl-C cancels the request)\n`);
-  } finally {
-    await queue.close();
-    // The queue does not close a connection it was given.
-    connection.disconnect();
-  }
-  let seen = 0;
-  let cancelAsked = false;
-  for (;;) {
-    if (signal.aborted && !cancelAsked) {
-      cancelAsked = true;
-      await store.requestCancel(id, cliActor());
-    }
-    const entries = await store.log(id);
-    for (const e of entries.slice(seen)) if (e.type === 'run') printEvent(o, e.event);
-    seen = entries.length;
-    const r = await store.require(id);
-    const state = deriveState(r, Date.now());
-    if (isTerminal(state)) {
-      if (state === 'succeeded' || state === 'rolled-back') return;
-      throw new UpgradeError(state === 'cancelled' ? 'cancelled' : 'step-failed', `${r.kind} of ${r.release} ${state}${r.error ? `: ${r.error}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 function requireYes(o: PlanOpts, what: string): void {
@@ -266,7 +147,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals<GlobalOpts>();
-      const versions = await listVersions(connect(o));
+      const versions = await listVersions(await connect(o));
       print(o, versions, versionsText(versions));
     });
 
@@ -278,7 +159,7 @@ export function buildProgram(): Command {
     .action(async (release: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals<PlanOpts>();
       validate(o, release);
-      const state = await observeRelease(connect(o), o.namespace, release);
+      const state = await observeRelease(await connect(o), o.namespace, release);
       const running = runningVersion(state).text;
       print(o, { ...state, running }, statusText(state, running));
     });
@@ -287,7 +168,7 @@ export function buildProgram(): Command {
     async (release: string, version: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals<PlanOpts>();
       validate(o, release, version);
-      const plan = await makeUpgradePlan(connect(o), upgradeInput(o, release, version));
+      const plan = await makeUpgradePlan(await connect(o), upgradeInput(o, release, version, (await actions()).cliActor().id));
       print(o, planJson(plan), planText(plan));
     },
   );
@@ -298,9 +179,10 @@ export function buildProgram(): Command {
       const o = cmd.optsWithGlobals<PlanOpts>();
       validate(o, release, version);
       requireYes(o, 'upgrade');
-      const conn = connect(o);
-      const plan = await makeUpgradePlan(conn, upgradeInput(o, release, version));
-      await execute(conn, plan, o);
+      const run = await actions();
+      const conn = await connect(o);
+      const plan = await makeUpgradePlan(conn, upgradeInput(o, release, version, run.cliActor().id));
+      await run.execute(conn, plan, o);
     });
 
   withPlanOptions(program.command('rollback <release>').description('undo the last upgrade of the release'))
@@ -309,9 +191,10 @@ export function buildProgram(): Command {
       const o = cmd.optsWithGlobals<PlanOpts>();
       validate(o, release);
       requireYes(o, 'rollback');
-      const conn = connect(o);
+      const run = await actions();
+      const conn = await connect(o);
       const plan = await makeRollbackPlan(conn, o.namespace, release);
-      await execute(conn, plan, o);
+      await run.execute(conn, plan, o);
     });
 
   return program;

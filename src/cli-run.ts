@@ -1,0 +1,139 @@
+/**
+ * The CLI's actions that talk to the cluster and Redis. Loaded only when a command runs, so that
+ * `--help` and refused input never load the Kubernetes client, ioredis or BullMQ.
+ */
+import { Redis } from 'ioredis';
+import { userInfo } from 'node:os';
+import { connectCluster, type Connection } from './cluster/connect.js';
+import { executeRequest, type EngineAccess } from './jobs/execute.js';
+import { UpgradeQueue } from './jobs/queue.js';
+import { RedisRequestStore } from './jobs/requests.js';
+import { createLogger } from './log.js';
+import { eventText, planText } from './plan-text.js';
+import { UpgradeError } from './upgrade/errors.js';
+import type { Plan, PlanSettings } from './upgrade/plan.js';
+import { deriveState, isTerminal, type Actor, type RunEventRecord } from './upgrade/requests.js';
+import { runSteps, type RunEvent } from './upgrade/run.js';
+import type { GlobalOpts, PlanOpts } from './cli.js';
+
+export function connect(o: Partial<PlanOpts> & GlobalOpts, settings: PlanSettings): Connection {
+  return connectCluster({
+    kubeconfig: o.kubeconfig,
+    context: o.context,
+    helmBin: o.helmBin,
+    settings,
+  });
+}
+
+/** A short-lived Redis connection that fails fast instead of retrying forever. */
+function openRedis(url: string): Redis {
+  return new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: true });
+}
+
+async function recorded<T>(o: PlanOpts, fn: (store: RedisRequestStore, redis: Redis) => Promise<T>): Promise<T> {
+  const redis = openRedis(o.redisUrl);
+  try {
+    await redis.connect();
+  } catch (err) {
+    throw new UpgradeError('preflight', `cannot reach Redis at ${redactUrl(o.redisUrl)} to record this in the audit trail`, [
+      `${err instanceof Error ? err.message : String(err)}`,
+      'start Redis or point --redis-url at it; in an emergency, --no-record runs without the audit trail',
+    ]);
+  }
+  try {
+    return await fn(new RedisRequestStore(redis, o.keyPrefix), redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+export function cliActor(): Actor {
+  let name = 'unknown';
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the audit says "unknown".
+  }
+  return { id: `cli:${name}`, name, via: 'cli' };
+}
+
+function printEvent(o: PlanOpts, e: RunEvent | RunEventRecord): void {
+  if (o.json) process.stdout.write(`${JSON.stringify({ event: e })}\n`);
+  else process.stdout.write(`${eventText(e)}\n`);
+}
+
+export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void> {
+  const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'milvus-upgrade' });
+  if (!o.json) process.stdout.write(`${planText(plan)}\n\n`);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  const pollIntervalMs = Number(o.pollMs) || 500;
+  try {
+    if (o.record === false) {
+      await runSteps(plan, plan.steps, { ports: conn.ports, signal: controller.signal, pollIntervalMs, onEvent: (e) => printEvent(o, e) });
+    } else {
+      await recorded(o, async (store) => {
+        const request = await store.create({ kind: plan.kind, plan, requester: cliActor(), approvalsNeeded: 0, allowSelfApproval: true, ttlMs: 3_600_000 });
+        log.info({ requestId: request.id, plan: plan.id }, 'request recorded');
+        if (plan.dataChanges) {
+          await store.audit(request.id, cliActor(), 'allow-data-changes', plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '));
+        }
+        if (!o.json) process.stdout.write(`request ${request.id} (audit trail in Redis)\n`);
+        if (o.queue) return followQueued(store, request.id, o, controller.signal);
+        const engine: EngineAccess = { forCluster: () => ({ deps: conn, ports: conn.ports }) };
+        const outcome = await executeRequest(store, engine, request.id, { signal: controller.signal, pollIntervalMs, actor: cliActor(), onEvent: (e) => printEvent(o, e) });
+        if (outcome === 'cancelled') throw new UpgradeError('cancelled', `${plan.kind} of ${plan.release} cancelled`);
+      });
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const secs = Math.round((Date.now() - started) / 1000);
+  print(o, { result: 'succeeded', plan: plan.id, seconds: secs }, `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`);
+}
+
+/** Hands the request to the queue's workers and prints its log until it ends. */
+async function followQueued(store: RedisRequestStore, id: string, o: PlanOpts, signal: AbortSignal): Promise<void> {
+  const connection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new UpgradeQueue({ connection, prefix: o.keyPrefix });
+  try {
+    await store.setPhase(id, 'queued', cliActor());
+    await queue.enqueue(id);
+    if (!o.json) process.stdout.write(`queued as job ${id}; following its progress (Ctrl-C cancels the request)\n`);
+  } finally {
+    await queue.close();
+    // The queue does not close a connection it was given.
+    connection.disconnect();
+  }
+  let seen = 0;
+  let cancelAsked = false;
+  for (;;) {
+    if (signal.aborted && !cancelAsked) {
+      cancelAsked = true;
+      await store.requestCancel(id, cliActor());
+    }
+    const entries = await store.log(id);
+    for (const e of entries.slice(seen)) if (e.type === 'run') printEvent(o, e.event);
+    seen = entries.length;
+    const r = await store.require(id);
+    const state = deriveState(r, Date.now());
+    if (isTerminal(state)) {
+      if (state === 'succeeded' || state === 'rolled-back') return;
+      throw new UpgradeError(state === 'cancelled' ? 'cancelled' : 'step-failed', `${r.kind} of ${r.release} ${state}${r.error ? `: ${r.error}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+
+function print(o: { json?: boolean }, json: unknown, text: string): void {
+  process.stdout.write(`${o.json ? JSON.stringify(json, null, 2) : text}\n`);
+}
