@@ -5,7 +5,11 @@
 import { z } from 'zod';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from './upgrade/plan.js';
 
-const ROLES = ['bot', 'worker'] as const;
+/**
+ * bot: Slack; worker: runs upgrades and renders plans; planner: renders plans only (beside a bot
+ * that should render its own, or as a small replica set of its own).
+ */
+const ROLES = ['bot', 'worker', 'planner'] as const;
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -13,7 +17,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const schema = z.object({
   ROLES: z.string().default('bot,worker').transform((s, ctx) => {
     const roles = s.split(',').map((r) => r.trim()).filter(Boolean);
-    for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) ctx.addIssue({ code: 'custom', message: `unknown role "${r}" (bot, worker)` });
+    for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) ctx.addIssue({ code: 'custom', message: `unknown role "${r}" (bot, worker, planner)` });
     return roles as Array<(typeof ROLES)[number]>;
   }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,8 +63,16 @@ const schema = z.object({
   SLACK_APP_TOKEN: z.string().optional(),
   SLACK_API_URL: z.string().url().optional(),
   PORT: int(0, 65_535).default(3000),
-  /** Commands and clicks worked on at once after their ack (the rest wait their turn). */
-  BOT_WORK_CONCURRENCY: int(1, 64).default(4),
+  /**
+   * Commands and clicks worked on at once after their ack (the rest wait their turn). The bot runs
+   * no helm process (plans render on workers), so this bounds Redis and API reads and the waits
+   * for plans.
+   */
+  BOT_WORK_CONCURRENCY: int(1, 256).default(32),
+  /** How long the bot waits for a worker to render a plan before it says none did. */
+  PLAN_TIMEOUT_SECONDS: int(1, 3600).default(120),
+  /** Plans one worker (or planner) renders at once: each runs helm. */
+  PLAN_CONCURRENCY: int(1, 64).default(4),
   /** How often the bot re-reads active requests to bring their Slack messages up to date. */
   PROGRESS_REREAD_MS: int(100, 3_600_000).default(10_000),
   ACCESS_CONFIG: z.string().optional(),
@@ -73,7 +85,7 @@ const schema = z.object({
 export type Env = z.infer<typeof schema>;
 
 export interface AppConfig {
-  readonly roles: ReadonlySet<'bot' | 'worker'>;
+  readonly roles: ReadonlySet<'bot' | 'worker' | 'planner'>;
   readonly logLevel: string;
   readonly redisUrl: string;
   readonly keyPrefix: string;
@@ -93,6 +105,7 @@ export interface AppConfig {
     readonly reconcileIntervalMs: number;
     readonly reconcileGraceMs: number;
   };
+  readonly plans: { readonly timeoutMs: number; readonly concurrency: number };
   readonly slack: {
     readonly mode: 'http' | 'socket';
     readonly botToken?: string;
@@ -123,7 +136,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const e = parsed.data;
   const problems: string[] = [];
   const roles = new Set(e.ROLES);
-  if (roles.size === 0) problems.push('ROLES: name at least one of bot, worker');
+  if (roles.size === 0) problems.push('ROLES: name at least one of bot, worker, planner');
   if (roles.has('bot')) {
     if (!e.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: required for the bot role');
     if (e.SLACK_MODE === 'http' && !e.SLACK_SIGNING_SECRET) problems.push('SLACK_SIGNING_SECRET: required in HTTP mode');
@@ -171,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
       reconcileGraceMs: e.RECONCILE_GRACE_SECONDS * 1000,
     },
+    plans: { timeoutMs: e.PLAN_TIMEOUT_SECONDS * 1000, concurrency: e.PLAN_CONCURRENCY },
     slack: {
       mode: e.SLACK_MODE,
       botToken: e.SLACK_BOT_TOKEN,

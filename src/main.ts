@@ -16,6 +16,7 @@ import { RedisRequestEvents, RedisRequestStore } from './jobs/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
 import { startReconciler } from './jobs/reconciler.js';
+import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
 import { resumeLeftPaused } from './upgrade/run.js';
 import { createLogger } from './log.js';
 import { healthRoutes, serveRoutes } from './health.js';
@@ -138,9 +139,30 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     });
     closers.push(async () => stopReconciler());
   }
+  if (config.roles.has('worker') || config.roles.has('planner')) {
+    const planConnection = connect('plan-worker');
+    const planWorker = createPlanWorker({ connection: planConnection, prefix: config.keyPrefix, engine: createUpgradeEngine(engine), logger, concurrency: config.plans.concurrency });
+    closers.push(async () => {
+      // Plans change nothing: a plan cut short is asked for again, never half applied.
+      await planWorker.close(true);
+      planConnection.disconnect();
+    });
+    logger.info({ concurrency: config.plans.concurrency }, 'plan worker started');
+  }
   let botPort: number | null = null;
   if (config.roles.has('bot')) {
-    const upgradeEngine = createUpgradeEngine(engine);
+    // Plans render on a worker (helm runs there); reads (status, versions) stay here: they run no process.
+    const plansQueue = planQueue(fastRedis, config.keyPrefix);
+    plansQueue.on('error', () => {});
+    const planEventsConnection = connect('plan-events');
+    const planEvents = planQueueEvents(planEventsConnection, config.keyPrefix);
+    planEvents.on('error', () => {});
+    const planner = new RemotePlanner({ queue: plansQueue, events: planEvents, timeoutMs: config.plans.timeoutMs });
+    const upgradeEngine = {
+      ...createUpgradeEngine(engine),
+      planUpgrade: planner.planUpgrade.bind(planner),
+      planRollback: planner.planRollback.bind(planner),
+    };
     // The client for work outside a listener (thread updates, group look-ups).
     const client = new WebClient(config.slack.botToken, {
       logger: slackLogger(logger),
@@ -182,6 +204,9 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       await unsubscribe();
       subscriber.disconnect();
       await bot.stop();
+      await planEvents.close();
+      await plansQueue.close();
+      planEventsConnection.disconnect();
     });
     logger.info({ mode: config.slack.mode, port: botPort }, 'bot started');
   }

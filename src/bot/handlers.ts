@@ -37,7 +37,7 @@ export const REDIS_DOWN = 'Redis is unavailable; nothing was done. Try again whe
 const REDIS_LOST = 'Redis became unavailable while this was being worked on; it may be half done. Look at `/milvus status` and `/milvus history` when Redis is back.';
 
 /** Bolt's `respond`: a post to the command's or click's response_url. */
-export type Respond = (message: { text: string; blocks?: unknown[]; response_type: 'ephemeral'; replace_original: false }) => Promise<unknown>;
+export type Respond = (message: { text?: string; blocks?: unknown[]; response_type?: 'ephemeral'; replace_original?: boolean; delete_original?: boolean }) => Promise<unknown>;
 
 export interface Caller {
   readonly user: string;
@@ -51,6 +51,11 @@ export interface Caller {
   readonly respond?: Respond;
   /** What was answered: a click's answer goes in its thread (postEphemeral), else the response_url. */
   readonly source?: 'command' | 'click';
+  /**
+   * Set while a "planning…" notice posted through the response_url waits to be replaced: the next
+   * answer takes its place (Slack's replace_original) instead of piling up under it.
+   */
+  readonly notice?: { pending: boolean };
 }
 
 const REQUEST_ID = /^req-\d{1,15}$/;
@@ -64,7 +69,9 @@ const actorOf = (c: Caller): Actor => ({ id: c.user, ...(c.userName ? { name: c.
  */
 async function ephemeral(c: Caller, text: string, thread_ts?: string, blocks?: unknown[]): Promise<void> {
   const viaResponseUrl = async () => {
-    await c.respond!({ text, ...(blocks ? { blocks } : {}), response_type: 'ephemeral', replace_original: false });
+    const replace = c.notice?.pending === true;
+    await c.respond!({ text, ...(blocks ? { blocks } : {}), response_type: 'ephemeral', replace_original: replace });
+    if (c.notice) c.notice.pending = false;
   };
   const viaApi = async () => {
     await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text, ...(blocks ? { blocks: blocks as never } : {}), ...(thread_ts ? { thread_ts } : {}) });
@@ -133,7 +140,8 @@ export class BotHandlers {
     }
   }
 
-  async command(cmd: Command, c: Caller): Promise<void> {
+  async command(cmd: Command, given: Caller): Promise<void> {
+    const c: Caller = { ...given, notice: { pending: false } };
     try {
       await this.dispatch(cmd, c);
     } catch (err) {
@@ -171,6 +179,7 @@ export class BotHandlers {
       }
       case 'plan': {
         await this.allow(c, 'read', this.target(cmd));
+        await planningNotice(c, `Planning the upgrade of *${esc(cmd.release)}* to ${esc(cmd.version)}…`);
         const plan = await engine.planUpgrade(cmd.cluster, planInput(cmd, null));
         return ephemeral(c, [...planSummaryLines(plan), ...plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`), changesSummary(plan), ...plan.warnings.map((w) => `:warning: ${esc(w)}`), '_This is a preview: nothing was changed._'].join('\n').slice(0, 3900));
       }
@@ -200,6 +209,7 @@ export class BotHandlers {
     if (cmd.allowDataChanges) await this.allow(c, 'approve', target);
     const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
     if (active) throw busy(active, this.d.now());
+    await planningNotice(c, `Planning the upgrade of *${esc(cmd.release)}* to ${esc(cmd.version)}: the card follows in this channel…`);
     const plan = await this.d.engine.planUpgrade(cmd.cluster, planInput(cmd, cmd.allowDataChanges ? c.user : null));
     const request = await this.d.store.create(
       { kind: 'upgrade', plan, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: this.d.approvals.needed, allowSelfApproval: this.d.approvals.allowSelf, ttlMs: this.d.approvals.ttlMs },
@@ -213,6 +223,7 @@ export class BotHandlers {
     } catch (err) {
       return this.abandon(request, c, err);
     }
+    await dropNotice(c);
     if (this.d.approvals.needed === 0) await this.enqueue(request.id, actorOf(c));
   }
 
@@ -304,8 +315,10 @@ export class BotHandlers {
     // The bot's own latest change is undone by the rollback planned with it, or not at all; only a
     // release the bot never changed gets a rollback planned from what the cluster shows.
     if (latest) return this.rollbackOf(latest, c);
+    await planningNotice(c, `Planning the rollback of *${esc(cmd.release)}*…`);
     const plan = await this.d.engine.planRollback(cmd.cluster, cmd.namespace, cmd.release);
-    return this.startRollback(plan, c, null);
+    await this.startRollback(plan, c, null);
+    await dropNotice(c);
   }
 
   /**
@@ -371,6 +384,28 @@ export class BotHandlers {
     const progress = await c.client.chat.postMessage({ channel: c.channel, thread_ts: threadTs, text: view.text, blocks: view.blocks });
     await this.d.store.setPlace(request.id, { channel: c.channel, messageTs: posted.ts!, progressTs: progress.ts! });
   }
+}
+
+/**
+ * Plans render on a worker and may take seconds: the person is told at once, through the
+ * response_url, and the answer replaces the notice. Without a response_url there is nothing to
+ * replace later (chat.postEphemeral messages cannot be edited), so nothing is said.
+ */
+async function planningNotice(c: Caller, text: string): Promise<void> {
+  if (!c.respond || !c.notice) return;
+  try {
+    await c.respond({ text: `:hourglass_flowing_sand: ${text}`, response_type: 'ephemeral', replace_original: false });
+    c.notice.pending = true;
+  } catch {
+    // The notice is a courtesy; the answer still comes (through chat.postEphemeral if need be).
+  }
+}
+
+/** The card is the answer: the notice that announced it goes. */
+async function dropNotice(c: Caller): Promise<void> {
+  if (!c.notice?.pending || !c.respond) return;
+  c.notice.pending = false;
+  await c.respond({ delete_original: true }).catch(() => {});
 }
 
 function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedBy: string | null) {

@@ -34,7 +34,7 @@ describe('Redis down: answered at once, nothing runs late', () => {
     port = await freePort();
     server = startRedis(port, dir);
     await until('the private redis to answer', 10_000, async () => ping(port));
-    bot = await startBotEnv({ roles: 'bot', redisUrl: `redis://127.0.0.1:${port}` });
+    bot = await startBotEnv({ roles: 'bot,planner', redisUrl: `redis://127.0.0.1:${port}` });
   });
   afterAll(async () => {
     // A failed test may leave Redis down: the bot's waiting connections close only once it is back.

@@ -24,7 +24,7 @@ describe('Slack threads converge on the stored state', () => {
   beforeEach(async () => {
     ns = await newNamespace('e2e-converge');
     await installRelease(ns.name, 'my-release', '4.1.24');
-    bot = await startBotEnv({ roles: 'bot', env: { PROGRESS_REREAD_MS: '300' } });
+    bot = await startBotEnv({ roles: 'bot,planner', env: { PROGRESS_REREAD_MS: '300' } });
     quietConn = new Redis(REDIS_URL);
     quietConn.publish = (async () => 0) as unknown as Redis['publish'];
     quiet = new RedisRequestStore(quietConn, bot.prefix);

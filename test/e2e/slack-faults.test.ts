@@ -9,7 +9,7 @@ describe('Slack API answering 429 with Retry-After, then 500', () => {
   beforeAll(async () => {
     ns = await newNamespace('e2e-slackfault');
     await installRelease(ns.name, 'my-release', '4.1.24');
-    bot = await startBotEnv({ roles: 'bot' });
+    bot = await startBotEnv({ roles: 'bot,planner' });
   });
   afterAll(async () => {
     await bot?.close();

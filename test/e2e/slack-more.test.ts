@@ -15,7 +15,7 @@ describe('Slack: clusters, groups, channels, restarts', () => {
   beforeAll(async () => {
     ns = await newNamespace('e2e-slack2');
     await installRelease(ns.name, 'my-release', '4.0.31');
-    bot = await startBotEnv({ roles: 'bot', secondCluster: 'second' });
+    bot = await startBotEnv({ roles: 'bot,planner', secondCluster: 'second' });
   });
   afterAll(async () => {
     await bot?.close();

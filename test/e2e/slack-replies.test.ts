@@ -27,7 +27,7 @@ describe('Slack: replies reach people where the bot cannot post', () => {
   beforeAll(async () => {
     ns = await newNamespace('e2e-replies');
     await installRelease(ns.name, 'my-release', '4.1.24');
-    bot = await startBotEnv({ roles: 'bot', accessYaml: ACCESS });
+    bot = await startBotEnv({ roles: 'bot,planner', accessYaml: ACCESS });
     bot.stub.channels[DM] = { is_member: false };
     bot.stub.channels[NOT_IN] = { is_member: false };
   });

@@ -66,7 +66,7 @@ export async function startNowhereBot(o: { redisUrl: string; prefix: string; acc
   writeFileSync(join(dir, 'kubeconfig'), kubeconfigNowhere(await closedPort()), { mode: 0o600 });
   writeFileSync(join(dir, 'access.yaml'), o.accessYaml);
   const env = {
-    ROLES: 'bot',
+    ROLES: 'bot,planner',
     KUBECONFIG: join(dir, 'kubeconfig'),
     REDIS_URL: o.redisUrl,
     KEY_PREFIX: o.prefix,

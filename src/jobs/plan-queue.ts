@@ -1,0 +1,112 @@
+/**
+ * Plans are rendered by workers, not by the bot. Rendering runs helm (`show values`, a server-side
+ * dry run per hop) and reads the whole release; done in the bot, a burst of `/milvus plan` starts
+ * a dozen helm processes beside the event loop that must ack every command within 3 s
+ * (bench/RESULTS.md). The bot adds a job to this queue and waits for its result; any worker
+ * replica may take it. Planning changes nothing, so a job lost with a dying worker or bot loses
+ * no work: the bot's wait times out and says so, and the person asks again.
+ */
+import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { UpgradeError, explainError, type ErrorCode } from '../upgrade/errors.js';
+import type { Plan } from '../upgrade/plan.js';
+import type { UpgradeEngine } from '../upgrade/ports.js';
+import { bullPrefix } from './queue.js';
+
+export const PLAN_QUEUE_NAME = 'milvus-plans';
+
+type UpgradeInput = Parameters<UpgradeEngine['planUpgrade']>[1];
+
+export type PlanJobData =
+  | { readonly kind: 'upgrade'; readonly cluster?: string; readonly input: UpgradeInput }
+  | { readonly kind: 'rollback'; readonly cluster?: string; readonly namespace: string; readonly release: string };
+
+/**
+ * A refusal is a result, not a failed job: the person must see the engine's own words (code,
+ * message, details), which a BullMQ failure would flatten into one string.
+ */
+export type PlanJobResult = { readonly plan: Plan } | { readonly error: { readonly code: ErrorCode | null; readonly message: string; readonly details: readonly string[] } };
+
+/** Finished plan jobs stay this long: the waiting bot reads the result from the job if the event came first. */
+const KEEP_SECONDS = 600;
+
+export interface RemotePlannerOptions {
+  readonly queue: Queue<PlanJobData, PlanJobResult>;
+  readonly events: QueueEvents;
+  /** How long the bot waits for a worker to render a plan. */
+  readonly timeoutMs: number;
+}
+
+/** The bot's side: planUpgrade/planRollback of the UpgradeEngine, rendered by a worker. */
+export class RemotePlanner {
+  constructor(private readonly o: RemotePlannerOptions) {}
+
+  planUpgrade(cluster: string | undefined, input: UpgradeInput): Promise<Plan> {
+    return this.plan({ kind: 'upgrade', ...(cluster ? { cluster } : {}), input }, `${input.release} to ${input.version}`);
+  }
+
+  planRollback(cluster: string | undefined, namespace: string, release: string): Promise<Plan> {
+    return this.plan({ kind: 'rollback', ...(cluster ? { cluster } : {}), namespace, release }, `the rollback of ${release}`);
+  }
+
+  private async plan(data: PlanJobData, what: string): Promise<Plan> {
+    const job = await this.o.queue.add(data.kind, data, { removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS }, attempts: 1 });
+    let result: PlanJobResult;
+    try {
+      result = (await job.waitUntilFinished(this.o.events, this.o.timeoutMs)) as PlanJobResult;
+    } catch (err) {
+      const state = await job.getState().catch(() => 'unknown');
+      if (state === 'waiting' || state === 'prioritized' || state === 'delayed') {
+        // Nobody took it: take it back, so that a worker starting later does not render it for nobody.
+        await job.remove().catch(() => {});
+        throw new UpgradeError('transient', `no worker took the plan of ${what} within ${Math.round(this.o.timeoutMs / 1000)} s: nothing was changed`, [
+          'the workers (ROLES=worker) may all be down or busy; look at /readyz and the queue dashboard, then ask again',
+        ]);
+      }
+      if (state === 'active') throw new UpgradeError('timeout', `the plan of ${what} took longer than ${Math.round(this.o.timeoutMs / 1000)} s on a worker: nothing was changed`, ['ask again; if it keeps happening, look at the worker\'s log (helm or the API server is slow)']);
+      throw new UpgradeError('transient', `the plan of ${what} failed on a worker: ${explainError(err)}`, ['nothing was changed; ask again']);
+    }
+    if ('error' in result) {
+      const e = result.error;
+      throw e.code ? new UpgradeError(e.code, e.message, e.details) : new Error(e.message);
+    }
+    return result.plan;
+  }
+}
+
+export function planQueue(connection: ConnectionOptions, prefix: string): Queue<PlanJobData, PlanJobResult> {
+  return new Queue<PlanJobData, PlanJobResult>(PLAN_QUEUE_NAME, { connection, prefix: bullPrefix(prefix) });
+}
+
+export function planQueueEvents(connection: ConnectionOptions, prefix: string): QueueEvents {
+  return new QueueEvents(PLAN_QUEUE_NAME, { connection, prefix: bullPrefix(prefix) });
+}
+
+export interface PlanWorkerOptions {
+  readonly connection: ConnectionOptions;
+  readonly prefix: string;
+  /** The engine that renders (helm, the API server), on the worker. */
+  readonly engine: Pick<UpgradeEngine, 'planUpgrade' | 'planRollback'>;
+  readonly logger: Logger;
+  /** Plans rendered at once by this worker. */
+  readonly concurrency: number;
+}
+
+/** The worker's side: renders each plan and returns it, or the engine's refusal. */
+export function createPlanWorker(o: PlanWorkerOptions): Worker<PlanJobData, PlanJobResult> {
+  const render = async (job: Job<PlanJobData, PlanJobResult>): Promise<PlanJobResult> => {
+    const d = job.data;
+    const started = Date.now();
+    try {
+      const plan = d.kind === 'upgrade' ? await o.engine.planUpgrade(d.cluster, d.input) : await o.engine.planRollback(d.cluster, d.namespace, d.release);
+      o.logger.info({ planJob: job.id, kind: d.kind, plan: plan.id, ms: Date.now() - started }, 'plan rendered');
+      return { plan };
+    } catch (err) {
+      o.logger.info({ planJob: job.id, kind: d.kind, err: explainError(err), ms: Date.now() - started }, 'plan refused or failed');
+      return err instanceof UpgradeError ? { error: { code: err.code, message: err.message, details: err.details } } : { error: { code: null, message: explainError(err), details: [] } };
+    }
+  };
+  const worker = new Worker<PlanJobData, PlanJobResult>(PLAN_QUEUE_NAME, render, { connection: o.connection, prefix: bullPrefix(o.prefix), concurrency: o.concurrency });
+  worker.on('error', (err) => o.logger.error({ err: explainError(err) }, 'plan worker error'));
+  return worker;
+}
