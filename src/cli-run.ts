@@ -95,6 +95,8 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // The watches that woke the waits would keep the process alive.
+    conn.close();
   }
   const secs = Math.round((Date.now() - started) / 1000);
   print(o, { result: 'succeeded', plan: plan.id, seconds: secs }, `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`);

@@ -16,7 +16,7 @@ export interface EngineAccessOptions {
  * One set of adapters per cluster (kubeconfig context), made on first use. The plan records the
  * context name it was made for, so a job runs against the same cluster it was approved on.
  */
-export function createEngineAccess(options: EngineAccessOptions): EngineAccess & { default(): Connection; forName(cluster?: string): Connection } {
+export function createEngineAccess(options: EngineAccessOptions): EngineAccess & { default(): Connection; forName(cluster?: string): Connection; close(): void } {
   const cache = new Map<string, Connection>();
   const forName = (cluster?: string): Connection => {
     const key = cluster ?? '';
@@ -41,6 +41,9 @@ export function createEngineAccess(options: EngineAccessOptions): EngineAccess &
     },
     default: () => forName(undefined),
     forName,
+    close: () => {
+      for (const conn of new Set(cache.values())) conn.close();
+    },
   };
 }
 

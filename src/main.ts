@@ -226,6 +226,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   }
   closers.push(() => queue.close());
   closers.push(() => botQueue.close());
+  closers.push(async () => engine.close());
   return {
     botPort,
     dashboardPort,

@@ -7,6 +7,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { HelmCliReleaseManager } from './helm.js';
 import { HelmSecretStorage } from './helm-storage.js';
 import { KubernetesClusterOps, loadKubeConfig } from './kube.js';
+import { KubernetesReleaseWatch } from './release-watch.js';
 import { HelmKubeReleaseObserver } from './milvus.js';
 
 export interface ConnectOptions {
@@ -20,6 +21,8 @@ export interface ConnectOptions {
 export interface Connection extends EngineDeps {
   readonly ports: Ports;
   readonly kube: KubernetesClusterOps;
+  /** Closes the watches that wake waits (they would keep a short-lived process alive). */
+  close(): void;
 }
 
 /** Builds the real adapters for one cluster (a kubeconfig context). */
@@ -36,12 +39,14 @@ export function connectCluster(options: ConnectOptions): Connection {
     kubeContext: options.context,
     env: options.helmEnv,
   });
+  const changes = new KubernetesReleaseWatch(kc);
   return {
     clusterName,
     helm,
     kube,
     observer: new HelmKubeReleaseObserver(helm, kube, clusterName),
     settings: options.settings,
-    ports: { helm, cluster: kube, sessions: new EtcdHttpSessionProbe(), clock: systemClock },
+    ports: { helm, cluster: kube, sessions: new EtcdHttpSessionProbe(), clock: systemClock, changes },
+    close: () => changes.close(),
   };
 }

@@ -141,11 +141,25 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Changes to a release's Deployments and pods, as a watch sees them: waits read again when
+ * something changed rather than on a timer. A counter, so that a change between a read and the
+ * wait after it is not missed.
+ */
+export interface ReleaseChanges {
+  /** The release's change counter now (starts watching it). */
+  mark(namespace: string, release: string): number;
+  /** Resolves once the counter has passed `mark` (at once if it has), or after `maxMs`; rejects on abort. */
+  after(namespace: string, release: string, mark: number, maxMs: number, signal?: AbortSignal): Promise<void>;
+}
+
 export interface Ports {
   readonly helm: ReleaseManager;
   readonly cluster: ClusterOps;
   readonly sessions: SessionProbe;
   readonly clock: Clock;
+  /** Without it (unit tests, fakes), waits poll every pollIntervalMs. */
+  readonly changes?: ReleaseChanges;
 }
 
 /** Reads everything a plan is made from. Implemented by src/cluster/milvus.ts. */

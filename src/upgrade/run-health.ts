@@ -5,7 +5,7 @@
  */
 import { UpgradeError } from './errors.js';
 import type { PodHealth } from './ports.js';
-import { done, fail, waitFor, type StepContext, type StepOutcome } from './run-support.js';
+import { done, fail, markChanges, nextLook, waitFor, type StepContext, type StepOutcome } from './run-support.js';
 import type { Step } from './steps.js';
 
 const LOG_LINES = 20;
@@ -47,9 +47,11 @@ export async function checkHealth(step: Extract<Step, { kind: 'check-health' }>,
   }
   // 2. Still healthy after the settle window: no pod went not-ready or restarted meanwhile.
   const deadline = ctx.ports.clock.now() + step.settleSeconds * 1000;
+  let mark = markChanges(ctx);
   while (ctx.ports.clock.now() < deadline) {
     await ctx.progress(`${pods.length} pods ready; watching them for ${step.settleSeconds}s`);
-    await ctx.ports.clock.sleep(Math.min(ctx.pollIntervalMs, Math.max(1, deadline - ctx.ports.clock.now())), ctx.signal);
+    await nextLook(ctx, mark, deadline);
+    mark = markChanges(ctx);
     const now = await ctx.ports.cluster.podsHealth(ctx.namespace, ctx.release);
     const problems = problemsOf(now);
     if (problems[0]) await failWith(problems[0], problems, ctx, 'during the settle window');

@@ -20,7 +20,7 @@ export async function stopMilvus(step: Extract<Step, { kind: 'stop-milvus' }>, c
     (last) => new UpgradeError('timeout', `Milvus did not stop within ${step.timeoutSeconds}s (${last})`, [
       `see: kubectl -n ${ctx.namespace} get pods -l ${step.podSelector}`,
     ]),
-  );
+    { watched: false });
   return done(`${step.deployments.length} Deployments scaled to 0, no pod left`);
 }
 
@@ -59,7 +59,7 @@ export async function waitSessions(step: Extract<Step, { kind: 'wait-sessions-ex
     (last) => new UpgradeError('timeout', `Milvus sessions did not expire within ${step.timeoutSeconds}s (${last})`, [
       'is a Milvus process still running somewhere against this etcd?',
     ]),
-  );
+    { watched: false });
   return done('every Milvus session expired');
 }
 
@@ -104,7 +104,8 @@ export async function runMetaMigration(step: Extract<Step, { kind: 'run-meta-mig
     // Backup and rollback only read the source or restore the backup: safe to run again.
     await cluster.deletePod(ctx.namespace, step.pod);
     await waitFor(ctx, 120, async () => ({ value: (await cluster.podPhase(ctx.namespace, step.pod)) === null ? true : null, text: `removing the failed pod ${step.pod}` }),
-      () => new UpgradeError('timeout', `the failed pod ${step.pod} could not be removed`));
+      () => new UpgradeError('timeout', `the failed pod ${step.pod} could not be removed`),
+    { watched: false });
   }
   if (phase === null || (phase === 'Failed' && step.action !== 'migrate')) {
     await cluster.createMetaMigrationPod(ctx.namespace, {
@@ -127,7 +128,7 @@ export async function runMetaMigration(step: Extract<Step, { kind: 'run-meta-mig
     () => new UpgradeError('timeout', `the ${step.action} pod ${step.pod} did not finish within ${step.timeoutSeconds}s`, [
       `see: kubectl -n ${ctx.namespace} describe pod ${step.pod}`,
     ]),
-  );
+    { watched: false });
   if (final === 'Failed') {
     const logs = await cluster.podLogTail(ctx.namespace, step.pod, 20);
     const advice = step.action === 'migrate' ? 'roll back (restores the backup), then migrate again' : 'fix the cause, then run again';

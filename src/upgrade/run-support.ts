@@ -38,18 +38,50 @@ export function fail(message: string, details: string[] = []): never {
 export const done = (detail: string): StepOutcome => ({ skipped: false, detail });
 export const skipped = (detail: string): StepOutcome => ({ skipped: true, detail });
 
-/** Polls until `check` returns a value, reporting its progress text; throws a timeout error. */
+/**
+ * With a watch, a wait still reads again this often when no change arrives: a watch that died
+ * without a word costs this much delay, never a wait that hangs.
+ */
+export const WATCH_RESYNC_MS = 10_000;
+
+/**
+ * Until `check` may have a new answer: the release's next change (its watch), or `ms` of sleep
+ * without a watch; never past `deadline`.
+ */
+export async function nextLook(ctx: StepContext, mark: number | null, deadline: number): Promise<void> {
+  const { clock, changes } = ctx.ports;
+  const left = Math.max(1, deadline - clock.now());
+  try {
+    if (changes && mark !== null) await changes.after(ctx.namespace, ctx.release, mark, Math.min(Math.max(ctx.pollIntervalMs, WATCH_RESYNC_MS), left), ctx.signal);
+    else await clock.sleep(Math.min(ctx.pollIntervalMs, left), ctx.signal);
+  } catch {
+    throw new Cancelled('cancelled while waiting');
+  }
+}
+
+/** The release's change counter before a read, when waits are woken by its watch. */
+export function markChanges(ctx: StepContext, watched = true): number | null {
+  return watched && ctx.ports.changes ? ctx.ports.changes.mark(ctx.namespace, ctx.release) : null;
+}
+
+/**
+ * Reads until `check` returns a value, reporting its progress text; throws a timeout error.
+ * `watched`: what `check` reads is the release's Deployments or pods, whose watch wakes the wait;
+ * anything else (a migration pod, etcd) is polled.
+ */
 export async function waitFor<T>(
   ctx: StepContext,
   timeoutSeconds: number,
   check: () => Promise<{ value: T | null; text: string }>,
   onTimeout: (lastText: string) => UpgradeError,
+  options: { watched?: boolean } = {},
 ): Promise<T> {
   const { clock } = ctx.ports;
   const deadline = clock.now() + timeoutSeconds * 1000;
   let lastText = '';
   for (;;) {
     if (ctx.signal?.aborted) throw new Cancelled('cancelled while waiting');
+    const mark = markChanges(ctx, options.watched ?? true);
     let value: T | null;
     let text: string;
     try {
@@ -64,11 +96,14 @@ export async function waitFor<T>(
     if (value !== null) return value;
     await ctx.progress(text);
     if (clock.now() >= deadline) throw onTimeout(text);
-    try {
-      await clock.sleep(ctx.pollIntervalMs, ctx.signal);
-    } catch {
-      throw new Cancelled('cancelled while waiting');
-    }
+    if (mark === null) {
+      // Polling: the interval as before (a fake clock's sleep is how unit tests move time).
+      try {
+        await clock.sleep(ctx.pollIntervalMs, ctx.signal);
+      } catch {
+        throw new Cancelled('cancelled while waiting');
+      }
+    } else await nextLook(ctx, mark, deadline);
   }
 }
 
