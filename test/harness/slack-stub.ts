@@ -19,6 +19,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { renderPage } from './slack-page.js';
 
 export interface RecordedCall {
   /** Web API method, e.g. `chat.postMessage`; `response_url` for POSTs to `/response/:id`. */
@@ -66,6 +67,15 @@ export interface StubEphemeral {
   thread_ts?: string;
   text: string;
   blocks?: unknown[];
+}
+
+/** An App Home tab as the bot last published it for one user (views.publish). */
+export interface StubHome {
+  id: string;
+  user_id: string;
+  view: unknown;
+  /** How many times views.publish set it. */
+  publishes: number;
 }
 
 export interface StubView {
@@ -126,6 +136,8 @@ export interface SlackStub {
   thread(channel: string, ts: string): StubMessage[];
   ephemerals(channel?: string): StubEphemeral[];
   views(): StubView[];
+  /** The App Home a user sees (the last views.publish for them), if any. */
+  home(userId: string): StubHome | undefined;
   /**
    * A `response_url` that posts back into this stub (recorded as method `response_url`). Given
    * `to`, an ephemeral answer posted there (Slack's default) also shows in `ephemerals()` as seen
@@ -136,7 +148,7 @@ export interface SlackStub {
   failNext(method: string, fault: Fault, times?: number): void;
   /** Resolves once `predicate(calls)` holds; re-checked on every recorded call. */
   waitFor(predicate: (calls: readonly RecordedCall[]) => boolean, timeoutMs?: number): Promise<void>;
-  /** Clears calls, messages, ephemerals, views and pending faults (keeps userGroups/users/channels and the ts counter). */
+  /** Clears calls, messages, ephemerals, views, homes and pending faults (keeps userGroups/users/channels and the ts counter). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -180,6 +192,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
   let messages: StubMessage[] = [];
   let ephemerals: StubEphemeral[] = [];
   let views: StubView[] = [];
+  const homes = new Map<string, StubHome>();
   let faults: PendingFault[] = [];
   let waiters: Waiter[] = [];
   let tsCounter = 0;
@@ -436,6 +449,16 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
         view: { id, team_id: identity.team_id, app_id: identity.app_id, bot_id: identity.bot_id, state: { values: {} }, hash: `${id}.hash`, ...copy(a.view as object) },
       });
     },
+    'views.publish': (a) => {
+      const userId = str(a.user_id);
+      if (!userId) return err('invalid_arguments');
+      if (!a.view || typeof a.view !== 'object') return err('invalid_arguments');
+      const existing = homes.get(userId);
+      viewCounter += existing ? 0 : 1;
+      const id = existing?.id ?? `V${String(viewCounter).padStart(9, '0')}`;
+      homes.set(userId, { id, user_id: userId, view: copy(a.view), publishes: (existing?.publishes ?? 0) + 1 });
+      return ok({ view: { id, team_id: identity.team_id, app_id: identity.app_id, bot_id: identity.bot_id, state: { values: {} }, hash: `${id}.hash`, ...copy(a.view as object) } });
+    },
     'usergroups.users.list': (a) => {
       const group = str(a.usergroup);
       const members = group ? stubRef.userGroups[group] : undefined;
@@ -617,6 +640,10 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
     thread: (channel, ts) => copy(threadOf(channel, ts)),
     ephemerals: (channel) => copy(ephemerals.filter((e) => channel === undefined || e.channel === channel)),
     views: () => copy(views),
+    home: (userId) => {
+      const h = homes.get(userId);
+      return h ? copy(h) : undefined;
+    },
     responseUrl: (id = `r${Date.now().toString(36)}${(++responseCounter).toString(36)}`, to) => {
       if (to) responseTargets.set(id, to);
       return `${baseUrl}/response/${encodeURIComponent(id)}`;
@@ -654,6 +681,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       messages = [];
       ephemerals = [];
       views = [];
+      homes.clear();
       faults = [];
     },
     async close() {
@@ -676,110 +704,4 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
 function describeFailure(c: RecordedCall): string {
   const e = (c.response as { error?: unknown } | null)?.error;
   return typeof e === 'string' ? `${c.status} ${e}` : String(c.status);
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTML view
-// ---------------------------------------------------------------------------------------------
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
-}
-
-const esc = (v: unknown): string => escapeHtml(typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
-
-function textOf(t: unknown): string {
-  if (typeof t === 'string') return t;
-  if (t && typeof t === 'object' && 'text' in t) return textOf((t as { text: unknown }).text);
-  return '';
-}
-
-function renderElement(el: unknown): string {
-  if (!el || typeof el !== 'object') return '';
-  const e = el as Record<string, unknown>;
-  const type = esc(e.type);
-  if (e.type === 'button') {
-    return `<span class="button" data-action-id="${esc(e.action_id)}" data-value="${esc(e.value)}" data-style="${esc(e.style ?? 'default')}">${esc(textOf(e.text))}</span>`;
-  }
-  if (e.type === 'image') return `<span class="element element-image">${esc(e.alt_text)}</span>`;
-  if (e.type === 'mrkdwn' || e.type === 'plain_text') return `<span class="element element-text">${esc(e.text)}</span>`;
-  const label = textOf(e.placeholder) || textOf(e.text);
-  return `<span class="element element-${type}" data-action-id="${esc(e.action_id)}">${esc(label || String(e.type))}</span>`;
-}
-
-function renderBlock(b: unknown): string {
-  if (!b || typeof b !== 'object') return '';
-  const blk = b as Record<string, unknown>;
-  const type = typeof blk.type === 'string' ? blk.type : 'unknown';
-  const attrs = `class="block block-${esc(type)}" data-block-type="${esc(type)}" data-block-id="${esc(blk.block_id)}"`;
-  switch (type) {
-    case 'header':
-      return `<div ${attrs}><h3>${esc(textOf(blk.text))}</h3></div>`;
-    case 'section': {
-      const fields = Array.isArray(blk.fields) ? blk.fields.map((f) => `<div class="field">${esc(textOf(f))}</div>`).join('') : '';
-      const acc = blk.accessory ? `<div class="accessory">${renderElement(blk.accessory)}</div>` : '';
-      return `<div ${attrs}><div class="block-text">${esc(textOf(blk.text))}</div>${fields}${acc}</div>`;
-    }
-    case 'context':
-    case 'actions': {
-      const els = Array.isArray(blk.elements) ? blk.elements.map(renderElement).join(' ') : '';
-      return `<div ${attrs}>${els}</div>`;
-    }
-    case 'divider':
-      return `<hr ${attrs}>`;
-    default:
-      return `<div ${attrs}>[${esc(type)} block]</div>`;
-  }
-}
-
-function renderMessage(m: StubMessage, replies: StubMessage[] | undefined, reply: boolean): string {
-  const blocks = m.blocks?.length ? `<div class="blocks">${m.blocks.map(renderBlock).join('')}</div>` : '';
-  const reactions = m.reactions.length
-    ? `<div class="reactions">${m.reactions.map((r) => `<span class="reaction" data-name="${esc(r.name)}">:${esc(r.name)}: ${r.count}</span>`).join(' ')}</div>`
-    : '';
-  const edited = m.updates > 0 ? ` <span class="edited">(edited ×${m.updates})</span>` : '';
-  const thread =
-    replies && replies.length
-      ? `<div class="thread" data-thread-ts="${esc(m.ts)}">${replies.map((r) => renderMessage(r, undefined, true)).join('')}</div>`
-      : '';
-  const cls = reply ? 'message reply' : 'message';
-  return (
-    `<div class="${cls}" data-ts="${esc(m.ts)}" data-channel="${esc(m.channel)}" data-thread-ts="${esc(m.thread_ts)}" data-updates="${m.updates}">` +
-    `<div class="meta"><span class="ts">${esc(m.ts)}</span>${edited}</div>` +
-    `<div class="text">${esc(m.text)}</div>${blocks}${reactions}${thread}</div>`
-  );
-}
-
-function renderChannel(channel: string, all: StubMessage[]): string {
-  const msgs = all.filter((m) => m.channel === channel);
-  const tops = new Set(msgs.filter((m) => !m.thread_ts || m.thread_ts === m.ts).map((m) => m.ts));
-  const body = msgs
-    .filter((m) => !m.thread_ts || m.thread_ts === m.ts || !tops.has(m.thread_ts))
-    .map((m) =>
-      tops.has(m.ts) ? renderMessage(m, msgs.filter((r) => r.thread_ts === m.ts && r.ts !== m.ts), false) : renderMessage(m, undefined, true),
-    )
-    .join('');
-  return `<section class="channel" data-channel="${esc(channel)}"><h2><a href="/channel/${encodeURIComponent(channel)}">#${esc(channel)}</a></h2>${body || '<p class="empty">no messages</p>'}</section>`;
-}
-
-function renderPage(all: StubMessage[], channel: string | undefined, refreshSec: number): string {
-  const channels = channel !== undefined ? [channel] : [...new Set(all.map((m) => m.channel))];
-  const refresh = refreshSec > 0 ? `<meta http-equiv="refresh" content="${refreshSec}">` : '';
-  const title = channel !== undefined ? `#${channel} — Slack stub` : 'Slack stub';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">${refresh}<title>${esc(title)}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:1rem;max-width:60rem}
-.channel{border:1px solid #ccc;border-radius:6px;padding:.5rem 1rem;margin-bottom:1rem}
-.message{border-top:1px solid #eee;padding:.4rem 0}
-.thread{margin-left:2rem;border-left:3px solid #ddd;padding-left:.8rem}
-.meta{color:#888;font-size:.75rem}.text{white-space:pre-wrap}
-.block{margin:.2rem 0;white-space:pre-wrap}.block-context{color:#666;font-size:.85rem}.field{display:inline-block;margin-right:1rem}
-.button{display:inline-block;border:1px solid #999;border-radius:4px;padding:.1rem .5rem;margin-right:.3rem}
-.button[data-style=primary]{background:#007a5a;color:#fff}.button[data-style=danger]{background:#e01e5a;color:#fff}
-</style></head>
-<body><h1>${esc(title)}</h1>
-${channels.length ? channels.map((c) => renderChannel(c, all)).join('\n') : '<p class="empty">no messages</p>'}
-</body></html>
-`;
 }
