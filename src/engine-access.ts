@@ -2,6 +2,7 @@ import { connectCluster, type Connection } from './cluster/connect.js';
 import type { EngineAccess } from './jobs/execute.js';
 import { runningVersion, type PlanSettings } from './upgrade/plan.js';
 import type { UpgradeEngine } from './upgrade/ports.js';
+import type { HelmReleaseInfo } from './upgrade/state.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease } from './upgrade/service.js';
 
 export interface EngineAccessOptions {
@@ -53,10 +54,29 @@ export function createUpgradeEngine(access: ReturnType<typeof createEngineAccess
     clusterName: (cluster) => cluster ?? access.default().clusterName,
     versions: (cluster) => listVersions(access.forName(cluster)),
     status: async (cluster, namespace, release) => {
-      const state = await observeRelease(access.forName(cluster), namespace, release);
-      return { state, running: runningVersion(state).text };
+      const conn = access.forName(cluster);
+      const [state, restarts] = await Promise.all([observeRelease(conn, namespace, release), restartsOf(conn, namespace, release)]);
+      return { state, running: runningVersion(state).text, ...(restarts ? { restarts } : {}) };
     },
+    releases: async (cluster, namespace) => (await access.forName(cluster).releases(namespace)).filter(isMilvusChart),
     planUpgrade: (cluster, input) => makeUpgradePlan(access.forName(cluster), input),
     planRollback: (cluster, namespace, release) => makeRollbackPlan(access.forName(cluster), namespace, release),
   };
+}
+
+/** Releases of the Milvus chart (`milvus-<version>`); helm keeps every other release too. */
+function isMilvusChart(r: HelmReleaseInfo): boolean {
+  return r.chart === `milvus-${r.chartVersion}`;
+}
+
+/** Restarts per component, for status; a status without them beats no status, so a failed read gives none. */
+async function restartsOf(conn: Connection, namespace: string, release: string): Promise<Record<string, number> | null> {
+  try {
+    const pods = await conn.kube.podsHealth(namespace, release);
+    const out: Record<string, number> = {};
+    for (const p of pods) out[p.component] = (out[p.component] ?? 0) + p.containers.reduce((n, c) => n + c.restartCount, 0);
+    return out;
+  } catch {
+    return null;
+  }
 }

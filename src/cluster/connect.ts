@@ -1,5 +1,6 @@
 import type { PlanSettings } from '../upgrade/plan.js';
 import type { Ports } from '../upgrade/ports.js';
+import type { HelmReleaseInfo } from '../upgrade/state.js';
 import type { EngineDeps } from '../upgrade/service.js';
 import { systemClock } from './clock.js';
 import { EtcdHttpSessionProbe } from './etcd.js';
@@ -21,6 +22,8 @@ export interface ConnectOptions {
 export interface Connection extends EngineDeps {
   readonly ports: Ports;
   readonly kube: KubernetesClusterOps;
+  /** helm's releases (their current revisions), read from the release Secrets; every namespace when none is given. */
+  releases(namespace?: string): Promise<HelmReleaseInfo[]>;
   /** Closes the watches that wake waits (they would keep a short-lived process alive). */
   close(): void;
 }
@@ -30,8 +33,9 @@ export function connectCluster(options: ConnectOptions): Connection {
   const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
   const clusterName = kc.getCurrentContext() || 'default';
   const kube = new KubernetesClusterOps(kc);
+  const storage = new HelmSecretStorage(kc.makeApiClient(CoreV1Api));
   const helm = new HelmCliReleaseManager({
-    storage: new HelmSecretStorage(kc.makeApiClient(CoreV1Api)),
+    storage,
     bin: options.helmBin,
     kubeconfig: options.kubeconfig,
     // Only an explicit context: helm finds the same default (KUBECONFIG, ~/.kube/config or
@@ -44,6 +48,7 @@ export function connectCluster(options: ConnectOptions): Connection {
     clusterName,
     helm,
     kube,
+    releases: (namespace) => storage.releases(namespace),
     observer: new HelmKubeReleaseObserver(helm, kube, clusterName),
     settings: options.settings,
     ports: { helm, cluster: kube, sessions: new EtcdHttpSessionProbe(), clock: systemClock, changes },

@@ -66,6 +66,18 @@ export function chartOf(r: StoredRelease): string {
   return `${r.chart.metadata.name ?? ''}-${r.chart.metadata.version ?? ''}`;
 }
 
+function infoOf(r: StoredRelease): HelmReleaseInfo {
+  return {
+    name: r.name,
+    namespace: r.namespace,
+    revision: r.version,
+    status: r.info.status ?? '',
+    chart: chartOf(r),
+    chartVersion: r.chart.metadata.version ?? '',
+    appVersion: r.chart.metadata.appVersion ?? '',
+  };
+}
+
 export class HelmSecretStorage {
   constructor(private readonly core: CoreV1Api) {}
 
@@ -79,22 +91,33 @@ export class HelmSecretStorage {
       .sort((a, b) => a.version - b.version);
   }
 
+  /**
+   * The current revision of every release helm keeps in a namespace (every namespace when none is
+   * given). Only the newest Secret of each release is decoded: the others are superseded history.
+   */
+  async releases(namespace?: string): Promise<HelmReleaseInfo[]> {
+    const what = `listing helm's releases (their Secrets) in ${namespace ?? 'every namespace'}`;
+    const labelSelector = 'owner=helm';
+    const list = await api(what, () => (namespace ? this.core.listNamespacedSecret({ namespace, labelSelector }) : this.core.listSecretForAllNamespaces({ labelSelector })));
+    const newest = new Map<string, { version: number; field: string }>();
+    for (const s of list.items) {
+      const name = s.metadata?.labels?.name;
+      const version = Number(s.metadata?.labels?.version);
+      const field = s.data?.release;
+      if (s.type !== 'helm.sh/release.v1' || !name || !Number.isInteger(version) || typeof field !== 'string') continue;
+      const key = `${s.metadata?.namespace ?? ''}/${name}`;
+      if ((newest.get(key)?.version ?? -1) < version) newest.set(key, { version, field });
+    }
+    return [...newest.values()].map(({ field }) => infoOf(decodeRelease(field)));
+  }
+
   async latest(namespace: string, release: string): Promise<StoredRelease | null> {
     return (await this.revisions(namespace, release)).at(-1) ?? null;
   }
 
   async release(namespace: string, release: string): Promise<HelmReleaseInfo | null> {
     const r = await this.latest(namespace, release);
-    if (!r) return null;
-    return {
-      name: release,
-      namespace,
-      revision: r.version,
-      status: r.info.status ?? '',
-      chart: chartOf(r),
-      chartVersion: r.chart.metadata.version ?? '',
-      appVersion: r.chart.metadata.appVersion ?? '',
-    };
+    return r ? { ...infoOf(r), name: release, namespace } : null;
   }
 
   async history(namespace: string, release: string): Promise<HelmRevisionInfo[]> {

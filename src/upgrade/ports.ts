@@ -212,7 +212,13 @@ export interface RequestEvents {
 export interface UpgradeEngine {
   clusterName(cluster?: string): string;
   versions(cluster?: string): Promise<ChartEntry[]>;
-  status(cluster: string | undefined, namespace: string, release: string): Promise<{ state: ReleaseState; running: string }>;
+  /**
+   * `restarts`: container restarts of the release's pods, summed per component; absent when the
+   * pods could not be read.
+   */
+  status(cluster: string | undefined, namespace: string, release: string): Promise<{ state: ReleaseState; running: string; restarts?: Readonly<Record<string, number>> }>;
+  /** The Milvus releases helm keeps in a namespace of the cluster (every namespace when none is given). */
+  releases(cluster: string | undefined, namespace?: string): Promise<HelmReleaseInfo[]>;
   planUpgrade(
     cluster: string | undefined,
     input: { release: string; namespace: string; version: string; strategy?: string; chart?: string; allowDataChanges?: { readonly by: string } | null },
