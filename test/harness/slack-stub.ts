@@ -15,11 +15,20 @@
  * It also accepts `POST /response/:id` as a stand-in for `response_url` webhooks: such calls are
  * recorded with method `response_url` (see `stub.responseUrl(id)`).
  *
+ * It refuses what Slack refuses: blocks that break a Block Kit rule (block-kit-rules.ts) answer
+ * `invalid_blocks` with Slack's `errors` and `response_metadata.messages`; views that do answer
+ * `invalid_arguments`; a `text` over 40,000 characters is truncated with Slack's
+ * `message_truncated` warning; an ephemeral for someone outside a channel with declared members
+ * answers `user_not_in_channel`; a method it does not implement answers `unknown_method`; a
+ * response_url takes at most 5 posts within 30 minutes (then HTTP 404 `used_url` / `expired_url`).
+ *
  * Tokens are recorded in `RecordedCall.token` but never logged or rendered.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { renderPage } from './slack-page.js';
+import type { SlackClient } from './slack-client.js';
+import { servePage } from './slack-page.js';
+import { asMessages, MAX_MESSAGE_TEXT, validateBlocks, validateView } from './block-kit-rules.js';
 
 export interface RecordedCall {
   /** Web API method, e.g. `chat.postMessage`; `response_url` for POSTs to `/response/:id`. */
@@ -100,6 +109,25 @@ export interface StubIdentity {
   app_id: string;
 }
 
+/**
+ * A channel as the stub knows it: fields merged into conversations.info answers, plus who is in it.
+ */
+export interface StubChannel {
+  /** `false`: the bot is not in this channel (see `SlackStub.channels`). */
+  is_member?: boolean;
+  /**
+   * The people in the channel. Declared, chat.postEphemeral to anyone else answers
+   * `user_not_in_channel`, as Slack does. Not declared, anyone is taken to be in it (so tests that
+   * do not care about membership need not list everyone). Not shown in conversations.info.
+   */
+  members?: string[];
+  [field: string]: unknown;
+}
+
+/** Slack keeps a response_url for 30 minutes and 5 uses. */
+export const RESPONSE_URL_USES = 5;
+export const RESPONSE_URL_TTL_MS = 30 * 60_000;
+
 export interface SlackStubOptions {
   port?: number;
   /** Defaults: T0STUBTEAM / U0STUBBOT / B0STUBBOT / A0STUBAPP. */
@@ -125,9 +153,14 @@ export interface SlackStub {
    * Overrides merged into conversations.info answers, by channel id. `is_member: false` is a
    * channel the bot is not in (a DM, a channel nobody invited it to): chat.postMessage and
    * chat.postEphemeral there answer `not_in_channel` (public `C…`) or `channel_not_found`, as
-   * Slack does; its response_url still works.
+   * Slack does; its response_url still works. `members` lists who is in it (see StubChannel).
    */
-  channels: Record<string, Record<string, unknown>>;
+  channels: Record<string, StubChannel>;
+  /**
+   * The person's side of Slack for the page (typed commands, clicks, the Home tab), once the app
+   * to send to is known; null: the page only shows.
+   */
+  client: SlackClient | null;
   /** Calls to one method, in order. */
   callsTo(method: string): RecordedCall[];
   /** Current (not deleted) messages, after updates, in post order. */
@@ -141,14 +174,17 @@ export interface SlackStub {
   /**
    * A `response_url` that posts back into this stub (recorded as method `response_url`). Given
    * `to`, an ephemeral answer posted there (Slack's default) also shows in `ephemerals()` as seen
-   * by that user in that channel, as Slack shows it.
+   * by that user in that channel, as Slack shows it; a later post with `replace_original: true`
+   * replaces that answer in place and one with `delete_original: true` removes it (the original
+   * of a slash command's response_url is the answer posted through it). Like Slack's, it takes
+   * RESPONSE_URL_USES posts within RESPONSE_URL_TTL_MS of being handed out.
    */
   responseUrl(id?: string, to?: { channel: string; user: string }): string;
   /** Make the next `times` calls to `method` (or `'*'` for any) fail with `fault`. */
   failNext(method: string, fault: Fault, times?: number): void;
   /** Resolves once `predicate(calls)` holds; re-checked on every recorded call. */
   waitFor(predicate: (calls: readonly RecordedCall[]) => boolean, timeoutMs?: number): Promise<void>;
-  /** Clears calls, messages, ephemerals, views, homes and pending faults (keeps userGroups/users/channels and the ts counter). */
+  /** Clears calls, messages, ephemerals, views, homes, response_url uses and pending faults (keeps userGroups/users/channels and the ts counter). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -198,9 +234,16 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
   let tsCounter = 0;
   let viewCounter = 0;
   const responseTargets = new Map<string, { channel: string; user: string }>();
+  /** Per response_url id: when it was handed out, how often it was used, the answer it posted last. */
+  const responseUses = new Map<string, { issuedAt: number; uses: number; original?: StubEphemeral }>();
   /** Slack's answer to a post in a channel the bot is not in, or null. */
   const notMember = (channel: string): string | null =>
     stubRef.channels[channel]?.is_member === false ? (channel.startsWith('C') ? 'not_in_channel' : 'channel_not_found') : null;
+  /** Slack's answer to an ephemeral for someone who is not in the channel, or null (undeclared: anyone is in). */
+  const userOutside = (channel: string, user: string): string | null => {
+    const members = stubRef.channels[channel]?.members;
+    return members && !members.includes(user) ? 'user_not_in_channel' : null;
+  };
 
   const nextTs = (): string => {
     tsCounter += 1;
@@ -264,6 +307,28 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
   const arr = (v: unknown): unknown[] | undefined => (Array.isArray(v) ? v : undefined);
   const ok = (body: Record<string, unknown> = {}): Answer => ({ status: 200, body: { ok: true, ...body } });
   const err = (error: string): Answer => ({ status: 200, body: { ok: false, error } });
+  /** Slack's refusal of blocks: every error, bare in `errors` and with its level in the metadata. */
+  const invalidBlocks = (errors: string[]): Answer => ({ status: 200, body: { ok: false, error: 'invalid_blocks', errors, response_metadata: { messages: asMessages(errors) } } });
+  /** Blocks as given: undefined when absent, an Answer when Slack would refuse them, else the array. */
+  const blocksOf = (a: Record<string, unknown>): unknown[] | undefined | Answer => {
+    if (a.blocks === undefined || a.blocks === '') return undefined;
+    // A blocks field that is not a JSON array never reaches the Block Kit rules.
+    if (!Array.isArray(a.blocks)) return err('invalid_blocks_format');
+    const errors = validateBlocks(a.blocks, 'message');
+    return errors.length ? invalidBlocks(errors) : a.blocks;
+  };
+  const isAnswer = (v: unknown): v is Answer => typeof v === 'object' && v !== null && !Array.isArray(v) && 'status' in v;
+  /** Slack truncates a long `text` and still posts, with a warning in the answer. */
+  const TRUNCATED = { response_metadata: { messages: [`[WARN] Your message was truncated but still posted. The \`text\` field accepts up to 40,000 characters.`], warnings: ['message_truncated'] } };
+  const textOf = (a: Record<string, unknown>): { text: string; truncated: boolean } => {
+    const text = str(a.text) ?? '';
+    return text.length > MAX_MESSAGE_TEXT ? { text: text.slice(0, MAX_MESSAGE_TEXT), truncated: true } : { text, truncated: false };
+  };
+  /** A view Slack would refuse: `invalid_arguments`, the reasons in the metadata. */
+  const viewRefusal = (view: unknown, surface: 'modal' | 'home'): Answer | null => {
+    const errors = validateView(view, surface);
+    return errors.length ? { status: 200, body: { ok: false, error: 'invalid_arguments', response_metadata: { messages: asMessages(errors) } } } : null;
+  };
 
   const handlers: Record<string, (a: Record<string, unknown>) => Answer> = {
     'api.test': (a) => ok({ args: a }),
@@ -282,8 +347,9 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       if (!channel) return err('channel_not_found');
       const outside = notMember(channel);
       if (outside) return err(outside);
-      const text = str(a.text) ?? '';
-      const blocks = arr(a.blocks);
+      const { text, truncated } = textOf(a);
+      const blocks = blocksOf(a);
+      if (isAnswer(blocks)) return blocks;
       const attachments = arr(a.attachments);
       if (!text && !blocks?.length && !attachments?.length) return err('no_text');
       const threadTs = str(a.thread_ts) || undefined;
@@ -308,7 +374,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
           parent.reply_count = (parent.reply_count ?? 0) + 1;
         }
       }
-      return ok({ channel, ts: m.ts, message: messageView(m) });
+      return ok({ channel, ts: m.ts, message: messageView(m), ...(truncated ? TRUNCATED : {}) });
     },
     'chat.update': (a) => {
       const channel = str(a.channel);
@@ -317,12 +383,15 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       if (!ts) return err('message_not_found');
       const m = find(channel, ts);
       if (!m) return err('message_not_found');
-      if (a.text !== undefined) m.text = str(a.text) ?? '';
-      if (a.blocks !== undefined) m.blocks = arr(a.blocks) ?? [];
+      const blocks = blocksOf(a);
+      if (isAnswer(blocks)) return blocks;
+      const { text, truncated } = textOf(a);
+      if (a.text !== undefined) m.text = text;
+      if (a.blocks !== undefined) m.blocks = blocks ?? [];
       if (a.attachments !== undefined) m.attachments = arr(a.attachments) ?? [];
       if (a.metadata !== undefined) m.metadata = a.metadata;
       m.updates += 1;
-      return ok({ channel, ts, text: m.text, message: messageView(m) });
+      return ok({ channel, ts, text: m.text, message: messageView(m), ...(truncated ? TRUNCATED : {}) });
     },
     'chat.delete': (a) => {
       const channel = str(a.channel);
@@ -338,17 +407,18 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       const user = str(a.user);
       if (!channel) return err('channel_not_found');
       if (!user) return err('user_not_found');
-      const outside = notMember(channel);
+      const outside = notMember(channel) ?? userOutside(channel, user);
       if (outside) return err(outside);
-      const text = str(a.text) ?? '';
-      const blocks = arr(a.blocks);
+      const { text, truncated } = textOf(a);
+      const blocks = blocksOf(a);
+      if (isAnswer(blocks)) return blocks;
       if (!text && !blocks?.length && !arr(a.attachments)?.length) return err('no_text');
       const e: StubEphemeral = { channel, user, message_ts: nextTs(), text };
       const threadTs = str(a.thread_ts);
       if (threadTs) e.thread_ts = threadTs;
       if (blocks) e.blocks = blocks;
       ephemerals.push(e);
-      return ok({ message_ts: e.message_ts });
+      return ok({ message_ts: e.message_ts, ...(truncated ? TRUNCATED : {}) });
     },
     'reactions.add': (a) => {
       const channel = str(a.channel);
@@ -420,7 +490,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
           is_member: true,
           created: 1_700_000_000,
           creator: 'U0CREATOR',
-          ...copy(stubRef.channels[id] ?? {}),
+          ...channelFields(stubRef.channels[id]),
         },
       });
     },
@@ -442,6 +512,8 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       const trigger = str(a.trigger_id);
       if (!trigger) return err('invalid_arguments');
       if (!a.view || typeof a.view !== 'object') return err('invalid_arguments');
+      const refused = viewRefusal(a.view, 'modal');
+      if (refused) return refused;
       viewCounter += 1;
       const id = `V${String(viewCounter).padStart(9, '0')}`;
       views.push({ id, trigger_id: trigger, view: copy(a.view) });
@@ -453,6 +525,8 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       const userId = str(a.user_id);
       if (!userId) return err('invalid_arguments');
       if (!a.view || typeof a.view !== 'object') return err('invalid_arguments');
+      const refused = viewRefusal(a.view, 'home');
+      if (refused) return refused;
       const existing = homes.get(userId);
       viewCounter += existing ? 0 : 1;
       const id = existing?.id ?? `V${String(viewCounter).padStart(9, '0')}`;
@@ -536,11 +610,13 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       answer = { status: 500, body: { ok: false, error: 'internal_error' } };
     } else if (fault && 'error' in fault) {
       answer = err(fault.error);
+    } else if (!Object.hasOwn(handlers, method)) {
+      // Slack's answer to a method it does not have (HTTP 200, like every Web API error).
+      answer = { status: 200, body: { ok: false, error: 'unknown_method', req_method: method } };
     } else if (!tokenValid(token)) {
       answer = err('not_authed');
     } else {
-      const h = handlers[method];
-      answer = h ? h(args) : ok();
+      answer = handlers[method]!(args);
       if (fault && 'delayMs' in fault) answer.delayMs = fault.delayMs;
     }
     const rec: RecordedCall = { method, args, at, response: answer.body, status: answer.status };
@@ -552,17 +628,47 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
   const handleResponseUrl = (req: IncomingMessage, res: ServerResponse, id: string, raw: string): void => {
     const args = parseArgs(req, raw);
     args.response_url_id = id;
-    const to = responseTargets.get(id);
-    const text = str(args.text) ?? '';
-    if (to && args.response_type !== 'in_channel' && args.replace_original !== true && args.replace_original !== 'true' && (text || arr(args.blocks)?.length)) {
-      const e: StubEphemeral = { channel: to.channel, user: to.user, message_ts: nextTs(), text };
-      const blocks = arr(args.blocks);
-      if (blocks) e.blocks = blocks;
-      ephemerals.push(e);
-    }
-    const answer: Answer = { status: 200, body: { ok: true } };
-    record({ method: 'response_url', args, at: Date.now(), response: answer.body, status: 200 });
+    const answer = respondThrough(id, args);
+    record({ method: 'response_url', args, at: Date.now(), response: answer.body, status: answer.status });
     send(res, answer);
+  };
+
+  const flag = (v: unknown): boolean => v === true || v === 'true';
+
+  /**
+   * One post to a response_url: refused once used up or expired (webhook errors are HTTP 4xx),
+   * or when its blocks break a rule; else it acts on the answer it posted before (replace or
+   * delete) or posts a new ephemeral answer for the person it belongs to.
+   */
+  const respondThrough = (id: string, args: Record<string, unknown>): Answer => {
+    const now = Date.now();
+    const use = responseUses.get(id) ?? { issuedAt: now, uses: 0 };
+    responseUses.set(id, use);
+    if (use.uses >= RESPONSE_URL_USES) return { status: 404, body: { ok: false, error: 'used_url' } };
+    if (now - use.issuedAt > RESPONSE_URL_TTL_MS) return { status: 404, body: { ok: false, error: 'expired_url' } };
+    use.uses += 1;
+    const blocks = blocksOf(args);
+    if (isAnswer(blocks)) return { ...blocks, status: 400 };
+    const { text, truncated } = textOf(args);
+    const done: Answer = { status: 200, body: { ok: true, ...(truncated ? TRUNCATED : {}) } };
+    if (flag(args.delete_original)) {
+      if (use.original) ephemerals = ephemerals.filter((e) => e !== use.original);
+      delete use.original;
+      return done;
+    }
+    const to = responseTargets.get(id);
+    if (!to || args.response_type === 'in_channel' || (!text && !blocks?.length)) return done;
+    if (flag(args.replace_original) && use.original && ephemerals.includes(use.original)) {
+      use.original.text = text;
+      if (blocks) use.original.blocks = blocks;
+      else delete use.original.blocks;
+      return done;
+    }
+    const e: StubEphemeral = { channel: to.channel, user: to.user, message_ts: nextTs(), text };
+    if (blocks) e.blocks = blocks;
+    ephemerals.push(e);
+    use.original = e;
+    return done;
   };
 
   const readBody = (req: IncomingMessage): Promise<string> =>
@@ -596,15 +702,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
           res.end(body);
           return;
         }
-        const chMatch = /^\/channel\/([^/]+)$/.exec(path);
-        if (req.method === 'GET' && (path === '/' || chMatch)) {
-          const refresh = u.searchParams.get('refresh');
-          const refreshSec = refresh === null ? 2 : Number(refresh);
-          const html = renderPage(messages, chMatch ? decodeURIComponent(chMatch[1]!) : undefined, Number.isFinite(refreshSec) ? refreshSec : 2);
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-          res.end(html);
-          return;
-        }
+        if (await servePage(req, res, u, stubRef, stubRef.client)) return;
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('not found');
       } catch (e) {
@@ -635,6 +733,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
     userGroups: {},
     users: {},
     channels: {},
+    client: null,
     callsTo: (method) => calls.filter((c) => c.method === method),
     messages: (channel) => copy(messages.filter((m) => channel === undefined || m.channel === channel)),
     thread: (channel, ts) => copy(threadOf(channel, ts)),
@@ -646,6 +745,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
     },
     responseUrl: (id = `r${Date.now().toString(36)}${(++responseCounter).toString(36)}`, to) => {
       if (to) responseTargets.set(id, to);
+      if (!responseUses.has(id)) responseUses.set(id, { issuedAt: Date.now(), uses: 0 });
       return `${baseUrl}/response/${encodeURIComponent(id)}`;
     },
     failNext(method, fault, times = 1) {
@@ -682,6 +782,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
       ephemerals = [];
       views = [];
       homes.clear();
+      responseUses.clear();
       faults = [];
     },
     async close() {
@@ -699,6 +800,13 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
     },
   };
   return stubRef;
+}
+
+/** What conversations.info shows of a channel: everything declared but who is in it. */
+function channelFields(channel: StubChannel | undefined): Record<string, unknown> {
+  if (!channel) return {};
+  const { members: _members, ...fields } = structuredClone(channel);
+  return fields;
 }
 
 function describeFailure(c: RecordedCall): string {
