@@ -124,6 +124,12 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
     if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
     await work(() => h.showChanges(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
+  // The App Home: published again each time the person opens the tab (Slack also sends this
+  // event for the Messages and About tabs, which the bot does not draw).
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab !== 'home' || typeof event.user !== 'string') return;
+    await work(() => h.home(event.user, client));
+  });
   app.error(async (err) => {
     o.logger.error({ err: err.message }, 'unhandled error in a Slack listener');
   });

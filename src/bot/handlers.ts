@@ -10,10 +10,12 @@ import { deriveState, type Actor, type UpgradeRequest } from '../upgrade/request
 import { rollbackPlanFor } from '../upgrade/rollback.js';
 import { differencesSince, latestChange, rollbackRefusal } from '../upgrade/rollback-consent.js';
 import { fingerprint, type Plan } from '../upgrade/plan.js';
-import type { ComponentState, ReleaseState } from '../upgrade/state.js';
 import { approversOf, decide, type AccessRule, type Action, type AccessTarget } from './access.js';
 import { helpText, parseCommand, type Command } from './commands.js';
 import type { SlackGroupResolver } from './groups.js';
+import { gatherHome } from './home-data.js';
+import { homeErrorView, homeView } from './home.js';
+import { statusMessage } from './status-view.js';
 import { changesBlocks, changesSummary, esc, planCard, planSummaryLines, progressMessage, stateWords } from './views.js';
 
 export interface BotDeps {
@@ -32,6 +34,9 @@ export interface BotDeps {
    */
   readonly storeUp?: () => boolean;
 }
+
+// Kept here too: tests and callers knew the status lines from this module.
+export { statusComponentLines } from './status-view.js';
 
 export const REDIS_DOWN = 'Redis is unavailable; nothing was done. Try again when it is back.';
 const REDIS_LOST = 'Redis became unavailable while this was being worked on; it may be half done. Look at `/milvus status` and `/milvus history` when Redis is back.';
@@ -164,10 +169,10 @@ export class BotHandlers {
       case 'status': {
         const target = this.target(cmd);
         await this.allow(c, 'read', target);
-        const { state, running } = await engine.status(cmd.cluster, cmd.namespace, cmd.release);
-        const lines = statusComponentLines(state);
+        const { state, running, restarts } = await engine.status(cmd.cluster, cmd.namespace, cmd.release);
         const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
-        return ephemeral(c, [`*${esc(cmd.release)}* runs Milvus ${esc(running)} (helm revision ${state.helm.revision}, ${esc(state.helm.status)}, chart ${esc(state.helm.chart)})`, ...lines, ...(active ? [`Request in progress: ${esc(active.id)} (${stateWords(deriveState(active, this.d.now()))})`] : [])].join('\n'));
+        const answer = statusMessage({ state, running, ...(restarts ? { restarts } : {}), active: active ? { id: active.id, state: deriveState(active, this.d.now()) } : null });
+        return ephemeral(c, answer.text, undefined, answer.blocks);
       }
       case 'history': {
         const target = this.target(cmd);
@@ -257,6 +262,26 @@ export class BotHandlers {
   private async enqueue(id: string, actor: Actor): Promise<void> {
     await this.d.store.setPhase(id, 'queued', actor);
     await this.d.queue.enqueue(id);
+  }
+
+  /**
+   * The App Home of `user`, published whenever they open the tab. Never throws (Bolt's listener
+   * must not): a failure is logged and shown on the Home instead of leaving an old list up.
+   */
+  async home(user: string, client: WebClient): Promise<void> {
+    let view;
+    try {
+      const down = this.unavailable();
+      view = down ? homeErrorView(down, this.d.now()) : homeView(await gatherHome(this.d, user));
+    } catch (err) {
+      this.d.logger.warn({ user, err: explainError(err) }, 'App Home not gathered');
+      view = homeErrorView(this.unavailable() ?? explainError(err), this.d.now());
+    }
+    try {
+      await client.views.publish({ user_id: user, view });
+    } catch (err) {
+      this.d.logger.warn({ user, err: slackErrorOf(err) }, 'App Home not published');
+    }
   }
 
   /** A click while Redis is away: answered at once, nothing else. */
@@ -419,18 +444,6 @@ function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedB
   };
 }
 
-function pausedWhy(c: ComponentState): string {
-  return c.pausedBy ? 'by the bot, for an ordered helm step: it rolls when resumed' : `not by the bot: nothing rolls until \`kubectl rollout resume deployment/${c.deployment}\``;
-}
-
 function busy(active: UpgradeRequest, now: number): UpgradeError {
   return new UpgradeError('busy', `${active.release} already has request ${active.id} (${active.kind} to ${active.plan.to}, ${stateWords(deriveState(active, now))}, asked by <@${active.requester.id}>): wait for it or \`/milvus cancel ${active.release}\` first.`);
-}
-
-/** One line per Deployment of the status view; Attu and the like are marked as left alone. */
-export function statusComponentLines(state: Pick<ReleaseState, 'components' | 'others'>): string[] {
-  return [
-    ...state.components.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` ${x.readyReplicas}/${x.replicas} ready${x.paused ? ` :warning: *PAUSED* (${esc(pausedWhy(x))})` : ''}`),
-    ...state.others.map((x) => `• ${esc(x.component)}: \`${esc(x.image)}\` (${esc(x.deployment)}): not Milvus, left alone`),
-  ];
 }
