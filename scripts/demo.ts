@@ -2,18 +2,22 @@
  * `npm run demo`: the whole product on the embedded default. A local Kubernetes control plane
  * (cached build), a Milvus-shaped release at 2.3.11, the bot and worker in HTTP mode against a
  * local Slack API stub, and the headline story played through signed requests, printed as a
- * transcript. Watch the channel live in a browser at the printed address. Ctrl-C or the end
- * stops everything this started.
+ * transcript. Watch the channel live in a browser at the printed address. With
+ * DEMO_INTERACTIVE=1 (or --interactive) nothing plays by itself: the page is the Slack client,
+ * a person types `/milvus ...` as alice or bob and clicks Approve / Roll back, and the terminal
+ * says who acts next. Ctrl-C or the end stops everything this started.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { down, status, up } from '../test/harness/control-plane.js';
-import { DEMO, installDemoRelease, playStory, startDemoApp, transcriptLine, type DemoApp } from '../test/harness/demo-story.js';
+import { DEMO, guideStory, installDemoRelease, playStory, startDemoApp, transcriptLine, type DemoApp } from '../test/harness/demo-story.js';
 import { startSlackStub, type SlackStub } from '../test/harness/slack-stub.js';
 import { deleteKeys } from '../test/integration/redis.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const HOLD_MS = Number(process.env.DEMO_HOLD_SECONDS ?? 0) * 1000;
+/** DEMO_INTERACTIVE=1 (or --interactive): people act in the page; the demo waits at each decision. */
+const INTERACTIVE = process.env.DEMO_INTERACTIVE === '1' || process.argv.includes('--interactive');
 
 async function main(): Promise<number> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 1 });
@@ -47,8 +51,9 @@ async function main(): Promise<number> {
     process.stdout.write(`Kubernetes control plane up (${info.apiserverUrl}); installing ${DEMO.release} 2.3.11 in namespace ${DEMO.namespace}...\n`);
     await installDemoRelease(info);
     stub = await startSlackStub({ port: Number(process.env.DEMO_SLACK_PORT ?? 0) });
-    process.stdout.write(`Slack API stub at ${stub.url}; watch the channel at ${stub.baseUrl}/\n`);
-    app = await startDemoApp(info, stub, prefix);
+    process.stdout.write(`Slack API stub at ${stub.url}\n`);
+    app = await startDemoApp(info, stub, prefix, { interactive: INTERACTIVE });
+    process.stdout.write(`\n  Open ${stub.baseUrl}/ in a browser: the #ops channel as Slack shows it${INTERACTIVE ? ', where you act as alice or bob' : ''}.\n\n`);
     process.stdout.write(`Bot and worker listening on ${app.url}\n\n`);
     const s = stub;
     const flush = () => {
@@ -59,6 +64,16 @@ async function main(): Promise<number> {
       printed = s.calls.length;
     };
     timer = setInterval(flush, 100);
+    if (INTERACTIVE) {
+      await guideStory(stub, (line) => {
+        flush();
+        process.stdout.write(`\n>> ${line}\n`);
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      flush();
+      process.stdout.write(`\nThe page stays at ${stub.baseUrl}/ until Ctrl-C.\n`);
+      await new Promise(() => {});
+    }
     const ids = await playStory(stub, app, (line) => {
       flush();
       process.stdout.write(`\n${line}\n`);

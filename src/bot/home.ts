@@ -63,7 +63,10 @@ export interface HomeData {
 
 const ACTION_WORDS: Record<Action, string> = { request: 'request upgrades', approve: 'approve', rollback: 'roll back', read: 'read', cancel: 'cancel' };
 
-export function homeView(d: HomeData): HomeView {
+/** A Home view whose blocks the compiler knows (HomeView alone widens them to AnyBlock). */
+export type HomeBlocks = Omit<HomeView, 'blocks'> & { blocks: KnownBlock[] };
+
+export function homeView(d: HomeData): HomeBlocks {
   const blocks: KnownBlock[] = [header('Milvus releases you can act on')];
   if (!d.named) {
     blocks.push(
@@ -87,7 +90,7 @@ export function homeView(d: HomeData): HomeView {
 }
 
 /** What the Home shows when it could not be built: better than a stale list. */
-export function homeErrorView(reason: string, now: number): HomeView {
+export function homeErrorView(reason: string, now: number): HomeBlocks {
   return {
     type: 'home',
     blocks: [header('Milvus releases you can act on'), section(`:warning: Your releases could not be shown: ${esc(clip(reason, REASON_MAX))}. Open this tab again to retry.`), updated(now)],

@@ -1,25 +1,38 @@
+/**
+ * The interactive demo in a real headless Chromium: a person types the slash command in the stub's
+ * page, switches to the approver and clicks Approve, then clicks Roll back through its confirm
+ * dialog, and the rollback's approver approves in the thread. Every request the page makes reaches
+ * the app signed as Slack signs it. Screenshots of each stage go to SCREENSHOT_DIR (the README's
+ * come from `npm run screenshots`), else to a temporary folder.
+ */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/control-plane.js';
-import { installDemoRelease, playStory, startDemoApp, type DemoApp } from '../harness/demo-story.js';
+import { DEMO, installDemoRelease, startDemoApp, type DemoApp } from '../harness/demo-story.js';
 import { startSlackStub, type SlackStub } from '../harness/slack-stub.js';
 import { testRedis } from '../integration/redis.js';
 import { cluster, imagesByComponent } from './helpers.js';
+import { diffSnapshots, snapshotRelease } from './release-snapshot.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const STEP_MS = 180_000;
 
-describe('the demo story, watched in a browser', () => {
+describe('the demo, clicked in a browser', () => {
   let browser: Browser;
   let stub: SlackStub;
   let app: DemoApp;
   let redis: Awaited<ReturnType<typeof testRedis>>;
   const namespace = `e2e-browser-${randomBytes(3).toString('hex')}`;
+  const shots = process.env.SCREENSHOT_DIR ? resolve(process.env.SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'mub-shots-'));
 
   beforeAll(async () => {
     // Installed by scripts/setup-system.sh (npm's pretest); a missing browser is a failure, not a skip.
     expect(existsSync(CHROMIUM), `${CHROMIUM} missing: run bash scripts/setup-system.sh`).toBe(true);
+    mkdirSync(shots, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -27,7 +40,7 @@ describe('the demo story, watched in a browser', () => {
     redis = await testRedis();
     await installDemoRelease(cluster(), namespace);
     stub = await startSlackStub();
-    app = await startDemoApp(cluster(), stub, redis.prefix);
+    app = await startDemoApp(cluster(), stub, redis.prefix, { interactive: true });
   });
   afterAll(async () => {
     await browser?.close();
@@ -37,26 +50,77 @@ describe('the demo story, watched in a browser', () => {
     await kubectl(cluster(), ['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
   });
 
-  it('shows the plan card, the live progress and the final state', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${stub.baseUrl}/?refresh=0`);
-    const seen: Record<string, string> = {};
-    const look = async (stage: string) => {
-      await page.reload();
-      seen[stage] = await page.locator('body').innerText();
-    };
-    await playStory(stub, app, () => {}, namespace, look);
-    // The card: title, buttons while pending.
-    expect(seen.card).toMatch(/Milvus upgrade: my-release 2\.3\.11 → 2\.4\.23/);
-    expect(seen.card).toMatch(/Approve/);
-    expect(await page.locator('.message[data-ts]').count()).toBeGreaterThanOrEqual(3);
-    // Live progress while running, then success, then the rollback.
-    expect(seen.running).toMatch(/Upgrade: step \d+ of \d+/);
-    expect(seen.succeeded).toMatch(/Upgrade succeeded: my-release runs Milvus 2\.4\.23/);
-    expect(seen['rolled-back']).toMatch(/Rollback succeeded: my-release is back on 2\.3\.11/);
-    await page.reload();
-    expect(await page.locator('.button').allInnerTexts()).not.toContain('Approve');
-    await page.screenshot({ path: `${redis.prefix.replace(/:$/, '')}.png`.replace(/^/, '/tmp/'), fullPage: true });
-    expect(new Set(Object.values(await imagesByComponent(namespace, 'my-release')))).toEqual(new Set(['milvusdb/milvus:v2.3.11']));
+  const actAs = async (page: Page, name: 'alice' | 'bob') => {
+    await page.selectOption('#as', { label: name });
+  };
+  const shot = async (page: Page, name: string) => {
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
+  const paneText = (page: Page) => page.locator('#pane').innerText();
+
+  it('types the command, approves, rolls back through the confirm dialog, and the page follows', async () => {
+    const before = await snapshotRelease(cluster().kubeconfig, namespace, DEMO.release);
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`${stub.baseUrl}/`);
+    await actAs(page, 'alice');
+    await page.fill('#command', `/milvus upgrade ${DEMO.release} 2.4.23 -n ${namespace}`);
+    await page.press('#command', 'Enter');
+
+    // The card, rendered as Slack renders it: header, bold, code, emoji, styled buttons.
+    const approve = page.locator('.message:not(.reply) > .content > .blocks button[data-action-id="approve"]').first();
+    await approve.waitFor({ state: 'visible', timeout: STEP_MS });
+    const card = page.locator('.message', { has: approve }).first();
+    expect(await card.locator('.block-header').innerText()).toBe(`Milvus upgrade: ${DEMO.release} 2.3.11 → 2.4.23`);
+    expect(await card.locator('.section-text b', { hasText: 'Release' }).count()).toBe(1);
+    expect(await card.locator('code', { hasText: DEMO.release }).count()).toBeGreaterThan(0);
+    expect(await approve.getAttribute('class')).toMatch(/\bprimary\b/);
+    expect(await card.locator('button[data-action-id="reject"]').getAttribute('class')).toMatch(/\bdanger\b/);
+    const cardText = await card.innerText();
+    expect(cardText, 'no raw mrkdwn or shortcodes are left').not.toMatch(/\*Release\*|`|:[a-z0-9_+-]+:/);
+    expect(await page.locator('.message.person', { hasText: '/milvus upgrade' }).count()).toBe(1);
+    await shot(page, '1-plan-card');
+
+    // The requester cannot approve her own request: Slack shows her why, only to her.
+    await approve.click();
+    await page.locator('.ephemeral', { hasText: /approve/i }).first().waitFor({ state: 'visible', timeout: STEP_MS });
+
+    await actAs(page, 'bob');
+    await approve.click();
+    await page.getByText(/Upgrade (succeeded|failed)/).first().waitFor({ state: 'visible', timeout: STEP_MS });
+    expect(await paneText(page)).toMatch(/Upgrade succeeded: my-release runs Milvus 2\.4\.23/);
+    expect(await page.locator('.message:not(.reply) > .content > .blocks button[data-action-id="approve"]').count(), 'the card lost its buttons').toBe(0);
+    expect(await card.innerText()).toMatch(/Approved by @bob/);
+    expect(await page.locator('.edited').count()).toBeGreaterThan(0);
+    await shot(page, '2-upgraded');
+
+    // Roll back asks first, in Slack's confirm dialog.
+    await actAs(page, 'alice');
+    await page.locator('.thread button[data-action-id="rollback"]').click();
+    const dialog = page.locator('dialog#confirm');
+    await dialog.waitFor({ state: 'visible' });
+    expect(await dialog.locator('h2').innerText()).toBe('Roll back?');
+    await shot(page, '3-rollback-confirm');
+    await page.locator('#confirm-ok').click();
+
+    const approveRollback = page.locator('.thread button[data-action-id="approve"]');
+    await approveRollback.waitFor({ state: 'visible', timeout: STEP_MS });
+    await actAs(page, 'bob');
+    await shot(page, '4-rollback-card');
+    await approveRollback.click();
+    await page.getByText(/Rollback (succeeded|failed)/).first().waitFor({ state: 'visible', timeout: STEP_MS });
+    expect(await paneText(page)).toMatch(/Rollback succeeded: my-release is back on 2\.3\.11/);
+    await shot(page, '5-rolled-back');
+
+    // Every request the page made went through the app's signature check (else no answer at all).
+    expect(app.client.events.map((e) => `${e.kind} ${e.user}`)).toEqual([
+      `command ${DEMO.alice}`,
+      `click ${DEMO.alice}`,
+      `click ${DEMO.bob}`,
+      `click ${DEMO.alice}`,
+      `click ${DEMO.bob}`,
+    ]);
+    expect(new Set(Object.values(await imagesByComponent(namespace, DEMO.release)))).toEqual(new Set(['milvusdb/milvus:v2.3.11']));
+    // The whole release after the round trip: every workload, PVC and image as it was.
+    expect(diffSnapshots(before, await snapshotRelease(cluster().kubeconfig, namespace, DEMO.release)).map((d) => d.text)).toEqual([]);
   });
 });

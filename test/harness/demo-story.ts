@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { start, type Running } from '../../src/main.js';
 import { helm, kubectl, type ClusterInfo } from './control-plane.js';
-import { blockActionPayload, blockActionsBody, postSigned, slashCommandBody } from './slack-sign.js';
+import { SlackClient } from './slack-client.js';
 import type { RecordedCall, SlackStub } from './slack-stub.js';
 
 export const DEMO = {
@@ -21,9 +21,16 @@ export const DEMO = {
   signingSecret: 'demo-signing-secret',
 } as const;
 
+export const DEMO_PEOPLE = [
+  { id: DEMO.alice, name: 'alice' },
+  { id: DEMO.bob, name: 'bob' },
+] as const;
+
 export interface DemoApp {
   readonly running: Running;
   readonly url: string;
+  /** The people's side of Slack: what the story and the page's clicks go through. */
+  readonly client: SlackClient;
   close(): Promise<void>;
 }
 
@@ -35,8 +42,11 @@ export async function installDemoRelease(info: ClusterInfo, namespace: string = 
   await helm(info, ['install', DEMO.release, 'zilliztech/milvus', '-n', namespace, '--version', '4.1.24', '--wait', '--timeout', '120s']);
 }
 
-/** Starts bot and worker in this process (HTTP mode), its Web API pointed at the stub. */
-export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix: string): Promise<DemoApp> {
+/**
+ * Starts bot and worker in this process (HTTP mode), its Web API pointed at the stub, and attaches
+ * the people's client to the stub's page (clickable when `interactive`).
+ */
+export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix: string, options: { interactive?: boolean } = {}): Promise<DemoApp> {
   const dir = mkdtempSync(join(tmpdir(), 'mub-demo-'));
   const access = join(dir, 'access.yaml');
   writeFileSync(access, `rules:\n  - requesters: ["${DEMO.alice}"]\n    approvers: ["${DEMO.bob}"]\n    channels: ["${DEMO.channel}"]\n`);
@@ -58,10 +68,15 @@ export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   const running = await start(loadConfig(env), { helmEnv: info.helmEnv as Record<string, string>, slackRetries: 3, slackUpdateIntervalMs: 250 });
+  const url = `http://127.0.0.1:${running.botPort}/slack/events`;
+  const client = new SlackClient(stub, { appUrl: url, signingSecret: DEMO.signingSecret, people: DEMO_PEOPLE, channel: DEMO.channel, channelName: 'ops', interactive: options.interactive === true });
+  stub.client = client;
   return {
     running,
-    url: `http://127.0.0.1:${running.botPort}/slack/events`,
+    url,
+    client,
     close: async () => {
+      if (stub.client === client) stub.client = null;
       await running.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -103,15 +118,20 @@ async function waitFor(stub: SlackStub, what: string, predicate: () => boolean, 
   });
 }
 
+export type DemoStage = 'card' | 'running' | 'succeeded' | 'rollback-card' | 'rolled-back';
+
 /** Plays the story; `say` receives the human side of the conversation. Returns the request ids. */
-export async function playStory(stub: SlackStub, app: DemoApp, say: (line: string) => void, namespace: string = DEMO.namespace, onStage?: (stage: 'card' | 'running' | 'succeeded' | 'rolled-back') => Promise<void>): Promise<{ upgrade: string; rollback: string }> {
+export async function playStory(stub: SlackStub, app: DemoApp, say: (line: string) => void, namespace: string = DEMO.namespace, onStage?: (stage: DemoStage) => Promise<void>): Promise<{ upgrade: string; rollback: string }> {
   const messageText = (ts: string) => {
     const m = stub.messages(DEMO.channel).find((x) => x.ts === ts);
     return `${m?.text ?? ''} ${JSON.stringify(m?.blocks ?? [])}`;
   };
+  const checked = async (what: string, act: Promise<{ ok: boolean; error?: string }>) => {
+    const r = await act;
+    if (!r.ok) throw new Error(`demo: ${what}: ${r.error ?? 'refused'}`);
+  };
   say(`#ops <@${DEMO.alice}>: /milvus upgrade ${DEMO.release} 2.4.23 -n ${namespace}`);
-  const slash = await postSigned(app.url, slashCommandBody({ text: `upgrade ${DEMO.release} 2.4.23 -n ${namespace}`, user_id: DEMO.alice, user_name: 'alice', channel_id: DEMO.channel, response_url: stub.responseUrl() }), { signingSecret: DEMO.signingSecret });
-  if (slash.status !== 200) throw new Error(`demo: the slash command got HTTP ${slash.status}`);
+  await checked('the slash command', app.client.command(DEMO.alice, DEMO.channel, `/milvus upgrade ${DEMO.release} 2.4.23 -n ${namespace}`));
   await waitFor(stub, 'the plan card', () => stub.messages(DEMO.channel).some((m) => buttonsOf(m.blocks).some((b) => b.action_id === 'approve')));
   const card = stub.messages(DEMO.channel).find((m) => buttonsOf(m.blocks).some((b) => b.action_id === 'approve'))!;
   const id = buttonsOf(card.blocks).find((b) => b.action_id === 'approve')!.value;
@@ -120,7 +140,7 @@ export async function playStory(stub: SlackStub, app: DemoApp, say: (line: strin
   await onStage?.('card');
 
   say(`#ops <@${DEMO.bob}> clicks [Approve] on ${id}`);
-  await postSigned(app.url, blockActionsBody(blockActionPayload({ action_id: 'approve', value: id, user_id: DEMO.bob, user_name: 'bob', channel_id: DEMO.channel, message_ts: card.ts, response_url: stub.responseUrl() })), { signingSecret: DEMO.signingSecret });
+  await checked('the approval', app.client.click(DEMO.bob, { channel: DEMO.channel, message_ts: card.ts, action_id: 'approve' }));
   await waitFor(stub, 'the upgrade to start', () => /Upgrade: step/.test(messageText(progressTs)));
   await onStage?.('running');
   await waitFor(stub, 'the upgrade to finish', () => /Upgrade (succeeded|failed)/.test(messageText(progressTs)));
@@ -128,16 +148,46 @@ export async function playStory(stub: SlackStub, app: DemoApp, say: (line: strin
   await onStage?.('succeeded');
 
   say(`#ops <@${DEMO.alice}> clicks [Roll back] and confirms`);
-  await postSigned(app.url, blockActionsBody(blockActionPayload({ action_id: 'rollback', value: id, user_id: DEMO.alice, user_name: 'alice', channel_id: DEMO.channel, message_ts: progressTs, thread_ts: card.ts, response_url: stub.responseUrl() })), { signingSecret: DEMO.signingSecret });
+  await waitFor(stub, 'the Roll back button', () => buttons(stub.messages(DEMO.channel).find((m) => m.ts === progressTs)).some((b) => b.action_id === 'rollback'));
+  await checked('the rollback request', app.client.click(DEMO.alice, { channel: DEMO.channel, message_ts: progressTs, action_id: 'rollback' }));
   // A rollback needs a second person too (ROLLBACK_APPROVALS): its card appears in the thread.
   const rollbackCard = () => stub.thread(DEMO.channel, card.ts).find((m) => m.ts !== card.ts && buttonsOf(m.blocks).some((b) => b.action_id === 'approve'));
   await waitFor(stub, 'the rollback card', () => rollbackCard() !== undefined);
   const rollbackRequest = buttonsOf(rollbackCard()!.blocks).find((b) => b.action_id === 'approve')!.value;
+  await onStage?.('rollback-card');
   say(`#ops <@${DEMO.bob}> clicks [Approve] on ${rollbackRequest}`);
-  await postSigned(app.url, blockActionsBody(blockActionPayload({ action_id: 'approve', value: rollbackRequest, user_id: DEMO.bob, user_name: 'bob', channel_id: DEMO.channel, message_ts: rollbackCard()!.ts, thread_ts: card.ts, response_url: stub.responseUrl() })), { signingSecret: DEMO.signingSecret });
+  await checked('the rollback approval', app.client.click(DEMO.bob, { channel: DEMO.channel, message_ts: rollbackCard()!.ts, action_id: 'approve' }));
   await waitFor(stub, 'the rollback to finish', () => stub.thread(DEMO.channel, card.ts).some((m) => /Rollback (succeeded|failed)/.test(`${m.text} ${JSON.stringify(m.blocks)}`)));
   const rollback = stub.thread(DEMO.channel, card.ts).find((m) => /Rollback/.test(m.text ?? ''));
   if (!/Rollback succeeded/.test(`${rollback?.text}`)) throw new Error(`demo: the rollback did not succeed: ${rollback?.text}`);
   await onStage?.('rolled-back');
   return { upgrade: id, rollback: rollbackRequest };
+}
+
+/**
+ * The interactive demo's guide: the people act in the page; this only says, at each decision,
+ * who may do what next, and returns once the rollback has run (or `signal` aborts).
+ */
+export async function guideStory(stub: SlackStub, say: (line: string) => void, namespace: string = DEMO.namespace, signal?: AbortSignal): Promise<void> {
+  const forever = 24 * 3600_000;
+  const until = async (predicate: () => boolean) => {
+    if (signal?.aborted) throw new Error('demo: stopped');
+    await stub.waitFor(predicate, forever);
+  };
+  const cardOf = (kind: 'upgrade' | 'rollback') => stub.messages(DEMO.channel).find((m) => m.blocks !== undefined && new RegExp(`Milvus ${kind}:`).test(JSON.stringify(m.blocks)));
+  const threadText = (ts: string) => stub.thread(DEMO.channel, ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n');
+  say(`As alice, type in the page:  /milvus upgrade ${DEMO.release} 2.4.23 -n ${namespace}   (or /milvus plan …, /milvus status ${DEMO.release} -n ${namespace}, /milvus help)`);
+  await until(() => cardOf('upgrade') !== undefined);
+  const card = cardOf('upgrade')!;
+  say('The plan card is in #ops. Switch to bob ("You are") and click Approve, or Reject. alice cannot approve her own request: try it.');
+  await until(() => /Upgrade (succeeded|failed|cancelled)|Rejected|Expired/.test(threadText(card.ts) + JSON.stringify(stub.messages(DEMO.channel).find((m) => m.ts === card.ts)?.blocks ?? [])));
+  if (!/Upgrade succeeded/.test(threadText(card.ts))) {
+    say('The upgrade did not run to success (rejected, expired or failed): see the thread. Ctrl-C ends the demo.');
+    return;
+  }
+  say('The upgrade succeeded. As alice, click Roll back in the thread; the confirm dialog asks first.');
+  await until(() => /Milvus rollback:/.test(threadText(card.ts)));
+  say('A rollback needs a second person too: as bob, click Approve on the rollback card in the thread.');
+  await until(() => /Rollback (succeeded|failed)/.test(threadText(card.ts)));
+  say(/Rollback succeeded/.test(threadText(card.ts)) ? `Rolled back: ${DEMO.release} is on 2.3.11 again. Open Home in the page to see the release as each person sees it.` : 'The rollback failed: see the thread.');
 }

@@ -9,8 +9,10 @@
  *
  * It records every call, keeps the state of messages (posts, updates, deletes, reactions),
  * answers the methods a bot uses the way Slack does, can inject faults (429 with Retry-After,
- * 500, `ok:false` errors, slow answers), and serves a read-only HTML view of the channels
- * (`GET /`, `GET /channel/:id`) and `GET /state.json`.
+ * 500, `ok:false` errors, slow answers), and serves the channels as the Slack client shows them
+ * (`GET /`, `GET /channel/:id`, slack-page.ts: rendered Block Kit, threads, ephemerals, App Home)
+ * and `GET /state.json`. With an interactive `stub.client` attached (slack-client.ts), the page's
+ * commands and clicks reach the app as signed requests, exactly as Slack sends them.
  *
  * It also accepts `POST /response/:id` as a stand-in for `response_url` webhooks: such calls are
  * recorded with method `response_url` (see `stub.responseUrl(id)`).

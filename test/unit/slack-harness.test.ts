@@ -188,20 +188,30 @@ describe('slack stub', () => {
         { type: 'actions', elements: [{ type: 'button', action_id: 'approve', value: 'r1', style: 'primary', text: { type: 'plain_text', text: 'Approve <now>' } }] },
       ],
     });
-    await web.chat.postMessage({ channel: 'C1', thread_ts: parent.ts!, text: 'step 1 done' });
+    await web.chat.postMessage({ channel: 'C1', thread_ts: parent.ts!, text: 'step 1 & "ok" > 2' });
     const html = await (await fetch(`${stub.baseUrl}/`)).text();
-    expect(html).toContain('<meta http-equiv="refresh" content="2">');
-    expect(html).toContain('Upgrade &lt;b&gt;my-release&lt;/b&gt; &amp; &quot;go&quot;');
+    // The page polls its pane once a second by default; ?refresh=0 turns that off.
+    expect(html).toContain('"refreshMs":1000');
     expect(html).not.toContain('<script>alert(1)</script>');
-    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    // mrkdwn reads <...> as a link or command, as Slack does; nothing of it reaches the page as a tag.
+    expect(html).toContain('<b>plan</b> ');
+    // With blocks, Slack shows the blocks and keeps `text` for notifications only.
+    expect(html).not.toContain('Upgrade &lt;b&gt;');
+    expect(html).toContain('step 1 &amp; &quot;ok&quot; &gt; 2');
     expect(html).toMatch(new RegExp(`class="message" data-ts="${parent.ts!.replace('.', '\\.')}"`));
-    expect(html).toMatch(/<span class="button" data-action-id="approve" data-value="r1" data-style="primary">Approve &lt;now&gt;<\/span>/);
-    expect(html).toMatch(/<div class="thread"[^>]*><div class="message reply"[^>]*>.*step 1 done/s);
+    // Not interactive (no client attached): the button shows, styled, and cannot be clicked.
+    expect(html).toMatch(/<button type="button" class="btn primary" data-action-id="approve" data-block-id="[^"]*" data-value="r1" disabled[^>]*>Approve &lt;now&gt;<\/button>/);
+    expect(html).toMatch(/<div class="thread"[^>]*><div class="thread-count">1 reply<\/div><div class="message reply"[^>]*>.*step 1/s);
     const one = await (await fetch(`${stub.baseUrl}/channel/C1?refresh=0`)).text();
-    expect(one).not.toContain('http-equiv="refresh"');
-    expect(one).toContain('step 1 done');
+    expect(one).toContain('"refreshMs":0');
+    expect(one).toContain('step 1');
+    const pane = await (await fetch(`${stub.baseUrl}/fragment?channel=C1`)).text();
+    expect(pane).not.toContain('<html');
+    expect(pane).toContain('step 1');
+    const acted = await fetch(`${stub.baseUrl}/client/action`, { method: 'POST', body: '{}' });
+    expect(acted.status, 'a page with no interactive client refuses clicks').toBe(403);
     const state = (await (await fetch(`${stub.baseUrl}/state.json`)).json()) as { messages: Array<{ text: string }> };
-    expect(state.messages.map((m) => m.text)).toEqual(['Upgrade <b>my-release</b> & "go"', 'step 1 done']);
+    expect(state.messages.map((m) => m.text)).toEqual(['Upgrade <b>my-release</b> & "go"', 'step 1 & "ok" > 2']);
     expect(html).not.toContain('xoxb-test');
   });
 });
