@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     const info = await up();
     process.stdout.write(`Kubernetes control plane up (${info.apiserverUrl}); installing ${DEMO.release} 2.3.11 in namespace ${DEMO.namespace}...\n`);
     await installDemoRelease(info);
-    stub = await startSlackStub({ port: Number(process.env.DEMO_SLACK_PORT ?? 0) });
+    stub = await startSlackStub({ port: Number(process.env.DEMO_SLACK_PORT ?? 0), wallClockTs: true });
     process.stdout.write(`Slack API stub at ${stub.url}\n`);
     app = await startDemoApp(info, stub, prefix, { interactive: INTERACTIVE });
     process.stdout.write(`\n  Open ${stub.baseUrl}/ in a browser: the #ops channel as Slack shows it${INTERACTIVE ? ', where you act as alice or bob' : ''}.\n\n`);

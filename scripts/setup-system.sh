@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the tests and the demo need, installed once (idempotent): the Kubernetes build's
 # toolchain (see scripts/build-kube.sh, which also installs them) and Chromium for the browser
-# test. Runs before `npm test` and `npm run demo`.
+# test, with an emoji font so the page's emoji show as Slack shows them. Runs before `npm test` and `npm run demo`.
 set -euo pipefail
 need=()
-for p in chromium golang-go etcd-server rsync jq openssl unzip; do
+for p in chromium fonts-noto-color-emoji golang-go etcd-server rsync jq openssl unzip; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

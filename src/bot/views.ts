@@ -51,7 +51,7 @@ const changeLine = (c: ObjectChange) => `${CHANGE_MARK[c.change]} ${esc(c.kind)}
 export function changesSummary(plan: Plan): string {
   const changes = plan.changes ?? [];
   const counts = changeCounts(changes);
-  const head = `*Changes* ${changes.length === 0 ? 'none found' : `${counts.changed} changed · ${counts.added} added · ${counts.removed} removed`}${plan.messageQueue ? ` · ${esc(plan.messageQueue.note)}` : ''}`;
+  const head = `*Changes* ${plan.changes === undefined ? 'not listed for this plan' : changes.length === 0 ? 'none found' : `${counts.changed} changed · ${counts.added} added · ${counts.removed} removed`}${plan.messageQueue ? ` · ${esc(plan.messageQueue.note)}` : ''}`;
   const shown = changes.slice(0, CARD_CHANGES).map(changeLine);
   const more = changes.length > CARD_CHANGES ? [`…and ${changes.length - CARD_CHANGES} more: *Show all changes*`] : [];
   const data = plan.dataChanges ? [`:rotating_light: *Data changes allowed by ${user(plan.dataChanges.allowedBy)}*: ${esc(plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '))}`] : [];

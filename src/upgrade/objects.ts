@@ -183,6 +183,7 @@ export function diffObjects(before: readonly KubeObject[], after: readonly KubeO
         name: b.metadata.name,
         change: 'removed',
         detail: `deleted${isWorkload(b) ? ` (ran ${imageText(imagesOf(b))})` : ''}${claims.length ? `; its PVCs (${claims.join(', ')}) stay behind, unused` : ''}`,
+        ...(isWorkload(b) ? { images: imagesOf(b).map((c) => ({ container: c.container, before: c.image, after: null })) } : {}),
       });
       continue;
     }
@@ -212,6 +213,26 @@ export function diffObjects(before: readonly KubeObject[], after: readonly KubeO
 }
 
 const CHANGE_ORDER: Record<ChangeKind, number> = { removed: 0, changed: 1, added: 2 };
+
+const ran = (images: ObjectChange['images'], side: 'before' | 'after') => (images ?? []).map((c) => c[side]).filter((i): i is string => i !== null).join(', ') || 'no image';
+
+/**
+ * What undoing `changes` does: what the upgrade added goes, what it deleted comes back, images
+ * go back. For the card of a rollback, so it does not show the upgrade's own changes as if they
+ * were the rollback's.
+ */
+export function invertChanges(changes: readonly ObjectChange[]): ObjectChange[] {
+  const inverted = changes.map((c): ObjectChange => {
+    const images = c.images?.map((i) => ({ container: i.container, before: i.after, after: i.before }));
+    const withImages = images?.length ? { images } : {};
+    if (c.change === 'added') return { kind: c.kind, name: c.name, change: 'removed', detail: `deleted${images ? ` (ran ${ran(images, 'before')})` : ''}`, ...withImages };
+    if (c.change === 'removed') return { kind: c.kind, name: c.name, change: 'added', detail: `back${images ? `, runs ${ran(images, 'after')}` : ''}`, ...withImages };
+    const others = c.detail.split('; ').filter((part) => !(images ?? []).some((i) => part.startsWith(`${i.container}: `)));
+    const parts = [...(images ?? []).map((i) => `${i.container}: ${i.before ?? '(none)'} -> ${i.after ?? '(none)'}`), ...others.map((o) => `${o} back`)];
+    return { kind: c.kind, name: c.name, change: 'changed', detail: parts.join('; '), ...withImages };
+  });
+  return inverted.sort((x, y) => CHANGE_ORDER[x.change] - CHANGE_ORDER[y.change] || x.kind.localeCompare(y.kind) || x.name.localeCompare(y.name));
+}
 
 /** True when two pod templates differ only in their containers' images. */
 function sameTemplateButImages(a: KubeObject, b: KubeObject): boolean {

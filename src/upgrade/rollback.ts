@@ -1,5 +1,6 @@
 import { InputError } from './errors.js';
 import { migrationRollbackStepsFor } from './migration-plan.js';
+import { invertChanges } from './objects.js';
 import { DEFAULT_PLAN_SETTINGS, fingerprint, helmRollbackStep, planId, runningVersion, type Plan, type PlanSettings } from './plan.js';
 import { revertDeploymentsSteps } from './rolling-plan.js';
 import { orderedHelmRollbackSteps } from './ordered-plan.js';
@@ -161,5 +162,8 @@ export function rollbackPlanFor(plan: Plan, completedSteps: number = plan.steps.
     steps: rollback.steps,
     warnings: [],
     rollback: null,
+    // The upgrade's own changes, undone; only when it ran whole: a partial run changed less, and
+    // a list that claims more than the rollback does is worse than none.
+    ...(plan.changes && completedSteps >= plan.steps.length && !hop ? { changes: invertChanges(plan.changes) } : { changes: undefined }),
   };
 }

@@ -39,7 +39,7 @@ describe('the demo, clicked in a browser', () => {
     });
     redis = await testRedis();
     await installDemoRelease(cluster(), namespace);
-    stub = await startSlackStub();
+    stub = await startSlackStub({ wallClockTs: true });
     app = await startDemoApp(cluster(), stub, redis.prefix, { interactive: true });
   });
   afterAll(async () => {
@@ -67,9 +67,11 @@ describe('the demo, clicked in a browser', () => {
     await page.press('#command', 'Enter');
 
     // The card, rendered as Slack renders it: header, bold, code, emoji, styled buttons.
-    const approve = page.locator('.message:not(.reply) > .content > .blocks button[data-action-id="approve"]').first();
+    const approve = page.locator('#pane > .message > .content > .blocks button[data-action-id="approve"]').first();
     await approve.waitFor({ state: 'visible', timeout: STEP_MS });
-    const card = page.locator('.message', { has: approve }).first();
+    // The card by its ts: it keeps being the same message after its buttons go.
+    const cardTs = await approve.evaluate((el) => el.closest<HTMLElement>('.message')?.dataset.ts ?? '');
+    const card = page.locator(`#pane > .message[data-ts="${cardTs}"]`);
     expect(await card.locator('.block-header').innerText()).toBe(`Milvus upgrade: ${DEMO.release} 2.3.11 → 2.4.23`);
     expect(await card.locator('.section-text b', { hasText: 'Release' }).count()).toBe(1);
     expect(await card.locator('code', { hasText: DEMO.release }).count()).toBeGreaterThan(0);
@@ -88,7 +90,7 @@ describe('the demo, clicked in a browser', () => {
     await approve.click();
     await page.getByText(/Upgrade (succeeded|failed)/).first().waitFor({ state: 'visible', timeout: STEP_MS });
     expect(await paneText(page)).toMatch(/Upgrade succeeded: my-release runs Milvus 2\.4\.23/);
-    expect(await page.locator('.message:not(.reply) > .content > .blocks button[data-action-id="approve"]').count(), 'the card lost its buttons').toBe(0);
+    expect(await card.locator('> .content > .blocks button[data-action-id="approve"], > .content > .blocks button[data-action-id="reject"]').count(), 'the card lost its decision buttons').toBe(0);
     expect(await card.innerText()).toMatch(/Approved by @bob/);
     expect(await page.locator('.edited').count()).toBeGreaterThan(0);
     await shot(page, '2-upgraded');
@@ -105,6 +107,13 @@ describe('the demo, clicked in a browser', () => {
     const approveRollback = page.locator('.thread button[data-action-id="approve"]');
     await approveRollback.waitFor({ state: 'visible', timeout: STEP_MS });
     await actAs(page, 'bob');
+    // The rollback's card lists what the rollback does: the upgrade's changes undone.
+    const rollbackCard = page.locator('.thread .message.reply').filter({ has: page.locator('button[data-action-id="approve"]') });
+    const rollbackText = await rollbackCard.innerText();
+    expect(rollbackText).toMatch(/Changes 5 changed · 4 added · 1 removed/);
+    expect(rollbackText).toMatch(/my-release-milvus-mixcoord: deleted \(ran milvusdb\/milvus:v2\.4\.23\)/);
+    expect(rollbackText).toMatch(/milvusdb\/milvus:v2\.4\.23 -> milvusdb\/milvus:v2\.3\.11/);
+    expect(rollbackText).not.toMatch(/v2\.3\.11 -> milvusdb\/milvus:v2\.4\.23/);
     await shot(page, '4-rollback-card');
     await approveRollback.click();
     await page.getByText(/Rollback (succeeded|failed)/).first().waitFor({ state: 'visible', timeout: STEP_MS });

@@ -60,6 +60,17 @@ export function mrkdwnHtml(text: string, ctx: MrkdwnContext = {}): string {
   return nodesHtml(parse(text).children, ctx);
 }
 
+/**
+ * Plain text, with inline code the parser left behind: it wants a closing backtick followed by a
+ * space or one of `.,])}!?-=`, while the Slack client also shows `name`: as code.
+ */
+function textHtml(text: string): string {
+  return text
+    .split(/(`[^`\n]+`)/)
+    .map((part, i) => (i % 2 === 1 ? `<code>${escapeHtml(slackUnescape(part.slice(1, -1)))}</code>` : escapeHtml(slackUnescape(part))))
+    .join('');
+}
+
 function nodesHtml(nodes: readonly Node[] | undefined, ctx: MrkdwnContext): string {
   return (nodes ?? []).map((n) => nodeHtml(n, ctx)).join('');
 }
@@ -69,7 +80,7 @@ function nodeHtml(n: Node, ctx: MrkdwnContext): string {
     case NodeType.Root:
       return nodesHtml(n.children, ctx);
     case NodeType.Text:
-      return escapeHtml(slackUnescape(n.text));
+      return textHtml(n.text);
     case NodeType.Bold:
       return `<b>${nodesHtml(n.children, ctx)}</b>`;
     case NodeType.Italic:

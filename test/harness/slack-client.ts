@@ -160,8 +160,12 @@ export class SlackClient {
 
   private note(e: Omit<ClientEvent, 'at' | 'ts'>): void {
     this.seq += 1;
-    // Between the messages already there and the bot's answer to it.
-    const last = this.stub.messages(e.channel).at(-1)?.ts ?? '0';
+    // Between what the channel already shows and the bot's answer to it: after the last message or
+    // ephemeral, and a millisecond before now (a wall-clock stub stamps the answer at now or later).
+    const micros = (Date.now() - 1) * 1000;
+    const now = `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+    const shown = [...this.stub.messages(e.channel).map((m) => m.ts), ...this.stub.ephemerals(e.channel).map((m) => m.message_ts), now];
+    const last = shown.reduce((a, b) => (b > a ? b : a));
     this.events.push({ ...e, at: Date.now(), ts: `${last}${String(this.seq).padStart(4, '0')}` });
   }
 

@@ -347,7 +347,7 @@ a{color:#1264a3}
 .person .text code{color:#1d1c1d}
 .reactions{display:flex;gap:.3rem;margin-top:.2rem}.reaction{border:1px solid #ddd;border-radius:12px;padding:0 .45rem;font-size:12px}
 .empty,.watch-only{color:#616061}
-#composer{display:flex;gap:.5rem;margin-top:1rem;position:sticky;bottom:0;background:#fff;padding:.6rem 0}
+#composer{display:flex;gap:.5rem;margin-top:1rem;background:#fff;padding:.6rem 0;border-top:1px solid #ddd}
 #composer input{flex:1;font:inherit;padding:.55rem .7rem;border:1px solid #aaa;border-radius:6px}
 #notice{color:#e01e5a;min-height:1em;font-size:13px}
 dialog{border:0;border-radius:8px;box-shadow:0 18px 48px rgba(0,0,0,.35);max-width:32rem;padding:1.2rem 1.4rem}

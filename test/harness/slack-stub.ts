@@ -136,6 +136,11 @@ export interface SlackStubOptions {
   identity?: Partial<StubIdentity>;
   /** If given, only these tokens are accepted; otherwise any `xox?-…` token is. */
   tokens?: string[];
+  /**
+   * Message ts from the wall clock, as Slack's are (the page shows their times beside the bot's
+   * own dates); otherwise a fixed sequence from 1700000000.000100 that tests can predict.
+   */
+  wallClockTs?: boolean;
 }
 
 export interface SlackStub {
@@ -234,6 +239,7 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
   let faults: PendingFault[] = [];
   let waiters: Waiter[] = [];
   let tsCounter = 0;
+  let lastMicros = 0;
   let viewCounter = 0;
   const responseTargets = new Map<string, { channel: string; user: string }>();
   /** Per response_url id: when it was handed out, how often it was used, the answer it posted last. */
@@ -249,7 +255,9 @@ export async function startSlackStub(opts: SlackStubOptions = {}): Promise<Slack
 
   const nextTs = (): string => {
     tsCounter += 1;
-    const micros = 1_700_000_000_000_000 + tsCounter * 100;
+    // Wall clock: strictly increasing even within one millisecond, as ts must be unique.
+    const micros = opts.wallClockTs ? Math.max(Date.now() * 1000, lastMicros + 100) : 1_700_000_000_000_000 + tsCounter * 100;
+    lastMicros = micros;
     return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
   };
 

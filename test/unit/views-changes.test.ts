@@ -33,6 +33,12 @@ describe('the changes on the card', () => {
     expect(actions).toEqual(['show_changes', 'approve', 'reject']);
   });
 
+  it('a plan whose changes are not worked out says so, rather than "none found"', () => {
+    const { changes: _none, ...unknown } = plan([]);
+    expect(changesSummary(unknown).split('\n')[0]).toBe('*Changes* not listed for this plan · message queue: Pulsar v2, kept');
+    expect(changesSummary(plan([])).split('\n')[0]).toBe('*Changes* none found · message queue: Pulsar v2, kept');
+  });
+
   it('the whole list fits Slack: at most 50 blocks of at most 3000 characters, and says what it left out', () => {
     for (const n of [1, 40, 400, 5000]) {
       const blocks = changesBlocks(plan(Array.from({ length: n }, (_, i) => change(i)))) as unknown as B[];

@@ -7,7 +7,7 @@ import { chooseChart, PULSAR_V2_UNSAFE_CHARTS } from '../../src/upgrade/charts.j
 import { dataRisks, DataRiskError } from '../../src/upgrade/data-guard.js';
 import { InputError } from '../../src/upgrade/errors.js';
 import { queueInUse, queueKeepingFlags, queueOfObjects } from '../../src/upgrade/message-queue.js';
-import { diffObjects, type KubeObject } from '../../src/upgrade/objects.js';
+import { diffObjects, invertChanges, type KubeObject } from '../../src/upgrade/objects.js';
 import { withHelmChanges } from '../../src/upgrade/plan-changes.js';
 import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
 import { planRollback, rollbackPlanFor } from '../../src/upgrade/rollback.js';
@@ -77,6 +77,36 @@ describe('diffObjects', () => {
     const b = workload('StatefulSet', 'r-etcd', 'milvusdb/etcd:3.5.5', { serviceName: 's' });
     const a = workload('StatefulSet', 'r-etcd', 'milvusdb/etcd:3.5.5', { serviceName: 's', replicas: 3 });
     expect(diffObjects([b], [a])[0]!.detail).toBe('spec.replicas changed');
+  });
+});
+
+describe('invertChanges: what a rollback undoes', () => {
+  const mixcoord = (tag: string) => workload('Deployment', 'r-milvus-mixcoord', `milvusdb/milvus:${tag}`);
+  const coords = (tag: string) => ['rootcoord', 'datacoord'].map((c) => workload('Deployment', `r-milvus-${c}`, `milvusdb/milvus:${tag}`));
+
+  it('brings back what the upgrade deleted, deletes what it added, and turns images back', () => {
+    const before = [...milvusDeployments('r', 'v2.3.11'), ...coords('v2.3.11')];
+    const after = [...milvusDeployments('r', 'v2.4.23'), mixcoord('v2.4.23')];
+    const undo = invertChanges(diffObjects(before, after));
+    expect(undo.map((c) => `${c.change} ${c.name}: ${c.detail}`)).toEqual([
+      'removed r-milvus-mixcoord: deleted (ran milvusdb/milvus:v2.4.23)',
+      'changed r-milvus-datanode: datanode: milvusdb/milvus:v2.4.23 -> milvusdb/milvus:v2.3.11',
+      'changed r-milvus-proxy: proxy: milvusdb/milvus:v2.4.23 -> milvusdb/milvus:v2.3.11',
+      'changed r-milvus-querynode: querynode: milvusdb/milvus:v2.4.23 -> milvusdb/milvus:v2.3.11',
+      'added r-milvus-datacoord: back, runs milvusdb/milvus:v2.3.11',
+      'added r-milvus-rootcoord: back, runs milvusdb/milvus:v2.3.11',
+    ]);
+    // Undoing twice is the upgrade's own list again, as far as images and kinds go.
+    expect(invertChanges(undo).map((c) => `${c.change} ${c.name} ${JSON.stringify(c.images)}`)).toEqual(
+      diffObjects(before, after).map((c) => `${c.change} ${c.name} ${JSON.stringify(c.images)}`),
+    );
+  });
+
+  it('says other fields go back, and a non-workload change keeps its words', () => {
+    const b = workload('StatefulSet', 'r-etcd', 'milvusdb/etcd:3.5.5', { serviceName: 's' });
+    const a = workload('StatefulSet', 'r-etcd', 'milvusdb/etcd:3.5.18', { serviceName: 's', replicas: 3 });
+    expect(invertChanges(diffObjects([b], [a]))[0]!.detail).toBe('etcd: milvusdb/etcd:3.5.18 -> milvusdb/etcd:3.5.5; spec.replicas changed back');
+    expect(invertChanges([{ kind: 'ConfigMap', name: 'r-milvus', change: 'added', detail: 'new' }])).toEqual([{ kind: 'ConfigMap', name: 'r-milvus', change: 'removed', detail: 'deleted' }]);
   });
 });
 
@@ -230,6 +260,16 @@ describe('planUpgrade with the queue', () => {
     const planned = withHelmChanges(p, { before, after, live: before }, { charts: index, allowDataChanges: null });
     expect(planned.changes?.map((c) => c.change)).toEqual(['changed', 'changed', 'changed']);
     expect(planned.dataChanges ?? null).toBeNull();
+  });
+
+  it("its rollback card lists the upgrade's changes undone, and none after a partial run", () => {
+    const before = [...milvusDeployments('my-release', 'v2.3.11'), ...pulsarV2('my-release')];
+    const after = [...milvusDeployments('my-release', 'v2.4.23'), ...pulsarV2('my-release')];
+    const planned = withHelmChanges(helmPlan(), { before, after, live: before }, { charts: index, allowDataChanges: null });
+    const back = rollbackPlanFor(planned)!;
+    expect(back.changes?.map((c) => c.detail)).toEqual(planned.changes!.map((c) => c.detail.replace(/(\S+) -> (\S+)/, '$2 -> $1')));
+    expect(back.changes?.[0]?.detail).toMatch(/v2\.4\.23 -> milvusdb\/milvus:v2\.3\.11$/);
+    expect(rollbackPlanFor(planned, 1)!.changes, 'a partial run: not known, so not claimed').toBeUndefined();
   });
 });
 
