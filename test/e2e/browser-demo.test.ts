@@ -131,5 +131,30 @@ describe('the demo, clicked in a browser', () => {
     expect(new Set(Object.values(await imagesByComponent(namespace, DEMO.release)))).toEqual(new Set(['milvusdb/milvus:v2.3.11']));
     // The whole release after the round trip: every workload, PVC and image as it was.
     expect(diffSnapshots(before, await snapshotRelease(cluster().kubeconfig, namespace, DEMO.release)).map((d) => d.text)).toEqual([]);
+
+    // /milvus status answers, only to her, with one row per component: image, ready, restarts.
+    await actAs(page, 'alice');
+    await page.fill('#command', `/milvus status ${DEMO.release} -n ${namespace}`);
+    await page.press('#command', 'Enter');
+    const status = page.locator('.ephemeral', { hasText: 'proxy' }).last();
+    await status.waitFor({ state: 'visible', timeout: STEP_MS });
+    const statusText = await status.innerText();
+    expect(statusText).toMatch(/Only visible to you/);
+    expect(statusText).toMatch(/milvusdb\/milvus:v2\.3\.11/);
+    expect(statusText).toMatch(/restart/i);
+    expect(statusText, 'no raw mrkdwn or shortcodes are left').not.toMatch(/`|:[a-z0-9_+-]+:(?!\d)/);
+    await status.screenshot({ path: join(shots, '6-status.png') });
+
+    // The App Home: Slack sends app_home_opened when she opens the tab; the app publishes her view.
+    await page.locator('.sidebar [data-view="home"]').click();
+    const home = page.locator('#pane .home', { hasText: DEMO.release });
+    await home.waitFor({ state: 'visible', timeout: STEP_MS });
+    await page.getByText(/req-2/).first().waitFor({ state: 'visible', timeout: STEP_MS });
+    const homeText = await home.innerText();
+    expect(homeText).toMatch(/Milvus releases you can act on/);
+    expect(homeText).toMatch(/2\.3\.11/);
+    expect(homeText).toMatch(/req-2/);
+    expect(stub.home(DEMO.alice)?.view, 'published with views.publish for her').toBeTruthy();
+    await shot(page, '7-home');
   });
 });

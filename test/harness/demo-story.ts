@@ -106,7 +106,8 @@ export function transcriptLine(c: RecordedCall): string | null {
     case 'chat.postEphemeral':
       return `  (only <@${a.user}> sees) ${text}`;
     case 'response_url':
-      return `  (only the asker sees) ${text}`;
+      if (a.delete_original === true || a.delete_original === 'true') return '  (the note only the asker saw is removed)';
+      return text ? `  (only the asker sees) ${text}` : null;
     default:
       return null;
   }

@@ -27,7 +27,8 @@ export interface PageContext {
 function textObjectHtml(t: unknown, ctx: PageContext): string {
   if (typeof t === 'string') return mrkdwnHtml(t, ctx.mrkdwn);
   if (!isRecord(t) || typeof t.text !== 'string') return '';
-  if (t.type === 'mrkdwn') return t.verbatim === true ? esc(t.text) : mrkdwnHtml(t.text, ctx.mrkdwn);
+  // verbatim only turns off auto-linking, which this stub never does: formatting still applies.
+  if (t.type === 'mrkdwn') return mrkdwnHtml(t.text, ctx.mrkdwn);
   return plainTextHtml(t.text, t.emoji !== false);
 }
 
@@ -49,7 +50,7 @@ function elementHtml(el: unknown, blockId: string, ctx: PageContext): string {
     case 'button': {
       const style = el.style === 'primary' || el.style === 'danger' ? ` ${el.style}` : '';
       const disabled = ctx.interactive ? '' : ' disabled title="The demo plays itself: run DEMO_INTERACTIVE=1 npm run demo to click"';
-      if (typeof el.url === 'string') return `<a class="btn${style}" href="${esc(el.url)}" target="_blank" rel="noopener noreferrer">${textObjectHtml(el.text, ctx)}</a>`;
+      if (typeof el.url === 'string' && /^(https?:|mailto:)/i.test(el.url)) return `<a class="btn${style}" href="${esc(el.url)}" target="_blank" rel="noopener noreferrer">${textObjectHtml(el.text, ctx)}</a>`;
       return `<button type="button" class="btn${style}" data-action-id="${esc(el.action_id)}" data-block-id="${esc(blockId)}" data-value="${esc(el.value)}"${confirmAttr(el.confirm, ctx)}${disabled}>${textObjectHtml(el.text, ctx)}</button>`;
     }
     case 'image':
@@ -58,7 +59,7 @@ function elementHtml(el: unknown, blockId: string, ctx: PageContext): string {
     case 'plain_text':
       return `<span class="ctx-text">${textObjectHtml(el, ctx)}</span>`;
     default:
-      return `<span class="element unsupported">${esc(textObjectHtml(el.placeholder, ctx) || `[${String(el.type)}]`)}</span>`;
+      return `<span class="element unsupported">${textObjectHtml(el.placeholder, ctx) || esc(`[${String(el.type)}]`)}</span>`;
   }
 }
 
@@ -347,6 +348,7 @@ a{color:#1264a3}
 .person .text code{color:#1d1c1d}
 .reactions{display:flex;gap:.3rem;margin-top:.2rem}.reaction{border:1px solid #ddd;border-radius:12px;padding:0 .45rem;font-size:12px}
 .empty,.watch-only{color:#616061}
+#composer[hidden]{display:none}
 #composer{display:flex;gap:.5rem;margin-top:1rem;background:#fff;padding:.6rem 0;border-top:1px solid #ddd}
 #composer input{flex:1;font:inherit;padding:.55rem .7rem;border:1px solid #aaa;border-radius:6px}
 #notice{color:#e01e5a;min-height:1em;font-size:13px}
