@@ -40,7 +40,7 @@ const SLACK_ONLY_EMOJI: Readonly<Record<string, string>> = {
 
 /** The emoji for a shortcode name, or null when neither data set knows it. */
 export function emoji(name: string): string | null {
-  return SLACK_ONLY_EMOJI[name] ?? emojiFor(name) ?? null;
+  return (Object.hasOwn(SLACK_ONLY_EMOJI, name) ? SLACK_ONLY_EMOJI[name] : undefined) ?? emojiFor(name) ?? null;
 }
 
 /** `:name:` shortcodes in plain text (plain_text objects with `emoji: true`), as emoji, escaped. */
@@ -106,9 +106,10 @@ function nodeHtml(n: Node, ctx: MrkdwnContext): string {
       return `<span class="mention channel">#${label}</span>`;
     }
     case NodeType.URL: {
-      const safe = /^(https?:|mailto:)/i.test(n.url);
-      const label = n.label?.length ? nodesHtml(n.label, ctx) : escapeHtml(n.url);
-      return safe ? `<a href="${escapeHtml(n.url)}" target="_blank" rel="noopener noreferrer">${label}</a>` : label;
+      const url = slackUnescape(n.url);
+      const safe = /^(https?:|mailto:)/i.test(url);
+      const label = n.label?.length ? nodesHtml(n.label, ctx) : escapeHtml(url);
+      return safe ? `<a href="${escapeHtml(url)}" target="_blank" rel="noopener noreferrer">${label}</a>` : label;
     }
     case NodeType.Command:
       return commandHtml(n.name, n.arguments, n.label, ctx);
@@ -117,10 +118,11 @@ function nodeHtml(n: Node, ctx: MrkdwnContext): string {
 
 function commandHtml(name: string, args: readonly string[], label: Node[] | undefined, ctx: MrkdwnContext): string {
   if (name === 'date') {
-    const epoch = Number(args[0]);
-    const format = args[1] ?? '{date}';
-    const shown = Number.isFinite(epoch) ? formatSlackDate(epoch, format, ctx) : label?.length ? nodesHtml(label, ctx) : '';
-    return `<time class="date" datetime="${Number.isFinite(epoch) ? new Date(epoch * 1000).toISOString() : ''}">${escapeHtml(shown)}</time>`;
+    const when = new Date(Number(args[0] || NaN) * 1000);
+    const valid = !Number.isNaN(when.getTime());
+    const format = slackUnescape(args[1] ?? '{date}');
+    const shown = valid ? escapeHtml(formatSlackDate(when.getTime() / 1000, format, ctx)) : label?.length ? nodesHtml(label, ctx) : '';
+    return `<time class="date" datetime="${valid ? when.toISOString() : ''}">${shown}</time>`;
   }
   if (name === 'subteam') {
     const id = args[0] ?? '';
@@ -128,7 +130,7 @@ function commandHtml(name: string, args: readonly string[], label: Node[] | unde
     return `<span class="mention group" data-group="${escapeHtml(id)}">${shown}</span>`;
   }
   if (name === 'here' || name === 'channel' || name === 'everyone') return `<span class="mention broadcast">@${name}</span>`;
-  return label?.length ? nodesHtml(label, ctx) : escapeHtml(`<!${name}>`);
+  return label?.length ? nodesHtml(label, ctx) : escapeHtml(`<!${slackUnescape(name)}>`);
 }
 
 /**
