@@ -2,7 +2,7 @@
  * What the bot does for each slash command and button, independent of the transport (HTTP or
  * Socket Mode): Bolt's listeners in app.ts only ack and call these.
  */
-import type { WebClient } from '@slack/web-api';
+import type { KnownBlock, WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { UpgradeError, explainError, showInput } from '../upgrade/errors.js';
 import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
@@ -42,7 +42,7 @@ export const REDIS_DOWN = 'Redis is unavailable; nothing was done. Try again whe
 const REDIS_LOST = 'Redis became unavailable while this was being worked on; it may be half done. Look at `/milvus status` and `/milvus history` when Redis is back.';
 
 /** Bolt's `respond`: a post to the command's or click's response_url. */
-export type Respond = (message: { text?: string; blocks?: unknown[]; response_type?: 'ephemeral'; replace_original?: boolean; delete_original?: boolean }) => Promise<unknown>;
+export type Respond = (message: { text?: string; blocks?: KnownBlock[]; response_type?: 'ephemeral'; replace_original?: boolean; delete_original?: boolean }) => Promise<unknown>;
 
 export interface Caller {
   readonly user: string;
@@ -72,14 +72,14 @@ const actorOf = (c: Caller): Actor => ({ id: c.user, ...(c.userName ? { name: c.
  * chat.postEphemeral. Clicks: chat.postEphemeral in the card's thread (the bot posted the card, so
  * it is in that channel), falling back to the response_url when Slack refuses it.
  */
-async function ephemeral(c: Caller, text: string, thread_ts?: string, blocks?: unknown[]): Promise<void> {
+async function ephemeral(c: Caller, text: string, thread_ts?: string, blocks?: KnownBlock[]): Promise<void> {
   const viaResponseUrl = async () => {
     const replace = c.notice?.pending === true;
     await c.respond!({ text, ...(blocks ? { blocks } : {}), response_type: 'ephemeral', replace_original: replace });
     if (c.notice) c.notice.pending = false;
   };
   const viaApi = async () => {
-    await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text, ...(blocks ? { blocks: blocks as never } : {}), ...(thread_ts ? { thread_ts } : {}) });
+    await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text, ...(blocks ? { blocks } : {}), ...(thread_ts ? { thread_ts } : {}) });
   };
   const [first, second] = c.respond && c.source !== 'click' ? [viaResponseUrl, viaApi] : [viaApi, c.respond ? viaResponseUrl : null];
   try {

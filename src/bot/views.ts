@@ -7,18 +7,14 @@ import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
 import { deriveState, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 import { noRollbackReason, rollbackAt } from '../upgrade/route.js';
+import { actions, button, confirmDialog, context, plainText, section } from './blocks.js';
 
 export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', showChanges: 'show_changes' } as const;
 
-type Block = Record<string, unknown>;
 export interface MessageView {
   readonly text: string;
   readonly blocks: KnownBlock[];
 }
-
-const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
-const section = (text: string): Block => ({ type: 'section', text: mrkdwn(text) });
-const context = (...texts: string[]): Block => ({ type: 'context', elements: texts.map(mrkdwn) });
 
 /** Slack mrkdwn treats &, < and > specially; text from outside must not be able to ping or link. */
 export function esc(s: string): string {
@@ -61,12 +57,13 @@ export function changesSummary(plan: Plan): string {
 /** Every change, in sections that fit Slack's limits (3000 characters each, 50 blocks). */
 export function changesBlocks(plan: Plan): KnownBlock[] {
   const lines = (plan.changes ?? []).map(changeLine);
-  const blocks: Block[] = [section(`*All changes of ${esc(plan.id)}* (${lines.length})`)];
+  const blocks: KnownBlock[] = [section(`*All changes of ${esc(plan.id)}* (${lines.length})`)];
   let chunk = '';
   let dropped = 0;
   for (const line of lines) {
     const l = line.slice(0, 2900);
-    if (chunk.length + l.length + 1 > 2900) {
+    // A first line that fills a section alone starts it: no empty section before it.
+    if (chunk && chunk.length + l.length + 1 > 2900) {
       if (blocks.length >= 48) {
         dropped += 1;
         continue;
@@ -79,42 +76,31 @@ export function changesBlocks(plan: Plan): KnownBlock[] {
   if (chunk && blocks.length < 49) blocks.push(section(chunk));
   else if (chunk) dropped += chunk.split('\n').length;
   if (dropped > 0) blocks.push(context(`${dropped} more not shown: \`milvus-upgrade plan ${esc(plan.release)} ${esc(plan.to)} -n ${esc(plan.namespace)} --json\` lists them all`));
-  return blocks as unknown as KnownBlock[];
+  return blocks;
 }
 
 export function planCard(request: UpgradeRequest, approversText: string, now: number): MessageView {
   const { plan } = request;
   const state = deriveState(request, now);
   const title = request.kind === 'rollback' ? 'Milvus rollback' : 'Milvus upgrade';
-  const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: `${title}: ${plan.release} ${plan.from} → ${plan.to}`.slice(0, 150) } },
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: plainText(`${title}: ${plan.release} ${plan.from} → ${plan.to}`.slice(0, 150)) },
     section(planSummaryLines(plan).join('\n')),
     section(`*Steps*\n${plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`).join('\n')}`.slice(0, 2900)),
     section(changesSummary(plan)),
   ];
   if ((plan.changes ?? []).length > 0) {
-    blocks.push({
-      type: 'actions',
-      block_id: 'changes',
-      elements: [{ type: 'button', action_id: ACTIONS.showChanges, text: { type: 'plain_text', text: 'Show all changes' }, value: request.id }],
-    });
+    blocks.push(actions('changes', button(ACTIONS.showChanges, 'Show all changes', request.id)));
   }
   if (plan.warnings.length > 0) blocks.push(section(`*Warnings*\n${plan.warnings.map((w) => `:warning: ${esc(w)}`).join('\n')}`.slice(0, 2900)));
   blocks.push(context(`Requested by ${user(request.requester.id)} · ${esc(request.id)} · ${esc(rollbackLine(plan))}`));
   if (state === 'pending-approval') {
     blocks.push(context(`Needs ${request.approvalsNeeded - request.approvals.length} approval(s) from ${approversText}; expires <!date^${Math.floor(request.expiresAt / 1000)}^{time}|in time>.`));
-    blocks.push({
-      type: 'actions',
-      block_id: 'decision',
-      elements: [
-        { type: 'button', action_id: ACTIONS.approve, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: request.id },
-        { type: 'button', action_id: ACTIONS.reject, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: request.id },
-      ],
-    });
+    blocks.push(actions('decision', button(ACTIONS.approve, 'Approve', request.id, 'primary'), button(ACTIONS.reject, 'Reject', request.id, 'danger')));
   } else {
     blocks.push(context(decisionText(request, state)));
   }
-  return { text: `${title} of ${plan.release}: ${plan.from} → ${plan.to} (${plan.path}), ${stateWords(state)}`, blocks: blocks as unknown as KnownBlock[] };
+  return { text: `${title} of ${plan.release}: ${plan.from} → ${plan.to} (${plan.path}), ${stateWords(state)}`, blocks };
 }
 
 function decisionText(r: UpgradeRequest, state: RequestState): string {
@@ -217,29 +203,12 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
       headline = `${what} ${stateWords(state)}`;
   }
   const meta = [`${p.finished}/${total} steps done`, ...(elapsed ? [`elapsed ${elapsed}`] : []), esc(request.id)];
-  const blocks: Block[] = [section(`${ICON[state] ?? ''} *${esc(headline)}*${lines.length ? `\n${lines.map(esc).join('\n')}` : ''}`.slice(0, 2900)), context(meta.join(' · '))];
+  const blocks: KnownBlock[] = [section(`${ICON[state] ?? ''} *${esc(headline)}*${lines.length ? `\n${lines.map(esc).join('\n')}` : ''}`.slice(0, 2900)), context(meta.join(' · '))];
   if (options.canRollBack) {
-    blocks.push({
-      type: 'actions',
-      block_id: 'after',
-      elements: [
-        {
-          type: 'button',
-          action_id: ACTIONS.rollback,
-          style: 'danger',
-          text: { type: 'plain_text', text: 'Roll back' },
-          value: request.id,
-          confirm: {
-            title: { type: 'plain_text', text: 'Roll back?' },
-            text: mrkdwn(`Undo ${esc(request.id)} on ${esc(request.release)}: ${esc(rollbackAt(request.plan, request.completedSteps)?.summary ?? '')}`.slice(0, 300)),
-            confirm: { type: 'plain_text', text: 'Roll back' },
-            deny: { type: 'plain_text', text: 'Keep it' },
-          },
-        },
-      ],
-    });
+    const undo = `Undo ${esc(request.id)} on ${esc(request.release)}: ${esc(rollbackAt(request.plan, request.completedSteps)?.summary ?? '')}`.slice(0, 300);
+    blocks.push(actions('after', button(ACTIONS.rollback, 'Roll back', request.id, 'danger', confirmDialog('Roll back?', undo, 'Roll back', 'Keep it'))));
   }
-  return { text: `${headline}${lines.length ? ` — ${lines[0]}` : ''}`, blocks: blocks as unknown as KnownBlock[] };
+  return { text: `${headline}${lines.length ? ` — ${lines[0]}` : ''}`, blocks };
 }
 
 /** What the card says of the way back: the rollback, each hop's on a route, or why there is none. */
