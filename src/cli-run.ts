@@ -1,29 +1,21 @@
 /**
- * The CLI's actions that talk to the cluster and Redis. Loaded only when a command runs, so that
- * `--help` and refused input never load the Kubernetes client, ioredis or BullMQ.
+ * The CLI's actions that run a plan: Redis (the audit trail), the queue's record, the steps.
+ * Loaded only by `upgrade` and `rollback`, so `--help`, refused input and `plan` never load
+ * ioredis or BullMQ (cli-connect.ts is the cluster side).
  */
 import { Redis } from 'ioredis';
-import { userInfo } from 'node:os';
-import { connectCluster, type Connection } from './cluster/connect.js';
+import type { Connection } from './cluster/connect.js';
 import { executeRequest, type EngineAccess } from './jobs/execute.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { RedisRequestStore } from './jobs/requests.js';
 import { createLogger } from './log.js';
 import { eventText, planText } from './plan-text.js';
 import { UpgradeError } from './upgrade/errors.js';
-import type { Plan, PlanSettings } from './upgrade/plan.js';
-import { deriveState, isTerminal, type Actor, type RunEventRecord } from './upgrade/requests.js';
+import type { Plan } from './upgrade/plan.js';
+import { deriveState, isTerminal, type RunEventRecord } from './upgrade/requests.js';
 import { runSteps, type RunEvent } from './upgrade/run.js';
-import type { GlobalOpts, PlanOpts } from './cli.js';
-
-export function connect(o: Partial<PlanOpts> & GlobalOpts, settings: PlanSettings): Connection {
-  return connectCluster({
-    kubeconfig: o.kubeconfig,
-    context: o.context,
-    helmBin: o.helmBin,
-    settings,
-  });
-}
+import type { PlanOpts } from './cli.js';
+import { cliActor } from './cli-connect.js';
 
 /** A short-lived Redis connection that fails fast instead of retrying forever. */
 function openRedis(url: string): Redis {
@@ -49,16 +41,6 @@ async function recorded<T>(o: PlanOpts, fn: (store: RedisRequestStore, redis: Re
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-export function cliActor(): Actor {
-  let name = 'unknown';
-  try {
-    name = userInfo().username;
-  } catch {
-    // No passwd entry (some containers): the audit says "unknown".
-  }
-  return { id: `cli:${name}`, name, via: 'cli' };
 }
 
 function printEvent(o: PlanOpts, e: RunEvent | RunEventRecord): void {

@@ -92,11 +92,13 @@ function upgradeInput(o: PlanOpts, release: string, version: string, actorId: st
   };
 }
 
-/** The actions that need the cluster or Redis, loaded when a command runs (see cli-run.ts). */
+/** The cluster side, loaded when a command runs (cli-connect.ts). */
+const cluster = () => import('./cli-connect.js');
+/** Running a plan: Redis and the queue's record, loaded only by upgrade and rollback (cli-run.ts). */
 const actions = () => import('./cli-run.js');
 
 async function connect(o: Partial<PlanOpts> & GlobalOpts) {
-  return (await actions()).connect(o, settingsFrom(o));
+  return (await cluster()).connect(o, settingsFrom(o));
 }
 
 function print(o: { json?: boolean }, json: unknown, text: string): void {
@@ -168,7 +170,7 @@ export function buildProgram(): Command {
     async (release: string, version: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals<PlanOpts>();
       validate(o, release, version);
-      const plan = await makeUpgradePlan(await connect(o), upgradeInput(o, release, version, (await actions()).cliActor().id));
+      const plan = await makeUpgradePlan(await connect(o), upgradeInput(o, release, version, (await cluster()).cliActor().id));
       print(o, planJson(plan), planText(plan));
     },
   );
@@ -181,7 +183,7 @@ export function buildProgram(): Command {
       requireYes(o, 'upgrade');
       const run = await actions();
       const conn = await connect(o);
-      const plan = await makeUpgradePlan(conn, upgradeInput(o, release, version, run.cliActor().id));
+      const plan = await makeUpgradePlan(conn, upgradeInput(o, release, version, (await cluster()).cliActor().id));
       await run.execute(conn, plan, o);
     });
 

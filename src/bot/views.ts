@@ -182,7 +182,7 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
     case 'rolling-back': {
       const c = p.current;
       headline = c ? `${what}: step ${c.index + 1} of ${total}: ${c.description}` : `${what} starting`;
-      if (p.lastMessage) lines.push(`Now: ${p.lastMessage}`);
+      if (p.lastMessage) lines.push(`Now: ${esc(p.lastMessage)}`);
       if (request.cancelRequested) lines.push(`Cancel requested by ${user(request.cancelRequested.by.id)}: stopping`);
       break;
     }
@@ -194,7 +194,7 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
       break;
     case 'failed':
       headline = `${what} failed${p.current ? ` at step ${p.current.index + 1} of ${total}` : ''}`;
-      if (request.error) lines.push(request.error);
+      if (request.error) lines.push(esc(request.error));
       break;
     case 'cancelled':
       headline = `${what} cancelled${p.current ? ` during step ${p.current.index + 1} of ${total}` : ''}`;
@@ -203,12 +203,14 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
       headline = `${what} ${stateWords(state)}`;
   }
   const meta = [`${p.finished}/${total} steps done`, ...(elapsed ? [`elapsed ${elapsed}`] : []), esc(request.id)];
-  const blocks: KnownBlock[] = [section(`${ICON[state] ?? ''} *${esc(headline)}*${lines.length ? `\n${lines.map(esc).join('\n')}` : ''}`.slice(0, 2900)), context(meta.join(' · '))];
+  // Lines are mrkdwn already (escaped where they carry text from elsewhere): a mention in them stays one.
+  const blocks: KnownBlock[] = [section(`${ICON[state] ?? ''} *${esc(headline)}*${lines.length ? `\n${lines.join('\n')}` : ''}`.slice(0, 2900)), context(meta.join(' · '))];
   if (options.canRollBack) {
     const undo = `Undo ${esc(request.id)} on ${esc(request.release)}: ${esc(rollbackAt(request.plan, request.completedSteps)?.summary ?? '')}`.slice(0, 300);
     blocks.push(actions('after', button(ACTIONS.rollback, 'Roll back', request.id, 'danger', confirmDialog('Roll back?', undo, 'Roll back', 'Keep it'))));
   }
-  return { text: `${headline}${lines.length ? ` — ${lines[0]}` : ''}`, blocks };
+  // The fallback is mrkdwn too (notifications): escaped, so an error's `<!channel>` pings nobody.
+  return { text: `${esc(headline)}${lines.length ? ` — ${lines[0]}` : ''}`, blocks };
 }
 
 /** What the card says of the way back: the rollback, each hop's on a route, or why there is none. */

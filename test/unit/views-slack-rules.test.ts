@@ -210,6 +210,13 @@ describe('the progress message of each phase is one Slack takes', () => {
     expect(sections(v.blocks)[0]!.split('\n')).toEqual([`:arrows_counterclockwise: *Upgrade: step 3 of 11: ${HELM.steps[2]!.description}*`, 'Now: helm upgrade: revision 4 pending-upgrade', 'Cancel requested by cli:alice: stopping']);
   });
 
+  it('running with a cancel asked in Slack: the person is a mention, not escaped text', () => {
+    const v = progress(ran('running', { cancelRequested: { by: { id: 'U0BOB00002', via: 'slack' }, at: T0 } }), LOG);
+    expect(sections(v.blocks)[0]!.split('\n')[2]).toBe('Cancel requested by <@U0BOB00002>: stopping');
+    const odd = progress(ran('running', { cancelRequested: { by: { id: 'cli:<x>&y', via: 'cli' }, at: T0 } }), LOG);
+    expect(sections(odd.blocks)[0]!.split('\n')[2]).toBe('Cancel requested by cli:&lt;x&gt;&amp;y: stopping');
+  });
+
   it('rolling back', () => {
     const v = progress(ran('rolling-back'), LOG);
     expect(headline(v)).toMatch(/^:rewind: \*Upgrade: step 3 of 11: /);
@@ -317,7 +324,9 @@ describe('past what people type: still within the limits, clipped and escaped', 
     expect(first.length).toBe(2900);
     expect(first.startsWith(':red_circle: *Upgrade failed at step 3 of 11*\nping &lt;@U123&gt; *bold* `code` &amp;&lt;&gt; ')).toBe(true);
     expect(JSON.stringify(v.blocks)).not.toContain('<@U123>');
-    expect(v.text).toBe(`Upgrade failed at step 3 of 11 — ${error}`);
+    // The notification text is mrkdwn too: escaped, so the error's mention pings nobody.
+    expect(v.text).toBe(`Upgrade failed at step 3 of 11 — ${error.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}`);
+    expect(v.text).not.toContain('<@U123>');
   });
 
   it('a rejection reason of 5,000 characters: the decision line is clipped, escaped', () => {
