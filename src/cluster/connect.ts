@@ -8,6 +8,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { HelmCliReleaseManager } from './helm.js';
 import { HelmSecretStorage } from './helm-storage.js';
 import { KubernetesClusterOps, loadKubeConfig } from './kube.js';
+import { makeApiClient } from './kube-client.js';
 import { KubernetesReleaseWatch } from './release-watch.js';
 import { HelmKubeReleaseObserver } from './milvus.js';
 
@@ -33,7 +34,7 @@ export function connectCluster(options: ConnectOptions): Connection {
   const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
   const clusterName = kc.getCurrentContext() || 'default';
   const kube = new KubernetesClusterOps(kc);
-  const storage = new HelmSecretStorage(kc.makeApiClient(CoreV1Api));
+  const storage = new HelmSecretStorage(makeApiClient(kc, CoreV1Api));
   const helm = new HelmCliReleaseManager({
     storage,
     bin: options.helmBin,

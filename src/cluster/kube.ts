@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { UpgradeError } from '../upgrade/errors.js';
+import { makeApiClient } from './kube-client.js';
 import type { ClusterOps, ConfigMapInfo, DeploymentChange, MetaMigrationPodSpec, PodHealth, PodPhase } from '../upgrade/ports.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ComponentState } from '../upgrade/state.js';
@@ -128,10 +129,11 @@ export class KubernetesClusterOps implements ClusterOps {
   private readonly versionApi: k8s.VersionApi;
 
   constructor(readonly kubeConfig: k8s.KubeConfig) {
-    this.apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
-    this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-    this.storage = kubeConfig.makeApiClient(k8s.StorageV1Api);
-    this.versionApi = kubeConfig.makeApiClient(k8s.VersionApi);
+    // Keep-alive clients: the stock ones open a TLS connection per request (kube-client.ts).
+    this.apps = makeApiClient(kubeConfig, k8s.AppsV1Api);
+    this.core = makeApiClient(kubeConfig, k8s.CoreV1Api);
+    this.storage = makeApiClient(kubeConfig, k8s.StorageV1Api);
+    this.versionApi = makeApiClient(kubeConfig, k8s.VersionApi);
   }
 
   async serverVersion(): Promise<string> {
