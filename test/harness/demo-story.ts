@@ -97,7 +97,8 @@ export const textOf = (m: { text?: string; blocks?: unknown[] } | undefined): st
 /** One line per Slack call, as a person would read the channel. */
 export function transcriptLine(c: RecordedCall): string | null {
   const a = c.args as Record<string, unknown>;
-  const text = String(a.text ?? '').replace(/\s+/g, ' ').slice(0, 220);
+  // As a person reads it: Slack shows its escapes (&lt; &gt; &amp;) as the characters.
+  const text = String(a.text ?? '').replace(/\s+/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').slice(0, 220);
   switch (c.method) {
     case 'chat.postMessage':
       return a.thread_ts ? `  ↳ bot (thread): ${text}` : `#ops bot: ${text}${buttonsOf(a.blocks).length ? `  [${buttonsOf(a.blocks).map((b) => b.action_id).join('] [')}]` : ''}`;
