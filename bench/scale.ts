@@ -28,7 +28,7 @@ import { createEngineAccess } from '../src/engine-access.js';
 import { DEFAULT_PLAN_SETTINGS } from '../src/upgrade/plan.js';
 import { deriveState, isTerminal, type Actor, type UpgradeRequest } from '../src/upgrade/requests.js';
 import { makeUpgradePlan } from '../src/upgrade/service.js';
-import { helm, type ClusterInfo } from '../test/harness/control-plane.js';
+import { helm, kubectl, type ClusterInfo } from '../test/harness/control-plane.js';
 import { deleteNamespaces, install, kubeletDelay, requireCluster } from './rolling-overhead.js';
 import { BENCH_DIR, isMain, log, machine, machineLine, pool, seconds, stamp, table, writeSection } from './run.js';
 
@@ -42,6 +42,7 @@ const SETTLE_SECONDS = Number(process.env.BENCH_SCALE_SETTLE_SECONDS ?? 0);
 /** [releases, worker concurrency]: one upgrade alone for reference, then the 20 at concurrency 5 and 20. */
 const ROUNDS: Array<[number, number]> = [[1, 1], ...(process.env.BENCH_SCALE_CONCURRENCY ?? '5,20').split(',').map((c): [number, number] => [RELEASES, Number(c)])];
 const FROM_CHART = '4.1.24';
+const TO_CHART = '4.1.36';
 const TARGET = '2.4.5';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RSS_TARGET_MB = 200;
@@ -304,6 +305,33 @@ async function round(info: ClusterInfo, dist: string, releases: number, concurre
   }
 }
 
+/**
+ * The reference: the same upgrades as a plain loop of helm processes at the same concurrency
+ * (`helm upgrade --reset-then-reuse-values --wait` to the same chart, then `kubectl rollout status`
+ * on every Deployment), on fresh releases. What a script would do, with none of our checks.
+ */
+async function plainHelm(info: ClusterInfo, releases: number, concurrency: number, namespaces: string[]): Promise<{ totalMs: number; ok: number }> {
+  const id = randomBytes(3).toString('hex');
+  const release = 'scale';
+  const mine = Array.from({ length: releases }, (_, i) => `bench-scale-${id}-h${concurrency}-${String(i).padStart(2, '0')}`);
+  namespaces.push(...mine);
+  log(`plain helm ×${concurrency}: installing ${releases} release(s) (not measured)`);
+  await pool(mine, 5, (ns) => install(info, ns, release, FROM_CHART));
+  const t0 = performance.now();
+  const results = await pool(mine, concurrency, async (ns) => {
+    try {
+      await helm(info, ['upgrade', release, 'zilliztech/milvus', '-n', ns, '--version', TO_CHART, '--reset-then-reuse-values', '--wait', '--timeout', '600s'], 620_000);
+      const names = (await kubectl(info, ['get', 'deployments', '-n', ns, '-o', 'jsonpath={.items[*].metadata.name}'])).split(/\s+/).filter(Boolean);
+      for (const d of names) await kubectl(info, ['rollout', 'status', 'deployment', d, '-n', ns, '--timeout=300s']);
+      return true;
+    } catch (err) {
+      log(`plain helm ×${concurrency}: ${ns} failed: ${String(err).slice(0, 300)}`);
+      return false;
+    }
+  });
+  return { totalMs: performance.now() - t0, ok: results.filter(Boolean).length };
+}
+
 export async function main(): Promise<void> {
   const info = await requireCluster();
   const m = machine();
@@ -312,6 +340,7 @@ export async function main(): Promise<void> {
   log('compiling src (tsconfig.build.json) into a temporary directory');
   const dist = await buildDist();
   const rounds: Round[] = [];
+  const references = new Map<string, { totalMs: number; ok: number }>();
   const namespaces: string[] = [];
   try {
     for (const [n, c] of ROUNDS) {
@@ -319,6 +348,10 @@ export async function main(): Promise<void> {
       rounds.push(r);
       log(`${n}×c${c}: ${r.succeeded}/${n} succeeded in ${seconds(r.totalMs, 1)}; ${(r.ownCalls / n).toFixed(0)} own Redis commands per upgrade; worker peak RSS ${r.rss.peakMB.toFixed(0)} MB`);
       // A finished round's namespaces go now, so the next round runs on a quieter cluster.
+      await deleteNamespaces(info, namespaces.splice(0));
+      const ref = await plainHelm(info, n, c, namespaces);
+      references.set(`${n}×${c}`, ref);
+      log(`plain helm ×${c}: ${ref.ok}/${n} in ${seconds(ref.totalMs, 1)} (ours ${(r.totalMs / ref.totalMs).toFixed(2)}×)`);
       await deleteNamespaces(info, namespaces.splice(0));
     }
   } finally {
@@ -330,6 +363,7 @@ export async function main(): Promise<void> {
     `${r.succeeded}/${r.releases}`,
     String(r.attempts),
     seconds(r.totalMs, 1),
+    ((ref) => (ref ? `${seconds(ref.totalMs, 1)} (${ref.ok}/${r.releases}); ours **${(r.totalMs / ref.totalMs).toFixed(2)}×**` : '—'))(references.get(`${r.releases}×${r.concurrency}`)),
     `${seconds(r.perUpgradeMs.min, 1)} / ${seconds(r.perUpgradeMs.median, 1)} / ${seconds(r.perUpgradeMs.max, 1)}`,
     `**${(r.ownCalls / r.releases).toFixed(0)}** (${r.ownCalls} in all)`,
     r.ownTop.map(([k, v]) => `${k} ${(v / r.releases).toFixed(0)}`).join(', '),
@@ -346,13 +380,14 @@ export async function main(): Promise<void> {
     `${RELEASES} releases, each in its own namespace, installed from chart ${FROM_CHART} (Milvus 2.3.11: 8 Deployments, 9 pods); one approved upgrade request each to ${TARGET} ` +
       `(helm path as the plan has it: \`helm repo update\`, pause the Deployments, \`helm upgrade --reset-then-reuse-values\` to chart 4.1.36, resume them one at a time, the health gate with its settle watch set to ${SETTLE_SECONDS} s (default 30 s: a deliberate wait, left out so the figures show our overhead)), made with the engine and request store from src and enqueued at once on the real BullMQ queue. ` +
       `They are run by the app's worker role in its own process, \`node dist/main.js\` with ROLES=worker (src compiled by tsconfig.build.json, as the Dockerfile runs it; POLL_INTERVAL_MS=200, LOG_LEVEL=info), ` +
-      `on fresh releases for each worker concurrency; the first row is one upgrade alone, for reference. Total = first enqueue to the last request finished. Per upgrade = the request's startedAt → finishedAt.`,
+      `on fresh releases for each worker concurrency; the first row is one upgrade alone, for reference. Total = first enqueue to the last request finished. Per upgrade = the request's startedAt → finishedAt. ` +
+      `Beside each round, the same upgrades as a plain loop of helm processes at the same concurrency, on fresh releases: \`helm upgrade --reset-then-reuse-values --wait\` to chart ${TO_CHART}, then \`kubectl rollout status\` on every Deployment (what a script does, with none of the bot's checks, ordering or record).`,
     '',
     `Redis commands per upgrade: **own** = every command MONITOR showed from the first enqueue to 1 s after the last request finished (so the queue's completion bookkeeping is in) whose arguments name this round's private key prefix (the worker's, the queue's and the store's keys and channels; commands run inside Lua scripts count, as INFO counts them; ` +
       `this benchmark's own watching connections excluded), divided by the number of releases. Beside it, \`INFO commandstats\` over the same window divided the same way: it counts every client of the server (other people's tests use this Redis too), hence the idle rate measured over 3 s just before. ` +
       `RSS: VmRSS of the worker process from /proc every 100 ms (what process.memoryUsage().rss reports inside it), from its start; helm runs as its child processes and is not included.`,
     '',
-    table(['round', 'succeeded', 'job attempts', 'total', 'per upgrade min / median / max', 'own Redis commands per upgrade', 'top own commands per upgrade', 'INFO commandstats per upgrade (all clients)', `worker peak RSS (target < ${RSS_TARGET_MB} MB)`, 'RSS at the first enqueue → peak'], rows),
+    table(['round', 'succeeded', 'job attempts', 'total', 'plain helm loop, same concurrency (total; ratio)', 'per upgrade min / median / max', 'own Redis commands per upgrade', 'top own commands per upgrade', 'INFO commandstats per upgrade (all clients)', `worker peak RSS (target < ${RSS_TARGET_MB} MB)`, 'RSS at the first enqueue → peak'], rows),
     '',
     failures.length ? `Failures:\n${failures.join('\n')}` : `All ${rounds.reduce((a, r) => a + r.releases, 0)} upgrades succeeded (request state \`succeeded\`; helm lists each release at revision 2 on milvus-4.1.36).`,
     '',

@@ -71,7 +71,15 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
       : { signingSecret: o.signingSecret, customRoutes: [...(o.customRoutes ?? [])] as never }),
   });
   const h = o.handlers;
-  const work = pLimit(o.workConcurrency ?? 4);
+  const limit = pLimit(o.workConcurrency ?? 4);
+  // The work after an ack first waits one turn of the event loop (setImmediate runs after pending
+  // I/O): requests that arrived meanwhile get their acks, due within Slack's 3 s, before it takes
+  // the CPU.
+  const work = <T>(fn: () => Promise<T>): Promise<T> =>
+    limit(async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return fn();
+    });
 
   app.command('/milvus', async ({ command, ack, client, respond }) => {
     const parsed = h.parse(command.text);
