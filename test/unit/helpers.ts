@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChartEntry } from '../../src/upgrade/charts.js';
 import { milvusFullname } from '../../src/upgrade/names.js';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../src/upgrade/plan.js';
+import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import {
   isCoordinator,
   type ComponentState,
@@ -193,4 +194,29 @@ export async function rejected(fn: () => Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected a rejection, got none');
+}
+
+/**
+ * An upgrade request as the store creates it: one approval needed, nothing approved, run or
+ * rolled back yet; it expires an hour after `createdAt`. `over` sets the rest.
+ */
+export function upgradeRequest(over: Partial<UpgradeRequest> & Pick<UpgradeRequest, 'id' | 'cluster' | 'namespace' | 'release' | 'plan' | 'requester' | 'createdAt'>): UpgradeRequest {
+  return {
+    kind: 'upgrade',
+    place: null,
+    expiresAt: over.createdAt + 3_600_000,
+    approvalsNeeded: 1,
+    allowSelfApproval: false,
+    approvals: [],
+    rejection: null,
+    phase: null,
+    cancelRequested: null,
+    completedSteps: 0,
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+    rollbackOf: null,
+    rollbackRequest: null,
+    ...over,
+  };
 }

@@ -14,7 +14,7 @@ import { UpgradeError } from '../../src/upgrade/errors.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import type { HelmReleaseInfo } from '../../src/upgrade/state.js';
 import { blockText, expectWithinLimits } from './block-limits.js';
-import { releaseState } from './helpers.js';
+import { releaseState, upgradeRequest } from './helpers.js';
 
 const NOW = Date.UTC(2026, 11, 3, 9, 0);
 const REQ = 'U0REQ00001';
@@ -35,30 +35,16 @@ const RULES = parseAccessConfig(`rules:
 const info = (name: string, namespace = 'milvus', o: Partial<HelmReleaseInfo> = {}): HelmReleaseInfo => ({ name, namespace, revision: 2, status: 'deployed', chart: 'milvus-4.1.24', chartVersion: '4.1.24', appVersion: '2.3.11', ...o });
 
 function request(o: Partial<UpgradeRequest> & Pick<UpgradeRequest, 'id'>): UpgradeRequest {
-  return {
-    kind: 'upgrade',
+  return upgradeRequest({
     cluster: 'main',
     namespace: 'milvus',
     release: 'my-release',
     plan: { from: '2.3.11', to: '2.4.23' } as UpgradeRequest['plan'],
     requester: { id: REQ, via: 'slack' },
-    place: null,
     createdAt: NOW - 60_000,
     expiresAt: NOW + 3_600_000,
-    approvalsNeeded: 1,
-    allowSelfApproval: false,
-    approvals: [],
-    rejection: null,
-    phase: null,
-    cancelRequested: null,
-    completedSteps: 0,
-    startedAt: null,
-    finishedAt: null,
-    error: null,
-    rollbackOf: null,
-    rollbackRequest: null,
     ...o,
-  };
+  });
 }
 
 interface World {

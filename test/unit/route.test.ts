@@ -6,7 +6,7 @@ import { rollbackPlanFor } from '../../src/upgrade/rollback.js';
 import { MIXCOORD_FLAGS, hopAt, joinRoute, noRollbackReason, rollbackAt, stateAfter, waypoints } from '../../src/upgrade/route.js';
 import type { ReleaseState } from '../../src/upgrade/state.js';
 import { parseVersion } from '../../src/upgrade/version.js';
-import { component, milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
+import { component, milvusIndex, planSettings, releaseState, tooling, upgradeRequest } from './helpers.js';
 
 const index = milvusIndex();
 
@@ -107,11 +107,9 @@ describe('a route request in Slack: the rollback offered is that of the hop it s
   const T0 = 1_800_000_000_000;
   const p = route(mixcoordRelease(), '2.6.15');
   const second = p.hops![1]!.firstStep;
-  const request = (over: Partial<UpgradeRequest>): UpgradeRequest => ({
-    id: 'req-1', kind: 'upgrade', cluster: 'c', namespace: 'milvus', release: 'prod', plan: p, requester: { id: 'U0REQ', via: 'slack' }, place: { channel: 'C1' },
-    createdAt: T0, expiresAt: T0 + 3_600_000, approvalsNeeded: 1, allowSelfApproval: false, approvals: [], rejection: null, phase: 'failed', cancelRequested: null,
-    completedSteps: 0, startedAt: T0, finishedAt: T0, error: 'x', rollbackOf: null, rollbackRequest: null, ...over,
-  });
+  // A request that failed at once; `over` says how far it got.
+  const request = (over: Partial<UpgradeRequest>): UpgradeRequest =>
+    upgradeRequest({ id: 'req-1', cluster: 'c', namespace: 'milvus', release: 'prod', plan: p, requester: { id: 'U0REQ', via: 'slack' }, place: { channel: 'C1' }, createdAt: T0, phase: 'failed', startedAt: T0, finishedAt: T0, error: 'x', ...over });
 
   it('failed in hop 1: Roll back is offered, for hop 1; failed in the 2.6 hop or finished: none', () => {
     expect(offersRollback(request({ completedSteps: 5 }), T0)).toBe(true);

@@ -3,6 +3,7 @@ import { changesBlocks, changesSummary, planCard } from '../../src/bot/views.js'
 import type { ObjectChange } from '../../src/upgrade/objects.js';
 import type { Plan } from '../../src/upgrade/plan.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
+import { upgradeRequest } from './helpers.js';
 
 const T0 = 1_800_000_000_000;
 const change = (i: number, kind: ObjectChange['change'] = 'changed'): ObjectChange => ({
@@ -14,11 +15,8 @@ const plan = (changes: ObjectChange[]): Plan => ({
   rollback: null, observed: { helmRevision: 1, helmStatus: 'deployed', chartVersion: '4.1.24', images: {} },
   changes, messageQueue: { kind: 'pulsar-v2', note: 'message queue: Pulsar v2, kept' }, dataChanges: null,
 });
-const request = (p: Plan): UpgradeRequest => ({
-  id: 'req-1', kind: 'upgrade', cluster: 'c', namespace: 'ns', release: 'rel', plan: p, requester: { id: 'U0REQ', via: 'slack' }, place: { channel: 'C1' },
-  createdAt: T0, expiresAt: T0 + 3_600_000, approvalsNeeded: 1, allowSelfApproval: false, approvals: [], rejection: null, phase: null, cancelRequested: null,
-  completedSteps: 0, startedAt: null, finishedAt: null, error: null, rollbackOf: null, rollbackRequest: null,
-});
+const request = (p: Plan): UpgradeRequest =>
+  upgradeRequest({ id: 'req-1', cluster: 'c', namespace: 'ns', release: 'rel', plan: p, requester: { id: 'U0REQ', via: 'slack' }, place: { channel: 'C1' }, createdAt: T0 });
 type B = { type: string; text?: { text: string }; elements?: Array<{ action_id?: string; text?: string }> };
 
 describe('the changes on the card', () => {

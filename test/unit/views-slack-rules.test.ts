@@ -20,7 +20,7 @@ import type { ReleaseState } from '../../src/upgrade/state.js';
 import { parseVersion } from '../../src/upgrade/version.js';
 import { MAX_MESSAGE_TEXT, validateBlocks, validateView, type Surface } from '../harness/block-kit-rules.js';
 import { blockText } from './block-limits.js';
-import { component, milvusIndex, planSettings, releaseState, revision, tooling } from './helpers.js';
+import { component, milvusIndex, planSettings, releaseState, revision, tooling, upgradeRequest } from './helpers.js';
 
 const T0 = Date.UTC(2026, 11, 3, 9, 0);
 const REQ = 'U0REQ00001';
@@ -61,11 +61,11 @@ const HELM = upgradePlan(releaseState({ release: 'my-release', version: '2.4.5',
 const WITH_CHANGES: Plan = { ...HELM, changes: changes(9), messageQueue: { kind: 'pulsar-v2', note: 'message queue: Pulsar v2, kept' } };
 
 function request(over: Partial<UpgradeRequest> = {}): UpgradeRequest {
-  return {
-    id: 'req-42', kind: 'upgrade', cluster: 'main', namespace: 'milvus', release: 'my-release', plan: WITH_CHANGES, requester: { id: REQ, via: 'slack' }, place: { channel: 'C0OPS00001', messageTs: '1.1', progressTs: '1.2' },
-    createdAt: T0, expiresAt: T0 + 3_600_000, approvalsNeeded: 1, allowSelfApproval: false, approvals: [], rejection: null, phase: null, cancelRequested: null,
-    completedSteps: 0, startedAt: null, finishedAt: null, error: null, rollbackOf: null, rollbackRequest: null, ...over,
-  };
+  return upgradeRequest({
+    id: 'req-42', cluster: 'main', namespace: 'milvus', release: 'my-release', plan: WITH_CHANGES, requester: { id: REQ, via: 'slack' }, place: { channel: 'C0OPS00001', messageTs: '1.1', progressTs: '1.2' },
+    createdAt: T0,
+    ...over,
+  });
 }
 const approved = { approvals: [{ by: { id: APP, via: 'slack' as const }, at: T0 + 60_000 }] };
 const ran = (phase: Phase, over: Partial<UpgradeRequest> = {}) => request({ ...approved, phase, startedAt: T0 + 120_000, ...over });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { esc, offersRollback, planCard, progressMessage, progressOf } from '../../src/bot/views.js';
 import type { LogEntry, UpgradeRequest } from '../../src/upgrade/requests.js';
+import { upgradeRequest } from './helpers.js';
 import type { Plan } from '../../src/upgrade/plan.js';
 
 const T0 = 1_800_000_000_000;
@@ -14,11 +15,8 @@ const plan: Plan = {
   rollback: { path: 'rolling', summary: 'put back the images', steps: [] },
   observed: { helmRevision: 1, helmStatus: 'deployed', chartVersion: '4.0.31', images: {} },
 };
-const request = (over: Partial<UpgradeRequest> = {}): UpgradeRequest => ({
-  id: 'req-1', kind: 'upgrade', cluster: 'c', namespace: 'ns', release: 'rel', plan, requester: { id: 'U0REQ', via: 'slack' }, place: { channel: 'C1' },
-  createdAt: T0, expiresAt: T0 + 3_600_000, approvalsNeeded: 1, allowSelfApproval: false, approvals: [], rejection: null, phase: null, cancelRequested: null,
-  completedSteps: 0, startedAt: null, finishedAt: null, error: null, rollbackOf: null, rollbackRequest: null, ...over,
-});
+const request = (over: Partial<UpgradeRequest> = {}): UpgradeRequest =>
+  upgradeRequest({ id: 'req-1', cluster: 'c', namespace: 'ns', release: 'rel', plan, requester: { id: 'U0REQ', via: 'slack' }, place: { channel: 'C1' }, createdAt: T0, ...over });
 const run = (event: Extract<LogEntry, { type: 'run' }>['event']): LogEntry => ({ at: T0, type: 'run', event });
 const actionIds = (blocks: unknown[]) => (blocks as Array<{ type: string; elements?: Array<{ action_id: string }> }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements!.map((e) => e.action_id));
 
