@@ -33,14 +33,15 @@ const run = promisify(execFile);
 
 type Kind = 'status' | 'plan';
 
-/** The stub call that answers a command sent at `since`, by the one who sent it. */
+/** Whether a stub call is the answer to a `kind` command (not a plan's "Planning…" note, which the plan replaces). */
+function isAnswer(c: RecordedCall, kind: Kind): boolean {
+  if (c.method !== 'response_url' && c.method !== 'chat.postEphemeral') return false;
+  return kind === 'status' || !/Planning/.test(String(c.args.text ?? ''));
+}
+
+/** The first answer among the calls from index `from` on. */
 function answerOf(calls: readonly RecordedCall[], kind: Kind, from: number): RecordedCall | undefined {
-  return calls.slice(from).find((c) => {
-    if (c.method !== 'response_url' && c.method !== 'chat.postEphemeral') return false;
-    const text = String(c.args.text ?? '');
-    // A plan's first answer is the "Planning…" note; the plan replaces it.
-    return kind === 'status' ? true : !/Planning/.test(text);
-  });
+  return calls.slice(from).find((c) => isAnswer(c, kind));
 }
 
 async function timeCommand(stub: SlackStub, app: DemoApp, kind: Kind, namespace: string): Promise<number> {
@@ -105,8 +106,7 @@ export async function main(): Promise<void> {
           if (!sent.ok) throw new Error(`the app refused ${text}`);
         },
       );
-      const answers = (): RecordedCall[] =>
-        stub.calls.slice(from).filter((c) => (c.method === 'response_url' || c.method === 'chat.postEphemeral') && (kind === 'status' || !/Planning/.test(String(c.args.text ?? ''))));
+      const answers = (): RecordedCall[] => stub.calls.slice(from).filter((c) => isAnswer(c, kind));
       const deadline = Date.now() + 300_000;
       while (answers().length < BURST && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       const got = answers();
