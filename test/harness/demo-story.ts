@@ -168,14 +168,12 @@ export async function playStory(stub: SlackStub, app: DemoApp, say: (line: strin
 
 /**
  * The interactive demo's guide: the people act in the page; this only says, at each decision,
- * who may do what next, and returns once the rollback has run (or `signal` aborts).
+ * who may do what next, and returns once the rollback has run. Closing the stub (Ctrl-C) ends
+ * the wait it is in.
  */
-export async function guideStory(stub: SlackStub, say: (line: string) => void, namespace: string = DEMO.namespace, signal?: AbortSignal): Promise<void> {
+export async function guideStory(stub: SlackStub, say: (line: string) => void, namespace: string = DEMO.namespace): Promise<void> {
   const forever = 24 * 3600_000;
-  const until = async (predicate: () => boolean) => {
-    if (signal?.aborted) throw new Error('demo: stopped');
-    await stub.waitFor(predicate, forever);
-  };
+  const until = (predicate: () => boolean) => stub.waitFor(predicate, forever);
   const cardOf = (kind: 'upgrade' | 'rollback') => stub.messages(DEMO.channel).find((m) => m.blocks !== undefined && new RegExp(`Milvus ${kind}:`).test(JSON.stringify(m.blocks)));
   const threadText = (ts: string) => stub.thread(DEMO.channel, ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n');
   say(`As alice, type in the page:  /milvus upgrade ${DEMO.release} 2.4.23 -n ${namespace}   (or /milvus plan …, /milvus status ${DEMO.release} -n ${namespace}, /milvus help)`);
