@@ -15,19 +15,20 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { deleteKeys } from '../test/integration/redis.js';
-import { postSigned, slashCommandBody } from '../test/harness/slack-sign.js';
+import { signSlackRequest, slashCommandBody } from '../test/harness/slack-sign.js';
 import { startSlackStub, type RecordedCall, type SlackStub } from '../test/harness/slack-stub.js';
 import { isMain, log, machine, machineLine, ms, percentile, pool, seconds, stamp, table, writeSection } from './run.js';
 
 const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_ACK_CONCURRENCY ?? 50);
-const WARMUP = 20;
+const WARMUP = 100;
 const SECRET = 'bench-signing-secret';
 const CHANNEL = 'C0BENCH001';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -103,15 +104,45 @@ function isAnswer(c: RecordedCall): boolean {
   return !c.args.delete_original && !String(c.args.text ?? '').startsWith(':hourglass_flowing_sand:');
 }
 
+/**
+ * One signed slash command over `agent`; resolves with its status and the time from sending to
+ * the end of the response (the ack). node:http rather than fetch: undici's pool queues a request
+ * behind a connection it is still opening, so a row's first requests timed the client's own
+ * queue, one after another (up to 2.3 s for a request whose ack the bot sent in milliseconds).
+ */
+function sendSigned(agent: Agent, url: string, body: string): Promise<{ status: number; ms: number }> {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...signSlackRequest(SECRET, body) };
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
 async function runScenario(url: string, stub: SlackStub, botPid: number, s: Scenario, n: number, tag: string): Promise<Outcome> {
   stub.reset();
+  // As many keep-alive connections as requests in flight, each used by one request at a time,
+  // opened before the row by as many refusals (answered in the ack, nothing follows): opening 50
+  // at once, the last ones were accepted up to 0.3 s later, and that is not the ack's time.
+  const agent = new Agent({ keepAlive: true, maxSockets: s.concurrency });
+  await pool(Array.from({ length: s.concurrency }, (_, i) => i), s.concurrency, async (i) => {
+    const body = slashCommandBody({ text: 'status Not_A_Release', user_id: `U0OPEN${String(i).padStart(5, '0')}`, channel_id: CHANNEL, response_url: stub.responseUrl(`open${tag}${i}`) });
+    const r = await sendSigned(agent, url, body);
+    if (r.status !== 200) throw new Error(`opening connections: HTTP ${r.status}`);
+  });
   const sampler = helmSampler(botPid);
   const t0 = performance.now();
   const results = await pool(Array.from({ length: n }, (_, i) => i), s.concurrency, async (i) => {
     const body = slashCommandBody({ text: s.text(i), user_id: `U0${tag}${String(i).padStart(7, '0')}`, channel_id: CHANNEL, response_url: stub.responseUrl(`${tag}${i}`) });
-    return postSigned(url, body, { signingSecret: SECRET });
+    return sendSigned(agent, url, body);
   });
   const wallMs = performance.now() - t0;
+  agent.destroy();
   let answeredMs: number | null = null;
   if (s.followUp) {
     await stub.waitFor((calls) => calls.filter(isAnswer).length >= n, 600_000);
@@ -136,7 +167,9 @@ async function runScenario(url: string, stub: SlackStub, botPid: number, s: Scen
 /** Starts src/main.ts as a child process with `env`; resolves with its HTTP port. */
 async function startBot(env: Record<string, string>, ready = /"port":(\d+)[^\n]*"msg":"bot started"/): Promise<{ child: ChildProcess; port: number }> {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_PROFILE_DIR: each process writes a V8 CPU profile there when it exits (for diagnosis).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let seen = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the bot did not start: ${seen.slice(-2000)}`)), 30_000);
@@ -194,29 +227,44 @@ export async function main(): Promise<void> {
       HELM_CACHE_HOME: join(dir, 'helm', 'cache'),
       HELM_DATA_HOME: join(dir, 'helm', 'data'),
     };
-    const started = await startBot(env);
-    child = started.child;
+    const statusOrPlan = (i: number) => (i % 2 === 0 ? 'status my-release' : 'plan my-release 2.4.23');
+    const stopChild = async (c: ChildProcess | null) => {
+      if (c && c.exitCode === null) {
+        const exited = new Promise((resolve) => c.once('exit', resolve));
+        c.kill('SIGTERM');
+        await exited;
+      }
+    };
+    const outcomes: Outcome[] = [];
+    /** Starts the bot with `extra` settings, warms it up, runs `scenarios`, stops it. */
+    const measure = async (extra: Record<string, string>, scenarios: Scenario[], tagFrom: number) => {
+      const started = await startBot({ ...env, ...extra });
+      child = started.child;
+      const url = `http://127.0.0.1:${started.port}/slack/events`;
+      log(`warm-up: ${WARMUP} requests`);
+      await runScenario(url, stub, child.pid!, { label: 'warm-up', text: statusOrPlan, concurrency: CONCURRENCY, followUp: true }, WARMUP, `W${tagFrom}`);
+      for (const [i, s] of scenarios.entries()) {
+        log(`${REQUESTS} × ${s.label}`);
+        const o = await runScenario(url, stub, child.pid!, s, REQUESTS, String.fromCharCode(65 + tagFrom + i));
+        outcomes.push(o);
+        log(`  p50 ${ms(percentile(o.times, 50))} p99 ${ms(percentile(o.times, 99))} max ${ms(o.times.at(-1)!)}; > 3 s: ${o.times.filter((t) => t > SLACK_DEADLINE_MS).length}; peak helm processes ${o.peakHelm}`);
+      }
+      await stopChild(child);
+      child = null;
+    };
     // Plans render on a worker: a planner process beside the bot (its helm runs are not the bot's).
     planner = (await startBot({ ...env, ROLES: 'planner' }, /"msg":"plan worker started"/)).child;
-    const url = `http://127.0.0.1:${started.port}/slack/events`;
-    const statusOrPlan = (i: number) => (i % 2 === 0 ? 'status my-release' : 'plan my-release 2.4.23');
-
-    log(`warm-up: ${WARMUP} requests`);
-    await runScenario(url, stub, child.pid!, { label: 'warm-up', text: statusOrPlan, concurrency: 5, followUp: true }, WARMUP, 'W');
-
-    const scenarios: Scenario[] = [
+    await measure({}, [
       { label: `status + plan, ${CONCURRENCY} in flight`, text: statusOrPlan, concurrency: CONCURRENCY, followUp: true, headline: true },
       { label: 'status + plan, 5 in flight', text: statusOrPlan, concurrency: 5, followUp: true },
       { label: `history (Redis only after the ack), ${CONCURRENCY} in flight`, text: () => 'history my-release', concurrency: CONCURRENCY, followUp: true },
       { label: `refusal in the ack (bad name), ${CONCURRENCY} in flight`, text: () => 'status My_Release', concurrency: CONCURRENCY, followUp: false },
-    ];
-    const outcomes: Outcome[] = [];
-    for (const [i, s] of scenarios.entries()) {
-      log(`${REQUESTS} × ${s.label}`);
-      const o = await runScenario(url, stub, child.pid!, s, REQUESTS, String.fromCharCode(65 + i));
-      outcomes.push(o);
-      log(`  p50 ${ms(percentile(o.times, 50))} p99 ${ms(percentile(o.times, 99))} max ${ms(o.times.at(-1)!)}; > 3 s: ${o.times.filter((t) => t > SLACK_DEADLINE_MS).length}; peak helm processes ${o.peakHelm}`);
-    }
+    ], 0);
+    // The same bot without acks first (ack-first.ts): work starts one event-loop turn after its ack.
+    await measure({ BOT_WORK_DEFER_MS: '0' }, [
+      { label: `status + plan, ${CONCURRENCY} in flight, BOT_WORK_DEFER_MS=0 (acks not first)`, text: statusOrPlan, concurrency: CONCURRENCY, followUp: true },
+      { label: 'status + plan, 5 in flight, BOT_WORK_DEFER_MS=0', text: statusOrPlan, concurrency: 5, followUp: true },
+    ], 4);
 
     const head = outcomes.find((o) => o.scenario.headline)!;
     const p99 = percentile(head.times, 99);
@@ -238,7 +286,7 @@ export async function main(): Promise<void> {
       `_Measured ${when} on ${machineLine(m)}._`,
       '',
       `The real app in its own process (\`node --import tsx src/main.ts\`, role \`bot\`, HTTP mode, LOG_LEVEL=info, Bolt ${boltVersion()}), its Web API on the Slack stub, real Redis, no cluster (the kubeconfig points at a closed port); plans are rendered by a second process with role \`planner\` (queue \`milvus-plans\`). ` +
-        `${REQUESTS} signed requests per row, sent over loopback by a client in another process (\`fetch\`, keep-alive) with a fixed number in flight; ${WARMUP} warm-up requests first. ` +
+        `${REQUESTS} signed requests per row, sent over loopback by a client in another process (\`node:http\`, as many keep-alive connections as requests in flight) with a fixed number in flight; ${WARMUP} warm-up requests at that concurrency first; each row's connections are opened before it by as many refusals, not counted (opened at once, the last were accepted up to 0.3 s later: connection set-up, not the ack). ` +
         `Time = from sending a request to the end of its response, i.e. Bolt's ack. The headline row alternates \`/milvus status my-release\` and \`/milvus plan my-release 2.4.23\`.`,
       '',
       table(['requests', 'HTTP 200', 'p50', 'p90', 'p99', 'max', 'acks > 3 s', 'throughput', 'answers (ephemeral or response_url)', 'peak helm processes of the bot'], rows),
@@ -247,17 +295,17 @@ export async function main(): Promise<void> {
       '',
       `Every follow-up arrived (${head.ephemerals} for ${head.times.length} in the headline row, ${head.warnings} of them \`:warning:\` errors since there is no cluster, e.g. "${head.sampleText.replace(/\|/g, '\\|')}…"); no chat.postMessage.`,
       '',
-      `Each listener acks first and then works (access check, Redis, the API server; a plan waits for the planner). ` +
+      `Each listener acks, then its work (access check, Redis, the API server; a plan waits for the planner) waits while the receiver is busy: while a request still waits for its ack or one arrived in the last 20 ms, for at most BOT_WORK_DEFER_MS (default 1 s; src/bot/ack-first.ts); work whose ack was the last thing to happen starts at once. ` +
+        `The rows marked BOT_WORK_DEFER_MS=0 are a second bot process without that (work one event-loop turn after its ack), measured the same way in the same run. ` +
         `Helm processes started by the bot process, sampled from /proc every 50 ms: at most ${Math.max(...outcomes.map((o) => o.peakHelm))} (target 0; before plans moved to workers in commit fc9af39, up to 11). ` +
-        `Refusals (answered in the ack) and \`history\` (Redis only) show the cost of the ack path itself. ` +
-        `Previous measurement (2026-11-26, commit c80e067, plans rendered in the bot): status + plan with 50 in flight p50 59.1 ms, p90 562.0 ms, p99 1144.3 ms, max 1312.6 ms, peak 11 helm processes; with 5 in flight p99 88.6 ms.`,
+        `Refusals (answered in the ack) and \`history\` (Redis only) show the cost of the ack path itself.`,
       '',
-      `Earlier measurement, same benchmark, before commit 44a4071 bounded the work after the ack (BOT_WORK_CONCURRENCY, default 4) and cached the tool versions: ` +
-        `status + plan with 50 in flight p50 772.6 ms, p90 6651.7 ms, p99 24577.8 ms, max 24707.3 ms, 59 of 500 acks later than 3 s, peak 56 helm processes; with 5 in flight p50 250.4 ms, p99 585.5 ms (2026-11-25, same machine).`,
+      `Earlier measurements of the headline row were taken with a client (\`fetch\`, i.e. undici, 20 warm-up requests at 5 in flight) that queued a row's first requests behind connections it was still opening and timed its own queue: p99 746.3 ms on 2026-12-04 (commit 4751460), 1144.3 ms on 2026-11-26 with plans rendered in the bot (peak 11 helm processes), 24577.8 ms on 2026-11-25 before the work after the ack was bounded (59 of 500 acks later than 3 s, peak 56 helm processes). ` +
+        `With that client, the request sent first in a row waited up to 2.3 s while the bot answered each request in about 1 ms once it had it (the server's own 'request' to 'finish' time, measured on 2026-12-06).`,
     ];
     writeSection('ack-latency', lines.join('\n'));
   } finally {
-    for (const c of [child, planner]) {
+    for (const c of [child as ChildProcess | null, planner]) {
       if (c && c.exitCode === null) {
         const exited = new Promise((resolve) => c.once('exit', resolve));
         c.kill('SIGTERM');

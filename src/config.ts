@@ -69,6 +69,11 @@ const schema = z.object({
    * for plans.
    */
   BOT_WORK_CONCURRENCY: int(1, 256).default(32),
+  /**
+   * How long the work after an ack may wait while other requests still wait for their acks: a
+   * burst is acked first (Slack's 3 s), then worked on. 0: no wait beyond one event-loop turn.
+   */
+  BOT_WORK_DEFER_MS: int(0, 10_000).default(1000),
   /** How long the bot waits for a worker to render a plan before it says none did. */
   PLAN_TIMEOUT_SECONDS: int(1, 3600).default(120),
   /** Plans one worker (or planner) renders at once: each runs helm. */
@@ -115,6 +120,7 @@ export interface AppConfig {
     readonly port: number;
     readonly accessConfigPath?: string;
     readonly workConcurrency: number;
+    readonly workDeferMs: number;
     readonly progressRereadMs: number;
   };
   readonly dashboard: { readonly port: number; readonly token: string; readonly readOnly: boolean } | null;
@@ -194,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       port: e.PORT,
       accessConfigPath: e.ACCESS_CONFIG,
       workConcurrency: e.BOT_WORK_CONCURRENCY,
+      workDeferMs: e.BOT_WORK_DEFER_MS,
       progressRereadMs: e.PROGRESS_REREAD_MS,
     },
     dashboard: e.DASHBOARD_PORT === undefined ? null : { port: e.DASHBOARD_PORT, token: e.DASHBOARD_TOKEN!, readOnly: e.DASHBOARD_READ_ONLY },

@@ -190,6 +190,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       logger,
       retries: extra.slackRetries,
       workConcurrency: config.slack.workConcurrency,
+      workDeferMs: config.slack.workDeferMs,
       customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
       handlers,
     });

@@ -3,10 +3,11 @@
  * verification and 5-minute replay window) and Socket Mode; each listener acks first, then
  * hands the work to BotHandlers.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { App, LogLevel, type BlockAction, type ButtonAction, type Logger as BoltLogger } from '@slack/bolt';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
+import { ackFirstGate } from './ack-first.js';
 import type { BotHandlers, Caller } from './handlers.js';
 import { ACTIONS } from './views.js';
 
@@ -32,6 +33,11 @@ export interface BotAppOptions {
    * hundreds of helm processes and the event loop that sends the acks starves (bench/RESULTS.md).
    */
   readonly workConcurrency?: number;
+  /**
+   * How long the work after an ack may wait while other requests still wait for their acks
+   * (ack-first.ts). 0: it waits one turn of the event loop only.
+   */
+  readonly workDeferMs?: number;
   /** Web API retries; Slack's default policy retries for about half an hour. */
   readonly retries?: number;
   readonly customRoutes?: readonly CustomRoute[];
@@ -72,14 +78,14 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
   });
   const h = o.handlers;
   const limit = pLimit(o.workConcurrency ?? 4);
-  // The work after an ack first waits one turn of the event loop (setImmediate runs after pending
-  // I/O): requests that arrived meanwhile get their acks, due within Slack's 3 s, before it takes
-  // the CPU.
-  const work = <T>(fn: () => Promise<T>): Promise<T> =>
-    limit(async () => {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+  const gate = ackFirstGate({ maxDeferMs: o.workDeferMs ?? 1000 });
+  const work = <T>(fn: () => Promise<T>): Promise<T> => {
+    const ticket = gate.ticket();
+    return limit(async () => {
+      await gate.turn(ticket);
       return fn();
     });
+  };
 
   app.command('/milvus', async ({ command, ack, client, respond }) => {
     const parsed = h.parse(command.text);
@@ -145,6 +151,7 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
   const server = o.mode === 'http' ? await app.start(o.port) : await app.start();
   let port: number | null = null;
   if (o.mode === 'http' && server && typeof server === 'object' && 'address' in server) {
+    gate.watch(server as Server);
     const addr = (server as { address(): unknown }).address();
     if (addr && typeof addr === 'object' && 'port' in addr) port = Number((addr as { port: number }).port);
   }

@@ -125,6 +125,7 @@ component label, replicas, resources, ServiceAccount.
   "reconcileGraceSeconds" "RECONCILE_GRACE_SECONDS"
   "progressRereadMs" "PROGRESS_REREAD_MS"
   "botWorkConcurrency" "BOT_WORK_CONCURRENCY"
+  "botWorkDeferMs" "BOT_WORK_DEFER_MS"
   "planTimeoutSeconds" "PLAN_TIMEOUT_SECONDS"
   "planConcurrency" "PLAN_CONCURRENCY"
 ) -}}
