@@ -175,7 +175,11 @@ function envNumber(name: string, fallback: number): number {
 }
 
 /** Scaled readiness delay of a pod: the largest readinessProbe.initialDelaySeconds x msPerSecond. */
-function readinessDelayMs(pod: V1Pod, msPerSecond: number): number {
+/** Milliseconds of readiness delay per second of a probe's initialDelaySeconds, by default. */
+export const DEFAULT_PROBE_MS_PER_SECOND = 5;
+
+/** How long after it starts the fake kubelet reports `pod` Ready: its probes' longest initial delay, scaled. */
+export function readinessDelayMs(pod: V1Pod, msPerSecond: number): number {
   let max = 0;
   for (const c of pod.spec?.containers ?? []) max = Math.max(max, c.readinessProbe?.initialDelaySeconds ?? 0);
   return Math.round(max * msPerSecond);
@@ -193,7 +197,7 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
   const core = kc.makeApiClient(CoreV1Api);
   const storage = kc.makeApiClient(StorageV1Api);
   const graceMsPer30s = opts.graceMsPer30s ?? envNumber('FAKE_KUBELET_GRACE_MS', 300);
-  const probeMsPerSecond = opts.probeMsPerSecond ?? envNumber('FAKE_KUBELET_PROBE_MS_PER_S', 5);
+  const probeMsPerSecond = opts.probeMsPerSecond ?? envNumber('FAKE_KUBELET_PROBE_MS_PER_S', DEFAULT_PROBE_MS_PER_SECOND);
   const watcher = new Watch(kc);
 
   let stopping = false;
