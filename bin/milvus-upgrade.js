@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/, built by `npm ci` or `npm run build`) when it is at least as new
-// as every file in src/; otherwise the TypeScript source through tsx, so an edited checkout never
-// runs stale code. The check is a stat per source file: about a millisecond.
+// Runs the compiled CLI (dist/, built by `npm ci` or `npm run build`; its bundle when there is
+// one) when it is at least as new as every file in src/; otherwise the TypeScript source through
+// tsx, so an edited checkout never runs stale code. The check is a stat per source file: about a
+// millisecond.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const compiled = join(root, 'dist', 'cli.js');
+const bundled = join(root, 'dist', 'cli-bundle', 'cli.js');
 const stamp = join(root, 'dist', '.built');
 
 function newestIn(dir) {
@@ -28,7 +30,7 @@ function compiledIsCurrent() {
 
 let cli;
 if (compiledIsCurrent()) {
-  cli = await import(pathToFileURL(compiled).href);
+  cli = await import(pathToFileURL(existsSync(bundled) ? bundled : compiled).href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
