@@ -5,12 +5,8 @@
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
 import { readFileSync } from 'node:fs';
-import { WebClient } from '@slack/web-api';
-import { slackLogger, startBotApp, type CustomRoute } from './bot/app.js';
+import type { CustomRoute } from './bot/app.js';
 import { groupsNamed, parseAccessConfig } from './bot/access.js';
-import { SlackGroupResolver } from './bot/groups.js';
-import { BotHandlers } from './bot/handlers.js';
-import { ThreadUpdater } from './bot/progress.js';
 import { createEngineAccess, createUpgradeEngine } from './engine-access.js';
 import { RedisRequestEvents, RedisRequestStore } from './jobs/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
@@ -21,7 +17,21 @@ import { resumeLeftPaused } from './upgrade/run.js';
 import { createLogger } from './log.js';
 import { healthRoutes, serveRoutes } from './health.js';
 import { createMetrics } from './metrics.js';
-import { startDashboard } from './dashboard.js';
+
+/**
+ * What only the bot role uses, loaded by the process that plays it: Bolt and the Web API client
+ * alone are about 35 MB of a worker's RSS (bench/RESULTS.md, scale), for nothing.
+ */
+async function loadBotRole() {
+  const [{ WebClient }, { slackLogger, startBotApp }, { SlackGroupResolver }, { BotHandlers }, { ThreadUpdater }] = await Promise.all([
+    import('@slack/web-api'),
+    import('./bot/app.js'),
+    import('./bot/groups.js'),
+    import('./bot/handlers.js'),
+    import('./bot/progress.js'),
+  ]);
+  return { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater };
+}
 
 export interface Running {
   /** The queue dashboard's port, when it is on. */
@@ -151,6 +161,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   }
   let botPort: number | null = null;
   if (config.roles.has('bot')) {
+    const { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater } = await loadBotRole();
     // Plans render on a worker (helm runs there); reads (status, versions) stay here: they run no process.
     const plansQueue = planQueue(fastRedis, config.keyPrefix);
     plansQueue.on('error', () => {});
@@ -220,6 +231,8 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   }
   let dashboardPort: number | null = null;
   if (config.dashboard) {
+    // Express and Bull Board load only where the dashboard is on.
+    const { startDashboard } = await import('./dashboard.js');
     const dashboard = await startDashboard({ queue: queue.queue, ...config.dashboard });
     dashboardPort = dashboard.port;
     closers.push(() => dashboard.close());
