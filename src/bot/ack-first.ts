@@ -1,13 +1,14 @@
 /**
  * Acks first. Slack gives a command or click 3 s for its ack and shows the person an error after
  * that; the work after an ack (access checks, Redis, the API server, posting the answer) has no
- * such deadline. In one event loop the two compete turn by turn, so under a burst every ack
- * waited behind other requests' work (p99 ~750 ms at 50 in flight, bench/RESULTS.md).
+ * such deadline. In one event loop the two compete turn by turn, so under a burst acks waited
+ * behind other requests' work (bench/RESULTS.md, ack latency: the rows with BOT_WORK_DEFER_MS=0).
  *
  * The gate holds the start of work while the receiver is busy: a request still waits for its
  * response, or one arrived less than `quietMs` ago. Work whose ack was the last thing to happen
  * starts at once (a lone command pays nothing); work caught in a burst starts when the burst is
- * over, and never later than `maxDeferMs` after it asked, so sustained load cannot starve it.
+ * over, and at most `maxDeferMs` after its turn came (BOT_WORK_CONCURRENCY), so sustained load
+ * cannot starve it.
  */
 import type { Server } from 'node:http';
 
@@ -41,9 +42,9 @@ export function ackFirstGate(o: AckFirstGateOptions): AckFirstGate {
   let wakers: Array<() => void> = [];
   const wakeAll = () => {
     if (waiting > 0) return;
-    const now = wakers;
+    const due = wakers;
     wakers = [];
-    for (const wake of now) wake();
+    for (const wake of due) wake();
   };
   /** Resolves when no request waits any more, or after `ms`. */
   const sleep = (ms: number) =>
