@@ -1,7 +1,7 @@
 /**
  * Benchmark 3: 20 releases in 20 namespaces upgraded at once, the helm path, through the real
- * queue (BullMQ on Redis) and the app's worker role: `node dist/main.js` with ROLES=worker, as
- * the Dockerfile runs it (src compiled by tsconfig.build.json into a temporary directory), once
+ * queue (BullMQ on Redis) and the app's worker role: `node <the CMD's flags> dist/main.js` with
+ * ROLES=worker, as the Dockerfile runs it (src compiled by tsconfig.build.json into a temporary directory), once
  * with WORKER_CONCURRENCY=5 and once with 20, each on 20 fresh releases (chart 4.1.24, Milvus
  * 2.3.11 -> 2.4.5 on chart 4.1.36). A first round upgrades one release alone, for reference.
  * This process installs the releases, makes the plans and the approved requests with the
@@ -143,8 +143,16 @@ async function buildDist(): Promise<string> {
   return dir;
 }
 
+/** The node flags of the image's CMD (`CMD ["node", ...flags, "dist/main.js"]`): the worker runs as the image runs it. */
+export function imageNodeFlags(): string[] {
+  const cmd = [...readFileSync(join(REPO, 'Dockerfile'), 'utf8').matchAll(/^CMD (\[.*\])\s*$/gm)].at(-1)?.[1];
+  const argv = cmd ? (JSON.parse(cmd) as string[]) : [];
+  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/main.js') throw new Error(`the Dockerfile's CMD is not node ... dist/main.js: ${cmd ?? 'none'}`);
+  return argv.slice(1, -1);
+}
+
 async function startWorker(dist: string, env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [join(dist, 'dist', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...imageNodeFlags(), join(dist, 'dist', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let seen = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the worker did not start: ${seen.slice(-2000)}`)), 30_000);
@@ -379,7 +387,7 @@ export async function main(): Promise<void> {
     '',
     `${RELEASES} releases, each in its own namespace, installed from chart ${FROM_CHART} (Milvus 2.3.11: 8 Deployments, 9 pods); one approved upgrade request each to ${TARGET} ` +
       `(helm path as the plan has it: \`helm repo update\`, pause the Deployments, \`helm upgrade --reset-then-reuse-values\` to chart 4.1.36, resume them one at a time, the health gate with its settle watch set to ${SETTLE_SECONDS} s (default 30 s: a deliberate wait, left out so the figures show our overhead)), made with the engine and request store from src and enqueued at once on the real BullMQ queue. ` +
-      `They are run by the app's worker role in its own process, \`node dist/main.js\` with ROLES=worker (src compiled by tsconfig.build.json, as the Dockerfile runs it; POLL_INTERVAL_MS=200, LOG_LEVEL=info), ` +
+      `They are run by the app's worker role in its own process, \`node ${imageNodeFlags().join(' ')} dist/main.js\` with ROLES=worker (src compiled by tsconfig.build.json; the node flags of the Dockerfile's CMD, as the image runs it; POLL_INTERVAL_MS=200, LOG_LEVEL=info), ` +
       `on fresh releases for each worker concurrency; the first row is one upgrade alone, for reference. Total = first enqueue to the last request finished. Per upgrade = the request's startedAt → finishedAt. ` +
       `Beside each round, the same upgrades as a plain loop of helm processes at the same concurrency, on fresh releases: \`helm upgrade --reset-then-reuse-values --wait\` to chart ${TO_CHART}, then \`kubectl rollout status\` on every Deployment (what a script does, with none of the bot's checks, ordering or record).`,
     '',

@@ -57,4 +57,13 @@ describe('Dockerfile runtime stage', () => {
     expect(runtimeStage(twoStages).some((i) => i.getKeyword() === 'RUN' && aptInstalls(i).includes('ca-certificates'))).toBe(false);
     expect(aptInstalls(DockerfileParser.parse(twoStages).getInstructions()[1]!)).toEqual(['ca-certificates', 'curl']);
   });
+
+  it('runs dist/main.js with a small young generation (for the worker RSS)', () => {
+    const cmd = stage.filter((i) => i.getKeyword() === 'CMD').at(-1);
+    expect(cmd, 'no CMD in the runtime stage').toBeDefined();
+    const argv = JSON.parse(cmd!.getArgumentsContent() ?? '[]') as string[];
+    expect(argv[0]).toBe('node');
+    expect(argv.at(-1)).toBe('dist/main.js');
+    expect(argv).toContain('--max-semi-space-size=4');
+  });
 });
