@@ -27,11 +27,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { KubeConfig, Watch, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { createEngineAccess } from '../src/engine-access.js';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../src/upgrade/plan.js';
 import { runSteps } from '../src/upgrade/run.js';
 import { makeUpgradePlan } from '../src/upgrade/service.js';
-import { KubeConfig, Watch, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { componentOf } from '../src/cluster/kube.js';
 import { rolloutProgress } from '../src/upgrade/state.js';
 import { helm, KUBECTL_BIN, kubeconfigText, kubectl, status, type ClusterInfo } from '../test/harness/control-plane.js';
@@ -270,9 +270,9 @@ async function botRun(floorOf: FloorOf, info: ClusterInfo, proxy: CountingProxy,
       if (e.type === 'step-finished') stepMs.push({ kind: plan.steps[e.index]!.kind, ms: performance.now() - stepBegan });
     },
   });
+  const runMs = performance.now() - t1;
   const rollingMs = rollouts.stop();
   if (process.env.BENCH_STEPS) log(`  steps: ${stepMs.map((x) => `${x.kind} ${x.ms.toFixed(0)}`).join(', ')}`);
-  const runMs = performance.now() - t1;
   proxy.phase = null;
   const started = await floorOf(namespace, before);
   const imgs = await images(info, namespace, release);
