@@ -186,6 +186,14 @@ async function startBot(env: Record<string, string>, ready = /"port":(\d+)[^\n]*
   return { child, port };
 }
 
+async function stopChild(c: ChildProcess | null): Promise<void> {
+  if (c && c.exitCode === null) {
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGTERM');
+    await exited;
+  }
+}
+
 function boltVersion(): string {
   try {
     return (JSON.parse(readFileSync(new URL('../node_modules/@slack/bolt/package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -228,13 +236,6 @@ export async function main(): Promise<void> {
       HELM_DATA_HOME: join(dir, 'helm', 'data'),
     };
     const statusOrPlan = (i: number) => (i % 2 === 0 ? 'status my-release' : 'plan my-release 2.4.23');
-    const stopChild = async (c: ChildProcess | null) => {
-      if (c && c.exitCode === null) {
-        const exited = new Promise((resolve) => c.once('exit', resolve));
-        c.kill('SIGTERM');
-        await exited;
-      }
-    };
     const outcomes: Outcome[] = [];
     /** Starts the bot with `extra` settings, warms it up, runs `scenarios`, stops it. */
     const measure = async (extra: Record<string, string>, scenarios: Scenario[], tagFrom: number) => {
@@ -305,13 +306,7 @@ export async function main(): Promise<void> {
     ];
     writeSection('ack-latency', lines.join('\n'));
   } finally {
-    for (const c of [child as ChildProcess | null, planner]) {
-      if (c && c.exitCode === null) {
-        const exited = new Promise((resolve) => c.once('exit', resolve));
-        c.kill('SIGTERM');
-        await exited;
-      }
-    }
+    for (const c of [child as ChildProcess | null, planner]) await stopChild(c);
     await stub.close();
     await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();

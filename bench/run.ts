@@ -10,10 +10,11 @@
  * Also the helpers the benchmarks share (machine facts, percentiles, RESULTS.md sections).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { distIsCurrent } from '../bin/dist-current.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const RESULTS = join(BENCH_DIR, 'RESULTS.md');
@@ -125,23 +126,13 @@ export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: 
   return out;
 }
 
-function newestIn(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestIn(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 /**
  * Compiles src/ to dist/ when dist/ is older than a source file: the bin runs the sources through
  * tsx then, and a benchmark of "the compiled CLI" would time tsx (1.5 s instead of 0.6 s).
  */
 export function ensureCompiled(): void {
   const root = join(BENCH_DIR, '..');
-  const stamp = join(root, 'dist', '.built');
-  if (existsSync(stamp) && newestIn(join(root, 'src')) <= statSync(stamp).mtimeMs) return;
+  if (distIsCurrent(root)) return;
   log('dist/ is older than src/: compiling (npm run build)');
   execFileSync(process.execPath, [join(root, 'scripts', 'build-dist.mjs')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
 }

@@ -19,8 +19,8 @@ import { healthRoutes, serveRoutes } from './health.js';
 import { createMetrics } from './metrics.js';
 
 /**
- * What only the bot role uses, loaded by the process that plays it: Bolt and the Web API client
- * alone are about 35 MB of a worker's RSS (bench/RESULTS.md, scale), for nothing.
+ * What only the bot role uses, loaded by the process that plays it: without Bolt and the Web API
+ * client a worker's RSS is 15 MB lower idle and 22 MB lower at its peak (bench/RESULTS.md, scale).
  */
 async function loadBotRole() {
   const [{ WebClient }, { slackLogger, startBotApp }, { SlackGroupResolver }, { BotHandlers }, { ThreadUpdater }] = await Promise.all([

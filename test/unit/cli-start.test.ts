@@ -56,6 +56,7 @@ describe('the bin chooses compiled code only when it is current', () => {
   mkdirSync(join(root, 'dist'), { recursive: true });
   mkdirSync(join(root, 'src', 'deep'), { recursive: true });
   cpSync(join(REPO_ROOT, 'bin', 'milvus-upgrade.js'), join(root, 'bin', 'milvus-upgrade.js'));
+  cpSync(join(REPO_ROOT, 'bin', 'dist-current.js'), join(root, 'bin', 'dist-current.js'));
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
   writeFileSync(join(root, 'package.json'), '{"type": "module"}\n');
   writeFileSync(join(root, 'dist', 'cli.js'), "export async function main() { process.stdout.write('compiled'); return 0; }\n");
