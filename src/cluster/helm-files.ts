@@ -8,9 +8,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import semver from 'semver';
-import { parse as parseYaml } from 'yaml';
 import type { ChartEntry } from '../upgrade/charts.js';
-import { UpgradeError } from '../upgrade/errors.js';
+import { UnreadableError, UpgradeError } from '../upgrade/errors.js';
+import { HelmYamlError, parseHelmYaml } from './helm-yaml.js';
 
 export interface HelmPaths {
   readonly repositoryConfig: string;
@@ -35,7 +35,7 @@ export async function readRepositories(path: string): Promise<Record<string, str
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw err;
   }
-  const doc = (parseYaml(text) ?? {}) as { repositories?: Array<{ name?: unknown; url?: unknown }> | null };
+  const doc = (readHelmFile(text, `helm's repositories file ${path}`) ?? {}) as { repositories?: Array<{ name?: unknown; url?: unknown }> | null };
   const out: Record<string, string> = {};
   for (const r of doc.repositories ?? []) if (typeof r?.name === 'string' && typeof r.url === 'string') out[r.name] = r.url;
   return out;
@@ -58,7 +58,7 @@ export async function readIndexEntries(cacheDir: string, repoName: string, chart
   let cached = indexCache.get(file);
   if (!cached || cached.key !== key) {
     const text = await readFile(file, 'utf8');
-    const doc = (parseYaml(text) ?? {}) as { entries?: Record<string, Array<{ version?: unknown; appVersion?: unknown; deprecated?: unknown }>> };
+    const doc = (readHelmFile(text, `helm's cached index of repository ${repoName} (${file})`) ?? {}) as { entries?: Record<string, Array<{ version?: unknown; appVersion?: unknown; deprecated?: unknown }>> };
     if (!doc.entries) throw new UpgradeError('transient', `empty index.yaml for ${repoName} (${file})`);
     const entries = new Map<string, ChartEntry[]>();
     for (const [name, versions] of Object.entries(doc.entries)) {
@@ -74,4 +74,13 @@ export async function readIndexEntries(cacheDir: string, repoName: string, chart
     indexCache.set(file, cached);
   }
   return [...(cached.entries.get(chart) ?? [])];
+}
+
+function readHelmFile(text: string, what: string): unknown {
+  try {
+    return parseHelmYaml(text);
+  } catch (err) {
+    if (err instanceof HelmYamlError) throw new UnreadableError(what, err.message);
+    throw err;
+  }
 }

@@ -5,14 +5,14 @@ import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 import type { ChartEntry } from '../upgrade/charts.js';
 import { chartEntriesFromHelmSearch } from '../upgrade/charts.js';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { HelmRenderArgs, HelmUpgradeArgs, ReleaseManager } from '../upgrade/ports.js';
 import type { HelmReleaseInfo, HelmRevisionInfo } from '../upgrade/state.js';
-import { UpgradeError } from '../upgrade/errors.js';
+import { UnreadableError } from '../upgrade/errors.js';
 import { ProgramFailed, parseJson, runProgram } from './exec.js';
 import type { HelmSecretStorage } from './helm-storage.js';
 import { helmPaths, readIndexEntries, readRepositories, type HelmPaths } from './helm-files.js';
+import { HelmYamlError, parseHelmYaml, parseHelmYamlStream } from './helm-yaml.js';
 
 export interface HelmCliOptions {
   /** Path of the helm binary (default: `helm` on PATH). */
@@ -206,16 +206,18 @@ export class HelmCliReleaseManager implements ReleaseManager {
   }
 
   async manifest(namespace: string, release: string): Promise<KubeObject[]> {
-    if (this.storage) return objectsOfManifest(await this.storage.manifest(namespace, release), `helm's record of ${release}`);
-    return objectsOfManifest(await this.helm(['get', 'manifest', release, '-n', namespace]), 'helm get manifest');
+    const source = `the manifest helm recorded for release ${namespace}/${release}`;
+    if (this.storage) return objectsOfManifest(await this.storage.manifest(namespace, release), source);
+    return objectsOfManifest(await this.helm(['get', 'manifest', release, '-n', namespace]), source);
   }
 
   async chartDefaults(chartRef: string, chartVersion: string): Promise<Record<string, unknown>> {
     const out = await this.helm(['show', 'values', chartRef, '--version', chartVersion]);
     try {
-      return asRecord(parseYaml(out));
+      return asRecord(parseHelmYaml(out));
     } catch (err) {
-      throw new UpgradeError('step-failed', `helm show values ${chartRef} ${chartVersion} did not print YAML: ${err instanceof Error ? err.message : String(err)}`);
+      if (!(err instanceof HelmYamlError)) throw err;
+      throw new UnreadableError(`the default values of chart ${chartRef} ${chartVersion} (helm show values)`, yamlProblem(err));
     }
   }
 
@@ -224,7 +226,8 @@ export class HelmCliReleaseManager implements ReleaseManager {
     // prints the release it would record, manifest included; nothing is applied.
     const out = await this.helm(['upgrade', ...this.upgradeArgs(args), '--dry-run=server', '-o', 'json']);
     const release = parseJson<{ manifest?: unknown }>(out, 'helm upgrade --dry-run');
-    return objectsOfManifest(typeof release.manifest === 'string' ? release.manifest : '', 'helm upgrade --dry-run');
+    const source = `the manifest helm renders for upgrading release ${args.namespace}/${args.release} to chart ${args.chartVersion}`;
+    return objectsOfManifest(typeof release.manifest === 'string' ? release.manifest : '', source);
   }
 
   private upgradeArgs(args: HelmRenderArgs): string[] {
@@ -262,12 +265,18 @@ function asRecord(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/** A multi-document manifest -> its objects (empty documents and comments dropped). */
-export function objectsOfManifest(text: string, what: string): KubeObject[] {
+/**
+ * A multi-document manifest -> its objects (empty documents and comments dropped), read as the
+ * API server reads what helm sends. `source` names the manifest and its release, for the error.
+ */
+export function objectsOfManifest(text: string, source: string): KubeObject[] {
   const out: KubeObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new UpgradeError('step-failed', `${what} printed YAML that does not parse: ${doc.errors[0]!.message}`);
-    const o = doc.toJS() as unknown;
+  for (const doc of parseHelmYamlStream(text)) {
+    if (doc.error) {
+      const object = doc.kind && doc.name ? `${doc.kind} ${doc.name}` : 'an object';
+      throw new UnreadableError(`${object} (document ${doc.index + 1}) in ${source}`, yamlProblem(doc.error));
+    }
+    const o = doc.value;
     if (typeof o !== 'object' || o === null) continue;
     const r = o as { kind?: unknown; metadata?: { name?: unknown } };
     if (typeof r.kind !== 'string' || typeof r.metadata?.name !== 'string') continue;
@@ -291,6 +300,10 @@ export function chartVersionOf(chart: string): string {
     if (/^\d/.test(tail) && semver.valid(tail) !== null) return tail;
   }
   return '';
+}
+
+function yamlProblem(err: HelmYamlError): string {
+  return `${err.message}${err.line !== null && !err.message.includes(`line ${err.line}`) ? ` (line ${err.line})` : ''}`;
 }
 
 function escapeRegex(s: string): string {

@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { UpgradeError } from '../upgrade/errors.js';
 import { makeApiClient } from './kube-client.js';
+import { editConfigFile } from './config-file.js';
 import type { ClusterOps, ConfigMapInfo, DeploymentChange, MetaMigrationPodSpec, PodHealth, PodPhase } from '../upgrade/ports.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ComponentState } from '../upgrade/state.js';
@@ -212,6 +213,14 @@ export class KubernetesClusterOps implements ClusterOps {
     await api(`updating ConfigMap ${name}`, () =>
       this.core.patchNamespacedConfigMap({ name, namespace, body: { data } }, merge),
     );
+  }
+
+  async setConfigFlag(namespace: string, name: string, key: string, sections: readonly string[], flag: string): Promise<readonly string[] | null> {
+    const cm = await this.configMap(namespace, name);
+    if (!cm) return null;
+    const edit = editConfigFile(cm.data[key] ?? '', sections, flag, `${key} in ConfigMap ${name} (namespace ${namespace})`);
+    if (edit.changed.length > 0) await this.replaceConfigMapData(namespace, name, { ...cm.data, [key]: edit.text });
+    return edit.changed;
   }
 
   async annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {

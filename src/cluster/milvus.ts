@@ -1,4 +1,3 @@
-import { parse as parseYaml } from 'yaml';
 import { migrationNames } from '../upgrade/migration-plan.js';
 import { milvusFullname } from '../upgrade/names.js';
 import type { KubeObject } from '../upgrade/objects.js';
@@ -7,6 +6,7 @@ import { splitByImage, type MigrationState, type ReleaseState, type ToolingState
 import { BACKUP_MARK } from '../upgrade/steps.js';
 import type { HelmCliReleaseManager } from './helm.js';
 import type { KubernetesClusterOps } from './kube.js';
+import { parseHelmYaml } from './helm-yaml.js';
 
 /** Reads a release's real state from helm and the Kubernetes API (SPEC §3 and §4). */
 export class HelmKubeReleaseObserver implements ReleaseObserver {
@@ -89,7 +89,7 @@ export function messageQueueOf(data: Readonly<Record<string, string>>, userKey =
     const text = data[key];
     if (!text) continue;
     try {
-      const doc = parseYaml(text) as { messageQueue?: unknown } | null;
+      const doc = parseHelmYaml(text) as { messageQueue?: unknown } | null;
       if (doc && typeof doc.messageQueue === 'string') return doc.messageQueue;
     } catch {
       // A config file we cannot parse says nothing about the queue; try the next.
@@ -102,7 +102,7 @@ function migrationStateOf(name: string, data: Readonly<Record<string, string>>, 
   let sourceVersion: string | null = null;
   let targetVersion: string | null = null;
   try {
-    const doc = parseYaml(data['migration.yaml'] ?? '') as { config?: { sourceVersion?: unknown; targetVersion?: unknown } } | null;
+    const doc = parseHelmYaml(data['migration.yaml'] ?? '') as { config?: { sourceVersion?: unknown; targetVersion?: unknown } } | null;
     if (doc?.config?.sourceVersion != null) sourceVersion = String(doc.config.sourceVersion);
     if (doc?.config?.targetVersion != null) targetVersion = String(doc.config.targetVersion);
   } catch {

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'invalid-state'
   | 'not-found'
   | 'superseded'
-  | 'interrupted';
+  | 'interrupted'
+  | 'unreadable';
 
 export class UpgradeError extends Error {
   constructor(
@@ -57,6 +58,20 @@ export class StepFailed extends UpgradeError {
     options?: { cause?: unknown; code?: 'step-failed' | 'timeout' | 'transient' },
   ) {
     super(options?.code ?? 'step-failed', message, details, options);
+  }
+}
+
+/**
+ * Something helm or Kubernetes wrote could not be read (a manifest, values, a config file). That
+ * is a defect of this bot, or a chart it does not know yet, never a refusal by the upgrade rules,
+ * so the message says so. `what` names the object and the release.
+ */
+export class UnreadableError extends UpgradeError {
+  constructor(what: string, why: string) {
+    super('unreadable', `could not read ${what}: ${why}`, [
+      'this is a defect of milvus-upgrade-bot, not a refusal by the upgrade rules; nothing was changed by this read',
+      'please report it with the release\'s chart name and version (helm list -o json)',
+    ]);
   }
 }
 

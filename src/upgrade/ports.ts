@@ -117,6 +117,12 @@ export interface ClusterOps {
   /** Creates it; when it exists already, leaves it as it is and returns false. */
   createConfigMap(namespace: string, name: string, data: Record<string, string>, annotations?: Record<string, string>): Promise<boolean>;
   replaceConfigMapData(namespace: string, name: string, data: Record<string, string>): Promise<void>;
+  /**
+   * Sets `<section>.<flag>: true` for each section in the config file `key` of a ConfigMap (read
+   * as helm wrote it; the rest of the file and its comments kept). Returns the sections it
+   * changed (none: nothing written), or null when there is no such ConfigMap.
+   */
+  setConfigFlag(namespace: string, name: string, key: string, sections: readonly string[], flag: string): Promise<readonly string[] | null>;
   annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
   deleteConfigMap(namespace: string, name: string): Promise<void>;
   storageClassExists(name: string | null): Promise<boolean>;

@@ -1,5 +1,4 @@
 /** Rolling-upgrade steps: the active-standby config and one Deployment's update and rollout. */
-import { Document, parse as parseYaml, parseDocument } from 'yaml';
 import { annotationsFor, done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
 import { sameRepository, tagOf } from './image-ref.js';
 import { rolloutProgress } from './state.js';
@@ -8,37 +7,10 @@ import type { Step } from './steps.js';
 const ACTIVE_STANDBY_SECTIONS = ['rootCoord', 'queryCoord', 'dataCoord', 'indexCoord'] as const;
 
 export async function enableActiveStandby(name: string, key: string, ctx: StepContext): Promise<StepOutcome> {
-  const cm = await ctx.ports.cluster.configMap(ctx.namespace, name);
-  if (!cm) fail(`ConfigMap ${name} not found in ${ctx.namespace}`, ['is this a release of the Milvus chart?']);
-  const text = cm.data[key] ?? '';
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) fail(`${key} in ConfigMap ${name} is not valid YAML: ${doc.errors[0]!.message}`);
-  if (doc.contents === null || !(typeof doc.toJS() === 'object')) {
-    // An empty user.yaml (only comments) has no map to add to yet.
-    const fresh: Document = new Document({});
-    fresh.commentBefore = doc.commentBefore ?? doc.comment ?? null;
-    return writeActiveStandby(fresh, name, key, cm.data, ctx, text);
-  }
-  return writeActiveStandby(doc, name, key, cm.data, ctx, text);
-}
-
-async function writeActiveStandby(
-  doc: Document,
-  name: string,
-  key: string,
-  data: Readonly<Record<string, string>>,
-  ctx: StepContext,
-  before: string,
-): Promise<StepOutcome> {
-  const missing = ACTIVE_STANDBY_SECTIONS.filter((s) => doc.getIn([s, 'enableActiveStandby']) !== true);
-  if (missing.length === 0) return skipped('active-standby already on for every coordinator');
-  for (const s of missing) doc.setIn([s, 'enableActiveStandby'], true);
-  const after = String(doc);
-  // Checks the result parses back before writing it to a live release's config.
-  parseYaml(after);
-  if (after === before) return skipped('active-standby already on');
-  await ctx.ports.cluster.replaceConfigMapData(ctx.namespace, name, { ...data, [key]: after });
-  return done(`enableActiveStandby: true for ${missing.join(', ')}`);
+  const changed = await ctx.ports.cluster.setConfigFlag(ctx.namespace, name, key, ACTIVE_STANDBY_SECTIONS, 'enableActiveStandby');
+  if (changed === null) fail(`ConfigMap ${name} not found in ${ctx.namespace}`, ['is this a release of the Milvus chart?']);
+  if (changed.length === 0) return skipped('active-standby already on for every coordinator');
+  return done(`enableActiveStandby: true for ${changed.join(', ')}`);
 }
 
 export async function updateDeployment(step: Extract<Step, { kind: 'update-deployment' }>, ctx: StepContext): Promise<StepOutcome> {

@@ -4,7 +4,7 @@
  * real helm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseHelmYamlStream } from '../../src/cluster/helm-yaml.js';
 import { kubectl } from '../harness/control-plane.js';
 import { FAKE_STORAGE_CLASS } from '../harness/fake-kubelet.js';
 import { cluster, ensureRepo, helmT, installRelease, newNamespace } from './helpers.js';
@@ -17,8 +17,8 @@ interface K8sObject {
 }
 
 function objectsOf(manifest: string): K8sObject[] {
-  return parseAllDocuments(manifest)
-    .map((d) => d.toJS() as K8sObject | null)
+  return parseHelmYamlStream(manifest)
+    .map((d) => d.value as K8sObject | null)
     .filter((o): o is K8sObject => o !== null && typeof o === 'object' && typeof o.kind === 'string');
 }
 
@@ -110,6 +110,29 @@ describe('fixture facts of the real chart', () => {
     const cm = await kubectl(cluster(), ['get', 'configmap', 'r-milvus', '-n', ns.name, '-o', 'jsonpath={.data.default\\.yaml}']);
     expect(cm).toMatch(/^messageQueue: pulsar$/m);
     expect(cm).toContain('address: r-pulsar-proxy');
+  });
+
+  // zilliztech/milvus-helm 4.1.24 (a433f9a), charts/pulsar-2.7.8 templates/proxy-configmap.yaml:
+  // `httpNumThreads: "8"`, then `toYaml .Values.proxy.configData` with the Milvus chart's "100".
+  it('4.1.24 defaults: the Pulsar v2 proxy ConfigMap renders httpNumThreads twice, as the real 4.1.24 does; the API keeps the last', async () => {
+    const manifest = await helmT(['get', 'manifest', 'r', '-n', ns.name]);
+    const doc = manifest.split(/^---$/m).find((d) => /name: "?r-pulsar-proxy"?$/m.test(d) && /^kind: ConfigMap$/m.test(d));
+    expect(doc?.match(/^ {2}httpNumThreads: "(\d+)"$/gm)).toEqual(['  httpNumThreads: "8"', '  httpNumThreads: "100"']);
+    const live = await kubectl(cluster(), ['get', 'configmap', 'r-pulsar-proxy', '-n', ns.name, '-o', 'jsonpath={.data.httpNumThreads}']);
+    expect(live).toBe('100');
+    const read = objectsOf(manifest).find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'r-pulsar-proxy') as unknown as { data: Record<string, string> };
+    expect(read.data.httpNumThreads).toBe('100');
+  });
+
+  it('Pulsar v2 of the renamed subchart (4.2.30+) renders the key twice too; Pulsar v3 writes it once', async () => {
+    const count = (out: string, cm: string) => {
+      const doc = out.split(/^---$/m).find((d) => new RegExp(`name: "?${cm}"?$`, 'm').test(d) && /^kind: ConfigMap$/m.test(d));
+      return doc?.match(/^ {2}httpNumThreads:/gm)?.length ?? 0;
+    };
+    const v2 = await helmT(['template', 'r', 'zilliztech/milvus', '--version', '4.2.58', '--set', 'pulsar.enabled=true,pulsarv3.enabled=false']);
+    expect(count(v2, 'r-pulsar-proxy')).toBe(2);
+    const v3 = await helmT(['template', 'r', 'zilliztech/milvus', '--version', '4.2.58']);
+    expect(count(v3, 'r-pulsarv3-proxy')).toBe(1);
   });
 
   it('upgrading to 4.2.25 with the release values renders no Pulsar at all (the 4.2.21-4.2.29 clash)', async () => {

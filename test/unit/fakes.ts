@@ -20,6 +20,7 @@ import type {
 } from '../../src/upgrade/ports.js';
 import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo } from '../../src/upgrade/state.js';
 import { PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../../src/upgrade/steps.js';
+import { editConfigFile } from '../../src/cluster/config-file.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -177,6 +178,14 @@ export class FakeCluster implements ClusterOps {
     if (!cm) throw new Error(`no ConfigMap ${name}`);
     this.replacedConfigMaps.push({ name, data: { ...data } });
     cm.data = { ...data };
+  }
+
+  async setConfigFlag(namespace: string, name: string, key: string, sections: readonly string[], flag: string): Promise<readonly string[] | null> {
+    const cm = this.configMaps.get(name);
+    if (!cm) return null;
+    const edit = editConfigFile(cm.data[key] ?? '', sections, flag, `${key} in ConfigMap ${name}`);
+    if (edit.changed.length > 0) await this.replaceConfigMapData(namespace, name, { ...cm.data, [key]: edit.text });
+    return edit.changed;
   }
 
   async annotateConfigMap(_namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
