@@ -19,7 +19,10 @@ export function planText(plan: Plan): string {
   if (plan.messageQueue) lines.push(`  ${plan.messageQueue.note}`);
   const changes = plan.changes ?? [];
   const counts = changeCounts(changes);
-  lines.push(`  changes: ${changes.length === 0 ? 'none found' : `${counts.changed} changed, ${counts.added} added, ${counts.removed} removed`}`);
+  // As the Slack card: a plan whose changes were not worked out (a rollback planned from the
+  // cluster's state) says so, rather than claiming it changes nothing.
+  const summary = plan.changes === undefined ? 'not listed for this plan' : changes.length === 0 ? 'none found' : `${counts.changed} changed, ${counts.added} added, ${counts.removed} removed`;
+  lines.push(`  changes: ${summary}`);
   for (const c of changes) lines.push(`    ${CHANGE_MARK[c.change]} ${c.kind} ${c.name}: ${c.detail}`);
   lines.push('  steps:');
   plan.steps.forEach((s, i) => lines.push(`    ${i + 1}. ${s.description}`));
