@@ -13,7 +13,7 @@ import { eventText, planText } from './plan-text.js';
 import { UpgradeError } from './upgrade/errors.js';
 import type { Plan } from './upgrade/plan.js';
 import { deriveState, isTerminal, type RunEventRecord } from './upgrade/requests.js';
-import { runSteps, type RunEvent } from './upgrade/run.js';
+import { runSteps, type RunEvent } from './upgrade/runner/run.js';
 import type { PlanOpts } from './cli.js';
 import { cliActor } from './cli-connect.js';
 

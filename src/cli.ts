@@ -7,9 +7,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { planJson, planText, statusText, versionsText } from './plan-text.js';
 import { UpgradeError, explainError } from './upgrade/errors.js';
 import { DEFAULT_PLAN_SETTINGS, runningVersion, type PlanSettings } from './upgrade/plan.js';
-import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/service.js';
-import { validateNamespace, validateReleaseName } from './upgrade/names.js';
-import { parseVersion } from './upgrade/version.js';
+import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
+import { validateNamespace, validateReleaseName } from './upgrade/milvus/names.js';
+import { parseVersion } from './upgrade/milvus/version.js';
 
 const EXIT = { done: 0, failed: 1, refused: 2 } as const;
 

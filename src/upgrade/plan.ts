@@ -1,15 +1,15 @@
-import { chooseChart, compareChartVersions, PULSAR_V2_UNSAFE_CHARTS, type ChartChoice, type ChartEntry } from './charts.js';
-import type { DataRisk } from './data-guard.js';
-import type { RouteHop } from './route.js';
+import { chooseChart, compareChartVersions, PULSAR_V2_UNSAFE_CHARTS, type ChartChoice, type ChartEntry } from './milvus/charts.js';
+import type { DataRisk } from './planner/data-guard.js';
+import type { RouteHop } from './planner/route.js';
 import { InputError } from './errors.js';
-import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from './message-queue.js';
+import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from './milvus/message-queue.js';
 import type { ObjectChange } from './objects.js';
-import { changesOfSteps } from './plan-changes.js';
-import { choosePath, pathOfStrategy, type Strategy, type UpgradePath } from './paths.js';
-import { finalRolloutCheck, healthGate, orderedHelmRollbackSteps, orderedHelmSteps, resumeOrder } from './ordered-plan.js';
-import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
-import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
-import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
+import { changesOfSteps } from './planner/plan-changes.js';
+import { choosePath, pathOfStrategy, type Strategy, type UpgradePath } from './planner/paths.js';
+import { finalRolloutCheck, healthGate, orderedHelmRollbackSteps, orderedHelmSteps, resumeOrder } from './planner/ordered-plan.js';
+import { assertNoProblems, releaseProblems, toolingProblems } from './planner/preflight.js';
+import { migrationRollbackStepsFor, migrationSteps } from './planner/migration-plan.js';
+import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './planner/rolling-plan.js';
 import { SEPARATE_COORDINATORS, type ReleaseState, type ToolingState } from './state.js';
 import type { Step } from './steps.js';
 import {
@@ -20,7 +20,7 @@ import {
   tryParseVersion,
   versionOfImage,
   type MilvusVersion,
-} from './version.js';
+} from './milvus/version.js';
 
 export interface PlanRequest {
   readonly cluster: string;

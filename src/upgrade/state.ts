@@ -1,5 +1,5 @@
 /** What the adapters observe of a release and its surroundings. Plain data, JSON-safe. */
-import { canonicalRepository, repositoryOf, sameRepository } from './image-ref.js';
+import { canonicalRepository, repositoryOf, sameRepository } from './milvus/image-ref.js';
 
 /** The four coordinators that mixcoord replaces (chart 4.2.4 on by default; required before 2.6). */
 export const SEPARATE_COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'] as const;

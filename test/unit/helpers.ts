@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ChartEntry } from '../../src/upgrade/charts.js';
-import { milvusFullname } from '../../src/upgrade/names.js';
+import type { ChartEntry } from '../../src/upgrade/milvus/charts.js';
+import { milvusFullname } from '../../src/upgrade/milvus/names.js';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../src/upgrade/plan.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import {

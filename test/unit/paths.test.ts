@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/upgrade/errors.js';
-import { choosePath } from '../../src/upgrade/paths.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { choosePath } from '../../src/upgrade/planner/paths.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { thrown } from './helpers.js';
 
 const v = parseVersion;

@@ -14,10 +14,10 @@ import { changesBlocks, planCard, progressMessage, type MessageView } from '../.
 import type { ObjectChange } from '../../src/upgrade/objects.js';
 import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
 import type { LogEntry, Phase, UpgradeRequest } from '../../src/upgrade/requests.js';
-import { planRollback, rollbackPlanFor } from '../../src/upgrade/rollback.js';
-import { joinRoute, stateAfter, waypoints } from '../../src/upgrade/route.js';
+import { planRollback, rollbackPlanFor } from '../../src/upgrade/planner/rollback.js';
+import { joinRoute, stateAfter, waypoints } from '../../src/upgrade/planner/route.js';
 import type { ReleaseState } from '../../src/upgrade/state.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { MAX_MESSAGE_TEXT, validateBlocks, validateView, type Surface } from '../harness/block-kit-rules.js';
 import { blockText } from './block-limits.js';
 import { component, milvusIndex, planSettings, releaseState, revision, tooling, upgradeRequest } from './helpers.js';

@@ -1,7 +1,7 @@
-import { InputError } from './errors.js';
-import type { ChartEntry } from './charts.js';
-import type { ReleaseState } from './state.js';
-import { atLeast, compareVersions, tryParseVersion, type MilvusVersion } from './version.js';
+import { InputError } from '../errors.js';
+import type { ChartEntry } from '../milvus/charts.js';
+import type { ReleaseState } from '../state.js';
+import { atLeast, compareVersions, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
 
 export type UpgradePath = 'helm' | 'rolling' | 'migrate';
 export const UPGRADE_PATHS: readonly UpgradePath[] = ['helm', 'rolling', 'migrate'];

@@ -5,7 +5,7 @@
  * `--reset-then-reuse-values`, a value the person never set takes the NEW chart's default, so a
  * default Pulsar v2 release would silently get an empty Pulsar v3 instead.
  */
-import { imagesOf, type KubeObject } from './objects.js';
+import { imagesOf, type KubeObject } from '../objects.js';
 import { parseImageRef } from './image-ref.js';
 
 export type QueueKind = 'pulsar-v2' | 'pulsar-v3' | 'kafka' | 'woodpecker' | 'rocksmq' | 'natsmq' | 'external-pulsar' | 'external-kafka';

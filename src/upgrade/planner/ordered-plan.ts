@@ -4,10 +4,10 @@
  * `spec.paused` survives helm's three-way merge (SPEC §9): helm updates each template, no pod
  * starts until the bot resumes it. Deployments helm creates start at once; those it removes go.
  */
-import type { PlanSettings } from './plan.js';
+import type { PlanSettings } from '../plan.js';
 import { rollingRank } from './rolling-plan.js';
-import { SEPARATE_COORDINATORS, type ReleaseState } from './state.js';
-import type { Step } from './steps.js';
+import { SEPARATE_COORDINATORS, type ReleaseState } from '../state.js';
+import type { Step } from '../steps.js';
 
 /** Milvus's guide for 2.5 -> 2.6 (milvus-io/milvus#42492: a 2.6 proxy before the old querynodes are gone times out). */
 export const ORDER_INTO_26 = ['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy'] as const;

@@ -2,11 +2,11 @@
  * The 2.1 -> 2.2 metadata migration (SPEC §7): migrate.sh's steps, without its bugs (it waits
  * for every pod, watches the etcd sessions, and looks for the backup mark where it was put).
  */
-import { InputError } from './errors.js';
-import type { PlanSettings } from './plan.js';
-import type { ReleaseState } from './state.js';
-import type { Step } from './steps.js';
-import { versionOfImage, type MilvusVersion } from './version.js';
+import { InputError } from '../errors.js';
+import type { PlanSettings } from '../plan.js';
+import type { ReleaseState } from '../state.js';
+import type { Step } from '../steps.js';
+import { versionOfImage, type MilvusVersion } from '../milvus/version.js';
 
 export function migrationNames(release: string) {
   return {

@@ -3,12 +3,12 @@
  * what helm recorded and what runs), checked by the data guard; for the paths that patch
  * Deployments, from the plan's own steps.
  */
-import { chooseChart, PULSAR_V2_UNSAFE_CHARTS, type ChartEntry } from './charts.js';
+import { chooseChart, PULSAR_V2_UNSAFE_CHARTS, type ChartEntry } from '../milvus/charts.js';
 import { dataRisks, DataRiskError } from './data-guard.js';
-import { diffObjects, type KubeObject, type ObjectChange } from './objects.js';
-import type { Plan } from './plan.js';
-import type { Step } from './steps.js';
-import { parseVersion } from './version.js';
+import { diffObjects, type KubeObject, type ObjectChange } from '../objects.js';
+import type { Plan } from '../plan.js';
+import type { Step } from '../steps.js';
+import { parseVersion } from '../milvus/version.js';
 
 export interface RenderedUpgrade {
   /** `helm get manifest`: what helm recorded for the release. */

@@ -1,4 +1,4 @@
-import { InputError, showInput } from './errors.js';
+import { InputError, showInput } from '../errors.js';
 
 // DNS-1123 label: what Kubernetes accepts for namespaces; helm release names follow the same
 // rule with a 53-character cap (helm appends suffixes to make object names).

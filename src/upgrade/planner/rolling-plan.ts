@@ -1,8 +1,8 @@
 /** The rolling upgrade (SPEC §6): one Deployment at a time, with the script's gaps filled. */
-import type { PlanSettings } from './plan.js';
-import { isCoordinator, type ComponentState, type ReleaseState } from './state.js';
-import type { DeploymentTarget, Step } from './steps.js';
-import { imageTag, versionOfImage, type MilvusVersion } from './version.js';
+import type { PlanSettings } from '../plan.js';
+import { isCoordinator, type ComponentState, type ReleaseState } from '../state.js';
+import type { DeploymentTarget, Step } from '../steps.js';
+import { imageTag, versionOfImage, type MilvusVersion } from '../milvus/version.js';
 
 /** Update order of the rolling script, with mixcoord and streamingnode added where they belong. */
 export const ROLLING_ORDER = [

@@ -4,9 +4,9 @@
  * field Kubernetes will not change in place, or switches the message queue, is refused unless
  * an explicit, audited override allows it.
  */
-import { PreflightError } from './errors.js';
-import { QUEUE_NAMES, queuesOfObjects, type QueueKind } from './message-queue.js';
-import { canonical, claimTemplatesOf, objectKey, statefulSetImmutable, type KubeObject, type ObjectChange } from './objects.js';
+import { PreflightError } from '../errors.js';
+import { QUEUE_NAMES, queuesOfObjects, type QueueKind } from '../milvus/message-queue.js';
+import { canonical, claimTemplatesOf, objectKey, statefulSetImmutable, type KubeObject, type ObjectChange } from '../objects.js';
 
 export interface DataRisk {
   /** `StatefulSet/my-release-pulsar-bookie`, or `message queue`. */

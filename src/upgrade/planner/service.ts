@@ -2,20 +2,20 @@
  * The use cases shared by the CLI, the jobs and the bot: observe, plan, check for drift, run.
  * Only ports are touched, so this stays free of any I/O library.
  */
-import { availableVersions, type ChartEntry } from './charts.js';
-import { InputError, PreflightError, showInput } from './errors.js';
+import { availableVersions, type ChartEntry } from '../milvus/charts.js';
+import { InputError, PreflightError, showInput } from '../errors.js';
 import { STRATEGIES, type Strategy } from './paths.js';
-import { queueInUse } from './message-queue.js';
-import { fingerprint, planUpgrade, runningVersion, type Plan, type PlanInputs, type PlanSettings } from './plan.js';
+import { queueInUse } from '../milvus/message-queue.js';
+import { fingerprint, planUpgrade, runningVersion, type Plan, type PlanInputs, type PlanSettings } from '../plan.js';
 import { joinRoute, stateAfter, waypoints } from './route.js';
-import type { KubeObject } from './objects.js';
+import type { KubeObject } from '../objects.js';
 import { withHelmChanges } from './plan-changes.js';
-import type { ReleaseManager, ReleaseObserver } from './ports.js';
+import type { ReleaseManager, ReleaseObserver } from '../ports.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import { planRollback } from './rollback.js';
-import type { ReleaseState, ToolingState } from './state.js';
-import { validateNamespace, validateReleaseName } from './names.js';
-import { parseVersion } from './version.js';
+import type { ReleaseState, ToolingState } from '../state.js';
+import { validateNamespace, validateReleaseName } from '../milvus/names.js';
+import { parseVersion } from '../milvus/version.js';
 
 export interface EngineDeps {
   readonly clusterName: string;

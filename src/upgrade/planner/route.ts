@@ -6,12 +6,12 @@
  * Later hops are planned from the state the earlier ones are predicted to leave; each hop ends
  * with its own rollout check, so a hop starts only on a release the previous one left healthy.
  */
-import { compareChartVersions, type ChartEntry } from './charts.js';
-import { InputError } from './errors.js';
-import type { Plan, RollbackPlan } from './plan.js';
-import { SEPARATE_COORDINATORS, type ComponentState, type ReleaseState } from './state.js';
-import type { Step } from './steps.js';
-import { atLeast, compareVersions, FIRST_26, parseVersion, tryParseVersion, type MilvusVersion } from './version.js';
+import { compareChartVersions, type ChartEntry } from '../milvus/charts.js';
+import { InputError } from '../errors.js';
+import type { Plan, RollbackPlan } from '../plan.js';
+import { SEPARATE_COORDINATORS, type ComponentState, type ReleaseState } from '../state.js';
+import type { Step } from '../steps.js';
+import { atLeast, compareVersions, FIRST_26, parseVersion, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
 import { newest22 } from './paths.js';
 
 /** What the Milvus 2.6 docs set on the 2.5.16 hop: one mixcoord instead of the four coordinators. */
