@@ -5,7 +5,7 @@
 import { InputError, UpgradeError, showInput } from '../upgrade/errors.js';
 import { validateNamespace, validateReleaseName } from '../upgrade/milvus/names.js';
 import { parseChartVersion, parseStrategy } from '../upgrade/planner/service.js';
-import type { Strategy } from '../upgrade/planner/paths.js';
+import type { Strategy } from '../upgrade/plan.js';
 import { parseVersion } from '../upgrade/milvus/version.js';
 
 export interface Target {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StepFailed } from '../../src/upgrade/errors.js';
-import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import type { Plan } from '../../src/upgrade/plan.js';
 import { planRollback } from '../../src/upgrade/planner/rollback.js';
 import { rollingComponents } from '../../src/upgrade/planner/rolling-plan.js';
 import { runSteps } from '../../src/upgrade/runner/run.js';

@@ -6,7 +6,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { componentOf } from '../../src/cluster/kube.js';
 import { messageQueueOf } from '../../src/cluster/milvus.js';
-import { planUpgrade } from '../../src/upgrade/plan.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
 import { runSteps } from '../../src/upgrade/runner/run.js';
 import { liveSessionKeys } from '../../src/upgrade/runner/run-migration.js';
 import type { Step } from '../../src/upgrade/steps.js';

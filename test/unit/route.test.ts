@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { offersRollback, planCard, rollbackLine } from '../../src/bot/views.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
-import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import { type Plan, hopAt, noRollbackReason, rollbackAt } from '../../src/upgrade/plan.js';
 import { rollbackPlanFor } from '../../src/upgrade/planner/rollback.js';
-import { MIXCOORD_FLAGS, hopAt, joinRoute, noRollbackReason, rollbackAt, stateAfter, waypoints } from '../../src/upgrade/planner/route.js';
+import { MIXCOORD_FLAGS, joinRoute, stateAfter, waypoints } from '../../src/upgrade/planner/route.js';
 import type { ReleaseState } from '../../src/upgrade/state.js';
 import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { component, milvusIndex, planSettings, releaseState, tooling, upgradeRequest } from './helpers.js';

@@ -6,13 +6,8 @@
  */
 import { PreflightError } from '../errors.js';
 import { QUEUE_NAMES, queuesOfObjects, type QueueKind } from '../milvus/message-queue.js';
+import type { DataRisk } from '../plan.js';
 import { canonical, claimTemplatesOf, objectKey, statefulSetImmutable, type KubeObject, type ObjectChange } from '../objects.js';
-
-export interface DataRisk {
-  /** `StatefulSet/my-release-pulsar-bookie`, or `message queue`. */
-  readonly subject: string;
-  readonly reason: string;
-}
 
 export interface DataGuardInput {
   /** What helm recorded for the release (its manifest). */

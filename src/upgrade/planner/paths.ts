@@ -1,20 +1,8 @@
 import { InputError } from '../errors.js';
 import type { ChartEntry } from '../milvus/charts.js';
+import type { UpgradePath } from '../plan.js';
 import type { ReleaseState } from '../state.js';
 import { atLeast, compareVersions, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
-
-export type UpgradePath = 'helm' | 'rolling' | 'migrate';
-export const UPGRADE_PATHS: readonly UpgradePath[] = ['helm', 'rolling', 'migrate'];
-/**
- * What a person may ask for: a path, or `helm-parallel`, the helm path as plain helm does it
- * (every Deployment at once) instead of the bot's default, components rolled in Milvus's order.
- */
-export type Strategy = UpgradePath | 'helm-parallel';
-export const STRATEGIES: readonly Strategy[] = ['helm', 'helm-parallel', 'rolling', 'migrate'];
-
-export function pathOfStrategy(strategy: Strategy | undefined): UpgradePath | undefined {
-  return strategy === 'helm-parallel' ? 'helm' : strategy;
-}
 
 export interface PathDecision {
   readonly path: UpgradePath;

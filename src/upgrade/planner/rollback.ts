@@ -1,10 +1,9 @@
 import { InputError } from '../errors.js';
 import { migrationRollbackStepsFor } from './migration-plan.js';
 import { invertChanges } from '../objects.js';
-import { DEFAULT_PLAN_SETTINGS, fingerprint, helmRollbackStep, planId, runningVersion, type Plan, type PlanSettings } from '../plan.js';
+import { DEFAULT_PLAN_SETTINGS, fingerprint, hopAt, planId, rollbackAt, runningVersion, type Plan, type PlanSettings } from '../plan.js';
 import { revertDeploymentsSteps } from './rolling-plan.js';
-import { orderedHelmRollbackSteps } from './ordered-plan.js';
-import { hopAt, rollbackAt } from './route.js';
+import { helmRollbackStep, orderedHelmRollbackSteps } from './helm-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import type { HelmRevisionInfo, ReleaseState, ToolingState } from '../state.js';
 import { compareVersions, FIRST_26, tryParseVersion, versionOfImage } from '../milvus/version.js';

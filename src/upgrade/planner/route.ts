@@ -8,10 +8,10 @@
  */
 import { compareChartVersions, type ChartEntry } from '../milvus/charts.js';
 import { InputError } from '../errors.js';
-import type { Plan, RollbackPlan } from '../plan.js';
+import { crossesInto26, INTO_26_IS_FOR_GOOD, type Plan, type RouteHop } from '../plan.js';
 import { SEPARATE_COORDINATORS, type ComponentState, type ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
-import { atLeast, compareVersions, FIRST_26, parseVersion, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
+import { atLeast, compareVersions, FIRST_26, parseVersion, type MilvusVersion } from '../milvus/version.js';
 import { newest22 } from './paths.js';
 
 /** What the Milvus 2.6 docs set on the 2.5.16 hop: one mixcoord instead of the four coordinators. */
@@ -92,23 +92,6 @@ function helmSetOf(steps: readonly Step[]): Readonly<Record<string, string>> {
   return steps.find((s): s is Extract<Step, { kind: 'helm-upgrade' }> => s.kind === 'helm-upgrade')?.set ?? {};
 }
 
-export interface RouteHop {
-  readonly from: string;
-  readonly to: string;
-  readonly path: Plan['path'];
-  readonly chart: Plan['chart'];
-  /** The hop's `--set` values (helm hops). */
-  readonly set: Readonly<Record<string, string>>;
-  /** Its steps are the route's steps firstStep..firstStep+steps.length-1. */
-  readonly firstStep: number;
-  readonly steps: readonly Step[];
-  readonly changes: NonNullable<Plan['changes']>;
-  readonly warnings: readonly string[];
-  readonly rollback: RollbackPlan | null;
-  /** Why there is no rollback, when there is none. */
-  readonly noRollback: string | null;
-}
-
 /** Several hop plans -> one plan: their steps in sequence, each labelled with its hop. */
 export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
   const first = hops[0]!;
@@ -152,33 +135,3 @@ export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
     hops: routeHops,
   };
 }
-
-/**
- * The rollback a request offers once it stopped after `completedSteps` steps: a route offers
- * that of the hop it stopped in (the last one when it finished), a plain plan its own.
- */
-export function rollbackAt(plan: Pick<Plan, 'rollback' | 'hops'>, completedSteps: number): RollbackPlan | null {
-  if (!plan.hops || plan.hops.length === 0) return plan.rollback;
-  return hopAt(plan.hops, completedSteps).rollback;
-}
-
-export function hopAt(hops: readonly RouteHop[], completedSteps: number): RouteHop {
-  const inside = hops.find((h) => completedSteps < h.firstStep + h.steps.length);
-  return inside ?? hops[hops.length - 1]!;
-}
-
-/** Why a request offers no rollback, for the card: the hop's reason, else the plan's. */
-export function noRollbackReason(plan: Pick<Plan, 'rollback' | 'hops' | 'from' | 'to'>, completedSteps: number): string | null {
-  if (plan.hops && plan.hops.length > 0) return hopAt(plan.hops, completedSteps).noRollback;
-  if (plan.rollback) return null;
-  return crossesInto26(plan.from, plan.to) ? INTO_26_IS_FOR_GOOD : `${plan.to} cannot be rolled back`;
-}
-
-const INTO_26_IS_FOR_GOOD = 'into Milvus 2.6 there is no way back (the metadata changes for good): restore a backup into a new release';
-
-function crossesInto26(from: string, to: string): boolean {
-  const f = tryParseVersion(from);
-  const t = tryParseVersion(to);
-  return f !== null && t !== null && compareVersions(f, FIRST_26) < 0 && compareVersions(t, FIRST_26) >= 0;
-}
-

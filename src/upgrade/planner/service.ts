@@ -4,9 +4,9 @@
  */
 import { availableVersions, type ChartEntry } from '../milvus/charts.js';
 import { InputError, PreflightError, showInput } from '../errors.js';
-import { STRATEGIES, type Strategy } from './paths.js';
 import { queueInUse } from '../milvus/message-queue.js';
-import { fingerprint, planUpgrade, runningVersion, type Plan, type PlanInputs, type PlanSettings } from '../plan.js';
+import { runningVersion, STRATEGIES, type Plan, type PlanSettings, type Strategy } from '../plan.js';
+import { planUpgrade, type PlanInputs } from './upgrade.js';
 import { joinRoute, stateAfter, waypoints } from './route.js';
 import type { KubeObject } from '../objects.js';
 import { withHelmChanges } from './plan-changes.js';
@@ -161,21 +161,4 @@ export async function makeRollbackPlan(deps: EngineDeps, namespace: string, rele
   const state = await observeRelease(deps, namespace, release);
   const history = await deps.helm.history(namespace, release);
   return planRollback({ cluster: deps.clusterName, state, history, tooling, settings: deps.settings });
-}
-
-/** Differences between what a plan was made from and the release now; empty when none. */
-export function driftOf(plan: Pick<Plan, 'observed'>, now: ReleaseState): string[] {
-  const before = plan.observed;
-  const after = fingerprint(now);
-  const out: string[] = [];
-  if (before.helmRevision !== after.helmRevision) out.push(`helm revision ${before.helmRevision} -> ${after.helmRevision}`);
-  if (before.helmStatus !== after.helmStatus) out.push(`helm status ${before.helmStatus} -> ${after.helmStatus}`);
-  if (before.chartVersion !== after.chartVersion) out.push(`chart ${before.chartVersion} -> ${after.chartVersion}`);
-  for (const [d, image] of Object.entries(before.images)) {
-    const nowImage = after.images[d];
-    if (nowImage === undefined) out.push(`Deployment ${d} is gone`);
-    else if (nowImage !== image) out.push(`${d}: ${image} -> ${nowImage}`);
-  }
-  for (const d of Object.keys(after.images)) if (!(d in before.images)) out.push(`new Deployment ${d}`);
-  return out;
 }

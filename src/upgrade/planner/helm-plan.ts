@@ -1,13 +1,16 @@
 /**
- * The ordered helm path (the default for cluster releases): helm keeps its bookkeeping, but the
+ * The helm path's steps. Plain helm upgrades every Deployment at once (`--wait`). The ordered
+ * path (the default for cluster releases): helm keeps its bookkeeping, but the
  * Deployments it changes are paused first and resumed one component at a time in Milvus's order.
  * `spec.paused` survives helm's three-way merge (SPEC §9): helm updates each template, no pod
  * starts until the bot resumes it. Deployments helm creates start at once; those it removes go.
  */
+import type { ChartChoice } from '../milvus/charts.js';
 import type { PlanSettings } from '../plan.js';
 import { rollingRank } from './rolling-plan.js';
 import { SEPARATE_COORDINATORS, type ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
+import { imageTag, parseVersion } from '../milvus/version.js';
 
 /** Milvus's guide for 2.5 -> 2.6 (milvus-io/milvus#42492: a 2.6 proxy before the old querynodes are gone times out). */
 export const ORDER_INTO_26 = ['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy'] as const;
@@ -89,5 +92,59 @@ export function finalRolloutCheck(release: string, settings: Pick<PlanSettings, 
     deployments: [],
     timeoutSeconds: settings.rolloutTimeoutSeconds,
     description: `check that every Milvus Deployment of ${release} is rolled out`,
+  };
+}
+
+/** `order`: the ordered path's resume order; null: plain helm, every Deployment at once. */
+export function helmUpgradeSteps(
+  state: ReleaseState,
+  settings: PlanSettings,
+  choice: ChartChoice,
+  flags: Readonly<Record<string, string>>,
+  order: readonly string[] | null,
+): Step[] {
+  // Always set: --reset-then-reuse-values keeps a tag set by an earlier upgrade, which would
+  // otherwise pin the release to that old version whatever the chart says.
+  const set: Record<string, string> = { 'image.all.tag': choice.imageTagOverride ?? imageTag(parseVersion(choice.appVersion)), ...flags };
+  const chartRef = `${settings.repoName}/milvus`;
+  const setText = Object.entries(set)
+    .map(([k, v]) => ` --set ${k}=${v}`)
+    .join('');
+  const wait = order === null;
+  const upgrade: Step = {
+    kind: 'helm-upgrade',
+    chartRef,
+    chartVersion: choice.chartVersion,
+    set,
+    fromRevision: state.helm.revision,
+    timeoutSeconds: settings.helmTimeoutSeconds,
+    ...(wait ? {} : { wait: false }),
+    description:
+      `helm upgrade ${state.release} ${chartRef} -n ${state.namespace} --version ${choice.chartVersion}` +
+      `${setText} --reset-then-reuse-values${wait ? ' --wait' : ''} --timeout ${settings.helmTimeoutSeconds}s`,
+  };
+  const refresh: Step = {
+    kind: 'helm-repo-update',
+    repoName: settings.repoName,
+    repoUrl: settings.repoUrl,
+    description: `refresh the chart repository ${settings.repoName} (${settings.repoUrl})`,
+  };
+  if (order !== null) return [refresh, ...orderedHelmSteps(upgrade, order, state.release, settings), healthGate(state.release, settings, 0)];
+  return [refresh, upgrade, finalRolloutCheck(state.release, settings), healthGate(state.release, settings, 0)];
+}
+
+export function helmRollbackStep(
+  state: Pick<ReleaseState, 'release' | 'namespace'>,
+  toRevision: number,
+  settings: Pick<PlanSettings, 'helmTimeoutSeconds'>,
+  /** The ordered path: helm only applies the templates, the paused Deployments roll after. */
+  ordered = false,
+): Step {
+  return {
+    kind: 'helm-rollback',
+    toRevision,
+    timeoutSeconds: settings.helmTimeoutSeconds,
+    ...(ordered ? { wait: false } : {}),
+    description: `helm rollback ${state.release} ${toRevision} -n ${state.namespace}${ordered ? '' : ' --wait'} --timeout ${settings.helmTimeoutSeconds}s`,
   };
 }
