@@ -4,8 +4,9 @@
  * imports another planner directly, never through here, so no circle runs through this file.
  */
 import { InputError } from './errors.js';
+import { crossesInto26 } from './milvus/components.js';
 import type { QueueKind } from './milvus/message-queue.js';
-import { compareVersions, FIRST_26, tryParseVersion, versionOfImage, type MilvusVersion } from './milvus/version.js';
+import { compareVersions, tryParseVersion, versionOfImage, type MilvusVersion } from './milvus/version.js';
 import type { ObjectChange } from './objects.js';
 import type { ReleaseState } from './state.js';
 import type { Step } from './steps.js';
@@ -204,10 +205,3 @@ export function noRollbackReason(plan: Pick<Plan, 'rollback' | 'hops' | 'from' |
 }
 
 export const INTO_26_IS_FOR_GOOD = 'into Milvus 2.6 there is no way back (the metadata changes for good): restore a backup into a new release';
-
-/** True when `from` is before the 2.6 line and `to` in it (unreadable versions: false). */
-export function crossesInto26(from: string, to: string): boolean {
-  const f = tryParseVersion(from);
-  const t = tryParseVersion(to);
-  return f !== null && t !== null && compareVersions(f, FIRST_26) < 0 && compareVersions(t, FIRST_26) >= 0;
-}

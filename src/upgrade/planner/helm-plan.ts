@@ -7,39 +7,17 @@
  */
 import type { ChartChoice } from '../milvus/charts.js';
 import type { PlanSettings } from '../plan.js';
-import { rollingRank } from './rolling-plan.js';
-import { SEPARATE_COORDINATORS, type ReleaseState } from '../state.js';
+import { rollOrder, type Shift } from '../milvus/components.js';
+import type { ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
 import { imageTag, parseVersion } from '../milvus/version.js';
 
-/** Milvus's guide for 2.5 -> 2.6 (milvus-io/milvus#42492: a 2.6 proxy before the old querynodes are gone times out). */
-export const ORDER_INTO_26 = ['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy'] as const;
-
 /**
- * The components to resume, in order: those the release runs, less those the upgrade removes,
- * plus those it adds (started by helm at once; waited for in their place).
+ * The components to resume, in order: those the release runs, less those the upgrade's shifts
+ * remove, plus those they add (started by helm at once; waited for in their place).
  */
-export function resumeOrder(
-  state: Pick<ReleaseState, 'components'>,
-  change: { readonly into26: boolean; readonly mixcoordSwitch: boolean },
-): string[] {
-  const present = new Set(state.components.map((c) => c.component));
-  if (change.mixcoordSwitch) {
-    for (const c of SEPARATE_COORDINATORS) present.delete(c);
-    present.add('mixcoord');
-  }
-  if (change.into26) {
-    present.delete('indexnode');
-    present.add('streamingnode');
-    const first = ORDER_INTO_26.filter((c) => present.has(c));
-    const rest = [...present].filter((c) => !(ORDER_INTO_26 as readonly string[]).includes(c)).sort(byRollingRank);
-    return [...first, ...rest];
-  }
-  return [...present].sort(byRollingRank);
-}
-
-function byRollingRank(a: string, b: string): number {
-  return rollingRank(a) - rollingRank(b) || (a < b ? -1 : a > b ? 1 : 0);
+export function resumeOrder(state: Pick<ReleaseState, 'components'>, shifts: readonly Shift[]): string[] {
+  return rollOrder(state.components.map((c) => c.component), shifts);
 }
 
 /** pause, the helm step (no --wait), resume each component and wait it out, resume any left, final check. */
@@ -71,7 +49,7 @@ export function orderedHelmSteps(upgrade: Step, order: readonly string[], releas
 
 /** The same treatment for `helm rollback`, in reverse order: every component either side of it. */
 export function orderedHelmRollbackSteps(rollback: Step, components: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds' | 'healthSettleSeconds'>): Step[] {
-  const reverse = [...new Set(components)].sort((a, b) => byRollingRank(b, a));
+  const reverse = rollOrder(components).reverse();
   return [...orderedAround(rollback, reverse, release, settings), healthGate(release, settings, 0)];
 }
 

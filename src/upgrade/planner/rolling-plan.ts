@@ -1,29 +1,9 @@
 /** The rolling upgrade (SPEC §6): one Deployment at a time, with the script's gaps filled. */
 import type { PlanSettings } from '../plan.js';
-import { isCoordinator, type ComponentState, type ReleaseState } from '../state.js';
+import { isCoordinator, rollOrder } from '../milvus/components.js';
+import type { ComponentState, ReleaseState } from '../state.js';
 import type { DeploymentTarget, Step } from '../steps.js';
 import { imageTag, versionOfImage, type MilvusVersion } from '../milvus/version.js';
-
-/** Update order of the rolling script, with mixcoord and streamingnode added where they belong. */
-export const ROLLING_ORDER = [
-  'mixcoord',
-  'rootcoord',
-  'datacoord',
-  'indexcoord',
-  'querycoord',
-  'indexnode',
-  'datanode',
-  'streamingnode',
-  'querynode',
-  'proxy',
-  'standalone',
-] as const;
-
-/** Place of a component in the rolling order; components this bot does not know yet go last. */
-export function rollingRank(component: string): number {
-  const i = (ROLLING_ORDER as readonly string[]).indexOf(component);
-  return i < 0 ? ROLLING_ORDER.length : i;
-}
 
 /**
  * Every Milvus Deployment, in rolling order: by component, then by Deployment name. Keyed by
@@ -31,9 +11,8 @@ export function rollingRank(component: string): number {
  * (`<fullname>-querynode`, `<fullname>-querynode-<group>`), and each must be upgraded.
  */
 export function rollingComponents(state: Pick<ReleaseState, 'components'>): ComponentState[] {
-  return [...state.components].sort(
-    (a, b) => rollingRank(a.component) - rollingRank(b.component) || byName(a.component, b.component) || byName(a.deployment, b.deployment),
-  );
+  const order = rollOrder(state.components.map((c) => c.component));
+  return [...state.components].sort((a, b) => order.indexOf(a.component) - order.indexOf(b.component) || byName(a.deployment, b.deployment));
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -6,24 +6,14 @@
  * Later hops are planned from the state the earlier ones are predicted to leave; each hop ends
  * with its own rollout check, so a hop starts only on a release the previous one left healthy.
  */
-import { compareChartVersions, type ChartEntry } from '../milvus/charts.js';
+import type { ChartEntry } from '../milvus/charts.js';
+import { chartMakes, crossesInto26, INTO_26, MIXCOORD, setMakes, SHIFTS } from '../milvus/components.js';
 import { InputError } from '../errors.js';
-import { crossesInto26, INTO_26_IS_FOR_GOOD, type Plan, type RouteHop } from '../plan.js';
-import { SEPARATE_COORDINATORS, type ComponentState, type ReleaseState } from '../state.js';
+import { INTO_26_IS_FOR_GOOD, type Plan, type RouteHop } from '../plan.js';
+import type { ComponentState, ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
-import { atLeast, compareVersions, FIRST_26, parseVersion, type MilvusVersion } from '../milvus/version.js';
+import { atLeast, compareVersions, parseVersion, type MilvusVersion } from '../milvus/version.js';
 import { newest22 } from './paths.js';
-
-/** What the Milvus 2.6 docs set on the 2.5.16 hop: one mixcoord instead of the four coordinators. */
-export const MIXCOORD_FLAGS: Readonly<Record<string, string>> = Object.freeze({
-  'mixCoordinator.enabled': 'true',
-  'rootCoordinator.enabled': 'false',
-  'indexCoordinator.enabled': 'false',
-  'queryCoordinator.enabled': 'false',
-  'dataCoordinator.enabled': 'false',
-});
-
-export const V2516 = parseVersion('2.5.16');
 
 export interface Waypoint {
   readonly version: MilvusVersion;
@@ -42,9 +32,9 @@ export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readon
     out.push({ version: via, set: {}, why: `the metadata migration only goes from 2.1.x to 2.2.x: first ${via.text}` });
     at = via;
   }
-  const into26 = compareVersions(at, FIRST_26) < 0 && compareVersions(to, FIRST_26) >= 0;
-  if (into26 && compareVersions(at, V2516) < 0) {
-    out.push({ version: V2516, set: MIXCOORD_FLAGS, why: 'into 2.6 only from 2.5.16 with mixcoord (Milvus docs, v2.6 upgrade guide)' });
+  const start26 = INTO_26.from;
+  if (crossesInto26(at, to) && compareVersions(at, start26) < 0) {
+    out.push({ version: start26, set: MIXCOORD.set, why: 'into 2.6 only from 2.5.16 with mixcoord (Milvus docs, v2.6 upgrade guide)' });
   }
   return out;
 }
@@ -62,15 +52,12 @@ export function stateAfter(state: ReleaseState, hop: Plan): ReleaseState {
     if (!template || byName.has(component)) return;
     byName.set(component, { ...template, component, deployment: `${state.fullname}-${component}`, replicas: 1, readyReplicas: 1, updatedReplicas: 1, availableReplicas: 1, currentReplicas: 1 });
   };
-  // Set by the route, or the chart's own default from 4.2.4 on (SPEC §9).
-  const chartSwitches = hop.chart !== null && compareChartVersions(hop.chart.version, '4.2.4') >= 0 && compareChartVersions(state.helm.chartVersion, '4.2.4') < 0;
-  const mixcoord = set['mixCoordinator.enabled'] === 'true' || chartSwitches;
-  if (mixcoord) {
-    for (const c of SEPARATE_COORDINATORS) byName.delete(c);
-    add('mixcoord');
+  // Made by the route's values, or by the chart's own default (mixcoord from 4.2.4 on, SPEC §9).
+  const shifts = SHIFTS.filter((s) => setMakes(s, set) || (hop.chart !== null && chartMakes(s, state.helm.chartVersion, hop.chart.version)));
+  for (const s of shifts) {
+    for (const c of s.removes) byName.delete(c);
+    for (const c of s.adds) add(c);
   }
-  if (set['streaming.enabled'] === 'true') add('streamingnode');
-  if (set['indexNode.enabled'] === 'false') byName.delete('indexnode');
   const components: ComponentState[] = [...byName.values()].map((c) => ({
     ...c,
     image: hop.image,

@@ -2,7 +2,8 @@
  * An upgrade plan for one hop: observed state + request -> Plan, by the path the rules allow
  * (helm, rolling or the metadata migration), or a PreflightError/InputError saying what is wrong.
  */
-import { chooseChart, compareChartVersions, PULSAR_V2_UNSAFE_CHARTS, type ChartChoice, type ChartEntry } from '../milvus/charts.js';
+import { chooseChart, PULSAR_V2_UNSAFE_CHARTS, type ChartChoice, type ChartEntry } from '../milvus/charts.js';
+import { chartMakes, crossesInto26, INTO_26, MIXCOORD, type Shift } from '../milvus/components.js';
 import { InputError } from '../errors.js';
 import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from '../milvus/message-queue.js';
 import { fingerprint, pathOfStrategy, planId, runningVersion, type Plan, type PlanSettings, type Strategy, type UpgradePath } from '../plan.js';
@@ -12,8 +13,8 @@ import { helmRollbackStep, helmUpgradeSteps, orderedHelmRollbackSteps, resumeOrd
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
 import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
-import { SEPARATE_COORDINATORS, type ReleaseState, type ToolingState } from '../state.js';
-import { compareVersions, FIRST_26, imageTag, parseVersion, versionOfImage, type MilvusVersion } from '../milvus/version.js';
+import type { ReleaseState, ToolingState } from '../state.js';
+import { compareVersions, imageTag, versionOfImage, type MilvusVersion } from '../milvus/version.js';
 
 export interface PlanRequest {
   readonly cluster: string;
@@ -66,18 +67,20 @@ function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseSt
       'the Milvus docs do not support upgrading from 2.6.0-rc1: install a new release of 2.6 and move the data',
     ]);
   }
-  const crosses = compareVersions(from, FIRST_26) < 0 && compareVersions(to, FIRST_26) >= 0;
-  if (!crosses) return false;
-  if (compareVersions(from, parseVersion('2.5.16')) < 0) {
+  if (!crossesInto26(from, to)) return false;
+  const via = INTO_26.from;
+  if (compareVersions(from, via) < 0) {
     throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}`, [
-      'an upgrade to 2.6 must start from 2.5.16 or later with mixcoord: upgrade to 2.5.16 first',
+      `an upgrade to 2.6 must start from ${via.text} or later with mixcoord: upgrade to ${via.text} first`,
     ]);
   }
-  const separateCoordinators = state.components.filter((c) => (SEPARATE_COORDINATORS as readonly string[]).includes(c.component));
-  if (!state.components.some((c) => c.component === 'mixcoord') || separateCoordinators.length > 0) {
+  const separateCoordinators = state.components.filter((c) => MIXCOORD.removes.includes(c.component));
+  const runsMixcoord = MIXCOORD.adds.every((a) => state.components.some((c) => c.component === a));
+  if (!runsMixcoord || separateCoordinators.length > 0) {
+    const flags = Object.entries(MIXCOORD.set).map(([k, v]) => `${k}=${v}`).join(', ');
     throw new InputError(`${state.release} must run mixcoord before it goes to ${to.text}`, [
       `it runs ${separateCoordinators.map((c) => c.component).join(', ') || 'no mixcoord'}`,
-      'first: helm upgrade with image.all.tag=v2.5.16, mixCoordinator.enabled=true, rootCoordinator.enabled=false, indexCoordinator.enabled=false, queryCoordinator.enabled=false, dataCoordinator.enabled=false (Milvus docs, "Upgrade Milvus Cluster with Helm Chart", v2.6)',
+      `first: helm upgrade with image.all.tag=${imageTag(via)}, ${flags} (Milvus docs, "Upgrade Milvus Cluster with Helm Chart", v2.6)`,
     ]);
   }
   if (strategy === 'rolling') {
@@ -103,12 +106,12 @@ export function planUpgrade(inputs: PlanInputs): Plan {
   // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
   const now = withoutMarks(state);
   const requestedPath = pathOfStrategy(request.strategy);
-  const crossesInto26 = checkThe26Line(from, to, state, requestedPath);
+  const into26 = checkThe26Line(from, to, state, requestedPath);
   const decision = choosePath(from, to, state, requestedPath, charts);
   const warnings: string[] = [];
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);
-  if (crossesInto26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
+  if (into26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
   const repo = state.imageRepository || 'milvusdb/milvus';
   const image = `${repo}:${imageTag(to)}`;
   const base = {
@@ -134,10 +137,10 @@ export function planUpgrade(inputs: PlanInputs): Plan {
     warnings.push(...chartWarnings(state, choice));
     const queueFlags = queueKeepingFlags(queue, inputs.userValues ?? {}, inputs.targetDefaults ?? {});
     if (queue === null) warnings.push('cannot tell which message queue the release uses: check the changes below before approving');
-    // The 2.6 docs set these explicitly: --reset-then-reuse-values could carry an older choice.
-    const set = { ...queueFlags, ...(request.extraSet ?? {}), ...(crossesInto26 ? { 'streaming.enabled': 'true', 'indexNode.enabled': 'false' } : {}) };
+    const set = { ...queueFlags, ...(request.extraSet ?? {}), ...(into26 ? INTO_26.set : {}) };
     const ordered = state.mode === 'cluster' && request.strategy !== 'helm-parallel';
-    const order = ordered ? resumeOrder(state, { into26: crossesInto26, mixcoordSwitch: switchesToMixcoord(state, choice) }) : null;
+    const shifts: Shift[] = [...(switchesToMixcoord(state, choice) ? [MIXCOORD] : []), ...(into26 ? [INTO_26] : [])];
+    const order = ordered ? resumeOrder(state, shifts) : null;
     const steps = helmUpgradeSteps(state, settings, choice, set, order);
     const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, order !== null);
     return {
@@ -148,7 +151,7 @@ export function planUpgrade(inputs: PlanInputs): Plan {
       changes: [],
       messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },
       warnings,
-      rollback: crossesInto26 ? null : {
+      rollback: into26 ? null : {
         path: 'helm',
         summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order ? ', components in reverse order' : ''}`,
         steps: order ? orderedHelmRollbackSteps(rollbackStep, [...order, ...state.components.map((c) => c.component)], state.release, settings) : [rollbackStep],
@@ -207,11 +210,10 @@ function withoutMarks(state: ReleaseState): ReleaseState {
   };
 }
 
-/** Chart 4.2.4 enables mixCoordinator by default: the separate coordinators go, one mixcoord comes. */
+/** The chart's own default makes mixcoord (4.2.4 on): the separate coordinators go, one mixcoord comes. */
 function switchesToMixcoord(state: ReleaseState, choice: ChartChoice): boolean {
   const hasMixcoord = state.components.some((c) => c.component === 'mixcoord');
-  const newMixcoordDefault = compareChartVersions(choice.chartVersion, '4.2.4') >= 0;
-  return !hasMixcoord && newMixcoordDefault && compareChartVersions(state.helm.chartVersion, '4.2.4') < 0;
+  return !hasMixcoord && chartMakes(MIXCOORD, state.helm.chartVersion, choice.chartVersion);
 }
 
 function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {

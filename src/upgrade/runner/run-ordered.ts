@@ -4,7 +4,7 @@
  */
 import { rolloutProgress, type ComponentState } from '../state.js';
 import { done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
-import { rollingRank } from '../planner/rolling-plan.js';
+import { rollRank } from '../milvus/components.js';
 import type { Step } from '../steps.js';
 import { tagOf } from '../milvus/image-ref.js';
 import { failIfStuck } from './run-health.js';
@@ -76,5 +76,5 @@ function progressText(c: ComponentState, text: string): string {
 }
 
 function byRollingOrder(a: ComponentState, b: ComponentState): number {
-  return rollingRank(a.component) - rollingRank(b.component) || a.deployment.localeCompare(b.deployment);
+  return rollRank(a.component) - rollRank(b.component) || a.deployment.localeCompare(b.deployment);
 }
