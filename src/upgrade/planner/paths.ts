@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
 import type { ChartEntry } from '../milvus/charts.js';
+import { queueOfConfig } from '../milvus/message-queue.js';
 import type { UpgradePath } from '../plan.js';
 import type { ReleaseState } from '../state.js';
 import { atLeast, compareVersions, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
@@ -73,7 +74,7 @@ function rollingWhyNot(
 ): string | null {
   if (!atLeast(from, '2.2.3')) return `rolling upgrades need Milvus 2.2.3 or later; it runs ${from.text}`;
   if (state.mode !== 'cluster') return 'rolling upgrades need cluster mode; this release runs standalone';
-  if (state.messageQueue === 'rocksmq') return 'rolling upgrades are not possible with the rocksmq message queue';
+  if (queueOfConfig(state.messageQueue)?.rolling === false) return `rolling upgrades are not possible with the ${state.messageQueue} message queue`;
   return null;
 }
 

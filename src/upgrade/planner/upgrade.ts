@@ -2,10 +2,10 @@
  * An upgrade plan for one hop: observed state + request -> Plan, by the path the rules allow
  * (helm, rolling or the metadata migration), or a PreflightError/InputError saying what is wrong.
  */
-import { chooseChart, PULSAR_V2_UNSAFE_CHARTS, type ChartChoice, type ChartEntry } from '../milvus/charts.js';
+import { chooseChart, type ChartChoice, type ChartEntry } from '../milvus/charts.js';
 import { chartMakes, crossesInto26, INTO_26, MIXCOORD, type Shift } from '../milvus/components.js';
 import { InputError } from '../errors.js';
-import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from '../milvus/message-queue.js';
+import { queueKeepingFlags, queueName, unsafeChartsFor, type QueueKind } from '../milvus/message-queue.js';
 import { fingerprint, pathOfStrategy, planId, runningVersion, type Plan, type PlanSettings, type Strategy, type UpgradePath } from '../plan.js';
 import { changesOfSteps } from './plan-changes.js';
 import { choosePath } from './paths.js';
@@ -55,7 +55,7 @@ export interface PlanInputs {
 /** The chart a helm-path plan would use, so its default values can be read before planning. */
 export function chartForPlan(inputs: Pick<PlanInputs, 'request' | 'charts' | 'queue'>): ChartChoice {
   return chooseChart(inputs.charts, inputs.request.target, {
-    exclude: inputs.queue === 'pulsar-v2' ? PULSAR_V2_UNSAFE_CHARTS : null,
+    exclude: unsafeChartsFor(inputs.queue ?? null),
     chartVersion: inputs.request.chartVersion ?? null,
   });
 }
@@ -229,5 +229,5 @@ function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
 function queueNote(queue: QueueKind | null, flags: Readonly<Record<string, string>>): string {
   if (queue === null) return 'message queue unknown';
   const carried = Object.entries(flags).map(([k, v]) => `${k}=${v}`);
-  return `message queue: ${QUEUE_NAMES[queue]}, kept${carried.length ? ` (carried: ${carried.join(', ')}, the target chart's defaults differ)` : ''}`;
+  return `message queue: ${queueName(queue)}, kept${carried.length ? ` (carried: ${carried.join(', ')}, the target chart's defaults differ)` : ''}`;
 }
