@@ -12,7 +12,6 @@ import type { ReleaseState } from './state.js';
 import type { Step } from './steps.js';
 
 export type UpgradePath = 'helm' | 'rolling' | 'migrate';
-export const UPGRADE_PATHS: readonly UpgradePath[] = ['helm', 'rolling', 'migrate'];
 /**
  * What a person may ask for: a path, or `helm-parallel`, the helm path as plain helm does it
  * (every Deployment at once) instead of the bot's default, components rolled in Milvus's order.

@@ -132,8 +132,6 @@ export type Step =
     })
   | (StepBase & { readonly kind: 'delete-migration-resources'; readonly pods: readonly string[]; readonly pvc: string; readonly configMaps: readonly string[] });
 
-export type StepKind = Step['kind'];
-
 /** Annotation the backup step leaves on the migration ConfigMap (the script's `backup=succeed`). */
 export const BACKUP_MARK = { key: 'backup', value: 'succeed' } as const;
 

@@ -20,10 +20,8 @@ export interface PathDecision {
 export function choosePath(
   from: MilvusVersion,
   to: MilvusVersion,
-  state: Pick<ReleaseState, 'mode' | 'messageQueue'> & Partial<Pick<ReleaseState, 'release' | 'namespace'>>,
+  state: Pick<ReleaseState, 'mode' | 'messageQueue'>,
   requested?: UpgradePath,
-  /** The chart index: names the 2.2.x to migrate to when the target is past 2.2. */
-  charts: readonly ChartEntry[] = [],
 ): PathDecision {
   if (compareVersions(to, from) <= 0) {
     throw new InputError(
@@ -33,7 +31,11 @@ export function choosePath(
   }
   const needsMigration = from.major === 2 && from.minor <= 1 && atLeast(to, '2.2.0');
   if (needsMigration) {
-    if (!(to.major === 2 && to.minor === 2)) throw migrationRouteRefusal(from, to, state, charts);
+    if (!(to.major === 2 && to.minor === 2)) {
+      // The meta-migration tool only converts 2.1.x metadata to 2.2.x: route.ts plans a target
+      // past 2.2 as two hops, so a single plan never gets here.
+      throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}: the metadata migration only goes from 2.1.x to 2.2.x`);
+    }
     if (requested && requested !== 'migrate') {
       throw new InputError(`the ${requested} strategy cannot take ${from.text} to ${to.text}`, [
         'from 2.1.x to 2.2.0 or later the metadata must be migrated: use --strategy migrate (or no --strategy)',
@@ -76,26 +78,6 @@ function rollingWhyNot(
   if (state.mode !== 'cluster') return 'rolling upgrades need cluster mode; this release runs standalone';
   if (queueOfConfig(state.messageQueue)?.rolling === false) return `rolling upgrades are not possible with the ${state.messageQueue} message queue`;
   return null;
-}
-
-/**
- * The meta-migration tool only converts 2.1.x metadata to 2.2.x (its source says so): a target
- * past 2.2 takes two upgrades, the migration to 2.2.x and then an ordinary one. There is no
- * mechanism yet to run both as one plan, so the plan is refused, naming the two commands.
- */
-function migrationRouteRefusal(
-  from: MilvusVersion,
-  to: MilvusVersion,
-  state: Partial<Pick<ReleaseState, 'release' | 'namespace'>>,
-  charts: readonly ChartEntry[],
-): InputError {
-  const via = newest22(charts)?.text ?? '2.2.0';
-  const release = state.release ?? '<release>';
-  const ns = state.namespace ? ` -n ${state.namespace}` : '';
-  return new InputError(`Milvus ${from.text} cannot go straight to ${to.text}: the metadata migration only goes from 2.1.x to 2.2.x`, [
-    `migrate to ${via} first: /milvus upgrade ${release} ${via}${ns} (CLI: milvus-upgrade upgrade ${release} ${via}${ns} --strategy migrate --yes)`,
-    `then upgrade to ${to.text}: /milvus upgrade ${release} ${to.text}${ns} (CLI: milvus-upgrade upgrade ${release} ${to.text}${ns} --yes)`,
-  ]);
 }
 
 /** The newest 2.2.x release a chart of the index carries, if any. */

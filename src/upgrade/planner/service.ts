@@ -6,7 +6,7 @@ import { availableVersions, type ChartEntry } from '../milvus/charts.js';
 import { InputError, PreflightError, showInput } from '../errors.js';
 import { queueInUse } from '../milvus/message-queue.js';
 import { runningVersion, STRATEGIES, type Plan, type PlanSettings, type Strategy } from '../plan.js';
-import { planUpgrade, type PlanInputs } from './upgrade.js';
+import { decideUpgrade, planUpgrade, type PlanInputs } from './upgrade.js';
 import { joinRoute, stateAfter, waypoints } from './route.js';
 import type { KubeObject } from '../objects.js';
 import { withHelmChanges } from './plan-changes.js';
@@ -143,12 +143,11 @@ async function planHop(
   inputs: PlanInputs,
   render: { readonly before: KubeObject[]; readonly live: KubeObject[]; readonly carried: Readonly<Record<string, string>> },
 ): Promise<Plan> {
-  const first = planUpgrade(inputs);
-  const upgrade = first.steps.find((s) => s.kind === 'helm-upgrade');
-  if (!upgrade || upgrade.kind !== 'helm-upgrade') return first;
+  const decided = decideUpgrade(inputs);
+  if (decided.path.path !== 'helm') return planUpgrade(inputs, decided);
   // The queue flags need the target chart's defaults: read them for the chart the plan chose.
-  const targetDefaults = await deps.helm.chartDefaults(upgrade.chartRef, upgrade.chartVersion);
-  const plan = planUpgrade({ ...inputs, targetDefaults });
+  const targetDefaults = await deps.helm.chartDefaults(`${inputs.settings.repoName}/milvus`, decided.choice.chartVersion);
+  const plan = planUpgrade({ ...inputs, targetDefaults }, decided);
   const step = plan.steps.find((s) => s.kind === 'helm-upgrade');
   if (!step || step.kind !== 'helm-upgrade') return plan;
   const { namespace, release } = inputs.request;

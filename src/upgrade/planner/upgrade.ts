@@ -8,7 +8,7 @@ import { InputError } from '../errors.js';
 import { queueKeepingFlags, queueName, unsafeChartsFor, type QueueKind } from '../milvus/message-queue.js';
 import { fingerprint, pathOfStrategy, planId, runningVersion, type Plan, type PlanSettings, type Strategy, type UpgradePath } from '../plan.js';
 import { changesOfSteps } from './plan-changes.js';
-import { choosePath } from './paths.js';
+import { choosePath, type PathDecision } from './paths.js';
 import { helmRollbackStep, helmUpgradeSteps, orderedHelmRollbackSteps, resumeOrder } from './helm-plan.js';
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
@@ -91,23 +91,40 @@ function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseSt
   return true;
 }
 
-/** Observed state + request -> Plan, or a PreflightError/InputError saying what is wrong. */
-export function planUpgrade(inputs: PlanInputs): Plan {
-  const { request, state, tooling, charts, settings } = inputs;
+/** Everything that can refuse an upgrade, in the order it is checked, and what it decided. */
+export interface UpgradeDecision {
+  readonly from: MilvusVersion;
+  readonly choice: ChartChoice;
+  readonly into26: boolean;
+  readonly path: PathDecision;
+}
+
+export function decideUpgrade(inputs: PlanInputs): UpgradeDecision {
+  const { request, state, tooling, settings } = inputs;
   assertNoProblems(
     [...toolingProblems(tooling, settings.repoName, settings.repoUrl), ...releaseProblems(state)],
     `cannot upgrade ${state.release}`,
   );
   const from = runningVersion(state);
-  const to = request.target;
   // Also for rolling and migration: a version with no chart line at all is unknown, not a target.
   const choice = chartForPlan(inputs);
+  const requestedPath = pathOfStrategy(request.strategy);
+  const into26 = checkThe26Line(from, request.target, state, requestedPath);
+  return { from, choice, into26, path: choosePath(from, request.target, state, requestedPath) };
+}
+
+/**
+ * Observed state + request -> Plan, or a PreflightError/InputError saying what is wrong.
+ * `decided`: a decision already made for these inputs (the service reads the chosen chart's
+ * defaults between the two), so the chart is chosen once.
+ */
+export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decideUpgrade(inputs)): Plan {
+  const { request, state, settings } = inputs;
+  const { from, choice, into26, path: decision } = decided;
+  const to = request.target;
   const queue = inputs.queue ?? null;
   // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
   const now = withoutMarks(state);
-  const requestedPath = pathOfStrategy(request.strategy);
-  const into26 = checkThe26Line(from, to, state, requestedPath);
-  const decision = choosePath(from, to, state, requestedPath, charts);
   const warnings: string[] = [];
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);
