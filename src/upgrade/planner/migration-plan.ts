@@ -6,7 +6,8 @@ import { InputError } from '../errors.js';
 import type { PlanSettings } from '../plan.js';
 import type { ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
-import { versionOfImage, type MilvusVersion } from '../milvus/version.js';
+import type { MilvusVersion } from '../milvus/version.js';
+import { targetBack, targetOnto } from './targets.js';
 
 export function migrationNames(release: string) {
   return {
@@ -151,13 +152,7 @@ export function migrationSteps(
     {
       kind: 'start-milvus',
       replicasConfigMap: names.replicasConfigMap,
-      targets: state.components.map((c) => ({
-        component: c.component,
-        deployment: c.deployment,
-        image,
-        versionLabel: to.text,
-        recordPrevious: { image: c.image, versionLabel: c.versionLabel, helmRevision: state.helm.revision },
-      })),
+      targets: state.components.map((c) => targetOnto(c, image, to, state.helm.revision)),
       timeoutSeconds: settings.rolloutTimeoutSeconds,
       description: `start Milvus on ${image} with the recorded replica counts and wait until ready`,
     },
@@ -206,16 +201,7 @@ export function migrationRollbackStepsFor(
     {
       kind: 'start-milvus',
       replicasConfigMap: names.replicasConfigMap,
-      targets: state.components.map((c) => {
-        const image = c.previousImage ?? c.image;
-        return {
-          component: c.component,
-          deployment: c.deployment,
-          image,
-          versionLabel: c.previousVersionLabel ?? versionOfImage(image)?.text ?? c.versionLabel ?? '',
-          recordPrevious: null,
-        };
-      }),
+      targets: state.components.map(targetBack),
       timeoutSeconds: settings.rolloutTimeoutSeconds,
       description: `start Milvus ${from.text} again with the recorded replica counts`,
     },

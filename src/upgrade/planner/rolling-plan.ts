@@ -2,8 +2,9 @@
 import type { PlanSettings } from '../plan.js';
 import { isCoordinator, rollOrder } from '../milvus/components.js';
 import type { ComponentState, ReleaseState } from '../state.js';
-import type { DeploymentTarget, Step } from '../steps.js';
-import { imageTag, versionOfImage, type MilvusVersion } from '../milvus/version.js';
+import type { Step } from '../steps.js';
+import { imageTag, type MilvusVersion } from '../milvus/version.js';
+import { targetBack, targetOnto } from './targets.js';
 
 /**
  * Every Milvus Deployment, in rolling order: by component, then by Deployment name. Keyed by
@@ -49,16 +50,9 @@ export function rollingSteps(
     },
   ];
   for (const c of order) {
-    const target: DeploymentTarget = {
-      component: c.component,
-      deployment: c.deployment,
-      image,
-      versionLabel: to.text,
-      recordPrevious: { image: c.image, versionLabel: c.versionLabel, helmRevision: state.helm.revision },
-    };
     steps.push({
       kind: 'update-deployment',
-      target,
+      target: targetOnto(c, image, to, state.helm.revision),
       minReadySeconds: isCoordinator(c.component) ? settings.coordinatorMinReadySeconds : null,
       timeoutSeconds: settings.rolloutTimeoutSeconds,
       description: `${deploymentLabel(c)}: ${c.image} -> ${image}, rolling (${c.replicas} pod${c.replicas === 1 ? '' : 's'})`,
@@ -73,16 +67,13 @@ export function revertDeploymentStep(
   c: Pick<ComponentState, 'component' | 'deployment' | 'image' | 'versionLabel' | 'previousImage' | 'previousVersionLabel'>,
   settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>,
 ): Step {
-  // At plan time of an upgrade the "previous" is the image running now.
-  const image = c.previousImage ?? c.image;
-  // The label of the image being put back; the live label already names the new version.
-  const versionLabel = c.previousVersionLabel ?? versionOfImage(image)?.text ?? c.versionLabel ?? '';
+  const target = targetBack(c);
   return {
     kind: 'update-deployment',
-    target: { component: c.component, deployment: c.deployment, image, versionLabel, recordPrevious: null },
+    target,
     minReadySeconds: null,
     timeoutSeconds: settings.rolloutTimeoutSeconds,
-    description: `${deploymentLabel(c)}: back to ${image}`,
+    description: `${deploymentLabel(c)}: back to ${target.image}`,
   };
 }
 
