@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { statusComponentLines } from '../../src/bot/handlers.js';
 import { statusText } from '../../src/plan-text.js';
-import { migrationNames, milvusPodSelector } from '../../src/upgrade/planner/migration-plan.js';
+import { migrationNames } from '../../src/upgrade/milvus/names.js';
+import { milvusPodSelector } from '../../src/upgrade/planner/migration-plan.js';
 import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
 import { fingerprint, runningVersion, type Plan } from '../../src/upgrade/plan.js';
 import { planRollback } from '../../src/upgrade/planner/rollback.js';

@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { InputError, PreflightError } from '../../src/upgrade/errors.js';
-import { migrationNames, releasePodSelector } from '../../src/upgrade/planner/migration-plan.js';
+import { migrationNames, releasePodSelector } from '../../src/upgrade/milvus/names.js';
 import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
 import { fingerprint, runningVersion, type Plan, type PlanSettings, type Strategy } from '../../src/upgrade/plan.js';
 import type { ReleaseState, ToolingState } from '../../src/upgrade/state.js';

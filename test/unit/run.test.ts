@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { Cancelled, StepFailed, UpgradeError } from '../../src/upgrade/errors.js';
-import { migrationNames } from '../../src/upgrade/planner/migration-plan.js';
+import { migrationNames } from '../../src/upgrade/milvus/names.js';
 import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
 import { runSteps } from '../../src/upgrade/runner/run.js';
 import type { ComponentState } from '../../src/upgrade/state.js';

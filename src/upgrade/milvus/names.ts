@@ -29,3 +29,19 @@ export function milvusFullname(release: string, fullnameOverride?: string | null
   if (fullnameOverride) return fullnameOverride;
   return release.includes('milvus') ? release : `${release}-milvus`;
 }
+
+/** The meta-migration's objects, named as migrate.sh names them: the planner makes them, the observer finds a migration in progress by them. */
+export function migrationNames(release: string) {
+  return {
+    replicasConfigMap: `milvus-deploy-replicas-${release}`,
+    configMap: `milvus-meta-migration-config-${release}`,
+    pvc: `milvus-meta-migration-backup-${release}`,
+    backupPod: `milvus-meta-migration-backup-${release}`,
+    migratePod: `milvus-meta-migration-${release}`,
+    rollbackPod: `milvus-meta-migration-rollback-${release}`,
+  };
+}
+
+export function releasePodSelector(release: string): string {
+  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
+}

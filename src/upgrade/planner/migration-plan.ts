@@ -6,23 +6,9 @@ import { InputError } from '../errors.js';
 import type { PlanSettings } from '../plan.js';
 import type { ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
+import { migrationNames, releasePodSelector } from '../milvus/names.js';
 import type { MilvusVersion } from '../milvus/version.js';
 import { targetBack, targetOnto } from './targets.js';
-
-export function migrationNames(release: string) {
-  return {
-    replicasConfigMap: `milvus-deploy-replicas-${release}`,
-    configMap: `milvus-meta-migration-config-${release}`,
-    pvc: `milvus-meta-migration-backup-${release}`,
-    backupPod: `milvus-meta-migration-backup-${release}`,
-    migratePod: `milvus-meta-migration-${release}`,
-    rollbackPod: `milvus-meta-migration-rollback-${release}`,
-  };
-}
-
-export function releasePodSelector(release: string): string {
-  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
-}
 
 /**
  * The pods of the release's Milvus Deployments: the release's pods without those of the
