@@ -7,7 +7,7 @@
  * with its own rollout check, so a hop starts only on a release the previous one left healthy.
  */
 import type { ChartEntry } from '../milvus/charts.js';
-import { chartMakes, crossesInto26, INTO_26, MIXCOORD, setMakes, SHIFTS } from '../milvus/components.js';
+import { chartMakes, crossesInto26, INTO_26, MIXCOORD, rollOrder, setMakes, SHIFTS } from '../milvus/components.js';
 import { InputError } from '../errors.js';
 import { INTO_26_IS_FOR_GOOD, type Plan, type RouteHop } from '../plan.js';
 import type { ComponentState, ReleaseState } from '../state.js';
@@ -54,10 +54,9 @@ export function stateAfter(state: ReleaseState, hop: Plan): ReleaseState {
   };
   // Made by the route's values, or by the chart's own default (mixcoord from 4.2.4 on, SPEC §9).
   const shifts = SHIFTS.filter((s) => setMakes(s, set) || (hop.chart !== null && chartMakes(s, state.helm.chartVersion, hop.chart.version)));
-  for (const s of shifts) {
-    for (const c of s.removes) byName.delete(c);
-    for (const c of s.adds) add(c);
-  }
+  const after = new Set(rollOrder(byName.keys(), shifts));
+  for (const c of [...byName.keys()]) if (!after.has(c)) byName.delete(c);
+  for (const c of after) add(c);
   const components: ComponentState[] = [...byName.values()].map((c) => ({
     ...c,
     image: hop.image,
