@@ -27,7 +27,7 @@ import { RedisRequestStore } from '../src/jobs/requests.js';
 import { createEngineAccess } from '../src/engine-access.js';
 import { DEFAULT_PLAN_SETTINGS } from '../src/upgrade/plan.js';
 import { deriveState, isTerminal, type Actor, type UpgradeRequest } from '../src/upgrade/requests.js';
-import { makeUpgradePlan } from '../src/upgrade/service.js';
+import { makeUpgradePlan } from '../src/upgrade/planner/service.js';
 import { helm, kubectl, type ClusterInfo } from '../test/harness/control-plane.js';
 import { deleteNamespaces, install, kubeletDelay, requireCluster } from './rolling-overhead.js';
 import { BENCH_DIR, isMain, log, machine, machineLine, pool, seconds, stamp, table, writeSection } from './run.js';

@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { connectCluster, type Connection } from './cluster/connect.js';
 import type { PlanSettings } from './upgrade/plan.js';
 import type { Actor } from './upgrade/requests.js';
-import type { GlobalOpts, PlanOpts } from './cli.js';
+import type { GlobalOpts, PlanOpts } from './cli-options.js';
 
 export function connect(o: Partial<PlanOpts> & GlobalOpts, settings: PlanSettings): Connection {
   return connectCluster({

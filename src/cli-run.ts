@@ -13,8 +13,9 @@ import { eventText, planText } from './plan-text.js';
 import { UpgradeError } from './upgrade/errors.js';
 import type { Plan } from './upgrade/plan.js';
 import { deriveState, isTerminal, type RunEventRecord } from './upgrade/requests.js';
-import { runSteps, type RunEvent } from './upgrade/run.js';
-import type { PlanOpts } from './cli.js';
+import type { RunEvent } from './upgrade/steps.js';
+import { runSteps } from './upgrade/runner/run.js';
+import type { PlanOpts } from './cli-options.js';
 import { cliActor } from './cli-connect.js';
 
 /** A short-lived Redis connection that fails fast instead of retrying forever. */

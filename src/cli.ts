@@ -7,43 +7,12 @@ import { Command, CommanderError, Option } from 'commander';
 import { planJson, planText, statusText, versionsText } from './plan-text.js';
 import { UpgradeError, explainError } from './upgrade/errors.js';
 import { DEFAULT_PLAN_SETTINGS, runningVersion, type PlanSettings } from './upgrade/plan.js';
-import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/service.js';
-import { validateNamespace, validateReleaseName } from './upgrade/names.js';
-import { parseVersion } from './upgrade/version.js';
+import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
+import { validateNamespace, validateReleaseName } from './upgrade/milvus/names.js';
+import { parseVersion } from './upgrade/milvus/version.js';
+import type { GlobalOpts, PlanOpts } from './cli-options.js';
 
 const EXIT = { done: 0, failed: 1, refused: 2 } as const;
-
-export interface GlobalOpts {
-  kubeconfig?: string;
-  context?: string;
-  repoName: string;
-  repoUrl: string;
-  helmBin?: string;
-  json?: boolean;
-}
-
-export interface PlanOpts extends GlobalOpts {
-  namespace: string;
-  strategy?: string;
-  etcdEndpoint?: string;
-  storageClass?: string;
-  migrationImage: string;
-  metaRootPath: string;
-  deleteMigrationResources?: boolean;
-  sessionWait: string;
-  helmTimeout: string;
-  rolloutTimeout: string;
-  coordinatorMinReady: string;
-  settle: string;
-  pollMs: string;
-  yes?: boolean;
-  redisUrl: string;
-  keyPrefix: string;
-  record?: boolean;
-  queue?: boolean;
-  chart?: string;
-  allowDataChanges?: boolean;
-}
 
 function seconds(text: string, name: string): number {
   const n = Number(text);

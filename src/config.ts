@@ -87,8 +87,6 @@ const schema = z.object({
   DASHBOARD_READ_ONLY: bool.default(true),
 });
 
-export type Env = z.infer<typeof schema>;
-
 export interface AppConfig {
   readonly roles: ReadonlySet<'bot' | 'worker' | 'planner'>;
   readonly logLevel: string;

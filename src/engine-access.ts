@@ -3,7 +3,7 @@ import type { EngineAccess } from './jobs/execute.js';
 import { runningVersion, type PlanSettings } from './upgrade/plan.js';
 import type { UpgradeEngine } from './upgrade/ports.js';
 import type { HelmReleaseInfo } from './upgrade/state.js';
-import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease } from './upgrade/service.js';
+import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease } from './upgrade/planner/service.js';
 
 export interface EngineAccessOptions {
   readonly kubeconfig?: string;

@@ -13,7 +13,7 @@ import { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
 import { startReconciler } from './jobs/reconciler.js';
 import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
-import { resumeLeftPaused } from './upgrade/run.js';
+import { resumeLeftPaused } from './upgrade/runner/run.js';
 import { createLogger } from './log.js';
 import { healthRoutes, serveRoutes } from './health.js';
 import { createMetrics } from './metrics.js';

@@ -1,11 +1,11 @@
 import type { Plan } from './upgrade/plan.js';
-import type { RunEvent } from './upgrade/run.js';
+import type { RunEvent } from './upgrade/steps.js';
 import type { RunEventRecord } from './upgrade/requests.js';
 import type { ReleaseState } from './upgrade/state.js';
 import { rolloutProgress } from './upgrade/state.js';
-import type { ChartEntry } from './upgrade/charts.js';
+import type { ChartEntry } from './upgrade/milvus/charts.js';
 import { changeCounts } from './upgrade/objects.js';
-import { noRollbackReason } from './upgrade/route.js';
+import { noRollbackReason } from './upgrade/plan.js';
 
 /** A plan as a person reads it in a terminal. */
 export function planText(plan: Plan): string {

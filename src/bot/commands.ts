@@ -3,10 +3,10 @@
  * form. Words are split on white space only: nothing here is ever given to a shell.
  */
 import { InputError, UpgradeError, showInput } from '../upgrade/errors.js';
-import { validateNamespace, validateReleaseName } from '../upgrade/names.js';
-import { parseChartVersion, parseStrategy } from '../upgrade/service.js';
-import type { Strategy } from '../upgrade/paths.js';
-import { parseVersion } from '../upgrade/version.js';
+import { validateNamespace, validateReleaseName } from '../upgrade/milvus/names.js';
+import { parseChartVersion, parseStrategy } from '../upgrade/planner/service.js';
+import type { Strategy } from '../upgrade/plan.js';
+import { parseVersion } from '../upgrade/milvus/version.js';
 
 export interface Target {
   /** kubeconfig context; undefined: the bot's default cluster. */

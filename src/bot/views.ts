@@ -6,7 +6,7 @@ import type { KnownBlock } from '@slack/web-api';
 import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
 import { deriveState, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
-import { noRollbackReason, rollbackAt } from '../upgrade/route.js';
+import { noRollbackReason, rollbackAt } from '../upgrade/plan.js';
 import { actions, button, confirmDialog, context, plainText, section } from './blocks.js';
 
 export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', showChanges: 'show_changes' } as const;

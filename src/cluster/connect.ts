@@ -1,7 +1,7 @@
 import type { PlanSettings } from '../upgrade/plan.js';
 import type { Ports } from '../upgrade/ports.js';
 import type { HelmReleaseInfo } from '../upgrade/state.js';
-import type { EngineDeps } from '../upgrade/service.js';
+import type { EngineDeps } from '../upgrade/planner/service.js';
 import { systemClock } from './clock.js';
 import { EtcdHttpSessionProbe } from './etcd.js';
 import { CoreV1Api } from '@kubernetes/client-node';

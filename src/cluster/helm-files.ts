@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import semver from 'semver';
-import type { ChartEntry } from '../upgrade/charts.js';
+import type { ChartEntry } from '../upgrade/milvus/charts.js';
 import { UnreadableError, UpgradeError } from '../upgrade/errors.js';
 import { HelmYamlError, parseHelmYaml } from './helm-yaml.js';
 

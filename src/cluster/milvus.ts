@@ -1,5 +1,4 @@
-import { migrationNames } from '../upgrade/migration-plan.js';
-import { milvusFullname } from '../upgrade/names.js';
+import { migrationNames, milvusFullname } from '../upgrade/milvus/names.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ReleaseObserver } from '../upgrade/ports.js';
 import { splitByImage, type MigrationState, type ReleaseState, type ToolingState } from '../upgrade/state.js';

@@ -10,10 +10,11 @@
  */
 import { Cancelled, UpgradeError, explainError } from '../upgrade/errors.js';
 import type { Ports } from '../upgrade/ports.js';
-import { releaseProblems } from '../upgrade/preflight.js';
-import { fingerprint } from '../upgrade/plan.js';
-import { runSteps, type RunEvent } from '../upgrade/run.js';
-import { driftOf, type EngineDeps } from '../upgrade/service.js';
+import { releaseProblems } from '../upgrade/planner/preflight.js';
+import { fingerprint, driftOf } from '../upgrade/plan.js';
+import type { RunEvent } from '../upgrade/steps.js';
+import { runSteps } from '../upgrade/runner/run.js';
+import type { EngineDeps } from '../upgrade/planner/service.js';
 import { deriveState, isTerminal, recordOf, type Actor, type RequestState } from '../upgrade/requests.js';
 import { Superseded, type RedisRequestStore, type RunWriter } from './requests.js';
 

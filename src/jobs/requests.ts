@@ -324,10 +324,6 @@ export class RedisRequestStore implements RequestStore {
     return ids;
   }
 
-  async stepDone(id: string, index: number): Promise<void> {
-    await this.update(id, (r) => (r.completedSteps > index ? null : { ...r, completedSteps: index + 1 }));
-  }
-
   /**
    * Asks to stop. A request not yet handed to a worker is cancelled at once; a queued or running
    * one is stopped by its worker (between steps, or by interrupting a wait).
@@ -347,11 +343,6 @@ export class RedisRequestStore implements RequestStore {
 
   async setPlace(id: string, place: Place): Promise<UpgradeRequest> {
     return (await this.update(id, (r) => ({ ...r, place: { ...r.place, ...place } }))).request;
-  }
-
-  /** What the run left (see UpgradeRequest.leftBehind): a later rollback checks against it. */
-  async recordLeftBehind(id: string, left: ObservedFingerprint): Promise<void> {
-    await this.update(id, (r) => ({ ...r, leftBehind: left }));
   }
 
   async linkRollback(id: string, rollbackId: string): Promise<void> {

@@ -1,39 +1,32 @@
-import { chooseChart, compareChartVersions, PULSAR_V2_UNSAFE_CHARTS, type ChartChoice, type ChartEntry } from './charts.js';
-import type { DataRisk } from './data-guard.js';
-import type { RouteHop } from './route.js';
+/**
+ * The shared words of the domain: what a plan is, what it was made from, and the lookups every
+ * room reads (drift, which rollback a route offers). Types and pure lookups only: a planner
+ * imports another planner directly, never through here, so no circle runs through this file.
+ */
 import { InputError } from './errors.js';
-import { QUEUE_NAMES, queueKeepingFlags, type QueueKind } from './message-queue.js';
+import { crossesInto26 } from './milvus/components.js';
+import type { QueueKind } from './milvus/message-queue.js';
+import { compareVersions, tryParseVersion, versionOfImage, type MilvusVersion } from './milvus/version.js';
 import type { ObjectChange } from './objects.js';
-import { changesOfSteps } from './plan-changes.js';
-import { choosePath, pathOfStrategy, type Strategy, type UpgradePath } from './paths.js';
-import { finalRolloutCheck, healthGate, orderedHelmRollbackSteps, orderedHelmSteps, resumeOrder } from './ordered-plan.js';
-import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
-import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
-import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
-import { SEPARATE_COORDINATORS, type ReleaseState, type ToolingState } from './state.js';
+import type { ReleaseState } from './state.js';
 import type { Step } from './steps.js';
-import {
-  compareVersions,
-  FIRST_26,
-  imageTag,
-  parseVersion,
-  tryParseVersion,
-  versionOfImage,
-  type MilvusVersion,
-} from './version.js';
 
-export interface PlanRequest {
-  readonly cluster: string;
-  readonly namespace: string;
-  readonly release: string;
-  readonly target: MilvusVersion;
-  readonly strategy?: Strategy;
-  /** A chart version the person asked for instead of the bot's choice. */
-  readonly chartVersion?: string | null;
-  /** The explicit, audited override of the data guard; never the default. */
-  readonly allowDataChanges?: { readonly by: string } | null;
-  /** `--set` values a route adds to this hop (the mixcoord switch on the 2.5.16 hop). */
-  readonly extraSet?: Readonly<Record<string, string>>;
+export type UpgradePath = 'helm' | 'rolling' | 'migrate';
+/**
+ * What a person may ask for: a path, or `helm-parallel`, the helm path as plain helm does it
+ * (every Deployment at once) instead of the bot's default, components rolled in Milvus's order.
+ */
+export type Strategy = UpgradePath | 'helm-parallel';
+export const STRATEGIES: readonly Strategy[] = ['helm', 'helm-parallel', 'rolling', 'migrate'];
+
+export function pathOfStrategy(strategy: Strategy | undefined): UpgradePath | undefined {
+  return strategy === 'helm-parallel' ? 'helm' : strategy;
+}
+
+export interface DataRisk {
+  /** `StatefulSet/my-release-pulsar-bookie`, or `message queue`. */
+  readonly subject: string;
+  readonly reason: string;
 }
 
 export interface PlanSettings {
@@ -120,6 +113,23 @@ export interface Plan {
   readonly hops?: readonly RouteHop[];
 }
 
+export interface RouteHop {
+  readonly from: string;
+  readonly to: string;
+  readonly path: Plan['path'];
+  readonly chart: Plan['chart'];
+  /** The hop's `--set` values (helm hops). */
+  readonly set: Readonly<Record<string, string>>;
+  /** Its steps are the route's steps firstStep..firstStep+steps.length-1. */
+  readonly firstStep: number;
+  readonly steps: readonly Step[];
+  readonly changes: NonNullable<Plan['changes']>;
+  readonly warnings: readonly string[];
+  readonly rollback: RollbackPlan | null;
+  /** Why there is no rollback, when there is none. */
+  readonly noRollback: string | null;
+}
+
 export function planId(cluster: string, namespace: string, release: string, to: string): string {
   return `${cluster}/${namespace}/${release}@${to}`;
 }
@@ -155,259 +165,42 @@ export function runningVersion(state: ReleaseState): MilvusVersion {
   return oldest;
 }
 
-function mixedVersionWarning(state: ReleaseState): string | null {
-  const tags = new Set(state.components.map((c) => versionOfImage(c.image)?.text ?? c.image));
-  if (tags.size <= 1) return null;
-  return `components run different versions: ${state.components
-    .map((c) => `${c.component}=${versionOfImage(c.image)?.text ?? c.image}`)
-    .join(', ')}`;
-}
-
-export interface PlanInputs {
-  readonly request: PlanRequest;
-  readonly state: ReleaseState;
-  readonly tooling: ToolingState;
-  readonly charts: readonly ChartEntry[];
-  readonly settings: PlanSettings;
-  /** The message queue in use (see message-queue.ts); null when it cannot be told. */
-  readonly queue?: QueueKind | null;
-  /** The values the person gave the release (`helm get values`), for the queue flags. */
-  readonly userValues?: Readonly<Record<string, unknown>>;
-  /** The default values of the chart the plan uses (`helm show values`), for the queue flags. */
-  readonly targetDefaults?: Readonly<Record<string, unknown>> | null;
-}
-
-/** The chart a helm-path plan would use, so its default values can be read before planning. */
-export function chartForPlan(inputs: Pick<PlanInputs, 'request' | 'charts' | 'queue'>): ChartChoice {
-  return chooseChart(inputs.charts, inputs.request.target, {
-    exclude: inputs.queue === 'pulsar-v2' ? PULSAR_V2_UNSAFE_CHARTS : null,
-    chartVersion: inputs.request.chartVersion ?? null,
-  });
-}
-
-
-/** The 2.6 line (SPEC §9): reached only from 2.5.16+ with mixcoord, by helm, never left. */
-function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseState, strategy: UpgradePath | undefined): boolean {
-  if (from.major === 2 && from.minor === 6 && from.patch === 0 && /^rc/i.test(from.suffix)) {
-    throw new InputError(`Milvus ${from.text} cannot be upgraded`, [
-      'the Milvus docs do not support upgrading from 2.6.0-rc1: install a new release of 2.6 and move the data',
-    ]);
-  }
-  const crosses = compareVersions(from, FIRST_26) < 0 && compareVersions(to, FIRST_26) >= 0;
-  if (!crosses) return false;
-  if (compareVersions(from, parseVersion('2.5.16')) < 0) {
-    throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}`, [
-      'an upgrade to 2.6 must start from 2.5.16 or later with mixcoord: upgrade to 2.5.16 first',
-    ]);
-  }
-  const separateCoordinators = state.components.filter((c) => (SEPARATE_COORDINATORS as readonly string[]).includes(c.component));
-  if (!state.components.some((c) => c.component === 'mixcoord') || separateCoordinators.length > 0) {
-    throw new InputError(`${state.release} must run mixcoord before it goes to ${to.text}`, [
-      `it runs ${separateCoordinators.map((c) => c.component).join(', ') || 'no mixcoord'}`,
-      'first: helm upgrade with image.all.tag=v2.5.16, mixCoordinator.enabled=true, rootCoordinator.enabled=false, indexCoordinator.enabled=false, queryCoordinator.enabled=false, dataCoordinator.enabled=false (Milvus docs, "Upgrade Milvus Cluster with Helm Chart", v2.6)',
-    ]);
-  }
-  if (strategy === 'rolling') {
-    throw new InputError(`a rolling upgrade cannot take ${from.text} to ${to.text}`, [
-      '2.6 adds streamingnode and removes indexnode: swapping images cannot do that; use --strategy helm',
-    ]);
-  }
-  return true;
-}
-
-/** Observed state + request -> Plan, or a PreflightError/InputError saying what is wrong. */
-export function planUpgrade(inputs: PlanInputs): Plan {
-  const { request, state, tooling, charts, settings } = inputs;
-  assertNoProblems(
-    [...toolingProblems(tooling, settings.repoName, settings.repoUrl), ...releaseProblems(state)],
-    `cannot upgrade ${state.release}`,
-  );
-  const from = runningVersion(state);
-  const to = request.target;
-  // Also for rolling and migration: a version with no chart line at all is unknown, not a target.
-  const choice = chartForPlan(inputs);
-  const queue = inputs.queue ?? null;
-  // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
-  const now = withoutMarks(state);
-  const requestedPath = pathOfStrategy(request.strategy);
-  const crossesInto26 = checkThe26Line(from, to, state, requestedPath);
-  const decision = choosePath(from, to, state, requestedPath, charts);
-  const warnings: string[] = [];
-  const mixed = mixedVersionWarning(state);
-  if (mixed) warnings.push(mixed);
-  if (crossesInto26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
-  const repo = state.imageRepository || 'milvusdb/milvus';
-  const image = `${repo}:${imageTag(to)}`;
-  const base = {
-    id: planId(request.cluster, state.namespace, state.release, to.text),
-    kind: 'upgrade' as const,
-    cluster: request.cluster,
-    namespace: state.namespace,
-    release: state.release,
-    path: decision.path,
-    from: from.text,
-    to: to.text,
-    image,
-    observed: fingerprint(state),
-    dataChanges: null,
-  };
-  if (decision.path === 'helm') {
-    const chart = { ref: `${settings.repoName}/milvus`, version: choice.chartVersion, appVersion: choice.appVersion };
-    if (choice.imageTagOverride) {
-      warnings.push(
-        `${choice.explanation}. The image ${image} must exist in your registry; later helm upgrades must keep image.all.tag or they will change the version`,
-      );
-    }
-    warnings.push(...chartWarnings(state, choice));
-    const queueFlags = queueKeepingFlags(queue, inputs.userValues ?? {}, inputs.targetDefaults ?? {});
-    if (queue === null) warnings.push('cannot tell which message queue the release uses: check the changes below before approving');
-    // The 2.6 docs set these explicitly: --reset-then-reuse-values could carry an older choice.
-    const set = { ...queueFlags, ...(request.extraSet ?? {}), ...(crossesInto26 ? { 'streaming.enabled': 'true', 'indexNode.enabled': 'false' } : {}) };
-    const ordered = state.mode === 'cluster' && request.strategy !== 'helm-parallel';
-    const order = ordered ? resumeOrder(state, { into26: crossesInto26, mixcoordSwitch: switchesToMixcoord(state, choice) }) : null;
-    const steps = helmUpgradeSteps(state, settings, choice, set, order);
-    const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, order !== null);
-    return {
-      ...base,
-      chart,
-      reasons: [decision.reason, choice.explanation, order ? `components roll one at a time in Milvus's order: ${order.join(', ')} (--strategy helm-parallel rolls them all at once)` : 'helm rolls every Deployment at once'],
-      steps,
-      changes: [],
-      messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },
-      warnings,
-      rollback: crossesInto26 ? null : {
-        path: 'helm',
-        summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order ? ', components in reverse order' : ''}`,
-        steps: order ? orderedHelmRollbackSteps(rollbackStep, [...order, ...state.components.map((c) => c.component)], state.release, settings) : [rollbackStep],
-      },
-    };
-  }
-  if (decision.path === 'rolling') {
-    warnings.push(
-      `the rolling upgrade changes the Deployments directly: helm still records chart ${state.helm.chartVersion}, so a later helm upgrade must set image.all.tag=${imageTag(to)} or it will change the version back`,
-    );
-    const order = rollingComponents(state);
-    const steps = rollingSteps(state, settings, order, to);
-    return {
-      ...base,
-      chart: null,
-      reasons: [decision.reason],
-      steps,
-      changes: changesOfSteps(steps, base.observed.images),
-      messageQueue: { kind: queue, note: queueNote(queue, {}) },
-      warnings,
-      rollback: {
-        path: 'rolling',
-        summary: `put back the previous images one Deployment at a time, in reverse order`,
-        steps: revertDeploymentsSteps(now.components, settings),
-      },
-    };
-  }
-  warnings.push(
-    `Milvus is stopped during the migration (every Deployment scaled to 0); clients see an outage until the new version is ready`,
-    `the migration changes the Deployments directly: helm still records chart ${state.helm.chartVersion}; follow with a helm upgrade to a ${to.major}.${to.minor} chart`,
-  );
-  const migration = migrationSteps(state, settings, from, to, image);
-  if (settings.migration.deleteResourcesWhenDone) {
-    warnings.push('the migration backup is deleted when done: the migration cannot be rolled back afterwards');
-  }
-  return {
-    ...base,
-    chart: null,
-    reasons: [decision.reason],
-    steps: migration,
-    changes: changesOfSteps(migration, base.observed.images),
-    messageQueue: { kind: queue, note: queueNote(queue, {}) },
-    warnings,
-    rollback: {
-      path: 'migrate',
-      summary: `restore the metadata from the backup taken before the migration, then start ${state.imageRepository}:${imageTag(from)} again`,
-      steps: migrationRollbackStepsFor(now, settings, from, to),
-    },
-  };
-}
-
-function withoutMarks(state: ReleaseState): ReleaseState {
-  return {
-    ...state,
-    components: state.components.map((c) => ({ ...c, previousImage: null, previousVersionLabel: null, markHelmRevision: null })),
-  };
-}
-
-/** Chart 4.2.4 enables mixCoordinator by default: the separate coordinators go, one mixcoord comes. */
-function switchesToMixcoord(state: ReleaseState, choice: ChartChoice): boolean {
-  const hasMixcoord = state.components.some((c) => c.component === 'mixcoord');
-  const newMixcoordDefault = compareChartVersions(choice.chartVersion, '4.2.4') >= 0;
-  return !hasMixcoord && newMixcoordDefault && compareChartVersions(state.helm.chartVersion, '4.2.4') < 0;
-}
-
-function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
+/** Differences between what a plan was made from and the release now; empty when none. */
+export function driftOf(plan: Pick<Plan, 'observed'>, now: ReleaseState): string[] {
+  const before = plan.observed;
+  const after = fingerprint(now);
   const out: string[] = [];
-  if (switchesToMixcoord(state, choice)) {
-    out.push(
-      `chart ${choice.chartVersion} enables mixCoordinator by default: rootcoord, datacoord, querycoord and indexcoord are replaced by one mixcoord Deployment`,
-    );
+  if (before.helmRevision !== after.helmRevision) out.push(`helm revision ${before.helmRevision} -> ${after.helmRevision}`);
+  if (before.helmStatus !== after.helmStatus) out.push(`helm status ${before.helmStatus} -> ${after.helmStatus}`);
+  if (before.chartVersion !== after.chartVersion) out.push(`chart ${before.chartVersion} -> ${after.chartVersion}`);
+  for (const [d, image] of Object.entries(before.images)) {
+    const nowImage = after.images[d];
+    if (nowImage === undefined) out.push(`Deployment ${d} is gone`);
+    else if (nowImage !== image) out.push(`${d}: ${image} -> ${nowImage}`);
   }
+  for (const d of Object.keys(after.images)) if (!(d in before.images)) out.push(`new Deployment ${d}`);
   return out;
 }
 
-function queueNote(queue: QueueKind | null, flags: Readonly<Record<string, string>>): string {
-  if (queue === null) return 'message queue unknown';
-  const carried = Object.entries(flags).map(([k, v]) => `${k}=${v}`);
-  return `message queue: ${QUEUE_NAMES[queue]}, kept${carried.length ? ` (carried: ${carried.join(', ')}, the target chart's defaults differ)` : ''}`;
+/**
+ * The rollback a request offers once it stopped after `completedSteps` steps: a route offers
+ * that of the hop it stopped in (the last one when it finished), a plain plan its own.
+ */
+export function rollbackAt(plan: Pick<Plan, 'rollback' | 'hops'>, completedSteps: number): RollbackPlan | null {
+  if (!plan.hops || plan.hops.length === 0) return plan.rollback;
+  return hopAt(plan.hops, completedSteps).rollback;
 }
 
-/** `order`: the ordered path's resume order; null: plain helm, every Deployment at once. */
-function helmUpgradeSteps(
-  state: ReleaseState,
-  settings: PlanSettings,
-  choice: ChartChoice,
-  flags: Readonly<Record<string, string>>,
-  order: readonly string[] | null,
-): Step[] {
-  // Always set: --reset-then-reuse-values keeps a tag set by an earlier upgrade, which would
-  // otherwise pin the release to that old version whatever the chart says.
-  const set: Record<string, string> = { 'image.all.tag': choice.imageTagOverride ?? imageTag(parseVersion(choice.appVersion)), ...flags };
-  const chartRef = `${settings.repoName}/milvus`;
-  const setText = Object.entries(set)
-    .map(([k, v]) => ` --set ${k}=${v}`)
-    .join('');
-  const wait = order === null;
-  const upgrade: Step = {
-    kind: 'helm-upgrade',
-    chartRef,
-    chartVersion: choice.chartVersion,
-    set,
-    fromRevision: state.helm.revision,
-    timeoutSeconds: settings.helmTimeoutSeconds,
-    ...(wait ? {} : { wait: false }),
-    description:
-      `helm upgrade ${state.release} ${chartRef} -n ${state.namespace} --version ${choice.chartVersion}` +
-      `${setText} --reset-then-reuse-values${wait ? ' --wait' : ''} --timeout ${settings.helmTimeoutSeconds}s`,
-  };
-  const refresh: Step = {
-    kind: 'helm-repo-update',
-    repoName: settings.repoName,
-    repoUrl: settings.repoUrl,
-    description: `refresh the chart repository ${settings.repoName} (${settings.repoUrl})`,
-  };
-  if (order !== null) return [refresh, ...orderedHelmSteps(upgrade, order, state.release, settings), healthGate(state.release, settings, 0)];
-  return [refresh, upgrade, finalRolloutCheck(state.release, settings), healthGate(state.release, settings, 0)];
+export function hopAt(hops: readonly RouteHop[], completedSteps: number): RouteHop {
+  const inside = hops.find((h) => completedSteps < h.firstStep + h.steps.length);
+  return inside ?? hops[hops.length - 1]!;
 }
 
-export function helmRollbackStep(
-  state: Pick<ReleaseState, 'release' | 'namespace'>,
-  toRevision: number,
-  settings: Pick<PlanSettings, 'helmTimeoutSeconds'>,
-  /** The ordered path: helm only applies the templates, the paused Deployments roll after. */
-  ordered = false,
-): Step {
-  return {
-    kind: 'helm-rollback',
-    toRevision,
-    timeoutSeconds: settings.helmTimeoutSeconds,
-    ...(ordered ? { wait: false } : {}),
-    description: `helm rollback ${state.release} ${toRevision} -n ${state.namespace}${ordered ? '' : ' --wait'} --timeout ${settings.helmTimeoutSeconds}s`,
-  };
+/** Why a request offers no rollback, for the card: the hop's reason, else the plan's. */
+export function noRollbackReason(plan: Pick<Plan, 'rollback' | 'hops' | 'from' | 'to'>, completedSteps: number): string | null {
+  if (plan.hops && plan.hops.length > 0) return hopAt(plan.hops, completedSteps).noRollback;
+  if (plan.rollback) return null;
+  return crossesInto26(plan.from, plan.to) ? INTO_26_IS_FOR_GOOD : `${plan.to} cannot be rolled back`;
 }
 
+export const INTO_26_IS_FOR_GOOD = 'into Milvus 2.6 there is no way back (the metadata changes for good): restore a backup into a new release';

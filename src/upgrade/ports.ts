@@ -3,7 +3,7 @@
  * implements them (helm binary, Kubernetes API, etcd). Nothing here does I/O itself.
  */
 import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
-import type { ChartEntry } from './charts.js';
+import type { ChartEntry } from './milvus/charts.js';
 import type { KubeObject } from './objects.js';
 import type { Plan } from './plan.js';
 import type { Actor, LogEntry, NewRequest, Phase, Place, UpgradeRequest } from './requests.js';

@@ -3,7 +3,7 @@
  * Approval status is derived from votes, deadline and rejection; only execution phases are stored.
  */
 import type { ObservedFingerprint, Plan } from './plan.js';
-import type { RunEvent } from './run.js';
+import type { RunEvent } from './steps.js';
 
 export interface Actor {
   /** Slack user ID, or `cli:<user>` for the terminal. */

@@ -1,9 +1,6 @@
 /** What the adapters observe of a release and its surroundings. Plain data, JSON-safe. */
-import { canonicalRepository, repositoryOf, sameRepository } from './image-ref.js';
-
-/** The four coordinators that mixcoord replaces (chart 4.2.4 on by default; required before 2.6). */
-export const SEPARATE_COORDINATORS = ['rootcoord', 'datacoord', 'querycoord', 'indexcoord'] as const;
-export const COORDINATORS = [...SEPARATE_COORDINATORS, 'mixcoord'] as const;
+import { isMilvusComponent } from './milvus/components.js';
+import { canonicalRepository, repositoryOf, sameRepository } from './milvus/image-ref.js';
 
 export interface HelmReleaseInfo {
   readonly name: string;
@@ -121,25 +118,6 @@ export function rolloutProgress(c: ComponentState): { done: boolean; text: strin
   return { done: true, text: `${c.component}: ${c.replicas}/${c.replicas} pods ready` };
 }
 
-export function isCoordinator(component: string): boolean {
-  return (COORDINATORS as readonly string[]).includes(component);
-}
-
-/** Component names of Milvus itself (the chart gives other workloads the same labels). */
-export const MILVUS_COMPONENTS = [
-  'proxy',
-  'standalone',
-  'mixcoord',
-  'rootcoord',
-  'datacoord',
-  'indexcoord',
-  'querycoord',
-  'indexnode',
-  'datanode',
-  'streamingnode',
-  'querynode',
-] as const;
-
 /**
  * Splits a release's labelled Deployments into Milvus and the rest by image repository: the
  * repository is the proxy's (the standalone's), else the one most Milvus-named components run;
@@ -162,7 +140,7 @@ function milvusRepositoryOf(deployments: readonly ComponentState[]): string | nu
   const withImage = deployments.filter((d) => d.image !== '');
   const main = withImage.find((d) => d.component === 'proxy') ?? withImage.find((d) => d.component === 'standalone');
   if (main) return repositoryOf(main.image);
-  const named = withImage.filter((d) => (MILVUS_COMPONENTS as readonly string[]).includes(d.component));
+  const named = withImage.filter((d) => isMilvusComponent(d.component));
   const votes = new Map<string, { repository: string; n: number }>();
   for (const d of named) {
     const key = canonicalRepository(d.image);

@@ -132,8 +132,6 @@ export type Step =
     })
   | (StepBase & { readonly kind: 'delete-migration-resources'; readonly pods: readonly string[]; readonly pvc: string; readonly configMaps: readonly string[] });
 
-export type StepKind = Step['kind'];
-
 /** Annotation the backup step leaves on the migration ConfigMap (the script's `backup=succeed`). */
 export const BACKUP_MARK = { key: 'backup', value: 'succeed' } as const;
 
@@ -143,3 +141,17 @@ export const PREVIOUS_VERSION_ANNOTATION = 'milvus-upgrade-bot.io/previous-versi
 export const MARK_HELM_REVISION_ANNOTATION = 'milvus-upgrade-bot.io/helm-revision';
 /** On a Deployment the bot paused for an ordered helm upgrade or rollback; removed when resumed. */
 export const PAUSED_BY_BOT_ANNOTATION = 'milvus-upgrade-bot.io/paused';
+
+/** What a run reports as it goes: the request's log keeps it, Slack and the CLI show it. */
+export type RunEvent =
+  | { readonly type: 'step-started'; readonly index: number; readonly total: number; readonly step: Step }
+  | { readonly type: 'step-progress'; readonly index: number; readonly total: number; readonly message: string }
+  | {
+      readonly type: 'step-finished';
+      readonly index: number;
+      readonly total: number;
+      /** True when the live state showed the step was already done (a resumed run). */
+      readonly skipped: boolean;
+      readonly detail: string;
+    }
+  | { readonly type: 'step-failed'; readonly index: number; readonly total: number; readonly error: string; readonly code: string };

@@ -9,7 +9,7 @@ import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { createUpgradeWorker } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/log.js';
 import { deriveState, type Actor, type LogEntry } from '../../src/upgrade/requests.js';
-import { makeUpgradePlan } from '../../src/upgrade/service.js';
+import { makeUpgradePlan } from '../../src/upgrade/planner/service.js';
 import { HELM_BIN, startExtraApiserver } from '../harness/control-plane.js';
 import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { testSettings, until } from './engine.js';

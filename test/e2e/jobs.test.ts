@@ -6,7 +6,7 @@ import { UpgradeQueue } from '../../src/jobs/queue.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { createUpgradeWorker } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/log.js';
-import { makeUpgradePlan } from '../../src/upgrade/service.js';
+import { makeUpgradePlan } from '../../src/upgrade/planner/service.js';
 import { kubectl } from '../harness/control-plane.js';
 import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { spawnWorker, testEngine, until } from './engine.js';

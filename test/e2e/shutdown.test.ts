@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UpgradeQueue } from '../../src/jobs/queue.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
-import { makeUpgradePlan } from '../../src/upgrade/service.js';
+import { makeUpgradePlan } from '../../src/upgrade/planner/service.js';
 import { deriveState, type Actor, type LogEntry, type UpgradeRequest } from '../../src/upgrade/requests.js';
 import { REPO_ROOT } from '../harness/control-plane.js';
 import { REDIS_URL, testRedis } from '../integration/redis.js';

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeRequest, type EngineAccess } from '../../src/jobs/execute.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
-import type { EngineDeps } from '../../src/upgrade/service.js';
+import type { EngineDeps } from '../../src/upgrade/planner/service.js';
 import type { Ports } from '../../src/upgrade/ports.js';
 import { deriveState, type Actor } from '../../src/upgrade/requests.js';
 import type { Step } from '../../src/upgrade/steps.js';

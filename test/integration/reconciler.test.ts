@@ -8,7 +8,7 @@ import { reconcileOnce } from '../../src/jobs/reconciler.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { createUpgradeWorker } from '../../src/jobs/worker.js';
 import { createLogger } from '../../src/log.js';
-import type { EngineDeps } from '../../src/upgrade/service.js';
+import type { EngineDeps } from '../../src/upgrade/planner/service.js';
 import type { Ports } from '../../src/upgrade/ports.js';
 import { deriveState, type Actor } from '../../src/upgrade/requests.js';
 import { fakePlan } from './plans.js';

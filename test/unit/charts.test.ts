@@ -4,9 +4,9 @@ import {
   chartEntriesFromHelmSearch,
   chooseChart,
   type ChartEntry,
-} from '../../src/upgrade/charts.js';
+} from '../../src/upgrade/milvus/charts.js';
 import { InputError } from '../../src/upgrade/errors.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { helmSearchRows, milvusIndex, readIndexRows, thrown } from './helpers.js';
 
 const index = milvusIndex();

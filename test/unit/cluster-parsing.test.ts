@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { prefixEnd } from '../../src/cluster/etcd.js';
 import { chartVersionOf, isTransientHelmError } from '../../src/cluster/helm.js';
 import { messageQueueOf } from '../../src/cluster/milvus.js';
-import { repositoryOf } from '../../src/upgrade/image-ref.js';
+import { repositoryOf } from '../../src/upgrade/milvus/image-ref.js';
 
 describe('chartVersionOf (helm list "chart" column)', () => {
   it.each([

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCommand, USAGE, UsageError, type Command } from '../../src/bot/commands.js';
 import { InputError } from '../../src/upgrade/errors.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const COMMAND_NAMES = Object.keys(USAGE);

@@ -5,13 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StepFailed } from '../../src/upgrade/errors.js';
-import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
-import { planRollback } from '../../src/upgrade/rollback.js';
-import { rollingComponents } from '../../src/upgrade/rolling-plan.js';
-import { runSteps } from '../../src/upgrade/run.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import type { Plan } from '../../src/upgrade/plan.js';
+import { planRollback } from '../../src/upgrade/planner/rollback.js';
+import { rollingComponents } from '../../src/upgrade/planner/rolling-plan.js';
+import { runSteps } from '../../src/upgrade/runner/run.js';
 import type { ComponentState, ReleaseState } from '../../src/upgrade/state.js';
 import type { Step } from '../../src/upgrade/steps.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { fakePorts } from './fakes.js';
 import { component, milvusIndex, planSettings, releaseState, revision, tooling } from './helpers.js';
 

@@ -2,7 +2,7 @@
  * In-memory ports for running steps without a cluster. The clock never really sleeps: sleep()
  * advances now() and lets the fake cluster make progress (a controller rolling out pods).
  */
-import type { ChartEntry } from '../../src/upgrade/charts.js';
+import type { ChartEntry } from '../../src/upgrade/milvus/charts.js';
 import type { KubeObject } from '../../src/upgrade/objects.js';
 import type {
   ClusterOps,

@@ -4,19 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ChartEntry } from '../../src/upgrade/charts.js';
-import { milvusFullname } from '../../src/upgrade/names.js';
+import type { ChartEntry } from '../../src/upgrade/milvus/charts.js';
+import { milvusFullname } from '../../src/upgrade/milvus/names.js';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../src/upgrade/plan.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
-import {
-  isCoordinator,
-  type ComponentState,
-  type HelmReleaseInfo,
-  type HelmRevisionInfo,
-  type MigrationState,
-  type ReleaseState,
-  type ToolingState,
-} from '../../src/upgrade/state.js';
+import { isCoordinator } from '../../src/upgrade/milvus/components.js';
+import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo, MigrationState, ReleaseState, ToolingState } from '../../src/upgrade/state.js';
 
 export const INDEX_PATH = fileURLToPath(new URL('../fixtures/milvus-helm-index.tsv', import.meta.url));
 

@@ -1,8 +1,8 @@
 /** The one image-reference parser: registries with ports, digests, Docker Hub's implicit names. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalRepository, parseImageRef, repositoryOf, sameRepository, tagOf } from '../../src/upgrade/image-ref.js';
-import { versionOfImage } from '../../src/upgrade/version.js';
+import { canonicalRepository, parseImageRef, repositoryOf, sameRepository, tagOf } from '../../src/upgrade/milvus/image-ref.js';
+import { versionOfImage } from '../../src/upgrade/milvus/version.js';
 
 const DIGEST = `sha256:${'a1'.repeat(32)}`;
 

@@ -6,11 +6,11 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { componentOf } from '../../src/cluster/kube.js';
 import { messageQueueOf } from '../../src/cluster/milvus.js';
-import { planUpgrade } from '../../src/upgrade/plan.js';
-import { runSteps } from '../../src/upgrade/run.js';
-import { liveSessionKeys } from '../../src/upgrade/run-migration.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import { runSteps } from '../../src/upgrade/runner/run.js';
+import { liveSessionKeys } from '../../src/upgrade/runner/run-migration.js';
 import type { Step } from '../../src/upgrade/steps.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { FakeSessions, fakePorts } from './fakes.js';
 import { milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
 

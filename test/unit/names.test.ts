@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/upgrade/errors.js';
-import { milvusFullname, validateNamespace, validateReleaseName } from '../../src/upgrade/names.js';
+import { milvusFullname, validateNamespace, validateReleaseName } from '../../src/upgrade/milvus/names.js';
 import { thrown } from './helpers.js';
 
 describe('validateReleaseName (DNS-1123 label, at most 53 characters)', () => {

@@ -5,12 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { statusComponentLines } from '../../src/bot/handlers.js';
 import { statusText } from '../../src/plan-text.js';
-import { migrationNames, milvusPodSelector } from '../../src/upgrade/migration-plan.js';
-import { fingerprint, planUpgrade, runningVersion, type Plan } from '../../src/upgrade/plan.js';
-import { planRollback } from '../../src/upgrade/rollback.js';
+import { migrationNames } from '../../src/upgrade/milvus/names.js';
+import { milvusPodSelector } from '../../src/upgrade/planner/migration-plan.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import { fingerprint, runningVersion, type Plan } from '../../src/upgrade/plan.js';
+import { planRollback } from '../../src/upgrade/planner/rollback.js';
 import { splitByImage, type ComponentState, type ReleaseState } from '../../src/upgrade/state.js';
 import type { Step } from '../../src/upgrade/steps.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { component, milvusIndex, planSettings, releaseState, revision, tooling } from './helpers.js';
 
 const attu = (o: { fullname?: string } = {}) => component('attu', { image: 'zilliz/attu:v2.4.12', ...o });

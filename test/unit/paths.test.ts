@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/upgrade/errors.js';
-import { choosePath } from '../../src/upgrade/paths.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { choosePath } from '../../src/upgrade/planner/paths.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { thrown } from './helpers.js';
 
 const v = parseVersion;
@@ -26,28 +26,6 @@ describe('choosePath (SPEC §8)', () => {
 
     it('2.1.4 -> 2.2.x is a migration, any 2.2 patch', () => {
       expect(choosePath(v('2.1.4'), v('2.2.14'), clusterPulsar).path).toBe('migrate');
-    });
-
-    // The meta-migration tool only converts 2.1.x to 2.2.x: past 2.2 the plan names the route.
-    it.each([undefined, 'migrate', 'helm', 'rolling'] as const)('2.1.4 -> 2.4.23 (--strategy %s) is refused with the two upgrades to run', (strategy) => {
-      const charts = [
-        { chartVersion: '4.0.34', appVersion: '2.2.14' },
-        { chartVersion: '4.0.33', appVersion: '2.2.13' },
-        { chartVersion: '4.0.35', appVersion: '2.3.0-beta' },
-        { chartVersion: '4.1.24', appVersion: '2.3.11' },
-      ];
-      const err = thrown(() => choosePath(v('2.1.4'), v('2.4.23'), { ...clusterPulsar, release: 'my-release', namespace: 'milvus' }, strategy, charts)) as InputError;
-      expect(err).toBeInstanceOf(InputError);
-      expect(err.message).toBe('Milvus 2.1.4 cannot go straight to 2.4.23: the metadata migration only goes from 2.1.x to 2.2.x');
-      expect(err.details).toEqual([
-        'migrate to 2.2.14 first: /milvus upgrade my-release 2.2.14 -n milvus (CLI: milvus-upgrade upgrade my-release 2.2.14 -n milvus --strategy migrate --yes)',
-        'then upgrade to 2.4.23: /milvus upgrade my-release 2.4.23 -n milvus (CLI: milvus-upgrade upgrade my-release 2.4.23 -n milvus --yes)',
-      ]);
-    });
-
-    it('without a chart index the route names 2.2.0', () => {
-      const err = thrown(() => choosePath(v('2.1.4'), v('2.3.0'), clusterPulsar)) as InputError;
-      expect(err.details[0]).toMatch(/^migrate to 2\.2\.0 first: \/milvus upgrade <release> 2\.2\.0 /);
     });
 
     it.each(['helm', 'rolling'] as const)('refuses --strategy %s for 2.1.4 -> 2.2.0', (strategy) => {

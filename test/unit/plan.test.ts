@@ -1,12 +1,12 @@
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { InputError, PreflightError } from '../../src/upgrade/errors.js';
-import type { Strategy } from '../../src/upgrade/paths.js';
-import { migrationNames, releasePodSelector } from '../../src/upgrade/migration-plan.js';
-import { fingerprint, planUpgrade, runningVersion, type Plan, type PlanSettings } from '../../src/upgrade/plan.js';
+import { migrationNames, releasePodSelector } from '../../src/upgrade/milvus/names.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import { fingerprint, runningVersion, type Plan, type PlanSettings, type Strategy } from '../../src/upgrade/plan.js';
 import type { ReleaseState, ToolingState } from '../../src/upgrade/state.js';
 import type { Step } from '../../src/upgrade/steps.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import {
   component,
   milvusIndex,

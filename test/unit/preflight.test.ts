@@ -5,7 +5,7 @@ import {
   assertNoProblems,
   releaseProblems,
   toolingProblems,
-} from '../../src/upgrade/preflight.js';
+} from '../../src/upgrade/planner/preflight.js';
 import { component, releaseState, thrown, tooling } from './helpers.js';
 
 const REPO = 'zilliztech';

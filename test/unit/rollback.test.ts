@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError, PreflightError } from '../../src/upgrade/errors.js';
-import { planRollback } from '../../src/upgrade/rollback.js';
+import { planRollback } from '../../src/upgrade/planner/rollback.js';
 import type { HelmRevisionInfo, MigrationState, ReleaseState, ToolingState } from '../../src/upgrade/state.js';
 import type { Step } from '../../src/upgrade/steps.js';
 import { component, releaseState, revision, thrown, tooling } from './helpers.js';

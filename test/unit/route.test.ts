@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { offersRollback, planCard, rollbackLine } from '../../src/bot/views.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
-import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
-import { rollbackPlanFor } from '../../src/upgrade/rollback.js';
-import { MIXCOORD_FLAGS, hopAt, joinRoute, noRollbackReason, rollbackAt, stateAfter, waypoints } from '../../src/upgrade/route.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import { type Plan, hopAt, noRollbackReason, rollbackAt } from '../../src/upgrade/plan.js';
+import { rollbackPlanFor } from '../../src/upgrade/planner/rollback.js';
+import { MIXCOORD_FLAGS } from '../../src/upgrade/milvus/components.js';
+import { joinRoute, stateAfter, waypoints } from '../../src/upgrade/planner/route.js';
 import type { ReleaseState } from '../../src/upgrade/state.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { component, milvusIndex, planSettings, releaseState, tooling, upgradeRequest } from './helpers.js';
 
 const index = milvusIndex();

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { statusComponentLines } from '../../src/bot/handlers.js';
 import { statusText } from '../../src/plan-text.js';
 import { Cancelled, StepFailed } from '../../src/upgrade/errors.js';
-import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
-import { resumeLeftPaused, runSteps, type RunEvent } from '../../src/upgrade/run.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import type { Plan } from '../../src/upgrade/plan.js';
+import type { RunEvent } from '../../src/upgrade/steps.js';
+import { resumeLeftPaused, runSteps } from '../../src/upgrade/runner/run.js';
 import type { HelmUpgradeArgs } from '../../src/upgrade/ports.js';
 import type { Step } from '../../src/upgrade/steps.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { FakeHelm, fakePorts, type FakePorts } from './fakes.js';
 import { component, milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
 

@@ -1,18 +1,12 @@
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { Cancelled, StepFailed, UpgradeError } from '../../src/upgrade/errors.js';
-import { migrationNames } from '../../src/upgrade/migration-plan.js';
-import { planUpgrade } from '../../src/upgrade/plan.js';
-import { runSteps, type RunEvent } from '../../src/upgrade/run.js';
+import { migrationNames } from '../../src/upgrade/milvus/names.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import { runSteps } from '../../src/upgrade/runner/run.js';
 import type { ComponentState } from '../../src/upgrade/state.js';
-import {
-  BACKUP_MARK,
-  PREVIOUS_IMAGE_ANNOTATION,
-  PREVIOUS_VERSION_ANNOTATION,
-  MARK_HELM_REVISION_ANNOTATION,
-  type Step,
-} from '../../src/upgrade/steps.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { BACKUP_MARK, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION, MARK_HELM_REVISION_ANNOTATION, type Step, type RunEvent } from '../../src/upgrade/steps.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { FakeHelm, FakeSessions, fakePorts, type FakePorts } from './fakes.js';
 import { component, milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
 

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ChartEntry } from '../../src/upgrade/charts.js';
+import type { ChartEntry } from '../../src/upgrade/milvus/charts.js';
 import { InputError, PreflightError } from '../../src/upgrade/errors.js';
 import type { KubeObject } from '../../src/upgrade/objects.js';
 import type { ReleaseObserver } from '../../src/upgrade/ports.js';
-import {
-  driftOf,
-  listVersions,
-  makeUpgradePlan,
-  parseStrategy,
-  type EngineDeps,
-} from '../../src/upgrade/service.js';
+import { driftOf } from '../../src/upgrade/plan.js';
+import { listVersions, makeUpgradePlan, parseStrategy, type EngineDeps } from '../../src/upgrade/planner/service.js';
 import type { ReleaseState, ToolingState } from '../../src/upgrade/state.js';
 import { FakeHelm } from './fakes.js';
 import { component, milvusIndex, planSettings, rejected, releaseState, tooling } from './helpers.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COORDINATORS, isCoordinator, rolloutProgress, type ComponentState } from '../../src/upgrade/state.js';
+import { COORDINATORS, isCoordinator } from '../../src/upgrade/milvus/components.js';
+import { rolloutProgress, type ComponentState } from '../../src/upgrade/state.js';
 import { component } from './helpers.js';
 
 const base = component('querynode', { replicas: 3 });

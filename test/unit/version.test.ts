@@ -10,7 +10,7 @@ import {
   sameVersion,
   tryParseVersion,
   versionOfImage,
-} from '../../src/upgrade/version.js';
+} from '../../src/upgrade/milvus/version.js';
 import { thrown } from './helpers.js';
 
 const v = parseVersion;

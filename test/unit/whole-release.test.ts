@@ -3,15 +3,16 @@
  * flags that keep the message queue, and the chart choice that knows the chart README.
  */
 import { describe, expect, it } from 'vitest';
-import { chooseChart, PULSAR_V2_UNSAFE_CHARTS } from '../../src/upgrade/charts.js';
-import { dataRisks, DataRiskError } from '../../src/upgrade/data-guard.js';
+import { chooseChart, PULSAR_V2_UNSAFE_CHARTS } from '../../src/upgrade/milvus/charts.js';
+import { dataRisks, DataRiskError } from '../../src/upgrade/planner/data-guard.js';
 import { InputError } from '../../src/upgrade/errors.js';
-import { queueInUse, queueKeepingFlags, queueOfObjects } from '../../src/upgrade/message-queue.js';
+import { queueInUse, queueKeepingFlags, queueOfObjects } from '../../src/upgrade/milvus/message-queue.js';
 import { diffObjects, invertChanges, type KubeObject } from '../../src/upgrade/objects.js';
-import { withHelmChanges } from '../../src/upgrade/plan-changes.js';
-import { planUpgrade, type Plan } from '../../src/upgrade/plan.js';
-import { planRollback, rollbackPlanFor } from '../../src/upgrade/rollback.js';
-import { parseVersion } from '../../src/upgrade/version.js';
+import { withHelmChanges } from '../../src/upgrade/planner/plan-changes.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import type { Plan } from '../../src/upgrade/plan.js';
+import { planRollback, rollbackPlanFor } from '../../src/upgrade/planner/rollback.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import { milvusIndex, planSettings, releaseState, revision, thrown, tooling } from './helpers.js';
 
 const index = milvusIndex();

@@ -3,12 +3,13 @@
  * what helm recorded and what runs), checked by the data guard; for the paths that patch
  * Deployments, from the plan's own steps.
  */
-import { chooseChart, PULSAR_V2_UNSAFE_CHARTS, type ChartEntry } from './charts.js';
+import { chooseChart, type ChartEntry } from '../milvus/charts.js';
+import { queueName, unsafeChartsFor } from '../milvus/message-queue.js';
 import { dataRisks, DataRiskError } from './data-guard.js';
-import { diffObjects, type KubeObject, type ObjectChange } from './objects.js';
-import type { Plan } from './plan.js';
-import type { Step } from './steps.js';
-import { parseVersion } from './version.js';
+import { diffObjects, type KubeObject, type ObjectChange } from '../objects.js';
+import type { Plan } from '../plan.js';
+import type { Step } from '../steps.js';
+import { parseVersion } from '../milvus/version.js';
 
 export interface RenderedUpgrade {
   /** `helm get manifest`: what helm recorded for the release. */
@@ -48,16 +49,18 @@ export function withHelmChanges(
 function fixesFor(plan: Plan, charts: readonly ChartEntry[]): string[] {
   const fixes: string[] = [];
   const chart = plan.chart?.version;
-  if (chart && plan.messageQueue?.kind === 'pulsar-v2' && PULSAR_V2_UNSAFE_CHARTS.excludes(chart)) {
+  const queue = plan.messageQueue?.kind ?? null;
+  const unsafe = unsafeChartsFor(queue);
+  if (chart && queue && unsafe?.excludes(chart)) {
     try {
-      const safe = chooseChart(charts, parseVersion(plan.to), { exclude: PULSAR_V2_UNSAFE_CHARTS });
+      const safe = chooseChart(charts, parseVersion(plan.to), { exclude: unsafe });
       fixes.push(
-        `use chart ${safe.chartVersion}${safe.imageTagOverride ? ` with image.all.tag=${safe.imageTagOverride}` : ''} (the bot's own choice: leave out --chart); it keeps Pulsar v2`,
+        `use chart ${safe.chartVersion}${safe.imageTagOverride ? ` with image.all.tag=${safe.imageTagOverride}` : ''} (the bot's own choice: leave out --chart); it keeps ${queueName(queue)}`,
       );
     } catch {
-      fixes.push('no chart outside 4.2.21-4.2.29 serves this version: pick another target version');
+      fixes.push(`no chart outside ${unsafe.range} serves this version: pick another target version`);
     }
-    fixes.push('charts 4.2.21-4.2.29 cannot render Pulsar v2 whatever is set (chart README: use 4.2.30 or later with --set pulsar.enabled=true,pulsarv3.enabled=false)');
+    fixes.push(unsafe.advice);
   }
   fixes.push(
     'if the change is meant (a planned queue migration, say): back up first, then plan again with --allow-data-changes (in Slack only an approver may give it); it is recorded in the audit trail',

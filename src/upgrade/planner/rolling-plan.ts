@@ -1,29 +1,10 @@
 /** The rolling upgrade (SPEC §6): one Deployment at a time, with the script's gaps filled. */
-import type { PlanSettings } from './plan.js';
-import { isCoordinator, type ComponentState, type ReleaseState } from './state.js';
-import type { DeploymentTarget, Step } from './steps.js';
-import { imageTag, versionOfImage, type MilvusVersion } from './version.js';
-
-/** Update order of the rolling script, with mixcoord and streamingnode added where they belong. */
-export const ROLLING_ORDER = [
-  'mixcoord',
-  'rootcoord',
-  'datacoord',
-  'indexcoord',
-  'querycoord',
-  'indexnode',
-  'datanode',
-  'streamingnode',
-  'querynode',
-  'proxy',
-  'standalone',
-] as const;
-
-/** Place of a component in the rolling order; components this bot does not know yet go last. */
-export function rollingRank(component: string): number {
-  const i = (ROLLING_ORDER as readonly string[]).indexOf(component);
-  return i < 0 ? ROLLING_ORDER.length : i;
-}
+import type { PlanSettings } from '../plan.js';
+import { isCoordinator, rollOrder } from '../milvus/components.js';
+import type { ComponentState, ReleaseState } from '../state.js';
+import type { Step } from '../steps.js';
+import { imageTag, type MilvusVersion } from '../milvus/version.js';
+import { targetBack, targetOnto } from './targets.js';
 
 /**
  * Every Milvus Deployment, in rolling order: by component, then by Deployment name. Keyed by
@@ -31,9 +12,8 @@ export function rollingRank(component: string): number {
  * (`<fullname>-querynode`, `<fullname>-querynode-<group>`), and each must be upgraded.
  */
 export function rollingComponents(state: Pick<ReleaseState, 'components'>): ComponentState[] {
-  return [...state.components].sort(
-    (a, b) => rollingRank(a.component) - rollingRank(b.component) || byName(a.component, b.component) || byName(a.deployment, b.deployment),
-  );
+  const order = rollOrder(state.components.map((c) => c.component));
+  return [...state.components].sort((a, b) => order.indexOf(a.component) - order.indexOf(b.component) || byName(a.deployment, b.deployment));
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -70,16 +50,9 @@ export function rollingSteps(
     },
   ];
   for (const c of order) {
-    const target: DeploymentTarget = {
-      component: c.component,
-      deployment: c.deployment,
-      image,
-      versionLabel: to.text,
-      recordPrevious: { image: c.image, versionLabel: c.versionLabel, helmRevision: state.helm.revision },
-    };
     steps.push({
       kind: 'update-deployment',
-      target,
+      target: targetOnto(c, image, to, state.helm.revision),
       minReadySeconds: isCoordinator(c.component) ? settings.coordinatorMinReadySeconds : null,
       timeoutSeconds: settings.rolloutTimeoutSeconds,
       description: `${deploymentLabel(c)}: ${c.image} -> ${image}, rolling (${c.replicas} pod${c.replicas === 1 ? '' : 's'})`,
@@ -94,16 +67,13 @@ export function revertDeploymentStep(
   c: Pick<ComponentState, 'component' | 'deployment' | 'image' | 'versionLabel' | 'previousImage' | 'previousVersionLabel'>,
   settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>,
 ): Step {
-  // At plan time of an upgrade the "previous" is the image running now.
-  const image = c.previousImage ?? c.image;
-  // The label of the image being put back; the live label already names the new version.
-  const versionLabel = c.previousVersionLabel ?? versionOfImage(image)?.text ?? c.versionLabel ?? '';
+  const target = targetBack(c);
   return {
     kind: 'update-deployment',
-    target: { component: c.component, deployment: c.deployment, image, versionLabel, recordPrevious: null },
+    target,
     minReadySeconds: null,
     timeoutSeconds: settings.rolloutTimeoutSeconds,
-    description: `${deploymentLabel(c)}: back to ${image}`,
+    description: `${deploymentLabel(c)}: back to ${target.image}`,
   };
 }
 

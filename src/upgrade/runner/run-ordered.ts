@@ -2,11 +2,11 @@
  * The ordered helm path: Milvus Deployments are paused before helm applies the new templates
  * and resumed one component at a time, so they roll in Milvus's order and not all at once.
  */
-import { rolloutProgress, type ComponentState } from './state.js';
+import { rolloutProgress, type ComponentState } from '../state.js';
 import { done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
-import { rollingRank } from './rolling-plan.js';
-import type { Step } from './steps.js';
-import { tagOf } from './image-ref.js';
+import { rollRank } from '../milvus/components.js';
+import type { Step } from '../steps.js';
+import { tagOf } from '../milvus/image-ref.js';
 import { failIfStuck } from './run-health.js';
 
 /** The bot's pause mark: what paused it, so a Deployment a person paused is never resumed by the bot. */
@@ -76,5 +76,5 @@ function progressText(c: ComponentState, text: string): string {
 }
 
 function byRollingOrder(a: ComponentState, b: ComponentState): number {
-  return rollingRank(a.component) - rollingRank(b.component) || a.deployment.localeCompare(b.deployment);
+  return rollRank(a.component) - rollRank(b.component) || a.deployment.localeCompare(b.deployment);
 }

@@ -1,8 +1,8 @@
 /** Rolling-upgrade steps: the active-standby config and one Deployment's update and rollout. */
 import { annotationsFor, done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
-import { sameRepository, tagOf } from './image-ref.js';
-import { rolloutProgress } from './state.js';
-import type { Step } from './steps.js';
+import { sameRepository, tagOf } from '../milvus/image-ref.js';
+import { rolloutProgress } from '../state.js';
+import type { Step } from '../steps.js';
 
 const ACTIVE_STANDBY_SECTIONS = ['rootCoord', 'queryCoord', 'dataCoord', 'indexCoord'] as const;
 

@@ -1,13 +1,13 @@
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import { migrationRollbackStepsFor } from './migration-plan.js';
-import { invertChanges } from './objects.js';
-import { DEFAULT_PLAN_SETTINGS, fingerprint, helmRollbackStep, planId, runningVersion, type Plan, type PlanSettings } from './plan.js';
+import { invertChanges } from '../objects.js';
+import { DEFAULT_PLAN_SETTINGS, fingerprint, hopAt, planId, rollbackAt, runningVersion, type Plan, type PlanSettings } from '../plan.js';
 import { revertDeploymentsSteps } from './rolling-plan.js';
-import { orderedHelmRollbackSteps } from './ordered-plan.js';
-import { hopAt, rollbackAt } from './route.js';
+import { helmRollbackStep, orderedHelmRollbackSteps } from './helm-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
-import type { HelmRevisionInfo, ReleaseState, ToolingState } from './state.js';
-import { compareVersions, FIRST_26, tryParseVersion, versionOfImage } from './version.js';
+import type { HelmRevisionInfo, ReleaseState, ToolingState } from '../state.js';
+import { crossesInto26 } from '../milvus/components.js';
+import { tryParseVersion, versionOfImage } from '../milvus/version.js';
 
 export interface RollbackInputs {
   readonly cluster: string;
@@ -34,7 +34,7 @@ export function planRollback(inputs: RollbackInputs): Plan {
 function refuseAcrossThe26Line(plan: Pick<Plan, 'from' | 'to' | 'release'>): void {
   const from = tryParseVersion(plan.from);
   const to = tryParseVersion(plan.to);
-  if (from && to && compareVersions(from, FIRST_26) >= 0 && compareVersions(to, FIRST_26) < 0) {
+  if (from && to && crossesInto26(to, from)) {
     throw new InputError(`${plan.release} cannot be rolled back from ${from.text} to ${to.text}`, [
       'an upgrade into Milvus 2.6 cannot be undone: restore a backup taken before it into a new release',
     ]);

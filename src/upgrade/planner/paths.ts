@@ -1,20 +1,9 @@
-import { InputError } from './errors.js';
-import type { ChartEntry } from './charts.js';
-import type { ReleaseState } from './state.js';
-import { atLeast, compareVersions, tryParseVersion, type MilvusVersion } from './version.js';
-
-export type UpgradePath = 'helm' | 'rolling' | 'migrate';
-export const UPGRADE_PATHS: readonly UpgradePath[] = ['helm', 'rolling', 'migrate'];
-/**
- * What a person may ask for: a path, or `helm-parallel`, the helm path as plain helm does it
- * (every Deployment at once) instead of the bot's default, components rolled in Milvus's order.
- */
-export type Strategy = UpgradePath | 'helm-parallel';
-export const STRATEGIES: readonly Strategy[] = ['helm', 'helm-parallel', 'rolling', 'migrate'];
-
-export function pathOfStrategy(strategy: Strategy | undefined): UpgradePath | undefined {
-  return strategy === 'helm-parallel' ? 'helm' : strategy;
-}
+import { InputError } from '../errors.js';
+import type { ChartEntry } from '../milvus/charts.js';
+import { queueOfConfig } from '../milvus/message-queue.js';
+import type { UpgradePath } from '../plan.js';
+import type { ReleaseState } from '../state.js';
+import { atLeast, compareVersions, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
 
 export interface PathDecision {
   readonly path: UpgradePath;
@@ -31,10 +20,8 @@ export interface PathDecision {
 export function choosePath(
   from: MilvusVersion,
   to: MilvusVersion,
-  state: Pick<ReleaseState, 'mode' | 'messageQueue'> & Partial<Pick<ReleaseState, 'release' | 'namespace'>>,
+  state: Pick<ReleaseState, 'mode' | 'messageQueue'>,
   requested?: UpgradePath,
-  /** The chart index: names the 2.2.x to migrate to when the target is past 2.2. */
-  charts: readonly ChartEntry[] = [],
 ): PathDecision {
   if (compareVersions(to, from) <= 0) {
     throw new InputError(
@@ -44,7 +31,11 @@ export function choosePath(
   }
   const needsMigration = from.major === 2 && from.minor <= 1 && atLeast(to, '2.2.0');
   if (needsMigration) {
-    if (!(to.major === 2 && to.minor === 2)) throw migrationRouteRefusal(from, to, state, charts);
+    if (!(to.major === 2 && to.minor === 2)) {
+      // The meta-migration tool only converts 2.1.x metadata to 2.2.x: route.ts plans a target
+      // past 2.2 as two hops, so a single plan never gets here.
+      throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}: the metadata migration only goes from 2.1.x to 2.2.x`);
+    }
     if (requested && requested !== 'migrate') {
       throw new InputError(`the ${requested} strategy cannot take ${from.text} to ${to.text}`, [
         'from 2.1.x to 2.2.0 or later the metadata must be migrated: use --strategy migrate (or no --strategy)',
@@ -85,28 +76,8 @@ function rollingWhyNot(
 ): string | null {
   if (!atLeast(from, '2.2.3')) return `rolling upgrades need Milvus 2.2.3 or later; it runs ${from.text}`;
   if (state.mode !== 'cluster') return 'rolling upgrades need cluster mode; this release runs standalone';
-  if (state.messageQueue === 'rocksmq') return 'rolling upgrades are not possible with the rocksmq message queue';
+  if (queueOfConfig(state.messageQueue)?.rolling === false) return `rolling upgrades are not possible with the ${state.messageQueue} message queue`;
   return null;
-}
-
-/**
- * The meta-migration tool only converts 2.1.x metadata to 2.2.x (its source says so): a target
- * past 2.2 takes two upgrades, the migration to 2.2.x and then an ordinary one. There is no
- * mechanism yet to run both as one plan, so the plan is refused, naming the two commands.
- */
-function migrationRouteRefusal(
-  from: MilvusVersion,
-  to: MilvusVersion,
-  state: Partial<Pick<ReleaseState, 'release' | 'namespace'>>,
-  charts: readonly ChartEntry[],
-): InputError {
-  const via = newest22(charts)?.text ?? '2.2.0';
-  const release = state.release ?? '<release>';
-  const ns = state.namespace ? ` -n ${state.namespace}` : '';
-  return new InputError(`Milvus ${from.text} cannot go straight to ${to.text}: the metadata migration only goes from 2.1.x to 2.2.x`, [
-    `migrate to ${via} first: /milvus upgrade ${release} ${via}${ns} (CLI: milvus-upgrade upgrade ${release} ${via}${ns} --strategy migrate --yes)`,
-    `then upgrade to ${to.text}: /milvus upgrade ${release} ${to.text}${ns} (CLI: milvus-upgrade upgrade ${release} ${to.text}${ns} --yes)`,
-  ]);
 }
 
 /** The newest 2.2.x release a chart of the index carries, if any. */

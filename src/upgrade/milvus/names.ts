@@ -1,4 +1,4 @@
-import { InputError, showInput } from './errors.js';
+import { InputError, showInput } from '../errors.js';
 
 // DNS-1123 label: what Kubernetes accepts for namespaces; helm release names follow the same
 // rule with a 53-character cap (helm appends suffixes to make object names).
@@ -28,4 +28,20 @@ const show = (s: string) => showInput(s, 60);
 export function milvusFullname(release: string, fullnameOverride?: string | null): string {
   if (fullnameOverride) return fullnameOverride;
   return release.includes('milvus') ? release : `${release}-milvus`;
+}
+
+/** The meta-migration's objects, named as migrate.sh names them: the planner makes them, the observer finds a migration in progress by them. */
+export function migrationNames(release: string) {
+  return {
+    replicasConfigMap: `milvus-deploy-replicas-${release}`,
+    configMap: `milvus-meta-migration-config-${release}`,
+    pvc: `milvus-meta-migration-backup-${release}`,
+    backupPod: `milvus-meta-migration-backup-${release}`,
+    migratePod: `milvus-meta-migration-${release}`,
+    rollbackPod: `milvus-meta-migration-rollback-${release}`,
+  };
+}
+
+export function releasePodSelector(release: string): string {
+  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
 }

@@ -2,26 +2,13 @@
  * The 2.1 -> 2.2 metadata migration (SPEC §7): migrate.sh's steps, without its bugs (it waits
  * for every pod, watches the etcd sessions, and looks for the backup mark where it was put).
  */
-import { InputError } from './errors.js';
-import type { PlanSettings } from './plan.js';
-import type { ReleaseState } from './state.js';
-import type { Step } from './steps.js';
-import { versionOfImage, type MilvusVersion } from './version.js';
-
-export function migrationNames(release: string) {
-  return {
-    replicasConfigMap: `milvus-deploy-replicas-${release}`,
-    configMap: `milvus-meta-migration-config-${release}`,
-    pvc: `milvus-meta-migration-backup-${release}`,
-    backupPod: `milvus-meta-migration-backup-${release}`,
-    migratePod: `milvus-meta-migration-${release}`,
-    rollbackPod: `milvus-meta-migration-rollback-${release}`,
-  };
-}
-
-export function releasePodSelector(release: string): string {
-  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
-}
+import { InputError } from '../errors.js';
+import type { PlanSettings } from '../plan.js';
+import type { ReleaseState } from '../state.js';
+import type { Step } from '../steps.js';
+import { migrationNames, releasePodSelector } from '../milvus/names.js';
+import type { MilvusVersion } from '../milvus/version.js';
+import { targetBack, targetOnto } from './targets.js';
 
 /**
  * The pods of the release's Milvus Deployments: the release's pods without those of the
@@ -151,13 +138,7 @@ export function migrationSteps(
     {
       kind: 'start-milvus',
       replicasConfigMap: names.replicasConfigMap,
-      targets: state.components.map((c) => ({
-        component: c.component,
-        deployment: c.deployment,
-        image,
-        versionLabel: to.text,
-        recordPrevious: { image: c.image, versionLabel: c.versionLabel, helmRevision: state.helm.revision },
-      })),
+      targets: state.components.map((c) => targetOnto(c, image, to, state.helm.revision)),
       timeoutSeconds: settings.rolloutTimeoutSeconds,
       description: `start Milvus on ${image} with the recorded replica counts and wait until ready`,
     },
@@ -206,16 +187,7 @@ export function migrationRollbackStepsFor(
     {
       kind: 'start-milvus',
       replicasConfigMap: names.replicasConfigMap,
-      targets: state.components.map((c) => {
-        const image = c.previousImage ?? c.image;
-        return {
-          component: c.component,
-          deployment: c.deployment,
-          image,
-          versionLabel: c.previousVersionLabel ?? versionOfImage(image)?.text ?? c.versionLabel ?? '',
-          recordPrevious: null,
-        };
-      }),
+      targets: state.components.map(targetBack),
       timeoutSeconds: settings.rolloutTimeoutSeconds,
       description: `start Milvus ${from.text} again with the recorded replica counts`,
     },

@@ -1,7 +1,7 @@
 /** Steps that drive helm: upgrade and rollback, each done only if helm has not done it yet. */
-import type { HelmReleaseInfo } from './state.js';
+import type { HelmReleaseInfo } from '../state.js';
 import { done, fail, skipped, type StepContext, type StepOutcome } from './run-support.js';
-import type { Step } from './steps.js';
+import type { Step } from '../steps.js';
 
 type HelmUpgradeStep = Extract<Step, { kind: 'helm-upgrade' }>;
 

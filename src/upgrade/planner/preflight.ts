@@ -1,6 +1,6 @@
 import semver from 'semver';
-import { PreflightError } from './errors.js';
-import { rolloutProgress, type ReleaseState, type ToolingState } from './state.js';
+import { PreflightError } from '../errors.js';
+import { rolloutProgress, type ReleaseState, type ToolingState } from '../state.js';
 
 export const MIN_HELM = '3.14.0';
 export const MIN_KUBERNETES = '1.20.0';

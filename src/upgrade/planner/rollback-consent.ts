@@ -5,11 +5,9 @@
  * Only the latest change may be undone: rolling back an older upgrade after newer changes would
  * put the release on a version (and chart values) nobody planned from the current state.
  */
-import { driftOf } from './service.js';
-import type { ObservedFingerprint } from './plan.js';
-import { deriveState, isTerminal, type UpgradeRequest } from './requests.js';
-import type { ReleaseState } from './state.js';
-import { noRollbackReason, rollbackAt } from './route.js';
+import { driftOf, noRollbackReason, rollbackAt, type ObservedFingerprint } from '../plan.js';
+import { deriveState, isTerminal, type UpgradeRequest } from '../requests.js';
+import type { ReleaseState } from '../state.js';
 
 /** A request that acted on the release: it started running (refused or never approved ones did not). */
 function changedTheRelease(r: UpgradeRequest): boolean {

@@ -4,15 +4,10 @@
  * field Kubernetes will not change in place, or switches the message queue, is refused unless
  * an explicit, audited override allows it.
  */
-import { PreflightError } from './errors.js';
-import { QUEUE_NAMES, queuesOfObjects, type QueueKind } from './message-queue.js';
-import { canonical, claimTemplatesOf, objectKey, statefulSetImmutable, type KubeObject, type ObjectChange } from './objects.js';
-
-export interface DataRisk {
-  /** `StatefulSet/my-release-pulsar-bookie`, or `message queue`. */
-  readonly subject: string;
-  readonly reason: string;
-}
+import { PreflightError } from '../errors.js';
+import { queueName, queuesOfObjects, type QueueKind } from '../milvus/message-queue.js';
+import type { DataRisk } from '../plan.js';
+import { canonical, claimTemplatesOf, objectKey, statefulSetImmutable, type KubeObject, type ObjectChange } from '../objects.js';
 
 export interface DataGuardInput {
   /** What helm recorded for the release (its manifest). */
@@ -64,10 +59,10 @@ export function dataRisks(input: DataGuardInput): DataRisk[] {
   const lost = queueBefore.filter((q) => !queueAfter.includes(q));
   const gained = queueAfter.filter((q) => !queueBefore.includes(q));
   if (lost.length || gained.length) {
-    const now = input.queue ? QUEUE_NAMES[input.queue] : queueBefore.map((q) => QUEUE_NAMES[q]).join(' and ') || 'no queue of its own';
+    const now = input.queue ? queueName(input.queue) : queueBefore.map(queueName).join(' and ') || 'no queue of its own';
     const parts = [
-      ...(lost.length ? [`removes ${lost.map((q) => QUEUE_NAMES[q]).join(' and ')}`] : []),
-      ...(gained.length ? [`starts an empty ${gained.map((q) => QUEUE_NAMES[q]).join(' and ')}`] : []),
+      ...(lost.length ? [`removes ${lost.map(queueName).join(' and ')}`] : []),
+      ...(gained.length ? [`starts an empty ${gained.map(queueName).join(' and ')}`] : []),
     ];
     risks.push({ subject: 'message queue', reason: `the release uses ${now}; the upgrade ${parts.join(' and ')}: Milvus would lose the messages it has not yet persisted` });
   }

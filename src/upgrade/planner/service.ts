@@ -2,20 +2,20 @@
  * The use cases shared by the CLI, the jobs and the bot: observe, plan, check for drift, run.
  * Only ports are touched, so this stays free of any I/O library.
  */
-import { availableVersions, type ChartEntry } from './charts.js';
-import { InputError, PreflightError, showInput } from './errors.js';
-import { STRATEGIES, type Strategy } from './paths.js';
-import { queueInUse } from './message-queue.js';
-import { fingerprint, planUpgrade, runningVersion, type Plan, type PlanInputs, type PlanSettings } from './plan.js';
+import { availableVersions, type ChartEntry } from '../milvus/charts.js';
+import { InputError, PreflightError, showInput } from '../errors.js';
+import { queueInUse } from '../milvus/message-queue.js';
+import { runningVersion, STRATEGIES, type Plan, type PlanSettings, type Strategy } from '../plan.js';
+import { decideUpgrade, planUpgrade, type PlanInputs } from './upgrade.js';
 import { joinRoute, stateAfter, waypoints } from './route.js';
-import type { KubeObject } from './objects.js';
+import type { KubeObject } from '../objects.js';
 import { withHelmChanges } from './plan-changes.js';
-import type { ReleaseManager, ReleaseObserver } from './ports.js';
+import type { ReleaseManager, ReleaseObserver } from '../ports.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import { planRollback } from './rollback.js';
-import type { ReleaseState, ToolingState } from './state.js';
-import { validateNamespace, validateReleaseName } from './names.js';
-import { parseVersion } from './version.js';
+import type { ReleaseState, ToolingState } from '../state.js';
+import { validateNamespace, validateReleaseName } from '../milvus/names.js';
+import { parseVersion } from '../milvus/version.js';
 
 export interface EngineDeps {
   readonly clusterName: string;
@@ -143,12 +143,11 @@ async function planHop(
   inputs: PlanInputs,
   render: { readonly before: KubeObject[]; readonly live: KubeObject[]; readonly carried: Readonly<Record<string, string>> },
 ): Promise<Plan> {
-  const first = planUpgrade(inputs);
-  const upgrade = first.steps.find((s) => s.kind === 'helm-upgrade');
-  if (!upgrade || upgrade.kind !== 'helm-upgrade') return first;
+  const decided = decideUpgrade(inputs);
+  if (decided.path.path !== 'helm') return planUpgrade(inputs, decided);
   // The queue flags need the target chart's defaults: read them for the chart the plan chose.
-  const targetDefaults = await deps.helm.chartDefaults(upgrade.chartRef, upgrade.chartVersion);
-  const plan = planUpgrade({ ...inputs, targetDefaults });
+  const targetDefaults = await deps.helm.chartDefaults(`${inputs.settings.repoName}/milvus`, decided.choice.chartVersion);
+  const plan = planUpgrade({ ...inputs, targetDefaults }, decided);
   const step = plan.steps.find((s) => s.kind === 'helm-upgrade');
   if (!step || step.kind !== 'helm-upgrade') return plan;
   const { namespace, release } = inputs.request;
@@ -161,21 +160,4 @@ export async function makeRollbackPlan(deps: EngineDeps, namespace: string, rele
   const state = await observeRelease(deps, namespace, release);
   const history = await deps.helm.history(namespace, release);
   return planRollback({ cluster: deps.clusterName, state, history, tooling, settings: deps.settings });
-}
-
-/** Differences between what a plan was made from and the release now; empty when none. */
-export function driftOf(plan: Pick<Plan, 'observed'>, now: ReleaseState): string[] {
-  const before = plan.observed;
-  const after = fingerprint(now);
-  const out: string[] = [];
-  if (before.helmRevision !== after.helmRevision) out.push(`helm revision ${before.helmRevision} -> ${after.helmRevision}`);
-  if (before.helmStatus !== after.helmStatus) out.push(`helm status ${before.helmStatus} -> ${after.helmStatus}`);
-  if (before.chartVersion !== after.chartVersion) out.push(`chart ${before.chartVersion} -> ${after.chartVersion}`);
-  for (const [d, image] of Object.entries(before.images)) {
-    const nowImage = after.images[d];
-    if (nowImage === undefined) out.push(`Deployment ${d} is gone`);
-    else if (nowImage !== image) out.push(`${d}: ${image} -> ${nowImage}`);
-  }
-  for (const d of Object.keys(after.images)) if (!(d in before.images)) out.push(`new Deployment ${d}`);
-  return out;
 }

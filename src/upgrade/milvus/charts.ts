@@ -1,4 +1,4 @@
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import {
   compareVersions,
   imageTag,
@@ -135,10 +135,19 @@ function askedChart(all: readonly ParsedEntry[], target: MilvusVersion, chartVer
   };
 }
 
+/** Charts that would lose a queue: what a refused plan tells the person besides `why`. */
+export interface UnsafeCharts extends ChartExclusion {
+  /** The versions, as a person reads them. */
+  readonly range: string;
+  readonly advice: string;
+}
+
 /** Charts 4.2.21-4.2.29 declare Pulsar v2 and v3 under one chart name: helm renders neither. */
-export const PULSAR_V2_UNSAFE_CHARTS: ChartExclusion = {
+export const PULSAR_V2_UNSAFE_CHARTS: UnsafeCharts = {
   excludes: (v) => semver.satisfies(v, '>=4.2.21 <4.2.30', { includePrerelease: true }),
   why: 'charts 4.2.21-4.2.29 are passed over: they cannot render Pulsar v2 and would delete its StatefulSets (chart README: Pulsar v2 users use 4.2.30 or later)',
+  range: '4.2.21-4.2.29',
+  advice: 'charts 4.2.21-4.2.29 cannot render Pulsar v2 whatever is set (chart README: use 4.2.30 or later with --set pulsar.enabled=true,pulsarv3.enabled=false)',
 };
 
 /** Semver order of chart versions (a version that is not semver sorts first). */

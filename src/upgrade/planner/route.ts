@@ -6,24 +6,14 @@
  * Later hops are planned from the state the earlier ones are predicted to leave; each hop ends
  * with its own rollout check, so a hop starts only on a release the previous one left healthy.
  */
-import { compareChartVersions, type ChartEntry } from './charts.js';
-import { InputError } from './errors.js';
-import type { Plan, RollbackPlan } from './plan.js';
-import { SEPARATE_COORDINATORS, type ComponentState, type ReleaseState } from './state.js';
-import type { Step } from './steps.js';
-import { atLeast, compareVersions, FIRST_26, parseVersion, tryParseVersion, type MilvusVersion } from './version.js';
+import type { ChartEntry } from '../milvus/charts.js';
+import { chartMakes, crossesInto26, INTO_26, MIXCOORD, rollOrder, setMakes, SHIFTS } from '../milvus/components.js';
+import { InputError } from '../errors.js';
+import { INTO_26_IS_FOR_GOOD, type Plan, type RouteHop } from '../plan.js';
+import type { ComponentState, ReleaseState } from '../state.js';
+import type { Step } from '../steps.js';
+import { atLeast, compareVersions, parseVersion, type MilvusVersion } from '../milvus/version.js';
 import { newest22 } from './paths.js';
-
-/** What the Milvus 2.6 docs set on the 2.5.16 hop: one mixcoord instead of the four coordinators. */
-export const MIXCOORD_FLAGS: Readonly<Record<string, string>> = Object.freeze({
-  'mixCoordinator.enabled': 'true',
-  'rootCoordinator.enabled': 'false',
-  'indexCoordinator.enabled': 'false',
-  'queryCoordinator.enabled': 'false',
-  'dataCoordinator.enabled': 'false',
-});
-
-export const V2516 = parseVersion('2.5.16');
 
 export interface Waypoint {
   readonly version: MilvusVersion;
@@ -42,9 +32,9 @@ export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readon
     out.push({ version: via, set: {}, why: `the metadata migration only goes from 2.1.x to 2.2.x: first ${via.text}` });
     at = via;
   }
-  const into26 = compareVersions(at, FIRST_26) < 0 && compareVersions(to, FIRST_26) >= 0;
-  if (into26 && compareVersions(at, V2516) < 0) {
-    out.push({ version: V2516, set: MIXCOORD_FLAGS, why: 'into 2.6 only from 2.5.16 with mixcoord (Milvus docs, v2.6 upgrade guide)' });
+  const start26 = INTO_26.from;
+  if (crossesInto26(at, to) && compareVersions(at, start26) < 0) {
+    out.push({ version: start26, set: MIXCOORD.set, why: 'into 2.6 only from 2.5.16 with mixcoord (Milvus docs, v2.6 upgrade guide)' });
   }
   return out;
 }
@@ -62,15 +52,11 @@ export function stateAfter(state: ReleaseState, hop: Plan): ReleaseState {
     if (!template || byName.has(component)) return;
     byName.set(component, { ...template, component, deployment: `${state.fullname}-${component}`, replicas: 1, readyReplicas: 1, updatedReplicas: 1, availableReplicas: 1, currentReplicas: 1 });
   };
-  // Set by the route, or the chart's own default from 4.2.4 on (SPEC §9).
-  const chartSwitches = hop.chart !== null && compareChartVersions(hop.chart.version, '4.2.4') >= 0 && compareChartVersions(state.helm.chartVersion, '4.2.4') < 0;
-  const mixcoord = set['mixCoordinator.enabled'] === 'true' || chartSwitches;
-  if (mixcoord) {
-    for (const c of SEPARATE_COORDINATORS) byName.delete(c);
-    add('mixcoord');
-  }
-  if (set['streaming.enabled'] === 'true') add('streamingnode');
-  if (set['indexNode.enabled'] === 'false') byName.delete('indexnode');
+  // Made by the route's values, or by the chart's own default (mixcoord from 4.2.4 on, SPEC §9).
+  const shifts = SHIFTS.filter((s) => setMakes(s, set) || (hop.chart !== null && chartMakes(s, state.helm.chartVersion, hop.chart.version)));
+  const after = new Set(rollOrder(byName.keys(), shifts));
+  for (const c of [...byName.keys()]) if (!after.has(c)) byName.delete(c);
+  for (const c of after) add(c);
   const components: ComponentState[] = [...byName.values()].map((c) => ({
     ...c,
     image: hop.image,
@@ -90,23 +76,6 @@ export function stateAfter(state: ReleaseState, hop: Plan): ReleaseState {
 /** The `--set` values of a hop's helm upgrade; none for a hop without one. */
 function helmSetOf(steps: readonly Step[]): Readonly<Record<string, string>> {
   return steps.find((s): s is Extract<Step, { kind: 'helm-upgrade' }> => s.kind === 'helm-upgrade')?.set ?? {};
-}
-
-export interface RouteHop {
-  readonly from: string;
-  readonly to: string;
-  readonly path: Plan['path'];
-  readonly chart: Plan['chart'];
-  /** The hop's `--set` values (helm hops). */
-  readonly set: Readonly<Record<string, string>>;
-  /** Its steps are the route's steps firstStep..firstStep+steps.length-1. */
-  readonly firstStep: number;
-  readonly steps: readonly Step[];
-  readonly changes: NonNullable<Plan['changes']>;
-  readonly warnings: readonly string[];
-  readonly rollback: RollbackPlan | null;
-  /** Why there is no rollback, when there is none. */
-  readonly noRollback: string | null;
 }
 
 /** Several hop plans -> one plan: their steps in sequence, each labelled with its hop. */
@@ -152,33 +121,3 @@ export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
     hops: routeHops,
   };
 }
-
-/**
- * The rollback a request offers once it stopped after `completedSteps` steps: a route offers
- * that of the hop it stopped in (the last one when it finished), a plain plan its own.
- */
-export function rollbackAt(plan: Pick<Plan, 'rollback' | 'hops'>, completedSteps: number): RollbackPlan | null {
-  if (!plan.hops || plan.hops.length === 0) return plan.rollback;
-  return hopAt(plan.hops, completedSteps).rollback;
-}
-
-export function hopAt(hops: readonly RouteHop[], completedSteps: number): RouteHop {
-  const inside = hops.find((h) => completedSteps < h.firstStep + h.steps.length);
-  return inside ?? hops[hops.length - 1]!;
-}
-
-/** Why a request offers no rollback, for the card: the hop's reason, else the plan's. */
-export function noRollbackReason(plan: Pick<Plan, 'rollback' | 'hops' | 'from' | 'to'>, completedSteps: number): string | null {
-  if (plan.hops && plan.hops.length > 0) return hopAt(plan.hops, completedSteps).noRollback;
-  if (plan.rollback) return null;
-  return crossesInto26(plan.from, plan.to) ? INTO_26_IS_FOR_GOOD : `${plan.to} cannot be rolled back`;
-}
-
-const INTO_26_IS_FOR_GOOD = 'into Milvus 2.6 there is no way back (the metadata changes for good): restore a backup into a new release';
-
-function crossesInto26(from: string, to: string): boolean {
-  const f = tryParseVersion(from);
-  const t = tryParseVersion(to);
-  return f !== null && t !== null && compareVersions(f, FIRST_26) < 0 && compareVersions(t, FIRST_26) >= 0;
-}
-

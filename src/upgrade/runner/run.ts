@@ -1,6 +1,6 @@
-import { Cancelled, StepFailed, UpgradeError, explainError } from './errors.js';
-import type { Plan } from './plan.js';
-import type { Ports } from './ports.js';
+import { Cancelled, StepFailed, UpgradeError, explainError } from '../errors.js';
+import type { Plan } from '../plan.js';
+import type { Ports } from '../ports.js';
 import { enableActiveStandby, updateDeployment, verifyDeployments } from './run-deployments.js';
 import { helmRollback, helmUpgrade } from './run-helm.js';
 import { pauseDeployments, resumeDeployments } from './run-ordered.js';
@@ -18,20 +18,7 @@ import {
   waitSessions,
 } from './run-migration.js';
 import { done, waitRollout, type StepContext, type StepOutcome } from './run-support.js';
-import type { Step } from './steps.js';
-
-export type RunEvent =
-  | { readonly type: 'step-started'; readonly index: number; readonly total: number; readonly step: Step }
-  | { readonly type: 'step-progress'; readonly index: number; readonly total: number; readonly message: string }
-  | {
-      readonly type: 'step-finished';
-      readonly index: number;
-      readonly total: number;
-      /** True when the live state showed the step was already done (a resumed run). */
-      readonly skipped: boolean;
-      readonly detail: string;
-    }
-  | { readonly type: 'step-failed'; readonly index: number; readonly total: number; readonly error: string; readonly code: string };
+import type { RunEvent, Step } from '../steps.js';
 
 export interface RunOptions {
   readonly ports: Ports;

@@ -1,7 +1,7 @@
 /** Metadata-migration steps: stop Milvus, wait for its sessions, back up, migrate, start. */
-import { Cancelled, UpgradeError } from './errors.js';
+import { Cancelled, UpgradeError } from '../errors.js';
 import { annotationsFor, done, fail, skipped, waitFor, waitRollout, type StepContext, type StepOutcome } from './run-support.js';
-import { BACKUP_MARK, type Step } from './steps.js';
+import { BACKUP_MARK, type Step } from '../steps.js';
 
 export async function stopMilvus(step: Extract<Step, { kind: 'stop-milvus' }>, ctx: StepContext): Promise<StepOutcome> {
   for (const d of step.deployments) {

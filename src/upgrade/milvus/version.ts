@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { InputError, showInput } from './errors.js';
+import { InputError, showInput } from '../errors.js';
 import { tagOf } from './image-ref.js';
 
 /**

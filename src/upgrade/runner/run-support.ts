@@ -1,13 +1,13 @@
 /** What every step handler shares: its context, outcomes, and the bounded wait. */
-import { Cancelled, UpgradeError } from './errors.js';
-import type { Ports } from './ports.js';
-import { rolloutProgress, type ComponentState } from './state.js';
+import { Cancelled, UpgradeError } from '../errors.js';
+import type { Ports } from '../ports.js';
+import { rolloutProgress, type ComponentState } from '../state.js';
 import {
   MARK_HELM_REVISION_ANNOTATION,
   PREVIOUS_IMAGE_ANNOTATION,
   PREVIOUS_VERSION_ANNOTATION,
   type DeploymentTarget,
-} from './steps.js';
+} from '../steps.js';
 
 export interface StepContext {
   readonly ports: Ports;

@@ -3,10 +3,10 @@
  * the pods: a pod that restarted, or went not-ready a moment after its first ready probe, passes
  * a rollout and still means the new version is not serving.
  */
-import { UpgradeError } from './errors.js';
-import type { PodHealth } from './ports.js';
+import { UpgradeError } from '../errors.js';
+import type { PodHealth } from '../ports.js';
 import { done, fail, markChanges, nextLook, waitFor, type StepContext, type StepOutcome } from './run-support.js';
-import type { Step } from './steps.js';
+import type { Step } from '../steps.js';
 
 const LOG_LINES = 20;
 /** Waiting reasons that will not clear by themselves. */

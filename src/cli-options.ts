@@ -1,0 +1,35 @@
+/**
+ * The CLI's options as commander parses them. A module of their own so that the lazily loaded
+ * parts of the CLI (cli-connect.ts, cli-run.ts) name them without importing cli.ts, which loads them.
+ */
+export interface GlobalOpts {
+  kubeconfig?: string;
+  context?: string;
+  repoName: string;
+  repoUrl: string;
+  helmBin?: string;
+  json?: boolean;
+}
+
+export interface PlanOpts extends GlobalOpts {
+  namespace: string;
+  strategy?: string;
+  etcdEndpoint?: string;
+  storageClass?: string;
+  migrationImage: string;
+  metaRootPath: string;
+  deleteMigrationResources?: boolean;
+  sessionWait: string;
+  helmTimeout: string;
+  rolloutTimeout: string;
+  coordinatorMinReady: string;
+  settle: string;
+  pollMs: string;
+  yes?: boolean;
+  redisUrl: string;
+  keyPrefix: string;
+  record?: boolean;
+  queue?: boolean;
+  chart?: string;
+  allowDataChanges?: boolean;
+}

@@ -1,0 +1,250 @@
+/**
+ * An upgrade plan for one hop: observed state + request -> Plan, by the path the rules allow
+ * (helm, rolling or the metadata migration), or a PreflightError/InputError saying what is wrong.
+ */
+import { chooseChart, type ChartChoice, type ChartEntry } from '../milvus/charts.js';
+import { chartMakes, crossesInto26, INTO_26, MIXCOORD, type Shift } from '../milvus/components.js';
+import { InputError } from '../errors.js';
+import { queueKeepingFlags, queueName, unsafeChartsFor, type QueueKind } from '../milvus/message-queue.js';
+import { fingerprint, pathOfStrategy, planId, runningVersion, type Plan, type PlanSettings, type Strategy, type UpgradePath } from '../plan.js';
+import { changesOfSteps } from './plan-changes.js';
+import { choosePath, type PathDecision } from './paths.js';
+import { helmRollbackStep, helmUpgradeSteps, orderedHelmRollbackSteps, resumeOrder } from './helm-plan.js';
+import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
+import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
+import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
+import type { ReleaseState, ToolingState } from '../state.js';
+import { compareVersions, imageTag, versionOfImage, type MilvusVersion } from '../milvus/version.js';
+
+export interface PlanRequest {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly release: string;
+  readonly target: MilvusVersion;
+  readonly strategy?: Strategy;
+  /** A chart version the person asked for instead of the bot's choice. */
+  readonly chartVersion?: string | null;
+  /** The explicit, audited override of the data guard; never the default. */
+  readonly allowDataChanges?: { readonly by: string } | null;
+  /** `--set` values a route adds to this hop (the mixcoord switch on the 2.5.16 hop). */
+  readonly extraSet?: Readonly<Record<string, string>>;
+}
+
+function mixedVersionWarning(state: ReleaseState): string | null {
+  const tags = new Set(state.components.map((c) => versionOfImage(c.image)?.text ?? c.image));
+  if (tags.size <= 1) return null;
+  return `components run different versions: ${state.components
+    .map((c) => `${c.component}=${versionOfImage(c.image)?.text ?? c.image}`)
+    .join(', ')}`;
+}
+
+export interface PlanInputs {
+  readonly request: PlanRequest;
+  readonly state: ReleaseState;
+  readonly tooling: ToolingState;
+  readonly charts: readonly ChartEntry[];
+  readonly settings: PlanSettings;
+  /** The message queue in use (see message-queue.ts); null when it cannot be told. */
+  readonly queue?: QueueKind | null;
+  /** The values the person gave the release (`helm get values`), for the queue flags. */
+  readonly userValues?: Readonly<Record<string, unknown>>;
+  /** The default values of the chart the plan uses (`helm show values`), for the queue flags. */
+  readonly targetDefaults?: Readonly<Record<string, unknown>> | null;
+}
+
+/** The chart a helm-path plan would use, so its default values can be read before planning. */
+export function chartForPlan(inputs: Pick<PlanInputs, 'request' | 'charts' | 'queue'>): ChartChoice {
+  return chooseChart(inputs.charts, inputs.request.target, {
+    exclude: unsafeChartsFor(inputs.queue ?? null),
+    chartVersion: inputs.request.chartVersion ?? null,
+  });
+}
+
+/** The 2.6 line (SPEC §9): reached only from 2.5.16+ with mixcoord, by helm, never left. */
+function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseState, strategy: UpgradePath | undefined): boolean {
+  if (from.major === 2 && from.minor === 6 && from.patch === 0 && /^rc/i.test(from.suffix)) {
+    throw new InputError(`Milvus ${from.text} cannot be upgraded`, [
+      'the Milvus docs do not support upgrading from 2.6.0-rc1: install a new release of 2.6 and move the data',
+    ]);
+  }
+  if (!crossesInto26(from, to)) return false;
+  const via = INTO_26.from;
+  if (compareVersions(from, via) < 0) {
+    throw new InputError(`Milvus ${from.text} cannot go straight to ${to.text}`, [
+      `an upgrade to 2.6 must start from ${via.text} or later with mixcoord: upgrade to ${via.text} first`,
+    ]);
+  }
+  const separateCoordinators = state.components.filter((c) => MIXCOORD.removes.includes(c.component));
+  const runsMixcoord = MIXCOORD.adds.every((a) => state.components.some((c) => c.component === a));
+  if (!runsMixcoord || separateCoordinators.length > 0) {
+    const flags = Object.entries(MIXCOORD.set).map(([k, v]) => `${k}=${v}`).join(', ');
+    throw new InputError(`${state.release} must run mixcoord before it goes to ${to.text}`, [
+      `it runs ${separateCoordinators.map((c) => c.component).join(', ') || 'no mixcoord'}`,
+      `first: helm upgrade with image.all.tag=${imageTag(via)}, ${flags} (Milvus docs, "Upgrade Milvus Cluster with Helm Chart", v2.6)`,
+    ]);
+  }
+  if (strategy === 'rolling') {
+    throw new InputError(`a rolling upgrade cannot take ${from.text} to ${to.text}`, [
+      '2.6 adds streamingnode and removes indexnode: swapping images cannot do that; use --strategy helm',
+    ]);
+  }
+  return true;
+}
+
+/** Everything that can refuse an upgrade, in the order it is checked, and what it decided. */
+export interface UpgradeDecision {
+  readonly from: MilvusVersion;
+  readonly choice: ChartChoice;
+  readonly into26: boolean;
+  readonly path: PathDecision;
+}
+
+export function decideUpgrade(inputs: PlanInputs): UpgradeDecision {
+  const { request, state, tooling, settings } = inputs;
+  assertNoProblems(
+    [...toolingProblems(tooling, settings.repoName, settings.repoUrl), ...releaseProblems(state)],
+    `cannot upgrade ${state.release}`,
+  );
+  const from = runningVersion(state);
+  // Also for rolling and migration: a version with no chart line at all is unknown, not a target.
+  const choice = chartForPlan(inputs);
+  const requestedPath = pathOfStrategy(request.strategy);
+  const into26 = checkThe26Line(from, request.target, state, requestedPath);
+  return { from, choice, into26, path: choosePath(from, request.target, state, requestedPath) };
+}
+
+/**
+ * Observed state + request -> Plan, or a PreflightError/InputError saying what is wrong.
+ * `decided`: a decision already made for these inputs (the service reads the chosen chart's
+ * defaults between the two), so the chart is chosen once.
+ */
+export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decideUpgrade(inputs)): Plan {
+  const { request, state, settings } = inputs;
+  const { from, choice, into26, path: decision } = decided;
+  const to = request.target;
+  const queue = inputs.queue ?? null;
+  // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
+  const now = withoutMarks(state);
+  const warnings: string[] = [];
+  const mixed = mixedVersionWarning(state);
+  if (mixed) warnings.push(mixed);
+  if (into26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
+  const repo = state.imageRepository || 'milvusdb/milvus';
+  const image = `${repo}:${imageTag(to)}`;
+  const base = {
+    id: planId(request.cluster, state.namespace, state.release, to.text),
+    kind: 'upgrade' as const,
+    cluster: request.cluster,
+    namespace: state.namespace,
+    release: state.release,
+    path: decision.path,
+    from: from.text,
+    to: to.text,
+    image,
+    observed: fingerprint(state),
+    dataChanges: null,
+  };
+  if (decision.path === 'helm') {
+    const chart = { ref: `${settings.repoName}/milvus`, version: choice.chartVersion, appVersion: choice.appVersion };
+    if (choice.imageTagOverride) {
+      warnings.push(
+        `${choice.explanation}. The image ${image} must exist in your registry; later helm upgrades must keep image.all.tag or they will change the version`,
+      );
+    }
+    warnings.push(...chartWarnings(state, choice));
+    const queueFlags = queueKeepingFlags(queue, inputs.userValues ?? {}, inputs.targetDefaults ?? {});
+    if (queue === null) warnings.push('cannot tell which message queue the release uses: check the changes below before approving');
+    const set = { ...queueFlags, ...(request.extraSet ?? {}), ...(into26 ? INTO_26.set : {}) };
+    const ordered = state.mode === 'cluster' && request.strategy !== 'helm-parallel';
+    const shifts: Shift[] = [...(switchesToMixcoord(state, choice) ? [MIXCOORD] : []), ...(into26 ? [INTO_26] : [])];
+    const order = ordered ? resumeOrder(state, shifts) : null;
+    const steps = helmUpgradeSteps(state, settings, choice, set, order);
+    const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, order !== null);
+    return {
+      ...base,
+      chart,
+      reasons: [decision.reason, choice.explanation, order ? `components roll one at a time in Milvus's order: ${order.join(', ')} (--strategy helm-parallel rolls them all at once)` : 'helm rolls every Deployment at once'],
+      steps,
+      changes: [],
+      messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },
+      warnings,
+      rollback: into26 ? null : {
+        path: 'helm',
+        summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order ? ', components in reverse order' : ''}`,
+        steps: order ? orderedHelmRollbackSteps(rollbackStep, [...order, ...state.components.map((c) => c.component)], state.release, settings) : [rollbackStep],
+      },
+    };
+  }
+  if (decision.path === 'rolling') {
+    warnings.push(
+      `the rolling upgrade changes the Deployments directly: helm still records chart ${state.helm.chartVersion}, so a later helm upgrade must set image.all.tag=${imageTag(to)} or it will change the version back`,
+    );
+    const order = rollingComponents(state);
+    const steps = rollingSteps(state, settings, order, to);
+    return {
+      ...base,
+      chart: null,
+      reasons: [decision.reason],
+      steps,
+      changes: changesOfSteps(steps, base.observed.images),
+      messageQueue: { kind: queue, note: queueNote(queue, {}) },
+      warnings,
+      rollback: {
+        path: 'rolling',
+        summary: `put back the previous images one Deployment at a time, in reverse order`,
+        steps: revertDeploymentsSteps(now.components, settings),
+      },
+    };
+  }
+  warnings.push(
+    `Milvus is stopped during the migration (every Deployment scaled to 0); clients see an outage until the new version is ready`,
+    `the migration changes the Deployments directly: helm still records chart ${state.helm.chartVersion}; follow with a helm upgrade to a ${to.major}.${to.minor} chart`,
+  );
+  const migration = migrationSteps(state, settings, from, to, image);
+  if (settings.migration.deleteResourcesWhenDone) {
+    warnings.push('the migration backup is deleted when done: the migration cannot be rolled back afterwards');
+  }
+  return {
+    ...base,
+    chart: null,
+    reasons: [decision.reason],
+    steps: migration,
+    changes: changesOfSteps(migration, base.observed.images),
+    messageQueue: { kind: queue, note: queueNote(queue, {}) },
+    warnings,
+    rollback: {
+      path: 'migrate',
+      summary: `restore the metadata from the backup taken before the migration, then start ${state.imageRepository}:${imageTag(from)} again`,
+      steps: migrationRollbackStepsFor(now, settings, from, to),
+    },
+  };
+}
+
+function withoutMarks(state: ReleaseState): ReleaseState {
+  return {
+    ...state,
+    components: state.components.map((c) => ({ ...c, previousImage: null, previousVersionLabel: null, markHelmRevision: null })),
+  };
+}
+
+/** The chart's own default makes mixcoord (4.2.4 on): the separate coordinators go, one mixcoord comes. */
+function switchesToMixcoord(state: ReleaseState, choice: ChartChoice): boolean {
+  const hasMixcoord = state.components.some((c) => c.component === 'mixcoord');
+  return !hasMixcoord && chartMakes(MIXCOORD, state.helm.chartVersion, choice.chartVersion);
+}
+
+function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
+  const out: string[] = [];
+  if (switchesToMixcoord(state, choice)) {
+    out.push(
+      `chart ${choice.chartVersion} enables mixCoordinator by default: rootcoord, datacoord, querycoord and indexcoord are replaced by one mixcoord Deployment`,
+    );
+  }
+  return out;
+}
+
+function queueNote(queue: QueueKind | null, flags: Readonly<Record<string, string>>): string {
+  if (queue === null) return 'message queue unknown';
+  const carried = Object.entries(flags).map(([k, v]) => `${k}=${v}`);
+  return `message queue: ${queueName(queue)}, kept${carried.length ? ` (carried: ${carried.join(', ')}, the target chart's defaults differ)` : ''}`;
+}
