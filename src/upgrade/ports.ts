@@ -145,6 +145,11 @@ export interface SessionProbe {
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once `ms` of this clock's time has passed; rejects on abort. Unlike `sleep`, it is
+   * a deadline kept beside other work: a test's clock never moves time for it.
+   */
+  timer(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /**

@@ -37,8 +37,36 @@ export class FakeClock implements Clock {
   async sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw new Error('aborted');
     this.sleeps.push(ms);
-    this.t += ms;
+    this.advance(ms);
     this.onSleep?.();
+  }
+
+  private readonly timers: Array<{ at: number; fire: () => void }> = [];
+
+  /** Fires when fake time passes it (a sleep, or advance()), never by itself. */
+  timer(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(new Error('aborted'));
+      const entry = { at: this.t + ms, fire: resolve };
+      this.timers.push(entry);
+      signal?.addEventListener('abort', () => {
+        this.timers.splice(this.timers.indexOf(entry), 1);
+        reject(new Error('aborted'));
+      }, { once: true });
+    });
+  }
+
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  /** Moves fake time on, firing the timers it passes. */
+  advance(ms: number): void {
+    this.t += ms;
+    for (const due of this.timers.filter((x) => x.at <= this.t)) {
+      this.timers.splice(this.timers.indexOf(due), 1);
+      due.fire();
+    }
   }
 }
 

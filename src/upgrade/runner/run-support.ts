@@ -85,7 +85,9 @@ export async function waitFor<T>(
     let value: T | null;
     let text: string;
     try {
-      ({ value, text } = await check());
+      const answer = await beforeDeadline(ctx, deadline, check);
+      if (answer === null) throw onTimeout(`${lastText ? `${lastText}; ` : ''}the last read of the cluster did not answer`);
+      ({ value, text } = answer.value);
       lastText = text;
     } catch (err) {
       // Only reading here: an API that is briefly away is waited for, up to the same deadline.
@@ -104,6 +106,29 @@ export async function waitFor<T>(
         throw new Cancelled('cancelled while waiting');
       }
     } else await nextLook(ctx, mark, deadline);
+  }
+}
+
+/**
+ * `read`'s answer, or null at the deadline; Cancelled on cancel. A read of a hung API server must
+ * hold a step neither past its timeout nor past a cancel; the read itself is left to fail alone.
+ */
+export async function beforeDeadline<T>(ctx: StepContext, deadline: number, read: () => Promise<T>): Promise<{ value: T } | null> {
+  const settled = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, settled.signal]) : settled.signal;
+  const pending = read();
+  // Its answer or failure may come after the race is decided: then nobody awaits it.
+  pending.catch(() => {});
+  const late = ctx.ports.clock.timer(Math.max(0, deadline - ctx.ports.clock.now()), signal).then(
+    () => 'late' as const,
+    () => 'aborted' as const,
+  );
+  try {
+    const first = await Promise.race([pending.then((value) => ({ value })), late]);
+    if (first === 'aborted') throw new Cancelled('cancelled while waiting');
+    return first === 'late' ? null : first;
+  } finally {
+    settled.abort();
   }
 }
 
