@@ -1,0 +1,81 @@
+/**
+ * A Kubernetes API server that accepts connections and never answers (a hung API server, on
+ * 127.0.0.1): a step's wait still ends at its timeout, and a cancel ends it at once (issue 25,
+ * item 3; before, the wait awaited the read for as long as it took: for ever here).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/cluster/clock.js';
+import { KubernetesClusterOps } from '../../src/cluster/kube.js';
+import { Cancelled, UpgradeError } from '../../src/upgrade/errors.js';
+import type { Ports } from '../../src/upgrade/ports.js';
+import { waitRollout, type StepContext } from '../../src/upgrade/runner/run-support.js';
+
+describe('a step wait against an API server that never answers', () => {
+  let dir: string;
+  let server: Server;
+  const sockets = new Set<Socket>();
+  let ports: Ports;
+
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      // Accepts, reads, never answers: not even the TLS handshake.
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    dir = mkdtempSync(join(tmpdir(), 'mub-hung-api-'));
+    const file = join(dir, 'kubeconfig');
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: hung\n  cluster:\n    server: https://127.0.0.1:${port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: hung\n  context:\n    cluster: hung\n    user: u\ncurrent-context: hung\n`,
+    );
+    const kc = new KubeConfig();
+    kc.loadFromFile(file);
+    // Only the cluster and the clock are used by a rollout wait.
+    ports = { cluster: new KubernetesClusterOps(kc), clock: systemClock, helm: {} as Ports['helm'], sessions: {} as Ports['sessions'] };
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const context = (signal?: AbortSignal): StepContext => ({
+    ports,
+    namespace: 'ns',
+    release: 'rel',
+    ...(signal ? { signal } : {}),
+    handoverMs: 0,
+    stepStartedAt: () => 0,
+    pollIntervalMs: 200,
+    progress: async () => {},
+  });
+
+  it('a 2 s wait times out after about 2 s, saying the read did not answer', async () => {
+    const started = Date.now();
+    const err = await waitRollout(['rel-milvus-proxy'], 2, context()).then(() => null, (e: unknown) => e);
+    const took = Date.now() - started;
+    expect(err).toBeInstanceOf(UpgradeError);
+    expect((err as UpgradeError).code).toBe('timeout');
+    expect((err as UpgradeError).message).toContain('the last read of the cluster did not answer');
+    expect(took).toBeGreaterThanOrEqual(1_900);
+    expect(took).toBeLessThan(10_000);
+    expect(sockets.size).toBeGreaterThan(0);
+  });
+
+  it('a 600 s wait cancelled after 300 ms ends with Cancelled at once', async () => {
+    const cancel = new AbortController();
+    const started = Date.now();
+    setTimeout(() => cancel.abort(), 300);
+    const err = await waitRollout(['rel-milvus-proxy'], 600, context(cancel.signal)).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Cancelled);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
