@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { UpgradeError } from '../upgrade/errors.js';
+import { maskUrlCredentials, UpgradeError } from '../upgrade/errors.js';
 
 export interface ExecResult {
   readonly stdout: string;
@@ -15,7 +15,8 @@ export class ProgramFailed extends UpgradeError {
     transient: boolean,
     timedOut: boolean,
   ) {
-    const first = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' / ') || `exit code ${exitCode}`;
+    // helm quotes a repository URL in its errors, credentials and all.
+    const first = maskUrlCredentials(stderr.trim().split('\n').filter(Boolean).slice(-3).join(' / ')) || `exit code ${exitCode}`;
     super(
       timedOut ? 'timeout' : transient ? 'transient' : 'step-failed',
       timedOut ? `${program} ${args[0] ?? ''} timed out` : `${program} ${args[0] ?? ''} failed: ${first}`,

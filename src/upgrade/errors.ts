@@ -90,6 +90,14 @@ export function showInput(s: string, max = 40): string {
   return printable.length > max ? `${printable.slice(0, max)}…` : printable;
 }
 
+/**
+ * Text with the credentials of any URL in it (`https://user:token@host`) masked: a chart
+ * repository's URL may carry them, and plans, cards, errors and logs are read by many.
+ */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
+}
+
 /** Errors that are not ours (bugs, unexpected library errors) are shown by their message only. */
 export function explainError(err: unknown): string {
   if (err instanceof UpgradeError) return err.explain();

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { PreflightError } from '../../src/upgrade/errors.js';
+import { ProgramFailed } from '../../src/cluster/exec.js';
+import { maskUrlCredentials, PreflightError } from '../../src/upgrade/errors.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import {
   ARCHIVED_REPO_URL,
   assertNoProblems,
   releaseProblems,
   toolingProblems,
 } from '../../src/upgrade/planner/preflight.js';
-import { component, releaseState, thrown, tooling } from './helpers.js';
+import { component, milvusIndex, planSettings, releaseState, thrown, tooling } from './helpers.js';
 
 const REPO = 'zilliztech';
 const URL = 'https://zilliztech.github.io/milvus-helm';
@@ -124,5 +127,26 @@ describe('assertNoProblems', () => {
 
   it('does nothing without problems', () => {
     expect(() => assertNoProblems([], 'x')).not.toThrow();
+  });
+});
+
+describe('a chart repository URL with credentials', () => {
+  it('is shown without them in preflight messages, the plan step and helm errors', () => {
+    expect(maskUrlCredentials('see https://bot:s3cr3t@charts.example/milvus and oci://u@r.example/x')).toBe('see https://***@charts.example/milvus and oci://***@r.example/x');
+    expect(maskUrlCredentials('https://charts.example/milvus')).toBe('https://charts.example/milvus');
+    const withCreds = 'https://bot:s3cr3t@charts.example/milvus';
+    const problems = toolingProblems(tooling({ repos: { [REPO]: 'https://other:pw@elsewhere.example' } }), REPO, withCreds);
+    expect(problems.join('\n')).not.toMatch(/s3cr3t|other:pw/);
+    expect(problems[0]).toContain('https://***@charts.example/milvus');
+    const plan = planUpgrade({
+      request: { cluster: 'c', namespace: 'milvus', release: 'prod', target: parseVersion('2.4.23') },
+      state: releaseState({ version: '2.3.11' }),
+      tooling: tooling({ repos: {} }),
+      charts: milvusIndex(),
+      settings: planSettings({ repoUrl: withCreds }),
+    });
+    expect(plan.steps[0]!.description).toBe('refresh the chart repository zilliztech (https://***@charts.example/milvus)');
+    const failed = new ProgramFailed('helm', ['repo', 'add'], 1, `Error: looks like "${withCreds}" is not a valid chart repository`, false, false);
+    expect(failed.message).not.toContain('s3cr3t');
   });
 });

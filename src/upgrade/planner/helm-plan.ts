@@ -5,6 +5,7 @@
  * `spec.paused` survives helm's three-way merge (SPEC §9): helm updates each template, no pod
  * starts until the bot resumes it. Deployments helm creates start at once; those it removes go.
  */
+import { maskUrlCredentials } from '../errors.js';
 import type { ChartChoice } from '../milvus/charts.js';
 import type { PlanSettings } from '../plan.js';
 import { rollOrder, type Shift } from '../milvus/components.js';
@@ -105,7 +106,7 @@ export function helmUpgradeSteps(
     kind: 'helm-repo-update',
     repoName: settings.repoName,
     repoUrl: settings.repoUrl,
-    description: `refresh the chart repository ${settings.repoName} (${settings.repoUrl})`,
+    description: `refresh the chart repository ${settings.repoName} (${maskUrlCredentials(settings.repoUrl)})`,
   };
   if (order !== null) return [refresh, ...orderedHelmSteps(upgrade, order, state.release, settings), healthGate(state.release, settings, 0)];
   return [refresh, upgrade, finalRolloutCheck(state.release, settings), healthGate(state.release, settings, 0)];

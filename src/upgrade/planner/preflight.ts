@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { PreflightError } from '../errors.js';
+import { maskUrlCredentials, PreflightError } from '../errors.js';
 import { rolloutProgress, type ReleaseState, type ToolingState } from '../state.js';
 
 export const MIN_HELM = '3.14.0';
@@ -21,15 +21,17 @@ export function toolingProblems(t: ToolingState, repoName: string, repoUrl: stri
     problems.push(`Kubernetes ${t.kubernetesVersion} is too old: Milvus needs ${MIN_KUBERNETES} or later`);
   }
   const configured = t.repos[repoName];
+  // Messages name the URLs without their credentials.
+  const shown = maskUrlCredentials(repoUrl);
   if (configured && sameUrl(configured, ARCHIVED_REPO_URL)) {
     problems.push(
       `helm repository "${repoName}" points at the archived ${ARCHIVED_REPO_URL} (charts only up to 4.0.31); ` +
-        `fix it with: helm repo remove ${repoName} && helm repo add ${repoName} ${repoUrl} && helm repo update`,
+        `fix it with: helm repo remove ${repoName} && helm repo add ${repoName} ${shown} && helm repo update`,
     );
   } else if (configured && !sameUrl(configured, repoUrl)) {
     problems.push(
-      `helm repository "${repoName}" points at ${configured}, not ${repoUrl}; ` +
-        `fix it with: helm repo remove ${repoName} && helm repo add ${repoName} ${repoUrl}`,
+      `helm repository "${repoName}" points at ${maskUrlCredentials(configured)}, not ${shown}; ` +
+        `fix it with: helm repo remove ${repoName} && helm repo add ${repoName} ${shown}`,
     );
   }
   return problems;
