@@ -4,12 +4,21 @@ import type { ObservedFingerprint } from '../upgrade/plan.js';
 import type { AccessAuditEntry, RequestEvents, RequestStore } from '../upgrade/ports.js';
 import {
   deriveState,
+  endedWith,
   isTerminal,
+  newRequest,
   releaseKey,
+  requestedEntry,
+  withApproval,
+  withCancelAsked,
+  withNewRun,
+  withPhase,
+  withRejection,
   type Actor,
   type LogEntry,
   type NewRequest,
   type Phase,
+  type PhaseExtra,
   type Place,
   type UpgradeRequest,
 } from '../upgrade/requests.js';
@@ -140,32 +149,8 @@ export class RedisRequestStore implements RequestStore {
         }
       }
       const id = `req-${await this.redis.incr(this.key('seq'))}`;
-      const request: UpgradeRequest = {
-        id,
-        kind: input.kind,
-        cluster: plan.cluster,
-        namespace: plan.namespace,
-        release: plan.release,
-        plan,
-        requester: input.requester,
-        place: input.place ?? null,
-        createdAt: now,
-        expiresAt: now + input.ttlMs,
-        approvalsNeeded: input.approvalsNeeded,
-        allowSelfApproval: input.allowSelfApproval,
-        approvals: [],
-        rejection: null,
-        phase: null,
-        cancelRequested: null,
-        completedSteps: 0,
-        startedAt: null,
-        finishedAt: null,
-        error: null,
-        rollbackOf: input.rollbackOf ?? null,
-        rollbackRequest: null,
-        runToken: 0,
-      };
-      const first: LogEntry = { at: now, type: 'audit', actor: input.requester, action: `requested ${input.kind}`, detail: `${plan.from} -> ${plan.to} by ${plan.path}` };
+      const request = newRequest(id, input, now);
+      const first = requestedEntry(input, now);
       await this.hooks.beforeRecordWrite?.();
       const keys = [lockKey, this.key('req', id), this.key('history', releaseKey(plan.cluster, plan.namespace, plan.release)), this.key('log', id)];
       const won = await this.redis.eval(CREATE, keys.length, ...keys, holder ?? '', id, JSON.stringify(request), String(now), JSON.stringify(first));
@@ -194,28 +179,22 @@ export class RedisRequestStore implements RequestStore {
     throw new UpgradeError('busy', `request ${id} is being changed by others: try again`);
   }
 
-  /**
-   * A vote. Refuses the requester's own (unless allowed) and votes on a request that is not
-   * pending; a second vote by the same person changes nothing.
-   */
-  async approve(id: string, by: Actor, now = Date.now()): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }> {
+  /** Applies a rule that may refuse: the refusal of the last attempt is returned, nothing written. */
+  private async decide(id: string, rule: (r: UpgradeRequest) => UpgradeRequest | UpgradeError | null): Promise<{ request: UpgradeRequest; changed: boolean; refusal: UpgradeError | null }> {
     let refusal: UpgradeError | null = null;
     const { request, changed } = await this.update(id, (r) => {
-      refusal = null;
-      const state = deriveState(r, now);
-      if (r.approvals.some((v) => v.by.id === by.id)) return null;
-      if (state !== 'pending-approval') {
-        refusal = new UpgradeError('invalid-state', `request ${id} is ${state}: it cannot be approved now`);
-        return null;
-      }
-      if (!r.allowSelfApproval && r.requester.id === by.id) {
-        refusal = new UpgradeError('denied', `you asked for this ${r.kind}: someone else must approve it`);
-        return null;
-      }
-      return { ...r, approvals: [...r.approvals, { by, at: now }] };
+      const next = rule(r);
+      refusal = next instanceof UpgradeError ? next : null;
+      return next instanceof UpgradeError ? null : next;
     });
+    return { request, changed, refusal };
+  }
+
+  /** A vote (see withApproval); a refused one is logged, then thrown. */
+  async approve(id: string, by: Actor, now = Date.now()): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }> {
+    const { request, changed, refusal } = await this.decide(id, (r) => withApproval(r, by, now));
     if (refusal) {
-      await this.audit(id, by, 'approval refused', (refusal as UpgradeError).message, now);
+      await this.audit(id, by, 'approval refused', refusal.message, now);
       throw refusal;
     }
     const nowApproved = changed && deriveState(request, now) === 'approved';
@@ -224,17 +203,7 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async reject(id: string, by: Actor, reason: string | undefined, now = Date.now()): Promise<UpgradeRequest> {
-    let refusal: UpgradeError | null = null;
-    const { request, changed } = await this.update(id, (r) => {
-      refusal = null;
-      const state = deriveState(r, now);
-      if (state === 'rejected') return null;
-      if (state !== 'pending-approval') {
-        refusal = new UpgradeError('invalid-state', `request ${id} is ${state}: it cannot be rejected now`);
-        return null;
-      }
-      return { ...r, rejection: { by, at: now, ...(reason ? { reason } : {}) } };
-    });
+    const { request, changed, refusal } = await this.decide(id, (r) => withRejection(r, by, reason, now));
     if (refusal) throw refusal;
     if (changed) await this.audit(id, by, 'rejected', reason, now);
     return request;
@@ -245,7 +214,7 @@ export class RedisRequestStore implements RequestStore {
    * (nothing changed) when the request has already ended.
    */
   async beginRun(id: string, now = Date.now()): Promise<{ request: UpgradeRequest; token: number | null }> {
-    const { request, changed } = await this.update(id, (r) => (isTerminal(deriveState(r, now)) ? null : { ...r, runToken: (r.runToken ?? 0) + 1 }));
+    const { request, changed } = await this.update(id, (r) => withNewRun(r, now));
     return { request, token: changed ? (request.runToken ?? 0) : null };
   }
 
@@ -272,7 +241,7 @@ export class RedisRequestStore implements RequestStore {
       setPhase: async (phase, actor, extra = {}, now = Date.now()) => {
         const { request } = await this.update(id, (r) => {
           check(r);
-          return r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra };
+          return withPhase(r, phase, extra);
         });
         await audit(actor, phase, extra.error ?? undefined, now);
         return request;
@@ -296,8 +265,8 @@ export class RedisRequestStore implements RequestStore {
     };
   }
 
-  async setPhase(id: string, phase: Phase, actor: Actor, extra: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>> = {}, now = Date.now()): Promise<UpgradeRequest> {
-    const { request } = await this.update(id, (r) => (r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra }));
+  async setPhase(id: string, phase: Phase, actor: Actor, extra: PhaseExtra = {}, now = Date.now()): Promise<UpgradeRequest> {
+    const { request } = await this.update(id, (r) => withPhase(r, phase, extra));
     await this.audit(id, actor, phase, extra.error ?? undefined, now);
     return request;
   }
@@ -307,7 +276,7 @@ export class RedisRequestStore implements RequestStore {
    * release. Returns false when it had ended already.
    */
   async endIfActive(id: string, reason: string, actor: Actor, now = Date.now()): Promise<boolean> {
-    const { changed } = await this.update(id, (r) => (isTerminal(deriveState(r, now)) ? null : { ...r, phase: 'failed', error: reason, finishedAt: now }));
+    const { changed } = await this.update(id, (r) => endedWith(r, reason, now));
     if (changed) await this.audit(id, actor, 'failed', reason, now);
     return changed;
   }
@@ -324,18 +293,9 @@ export class RedisRequestStore implements RequestStore {
     return ids;
   }
 
-  /**
-   * Asks to stop. A request not yet handed to a worker is cancelled at once; a queued or running
-   * one is stopped by its worker (between steps, or by interrupting a wait).
-   */
+  /** Asks to stop (see withCancelAsked) and tells the workers at once. */
   async requestCancel(id: string, by: Actor, now = Date.now()): Promise<UpgradeRequest> {
-    const { request, changed } = await this.update(id, (r) => {
-      const state = deriveState(r, now);
-      if (r.cancelRequested || isTerminal(state)) return null;
-      // Nothing runs yet (a worker that picks it up later finds it ended): ended at once.
-      const notStarted = state === 'pending-approval' || state === 'approved' || state === 'queued';
-      return { ...r, cancelRequested: { by, at: now }, ...(notStarted ? { phase: 'cancelled' as const, finishedAt: now } : {}) };
-    });
+    const { request, changed } = await this.update(id, (r) => withCancelAsked(r, by, now));
     if (changed) await this.audit(id, by, 'cancel requested', undefined, now);
     await this.redis.publish(this.key('cancel'), id);
     return request;
@@ -417,7 +377,7 @@ export interface RunWriter {
   current(): Promise<UpgradeRequest>;
   appendLog(entry: LogEntry): Promise<void>;
   audit(actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
-  setPhase(phase: Phase, actor: Actor, extra?: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>, now?: number): Promise<UpgradeRequest>;
+  setPhase(phase: Phase, actor: Actor, extra?: PhaseExtra, now?: number): Promise<UpgradeRequest>;
   stepDone(index: number): Promise<void>;
   /** What the run left (see UpgradeRequest.leftBehind). */
   recordLeftBehind(left: ObservedFingerprint): Promise<void>;

@@ -6,7 +6,7 @@ import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo, ReleaseState, T
 import type { ChartEntry } from './milvus/charts.js';
 import type { KubeObject } from './objects.js';
 import type { Plan } from './plan.js';
-import type { Actor, LogEntry, NewRequest, Phase, Place, UpgradeRequest } from './requests.js';
+import type { Actor, LogEntry, NewRequest, Phase, PhaseExtra, Place, UpgradeRequest } from './requests.js';
 
 export interface HelmUpgradeArgs {
   readonly namespace: string;
@@ -184,7 +184,7 @@ export interface RequestStore {
   activeFor(cluster: string, namespace: string, release: string, now?: number): Promise<UpgradeRequest | null>;
   approve(id: string, by: Actor, now?: number): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }>;
   reject(id: string, by: Actor, reason: string | undefined, now?: number): Promise<UpgradeRequest>;
-  setPhase(id: string, phase: Phase, actor: Actor, extra?: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>, now?: number): Promise<UpgradeRequest>;
+  setPhase(id: string, phase: Phase, actor: Actor, extra?: PhaseExtra, now?: number): Promise<UpgradeRequest>;
   requestCancel(id: string, by: Actor, now?: number): Promise<UpgradeRequest>;
   setPlace(id: string, place: Place): Promise<UpgradeRequest>;
   linkRollback(id: string, rollbackId: string): Promise<void>;
