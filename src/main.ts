@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import type { CustomRoute } from './bot/app.js';
 import { groupsNamed, parseAccessConfig } from './bot/access.js';
 import { createEngineAccess, createUpgradeEngine } from './engine-access.js';
-import { RedisRequestEvents, RedisRequestStore } from './jobs/requests.js';
+import { RedisRequestStore } from './jobs/requests.js';
+import { RedisRequestEvents } from './jobs/request-events.js';
+import { RedisEditLedger } from './jobs/edit-ledger.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
 import { startReconciler } from './jobs/reconciler.js';
@@ -205,7 +207,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
       handlers,
     });
-    const updater = new ThreadUpdater({ client, store, edits: store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
+    const updater = new ThreadUpdater({ client, store, edits: new RedisEditLedger(store), logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
     const subscriber = connect('events-subscriber');
     const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
     // Pub/sub is a hint: a lost message is made good by re-reading the active requests.

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import { UpgradeError } from '../upgrade/errors.js';
-import type { ObservedFingerprint } from '../upgrade/plan.js';
-import type { AccessAuditEntry, RequestEvents, RequestStore } from '../upgrade/ports.js';
+import type { AccessAuditEntry, RequestStore } from '../upgrade/ports.js';
 import {
   deriveState,
   endedWith,
@@ -11,7 +10,6 @@ import {
   requestedEntry,
   withApproval,
   withCancelAsked,
-  withNewRun,
   withPhase,
   withRejection,
   type Actor,
@@ -61,55 +59,23 @@ redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[5])
 return 1`;
 
-// Appends to a request's log only while the run holding token ARGV[1] still owns the request.
-const FENCED_APPEND = `
-local json = redis.call('HGET', KEYS[1], 'json')
-if not json then return -1 end
-local token = cjson.decode(json).runToken or 0
-if tostring(token) ~= ARGV[1] then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'ver', 1)
-return 1`;
-
-// The newest request version a Slack message shows; only a newer one may edit it again.
-// Stored: "<version>:<hash of what the message shows>". A claim for an older or equal version is
-// refused (never older over newer); a newer version with the same content only moves the
-// version on (nothing to edit).
-const CLAIM_EDIT = `
-local cur = redis.call('GET', KEYS[1])
-local v, h = 0, ''
-if cur then
-  local i = string.find(cur, ':', 1, true)
-  v = tonumber(string.sub(cur, 1, i - 1))
-  h = string.sub(cur, i + 1)
-end
-if v >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
-if h == ARGV[2] then return 0 end
-return 1`;
-const RELEASE_EDIT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] .. ':' .. ARGV[2] then redis.call('DEL', KEYS[1]) end
-return 1`;
-const EDIT_CLAIM_TTL_S = 30 * 24 * 3600;
-
-/** A run whose token is no longer the request's: another run took over; this one stops. */
-export class Superseded extends UpgradeError {
-  constructor(id: string, token: number, options?: { cause?: unknown }) {
-    super('superseded', `run ${token} of ${id} was superseded by a newer run: it stops and writes nothing`, [], options);
-  }
-}
-
 type Mutation = (r: UpgradeRequest) => UpgradeRequest | null;
 
-/** Upgrade requests, their audit/event log and the per-release lock, kept in Redis. */
+/**
+ * Upgrade requests, their audit/event log and the per-release lock, kept in Redis. The rules are
+ * the domain's (upgrade/requests.ts); this applies them atomically and announces each change.
+ * A run's writes go through its fence (run-fence.ts).
+ */
 export class RedisRequestStore implements RequestStore {
   constructor(
-    private readonly redis: Redis,
+    /** Also written by the run fence and the edit ledger, under the same keys. */
+    readonly redis: Redis,
     private readonly prefix = 'mub:',
     private readonly hooks: StoreTestHooks = {},
   ) {}
 
-  private key(...parts: string[]): string {
+  /** The key of one of the request records' parts (`req`, `log`, `shown`...). */
+  key(...parts: string[]): string {
     return `${this.prefix}${parts.join(':')}`;
   }
 
@@ -209,61 +175,6 @@ export class RedisRequestStore implements RequestStore {
     return request;
   }
 
-  /**
-   * Starts a run: increments the request's fencing token atomically and returns it, or null
-   * (nothing changed) when the request has already ended.
-   */
-  async beginRun(id: string, now = Date.now()): Promise<{ request: UpgradeRequest; token: number | null }> {
-    const { request, changed } = await this.update(id, (r) => withNewRun(r, now));
-    return { request, token: changed ? (request.runToken ?? 0) : null };
-  }
-
-  /** The writes of the run holding `token`: each refused with Superseded once a newer run began. */
-  fenced(id: string, token: number): RunWriter {
-    const check = (r: UpgradeRequest) => {
-      if ((r.runToken ?? 0) !== token) throw new Superseded(id, token);
-    };
-    const appendLog = async (entry: LogEntry) => {
-      const ok = await this.redis.eval(FENCED_APPEND, 2, this.key('req', id), this.key('log', id), String(token), JSON.stringify(entry));
-      if (ok !== 1) throw new Superseded(id, token);
-      await this.redis.publish(this.changedChannel(), id);
-    };
-    const audit = (actor: Actor, action: string, detail?: string, now = Date.now()) => appendLog({ at: now, type: 'audit', actor, action, ...(detail ? { detail } : {}) });
-    return {
-      token,
-      appendLog,
-      audit,
-      current: async () => {
-        const r = await this.require(id);
-        check(r);
-        return r;
-      },
-      setPhase: async (phase, actor, extra = {}, now = Date.now()) => {
-        const { request } = await this.update(id, (r) => {
-          check(r);
-          return withPhase(r, phase, extra);
-        });
-        await audit(actor, phase, extra.error ?? undefined, now);
-        return request;
-      },
-      stepDone: async (index) => {
-        await this.update(id, (r) => {
-          check(r);
-          return r.completedSteps > index ? null : { ...r, completedSteps: index + 1 };
-        });
-      },
-      recordLeftBehind: async (left) => {
-        await this.update(id, (r) => {
-          check(r);
-          return { ...r, leftBehind: left };
-        });
-      },
-      markRolledBack: async (upgradeId, actor) => {
-        check(await this.require(id));
-        await this.setPhase(upgradeId, 'rolled-back', actor);
-      },
-    };
-  }
 
   async setPhase(id: string, phase: Phase, actor: Actor, extra: PhaseExtra = {}, now = Date.now()): Promise<UpgradeRequest> {
     const { request } = await this.update(id, (r) => withPhase(r, phase, extra));
@@ -345,20 +256,6 @@ export class RedisRequestStore implements RequestStore {
     return Number((await this.redis.hget(this.key('req', id), 'ver')) ?? 0);
   }
 
-  /**
-   * Claims the edit of a Slack message for a request's version: true for exactly one caller
-   * (across bot replicas) per newer version with new content; false when that version or a
-   * newer one was shown, or the message shows this content already.
-   */
-  async claimEdit(messageTs: string, version: number, contentHash: string): Promise<boolean> {
-    return (await this.redis.eval(CLAIM_EDIT, 1, this.key('shown', messageTs), String(version), contentHash, String(EDIT_CLAIM_TTL_S))) === 1;
-  }
-
-  /** Gives a claim back after a failed edit, so the next refresh tries again. */
-  async releaseEdit(messageTs: string, version: number, contentHash: string): Promise<void> {
-    await this.redis.eval(RELEASE_EDIT, 1, this.key('shown', messageTs), String(version), contentHash);
-  }
-
   /** The pub/sub channel cancel requests are announced on. */
   cancelChannel(): string {
     return this.key('cancel');
@@ -367,41 +264,5 @@ export class RedisRequestStore implements RequestStore {
   /** The pub/sub channel every change of a request is announced on (its id as the message). */
   changedChannel(): string {
     return this.key('changed');
-  }
-}
-
-/** What a fenced run may write (see RedisRequestStore.fenced). */
-export interface RunWriter {
-  readonly token: number;
-  /** The record, re-read; Superseded when another run owns it now. */
-  current(): Promise<UpgradeRequest>;
-  appendLog(entry: LogEntry): Promise<void>;
-  audit(actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
-  setPhase(phase: Phase, actor: Actor, extra?: PhaseExtra, now?: number): Promise<UpgradeRequest>;
-  stepDone(index: number): Promise<void>;
-  /** What the run left (see UpgradeRequest.leftBehind). */
-  recordLeftBehind(left: ObservedFingerprint): Promise<void>;
-  /** A finished rollback marks the upgrade it undid. */
-  markRolledBack(upgradeId: string, actor: Actor): Promise<void>;
-}
-
-/** Change notifications over Redis pub/sub; `subscriber` must be a connection of its own. */
-export class RedisRequestEvents implements RequestEvents {
-  constructor(
-    private readonly subscriber: Redis,
-    private readonly store: RedisRequestStore,
-  ) {}
-
-  async subscribe(onChange: (requestId: string) => void): Promise<() => Promise<void>> {
-    const channel = this.store.changedChannel();
-    const listener = (ch: string, id: string) => {
-      if (ch === channel) onChange(id);
-    };
-    this.subscriber.on('message', listener);
-    await this.subscriber.subscribe(channel);
-    return async () => {
-      this.subscriber.off('message', listener);
-      await this.subscriber.unsubscribe(channel).catch(() => {});
-    };
   }
 }

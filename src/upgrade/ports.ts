@@ -209,6 +209,14 @@ export interface JobQueue {
   enqueue(requestId: string): Promise<void>;
 }
 
+/** Which request version (and content) each Slack message shows, shared among bot replicas. */
+export interface EditLedger {
+  /** The request's change count, read before the request itself. */
+  version(id: string): Promise<number>;
+  claimEdit(messageTs: string, version: number, contentHash: string): Promise<boolean>;
+  releaseEdit(messageTs: string, version: number, contentHash: string): Promise<void>;
+}
+
 /** Tells who listens that a request changed (an event, a phase, a vote), across processes. */
 export interface RequestEvents {
   subscribe(onChange: (requestId: string) => void): Promise<() => Promise<void>>;
