@@ -32,7 +32,7 @@ import { createEngineAccess } from '../src/engine-access.js';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../src/upgrade/plan.js';
 import { runSteps } from '../src/upgrade/runner/run.js';
 import { makeUpgradePlan } from '../src/upgrade/planner/service.js';
-import { componentOf } from '../src/cluster/kube.js';
+import { componentOf } from '../src/cluster/kube-workloads.js';
 import { rolloutProgress } from '../src/upgrade/state.js';
 import { helm, KUBECTL_BIN, kubeconfigText, kubectl, status, type ClusterInfo } from '../test/harness/control-plane.js';
 import { DEFAULT_PROBE_MS_PER_SECOND, readinessDelayMs } from '../test/harness/fake-kubelet.js';

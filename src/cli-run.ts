@@ -12,7 +12,9 @@ import { createLogger } from './log.js';
 import { eventText, planText } from './plan-text.js';
 import { UpgradeError } from './upgrade/errors.js';
 import type { Plan } from './upgrade/plan.js';
-import { deriveState, isTerminal, type RunEventRecord } from './upgrade/requests.js';
+import { deriveState, isTerminal, type RunEventRecord, type UpgradeRequest } from './upgrade/requests.js';
+import type { JobQueue } from './upgrade/ports.js';
+import { requestChange } from './upgrade/lifecycle/request-change.js';
 import type { RunEvent } from './upgrade/steps.js';
 import { runSteps } from './upgrade/runner/run.js';
 import type { PlanOpts } from './cli-options.js';
@@ -63,13 +65,17 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
       await runSteps(plan, plan.steps, { ports: conn.ports, signal: controller.signal, pollIntervalMs, onEvent: (e) => printEvent(o, e) });
     } else {
       await recorded(o, async (store) => {
-        const request = await store.create({ kind: plan.kind, plan, requester: cliActor(), approvalsNeeded: 0, allowSelfApproval: true, ttlMs: 3_600_000 });
-        log.info({ requestId: request.id, plan: plan.id }, 'request recorded');
-        if (plan.dataChanges) {
-          await store.audit(request.id, cliActor(), 'allow-data-changes', plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '));
+        const announce = async (r: UpgradeRequest) => {
+          log.info({ requestId: r.id, plan: plan.id }, 'request recorded');
+          if (!o.json) process.stdout.write(`request ${r.id} (audit trail in Redis)\n`);
+          return true;
+        };
+        const input = { kind: plan.kind, plan, requester: cliActor(), approvalsNeeded: 0, allowSelfApproval: true, ttlMs: 3_600_000 };
+        const request = await requestChange({ store, ...(o.queue ? { queue: queueAt(o) } : {}) }, input, { announce });
+        if (o.queue) {
+          if (!o.json) process.stdout.write(`queued as job ${request.id}; following its progress (Ctrl-C cancels the request)\n`);
+          return followQueued(store, request.id, o, controller.signal);
         }
-        if (!o.json) process.stdout.write(`request ${request.id} (audit trail in Redis)\n`);
-        if (o.queue) return followQueued(store, request.id, o, controller.signal);
         const engine: EngineAccess = { forCluster: () => ({ deps: conn, ports: conn.ports }) };
         const outcome = await executeRequest(store, engine, request.id, { signal: controller.signal, pollIntervalMs, actor: cliActor(), onEvent: (e) => printEvent(o, e) });
         if (outcome === 'cancelled') throw new UpgradeError('cancelled', `${plan.kind} of ${plan.release} cancelled`);
@@ -85,19 +91,25 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
   print(o, { result: 'succeeded', plan: plan.id, seconds: secs }, `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`);
 }
 
-/** Hands the request to the queue's workers and prints its log until it ends. */
+/** The queue's workers, reached on a connection of its own for the one enqueue. */
+function queueAt(o: PlanOpts): JobQueue {
+  return {
+    enqueue: async (id) => {
+      const connection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+      const queue = new UpgradeQueue({ connection, prefix: o.keyPrefix });
+      try {
+        await queue.enqueue(id);
+      } finally {
+        await queue.close();
+        // The queue does not close a connection it was given.
+        connection.disconnect();
+      }
+    },
+  };
+}
+
+/** Prints the log of a request handed to the workers until it ends. */
 async function followQueued(store: RedisRequestStore, id: string, o: PlanOpts, signal: AbortSignal): Promise<void> {
-  const connection = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
-  const queue = new UpgradeQueue({ connection, prefix: o.keyPrefix });
-  try {
-    await store.setPhase(id, 'queued', cliActor());
-    await queue.enqueue(id);
-    if (!o.json) process.stdout.write(`queued as job ${id}; following its progress (Ctrl-C cancels the request)\n`);
-  } finally {
-    await queue.close();
-    // The queue does not close a connection it was given.
-    connection.disconnect();
-  }
   let seen = 0;
   let cancelAsked = false;
   for (;;) {

@@ -1,37 +1,20 @@
 /**
- * The composition root: reads the config once, builds the adapters and starts the roles this
- * process plays (bot, worker, or both).
+ * The composition root: reads the config once, builds what the roles share and starts the roles
+ * this process plays (roles.ts: worker, planner, bot, health server, dashboard).
  */
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type AppConfig } from './config.js';
 import { readFileSync } from 'node:fs';
-import type { CustomRoute } from './bot/app.js';
-import { groupsNamed, parseAccessConfig } from './bot/access.js';
-import { createEngineAccess, createUpgradeEngine } from './engine-access.js';
-import { RedisRequestEvents, RedisRequestStore } from './jobs/requests.js';
+import { parseAccessConfig } from './bot/access.js';
+import { createEngineAccess } from './engine-access.js';
+import { RedisRequestStore } from './jobs/requests.js';
 import { UpgradeQueue } from './jobs/queue.js';
-import { createUpgradeWorker } from './jobs/worker.js';
-import { startReconciler } from './jobs/reconciler.js';
-import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
-import { resumeLeftPaused } from './upgrade/runner/run.js';
 import { createLogger } from './log.js';
-import { healthRoutes, serveRoutes } from './health.js';
+import { healthRoutes } from './health.js';
 import { createMetrics } from './metrics.js';
+import { startBot, startHealthServer, startPlanner, startQueueDashboard, startWorker, type Shared, type StartExtras } from './roles.js';
 
-/**
- * What only the bot role uses, loaded by the process that plays it: without Bolt and the Web API
- * client a worker's RSS is 15 MB lower idle and 22 MB lower at its peak (bench/RESULTS.md, scale).
- */
-async function loadBotRole() {
-  const [{ WebClient }, { slackLogger, startBotApp }, { SlackGroupResolver }, { BotHandlers }, { ThreadUpdater }] = await Promise.all([
-    import('@slack/web-api'),
-    import('./bot/app.js'),
-    import('./bot/groups.js'),
-    import('./bot/handlers.js'),
-    import('./bot/progress.js'),
-  ]);
-  return { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater };
-}
+export type { StartExtras } from './roles.js';
 
 export interface Running {
   /** The queue dashboard's port, when it is on. */
@@ -43,15 +26,6 @@ export interface Running {
    * running steps finish first; without it, runs are cut short and resumed by another worker.
    */
   close(graceMs?: number): Promise<void>;
-}
-
-export interface StartExtras {
-  readonly helmEnv?: Record<string, string>;
-  /** Web API retries (tests keep them short); default: Slack's own policy. */
-  readonly slackRetries?: number;
-  /** Minimum time between two edits of one Slack message. */
-  readonly slackUpdateIntervalMs?: number;
-  readonly customRoutes?: readonly CustomRoute[];
 }
 
 export async function start(config: AppConfig, extra: StartExtras = {}): Promise<Running> {
@@ -92,7 +66,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   });
   const connection = connect('queue');
   const queue = new UpgradeQueue({ connection, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
-  const closers: Array<(graceMs: number) => Promise<unknown>> = [];
+  const closers: Shared['closers'] = [];
   // The bot's own handle on the queue, on the fail-fast connection (also read by /metrics).
   const botQueue = new UpgradeQueue({ connection: fastRedis, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });
   // Its connection's errors are logged by connect(); BullMQ would print each one again.
@@ -110,134 +84,17 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       kubernetes: async () => void (await engine.default().kube.serverVersion()),
     },
   });
-  if (config.roles.has('worker')) {
-    const workerConnection = connect('worker');
-    const cancelSubscriber = connect('cancel-subscriber');
-    const worker = await createUpgradeWorker({
-      connection: workerConnection,
-      subscriber: cancelSubscriber,
-      prefix: config.keyPrefix,
-      store,
-      engine,
-      logger,
-      concurrency: config.worker.concurrency,
-      lockDurationMs: config.worker.lockMs,
-      stalledIntervalMs: config.worker.stalledIntervalMs,
-      pollIntervalMs: config.pollIntervalMs,
-      observe: {
-        step: (kind, result, seconds) => metrics.stepDuration.observe({ kind, result }, seconds),
-        outcome: (kind, outcome) => metrics.requestsFinished.inc({ kind, outcome }),
-      },
-    });
-    closers.push(async (graceMs) => {
-      await worker.close(graceMs);
-      workerConnection.disconnect();
-      cancelSubscriber.disconnect();
-    });
-    logger.info({ concurrency: config.worker.concurrency }, 'worker started');
-    // Requests whose job can no longer end them (failed for good, removed, never enqueued) are
-    // ended with a reason, at start and then periodically, so no release stays locked.
-    const stopReconciler = startReconciler({
-      store,
-      queue: queue.queue,
-      logger,
-      intervalMs: config.worker.reconcileIntervalMs,
-      graceMs: config.worker.reconcileGraceMs,
-      // Nothing is left paused, even by a run that died for good.
-      afterEnd: async (r) =>
-        resumeLeftPaused(r.plan, r.completedSteps, engine.forCluster(r.cluster).ports, (message) => logger.info({ requestId: r.id, message }, 'resuming what an abandoned request left paused'), config.pollIntervalMs),
-    });
-    closers.push(async () => stopReconciler());
-  }
-  if (config.roles.has('worker') || config.roles.has('planner')) {
-    const planConnection = connect('plan-worker');
-    const planWorker = createPlanWorker({ connection: planConnection, prefix: config.keyPrefix, engine: createUpgradeEngine(engine), logger, concurrency: config.plans.concurrency });
-    closers.push(async () => {
-      // Plans change nothing: a plan cut short is asked for again, never half applied.
-      await planWorker.close(true);
-      planConnection.disconnect();
-    });
-    logger.info({ concurrency: config.plans.concurrency }, 'plan worker started');
-  }
+  const shared: Shared = { config, logger, connect, store, engine, metrics, closers };
+  if (config.roles.has('worker')) await startWorker(shared, queue);
+  if (config.roles.has('worker') || config.roles.has('planner')) startPlanner(shared);
   let botPort: number | null = null;
-  if (config.roles.has('bot')) {
-    const { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater } = await loadBotRole();
-    // Plans render on a worker (helm runs there); reads (status, versions) stay here: they run no process.
-    const plansQueue = planQueue(fastRedis, config.keyPrefix);
-    plansQueue.on('error', () => {});
-    const planEventsConnection = connect('plan-events');
-    const planEvents = planQueueEvents(planEventsConnection, config.keyPrefix);
-    planEvents.on('error', () => {});
-    const planner = new RemotePlanner({ queue: plansQueue, events: planEvents, timeoutMs: config.plans.timeoutMs });
-    const upgradeEngine = {
-      ...createUpgradeEngine(engine),
-      planUpgrade: planner.planUpgrade.bind(planner),
-      planRollback: planner.planRollback.bind(planner),
-    };
-    // The client for work outside a listener (thread updates, group look-ups).
-    const client = new WebClient(config.slack.botToken, {
-      logger: slackLogger(logger),
-      ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
-      ...(extra.slackRetries !== undefined ? { retryConfig: { retries: extra.slackRetries, factor: 1.5, minTimeout: 200 } } : {}),
-    });
-    const handlers = new BotHandlers({
-      store: new RedisRequestStore(fastRedis, config.keyPrefix),
-      queue: botQueue,
-      storeUp: fastUp,
-      engine: upgradeEngine,
-      rules,
-      groups: new SlackGroupResolver(client, groupsNamed(rules)),
-      approvals: config.approvals,
-      logger,
-      now: Date.now,
-    });
-    const bot = await startBotApp({
-      mode: config.slack.mode,
-      botToken: config.slack.botToken!,
-      signingSecret: config.slack.signingSecret,
-      appToken: config.slack.appToken,
-      slackApiUrl: config.slack.apiUrl,
-      port: config.slack.port,
-      logger,
-      retries: extra.slackRetries,
-      workConcurrency: config.slack.workConcurrency,
-      workDeferMs: config.slack.workDeferMs,
-      customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
-      handlers,
-    });
-    const updater = new ThreadUpdater({ client, store, edits: store, logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
-    const subscriber = connect('events-subscriber');
-    const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
-    // Pub/sub is a hint: a lost message is made good by re-reading the active requests.
-    const stopRereading = updater.startRereading(() => store.lockHolders(), config.slack.progressRereadMs);
-    botPort = bot.port;
-    closers.push(async () => {
-      stopRereading();
-      await unsubscribe();
-      subscriber.disconnect();
-      await bot.stop();
-      await planEvents.close();
-      await plansQueue.close();
-      planEventsConnection.disconnect();
-    });
-    logger.info({ mode: config.slack.mode, port: botPort }, 'bot started');
-  }
+  if (config.roles.has('bot')) botPort = await startBot(shared, { rules, fastRedis, fastUp, botQueue, routes, extra });
+  // No Bolt HTTP receiver in this process: health and metrics get a server of their own.
   if (!(config.roles.has('bot') && config.slack.mode === 'http')) {
-    // No Bolt HTTP receiver in this process: health and metrics get a server of their own.
-    const server = await serveRoutes(routes, config.slack.port);
-    const addr = server.address();
-    botPort = botPort ?? (addr && typeof addr === 'object' ? addr.port : null);
-    closers.push(() => new Promise((resolve) => server.close(() => resolve(undefined))));
+    const healthPort = await startHealthServer(shared, routes);
+    botPort = botPort ?? healthPort;
   }
-  let dashboardPort: number | null = null;
-  if (config.dashboard) {
-    // Express and Bull Board load only where the dashboard is on.
-    const { startDashboard } = await import('./dashboard.js');
-    const dashboard = await startDashboard({ queue: queue.queue, ...config.dashboard });
-    dashboardPort = dashboard.port;
-    closers.push(() => dashboard.close());
-    logger.info({ port: dashboardPort, readOnly: config.dashboard.readOnly }, 'queue dashboard started');
-  }
+  const dashboardPort = config.dashboard ? await startQueueDashboard(shared, queue) : null;
   closers.push(() => queue.close());
   closers.push(() => botQueue.close());
   closers.push(async () => engine.close());

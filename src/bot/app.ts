@@ -1,10 +1,10 @@
 /**
  * The Bolt app: transport only. The same listeners serve HTTP (signed requests, Bolt's
- * verification and 5-minute replay window) and Socket Mode; each listener acks first, then
- * hands the work to BotHandlers.
+ * verification and 5-minute replay window) and Socket Mode; each request is acked first (the
+ * buttons' by one middleware), then its work is handed to BotHandlers.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { App, LogLevel, type BlockAction, type ButtonAction, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, type AnyMiddlewareArgs, type BlockAction, type ButtonAction, type Logger as BoltLogger, type SlackActionMiddlewareArgs } from '@slack/bolt';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { ackFirstGate } from './ack-first.js';
@@ -48,6 +48,13 @@ export interface RunningBot {
   /** The HTTP port actually bound (HTTP mode). */
   readonly port: number | null;
   stop(): Promise<void>;
+}
+
+/** A click on one of `buttons` (block_actions), else null. */
+function buttonClick(args: AnyMiddlewareArgs, buttons: ReadonlySet<string>): SlackActionMiddlewareArgs<BlockAction> | null {
+  if (args.body.type !== 'block_actions' || !('action' in args)) return null;
+  const click = args as SlackActionMiddlewareArgs<BlockAction>;
+  return buttons.has(click.action.action_id) ? click : null;
 }
 
 /** Slack's SDK logs through pino: JSON, one event per line, like everything else. */
@@ -114,28 +121,27 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
   });
   const threadOf = (body: BlockAction) => body.message?.thread_ts ?? body.message?.ts;
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ ack, body, action, client, respond }) => {
-    await ack();
+  // Every button of the bot's is acked at once and, while Redis is away, refused there and then:
+  // nothing is started, so nothing runs when it is back.
+  const buttons = new Set<string>(Object.values(ACTIONS));
+  app.use(async (args) => {
+    const click = buttonClick(args, buttons);
+    if (!click) return args.next();
+    await click.ack();
     const down = h.unavailable();
-    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
+    if (down) return h.refuseClick(down, caller(click.body, args.client, click.respond), threadOf(click.body));
+    await args.next();
+  });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ body, action, client, respond }) => {
     await work(() => h.approve(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
-  app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ ack, body, action, client, respond }) => {
-    await ack();
-    const down = h.unavailable();
-    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
+  app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ body, action, client, respond }) => {
     await work(() => h.reject(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
-  app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ ack, body, action, client, respond }) => {
-    await ack();
-    const down = h.unavailable();
-    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
+  app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ body, action, client, respond }) => {
     await work(() => h.rollbackButton(String(action.value ?? ''), caller(body, client, respond)));
   });
-  app.action<BlockAction<ButtonAction>>(ACTIONS.showChanges, async ({ ack, body, action, client, respond }) => {
-    await ack();
-    const down = h.unavailable();
-    if (down) return h.refuseClick(down, caller(body, client, respond), threadOf(body));
+  app.action<BlockAction<ButtonAction>>(ACTIONS.showChanges, async ({ body, action, client, respond }) => {
     await work(() => h.showChanges(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
   // The App Home: published again each time the person opens the tab (Slack also sends this

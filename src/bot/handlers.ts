@@ -1,22 +1,25 @@
 /**
  * What the bot does for each slash command and button, independent of the transport (HTTP or
- * Socket Mode): Bolt's listeners in app.ts only ack and call these.
+ * Socket Mode): Bolt's listeners in app.ts only ack and call these. How it answers is in
+ * replies.ts and threads.ts; what a request goes through, in the domain's lifecycle use cases.
  */
-import type { KnownBlock, WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { UpgradeError, explainError, showInput } from '../upgrade/errors.js';
 import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
-import { deriveState, type Actor, type UpgradeRequest } from '../upgrade/requests.js';
-import { rollbackPlanFor } from '../upgrade/planner/rollback.js';
-import { differencesSince, latestChange, rollbackRefusal } from '../upgrade/planner/rollback-consent.js';
-import { fingerprint, type Plan } from '../upgrade/plan.js';
+import { deriveState, mayCancelUnchecked, type UpgradeRequest } from '../upgrade/requests.js';
+import { enqueueApproved } from '../upgrade/lifecycle/enqueue-approved.js';
+import { requestChange } from '../upgrade/lifecycle/request-change.js';
 import { approversOf, decide, type AccessRule, type Action, type AccessTarget } from './access.js';
 import { helpText, parseCommand, type Command } from './commands.js';
 import type { SlackGroupResolver } from './groups.js';
 import { gatherHome } from './home-data.js';
 import { homeErrorView, homeView } from './home.js';
+import { actorOf, dropNotice, ephemeral, planningNotice, slackErrorOf, type Caller } from './replies.js';
+import { rollbackOf, rollbackRelease, type RollbackDeps } from './rollbacks.js';
 import { statusMessage } from './status-view.js';
-import { changesBlocks, changesSummary, esc, planCard, planSummaryLines, progressMessage, stateWords } from './views.js';
+import { announce, type ThreadDeps } from './threads.js';
+import { changesBlocks, changesSummary, esc, planSummaryLines, stateWords } from './views.js';
 
 export interface BotDeps {
   readonly store: RequestStore;
@@ -37,64 +40,12 @@ export interface BotDeps {
 
 // Kept here too: tests and callers knew the status lines from this module.
 export { statusComponentLines } from './status-view.js';
+export type { Caller, Respond } from './replies.js';
 
 export const REDIS_DOWN = 'Redis is unavailable; nothing was done. Try again when it is back.';
 const REDIS_LOST = 'Redis became unavailable while this was being worked on; it may be half done. Look at `/milvus status` and `/milvus history` when Redis is back.';
 
-/** Bolt's `respond`: a post to the command's or click's response_url. */
-export type Respond = (message: { text?: string; blocks?: KnownBlock[]; response_type?: 'ephemeral'; replace_original?: boolean; delete_original?: boolean }) => Promise<unknown>;
-
-export interface Caller {
-  readonly user: string;
-  readonly userName?: string;
-  readonly channel: string;
-  readonly client: WebClient;
-  /**
-   * The response_url of the command or click. A command is answered there first: it works in DMs
-   * and in channels the bot is not in, where Slack refuses chat.postEphemeral.
-   */
-  readonly respond?: Respond;
-  /** What was answered: a click's answer goes in its thread (postEphemeral), else the response_url. */
-  readonly source?: 'command' | 'click';
-  /**
-   * Set while a "planning…" notice posted through the response_url waits to be replaced: the next
-   * answer takes its place (Slack's replace_original) instead of piling up under it.
-   */
-  readonly notice?: { pending: boolean };
-}
-
 const REQUEST_ID = /^req-\d{1,15}$/;
-
-const actorOf = (c: Caller): Actor => ({ id: c.user, ...(c.userName ? { name: c.userName } : {}), via: 'slack' });
-
-/**
- * A private answer to the person who asked. Commands: through their response_url, falling back to
- * chat.postEphemeral. Clicks: chat.postEphemeral in the card's thread (the bot posted the card, so
- * it is in that channel), falling back to the response_url when Slack refuses it.
- */
-async function ephemeral(c: Caller, text: string, thread_ts?: string, blocks?: KnownBlock[]): Promise<void> {
-  const viaResponseUrl = async () => {
-    const replace = c.notice?.pending === true;
-    await c.respond!({ text, ...(blocks ? { blocks } : {}), response_type: 'ephemeral', replace_original: replace });
-    if (c.notice) c.notice.pending = false;
-  };
-  const viaApi = async () => {
-    await c.client.chat.postEphemeral({ channel: c.channel, user: c.user, text, ...(blocks ? { blocks } : {}), ...(thread_ts ? { thread_ts } : {}) });
-  };
-  const [first, second] = c.respond && c.source !== 'click' ? [viaResponseUrl, viaApi] : [viaApi, c.respond ? viaResponseUrl : null];
-  try {
-    await first();
-  } catch (err) {
-    if (!second) throw err;
-    await second();
-  }
-}
-
-/** The Web API's error code of a failed call (`not_in_channel`, `channel_not_found`...), else the message. */
-function slackErrorOf(err: unknown): string {
-  const code = (err as { data?: { error?: unknown } } | null)?.data?.error;
-  return typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
-}
 
 export function mentionList(ids: readonly string[]): string {
   if (ids.length === 0) return 'nobody (no approver is configured)';
@@ -194,12 +145,12 @@ export class BotHandlers {
         const target = this.target(cmd);
         const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
         if (!active) return ephemeral(c, `Nothing to cancel: ${esc(cmd.release)} has no request in progress.`);
-        if (active.requester.id !== c.user) await this.allow(c, 'cancel', target, active.id);
+        if (!mayCancelUnchecked(active, c.user)) await this.allow(c, 'cancel', target, active.id);
         const r = await this.d.store.requestCancel(active.id, actorOf(c), this.d.now());
         return ephemeral(c, `Cancel of ${esc(active.id)} requested: it is ${stateWords(deriveState(r, this.d.now()))}.`);
       }
       case 'rollback':
-        return this.rollbackRelease(cmd, c);
+        return rollbackRelease(this.rollbacks(), cmd.cluster, this.target(cmd), c);
     }
   }
 
@@ -216,52 +167,19 @@ export class BotHandlers {
     if (active) throw busy(active, this.d.now());
     await planningNotice(c, `Planning the upgrade of *${esc(cmd.release)}* to ${esc(cmd.version)}: the card follows in this channel…`);
     const plan = await this.d.engine.planUpgrade(cmd.cluster, planInput(cmd, cmd.allowDataChanges ? c.user : null));
-    const request = await this.d.store.create(
-      { kind: 'upgrade', plan, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: this.d.approvals.needed, allowSelfApproval: this.d.approvals.allowSelf, ttlMs: this.d.approvals.ttlMs },
-      this.d.now(),
-    );
-    if (plan.dataChanges) {
-      await this.d.store.audit(request.id, actorOf(c), 'allow-data-changes', plan.dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '), this.d.now());
-    }
-    try {
-      await this.postThread(request, c);
-    } catch (err) {
-      return this.abandon(request, c, err);
-    }
-    await dropNotice(c);
-    if (this.d.approvals.needed === 0) await this.enqueue(request.id, actorOf(c));
+    const { needed, allowSelf, ttlMs } = this.d.approvals;
+    await requestChange(this.d, { kind: 'upgrade', plan, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs }, {
+      now: this.d.now,
+      announce: async (request) => {
+        if (!(await announce(this.threads(), request, c))) return false;
+        await dropNotice(c);
+        return true;
+      },
+    });
   }
 
-  /**
-   * The plan card could not be posted (the bot is not in the channel, a DM...): nobody could
-   * approve the request, so it ends now and frees the release; the person is told why.
-   */
-  private async abandon(request: UpgradeRequest, c: Caller, err: unknown): Promise<void> {
-    const why = slackErrorOf(err);
-    this.d.logger.warn({ request: request.id, channel: c.channel, err: why }, 'plan card not posted; request ended');
-    await this.d.store.setPhase(request.id, 'failed', actorOf(c), { error: `the plan card could not be posted in ${c.channel}: ${why}`, finishedAt: this.d.now() });
-    const hint = /not_in_channel|channel_not_found/.test(why) ? ' Invite the bot to this channel (`/invite @milvus-upgrade-bot`) or ask in a channel it is in.' : '';
-    await ephemeral(c, `:warning: I could not post the plan card here (${esc(why)}), so ${esc(request.id)} was ended and ${esc(request.release)} is free again; nothing was changed.${hint}`);
-  }
-
-  /** Posts the card and, in its thread, the progress message; records both in the request. */
-  private async postThread(request: UpgradeRequest, c: Caller, threadTs?: string): Promise<void> {
-    const now = this.d.now();
-    let messageTs = threadTs;
-    if (!threadTs) {
-      const card = planCard(request, this.approversText(request), now);
-      const posted = await c.client.chat.postMessage({ channel: c.channel, text: card.text, blocks: card.blocks });
-      messageTs = posted.ts!;
-      await this.d.store.setPlace(request.id, { channel: c.channel, messageTs });
-    }
-    const view = progressMessage(request, [], now, { canRollBack: false });
-    const progress = await c.client.chat.postMessage({ channel: c.channel, thread_ts: messageTs, text: view.text, blocks: view.blocks });
-    await this.d.store.setPlace(request.id, { channel: c.channel, messageTs: messageTs!, progressTs: progress.ts! });
-  }
-
-  private async enqueue(id: string, actor: Actor): Promise<void> {
-    await this.d.store.setPhase(id, 'queued', actor);
-    await this.d.queue.enqueue(id);
+  private threads(): ThreadDeps {
+    return { store: this.d.store, logger: this.d.logger, now: this.d.now, approversText: (r) => this.approversText(r) };
   }
 
   /**
@@ -296,7 +214,7 @@ export class BotHandlers {
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
       const { nowApproved, changed } = await this.d.store.approve(id, actorOf(c), this.d.now());
       if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
-      if (nowApproved) await this.enqueue(id, actorOf(c));
+      if (nowApproved) await enqueueApproved(this.d, id, actorOf(c));
     } catch (err) {
       await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
     }
@@ -327,110 +245,16 @@ export class BotHandlers {
   async rollbackButton(id: string, c: Caller): Promise<void> {
     try {
       const original = await this.requestOf(id);
-      await this.rollbackOf(original, c);
+      await rollbackOf(this.rollbacks(), original, c);
     } catch (err) {
       await ephemeral(c, `:warning: ${esc(this.explain(err))}`).catch(() => {});
     }
   }
 
-  private async rollbackRelease(cmd: Extract<Command, { name: 'rollback' }>, c: Caller): Promise<void> {
-    const target = this.target(cmd);
-    await this.allow(c, 'rollback', target);
-    const latest = latestChange(await this.d.store.history(target.cluster, cmd.namespace, cmd.release, 50));
-    // The bot's own latest change is undone by the rollback planned with it, or not at all; only a
-    // release the bot never changed gets a rollback planned from what the cluster shows.
-    if (latest) return this.rollbackOf(latest, c);
-    await planningNotice(c, `Planning the rollback of *${esc(cmd.release)}*…`);
-    const plan = await this.d.engine.planRollback(cmd.cluster, cmd.namespace, cmd.release);
-    await this.startRollback(plan, c, null);
-    await dropNotice(c);
+  /** What the rollback flow needs of the bot (rollbacks.ts). */
+  private rollbacks(): RollbackDeps {
+    return { ...this.d, threads: this.threads(), allow: (c, action, target, requestId) => this.allow(c, action, target, requestId) };
   }
-
-  /**
-   * Undoes `original` when it is the release's latest change and the release is still what it
-   * left. Access follows the request's own channel (where the rollback is posted) as well as the
-   * caller's.
-   */
-  private async rollbackOf(original: UpgradeRequest, c: Caller): Promise<void> {
-    const target = { cluster: original.cluster, namespace: original.namespace, release: original.release };
-    const thread = original.place?.messageTs;
-    await this.allow(c, 'rollback', target, original.id);
-    const home = original.place?.channel;
-    if (home && home !== c.channel) await this.allow({ ...c, channel: home }, 'rollback', target, original.id);
-    const now = this.d.now();
-    const history = await this.d.store.history(original.cluster, original.namespace, original.release, 50);
-    const asked = original.rollbackRequest ? await this.d.store.get(original.rollbackRequest) : null;
-    const refusal = rollbackRefusal(original, history, asked, now);
-    if (refusal) return ephemeral(c, `${esc(refusal)}.`, thread);
-    const { state } = await this.d.engine.status(original.cluster, original.namespace, original.release);
-    const differences = differencesSince(original.leftBehind, state);
-    if (differences.length > 0) {
-      throw new UpgradeError('drift', `${original.release} changed since ${original.id} finished: nothing was rolled back`, [...differences, 'look at the release (/milvus status), then ask for a new plan']);
-    }
-    // Checked again by the worker before it runs: against what the upgrade left, or, when that
-    // was not recorded, against the release as it is now.
-    const plan = { ...rollbackPlanFor(original.plan, original.completedSteps)!, observed: original.leftBehind ?? fingerprint(state) };
-    await this.startRollback(plan, c, original);
-  }
-
-  private async startRollback(plan: Plan, c: Caller, original: UpgradeRequest | null): Promise<void> {
-    const needed = this.d.approvals.rollbackNeeded;
-    const channel = original?.place?.channel ?? c.channel;
-    let request: UpgradeRequest;
-    try {
-      request = await this.d.store.create(
-        // Never the asker's own vote: undoing a change is a change.
-        { kind: 'rollback', plan, requester: actorOf(c), place: { channel }, approvalsNeeded: needed, allowSelfApproval: false, ttlMs: this.d.approvals.ttlMs, rollbackOf: original?.id ?? null },
-        this.d.now(),
-      );
-    } catch (err) {
-      // A double click: the first click's rollback holds the release.
-      if (err instanceof UpgradeError && err.code === 'busy') return ephemeral(c, esc(err.message), original?.place?.messageTs);
-      throw err;
-    }
-    if (original) await this.d.store.linkRollback(original.id, request.id);
-    const thread = original?.place?.messageTs;
-    try {
-      if (needed > 0 && thread) await this.postCardInThread(request, { ...c, channel }, thread);
-      else await this.postThread(request, { ...c, channel }, thread);
-    } catch (err) {
-      return this.abandon(request, { ...c, channel }, err);
-    }
-    if (needed === 0) await this.enqueue(request.id, actorOf(c));
-  }
-
-  /** A rollback that needs approval gets its own card (with the buttons) inside the upgrade's thread. */
-  private async postCardInThread(request: UpgradeRequest, c: Caller, threadTs: string): Promise<void> {
-    const now = this.d.now();
-    const card = planCard(request, this.approversText(request), now);
-    const posted = await c.client.chat.postMessage({ channel: c.channel, thread_ts: threadTs, text: card.text, blocks: card.blocks });
-    await this.d.store.setPlace(request.id, { channel: c.channel, messageTs: posted.ts! });
-    const view = progressMessage(request, [], now, { canRollBack: false });
-    const progress = await c.client.chat.postMessage({ channel: c.channel, thread_ts: threadTs, text: view.text, blocks: view.blocks });
-    await this.d.store.setPlace(request.id, { channel: c.channel, messageTs: posted.ts!, progressTs: progress.ts! });
-  }
-}
-
-/**
- * Plans render on a worker and may take seconds: the person is told at once, through the
- * response_url, and the answer replaces the notice. Without a response_url there is nothing to
- * replace later (chat.postEphemeral messages cannot be edited), so nothing is said.
- */
-async function planningNotice(c: Caller, text: string): Promise<void> {
-  if (!c.respond || !c.notice) return;
-  try {
-    await c.respond({ text: `:hourglass_flowing_sand: ${text}`, response_type: 'ephemeral', replace_original: false });
-    c.notice.pending = true;
-  } catch {
-    // The notice is a courtesy; the answer still comes (through chat.postEphemeral if need be).
-  }
-}
-
-/** The card is the answer: the notice that announced it goes. */
-async function dropNotice(c: Caller): Promise<void> {
-  if (!c.notice?.pending || !c.respond) return;
-  c.notice.pending = false;
-  await c.respond({ delete_original: true }).catch(() => {});
 }
 
 function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedBy: string | null) {

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { RequestStore } from '../upgrade/ports.js';
+import type { EditLedger, RequestStore } from '../upgrade/ports.js';
 import { deriveState, type UpgradeRequest } from '../upgrade/requests.js';
 import { offersRollback, planCard, progressMessage, type MessageView } from './views.js';
 
@@ -25,13 +25,6 @@ export interface ThreadUpdaterOptions {
   readonly onSlackError?: (method: string) => void;
   /** Shared among bot replicas: which request version (and content) each message shows. */
   readonly edits?: EditLedger;
-}
-
-export interface EditLedger {
-  /** The request's change count, read before the request itself. */
-  version(id: string): Promise<number>;
-  claimEdit(messageTs: string, version: number, contentHash: string): Promise<boolean>;
-  releaseEdit(messageTs: string, version: number, contentHash: string): Promise<void>;
 }
 
 export class ThreadUpdater {

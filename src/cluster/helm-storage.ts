@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { UpgradeError } from '../upgrade/errors.js';
 import type { HelmReleaseInfo, HelmRevisionInfo } from '../upgrade/state.js';
-import { api } from './kube.js';
+import { api } from './kube-api.js';
 
 /** The fields of helm's release record (pkg/release) this bot reads. */
 export interface StoredRelease {

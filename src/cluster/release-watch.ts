@@ -8,7 +8,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import type { ReleaseChanges } from '../upgrade/ports.js';
-import { milvusSelector } from './kube.js';
+import { milvusSelector } from './kube-workloads.js';
 
 interface Watched {
   seq: number;

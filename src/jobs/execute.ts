@@ -16,7 +16,8 @@ import type { RunEvent } from '../upgrade/steps.js';
 import { runSteps } from '../upgrade/runner/run.js';
 import type { EngineDeps } from '../upgrade/planner/service.js';
 import { deriveState, isTerminal, recordOf, type Actor, type RequestState } from '../upgrade/requests.js';
-import { Superseded, type RedisRequestStore, type RunWriter } from './requests.js';
+import type { RedisRequestStore } from './requests.js';
+import { Superseded, beginRun, fenced, type RunWriter } from './run-fence.js';
 
 /** The adapters for one cluster (a kubeconfig context), supplied by the composition root. */
 export interface EngineAccess {
@@ -73,9 +74,9 @@ export async function executeRequest(
   const actor = options.actor ?? WORKER;
   const first = await store.require(id);
   if (deriveState(first, now()) === 'pending-approval') throw new UpgradeError('invalid-state', `request ${id} is not approved`);
-  const { request: req, token } = await store.beginRun(id, now());
+  const { request: req, token } = await beginRun(store, id, now());
   if (token === null) return deriveState(req, now());
-  const run = store.fenced(id, token);
+  const run = fenced(store, id, token);
   const fence = watchFence(store, id, token, options.fenceCheckMs ?? 2000);
   try {
     return await fencedRun(run, req, engine, options, actor, now, fence.signal);

@@ -1,15 +1,22 @@
 import type { Redis } from 'ioredis';
 import { UpgradeError } from '../upgrade/errors.js';
-import type { ObservedFingerprint } from '../upgrade/plan.js';
-import type { AccessAuditEntry, RequestEvents, RequestStore } from '../upgrade/ports.js';
+import type { AccessAuditEntry, RequestStore } from '../upgrade/ports.js';
 import {
   deriveState,
+  endedWith,
   isTerminal,
+  newRequest,
   releaseKey,
+  requestedEntry,
+  withApproval,
+  withCancelAsked,
+  withPhase,
+  withRejection,
   type Actor,
   type LogEntry,
   type NewRequest,
   type Phase,
+  type PhaseExtra,
   type Place,
   type UpgradeRequest,
 } from '../upgrade/requests.js';
@@ -52,55 +59,23 @@ redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[5])
 return 1`;
 
-// Appends to a request's log only while the run holding token ARGV[1] still owns the request.
-const FENCED_APPEND = `
-local json = redis.call('HGET', KEYS[1], 'json')
-if not json then return -1 end
-local token = cjson.decode(json).runToken or 0
-if tostring(token) ~= ARGV[1] then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'ver', 1)
-return 1`;
-
-// The newest request version a Slack message shows; only a newer one may edit it again.
-// Stored: "<version>:<hash of what the message shows>". A claim for an older or equal version is
-// refused (never older over newer); a newer version with the same content only moves the
-// version on (nothing to edit).
-const CLAIM_EDIT = `
-local cur = redis.call('GET', KEYS[1])
-local v, h = 0, ''
-if cur then
-  local i = string.find(cur, ':', 1, true)
-  v = tonumber(string.sub(cur, 1, i - 1))
-  h = string.sub(cur, i + 1)
-end
-if v >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
-if h == ARGV[2] then return 0 end
-return 1`;
-const RELEASE_EDIT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] .. ':' .. ARGV[2] then redis.call('DEL', KEYS[1]) end
-return 1`;
-const EDIT_CLAIM_TTL_S = 30 * 24 * 3600;
-
-/** A run whose token is no longer the request's: another run took over; this one stops. */
-export class Superseded extends UpgradeError {
-  constructor(id: string, token: number, options?: { cause?: unknown }) {
-    super('superseded', `run ${token} of ${id} was superseded by a newer run: it stops and writes nothing`, [], options);
-  }
-}
-
 type Mutation = (r: UpgradeRequest) => UpgradeRequest | null;
 
-/** Upgrade requests, their audit/event log and the per-release lock, kept in Redis. */
+/**
+ * Upgrade requests, their audit/event log and the per-release lock, kept in Redis. The rules are
+ * the domain's (upgrade/requests.ts); this applies them atomically and announces each change.
+ * A run's writes go through its fence (run-fence.ts).
+ */
 export class RedisRequestStore implements RequestStore {
   constructor(
-    private readonly redis: Redis,
+    /** Also written by the run fence and the edit ledger, under the same keys. */
+    readonly redis: Redis,
     private readonly prefix = 'mub:',
     private readonly hooks: StoreTestHooks = {},
   ) {}
 
-  private key(...parts: string[]): string {
+  /** The key of one of the request records' parts (`req`, `log`, `shown`...). */
+  key(...parts: string[]): string {
     return `${this.prefix}${parts.join(':')}`;
   }
 
@@ -140,32 +115,8 @@ export class RedisRequestStore implements RequestStore {
         }
       }
       const id = `req-${await this.redis.incr(this.key('seq'))}`;
-      const request: UpgradeRequest = {
-        id,
-        kind: input.kind,
-        cluster: plan.cluster,
-        namespace: plan.namespace,
-        release: plan.release,
-        plan,
-        requester: input.requester,
-        place: input.place ?? null,
-        createdAt: now,
-        expiresAt: now + input.ttlMs,
-        approvalsNeeded: input.approvalsNeeded,
-        allowSelfApproval: input.allowSelfApproval,
-        approvals: [],
-        rejection: null,
-        phase: null,
-        cancelRequested: null,
-        completedSteps: 0,
-        startedAt: null,
-        finishedAt: null,
-        error: null,
-        rollbackOf: input.rollbackOf ?? null,
-        rollbackRequest: null,
-        runToken: 0,
-      };
-      const first: LogEntry = { at: now, type: 'audit', actor: input.requester, action: `requested ${input.kind}`, detail: `${plan.from} -> ${plan.to} by ${plan.path}` };
+      const request = newRequest(id, input, now);
+      const first = requestedEntry(input, now);
       await this.hooks.beforeRecordWrite?.();
       const keys = [lockKey, this.key('req', id), this.key('history', releaseKey(plan.cluster, plan.namespace, plan.release)), this.key('log', id)];
       const won = await this.redis.eval(CREATE, keys.length, ...keys, holder ?? '', id, JSON.stringify(request), String(now), JSON.stringify(first));
@@ -194,28 +145,22 @@ export class RedisRequestStore implements RequestStore {
     throw new UpgradeError('busy', `request ${id} is being changed by others: try again`);
   }
 
-  /**
-   * A vote. Refuses the requester's own (unless allowed) and votes on a request that is not
-   * pending; a second vote by the same person changes nothing.
-   */
-  async approve(id: string, by: Actor, now = Date.now()): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }> {
+  /** Applies a rule that may refuse: the refusal of the last attempt is returned, nothing written. */
+  private async decide(id: string, rule: (r: UpgradeRequest) => UpgradeRequest | UpgradeError | null): Promise<{ request: UpgradeRequest; changed: boolean; refusal: UpgradeError | null }> {
     let refusal: UpgradeError | null = null;
     const { request, changed } = await this.update(id, (r) => {
-      refusal = null;
-      const state = deriveState(r, now);
-      if (r.approvals.some((v) => v.by.id === by.id)) return null;
-      if (state !== 'pending-approval') {
-        refusal = new UpgradeError('invalid-state', `request ${id} is ${state}: it cannot be approved now`);
-        return null;
-      }
-      if (!r.allowSelfApproval && r.requester.id === by.id) {
-        refusal = new UpgradeError('denied', `you asked for this ${r.kind}: someone else must approve it`);
-        return null;
-      }
-      return { ...r, approvals: [...r.approvals, { by, at: now }] };
+      const next = rule(r);
+      refusal = next instanceof UpgradeError ? next : null;
+      return next instanceof UpgradeError ? null : next;
     });
+    return { request, changed, refusal };
+  }
+
+  /** A vote (see withApproval); a refused one is logged, then thrown. */
+  async approve(id: string, by: Actor, now = Date.now()): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }> {
+    const { request, changed, refusal } = await this.decide(id, (r) => withApproval(r, by, now));
     if (refusal) {
-      await this.audit(id, by, 'approval refused', (refusal as UpgradeError).message, now);
+      await this.audit(id, by, 'approval refused', refusal.message, now);
       throw refusal;
     }
     const nowApproved = changed && deriveState(request, now) === 'approved';
@@ -224,80 +169,15 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async reject(id: string, by: Actor, reason: string | undefined, now = Date.now()): Promise<UpgradeRequest> {
-    let refusal: UpgradeError | null = null;
-    const { request, changed } = await this.update(id, (r) => {
-      refusal = null;
-      const state = deriveState(r, now);
-      if (state === 'rejected') return null;
-      if (state !== 'pending-approval') {
-        refusal = new UpgradeError('invalid-state', `request ${id} is ${state}: it cannot be rejected now`);
-        return null;
-      }
-      return { ...r, rejection: { by, at: now, ...(reason ? { reason } : {}) } };
-    });
+    const { request, changed, refusal } = await this.decide(id, (r) => withRejection(r, by, reason, now));
     if (refusal) throw refusal;
     if (changed) await this.audit(id, by, 'rejected', reason, now);
     return request;
   }
 
-  /**
-   * Starts a run: increments the request's fencing token atomically and returns it, or null
-   * (nothing changed) when the request has already ended.
-   */
-  async beginRun(id: string, now = Date.now()): Promise<{ request: UpgradeRequest; token: number | null }> {
-    const { request, changed } = await this.update(id, (r) => (isTerminal(deriveState(r, now)) ? null : { ...r, runToken: (r.runToken ?? 0) + 1 }));
-    return { request, token: changed ? (request.runToken ?? 0) : null };
-  }
 
-  /** The writes of the run holding `token`: each refused with Superseded once a newer run began. */
-  fenced(id: string, token: number): RunWriter {
-    const check = (r: UpgradeRequest) => {
-      if ((r.runToken ?? 0) !== token) throw new Superseded(id, token);
-    };
-    const appendLog = async (entry: LogEntry) => {
-      const ok = await this.redis.eval(FENCED_APPEND, 2, this.key('req', id), this.key('log', id), String(token), JSON.stringify(entry));
-      if (ok !== 1) throw new Superseded(id, token);
-      await this.redis.publish(this.changedChannel(), id);
-    };
-    const audit = (actor: Actor, action: string, detail?: string, now = Date.now()) => appendLog({ at: now, type: 'audit', actor, action, ...(detail ? { detail } : {}) });
-    return {
-      token,
-      appendLog,
-      audit,
-      current: async () => {
-        const r = await this.require(id);
-        check(r);
-        return r;
-      },
-      setPhase: async (phase, actor, extra = {}, now = Date.now()) => {
-        const { request } = await this.update(id, (r) => {
-          check(r);
-          return r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra };
-        });
-        await audit(actor, phase, extra.error ?? undefined, now);
-        return request;
-      },
-      stepDone: async (index) => {
-        await this.update(id, (r) => {
-          check(r);
-          return r.completedSteps > index ? null : { ...r, completedSteps: index + 1 };
-        });
-      },
-      recordLeftBehind: async (left) => {
-        await this.update(id, (r) => {
-          check(r);
-          return { ...r, leftBehind: left };
-        });
-      },
-      markRolledBack: async (upgradeId, actor) => {
-        check(await this.require(id));
-        await this.setPhase(upgradeId, 'rolled-back', actor);
-      },
-    };
-  }
-
-  async setPhase(id: string, phase: Phase, actor: Actor, extra: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>> = {}, now = Date.now()): Promise<UpgradeRequest> {
-    const { request } = await this.update(id, (r) => (r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra }));
+  async setPhase(id: string, phase: Phase, actor: Actor, extra: PhaseExtra = {}, now = Date.now()): Promise<UpgradeRequest> {
+    const { request } = await this.update(id, (r) => withPhase(r, phase, extra));
     await this.audit(id, actor, phase, extra.error ?? undefined, now);
     return request;
   }
@@ -307,7 +187,7 @@ export class RedisRequestStore implements RequestStore {
    * release. Returns false when it had ended already.
    */
   async endIfActive(id: string, reason: string, actor: Actor, now = Date.now()): Promise<boolean> {
-    const { changed } = await this.update(id, (r) => (isTerminal(deriveState(r, now)) ? null : { ...r, phase: 'failed', error: reason, finishedAt: now }));
+    const { changed } = await this.update(id, (r) => endedWith(r, reason, now));
     if (changed) await this.audit(id, actor, 'failed', reason, now);
     return changed;
   }
@@ -324,18 +204,9 @@ export class RedisRequestStore implements RequestStore {
     return ids;
   }
 
-  /**
-   * Asks to stop. A request not yet handed to a worker is cancelled at once; a queued or running
-   * one is stopped by its worker (between steps, or by interrupting a wait).
-   */
+  /** Asks to stop (see withCancelAsked) and tells the workers at once. */
   async requestCancel(id: string, by: Actor, now = Date.now()): Promise<UpgradeRequest> {
-    const { request, changed } = await this.update(id, (r) => {
-      const state = deriveState(r, now);
-      if (r.cancelRequested || isTerminal(state)) return null;
-      // Nothing runs yet (a worker that picks it up later finds it ended): ended at once.
-      const notStarted = state === 'pending-approval' || state === 'approved' || state === 'queued';
-      return { ...r, cancelRequested: { by, at: now }, ...(notStarted ? { phase: 'cancelled' as const, finishedAt: now } : {}) };
-    });
+    const { request, changed } = await this.update(id, (r) => withCancelAsked(r, by, now));
     if (changed) await this.audit(id, by, 'cancel requested', undefined, now);
     await this.redis.publish(this.key('cancel'), id);
     return request;
@@ -385,20 +256,6 @@ export class RedisRequestStore implements RequestStore {
     return Number((await this.redis.hget(this.key('req', id), 'ver')) ?? 0);
   }
 
-  /**
-   * Claims the edit of a Slack message for a request's version: true for exactly one caller
-   * (across bot replicas) per newer version with new content; false when that version or a
-   * newer one was shown, or the message shows this content already.
-   */
-  async claimEdit(messageTs: string, version: number, contentHash: string): Promise<boolean> {
-    return (await this.redis.eval(CLAIM_EDIT, 1, this.key('shown', messageTs), String(version), contentHash, String(EDIT_CLAIM_TTL_S))) === 1;
-  }
-
-  /** Gives a claim back after a failed edit, so the next refresh tries again. */
-  async releaseEdit(messageTs: string, version: number, contentHash: string): Promise<void> {
-    await this.redis.eval(RELEASE_EDIT, 1, this.key('shown', messageTs), String(version), contentHash);
-  }
-
   /** The pub/sub channel cancel requests are announced on. */
   cancelChannel(): string {
     return this.key('cancel');
@@ -407,41 +264,5 @@ export class RedisRequestStore implements RequestStore {
   /** The pub/sub channel every change of a request is announced on (its id as the message). */
   changedChannel(): string {
     return this.key('changed');
-  }
-}
-
-/** What a fenced run may write (see RedisRequestStore.fenced). */
-export interface RunWriter {
-  readonly token: number;
-  /** The record, re-read; Superseded when another run owns it now. */
-  current(): Promise<UpgradeRequest>;
-  appendLog(entry: LogEntry): Promise<void>;
-  audit(actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
-  setPhase(phase: Phase, actor: Actor, extra?: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>, now?: number): Promise<UpgradeRequest>;
-  stepDone(index: number): Promise<void>;
-  /** What the run left (see UpgradeRequest.leftBehind). */
-  recordLeftBehind(left: ObservedFingerprint): Promise<void>;
-  /** A finished rollback marks the upgrade it undid. */
-  markRolledBack(upgradeId: string, actor: Actor): Promise<void>;
-}
-
-/** Change notifications over Redis pub/sub; `subscriber` must be a connection of its own. */
-export class RedisRequestEvents implements RequestEvents {
-  constructor(
-    private readonly subscriber: Redis,
-    private readonly store: RedisRequestStore,
-  ) {}
-
-  async subscribe(onChange: (requestId: string) => void): Promise<() => Promise<void>> {
-    const channel = this.store.changedChannel();
-    const listener = (ch: string, id: string) => {
-      if (ch === channel) onChange(id);
-    };
-    this.subscriber.on('message', listener);
-    await this.subscriber.subscribe(channel);
-    return async () => {
-      this.subscriber.off('message', listener);
-      await this.subscriber.unsubscribe(channel).catch(() => {});
-    };
   }
 }

@@ -6,7 +6,7 @@ import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo, ReleaseState, T
 import type { ChartEntry } from './milvus/charts.js';
 import type { KubeObject } from './objects.js';
 import type { Plan } from './plan.js';
-import type { Actor, LogEntry, NewRequest, Phase, Place, UpgradeRequest } from './requests.js';
+import type { Actor, LogEntry, NewRequest, Phase, PhaseExtra, Place, UpgradeRequest } from './requests.js';
 
 export interface HelmUpgradeArgs {
   readonly namespace: string;
@@ -189,7 +189,7 @@ export interface RequestStore {
   activeFor(cluster: string, namespace: string, release: string, now?: number): Promise<UpgradeRequest | null>;
   approve(id: string, by: Actor, now?: number): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }>;
   reject(id: string, by: Actor, reason: string | undefined, now?: number): Promise<UpgradeRequest>;
-  setPhase(id: string, phase: Phase, actor: Actor, extra?: Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>, now?: number): Promise<UpgradeRequest>;
+  setPhase(id: string, phase: Phase, actor: Actor, extra?: PhaseExtra, now?: number): Promise<UpgradeRequest>;
   requestCancel(id: string, by: Actor, now?: number): Promise<UpgradeRequest>;
   setPlace(id: string, place: Place): Promise<UpgradeRequest>;
   linkRollback(id: string, rollbackId: string): Promise<void>;
@@ -212,6 +212,14 @@ export interface AccessAuditEntry {
 export interface JobQueue {
   /** Idempotent: the request id is the job id. */
   enqueue(requestId: string): Promise<void>;
+}
+
+/** Which request version (and content) each Slack message shows, shared among bot replicas. */
+export interface EditLedger {
+  /** The request's change count, read before the request itself. */
+  version(id: string): Promise<number>;
+  claimEdit(messageTs: string, version: number, contentHash: string): Promise<boolean>;
+  releaseEdit(messageTs: string, version: number, contentHash: string): Promise<void>;
 }
 
 /** Tells who listens that a request changed (an event, a phase, a vote), across processes. */

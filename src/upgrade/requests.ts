@@ -2,6 +2,7 @@
  * Upgrade requests: what was asked, by whom, where, the plan exactly as shown, and what happened.
  * Approval status is derived from votes, deadline and rejection; only execution phases are stored.
  */
+import { UpgradeError } from './errors.js';
 import type { ObservedFingerprint, Plan } from './plan.js';
 import type { RunEvent } from './steps.js';
 
@@ -111,4 +112,100 @@ export interface NewRequest {
   readonly allowSelfApproval: boolean;
   readonly ttlMs: number;
   readonly rollbackOf?: string | null;
+}
+
+/** A request as first recorded: nothing voted, nothing run; it expires `ttlMs` after it was asked. */
+export function newRequest(id: string, input: NewRequest, now: number): UpgradeRequest {
+  const { plan } = input;
+  return {
+    id,
+    kind: input.kind,
+    cluster: plan.cluster,
+    namespace: plan.namespace,
+    release: plan.release,
+    plan,
+    requester: input.requester,
+    place: input.place ?? null,
+    createdAt: now,
+    expiresAt: now + input.ttlMs,
+    approvalsNeeded: input.approvalsNeeded,
+    allowSelfApproval: input.allowSelfApproval,
+    approvals: [],
+    rejection: null,
+    phase: null,
+    cancelRequested: null,
+    completedSteps: 0,
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+    rollbackOf: input.rollbackOf ?? null,
+    rollbackRequest: null,
+    runToken: 0,
+  };
+}
+
+/** The first line of a request's log. */
+export function requestedEntry(input: NewRequest, now: number): LogEntry {
+  const { plan } = input;
+  return { at: now, type: 'audit', actor: input.requester, action: `requested ${input.kind}`, detail: `${plan.from} -> ${plan.to} by ${plan.path}` };
+}
+
+/*
+ * The rules of a request's life. Each takes the record as read and returns the record to write,
+ * null when there is nothing to change, or (for a person's decision) the refusal to give them.
+ * The store applies them atomically, so they see the newest record on every retry.
+ */
+
+/**
+ * A vote. Refuses the requester's own (unless allowed) and votes on a request that is not
+ * pending; a second vote by the same person changes nothing.
+ */
+export function withApproval(r: UpgradeRequest, by: Actor, now: number): UpgradeRequest | UpgradeError | null {
+  const state = deriveState(r, now);
+  if (r.approvals.some((v) => v.by.id === by.id)) return null;
+  if (state !== 'pending-approval') return new UpgradeError('invalid-state', `request ${r.id} is ${state}: it cannot be approved now`);
+  if (!r.allowSelfApproval && r.requester.id === by.id) return new UpgradeError('denied', `you asked for this ${r.kind}: someone else must approve it`);
+  return { ...r, approvals: [...r.approvals, { by, at: now }] };
+}
+
+/** Only a pending request can be rejected; rejecting it again changes nothing. */
+export function withRejection(r: UpgradeRequest, by: Actor, reason: string | undefined, now: number): UpgradeRequest | UpgradeError | null {
+  const state = deriveState(r, now);
+  if (state === 'rejected') return null;
+  if (state !== 'pending-approval') return new UpgradeError('invalid-state', `request ${r.id} is ${state}: it cannot be rejected now`);
+  return { ...r, rejection: { by, at: now, ...(reason ? { reason } : {}) } };
+}
+
+/**
+ * Asks to stop. A request not yet handed to a worker is cancelled at once; a queued or running
+ * one is stopped by its worker (between steps, or by interrupting a wait).
+ */
+export function withCancelAsked(r: UpgradeRequest, by: Actor, now: number): UpgradeRequest | null {
+  const state = deriveState(r, now);
+  if (r.cancelRequested || isTerminal(state)) return null;
+  // Nothing runs yet (a worker that picks it up later finds it ended): ended at once.
+  const notStarted = state === 'pending-approval' || state === 'approved' || state === 'queued';
+  return { ...r, cancelRequested: { by, at: now }, ...(notStarted ? { phase: 'cancelled' as const, finishedAt: now } : {}) };
+}
+
+/** A request that has not ended yet, ended as failed with a reason (which frees its release). */
+export function endedWith(r: UpgradeRequest, reason: string, now: number): UpgradeRequest | null {
+  return isTerminal(deriveState(r, now)) ? null : { ...r, phase: 'failed', error: reason, finishedAt: now };
+}
+
+/** A phase already set changes nothing, unless it brings an error to record. */
+export function withPhase(r: UpgradeRequest, phase: Phase, extra: PhaseExtra): UpgradeRequest | null {
+  return r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra };
+}
+
+export type PhaseExtra = Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>;
+
+/** A new run takes the next fencing token; a request that has ended takes no run. */
+export function withNewRun(r: UpgradeRequest, now: number): UpgradeRequest | null {
+  return isTerminal(deriveState(r, now)) ? null : { ...r, runToken: (r.runToken ?? 0) + 1 };
+}
+
+/** Who may stop a request without the cancel right: the person who asked for it. */
+export function mayCancelUnchecked(r: Pick<UpgradeRequest, 'requester'>, actorId: string): boolean {
+  return r.requester.id === actorId;
 }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HelmCliReleaseManager } from '../../src/cluster/helm.js';
 import { HelmSecretStorage } from '../../src/cluster/helm-storage.js';
-import { loadKubeConfig } from '../../src/cluster/kube.js';
+import { loadKubeConfig } from '../../src/cluster/kube-api.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesReleaseWatch } from '../../src/cluster/release-watch.js';
-import { loadKubeConfig } from '../../src/cluster/kube.js';
+import { loadKubeConfig } from '../../src/cluster/kube-api.js';
 import { waitRollout, type StepContext } from '../../src/upgrade/runner/run-support.js';
 import { testEngine } from './engine.js';
 import { cluster, installRelease, newNamespace } from './helpers.js';

@@ -4,7 +4,7 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { componentOf } from '../../src/cluster/kube.js';
+import { componentOf } from '../../src/cluster/kube-workloads.js';
 import { messageQueueOf } from '../../src/cluster/milvus.js';
 import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
 import { runSteps } from '../../src/upgrade/runner/run.js';

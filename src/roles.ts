@@ -1,0 +1,205 @@
+/**
+ * The roles a process can play, one function each: the worker, the planner, the Slack bot, the
+ * health server and the queue dashboard. main.ts builds what they share and starts the ones its
+ * config names; each pushes its own stop onto the closers.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AppConfig } from './config.js';
+import type { CustomRoute } from './bot/app.js';
+import { groupsNamed, type AccessRule } from './bot/access.js';
+import { createUpgradeEngine, type createEngineAccess } from './engine-access.js';
+import { RedisRequestStore } from './jobs/requests.js';
+import { RedisRequestEvents } from './jobs/request-events.js';
+import { RedisEditLedger } from './jobs/edit-ledger.js';
+import type { UpgradeQueue } from './jobs/queue.js';
+import { createUpgradeWorker } from './jobs/worker.js';
+import { startReconciler } from './jobs/reconciler.js';
+import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
+import { resumeLeftPaused } from './upgrade/runner/run.js';
+import { serveRoutes, type healthRoutes } from './health.js';
+import type { createMetrics } from './metrics.js';
+
+export interface StartExtras {
+  readonly helmEnv?: Record<string, string>;
+  /** Web API retries (tests keep them short); default: Slack's own policy. */
+  readonly slackRetries?: number;
+  /** Minimum time between two edits of one Slack message. */
+  readonly slackUpdateIntervalMs?: number;
+  readonly customRoutes?: readonly CustomRoute[];
+}
+
+/** What every role is built from: made once per process by start(). */
+export interface Shared {
+  readonly config: AppConfig;
+  readonly logger: Logger;
+  /** A Redis connection of the role's own, named in the logs. */
+  readonly connect: (role: string, failFast?: boolean) => Redis;
+  /** The store on the waiting connection (workers, the thread updater). */
+  readonly store: RedisRequestStore;
+  readonly engine: ReturnType<typeof createEngineAccess>;
+  readonly metrics: ReturnType<typeof createMetrics>;
+  /** Each role's stop, run in reverse order of start by Running.close. */
+  readonly closers: Array<(graceMs: number) => Promise<unknown>>;
+}
+
+/**
+ * What only the bot role uses, loaded by the process that plays it: without Bolt and the Web API
+ * client a worker's RSS is 15 MB lower idle and 22 MB lower at its peak (bench/RESULTS.md, scale).
+ */
+async function loadBotRole() {
+  const [{ WebClient }, { slackLogger, startBotApp }, { SlackGroupResolver }, { BotHandlers }, { ThreadUpdater }] = await Promise.all([
+    import('@slack/web-api'),
+    import('./bot/app.js'),
+    import('./bot/groups.js'),
+    import('./bot/handlers.js'),
+    import('./bot/progress.js'),
+  ]);
+  return { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater };
+}
+
+/** Runs approved requests from the queue; ends the ones their job can no longer end. */
+export async function startWorker({ config, logger, connect, store, engine, metrics, closers }: Shared, queue: UpgradeQueue): Promise<void> {
+  const workerConnection = connect('worker');
+  const cancelSubscriber = connect('cancel-subscriber');
+  const worker = await createUpgradeWorker({
+    connection: workerConnection,
+    subscriber: cancelSubscriber,
+    prefix: config.keyPrefix,
+    store,
+    engine,
+    logger,
+    concurrency: config.worker.concurrency,
+    lockDurationMs: config.worker.lockMs,
+    stalledIntervalMs: config.worker.stalledIntervalMs,
+    pollIntervalMs: config.pollIntervalMs,
+    observe: {
+      step: (kind, result, seconds) => metrics.stepDuration.observe({ kind, result }, seconds),
+      outcome: (kind, outcome) => metrics.requestsFinished.inc({ kind, outcome }),
+    },
+  });
+  closers.push(async (graceMs) => {
+    await worker.close(graceMs);
+    workerConnection.disconnect();
+    cancelSubscriber.disconnect();
+  });
+  logger.info({ concurrency: config.worker.concurrency }, 'worker started');
+  // Requests whose job can no longer end them (failed for good, removed, never enqueued) are
+  // ended with a reason, at start and then periodically, so no release stays locked.
+  const stopReconciler = startReconciler({
+    store,
+    queue: queue.queue,
+    logger,
+    intervalMs: config.worker.reconcileIntervalMs,
+    graceMs: config.worker.reconcileGraceMs,
+    // Nothing is left paused, even by a run that died for good.
+    afterEnd: async (r) =>
+      resumeLeftPaused(r.plan, r.completedSteps, engine.forCluster(r.cluster).ports, (message) => logger.info({ requestId: r.id, message }, 'resuming what an abandoned request left paused'), config.pollIntervalMs),
+  });
+  closers.push(async () => stopReconciler());
+}
+
+/** Renders the plans the bot asks for (helm runs here, not in the bot). */
+export function startPlanner({ config, logger, connect, engine, closers }: Shared): void {
+  const planConnection = connect('plan-worker');
+  const planWorker = createPlanWorker({ connection: planConnection, prefix: config.keyPrefix, engine: createUpgradeEngine(engine), logger, concurrency: config.plans.concurrency });
+  closers.push(async () => {
+    // Plans change nothing: a plan cut short is asked for again, never half applied.
+    await planWorker.close(true);
+    planConnection.disconnect();
+  });
+  logger.info({ concurrency: config.plans.concurrency }, 'plan worker started');
+}
+
+export interface BotRoleInputs {
+  readonly rules: readonly AccessRule[];
+  /** The fail-fast connection the bot's requests use, and whether it is up. */
+  readonly fastRedis: Redis;
+  readonly fastUp: () => boolean;
+  readonly botQueue: UpgradeQueue;
+  readonly routes: ReturnType<typeof healthRoutes>;
+  readonly extra: StartExtras;
+}
+
+/** The Slack bot: its commands and buttons, and the request threads it keeps up to date. Returns its HTTP port. */
+export async function startBot({ config, logger, connect, store, engine, metrics, closers }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
+  const { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater } = await loadBotRole();
+  // Plans render on a worker (helm runs there); reads (status, versions) stay here: they run no process.
+  const plansQueue = planQueue(fastRedis, config.keyPrefix);
+  plansQueue.on('error', () => {});
+  const planEventsConnection = connect('plan-events');
+  const planEvents = planQueueEvents(planEventsConnection, config.keyPrefix);
+  planEvents.on('error', () => {});
+  const planner = new RemotePlanner({ queue: plansQueue, events: planEvents, timeoutMs: config.plans.timeoutMs });
+  const upgradeEngine = {
+    ...createUpgradeEngine(engine),
+    planUpgrade: planner.planUpgrade.bind(planner),
+    planRollback: planner.planRollback.bind(planner),
+  };
+  // The client for work outside a listener (thread updates, group look-ups).
+  const client = new WebClient(config.slack.botToken, {
+    logger: slackLogger(logger),
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    ...(extra.slackRetries !== undefined ? { retryConfig: { retries: extra.slackRetries, factor: 1.5, minTimeout: 200 } } : {}),
+  });
+  const handlers = new BotHandlers({
+    store: new RedisRequestStore(fastRedis, config.keyPrefix),
+    queue: botQueue,
+    storeUp: fastUp,
+    engine: upgradeEngine,
+    rules,
+    groups: new SlackGroupResolver(client, groupsNamed(rules)),
+    approvals: config.approvals,
+    logger,
+    now: Date.now,
+  });
+  const bot = await startBotApp({
+    mode: config.slack.mode,
+    botToken: config.slack.botToken!,
+    signingSecret: config.slack.signingSecret,
+    appToken: config.slack.appToken,
+    slackApiUrl: config.slack.apiUrl,
+    port: config.slack.port,
+    logger,
+    retries: extra.slackRetries,
+    workConcurrency: config.slack.workConcurrency,
+    workDeferMs: config.slack.workDeferMs,
+    customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
+    handlers,
+  });
+  const updater = new ThreadUpdater({ client, store, edits: new RedisEditLedger(store), logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
+  const subscriber = connect('events-subscriber');
+  const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
+  // Pub/sub is a hint: a lost message is made good by re-reading the active requests.
+  const stopRereading = updater.startRereading(() => store.lockHolders(), config.slack.progressRereadMs);
+  closers.push(async () => {
+    stopRereading();
+    await unsubscribe();
+    subscriber.disconnect();
+    await bot.stop();
+    await planEvents.close();
+    await plansQueue.close();
+    planEventsConnection.disconnect();
+  });
+  logger.info({ mode: config.slack.mode, port: bot.port }, 'bot started');
+  return bot.port;
+}
+
+/** /healthz, /readyz and /metrics on a server of their own. Returns the port bound. */
+export async function startHealthServer({ config, closers }: Shared, routes: ReturnType<typeof healthRoutes>): Promise<number | null> {
+  const server = await serveRoutes(routes, config.slack.port);
+  const addr = server.address();
+  closers.push(() => new Promise((resolve) => server.close(() => resolve(undefined))));
+  return addr && typeof addr === 'object' ? addr.port : null;
+}
+
+/** The queue dashboard (Bull Board). Returns its port. */
+export async function startQueueDashboard({ config, logger, closers }: Shared, queue: UpgradeQueue): Promise<number> {
+  const dashboardConfig = config.dashboard!;
+  // Express and Bull Board load only where the dashboard is on.
+  const { startDashboard } = await import('./dashboard.js');
+  const dashboard = await startDashboard({ queue: queue.queue, ...dashboardConfig });
+  closers.push(() => dashboard.close());
+  logger.info({ port: dashboard.port, readOnly: dashboardConfig.readOnly }, 'queue dashboard started');
+  return dashboard.port;
+}

@@ -1,0 +1,57 @@
+/**
+ * Asking for a change to a release, an upgrade or a rollback: one use case for Slack and the CLI,
+ * so both leave the same record and audit trail in the same order.
+ */
+import { UpgradeError } from '../errors.js';
+import type { JobQueue, RequestStore } from '../ports.js';
+import type { NewRequest, UpgradeRequest } from '../requests.js';
+import { enqueueApproved } from './enqueue-approved.js';
+
+export interface RequestChangeDeps {
+  readonly store: RequestStore;
+  /** Absent: the caller runs the request itself (the CLI without --queue), nothing is enqueued. */
+  readonly queue?: JobQueue;
+}
+
+export interface RequestChangeOptions {
+  readonly now?: () => number;
+  /**
+   * Shows the new request where it is voted on and followed (the Slack card and its thread),
+   * before it can run. False: it could not be shown and was ended; nothing is enqueued.
+   */
+  readonly announce?: (request: UpgradeRequest) => Promise<boolean>;
+  /**
+   * Another request holds the release (a double click): told this way, nothing is recorded and
+   * null is returned. Without it the refusal is thrown.
+   */
+  readonly onBusy?: (refusal: UpgradeError) => Promise<void>;
+}
+
+/**
+ * Records the request (refused while another holds the release), links a rollback to the
+ * upgrade it undoes, audits a data guard override, announces it and, when no vote is needed,
+ * enqueues it.
+ */
+export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: RequestChangeOptions & { onBusy?: undefined }): Promise<UpgradeRequest>;
+export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: RequestChangeOptions): Promise<UpgradeRequest | null>;
+export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: RequestChangeOptions): Promise<UpgradeRequest | null> {
+  const now = o.now ?? Date.now;
+  let request: UpgradeRequest;
+  try {
+    request = await d.store.create(input, now());
+  } catch (err) {
+    if (!(o.onBusy && err instanceof UpgradeError && err.code === 'busy')) throw err;
+    await o.onBusy(err);
+    return null;
+  }
+  if (input.rollbackOf) await d.store.linkRollback(input.rollbackOf, request.id);
+  // An upgrade past the data guard records who allowed it. A rollback's plan carries the
+  // override of the upgrade it undoes, already audited there.
+  const { dataChanges } = input.plan;
+  if (input.kind === 'upgrade' && dataChanges) {
+    await d.store.audit(request.id, input.requester, 'allow-data-changes', dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '), now());
+  }
+  if (o.announce && !(await o.announce(request))) return request;
+  if (request.approvalsNeeded === 0 && d.queue) await enqueueApproved({ store: d.store, queue: d.queue }, request.id, input.requester);
+  return request;
+}
