@@ -97,6 +97,11 @@ function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoi
   ];
 }
 
+/** The release's migration objects and the etcd the tool works on, for the way there and back. */
+function migrationTarget(state: ReleaseState, settings: PlanSettings): { names: ReturnType<typeof migrationNames>; etcdEndpoint: string } {
+  return { names: migrationNames(state.release), etcdEndpoint: etcdEndpointFor(state, settings) };
+}
+
 export function migrationSteps(
   state: ReleaseState,
   settings: PlanSettings,
@@ -104,8 +109,7 @@ export function migrationSteps(
   to: MilvusVersion,
   image: string,
 ): Step[] {
-  const names = migrationNames(state.release);
-  const etcdEndpoint = etcdEndpointFor(state, settings);
+  const { names, etcdEndpoint } = migrationTarget(state, settings);
   const m = settings.migration;
   const pod = (action: 'backup' | 'migrate', podName: string, configFile: string, what: string): Step => ({
     kind: 'run-meta-migration',
@@ -161,8 +165,7 @@ export function migrationRollbackStepsFor(
   from: MilvusVersion,
   to: MilvusVersion,
 ): Step[] {
-  const names = migrationNames(state.release);
-  const etcdEndpoint = etcdEndpointFor(state, settings);
+  const { names, etcdEndpoint } = migrationTarget(state, settings);
   return [
     ...stopMilvusSteps(state, settings, etcdEndpoint),
     {

@@ -153,48 +153,35 @@ function asStepFailure(err: unknown, index: number, step: Step): UpgradeError {
   return new StepFailed(index, `step ${index + 1} (${step.kind}) failed: ${explainError(err)}`, [], { cause: err });
 }
 
-async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome> {
-  switch (step.kind) {
-    case 'helm-repo-update':
-      await ctx.ports.helm.repoUpdate(step.repoName, step.repoUrl, ctx.signal);
-      return done(`repository ${step.repoName} is up to date`);
-    case 'helm-upgrade':
-      return helmUpgrade(step, ctx);
-    case 'helm-rollback':
-      return helmRollback(step, ctx);
-    case 'wait-rollout':
-      return waitRollout(step.deployments, step.timeoutSeconds, ctx);
-    case 'pause-deployments':
-      return pauseDeployments(ctx);
-    case 'check-health':
-      return checkHealth(step, ctx);
-    case 'resume-deployments':
-      return resumeDeployments(step, ctx);
-    case 'enable-active-standby':
-      return enableActiveStandby(step.configMap, step.key, ctx);
-    case 'update-deployment':
-      return updateDeployment(step, ctx);
-    case 'verify-deployments':
-      return verifyDeployments(step, ctx);
-    case 'save-replicas':
-      return saveReplicas(step, ctx);
-    case 'stop-milvus':
-      return stopMilvus(step, ctx);
-    case 'wait-sessions-expired':
-      return waitSessions(step, ctx);
-    case 'ensure-backup-pvc':
-      return ensureBackupPvc(step, ctx);
-    case 'ensure-migration-config':
-      return ensureMigrationConfig(step.configMap, step.files, ctx);
-    case 'run-meta-migration':
-      return runMetaMigration(step, ctx);
-    case 'delete-pod':
-      return deletePod(step, ctx);
-    case 'start-milvus':
-      return startMilvus(step, ctx);
-    case 'delete-config-map':
-      return deleteConfigMap(step, ctx);
-    case 'delete-migration-resources':
-      return deleteMigrationResources(step, ctx);
-  }
+type Handler<K extends Step['kind']> = (step: Extract<Step, { kind: K }>, ctx: StepContext) => Promise<StepOutcome>;
+
+/** Each kind of step and its handler: a new kind is a member of the Step union and one line here. */
+const HANDLERS: { readonly [K in Step['kind']]: Handler<K> } = {
+  'helm-repo-update': async (step, ctx) => {
+    await ctx.ports.helm.repoUpdate(step.repoName, step.repoUrl, ctx.signal);
+    return done(`repository ${step.repoName} is up to date`);
+  },
+  'helm-upgrade': helmUpgrade,
+  'helm-rollback': helmRollback,
+  'wait-rollout': (step, ctx) => waitRollout(step.deployments, step.timeoutSeconds, ctx),
+  'pause-deployments': (_step, ctx) => pauseDeployments(ctx),
+  'check-health': checkHealth,
+  'resume-deployments': resumeDeployments,
+  'enable-active-standby': (step, ctx) => enableActiveStandby(step.configMap, step.key, ctx),
+  'update-deployment': updateDeployment,
+  'verify-deployments': verifyDeployments,
+  'save-replicas': saveReplicas,
+  'stop-milvus': stopMilvus,
+  'wait-sessions-expired': waitSessions,
+  'ensure-backup-pvc': ensureBackupPvc,
+  'ensure-migration-config': (step, ctx) => ensureMigrationConfig(step.configMap, step.files, ctx),
+  'run-meta-migration': runMetaMigration,
+  'delete-pod': deletePod,
+  'start-milvus': startMilvus,
+  'delete-config-map': deleteConfigMap,
+  'delete-migration-resources': deleteMigrationResources,
+};
+
+function runStep<K extends Step['kind']>(step: Extract<Step, { kind: K }>, ctx: StepContext): Promise<StepOutcome> {
+  return (HANDLERS[step.kind as K] as Handler<K>)(step, ctx);
 }
