@@ -14,6 +14,7 @@ import { releaseProblems } from '../upgrade/planner/preflight.js';
 import { fingerprint, driftOf } from '../upgrade/plan.js';
 import type { RunEvent } from '../upgrade/steps.js';
 import { runSteps } from '../upgrade/runner/run.js';
+import { runGuardProblems } from '../upgrade/runner/run-guard.js';
 import type { EngineDeps } from '../upgrade/planner/service.js';
 import { deriveState, isTerminal, recordOf, type Actor, type RequestState } from '../upgrade/requests.js';
 import type { RedisRequestStore } from './requests.js';
@@ -54,6 +55,16 @@ const WORKER: Actor = { id: 'worker', via: 'worker' };
 export class DriftError extends UpgradeError {
   constructor(release: string, differences: string[]) {
     super('drift', `${release} changed since the plan was approved: nothing was run`, [...differences, 'ask for a new plan']);
+  }
+}
+
+/** The record asks for something this worker never runs (a chart, repository, image or setting it did not plan). */
+export class UnsafePlanError extends UpgradeError {
+  constructor(id: string, problems: readonly string[]) {
+    super('denied', `request ${id} holds steps this worker will not run: nothing was run`, [
+      ...problems,
+      'a plan of this bot only uses the configured chart repository, the release\'s own Milvus image repository and the configured migration image; was the request record changed outside the bot?',
+    ]);
   }
 }
 
@@ -137,11 +148,25 @@ async function fencedRun(
   }
   const { deps, ports } = engine.forCluster(req.cluster);
   const runningPhase = req.kind === 'rollback' ? 'rolling-back' : 'running';
+  const current = await deps.observer.release(req.namespace, req.release);
+  // On a first start and on every resume alike: the record is not trusted to name what is safe.
+  const unsafe = runGuardProblems({
+    cluster: req.cluster,
+    namespace: req.namespace,
+    release: req.release,
+    plan: req.plan,
+    settings: deps.settings,
+    liveMilvusRepository: current?.imageRepository || null,
+  });
+  if (unsafe.length > 0) {
+    const err = new UnsafePlanError(req.id, unsafe);
+    await run.setPhase('failed', actor, { error: err.explain(), finishedAt: now() });
+    throw err;
+  }
   if (req.phase !== runningPhase) {
     // First start (not a resume after a crash): what runs must be what was approved. A rollback
     // is checked against what it was planned from (what the upgrade left), not for the release's
     // health: undoing a failed upgrade is what it is for.
-    const current = await deps.observer.release(req.namespace, req.release);
     const health = req.kind === 'upgrade' && current ? releaseProblems(current) : [];
     const differences = current ? [...driftOf(req.plan, current), ...health] : [`release ${req.release} is gone`];
     if (differences.length > 0) {

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeRequest, type EngineAccess } from '../../src/jobs/execute.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import type { EngineDeps } from '../../src/upgrade/planner/service.js';
+import { DEFAULT_PLAN_SETTINGS } from '../../src/upgrade/plan.js';
 import type { Ports } from '../../src/upgrade/ports.js';
 import { deriveState, type Actor } from '../../src/upgrade/requests.js';
 import type { Step } from '../../src/upgrade/steps.js';
@@ -38,7 +39,7 @@ const unchanged = releaseState({ release: 'fenced', namespace: 'default', chartV
 function engineWith(helm: FakeHelm, clock: Ports['clock'] = new FakeClock()): EngineAccess {
   const ports: Ports = { helm, cluster: new FakeCluster(), sessions: new FakeSessions(), clock };
   const observer = { tooling: async () => tooling(), release: async () => unchanged, objects: async () => [] } as unknown as EngineDeps['observer'];
-  return { forCluster: () => ({ deps: { observer } as EngineDeps, ports }) };
+  return { forCluster: () => ({ deps: { observer, settings: DEFAULT_PLAN_SETTINGS } as EngineDeps, ports }) };
 }
 
 describe('fencing a run with a token kept in the request', () => {
@@ -51,7 +52,9 @@ describe('fencing a run with a token kept in the request', () => {
   afterEach(async () => env.cleanup());
 
   it('two runs of one job: the old one stops before its next step and writes nothing', async () => {
-    const steps: Step[] = [1, 2, 3].map((n) => ({ kind: 'helm-repo-update', repoName: `r${n}`, repoUrl: 'http://127.0.0.1:1/', description: `step ${n}` }));
+    // The configured repository: a worker refuses to refresh any other (run-guard.ts).
+    const { repoName, repoUrl } = DEFAULT_PLAN_SETTINGS;
+    const steps: Step[] = [1, 2, 3].map((n) => ({ kind: 'helm-repo-update', repoName, repoUrl, description: `step ${n}` }));
     // A rollback request; the fake observer shows the release as planned, so the drift check passes.
     const req = await store.create({ kind: 'rollback', plan: { ...fakePlan('fenced'), steps }, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
     await store.approve(req.id, bob);
@@ -85,7 +88,7 @@ describe('fencing a run with a token kept in the request', () => {
     expect(oldHelm.repoUpdates).toHaveLength(1);
     expect(await store.require(req.id)).toEqual(record);
     expect(await store.log(req.id)).toEqual(logBefore);
-    expect(newHelm.repoUpdates.map((u) => u.name)).toEqual(['r1', 'r2', 'r3']);
+    expect(newHelm.repoUpdates.map((u) => u.name)).toEqual([repoName, repoName, repoName]);
   });
 
   it('a run that lost the request inside a long helm upgrade has its helm stopped before the new run touches the release', async () => {

@@ -145,3 +145,8 @@ export function queueKeepingFlags(
   }
   return flags;
 }
+
+/** Every `--set` key queueKeepingFlags may write: the chart switch of each queue it runs itself. */
+export function queueSwitchKeys(): string[] {
+  return QUEUES.flatMap((q) => (q.chartKey === null ? [] : [`${q.chartKey}.enabled`]));
+}

