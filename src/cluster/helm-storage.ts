@@ -62,6 +62,17 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** `image.all.tag` of the revision's values: the person's, else the chart's default. */
+export function imageTagOf(r: StoredRelease): string | null {
+  const tagIn = (values: unknown): unknown => {
+    const image = isMap(values) ? values.image : undefined;
+    const all = isMap(image) ? image.all : undefined;
+    return isMap(all) ? all.tag : undefined;
+  };
+  const tag = tagIn(r.config) ?? tagIn(r.chart.values);
+  return typeof tag === 'string' && tag !== '' ? tag : null;
+}
+
 export function chartOf(r: StoredRelease): string {
   return `${r.chart.metadata.name ?? ''}-${r.chart.metadata.version ?? ''}`;
 }
@@ -127,6 +138,7 @@ export class HelmSecretStorage {
       chart: chartOf(r),
       appVersion: r.chart.metadata.appVersion ?? '',
       description: r.info.description ?? '',
+      imageTag: imageTagOf(r),
     }));
   }
 

@@ -20,6 +20,12 @@ export interface HelmRevisionInfo {
   readonly chart: string;
   readonly appVersion: string;
   readonly description: string;
+  /**
+   * The Milvus image tag the revision's values give (`image.all.tag`, the person's over the
+   * chart's): what it ran, where `appVersion` only says what its chart was built for. Absent
+   * when helm's record was not read (the helm CLI's history).
+   */
+  readonly imageTag?: string | null;
 }
 
 export interface ComponentState {

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { coalesceValues, decodeRelease } from '../../src/cluster/helm-storage.js';
+import { coalesceValues, decodeRelease, imageTagOf, type StoredRelease } from '../../src/cluster/helm-storage.js';
 
 /** What helm writes (base64 of gzipped JSON), as the API returns it (base64 again). */
 const secretField = (record: object, gzip = true) => {
@@ -27,5 +27,16 @@ describe("helm's release Secrets", () => {
     expect(coalesceValues(defaults, given)).toEqual({ image: { all: { repository: 'milvusdb/milvus', tag: 'v2.6.15' } }, pulsar: { enabled: true }, list: [3] });
     // The inputs are left as they were.
     expect(defaults.image.all.tag).toBe('v2.5.16');
+  });
+});
+
+describe('imageTagOf: what a revision ran', () => {
+  const stored = (config: object | null, defaults: object | null): StoredRelease =>
+    ({ ...record, config, chart: { ...record.chart, values: defaults } }) as unknown as StoredRelease;
+  it("the person's image.all.tag over the chart's default; null when neither gives one", () => {
+    expect(imageTagOf(stored({ image: { all: { tag: 'v2.4.23' } } }, { image: { all: { tag: 'v2.4.16' } } }))).toBe('v2.4.23');
+    expect(imageTagOf(stored({ other: 1 }, { image: { all: { tag: 'v2.4.16' } } }))).toBe('v2.4.16');
+    expect(imageTagOf(stored(null, null))).toBeNull();
+    expect(imageTagOf(stored({ image: { all: { tag: '' } } }, null))).toBeNull();
   });
 });

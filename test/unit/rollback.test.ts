@@ -41,6 +41,18 @@ describe('planRollback: helm', () => {
     expect(p.reasons[0]).toContain('revision 2');
   });
 
+  it('names the version the target revision ran: its image tag, where no chart carried it (seen on the real chart 4.2.20 with image.all.tag=v2.4.23)', () => {
+    const history = [
+      revision(1, 'superseded', '4.1.24', '2.3.11'),
+      { ...revision(2, 'superseded', '4.2.20', '2.4.16'), imageTag: 'v2.4.23' },
+      { ...revision(3, 'deployed', '4.2.58', '2.5.16'), imageTag: 'v2.5.16' },
+    ];
+    expect(rollback(releaseState({ version: '2.5.16', chartVersion: '4.2.58', revision: 3 }), history)).toMatchObject({ from: '2.5.16', to: '2.4.23' });
+    // Without the record's values (the helm CLI's history): what its chart was built for, as before.
+    const noTags = history.map(({ imageTag: _t, ...h }) => h);
+    expect(rollback(releaseState({ version: '2.5.16', chartVersion: '4.2.58', revision: 3 }), noTags)).toMatchObject({ to: '2.4.16' });
+  });
+
   it('skips failed and pending revisions to the highest earlier superseded/deployed one', () => {
     const history = [
       revision(1, 'superseded', '4.1.24', '2.3.11'),

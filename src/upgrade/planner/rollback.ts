@@ -99,7 +99,8 @@ function planRollbackFromState(inputs: RollbackInputs): Plan {
     id: planId(cluster, state.namespace, state.release, `rollback-r${target.revision}`),
     path: 'helm',
     from: running,
-    to: tryParseVersion(target.appVersion)?.text ?? target.appVersion,
+    // What the revision ran: its image tag (a target no chart carries is set that way), else its chart's.
+    to: tryParseVersion(target.imageTag ?? '')?.text ?? tryParseVersion(target.appVersion)?.text ?? target.appVersion,
     image: '',
     reasons: [
       `helm revision ${current.revision} (${current.chart}, ${current.status}) back to revision ${target.revision} (${target.chart})`,
