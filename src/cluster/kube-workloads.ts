@@ -127,19 +127,7 @@ export class KubeWorkloads {
     const list = await api(`listing the pods of ${release}`, () => this.core.listNamespacedPod({ namespace, labelSelector: milvusSelector(release) }));
     return list.items
       .filter((p) => !p.metadata?.deletionTimestamp)
-      .map((p) => ({
-        name: p.metadata?.name ?? '',
-        component: p.metadata?.labels?.component ?? '',
-        ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-        phase: p.status?.phase ?? 'Unknown',
-        containers: (p.status?.containerStatuses ?? []).map((c) => ({
-          name: c.name,
-          ready: c.ready,
-          restartCount: c.restartCount,
-          waitingReason: c.state?.waiting?.reason ?? null,
-          lastTerminatedAt: c.lastState?.terminated?.finishedAt ? new Date(c.lastState.terminated.finishedAt).getTime() : null,
-        })),
-      }))
+      .map(podHealthOf)
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -195,4 +183,25 @@ export class KubeWorkloads {
     }
     return null;
   }
+}
+
+/**
+ * What the health gate reads of a pod: Ready is the pod's condition (the chart's readiness probe
+ * is Milvus's /healthz), not the phase; a container waiting names why (CrashLoopBackOff...); the
+ * last termination tells a restart during the hop from an older one.
+ */
+export function podHealthOf(p: k8s.V1Pod): PodHealth {
+  return {
+    name: p.metadata?.name ?? '',
+    component: p.metadata?.labels?.component ?? '',
+    ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    phase: p.status?.phase ?? 'Unknown',
+    containers: (p.status?.containerStatuses ?? []).map((c) => ({
+      name: c.name,
+      ready: c.ready,
+      restartCount: c.restartCount,
+      waitingReason: c.state?.waiting?.reason ?? null,
+      lastTerminatedAt: c.lastState?.terminated?.finishedAt ? new Date(c.lastState.terminated.finishedAt).getTime() : null,
+    })),
+  };
 }
