@@ -133,10 +133,10 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
     await args.next();
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ body, action, client, respond }) => {
-    await work(() => h.approve(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
+    await work(() => h.approve(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ body, action, client, respond }) => {
-    await work(() => h.reject(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
+    await work(() => h.reject(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ body, action, client, respond }) => {
     await work(() => h.rollbackButton(String(action.value ?? ''), caller(body, client, respond)));

@@ -65,6 +65,17 @@ export class BotHandlers {
     return this.d.store.require(id);
   }
 
+  /**
+   * A vote counts only from the request's own card (the message clicked) in its channel: an
+   * old card whose id came round again after Redis lost its data, or a button copied elsewhere,
+   * must not decide another request.
+   */
+  private onItsCard(r: UpgradeRequest, c: Caller, clickedTs: string | undefined): void {
+    const place = r.place;
+    if (place?.messageTs && place.channel === c.channel && clickedTs === place.messageTs) return;
+    throw new UpgradeError('denied', `this button is not on the card of ${r.id} (${r.release}, ${r.plan.from} → ${r.plan.to}): nothing was done; use the buttons on its own card`);
+  }
+
   /** Checks and records an access decision; throws a person-readable denial. */
   private async allow(c: Caller, action: Action, target: AccessTarget, requestId?: string): Promise<void> {
     const groups = await this.d.groups.groupsOf(c.user);
@@ -208,10 +219,12 @@ export class BotHandlers {
     await ephemeral(c, `:warning: ${esc(text)}`, threadTs).catch(() => {});
   }
 
-  async approve(id: string, c: Caller, threadTs?: string): Promise<void> {
+  /** `clickedTs`: the message whose button was clicked. */
+  async approve(id: string, c: Caller, threadTs?: string, clickedTs?: string): Promise<void> {
     try {
       const r = await this.requestOf(id);
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
+      this.onItsCard(r, c, clickedTs);
       const { nowApproved, changed } = await this.d.store.approve(id, actorOf(c), this.d.now());
       if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
       if (nowApproved) await enqueueApproved(this.d, id, actorOf(c));
@@ -231,10 +244,11 @@ export class BotHandlers {
     }
   }
 
-  async reject(id: string, c: Caller, threadTs?: string): Promise<void> {
+  async reject(id: string, c: Caller, threadTs?: string, clickedTs?: string): Promise<void> {
     try {
       const r = await this.requestOf(id);
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
+      this.onItsCard(r, c, clickedTs);
       await this.d.store.reject(id, actorOf(c), undefined, this.d.now());
     } catch (err) {
       await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
