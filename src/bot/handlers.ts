@@ -21,6 +21,10 @@ import { statusMessage } from './status-view.js';
 import { announce, type ThreadDeps } from './threads.js';
 import { changesBlocks, changesSummary, esc, planSummaryLines, stateWords } from './views.js';
 
+
+/** How long a click waits for its card's ts to be recorded (the card was just posted). */
+const CARD_RECORD_TRIES = 30;
+const CARD_RECORD_RETRY_MS = 100;
 export interface BotDeps {
   readonly store: RequestStore;
   readonly queue: JobQueue;
@@ -70,8 +74,13 @@ export class BotHandlers {
    * old card whose id came round again after Redis lost its data, or a button copied elsewhere,
    * must not decide another request.
    */
-  private onItsCard(r: UpgradeRequest, c: Caller, clickedTs: string | undefined): void {
-    const place = r.place;
+  private async onItsCard(r: UpgradeRequest, c: Caller, clickedTs: string | undefined): Promise<void> {
+    let place = r.place;
+    // A card is seen, and can be clicked, a moment before its ts is recorded: wait that moment.
+    for (let tries = 0; place && !place.messageTs && tries < CARD_RECORD_TRIES; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, CARD_RECORD_RETRY_MS));
+      place = (await this.d.store.require(r.id)).place;
+    }
     if (place?.messageTs && place.channel === c.channel && clickedTs === place.messageTs) return;
     throw new UpgradeError('denied', `this button is not on the card of ${r.id} (${r.release}, ${r.plan.from} → ${r.plan.to}): nothing was done; use the buttons on its own card`);
   }
@@ -224,7 +233,7 @@ export class BotHandlers {
     try {
       const r = await this.requestOf(id);
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
-      this.onItsCard(r, c, clickedTs);
+      await this.onItsCard(r, c, clickedTs);
       const { nowApproved, changed } = await this.d.store.approve(id, actorOf(c), this.d.now());
       if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
       if (nowApproved) await enqueueApproved(this.d, id, actorOf(c));
@@ -248,7 +257,7 @@ export class BotHandlers {
     try {
       const r = await this.requestOf(id);
       await this.allow(c, 'approve', { cluster: r.cluster, namespace: r.namespace, release: r.release }, id);
-      this.onItsCard(r, c, clickedTs);
+      await this.onItsCard(r, c, clickedTs);
       await this.d.store.reject(id, actorOf(c), undefined, this.d.now());
     } catch (err) {
       await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});

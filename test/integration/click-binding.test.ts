@@ -65,4 +65,14 @@ describe('Approve and Reject act only on the request of the card clicked', () =>
     }
     expect((await store.require(a.id)).approvals).toEqual([]);
   });
+
+  it('a click on a card whose ts is recorded a moment after it was posted still counts', async () => {
+    const r = await store.create({ kind: 'upgrade', plan: fakePlan('gamma', 'default', 'nowhere'), requester: { id: U.ops, via: 'slack' }, place: { channel: OPS }, approvalsNeeded: 2, allowSelfApproval: false, ttlMs: 3_600_000 });
+    await bot.click('approve', r.id, U.approver, OPS, '1700000003.000100');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await store.setPlace(r.id, { channel: OPS, messageTs: '1700000003.000100' });
+    for (const deadline = Date.now() + 8000; (await store.require(r.id)).approvals.length === 0; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      if (Date.now() > deadline) throw new Error('the vote did not count');
+    }
+  });
 });
