@@ -156,15 +156,20 @@ export function buildProgram(): Command {
       await run.execute(conn, plan, o);
     });
 
-  withPlanOptions(program.command('rollback <release>').description('undo the last upgrade of the release'))
-    .option('--yes', 'run it (without: refuse)')
+  withPlanOptions(program.command('rollback <release>').description('undo the last upgrade of the release; without --yes, show how'))
+    .option('--yes', 'run it (without: print the rollback plan, change nothing)')
     .action(async (release: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals<PlanOpts>();
       validate(o, release);
-      requireYes(o, 'rollback');
-      const run = await actions();
       const conn = await connect(o);
       const plan = await makeRollbackPlan(conn, o.namespace, release);
+      if (!o.yes) {
+        // As `plan` shows an upgrade: the rollback that --yes would run, and nothing changed.
+        print(o, planJson(plan), planText(plan));
+        process.stderr.write('nothing was changed: add --yes to run this rollback\n');
+        return;
+      }
+      const run = await actions();
       await run.execute(conn, plan, o);
     });
 

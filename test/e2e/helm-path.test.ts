@@ -27,6 +27,13 @@ describe('helm path on the control plane', () => {
     expect(Object.values(upgraded).every((i) => i === 'milvusdb/milvus:v2.4.5')).toBe(true);
     expect(Object.keys(upgraded).sort()).toEqual(['datacoord', 'datanode', 'indexcoord', 'indexnode', 'proxy', 'querycoord', 'querynode', 'rootcoord']);
 
+    // Without --yes: the rollback plan, as JSON here, and nothing changed.
+    const shown = await cli(['rollback', 'my-release', '-n', ns.name, '--json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ kind: 'rollback', release: 'my-release', from: '2.4.5', to: '2.3.11' });
+    expect(shown.stderr).toContain('nothing was changed: add --yes to run this rollback');
+    expect(await helmStatus(ns.name, 'my-release')).toMatchObject({ revision: 2, chart: 'milvus-4.1.36' });
+
     const back = await cli(['rollback', 'my-release', '-n', ns.name, '--yes']);
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(await helmStatus(ns.name, 'my-release')).toMatchObject({ revision: 3, status: 'deployed', chart: 'milvus-4.1.24' });
