@@ -74,6 +74,9 @@ export const COORDINATORS: readonly string[] = [...MIXCOORD.removes, ...MIXCOORD
 /** What the Milvus 2.6 docs set on the 2.5.16 hop. */
 export const MIXCOORD_FLAGS = MIXCOORD.set;
 
+/** The coordinators' sections of Milvus's config that take `enableActiveStandby` (rollingUpdate.sh turns it on there). */
+export const ACTIVE_STANDBY_SECTIONS = ['rootCoord', 'queryCoord', 'dataCoord', 'indexCoord'] as const;
+
 export function isCoordinator(component: string): boolean {
   return COORDINATORS.includes(component);
 }

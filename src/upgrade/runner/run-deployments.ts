@@ -1,10 +1,10 @@
 /** Rolling-upgrade steps: the active-standby config and one Deployment's update and rollout. */
 import { annotationsFor, done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
 import { sameRepository, tagOf } from '../milvus/image-ref.js';
+import { ACTIVE_STANDBY_SECTIONS } from '../milvus/components.js';
 import { rolloutProgress } from '../state.js';
 import type { Step } from '../steps.js';
 
-const ACTIVE_STANDBY_SECTIONS = ['rootCoord', 'queryCoord', 'dataCoord', 'indexCoord'] as const;
 
 export async function enableActiveStandby(name: string, key: string, ctx: StepContext): Promise<StepOutcome> {
   const changed = await ctx.ports.cluster.setConfigFlag(ctx.namespace, name, key, ACTIVE_STANDBY_SECTIONS, 'enableActiveStandby');

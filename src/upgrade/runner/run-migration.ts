@@ -2,6 +2,7 @@
 import { Cancelled, UpgradeError } from '../errors.js';
 import { annotationsFor, done, fail, skipped, waitFor, waitRollout, type StepContext, type StepOutcome } from './run-support.js';
 import { BACKUP_MARK, type Step } from '../steps.js';
+import { migrationNames } from '../milvus/names.js';
 
 export async function stopMilvus(step: Extract<Step, { kind: 'stop-milvus' }>, ctx: StepContext): Promise<StepOutcome> {
   for (const d of step.deployments) {
@@ -94,7 +95,7 @@ export async function runMetaMigration(step: Extract<Step, { kind: 'run-meta-mig
   }
   if (step.action === 'rollback') {
     if (!backupDone) {
-      const migrated = await cluster.podPhase(ctx.namespace, migratePodOf(step.pod));
+      const migrated = await cluster.podPhase(ctx.namespace, migrationNames(ctx.release).migratePod);
       if (migrated === null) return skipped('the metadata was never migrated: nothing to restore');
       fail('no successful metadata backup to restore from');
     }
@@ -138,9 +139,6 @@ export async function runMetaMigration(step: Extract<Step, { kind: 'run-meta-mig
   return done(`${step.action} pod ${step.pod} succeeded`);
 }
 
-function migratePodOf(rollbackPod: string): string {
-  return rollbackPod.replace('milvus-meta-migration-rollback-', 'milvus-meta-migration-');
-}
 
 export async function startMilvus(step: Extract<Step, { kind: 'start-milvus' }>, ctx: StepContext): Promise<StepOutcome> {
   const saved = await ctx.ports.cluster.configMap(ctx.namespace, step.replicasConfigMap);
