@@ -13,7 +13,8 @@ import { systemClock } from '../../src/cluster/clock.js';
 import { KubernetesClusterOps } from '../../src/cluster/kube.js';
 import { Cancelled, UpgradeError } from '../../src/upgrade/errors.js';
 import type { Ports } from '../../src/upgrade/ports.js';
-import { waitRollout, type StepContext } from '../../src/upgrade/runner/run-support.js';
+import { waitRollout } from '../../src/upgrade/runner/run-support.js';
+import { stepContext } from '../unit/fakes.js';
 
 describe('a step wait against an API server that never answers', () => {
   let dir: string;
@@ -47,16 +48,7 @@ describe('a step wait against an API server that never answers', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const context = (signal?: AbortSignal): StepContext => ({
-    ports,
-    namespace: 'ns',
-    release: 'rel',
-    ...(signal ? { signal } : {}),
-    handoverMs: 0,
-    stepStartedAt: () => 0,
-    pollIntervalMs: 200,
-    progress: async () => {},
-  });
+  const context = (signal?: AbortSignal) => stepContext(ports, signal, 200);
 
   it('a 2 s wait times out after about 2 s, saying the read did not answer', async () => {
     const started = Date.now();

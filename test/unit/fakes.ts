@@ -21,6 +21,7 @@ import type {
 import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo } from '../../src/upgrade/state.js';
 import { PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../../src/upgrade/steps.js';
 import { editConfigFile } from '../../src/cluster/config-file.js';
+import type { StepContext } from '../../src/upgrade/runner/run-support.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -361,5 +362,19 @@ export function fakePorts(o: { components?: readonly ComponentState[]; helm?: Fa
     cluster,
     sessions: o.sessions ?? new FakeSessions(),
     clock,
+  };
+}
+
+/** A step's context for calling a step handler or a wait directly (no runner around it). */
+export function stepContext(ports: Ports, signal?: AbortSignal, pollIntervalMs = 1000): StepContext {
+  return {
+    ports,
+    namespace: 'ns',
+    release: 'rel',
+    ...(signal ? { signal } : {}),
+    handoverMs: 0,
+    stepStartedAt: () => 0,
+    pollIntervalMs,
+    progress: async () => {},
   };
 }

@@ -4,21 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cancelled, UpgradeError } from '../../src/upgrade/errors.js';
-import { waitFor, type StepContext } from '../../src/upgrade/runner/run-support.js';
-import { fakePorts, type FakePorts } from './fakes.js';
-
-function context(ports: FakePorts, signal?: AbortSignal): StepContext {
-  return {
-    ports,
-    namespace: 'ns',
-    release: 'rel',
-    ...(signal ? { signal } : {}),
-    handoverMs: 0,
-    stepStartedAt: () => 0,
-    pollIntervalMs: 1000,
-    progress: async () => {},
-  };
-}
+import { waitFor } from '../../src/upgrade/runner/run-support.js';
+import { fakePorts, stepContext as context } from './fakes.js';
 
 const never = () => new Promise<never>(() => {});
 const timeout = (last: string) => new UpgradeError('timeout', `did not roll out within 2s (${last})`);
