@@ -35,6 +35,8 @@ export interface WorkloadSnapshot {
   /** Names of the StatefulSet's volumeClaimTemplates (empty for Deployments). */
   readonly volumeClaimTemplates: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
+  /** A new uid under the same name: the object was deleted and created again. */
+  readonly uid: string;
 }
 
 export interface PvcSnapshot {
@@ -126,6 +128,7 @@ export async function snapshotRelease(
       initImages: imagesOf(d.spec?.template.spec?.initContainers),
       volumeClaimTemplates: [],
       labels: { ...(d.metadata?.labels ?? {}) },
+      uid: d.metadata?.uid ?? '',
     });
   }
   const claimPrefixes: string[] = [];
@@ -142,6 +145,7 @@ export async function snapshotRelease(
       initImages: imagesOf(s.spec?.template.spec?.initContainers),
       volumeClaimTemplates: vcts,
       labels: { ...(s.metadata?.labels ?? {}) },
+      uid: s.metadata?.uid ?? '',
     });
   }
   const ownedClaim = (pvc: V1PersistentVolumeClaim): boolean => {
@@ -182,8 +186,9 @@ function mapDiff(
 
 /**
  * Differences between two snapshots of the same release, in a stable order: objects removed or
- * added, then per object the changed images (per container), replicas, volumeClaimTemplates, and
- * for PVCs phase, bound volume and uid (a new uid means the claim was deleted and re-created).
+ * added, then per object the changed images (per container), replicas, uid, volumeClaimTemplates,
+ * and for PVCs phase, bound volume and uid (a new uid means the object was deleted and re-created:
+ * a StatefulSet re-created under its name would otherwise pass unseen).
  */
 export function diffSnapshots(before: ReleaseSnapshot, after: ReleaseSnapshot): SnapshotDiff[] {
   const out: SnapshotDiff[] = [];
@@ -213,6 +218,7 @@ export function diffSnapshots(before: ReleaseSnapshot, after: ReleaseSnapshot): 
       if (bw.replicas !== aw.replicas) {
         out.push({ kind, name, field: 'replicas', before: String(bw.replicas), after: String(aw.replicas), text: `${kind} ${name}: replicas ${bw.replicas} -> ${aw.replicas}` });
       }
+      if (bw.uid !== aw.uid) out.push({ kind, name, field: 'uid', before: bw.uid, after: aw.uid, text: `${kind} ${name}: uid ${bw.uid} -> ${aw.uid} (deleted and created again)` });
       const bv = bw.volumeClaimTemplates.join(',');
       const av = aw.volumeClaimTemplates.join(',');
       if (bv !== av) {
