@@ -21,10 +21,10 @@ import { statusMessage } from './status-view.js';
 import { announce, type ThreadDeps } from './threads.js';
 import { changesBlocks, changesSummary, esc, planSummaryLines, stateWords } from './views.js';
 
-
-/** How long a click waits for its card's ts to be recorded (the card was just posted). */
+/** How long a click waits for its card's ts to be recorded (the card was just posted): 3 s. */
 const CARD_RECORD_TRIES = 30;
 const CARD_RECORD_RETRY_MS = 100;
+
 export interface BotDeps {
   readonly store: RequestStore;
   readonly queue: JobQueue;
