@@ -97,4 +97,42 @@ describe('a request record rewritten in Redis', () => {
     // The release is free again for an honest request.
     await expect(store.create({ kind: 'upgrade', plan, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 })).resolves.toMatchObject({ release: 'prod' });
   });
+
+  it('a job added for a request nobody approved: the worker runs nothing and ends the request, saying why', async () => {
+    const live = releaseState({ release: 'unvoted', namespace: 'default', version: '2.3.11', components: [component('proxy', { image: 'milvusdb/milvus:v2.3.11' })] });
+    const steps: Step[] = [{ kind: 'helm-repo-update', repoName: DEFAULT_PLAN_SETTINGS.repoName, repoUrl: DEFAULT_PLAN_SETTINGS.repoUrl, description: 'refresh' }];
+    const req = await store.create({ kind: 'upgrade', plan: { ...fakePlan('unvoted'), steps }, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
+    const qc = conn();
+    const queue = new UpgradeQueue({ connection: qc, prefix: env.prefix, attempts: 1 });
+    closers.push(async () => {
+      await queue.close();
+      qc.disconnect();
+    });
+    await queue.enqueue(req.id);
+    const helm = new FakeHelm(null);
+    const ports: Ports = { helm, cluster: new FakeCluster(live.components), sessions: new FakeSessions(), clock: new FakeClock() };
+    const observer = { tooling: async () => tooling(), release: async () => live, objects: async () => [] } as unknown as EngineDeps['observer'];
+    const engine: EngineAccess = { forCluster: () => ({ deps: { observer, settings: DEFAULT_PLAN_SETTINGS } as EngineDeps, ports }) };
+    const wc = conn();
+    const sub = conn();
+    const worker = await createUpgradeWorker({ connection: wc, subscriber: sub, prefix: env.prefix, store, engine, logger: createLogger({ level: 'silent' }) });
+    closers.push(async () => {
+      await worker.close();
+      wc.disconnect();
+      sub.disconnect();
+    });
+    // The job ends, failed and not retried.
+    const job = await queue.queue.getJob(req.id);
+    for (const deadline = Date.now() + 15_000; !(await job!.isFailed()); await new Promise((r) => setTimeout(r, 50))) {
+      if (Date.now() > deadline) throw new Error(`the job did not fail: ${await job!.getState()}`);
+    }
+    expect((await queue.queue.getJob(req.id))!.failedReason).toBe(`request ${req.id} is not approved`);
+    expect(helm.repoUpdates).toEqual([]);
+    const after = await store.require(req.id);
+    expect(after.approvals).toEqual([]);
+    expect(after.startedAt).toBeNull();
+    // Its job is gone for good, so the request is ended (its release freed) rather than left pending.
+    expect(deriveState(after, Date.now())).toBe('failed');
+    expect(after.error).toContain('is not approved');
+  });
 });
