@@ -15,6 +15,7 @@ import { DEFAULT_PLAN_SETTINGS, type Plan } from '../../src/upgrade/plan.js';
 import type { EngineDeps } from '../../src/upgrade/planner/service.js';
 import type { Ports } from '../../src/upgrade/ports.js';
 import { deriveState, type Actor, type UpgradeRequest } from '../../src/upgrade/requests.js';
+import type { ReleaseState } from '../../src/upgrade/state.js';
 import type { Step } from '../../src/upgrade/steps.js';
 import { FakeClock, FakeCluster, FakeHelm, FakeSessions } from '../unit/fakes.js';
 import { component, releaseState, tooling } from '../unit/helpers.js';
@@ -37,6 +38,33 @@ describe('a request record rewritten in Redis', () => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => {});
     await env.cleanup();
   });
+
+  /** A queue holding a job for `id`, as anyone who can write to Redis can add one. */
+  async function queuedJob(id: string): Promise<UpgradeQueue> {
+    const qc = conn();
+    const queue = new UpgradeQueue({ connection: qc, prefix: env.prefix, attempts: 1 });
+    closers.push(async () => {
+      await queue.close();
+      qc.disconnect();
+    });
+    await queue.enqueue(id);
+    return queue;
+  }
+
+  /** A real worker over the live release `live`, with a helm that records what it is asked. */
+  async function workerOver(live: ReleaseState, helm: FakeHelm): Promise<void> {
+    const ports: Ports = { helm, cluster: new FakeCluster(live.components), sessions: new FakeSessions(), clock: new FakeClock() };
+    const observer = { tooling: async () => tooling(), release: async () => live, objects: async () => [] } as unknown as EngineDeps['observer'];
+    const engine: EngineAccess = { forCluster: () => ({ deps: { observer, settings: DEFAULT_PLAN_SETTINGS } as EngineDeps, ports }) };
+    const wc = conn();
+    const sub = conn();
+    const worker = await createUpgradeWorker({ connection: wc, subscriber: sub, prefix: env.prefix, store, engine, logger: createLogger({ level: 'silent' }) });
+    closers.push(async () => {
+      await worker.close();
+      wc.disconnect();
+      sub.disconnect();
+    });
+  }
 
   it('with an attacker\'s chart and image, queued as a resume: the worker runs nothing and says why', async () => {
     // The release as the plan saw it: Milvus on milvusdb/milvus.
@@ -62,26 +90,9 @@ describe('a request record rewritten in Redis', () => {
       },
     };
     await env.redis.hset(store.key('req', req.id), 'json', JSON.stringify(forged));
-    const qc = conn();
-    const queue = new UpgradeQueue({ connection: qc, prefix: env.prefix, attempts: 1 });
-    closers.push(async () => {
-      await queue.close();
-      qc.disconnect();
-    });
-    await queue.enqueue(req.id);
-
+    await queuedJob(req.id);
     const helm = new FakeHelm({ name: 'prod', namespace: 'default', revision: 1, status: 'deployed', chart: 'milvus-4.1.24', chartVersion: '4.1.24', appVersion: '2.3.11' });
-    const ports: Ports = { helm, cluster: new FakeCluster(live.components), sessions: new FakeSessions(), clock: new FakeClock() };
-    const observer = { tooling: async () => tooling(), release: async () => live, objects: async () => [] } as unknown as EngineDeps['observer'];
-    const engine: EngineAccess = { forCluster: () => ({ deps: { observer, settings: DEFAULT_PLAN_SETTINGS } as EngineDeps, ports }) };
-    const wc = conn();
-    const sub = conn();
-    const worker = await createUpgradeWorker({ connection: wc, subscriber: sub, prefix: env.prefix, store, engine, logger: createLogger({ level: 'silent' }) });
-    closers.push(async () => {
-      await worker.close();
-      wc.disconnect();
-      sub.disconnect();
-    });
+    await workerOver(live, helm);
 
     let ended: UpgradeRequest | null = null;
     for (const deadline = Date.now() + 15_000; !ended; await new Promise((r) => setTimeout(r, 50))) {
@@ -102,25 +113,9 @@ describe('a request record rewritten in Redis', () => {
     const live = releaseState({ release: 'unvoted', namespace: 'default', version: '2.3.11', components: [component('proxy', { image: 'milvusdb/milvus:v2.3.11' })] });
     const steps: Step[] = [{ kind: 'helm-repo-update', repoName: DEFAULT_PLAN_SETTINGS.repoName, repoUrl: DEFAULT_PLAN_SETTINGS.repoUrl, description: 'refresh' }];
     const req = await store.create({ kind: 'upgrade', plan: { ...fakePlan('unvoted'), steps }, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
-    const qc = conn();
-    const queue = new UpgradeQueue({ connection: qc, prefix: env.prefix, attempts: 1 });
-    closers.push(async () => {
-      await queue.close();
-      qc.disconnect();
-    });
-    await queue.enqueue(req.id);
+    const queue = await queuedJob(req.id);
     const helm = new FakeHelm(null);
-    const ports: Ports = { helm, cluster: new FakeCluster(live.components), sessions: new FakeSessions(), clock: new FakeClock() };
-    const observer = { tooling: async () => tooling(), release: async () => live, objects: async () => [] } as unknown as EngineDeps['observer'];
-    const engine: EngineAccess = { forCluster: () => ({ deps: { observer, settings: DEFAULT_PLAN_SETTINGS } as EngineDeps, ports }) };
-    const wc = conn();
-    const sub = conn();
-    const worker = await createUpgradeWorker({ connection: wc, subscriber: sub, prefix: env.prefix, store, engine, logger: createLogger({ level: 'silent' }) });
-    closers.push(async () => {
-      await worker.close();
-      wc.disconnect();
-      sub.disconnect();
-    });
+    await workerOver(live, helm);
     // The job ends, failed and not retried.
     const job = await queue.queue.getJob(req.id);
     for (const deadline = Date.now() + 15_000; !(await job!.isFailed()); await new Promise((r) => setTimeout(r, 50))) {
