@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { deleteKeys } from '../test/integration/redis.js';
+import { TEST_SEAL_KEY } from '../test/fixtures/test-sealer.js';
 import { signSlackRequest, slashCommandBody } from '../test/harness/slack-sign.js';
 import { startSlackStub, type RecordedCall, type SlackStub } from '../test/harness/slack-stub.js';
 import { isMain, log, machine, machineLine, ms, percentile, pool, seconds, stamp, table, writeSection } from './run.js';
@@ -220,6 +221,7 @@ export async function main(): Promise<void> {
     writeFileSync(join(dir, 'access.yaml'), `rules:\n  - requesters: ["*"]\n    approvers: ["*"]\n    channels: ["${CHANNEL}"]\n`);
     const env: Record<string, string> = {
       ROLES: 'bot',
+      APPROVAL_SEAL_KEY: TEST_SEAL_KEY,
       KUBECONFIG: join(dir, 'kubeconfig'),
       REDIS_URL,
       KEY_PREFIX: prefix,

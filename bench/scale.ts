@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { deleteKeys } from '../test/integration/redis.js';
+import { sealApproved, TEST_SEAL_KEY } from '../test/fixtures/test-sealer.js';
 import { UpgradeQueue } from '../src/jobs/queue.js';
 import { RedisRequestStore } from '../src/jobs/requests.js';
 import { createEngineAccess } from '../src/engine-access.js';
@@ -211,7 +212,7 @@ async function round(info: ClusterInfo, dist: string, releases: number, concurre
       if (plan.path !== 'helm') throw new Error(`expected the helm path, got ${plan.path}`);
       const r = await store.create({ kind: 'upgrade', plan, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
       await store.approve(r.id, bob);
-      await store.setPhase(r.id, 'queued', bob);
+      await sealApproved(store, r.id);
       return r;
     });
     const planMs = performance.now() - p0;
@@ -220,6 +221,7 @@ async function round(info: ClusterInfo, dist: string, releases: number, concurre
     await queue.queue.waitUntilReady();
     worker = await startWorker(dist, {
       ROLES: 'worker',
+      APPROVAL_SEAL_KEY: TEST_SEAL_KEY,
       WORKER_CONCURRENCY: String(concurrency),
       KEY_PREFIX: prefix,
       REDIS_URL,

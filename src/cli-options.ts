@@ -30,6 +30,9 @@ export interface PlanOpts extends GlobalOpts {
   keyPrefix: string;
   record?: boolean;
   queue?: boolean;
+  sealKeyFile?: string;
+  /** From APPROVAL_SEAL_KEY only (a flag would show the key in `ps`). */
+  sealKey?: string;
   chart?: string;
   allowDataChanges?: boolean;
 }

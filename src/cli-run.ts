@@ -19,6 +19,8 @@ import type { RunEvent } from './upgrade/steps.js';
 import { runSteps } from './upgrade/runner/run.js';
 import type { PlanOpts } from './cli-options.js';
 import { cliActor } from './cli-connect.js';
+import { sealerFor } from './approval-seal.js';
+import type { Sealer } from './upgrade/seal.js';
 
 /** A short-lived Redis connection that fails fast instead of retrying forever. */
 function openRedis(url: string): Redis {
@@ -53,6 +55,7 @@ function printEvent(o: PlanOpts, e: RunEvent | RunEventRecord): void {
 
 export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void> {
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'milvus-upgrade' });
+  const sealer = cliSealer(o);
   if (!o.json) process.stdout.write(`${planText(plan)}\n\n`);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -71,13 +74,13 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
           return true;
         };
         const input = { kind: plan.kind, plan, requester: cliActor(), approvalsNeeded: 0, allowSelfApproval: true, ttlMs: 3_600_000 };
-        const request = await requestChange({ store, ...(o.queue ? { queue: queueAt(o) } : {}) }, input, { announce });
+        const request = await requestChange({ store, sealer, ...(o.queue ? { queue: queueAt(o) } : {}) }, input, { announce });
         if (o.queue) {
           if (!o.json) process.stdout.write(`queued as job ${request.id}; following its progress (Ctrl-C cancels the request)\n`);
           return followQueued(store, request.id, o, controller.signal);
         }
         const engine: EngineAccess = { forCluster: () => ({ deps: conn, ports: conn.ports }) };
-        const outcome = await executeRequest(store, engine, request.id, { signal: controller.signal, pollIntervalMs, actor: cliActor(), onEvent: (e) => printEvent(o, e) });
+        const outcome = await executeRequest(store, engine, request.id, { sealer, signal: controller.signal, pollIntervalMs, actor: cliActor(), onEvent: (e) => printEvent(o, e) });
         if (outcome === 'cancelled') throw new UpgradeError('cancelled', `${plan.kind} of ${plan.release} cancelled`);
       });
     }
@@ -89,6 +92,20 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
   }
   const secs = Math.round((Date.now() - started) / 1000);
   print(o, { result: 'succeeded', plan: plan.id, seconds: secs }, `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`);
+}
+
+/**
+ * Run here: any key will do (this process seals and checks). Handed to the workers: theirs, or
+ * they refuse the run; said before anything is recorded.
+ */
+function cliSealer(o: PlanOpts): Sealer {
+  const { sealer, ephemeral } = sealerFor({ ...(o.sealKeyFile ? { keyFile: o.sealKeyFile } : {}), ...(o.sealKey ? { key: o.sealKey } : {}) });
+  if (o.queue && ephemeral) {
+    throw new UpgradeError('preflight', "--queue needs the deployment's approval seal key: the workers run only what it sealed", [
+      'point --seal-key-file (or APPROVAL_SEAL_KEY_FILE) at the key of the bot chart\'s Secret, or run without --queue',
+    ]);
+  }
+  return sealer;
 }
 
 /** The queue's workers, reached on a connection of its own for the one enqueue. */

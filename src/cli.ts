@@ -110,6 +110,8 @@ export function buildProgram(): Command {
       .addOption(new Option('--key-prefix <prefix>', 'prefix of the Redis keys').env('KEY_PREFIX').default('mub:'))
       .option('--no-record', 'run without recording in the audit trail (when Redis is down)')
       .option('--queue', 'hand the run to the worker queue and follow it, instead of running here')
+      .addOption(new Option('--seal-key-file <path>', "with --queue: the deployment's approval seal key (the bot chart's Secret), which the workers check").env('APPROVAL_SEAL_KEY_FILE'))
+      .addOption(new Option('--seal-key <key>').env('APPROVAL_SEAL_KEY').hideHelp())
       .option('--json', 'print JSON');
 
   program

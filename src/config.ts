@@ -81,6 +81,12 @@ const schema = z.object({
   /** How often the bot re-reads active requests to bring their Slack messages up to date. */
   PROGRESS_REREAD_MS: int(100, 3_600_000).default(10_000),
   ACCESS_CONFIG: z.string().optional(),
+  /**
+   * The approval seal's key (32 bytes or more): a file, the mount of a Kubernetes Secret, or the
+   * value. Bot and worker must hold the same one; never stored in Redis.
+   */
+  APPROVAL_SEAL_KEY_FILE: z.string().optional(),
+  APPROVAL_SEAL_KEY: z.string().min(32, 'the approval seal key needs 32 characters or more').optional(),
   /** The queue dashboard (Bull Board): off unless a port is given. */
   DASHBOARD_PORT: int(0, 65_535).optional(),
   DASHBOARD_TOKEN: z.string().optional(),
@@ -122,6 +128,8 @@ export interface AppConfig {
     readonly progressRereadMs: number;
   };
   readonly dashboard: { readonly port: number; readonly token: string; readonly readOnly: boolean } | null;
+  /** Empty: a key of this process only (bot and worker in one process, e.g. the demo). */
+  readonly approvalSeal: { readonly keyFile?: string; readonly key?: string };
 }
 
 export class ConfigError extends Error {
@@ -146,6 +154,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     if (e.SLACK_MODE === 'http' && !e.SLACK_SIGNING_SECRET) problems.push('SLACK_SIGNING_SECRET: required in HTTP mode');
     if (e.SLACK_MODE === 'socket' && !e.SLACK_APP_TOKEN) problems.push('SLACK_APP_TOKEN: required in Socket Mode');
     if (!e.ACCESS_CONFIG) problems.push('ACCESS_CONFIG: required for the bot role (path of the access YAML; deny by default)');
+  }
+  // A bot and a worker in separate processes can only agree on seals through a shared key.
+  const split = roles.has('bot') !== roles.has('worker');
+  if (split && !e.APPROVAL_SEAL_KEY_FILE && !e.APPROVAL_SEAL_KEY) {
+    problems.push('APPROVAL_SEAL_KEY_FILE: required when the bot and the worker run in separate processes (both mount the same Secret)');
   }
   if (e.DASHBOARD_PORT !== undefined && (e.DASHBOARD_TOKEN ?? '').length < 16) {
     problems.push('DASHBOARD_TOKEN: required (16 characters or more) when DASHBOARD_PORT is set');
@@ -201,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       workDeferMs: e.BOT_WORK_DEFER_MS,
       progressRereadMs: e.PROGRESS_REREAD_MS,
     },
+    approvalSeal: { ...(e.APPROVAL_SEAL_KEY_FILE ? { keyFile: e.APPROVAL_SEAL_KEY_FILE } : {}), ...(e.APPROVAL_SEAL_KEY ? { key: e.APPROVAL_SEAL_KEY } : {}) },
     dashboard: e.DASHBOARD_PORT === undefined ? null : { port: e.DASHBOARD_PORT, token: e.DASHBOARD_TOKEN!, readOnly: e.DASHBOARD_READ_ONLY },
   };
 }

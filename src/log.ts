@@ -5,7 +5,7 @@ export const REDACT_PATHS = [
   'token', '*.token', 'botToken', '*.botToken', 'appToken', '*.appToken', 'signingSecret', '*.signingSecret',
   'password', '*.password', 'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
   'config.slack.botToken', 'config.slack.appToken', 'config.slack.signingSecret', 'redisUrl', '*.redisUrl',
-  'config.dashboard.token', 'dashboard.token',
+  'config.dashboard.token', 'dashboard.token', 'config.approvalSeal.key', 'approvalSeal.key',
 ];
 
 /** JSON, one event per line, secrets redacted; to stderr so CLI output on stdout stays clean. */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseAccessConfig } from './bot/access.js';
 import { createEngineAccess } from './engine-access.js';
 import { RedisRequestStore } from './jobs/requests.js';
+import { sealerFor } from './approval-seal.js';
 import { UpgradeQueue } from './jobs/queue.js';
 import { createLogger } from './log.js';
 import { healthRoutes } from './health.js';
@@ -84,7 +85,9 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
       kubernetes: async () => void (await engine.default().kube.serverVersion()),
     },
   });
-  const shared: Shared = { config, logger, connect, store, engine, metrics, closers };
+  const { sealer, ephemeral } = sealerFor(config.approvalSeal);
+  if (ephemeral) logger.warn('no APPROVAL_SEAL_KEY_FILE: approvals are sealed with a key of this process only (its own worker honours them, not after a restart); set one from a Secret in production');
+  const shared: Shared = { config, logger, connect, store, engine, metrics, closers, sealer };
   if (config.roles.has('worker')) await startWorker(shared, queue);
   if (config.roles.has('worker') || config.roles.has('planner')) startPlanner(shared);
   let botPort: number | null = null;

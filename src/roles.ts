@@ -14,6 +14,7 @@ import { RedisRequestEvents } from './jobs/request-events.js';
 import { RedisEditLedger } from './jobs/edit-ledger.js';
 import type { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
+import type { Sealer } from './upgrade/seal.js';
 import { startReconciler } from './jobs/reconciler.js';
 import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
 import { resumeLeftPaused } from './upgrade/runner/run.js';
@@ -39,6 +40,8 @@ export interface Shared {
   readonly store: RedisRequestStore;
   readonly engine: ReturnType<typeof createEngineAccess>;
   readonly metrics: ReturnType<typeof createMetrics>;
+  /** Seals approvals (bot) and checks them (worker): upgrade/seal.ts. */
+  readonly sealer: Sealer;
   /** Each role's stop, run in reverse order of start by Running.close. */
   readonly closers: Array<(graceMs: number) => Promise<unknown>>;
 }
@@ -59,7 +62,7 @@ async function loadBotRole() {
 }
 
 /** Runs approved requests from the queue; ends the ones their job can no longer end. */
-export async function startWorker({ config, logger, connect, store, engine, metrics, closers }: Shared, queue: UpgradeQueue): Promise<void> {
+export async function startWorker({ config, logger, connect, store, engine, metrics, closers, sealer }: Shared, queue: UpgradeQueue): Promise<void> {
   const workerConnection = connect('worker');
   const cancelSubscriber = connect('cancel-subscriber');
   const worker = await createUpgradeWorker({
@@ -68,6 +71,7 @@ export async function startWorker({ config, logger, connect, store, engine, metr
     prefix: config.keyPrefix,
     store,
     engine,
+    sealer,
     logger,
     concurrency: config.worker.concurrency,
     lockDurationMs: config.worker.lockMs,
@@ -122,7 +126,7 @@ export interface BotRoleInputs {
 }
 
 /** The Slack bot: its commands and buttons, and the request threads it keeps up to date. Returns its HTTP port. */
-export async function startBot({ config, logger, connect, store, engine, metrics, closers }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
+export async function startBot({ config, logger, connect, store, engine, metrics, closers, sealer }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
   const { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater } = await loadBotRole();
   // Plans render on a worker (helm runs there); reads (status, versions) stay here: they run no process.
   const plansQueue = planQueue(fastRedis, config.keyPrefix);
@@ -145,6 +149,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
   const handlers = new BotHandlers({
     store: new RedisRequestStore(fastRedis, config.keyPrefix),
     queue: botQueue,
+    sealer,
     storeUp: fastUp,
     engine: upgradeEngine,
     rules,

@@ -9,6 +9,7 @@ import { UpgradeError, explainError, showInput } from '../upgrade/errors.js';
 import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
 import { deriveState, mayCancelUnchecked, type UpgradeRequest } from '../upgrade/requests.js';
 import { enqueueApproved } from '../upgrade/lifecycle/enqueue-approved.js';
+import type { Sealer } from '../upgrade/seal.js';
 import { requestChange } from '../upgrade/lifecycle/request-change.js';
 import { approversOf, decide, type AccessRule, type Action, type AccessTarget } from './access.js';
 import { helpText, parseCommand, type Command } from './commands.js';
@@ -28,6 +29,8 @@ const CARD_RECORD_RETRY_MS = 100;
 export interface BotDeps {
   readonly store: RequestStore;
   readonly queue: JobQueue;
+  /** Seals what was approved before a worker may run it (upgrade/seal.ts). */
+  readonly sealer: Sealer;
   readonly engine: UpgradeEngine;
   readonly rules: readonly AccessRule[];
   readonly groups: SlackGroupResolver;

@@ -3,6 +3,7 @@
  * change is undone by the rollback planned with it; a release it never changed gets one planned
  * from what the cluster shows.
  */
+import type { Sealer } from '../upgrade/seal.js';
 import { UpgradeError } from '../upgrade/errors.js';
 import { requestChange } from '../upgrade/lifecycle/request-change.js';
 import { fingerprint, type Plan } from '../upgrade/plan.js';
@@ -18,6 +19,7 @@ import { esc } from './views.js';
 export interface RollbackDeps {
   readonly store: RequestStore;
   readonly queue: JobQueue;
+  readonly sealer: Sealer;
   readonly engine: Pick<UpgradeEngine, 'status' | 'planRollback'>;
   readonly approvals: { readonly ttlMs: number; readonly rollbackNeeded: number };
   readonly now: () => number;

@@ -16,7 +16,8 @@ import type { RunEvent } from '../upgrade/steps.js';
 import { runSteps } from '../upgrade/runner/run.js';
 import { runGuardProblems } from '../upgrade/runner/run-guard.js';
 import type { EngineDeps } from '../upgrade/planner/service.js';
-import { deriveState, isTerminal, recordOf, type Actor, type RequestState } from '../upgrade/requests.js';
+import { deriveState, isTerminal, recordOf, type Actor, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
+import { runContent, sealProblem, type Sealer } from '../upgrade/seal.js';
 import type { RedisRequestStore } from './requests.js';
 import { Superseded, beginRun, fenced, type RunWriter } from './run-fence.js';
 
@@ -26,6 +27,8 @@ export interface EngineAccess {
 }
 
 export interface ExecuteOptions {
+  /** Checks the request's approval seal, and its run seal on a resume; renews the run seal after each step. */
+  readonly sealer: Sealer;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: RunEvent) => void;
   readonly pollIntervalMs?: number;
@@ -68,6 +71,15 @@ export class UnsafePlanError extends UpgradeError {
   }
 }
 
+/** The record's seals do not vouch for it: it was not approved through the bot, or was changed since. */
+export class UnsealedError extends UpgradeError {
+  constructor(problem: string) {
+    super('denied', `${problem}: nothing was run`, [
+      'a worker runs only what the bot sealed at approval with the deployment\'s key; was the request record written outside the bot, or do the bot and the worker hold different keys (APPROVAL_SEAL_KEY_FILE)?',
+    ]);
+  }
+}
+
 /** Stopped between two steps because the process is shutting down. */
 export class Interrupted extends UpgradeError {
   constructor(step: number, total: number) {
@@ -79,7 +91,7 @@ export async function executeRequest(
   store: RedisRequestStore,
   engine: EngineAccess,
   id: string,
-  options: ExecuteOptions = {},
+  options: ExecuteOptions,
 ): Promise<RunOutcome> {
   const now = options.now ?? Date.now;
   const actor = options.actor ?? WORKER;
@@ -87,7 +99,11 @@ export async function executeRequest(
   if (deriveState(first, now()) === 'pending-approval') throw new UpgradeError('invalid-state', `request ${id} is not approved`);
   const { request: req, token } = await beginRun(store, id, now());
   if (token === null) return deriveState(req, now());
-  const run = fenced(store, id, token);
+  const sealRun = (r: UpgradeRequest) => {
+    const content = runContent(r);
+    return content ? options.sealer.seal(content) : null;
+  };
+  const run = fenced(store, id, token, sealRun);
   const fence = watchFence(store, id, token, options.fenceCheckMs ?? 2000);
   try {
     return await fencedRun(run, req, engine, options, actor, now, fence.signal);
@@ -148,6 +164,14 @@ async function fencedRun(
   }
   const { deps, ports } = engine.forCluster(req.cluster);
   const runningPhase = req.kind === 'rollback' ? 'rolling-back' : 'running';
+  // A record claiming a run already started must prove it: a resume skips the drift check and
+  // the steps it says are done.
+  const unsealed = sealProblem(req, options.sealer, req.phase === runningPhase);
+  if (unsealed) {
+    const err = new UnsealedError(unsealed);
+    await run.setPhase('failed', actor, { error: err.explain(), finishedAt: now() });
+    throw err;
+  }
   const current = await deps.observer.release(req.namespace, req.release);
   // On a first start and on every resume alike: the record is not trusted to name what is safe.
   const unsafe = runGuardProblems({
@@ -177,7 +201,9 @@ async function fencedRun(
     // Cancelled while queued (and the drift check ran): it ends here, nothing was run.
     const latest = await run.current();
     if (isTerminal(deriveState(latest, now()))) return deriveState(latest, now());
-    await run.setPhase(runningPhase, actor, { startedAt: now() });
+    const startedAt = now();
+    const runSeal = options.sealer.seal({ seal: 'run-v1', id: req.id, approvalSeal: req.approvalSeal!, startedAt, completedSteps: req.completedSteps });
+    await run.setPhase(runningPhase, actor, { startedAt, runSeal });
   } else {
     await run.audit(actor, 'resumed', `from step ${req.completedSteps + 1} of ${req.plan.steps.length}`);
   }

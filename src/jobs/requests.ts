@@ -12,6 +12,7 @@ import {
   withCancelAsked,
   withPhase,
   withRejection,
+  withSealForRun,
   type Actor,
   type LogEntry,
   type NewRequest,
@@ -179,6 +180,13 @@ export class RedisRequestStore implements RequestStore {
   async setPhase(id: string, phase: Phase, actor: Actor, extra: PhaseExtra = {}, now = Date.now()): Promise<UpgradeRequest> {
     const { request } = await this.update(id, (r) => withPhase(r, phase, extra));
     await this.audit(id, actor, phase, extra.error ?? undefined, now);
+    return request;
+  }
+
+  async sealForRun(id: string, actor: Actor, sealOf: (r: UpgradeRequest) => string, now = Date.now()): Promise<UpgradeRequest> {
+    const { request, changed, refusal } = await this.decide(id, (r) => withSealForRun(r, sealOf, now));
+    if (refusal) throw refusal;
+    if (changed) await this.audit(id, actor, 'queued', 'approval sealed', now);
     return request;
   }
 

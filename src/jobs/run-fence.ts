@@ -49,8 +49,11 @@ const { request, changed } = await store.update(id, (r) => withNewRun(r, now));
   return { request, token: changed ? (request.runToken ?? 0) : null };
 }
 
-/** The writes of the run holding `token`: each refused with Superseded once a newer run began. */
-export function fenced(store: RedisRequestStore, id: string, token: number): RunWriter {
+/**
+ * The writes of the run holding `token`: each refused with Superseded once a newer run began.
+ * `sealRun` renews the run seal with every finished step (upgrade/seal.ts).
+ */
+export function fenced(store: RedisRequestStore, id: string, token: number, sealRun: (r: UpgradeRequest) => string | null = () => null): RunWriter {
   const check = (r: UpgradeRequest) => {
     if ((r.runToken ?? 0) !== token) throw new Superseded(id, token);
   };
@@ -80,7 +83,9 @@ export function fenced(store: RedisRequestStore, id: string, token: number): Run
     stepDone: async (index) => {
       await store.update(id, (r) => {
         check(r);
-        return r.completedSteps > index ? null : { ...r, completedSteps: index + 1 };
+        if (r.completedSteps > index) return null;
+        const next = { ...r, completedSteps: index + 1 };
+        return { ...next, runSeal: sealRun(next) };
       });
     },
     recordLeftBehind: async (left) => {

@@ -5,6 +5,7 @@ import { UpgradeError, explainError } from '../upgrade/errors.js';
 import { executeRequest, type EngineAccess } from './execute.js';
 import { QUEUE_NAME, bullPrefix, type UpgradeJobData } from './queue.js';
 import type { RedisRequestStore } from './requests.js';
+import type { Sealer } from '../upgrade/seal.js';
 
 export interface WorkerOptions {
   readonly connection: ConnectionOptions;
@@ -13,6 +14,8 @@ export interface WorkerOptions {
   readonly prefix: string;
   readonly store: RedisRequestStore;
   readonly engine: EngineAccess;
+  /** Checks the approval and run seals of every request before it runs (upgrade/seal.ts). */
+  readonly sealer: Sealer;
   readonly logger: Logger;
   /** Upgrades run side by side, one per release at most (the store's lock). Default 2. */
   readonly concurrency?: number;
@@ -88,6 +91,7 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
     };
     try {
       const outcome = await executeRequest(store, options.engine, id, {
+        sealer: options.sealer,
         signal: controller.signal,
         mayRetry,
         pollIntervalMs: options.pollIntervalMs,

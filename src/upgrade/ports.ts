@@ -190,6 +190,8 @@ export interface RequestStore {
   approve(id: string, by: Actor, now?: number): Promise<{ request: UpgradeRequest; changed: boolean; nowApproved: boolean }>;
   reject(id: string, by: Actor, reason: string | undefined, now?: number): Promise<UpgradeRequest>;
   setPhase(id: string, phase: Phase, actor: Actor, extra?: PhaseExtra, now?: number): Promise<UpgradeRequest>;
+  /** Seals an approved request and marks it queued, atomically (see withSealForRun); refusals are thrown. */
+  sealForRun(id: string, actor: Actor, sealOf: (r: UpgradeRequest) => string, now?: number): Promise<UpgradeRequest>;
   requestCancel(id: string, by: Actor, now?: number): Promise<UpgradeRequest>;
   setPlace(id: string, place: Place): Promise<UpgradeRequest>;
   linkRollback(id: string, rollbackId: string): Promise<void>;

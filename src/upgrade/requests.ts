@@ -69,6 +69,10 @@ export interface UpgradeRequest {
    * Absent on records written before it existed: 0.
    */
   readonly runToken?: number;
+  /** The bot's seal over what was approved (see seal.ts); absent until it is handed to a worker. */
+  readonly approvalSeal?: string | null;
+  /** The worker's seal over how far its run got (see seal.ts); renewed after every step. */
+  readonly runSeal?: string | null;
 }
 
 export function deriveState(r: UpgradeRequest, now: number): RequestState {
@@ -193,12 +197,24 @@ export function endedWith(r: UpgradeRequest, reason: string, now: number): Upgra
   return isTerminal(deriveState(r, now)) ? null : { ...r, phase: 'failed', error: reason, finishedAt: now };
 }
 
+/**
+ * An approved request sealed and marked queued, for a worker to run. A request already sealed
+ * changes nothing (a second hand-over is harmless); one that is not approved, or has ended,
+ * is refused.
+ */
+export function withSealForRun(r: UpgradeRequest, sealOf: (r: UpgradeRequest) => string, now: number): UpgradeRequest | UpgradeError | null {
+  const state = deriveState(r, now);
+  if (state === 'queued' && r.approvalSeal) return null;
+  if (state !== 'approved') return new UpgradeError('invalid-state', `request ${r.id} is ${state}: it cannot be handed to a worker`);
+  return { ...r, phase: 'queued', approvalSeal: sealOf(r) };
+}
+
 /** A phase already set changes nothing, unless it brings an error to record. */
 export function withPhase(r: UpgradeRequest, phase: Phase, extra: PhaseExtra): UpgradeRequest | null {
   return r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra };
 }
 
-export type PhaseExtra = Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt'>>;
+export type PhaseExtra = Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt' | 'runSeal'>>;
 
 /** A new run takes the next fencing token; a request that has ended takes no run. */
 export function withNewRun(r: UpgradeRequest, now: number): UpgradeRequest | null {

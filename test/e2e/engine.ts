@@ -5,6 +5,7 @@ import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../src/upgrade/plan
 import { REPO_ROOT } from '../harness/control-plane.js';
 import { REDIS_URL } from '../integration/redis.js';
 import { cluster } from './helpers.js';
+import { TEST_SEAL_KEY } from '../fixtures/test-sealer.js';
 
 /** Settings for the test cluster: its chart repo, short waits. */
 export function testSettings(over: Partial<PlanSettings> = {}): PlanSettings {
@@ -32,6 +33,8 @@ export function processEnv(prefix: string, extra: Record<string, string> = {}): 
     JOB_STALLED_INTERVAL_MS: '1000',
     JOB_BACKOFF_MS: '500',
     LOG_LEVEL: 'info',
+    // One key for every process of a test and for the test's own seals (the chart's Secret in production).
+    APPROVAL_SEAL_KEY: TEST_SEAL_KEY,
     // Every process its own free port for /healthz and /metrics.
     PORT: '0',
     ...extra,

@@ -15,6 +15,7 @@ import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { testSettings, until } from './engine.js';
 import { cluster, deployments, installRelease, newNamespace } from './helpers.js';
 import { freePort, ping, startRedis } from './private-redis.js';
+import { sealApproved, testSealer } from '../fixtures/test-sealer.js';
 
 const alice: Actor = { id: 'U0ALICE', via: 'slack' };
 const bob: Actor = { id: 'U0BOB', via: 'slack' };
@@ -33,8 +34,8 @@ async function runThroughQueue(redisUrl: string, prefix: string, engine: Engine,
   const queue = new UpgradeQueue({ connection: queueConn, prefix, backoffMs: 300 });
   const workerConn = conn();
   const subscriber = conn();
-  const worker = await createUpgradeWorker({ connection: workerConn, subscriber, prefix, store, engine, logger: createLogger({ level: 'silent' }), pollIntervalMs: 200 });
-  await store.setPhase(req.id, 'queued', alice);
+  const worker = await createUpgradeWorker({ connection: workerConn, subscriber, prefix, store, engine, sealer: testSealer, logger: createLogger({ level: 'silent' }), pollIntervalMs: 200 });
+  await sealApproved(store, req.id);
   await queue.enqueue(req.id);
   return {
     store,

@@ -11,6 +11,7 @@ import { kubectl } from '../harness/control-plane.js';
 import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { spawnWorker, testEngine, until } from './engine.js';
 import { cluster, deployments, installRelease, newNamespace, snapshot } from './helpers.js';
+import { sealApproved, testSealer } from '../fixtures/test-sealer.js';
 
 const alice: Actor = { id: 'U0ALICE', name: 'alice', via: 'slack' };
 const bob: Actor = { id: 'U0BOB', name: 'bob', via: 'slack' };
@@ -33,7 +34,7 @@ describe('jobs on the control plane and real Redis', () => {
     const plan = await makeUpgradePlan(engine.default(), { release, namespace: ns.name, version, strategy });
     const req = await store.create({ kind: 'upgrade', plan, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
     await store.approve(req.id, bob);
-    return req;
+    return sealApproved(store, req.id);
   }
 
   it('refuses to run when the release changed after approval, saying what changed, and changes nothing', async () => {
@@ -43,7 +44,7 @@ describe('jobs on the control plane and real Redis', () => {
     // Someone else touches the release between approval and run.
     await kubectl(cluster(), ['set', 'image', '-n', ns.name, 'deployment/drifty-milvus-proxy', 'proxy=milvusdb/milvus:v2.2.14']);
     const before = await snapshot(ns.name, 'drifty');
-    const err = await executeRequest(store, engine, req.id).catch((e: unknown) => e);
+    const err = await executeRequest(store, engine, req.id, { sealer: testSealer }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DriftError);
     expect((err as DriftError).explain()).toMatch(/drifty changed since the plan was approved/);
     expect((err as DriftError).explain()).toMatch(/drifty-milvus-proxy: milvusdb\/milvus:v2\.2\.13 -> milvusdb\/milvus:v2\.2\.14/);
@@ -58,7 +59,6 @@ describe('jobs on the control plane and real Redis', () => {
     const req = await approvedRequest('crashy', '2.4.23', 'rolling');
     const queue = new UpgradeQueue({ connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: env.prefix, backoffMs: 200 });
     try {
-      await store.setPhase(req.id, 'queued', alice);
       await queue.enqueue(req.id);
       const first = spawnWorker(env.prefix);
       // Kill it while the third Deployment (datacoord) is rolling.
@@ -120,11 +120,11 @@ describe('jobs on the control plane and real Redis', () => {
       prefix: env.prefix,
       store,
       engine,
+      sealer: testSealer,
       logger: createLogger({ level: 'silent' }),
       pollIntervalMs: 200,
     });
     try {
-      await store.setPhase(req.id, 'queued', alice);
       await queue.enqueue(req.id);
       await queue.enqueue(req.id); // a repeated enqueue is a no-op (same job id)
       const depth = await queue.depth();

@@ -16,6 +16,7 @@ import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { processEnv, testEngine, until } from './engine.js';
 import { helmStatus, imagesByComponent, installRelease, newNamespace } from './helpers.js';
 import { pausedDeployments } from './rollout-watch.js';
+import { sealApproved } from '../fixtures/test-sealer.js';
 
 const alice: Actor = { id: 'U0ALICE', via: 'slack' };
 const bob: Actor = { id: 'U0BOB', via: 'slack' };
@@ -74,7 +75,7 @@ describe('worker shutdown during helm upgrade --wait', () => {
     if (strategy === 'helm-parallel') expect(plan.steps.map((s) => s.kind)).toEqual(['helm-repo-update', 'helm-upgrade', 'wait-rollout', 'check-health']);
     const req = await store.create({ kind: 'upgrade', plan, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
     await store.approve(req.id, bob);
-    await store.setPhase(req.id, 'queued', alice);
+    await sealApproved(store, req.id);
     await queue.enqueue(req.id);
     return req;
   }

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { start, type Running } from '../../src/main.js';
 import { REDIS_URL, testRedis } from './redis.js';
+import { TEST_SEAL_KEY } from '../fixtures/test-sealer.js';
 
 const TOKEN = 'a-dashboard-token-of-some-length';
 
@@ -18,7 +19,7 @@ describe('the queue dashboard (Bull Board)', () => {
   });
 
   const boot = async (extra: Record<string, string>) => {
-    running = await start(loadConfig({ ROLES: 'worker', REDIS_URL, KEY_PREFIX: env.prefix, PORT: '0', LOG_LEVEL: 'silent', KUBECONFIG: '/nonexistent', ...extra }));
+    running = await start(loadConfig({ ROLES: 'worker', REDIS_URL, KEY_PREFIX: env.prefix, PORT: '0', LOG_LEVEL: 'silent', KUBECONFIG: '/nonexistent', APPROVAL_SEAL_KEY: TEST_SEAL_KEY, ...extra }));
     return running;
   };
 

@@ -17,6 +17,7 @@ import { releaseState, tooling } from '../unit/helpers.js';
 import { FakeClock, FakeCluster, FakeHelm, FakeSessions } from '../unit/fakes.js';
 import { fakePlan } from './plans.js';
 import { testRedis } from './redis.js';
+import { sealApproved, testSealer } from '../fixtures/test-sealer.js';
 
 const alice: Actor = { id: 'U0ALICE', via: 'slack' };
 const bob: Actor = { id: 'U0BOB', via: 'slack' };
@@ -58,11 +59,12 @@ describe('fencing a run with a token kept in the request', () => {
     // A rollback request; the fake observer shows the release as planned, so the drift check passes.
     const req = await store.create({ kind: 'rollback', plan: { ...fakePlan('fenced'), steps }, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
     await store.approve(req.id, bob);
+    await sealApproved(store, req.id);
 
     const oldHelm = new GatedHelm(null);
     let open!: () => void;
     oldHelm.gate = new Promise<void>((r) => (open = r));
-    const oldRun = executeRequest(store, engineWith(oldHelm), req.id).then(
+    const oldRun = executeRequest(store, engineWith(oldHelm), req.id, { sealer: testSealer }).then(
       (outcome) => ({ outcome, error: null as unknown }),
       (error: unknown) => ({ outcome: null, error }),
     );
@@ -74,7 +76,7 @@ describe('fencing a run with a token kept in the request', () => {
 
     // BullMQ hands the job to a second run: it resumes and finishes.
     const newHelm = new GatedHelm(null);
-    await expect(executeRequest(store, engineWith(newHelm), req.id)).resolves.toBe('rolled-back');
+    await expect(executeRequest(store, engineWith(newHelm), req.id, { sealer: testSealer })).resolves.toBe('rolled-back');
     const record = await store.require(req.id);
     const logBefore = await store.log(req.id);
     expect(deriveState(record, Date.now())).toBe('rolled-back');
@@ -134,7 +136,8 @@ describe('fencing a run with a token kept in the request', () => {
     ];
     const req = await store.create({ kind: 'rollback', plan: { ...fakePlan('fenced'), steps }, requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
     await store.approve(req.id, bob);
-    const options = { fenceCheckMs: 50, handoverMs: 500 };
+    await sealApproved(store, req.id);
+    const options = { sealer: testSealer, fenceCheckMs: 50, handoverMs: 500 };
 
     const oldRun = executeRequest(store, engineWith(helm, systemClock), req.id, options).then(
       (outcome) => ({ outcome, error: null as unknown }),

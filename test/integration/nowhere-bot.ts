@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { start, type Running } from '../../src/main.js';
 import { blockActionPayload, blockActionsBody, postSigned, slashCommandBody, type PostSignedResult } from '../harness/slack-sign.js';
 import { startSlackStub, type SlackStub } from '../harness/slack-stub.js';
+import { TEST_SEAL_KEY } from '../fixtures/test-sealer.js';
 
 export const NOWHERE_SECRET = 'nowhere-signing-secret';
 
@@ -67,6 +68,7 @@ export async function startNowhereBot(o: { redisUrl: string; prefix: string; acc
   writeFileSync(join(dir, 'access.yaml'), o.accessYaml);
   const env = {
     ROLES: 'bot,planner',
+    APPROVAL_SEAL_KEY: TEST_SEAL_KEY,
     KUBECONFIG: join(dir, 'kubeconfig'),
     REDIS_URL: o.redisUrl,
     KEY_PREFIX: o.prefix,

@@ -13,6 +13,7 @@ import type { Ports } from '../../src/upgrade/ports.js';
 import { deriveState, type Actor } from '../../src/upgrade/requests.js';
 import { fakePlan } from './plans.js';
 import { REDIS_URL, testRedis } from './redis.js';
+import { sealApproved, testSealer } from '../fixtures/test-sealer.js';
 
 const alice: Actor = { id: 'U0ALICE', via: 'slack' };
 const bob: Actor = { id: 'U0BOB', via: 'slack' };
@@ -136,13 +137,13 @@ describe('no release stays locked by a request that can no longer end', () => {
     const engine: EngineAccess = { forCluster: () => ({ deps: { observer: failingObserver } as unknown as EngineDeps, ports: {} as Ports }) };
     const wc = conn();
     const sub = conn();
-    const worker = await createUpgradeWorker({ connection: wc, subscriber: sub, prefix: env.prefix, store, engine, logger });
+    const worker = await createUpgradeWorker({ connection: wc, subscriber: sub, prefix: env.prefix, store, engine, sealer: testSealer, logger });
     closers.push(async () => {
       await worker.close();
       wc.disconnect();
       sub.disconnect();
     });
-    await store.setPhase(r.id, 'queued', alice);
+    await sealApproved(store, r.id);
     await queue.enqueue(r.id);
     const ended = await until('the request to end', async () => {
       const cur = await store.require(r.id);

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closedPort, kubeconfigNowhere } from './nowhere-bot.js';
 import { deleteKeys } from './redis.js';
+import { TEST_SEAL_KEY } from '../fixtures/test-sealer.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,7 +33,7 @@ async function importsOf(env: Record<string, string>, ready: RegExp): Promise<st
   writeFileSync(kubeconfig, kubeconfigNowhere(await closedPort()), { mode: 0o600 });
   writeFileSync(join(dir, 'access.yaml'), 'rules: []\n');
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', join(REPO_ROOT, 'test', 'fixtures', 'record-imports.mjs'), join(REPO_ROOT, 'src', 'main.ts')], {
-    env: { ...process.env, RECORD_IMPORTS_TO: to, KUBECONFIG: kubeconfig, REDIS_URL, KEY_PREFIX: prefix, PORT: '0', LOG_LEVEL: 'info', ACCESS_CONFIG: join(dir, 'access.yaml'), ...env },
+    env: { ...process.env, RECORD_IMPORTS_TO: to, KUBECONFIG: kubeconfig, REDIS_URL, KEY_PREFIX: prefix, PORT: '0', LOG_LEVEL: 'info', ACCESS_CONFIG: join(dir, 'access.yaml'), APPROVAL_SEAL_KEY: TEST_SEAL_KEY, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let seen = '';

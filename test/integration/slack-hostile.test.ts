@@ -38,6 +38,7 @@ import { blockActionPayload, blockActionsBody, postSigned, slashCommandBody, typ
 import { startSlackStub, type SlackStub, type StubEphemeral } from '../harness/slack-stub.js';
 import { fakePlan } from './plans.js';
 import { REDIS_URL, testRedis, deleteKeys } from './redis.js';
+import { TEST_SEAL_KEY } from '../fixtures/test-sealer.js';
 
 const SECRET = 'hostile-signing-secret';
 const CHANNEL = 'C0OPS00001';
@@ -136,6 +137,7 @@ describe('the bot over HTTP under hostile input (real Redis, Slack stub, no clus
     writeFileSync(join(dir, 'access.yaml'), ACCESS_YAML);
     env = {
       ROLES: 'bot,planner',
+      APPROVAL_SEAL_KEY: TEST_SEAL_KEY,
       KUBECONFIG: join(dir, 'kubeconfig'),
       REDIS_URL,
       KEY_PREFIX: prefix,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
+const KEY = { APPROVAL_SEAL_KEY: 'k'.repeat(32) };
 const problems = (env: Record<string, string>) => {
   try {
     loadConfig(env);
@@ -30,7 +31,7 @@ describe('configuration from the environment', () => {
   });
 
   it('a worker needs no Slack settings; defaults are the documented ones', () => {
-    const c = loadConfig({ ROLES: 'worker' });
+    const c = loadConfig({ ROLES: 'worker', ...KEY });
     expect([...c.roles]).toEqual(['worker']);
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.plan.repoName).toBe('zilliztech');
@@ -51,11 +52,22 @@ describe('configuration from the environment', () => {
   });
 
   it('ROLLBACK_APPROVALS: one by default, none only when set to 0, and checked', () => {
-    expect(loadConfig({ ROLES: 'worker' }).approvals.rollbackNeeded).toBe(1);
+    expect(loadConfig({ ROLES: 'worker', ...KEY }).approvals.rollbackNeeded).toBe(1);
     // No approvals for upgrades does not mean none for rollbacks.
-    expect(loadConfig({ ROLES: 'worker', APPROVALS_NEEDED: '0' }).approvals.rollbackNeeded).toBe(1);
-    expect(loadConfig({ ROLES: 'worker', ROLLBACK_APPROVALS: '0' }).approvals.rollbackNeeded).toBe(0);
-    expect(loadConfig({ ROLES: 'worker', ROLLBACK_APPROVALS: '2' }).approvals.rollbackNeeded).toBe(2);
-    expect(problems({ ROLES: 'worker', ROLLBACK_APPROVALS: 'none' }).join('\n')).toMatch(/ROLLBACK_APPROVALS:/);
+    expect(loadConfig({ ROLES: 'worker', ...KEY, APPROVALS_NEEDED: '0' }).approvals.rollbackNeeded).toBe(1);
+    expect(loadConfig({ ROLES: 'worker', ...KEY, ROLLBACK_APPROVALS: '0' }).approvals.rollbackNeeded).toBe(0);
+    expect(loadConfig({ ROLES: 'worker', ...KEY, ROLLBACK_APPROVALS: '2' }).approvals.rollbackNeeded).toBe(2);
+    expect(problems({ ROLES: 'worker', ...KEY, ROLLBACK_APPROVALS: 'none' }).join('\n')).toMatch(/ROLLBACK_APPROVALS:/);
+  });
+
+  it('the approval seal key: required when bot and worker run apart, from a file or the value, 32 characters or more', () => {
+    const missing = /APPROVAL_SEAL_KEY_FILE: required when the bot and the worker run in separate processes/;
+    expect(problems({ ROLES: 'worker' }).join('\n')).toMatch(missing);
+    expect(problems({ ROLES: 'bot,planner', SLACK_BOT_TOKEN: 'x', SLACK_SIGNING_SECRET: 's', ACCESS_CONFIG: '/a' }).join('\n')).toMatch(missing);
+    // One process plays both: it may seal with a key of its own.
+    expect(loadConfig({ ROLES: 'bot,worker', SLACK_BOT_TOKEN: 'x', SLACK_SIGNING_SECRET: 's', ACCESS_CONFIG: '/a' }).approvalSeal).toEqual({});
+    expect(loadConfig({ ROLES: 'planner' }).approvalSeal).toEqual({});
+    expect(loadConfig({ ROLES: 'worker', APPROVAL_SEAL_KEY_FILE: '/run/secrets/seal/key' }).approvalSeal).toEqual({ keyFile: '/run/secrets/seal/key' });
+    expect(problems({ ROLES: 'worker', APPROVAL_SEAL_KEY: 'short' }).join('\n')).toMatch(/APPROVAL_SEAL_KEY: the approval seal key needs 32 characters or more/);
   });
 });

@@ -15,6 +15,7 @@ import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import type { HelmReleaseInfo } from '../../src/upgrade/state.js';
 import { blockText, expectWithinLimits } from './block-limits.js';
 import { releaseState, upgradeRequest } from './helpers.js';
+import { testSealer } from '../fixtures/test-sealer.js';
 
 const NOW = Date.UTC(2026, 11, 3, 9, 0);
 const REQ = 'U0REQ00001';
@@ -204,6 +205,7 @@ describe('the app_home_opened handler', () => {
       store: d.store as never,
       engine: d.engine as never,
       queue: { enqueue: async () => {} },
+      sealer: testSealer,
       groups: d.groups as never,
       approvals: { needed: 1, allowSelf: false, ttlMs: 3_600_000, rollbackNeeded: 1 },
       logger: pino({ level: 'silent' }),

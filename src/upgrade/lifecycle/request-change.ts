@@ -5,12 +5,15 @@
 import { UpgradeError } from '../errors.js';
 import type { JobQueue, RequestStore } from '../ports.js';
 import type { NewRequest, UpgradeRequest } from '../requests.js';
+import type { Sealer } from '../seal.js';
 import { enqueueApproved } from './enqueue-approved.js';
 
 export interface RequestChangeDeps {
   readonly store: RequestStore;
   /** Absent: the caller runs the request itself (the CLI without --queue), nothing is enqueued. */
   readonly queue?: JobQueue;
+  /** Seals a request that needs no vote, for the worker (or the CLI) that runs it. */
+  readonly sealer: Sealer;
 }
 
 export interface RequestChangeOptions {
@@ -52,6 +55,6 @@ export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: 
     await d.store.audit(request.id, input.requester, 'allow-data-changes', dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '), now());
   }
   if (o.announce && !(await o.announce(request))) return request;
-  if (request.approvalsNeeded === 0 && d.queue) await enqueueApproved({ store: d.store, queue: d.queue }, request.id, input.requester);
+  if (request.approvalsNeeded === 0) await enqueueApproved(d, request.id, input.requester);
   return request;
 }
