@@ -110,11 +110,24 @@ describe('bot chart: lint and render', () => {
     expect(kc).toContain(`token-file: ${SA_TOKEN_PATH}`);
     expect(kc).toContain('current-context: in-cluster');
 
-    // HTTP mode: a Service to the bot's port; no Secret is rendered (credentials by reference).
+    // HTTP mode: a Service to the bot's port; Slack credentials by reference.
     const svc = one(objs, 'Service', 'mub-milvus-upgrade-bot');
     expect(svc.spec.ports[0]).toMatchObject({ targetPort: 'http' });
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
-    expect(ofKind(objs, 'Secret')).toEqual([]);
+    // The one Secret rendered: the approval seal's key, random, mounted where APPROVAL_SEAL_KEY_FILE points.
+    expect(ofKind(objs, 'Secret').map((o) => o.metadata.name)).toEqual(['mub-milvus-upgrade-bot-approval-seal']);
+    const sealKey = Buffer.from(one(objs, 'Secret', 'mub-milvus-upgrade-bot-approval-seal').data['seal-key'], 'base64').toString();
+    expect(sealKey).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(env.APPROVAL_SEAL_KEY_FILE).toBe(`${mounts['approval-seal']}/key`);
+    expect(volumes['approval-seal'].secret).toEqual({ secretName: 'mub-milvus-upgrade-bot-approval-seal', defaultMode: 0o440, items: [{ key: 'seal-key', path: 'key' }] });
+    expect(env.APPROVAL_SEAL_KEY).toBeUndefined();
+    // No Redis in the chart: no NetworkPolicy (an external Redis is the operator's to fence).
+    expect(ofKind(objs, 'NetworkPolicy')).toEqual([]);
+    // A Secret of your own: nothing generated, that one mounted.
+    const own = await render({ approvalSeal: { existingSecret: 'my-seal', existingSecretKey: 'k' } });
+    expect(ofKind(own, 'Secret')).toEqual([]);
+    const ownVolumes = ofKind(own, 'Deployment')[0]!.spec.template.spec.volumes as Array<{ name: string; secret?: unknown }>;
+    expect(ownVolumes.find((v) => v.name === 'approval-seal')!.secret).toEqual({ secretName: 'my-seal', defaultMode: 0o440, items: [{ key: 'k', path: 'key' }] });
 
     const roles = ofKind(objs, 'Role');
     expect(roles.map((r) => r.metadata.namespace)).toEqual(['bots']);
@@ -136,7 +149,36 @@ describe('bot chart: lint and render', () => {
     // The worker holds no Slack credentials and needs no access rules.
     expect(Object.keys(worker).filter((k) => k.startsWith('SLACK_') && k !== 'SLACK_MODE')).toEqual([]);
     expect(worker.ACCESS_CONFIG).toBeUndefined();
-    for (const env of [bot, worker]) expect(env.REDIS_URL).toBe('redis://mub-milvus-upgrade-bot-redis:6379');
+    // The trial Redis asks for a generated password; both roles pass it, and hold the same seal key.
+    for (const env of [bot, worker]) {
+      expect(env.REDIS_PASSWORD).toEqual({ secretKeyRef: { name: 'mub-milvus-upgrade-bot-redis', key: 'password' } });
+      expect(env.REDIS_URL).toBe('redis://:$(REDIS_PASSWORD)@mub-milvus-upgrade-bot-redis:6379');
+      expect(env.APPROVAL_SEAL_KEY_FILE).toBe('/etc/milvus-upgrade-bot/seal/key');
+    }
+    for (const name of ['mub-milvus-upgrade-bot-bot', 'mub-milvus-upgrade-bot-worker']) {
+      const seal = (deps[name]!.spec.template.spec.volumes as Array<{ name: string; secret?: { secretName: string } }>).find((v) => v.name === 'approval-seal');
+      expect(seal?.secret?.secretName, name).toBe('mub-milvus-upgrade-bot-approval-seal');
+    }
+    const redisC = container(deps['mub-milvus-upgrade-bot-redis']!);
+    expect(redisC.args.slice(0, 2)).toEqual(['--requirepass', '$(REDIS_PASSWORD)']);
+    expect(Object.keys(envOf(deps['mub-milvus-upgrade-bot-redis']!)).sort()).toEqual(['REDISCLI_AUTH', 'REDIS_PASSWORD']);
+    expect(Buffer.from(one(objs, 'Secret', 'mub-milvus-upgrade-bot-redis').data.password, 'base64').toString()).toMatch(/^[A-Za-z0-9]{48}$/);
+    // The NetworkPolicy: Redis's pods, reached only by this release's bot and worker pods.
+    const policy = one(objs, 'NetworkPolicy', 'mub-milvus-upgrade-bot-redis');
+    const podLabels = (name: string) => deps[name]!.spec.template.metadata.labels as Record<string, string>;
+    expect(selects(policy.spec.podSelector, podLabels('mub-milvus-upgrade-bot-redis'))).toBe(true);
+    expect(selects(policy.spec.podSelector, podLabels('mub-milvus-upgrade-bot-worker'))).toBe(false);
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toHaveLength(1);
+    const [rule] = policy.spec.ingress;
+    expect(rule.ports).toEqual([{ port: 6379, protocol: 'TCP' }]);
+    const from = rule.from[0].podSelector;
+    expect(rule.from).toHaveLength(1);
+    expect(selects(from, podLabels('mub-milvus-upgrade-bot-bot'))).toBe(true);
+    expect(selects(from, podLabels('mub-milvus-upgrade-bot-worker'))).toBe(true);
+    expect(selects(from, { ...podLabels('mub-milvus-upgrade-bot-worker'), 'app.kubernetes.io/instance': 'someone-else' })).toBe(false);
+    expect(selects(from, { 'app.kubernetes.io/name': 'milvus', 'app.kubernetes.io/instance': 'mub', 'app.kubernetes.io/component': 'proxy' })).toBe(false);
+    expect(ofKind(await render({ ...NON_DEFAULT(['ns-a']), networkPolicy: { enabled: false } }), 'NetworkPolicy')).toEqual([]);
     // Probes on the health port in every role (Socket Mode and worker-only serve them on PORT).
     for (const name of ['mub-milvus-upgrade-bot-bot', 'mub-milvus-upgrade-bot-worker']) {
       const c = container(deps[name]!);
@@ -203,10 +245,23 @@ describe('bot chart: lint and render', () => {
     expect(env.HEALTH_SETTLE_SECONDS).toBe('7');
     // HELM_BIN comes from the image (Dockerfile ENV); SLACK_APP_TOKEN in Socket Mode (checked above).
     const fromImage = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').includes('HELM_BIN=/usr/local/bin/helm') ? ['HELM_BIN'] : [];
-    const missing = names.filter((n) => !(n in env) && !fromImage.includes(n) && n !== 'SLACK_APP_TOKEN');
+    // APPROVAL_SEAL_KEY: the chart passes the key as a file (APPROVAL_SEAL_KEY_FILE), never as a value.
+    const missing = names.filter((n) => !(n in env) && !fromImage.includes(n) && n !== 'SLACK_APP_TOKEN' && n !== 'APPROVAL_SEAL_KEY');
     expect(missing, 'settings of src/config.ts the chart does not set').toEqual([]);
   });
 });
+
+type Selector = { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values: string[] }> };
+
+/** Whether a Kubernetes label selector (matchLabels, and `In` expressions) selects these labels. */
+function selects(selector: Selector, labels: Record<string, string>): boolean {
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
+    if (e.operator !== 'In') throw new Error(`operator ${e.operator} not modelled`);
+    return e.values.includes(labels[e.key] ?? '');
+  });
+  return byLabels && byExpressions;
+}
 
 function allows(rules: Rule[], verb: string, group: string, resource: string): boolean {
   return rules.some((r) => r.apiGroups.some((g) => g === group || g === '*') && r.resources.some((x) => x === resource || x === '*') && r.verbs.some((v) => v === verb || v === '*'));
@@ -326,6 +381,18 @@ describe('bot chart installed on the control plane', () => {
     const deps = (JSON.parse(out) as { items: Obj[] }).items;
     expect(deps.map((d) => d.metadata.name).sort()).toEqual([`${fullname}-bot`, `${fullname}-redis`, `${fullname}-worker`]);
     for (const d of deps) expect(d.status.readyReplicas, d.metadata.name).toBe(d.spec.replicas);
+  });
+
+  it('generated secrets (the seal key, the Redis password) are kept by a helm upgrade', async () => {
+    const secretValue = async (name: string, key: string) => (await kubectl(cluster(), ['get', 'secret', name, '-n', botNs, '-o', `jsonpath={.data.${key}}`])).trim();
+    const seal = await secretValue(`${fullname}-approval-seal`, 'seal-key');
+    const password = await secretValue(`${fullname}-redis`, 'password');
+    expect(Buffer.from(seal, 'base64').toString()).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(Buffer.from(password, 'base64').toString()).toMatch(/^[A-Za-z0-9]{48}$/);
+    const values = { ...NON_DEFAULT(managed), kubeconfig: { server: cluster().apiserverUrl }, image: { repository: 'milvus-upgrade-bot', tag: 'e2e' } };
+    await helmT(['upgrade', release, CHART, '-n', botNs, '-f', valuesFile(values), '--wait', '--timeout', '120s']);
+    expect(await secretValue(`${fullname}-approval-seal`, 'seal-key')).toBe(seal);
+    expect(await secretValue(`${fullname}-redis`, 'password')).toBe(password);
   });
 
   it('the worker may do everything the engine and helm need, in every managed namespace', async () => {

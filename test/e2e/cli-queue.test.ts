@@ -1,9 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveState } from '../../src/upgrade/requests.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { REDIS_URL, testRedis } from '../integration/redis.js';
 import { spawnWorker } from './engine.js';
+import { TEST_SEAL_KEY } from '../fixtures/test-sealer.js';
 import { CLI_KEY_PREFIX, cli, imagesByComponent, installRelease, newNamespace } from './helpers.js';
 
 describe('the CLI and the audit trail', () => {
@@ -42,8 +46,16 @@ describe('the CLI and the audit trail', () => {
     await installRelease(ns.name, 'queued', '4.1.24');
     const env = await testRedis();
     const worker = spawnWorker(env.prefix);
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'cli-seal-')), 'key');
+    writeFileSync(keyFile, `${TEST_SEAL_KEY}\n`, { mode: 0o600 });
     try {
-      const run = await cli(['upgrade', 'queued', '2.4.5', '-n', ns.name, '--yes', '--queue'], { KEY_PREFIX: env.prefix });
+      // Without the deployment's seal key the workers would refuse the run: said at once, nothing recorded.
+      const keyless = await cli(['upgrade', 'queued', '2.4.5', '-n', ns.name, '--yes', '--queue'], { KEY_PREFIX: env.prefix });
+      expect(keyless.code, keyless.stdout + keyless.stderr).toBe(2);
+      expect(keyless.stderr).toContain("--queue needs the deployment's approval seal key");
+      expect(await env.redis.keys(`${env.prefix}req:*`)).toEqual([]);
+
+      const run = await cli(['upgrade', 'queued', '2.4.5', '-n', ns.name, '--yes', '--queue', '--seal-key-file', keyFile], { KEY_PREFIX: env.prefix });
       expect(run.code, run.stdout + run.stderr + worker.output()).toBe(0);
       expect(run.stdout).toMatch(/queued as job req-\d+/);
       expect(run.stdout).toMatch(/\[3\/\d+\] +done: revision 2 deployed with chart 4\.1\.36/);

@@ -66,6 +66,23 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{- define "mub.sealSecretName" -}}
+{{- default (printf "%s-approval-seal" (include "mub.fullname" .) | trunc 63 | trimSuffix "-") .Values.approvalSeal.existingSecret -}}
+{{- end -}}
+
+{{/*
+A generated secret value, base64: the one already in the cluster when there is one (so an
+upgrade keeps it), else a new random one. . = dict "root" $ "name" <Secret> "key" <key>.
+*/}}
+{{- define "mub.keptSecretValue" -}}
+{{- $existing := lookup "v1" "Secret" .root.Release.Namespace .name -}}
+{{- if and $existing $existing.data (hasKey $existing.data .key) -}}
+{{- index $existing.data .key -}}
+{{- else -}}
+{{- randAlphaNum 48 | b64enc -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "mub.redisName" -}}
 {{- printf "%s-redis" (include "mub.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
@@ -145,8 +162,13 @@ component label, replicas, resources, ServiceAccount.
 - name: SLACK_MODE
   value: {{ $v.slack.mode | quote }}
 {{- if $v.redis.enabled }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mub.redisName" $root }}
+      key: password
 - name: REDIS_URL
-  value: {{ printf "redis://%s:6379" (include "mub.redisName" $root) | quote }}
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379" (include "mub.redisName" $root) | quote }}
 {{- else if $v.redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
@@ -157,6 +179,8 @@ component label, replicas, resources, ServiceAccount.
 - name: REDIS_URL
   value: {{ required "redis.url, redis.existingSecret or redis.enabled is required" $v.redis.url | quote }}
 {{- end }}
+- name: APPROVAL_SEAL_KEY_FILE
+  value: /etc/milvus-upgrade-bot/seal/key
 {{- if include "mub.kubeconfigEnabled" $root }}
 - name: KUBECONFIG
   value: /etc/milvus-upgrade-bot/kube/config
