@@ -13,7 +13,7 @@ import type { Ports } from '../upgrade/ports.js';
 import { releaseProblems } from '../upgrade/planner/preflight.js';
 import { fingerprint, driftOf } from '../upgrade/plan.js';
 import type { RunEvent } from '../upgrade/steps.js';
-import { runSteps } from '../upgrade/runner/run.js';
+import { resumeLeftPaused, runSteps } from '../upgrade/runner/run.js';
 import { runGuardProblems } from '../upgrade/runner/run-guard.js';
 import type { EngineDeps } from '../upgrade/planner/service.js';
 import { deriveState, isTerminal, recordOf, type Actor, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
@@ -138,6 +138,27 @@ function watchFence(store: RedisRequestStore, id: string, token: number, everyMs
   return { signal: controller.signal, stop: () => clearInterval(timer) };
 }
 
+/**
+ * Cancelled between two runs of a request that had started (during a retry's backoff, a shutdown
+ * hand-over, or after its worker died): what its ordered steps paused is resumed before the
+ * request ends, or those Deployments would stay paused for good (issue 25, item 4).
+ */
+async function cancelBeforeResume(run: RunWriter, req: UpgradeRequest, ports: Ports, actor: Actor, now: () => number, started: boolean, pollIntervalMs?: number): Promise<'cancelled'> {
+  let error: string | undefined;
+  if (started) {
+    const resumed: string[] = [];
+    try {
+      await resumeLeftPaused(req.plan, req.completedSteps, ports, (m) => resumed.push(m), pollIntervalMs);
+      if (resumed.length > 0) await run.audit(actor, 'resumed what the run paused', resumed.join('; '));
+    } catch (err) {
+      if (isSuperseded(err)) throw err;
+      error = `cancelled, but what the run paused could not all be resumed: ${explainError(err)}`;
+    }
+  }
+  await run.setPhase('cancelled', actor, { finishedAt: now(), ...(error ? { error } : {}) });
+  return 'cancelled';
+}
+
 async function failIfActive(run: RunWriter, actor: Actor, err: unknown, now: () => number): Promise<void> {
   const current = await run.current();
   if (isTerminal(deriveState(current, now()))) return;
@@ -158,10 +179,6 @@ async function fencedRun(
   now: () => number,
   superseded: AbortSignal,
 ): Promise<RunOutcome> {
-  if (req.cancelRequested) {
-    await run.setPhase('cancelled', actor, { finishedAt: now() });
-    return 'cancelled';
-  }
   const { deps, ports } = engine.forCluster(req.cluster);
   const runningPhase = req.kind === 'rollback' ? 'rolling-back' : 'running';
   // A record claiming a run already started must prove it: a resume skips the drift check and
@@ -172,6 +189,7 @@ async function fencedRun(
     await run.setPhase('failed', actor, { error: err.explain(), finishedAt: now() });
     throw err;
   }
+  if (req.cancelRequested) return cancelBeforeResume(run, req, ports, actor, now, req.phase === runningPhase, options.pollIntervalMs);
   const current = await deps.observer.release(req.namespace, req.release);
   // On a first start and on every resume alike: the record is not trusted to name what is safe.
   const unsafe = runGuardProblems({
