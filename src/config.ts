@@ -22,6 +22,11 @@ const schema = z.object({
   }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * The bot's Redis commands (clicks, commands, /readyz) fail after this long: a stalled Redis is
+   * answered like a closed one, not by a click that hangs and applies later.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000).default(2000),
   /** Prefix of every Redis key (requests, logs, locks, the queue): one per deployment. */
   KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+:$/, 'letters, digits, "_.-", ending with ":"').default('mub:'),
   KUBECONFIG: z.string().optional(),
@@ -97,6 +102,7 @@ export interface AppConfig {
   readonly roles: ReadonlySet<'bot' | 'worker' | 'planner'>;
   readonly logLevel: string;
   readonly redisUrl: string;
+  readonly redisCommandTimeoutMs: number;
   readonly keyPrefix: string;
   readonly kubeconfig?: string;
   readonly kubeContext?: string;
@@ -168,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     roles,
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     keyPrefix: e.KEY_PREFIX,
     kubeconfig: e.KUBECONFIG,
     kubeContext: e.KUBE_CONTEXT,

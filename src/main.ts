@@ -39,7 +39,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   const connect = (role: string, failFast = false): Redis => {
     const r = new Redis(
       config.redisUrl,
-      failFast ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false } : { maxRetriesPerRequest: null },
+      failFast ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, commandTimeout: config.redisCommandTimeoutMs } : { maxRetriesPerRequest: null },
     );
     let down = false;
     r.on('error', (err: Error) => {

@@ -21,6 +21,9 @@ import { resumeLeftPaused } from './upgrade/runner/run.js';
 import { serveRoutes, type healthRoutes } from './health.js';
 import type { createMetrics } from './metrics.js';
 
+/** How late after it was sent a vote, rejection or cancel may still land in Redis. */
+const CLICK_WRITE_WITHIN_MS = 5000;
+
 export interface StartExtras {
   readonly helmEnv?: Record<string, string>;
   /** Web API retries (tests keep them short); default: Slack's own policy. */
@@ -147,7 +150,8 @@ export async function startBot({ config, logger, connect, store, engine, metrics
     ...(extra.slackRetries !== undefined ? { retryConfig: { retries: extra.slackRetries, factor: 1.5, minTimeout: 200 } } : {}),
   });
   const handlers = new BotHandlers({
-    store: new RedisRequestStore(fastRedis, config.keyPrefix),
+    // A click that reaches Redis late (it stalled) is refused there rather than applied late.
+    store: new RedisRequestStore(fastRedis, config.keyPrefix, {}, { writeWithinMs: CLICK_WRITE_WITHIN_MS }),
     queue: botQueue,
     sealer,
     storeUp: fastUp,

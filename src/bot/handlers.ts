@@ -52,6 +52,13 @@ export type { Caller, Respond } from './replies.js';
 export const REDIS_DOWN = 'Redis is unavailable; nothing was done. Try again when it is back.';
 const REDIS_LOST = 'Redis became unavailable while this was being worked on; it may be half done. Look at `/milvus status` and `/milvus history` when Redis is back.';
 
+const REDIS_STALLED = 'Redis is not answering (connected, but no reply within a few seconds). A vote, rejection or cancel that reaches it more than 5 s after it was sent is refused there, never applied late. Look at `/milvus status` once it answers, and try again if your change is not there.';
+
+/** ioredis's error for a command with no reply within commandTimeout. */
+function isCommandTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Command timed out';
+}
+
 const REQUEST_ID = /^req-\d{1,15}$/;
 
 export function mentionList(ids: readonly string[]): string {
@@ -107,6 +114,7 @@ export class BotHandlers {
 
   /** What went wrong, for a person; a Redis outage mid-way says so rather than a driver's message. */
   private explain(err: unknown): string {
+    if (isCommandTimeout(err)) return REDIS_STALLED;
     return this.unavailable() ? REDIS_LOST : explainError(err);
   }
 

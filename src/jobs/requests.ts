@@ -33,7 +33,13 @@ export class ReleaseBusy extends UpgradeError {
 
 // Writes a request record only if its revision is still the one read (optimistic locking
 // without WATCH, which a shared connection cannot use safely).
+// ARGV[3]: the latest time (Redis's clock, ms) the write may still land, '' for any time: a write
+// sent just before Redis stalled is refused when Redis wakes up later, never applied late.
 const CAS_RECORD = `
+if ARGV[3] ~= '' then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then return -2 end
+end
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if rev == ARGV[1] then
   redis.call('HSET', KEYS[1], 'json', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
@@ -47,6 +53,24 @@ export interface StoreTestHooks {
   /** Awaited by create() between reading the lock and writing the record. */
   readonly beforeRecordWrite?: () => Promise<void>;
 }
+
+export interface StoreOptions {
+  /**
+   * A change to a record that reaches Redis later than this after it was sent is refused there
+   * (the bot's clicks: a stalled Redis must not apply a vote minutes later). Unset: no limit.
+   */
+  readonly writeWithinMs?: number;
+}
+
+/** A change refused by Redis because it arrived too late (see StoreOptions.writeWithinMs). */
+export class LateWrite extends UpgradeError {
+  constructor(id: string, withinMs: number) {
+    super('transient', `Redis took more than ${withinMs / 1000} s to take this change to ${id}: it was refused there and nothing was changed; try again`);
+  }
+}
+
+// How long a measured offset between this host's clock and Redis's is trusted.
+const CLOCK_CHECK_MS = 60_000;
 
 // Creates a request: takes the release's lock only if it still holds the id read (ARGV[1], ''
 // for none) and, in the same atomic step, writes the record, its history entry and its first
@@ -73,7 +97,24 @@ export class RedisRequestStore implements RequestStore {
     readonly redis: Redis,
     private readonly prefix = 'mub:',
     private readonly hooks: StoreTestHooks = {},
+    private readonly options: StoreOptions = {},
   ) {}
+
+  private redisClock: { offsetMs: number; checkedAt: number } | null = null;
+
+  /** The latest Redis time a change sent now may land, or '' without a limit. */
+  private async notAfter(): Promise<string> {
+    const within = this.options.writeWithinMs;
+    if (within === undefined) return '';
+    const now = Date.now();
+    if (!this.redisClock || now - this.redisClock.checkedAt > CLOCK_CHECK_MS) {
+      // Measured, not assumed: the two hosts' clocks may differ by more than the limit.
+      const [sec, usec] = await this.redis.time();
+      const after = Date.now();
+      this.redisClock = { offsetMs: Number(sec) * 1000 + Math.floor(Number(usec) / 1000) - (now + after) / 2, checkedAt: after };
+    }
+    return String(Math.round(Date.now() + this.redisClock.offsetMs + within));
+  }
 
   /** The key of one of the request records' parts (`req`, `log`, `shown`...). */
   key(...parts: string[]): string {
@@ -131,13 +172,16 @@ export class RedisRequestStore implements RequestStore {
   /** Applies `mutate` atomically (retrying on a concurrent write); null from mutate = no change. */
   async update(id: string, mutate: Mutation): Promise<{ request: UpgradeRequest; changed: boolean }> {
     const key = this.key('req', id);
+    // From the start of the change: the limit covers the read it is decided on.
+    const notAfter = await this.notAfter();
     for (let attempt = 0; attempt < 50; attempt++) {
       const [json, rev] = await this.redis.hmget(key, 'json', 'rev');
       if (!json || rev === null || rev === undefined) throw new UpgradeError('not-found', `no request ${id}`);
       const current = JSON.parse(json) as UpgradeRequest;
       const next = mutate(current);
       if (!next) return { request: current, changed: false };
-      const ok = await this.redis.eval(CAS_RECORD, 1, key, rev, JSON.stringify(next));
+      const ok = await this.redis.eval(CAS_RECORD, 1, key, rev, JSON.stringify(next), notAfter);
+      if (ok === -2) throw new LateWrite(id, this.options.writeWithinMs ?? 0);
       if (ok === 1) {
         await this.redis.publish(this.changedChannel(), id);
         return { request: next, changed: true };

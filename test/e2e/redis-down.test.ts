@@ -19,8 +19,9 @@ import { installRelease, newNamespace } from './helpers.js';
 
 const QUICK_MS = 1000;
 const DOWN = /Redis is unavailable; nothing was done/;
+const STALLED = /Redis is not answering \(connected, but no reply within a few seconds\)/;
 
-describe('Redis down: answered at once, nothing runs late', () => {
+describe('Redis down or stalled: answered at once, nothing runs late', () => {
   let ns: { name: string; cleanup: () => Promise<void> };
   let dir: string;
   let port: number;
@@ -119,6 +120,44 @@ describe('Redis down: answered at once, nothing runs late', () => {
     expect(after.status).toBe(200);
     await bot.stub.waitFor(() => bot.stub.callsTo('chat.postMessage').length >= 2, 30_000);
     expect((await bot.store.history('milvus-test', ns.name, 'my-release')).length).toBe(1);
+  });
+
+  it('a stalled Redis (connected, not answering): a click is answered within seconds, and nothing lands when Redis wakes up', async () => {
+    await until('Redis to answer', 10_000, async () => ping(port));
+    await until('the bot to be ready', 20_000, async () => (await get('/readyz')).status === 200);
+    const pending = await bot.store.create({
+      kind: 'upgrade',
+      plan: fakePlan('stalled', ns.name, 'milvus-test'),
+      requester: { id: USERS.requester, via: 'slack' },
+      place: { channel: CHANNEL, messageTs: '1700000000.000200' },
+      approvalsNeeded: 1,
+      allowSelfApproval: false,
+      ttlMs: 3_600_000,
+    });
+    process.kill(server.pid!, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const click = await bot.click('approve', pending.id, USERS.approver, '1700000000.000200');
+      expect(click.status).toBe(200);
+      await bot.stub.waitFor(() => bot.stub.ephemerals(CHANNEL).some((e) => e.user === USERS.approver && STALLED.test(e.text)), 5000);
+      // REDIS_COMMAND_TIMEOUT_MS (2 s) and the ack's deferral at most.
+      expect(Date.now() - t0).toBeLessThan(4000);
+      const readyz = await get('/readyz');
+      expect(readyz.status).toBe(503);
+      expect(readyz.ms).toBeLessThan(QUICK_MS);
+      // Stalled well past the 5 s a click may take to land.
+      await new Promise((r) => setTimeout(r, 6000));
+    } finally {
+      process.kill(server.pid!, 'SIGCONT');
+    }
+    await until('the bot to be ready again', 20_000, async () => (await get('/readyz')).status === 200);
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      const now = await bot.store.require(pending.id);
+      expect(now.approvals).toEqual([]);
+      expect(deriveState(now, Date.now())).toBe('pending-approval');
+      await new Promise((r) => setTimeout(r, 250));
+    }
   });
 });
 

@@ -145,6 +145,7 @@ component label, replicas, resources, ServiceAccount.
   "botWorkDeferMs" "BOT_WORK_DEFER_MS"
   "planTimeoutSeconds" "PLAN_TIMEOUT_SECONDS"
   "planConcurrency" "PLAN_CONCURRENCY"
+  "redisCommandTimeoutMs" "REDIS_COMMAND_TIMEOUT_MS"
 ) -}}
 {{- end -}}
 
