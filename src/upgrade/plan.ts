@@ -6,7 +6,7 @@
 import { InputError } from './errors.js';
 import { crossesInto26 } from './milvus/components.js';
 import type { QueueKind } from './milvus/message-queue.js';
-import { compareVersions, tryParseVersion, versionOfImage, type MilvusVersion } from './milvus/version.js';
+import { compareVersions, flavourOfImage, tryParseVersion, versionOfImage, type ImageFlavour, type MilvusVersion } from './milvus/version.js';
 import type { ObjectChange } from './objects.js';
 import type { ReleaseState } from './state.js';
 import type { Step } from './steps.js';
@@ -143,6 +143,12 @@ export function fingerprint(state: ReleaseState): ObservedFingerprint {
     chartVersion: state.helm.chartVersion,
     images,
   };
+}
+
+/** The image flavour the release runs (the proxy's or standalone's image): kept by every plan. */
+export function runningFlavour(state: Pick<ReleaseState, 'components'>): ImageFlavour | null {
+  const main = state.components.find((c) => c.component === 'proxy') ?? state.components.find((c) => c.component === 'standalone') ?? state.components[0];
+  return main ? flavourOfImage(main.image) : null;
 }
 
 /** The version the release really runs: the proxy's image (SPEC §3), else the oldest component. */

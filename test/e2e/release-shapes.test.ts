@@ -88,3 +88,45 @@ describe('refusals leave the whole release unchanged', () => {
     });
   }
 });
+
+describe('a GPU release (issue 24): the flavour is kept by the helm path and by the rolling path', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-gpu');
+    await installRelease(ns.name, 'gpu', '4.1.24', { 'image.all.tag': 'v2.3.11-gpu' });
+  });
+  afterAll(async () => ns.cleanup());
+
+  const milvusImages = (s: ReleaseSnapshot) => Object.entries(deploymentImages(s)).filter(([name]) => name.startsWith('gpu-milvus-'));
+  /** What may differ besides Milvus images: nothing of the StatefulSets and PVCs (the same objects). */
+  const dataObjectChanges = (before: ReleaseSnapshot, after: ReleaseSnapshot) =>
+    diffSnapshots(before, after).filter((d) => d.kind === 'StatefulSet' || d.kind === 'PersistentVolumeClaim').map((d) => d.text);
+
+  it('2.3.11-gpu -> 2.4.5 by helm, then -> 2.4.7 by rolling update: every Milvus Deployment on the GPU build, the data objects untouched', async () => {
+    const start = await snap(ns.name, 'gpu');
+    expect(milvusImages(start).length).toBeGreaterThan(3);
+    for (const [name, image] of milvusImages(start)) expect(image, name).toBe('milvusdb/milvus:v2.3.11-gpu');
+
+    const refused = await cli(['plan', 'gpu', '2.4.5-gpu', '-n', ns.name]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('"2.4.5-gpu" names an image flavour, not a Milvus version');
+
+    const plan = JSON.parse((await cli(['plan', 'gpu', '2.4.5', '-n', ns.name, '--json'])).stdout);
+    expect(plan.from).toBe('2.3.11');
+    const upgradeStep = plan.steps.find((s: { kind: string }) => s.kind === 'helm-upgrade');
+    expect(upgradeStep.set['image.all.tag']).toBe('v2.4.5-gpu');
+    const byHelm = await cli(['upgrade', 'gpu', '2.4.5', '-n', ns.name, '--yes', ...FAST]);
+    expect(byHelm.code, byHelm.stdout + byHelm.stderr).toBe(0);
+    expect(await helmStatus(ns.name, 'gpu')).toMatchObject({ chart: 'milvus-4.1.36' });
+    const afterHelm = await snap(ns.name, 'gpu');
+    for (const [name, image] of milvusImages(afterHelm)) expect(image, name).toBe('milvusdb/milvus:v2.4.5-gpu');
+    expect(dataObjectChanges(start, afterHelm)).toEqual([]);
+
+    const rolling = await cli(['upgrade', 'gpu', '2.4.7', '-n', ns.name, '--strategy', 'rolling', '--yes', ...FAST]);
+    expect(rolling.code, rolling.stdout + rolling.stderr).toBe(0);
+    const afterRolling = await snap(ns.name, 'gpu');
+    for (const [name, image] of milvusImages(afterRolling)) expect(image, name).toBe('milvusdb/milvus:v2.4.7-gpu');
+    // A rolling upgrade changes only the Milvus images (and the bot's rollback marks): same objects, same replicas.
+    expect(diffSnapshots(afterHelm, afterRolling).filter((d) => !(d.kind === 'Deployment' && d.field === 'image')).map((d) => d.text)).toEqual([]);
+  });
+});

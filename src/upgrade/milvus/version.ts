@@ -17,6 +17,8 @@ export interface MilvusVersion {
   readonly text: string;
 }
 
+// An image flavour's suffix (ImageFlavour).
+const FLAVOUR_SUFFIX = /-(gpu)$/;
 const VERSION_RE = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z][0-9A-Za-z.-]{0,40}))?$/;
 
 export function tryParseVersion(input: string): MilvusVersion | null {
@@ -29,6 +31,12 @@ export function tryParseVersion(input: string): MilvusVersion | null {
 }
 
 export function parseVersion(input: string): MilvusVersion {
+  const flavoured = FLAVOUR_SUFFIX.exec(input.trim());
+  if (flavoured && tryParseVersion(input.trim().slice(0, -flavoured[0].length))) {
+    throw new InputError(`"${showInput(input)}" names an image flavour, not a Milvus version`, [
+      `ask for ${input.trim().slice(0, -flavoured[0].length).replace(/^v/, '')}: a release on ${flavoured[1]} images stays on ${flavoured[1]} images`,
+    ]);
+  }
   const v = tryParseVersion(input);
   if (!v) {
     throw new InputError(
@@ -62,8 +70,21 @@ export const sameVersion = (a: MilvusVersion, b: MilvusVersion) => compareVersio
 export const sameLine = (a: MilvusVersion, b: MilvusVersion) =>
   a.major === b.major && a.minor === b.minor;
 
-/** `2.4.23` -> `v2.4.23`: the tag Milvus images carry. */
-export const imageTag = (v: MilvusVersion) => `v${v.text}`;
+/**
+ * Builds of one Milvus version for other hardware, tagged `v<version>-<flavour>` (`v2.4.17-gpu`):
+ * a flavour, not a pre-release. A release keeps its flavour through every path.
+ */
+export type ImageFlavour = 'gpu';
+
+/** An image tag's version and flavour: `v2.4.17-gpu` -> 2.4.17, gpu; null when it is no version. */
+export function parseImageTag(tag: string): { readonly version: MilvusVersion; readonly flavour: ImageFlavour | null } | null {
+  const m = FLAVOUR_SUFFIX.exec(tag.trim());
+  const version = tryParseVersion(m ? tag.trim().slice(0, -m[0].length) : tag);
+  return version ? { version, flavour: m ? (m[1] as ImageFlavour) : null } : null;
+}
+
+/** `2.4.23` -> `v2.4.23` (`v2.4.23-gpu` for the GPU flavour): the tag Milvus images carry. */
+export const imageTag = (v: MilvusVersion, flavour: ImageFlavour | null = null) => `v${v.text}${flavour ? `-${flavour}` : ''}`;
 
 /** True when `v` is at least `major.minor.patch` (suffixes ignored except pre-releases). */
 export function atLeast(v: MilvusVersion, text: string): boolean {
@@ -75,8 +96,14 @@ function baseText(v: MilvusVersion): string {
 }
 
 
-/** The version carried by an image reference (`milvusdb/milvus:v2.1.4` -> 2.1.4), if any. */
+/** The version carried by an image reference (`milvusdb/milvus:v2.1.4` -> 2.1.4, `...:v2.4.17-gpu` -> 2.4.17), if any. */
 export function versionOfImage(image: string): MilvusVersion | null {
   const tag = tagOf(image);
-  return tag === null ? null : tryParseVersion(tag);
+  return tag === null ? null : (parseImageTag(tag)?.version ?? null);
+}
+
+/** The flavour of an image (`gpu` for `milvusdb/milvus:v2.4.17-gpu`), null for the plain build. */
+export function flavourOfImage(image: string): ImageFlavour | null {
+  const tag = tagOf(image);
+  return tag === null ? null : (parseImageTag(tag)?.flavour ?? null);
 }

@@ -7,7 +7,7 @@
  */
 import { maskUrlCredentials } from '../errors.js';
 import type { ChartChoice } from '../milvus/charts.js';
-import type { PlanSettings } from '../plan.js';
+import { runningFlavour, type PlanSettings } from '../plan.js';
 import { rollOrder, type Shift } from '../milvus/components.js';
 import type { ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
@@ -84,7 +84,9 @@ export function helmUpgradeSteps(
 ): Step[] {
   // Always set: --reset-then-reuse-values keeps a tag set by an earlier upgrade, which would
   // otherwise pin the release to that old version whatever the chart says.
-  const set: Record<string, string> = { 'image.all.tag': choice.imageTagOverride ?? imageTag(parseVersion(choice.appVersion)), ...flags };
+  // The release's image flavour (GPU) too: the chart's default tag is the plain build.
+  const version = parseVersion(choice.imageTagOverride ?? choice.appVersion);
+  const set: Record<string, string> = { 'image.all.tag': imageTag(version, runningFlavour(state)), ...flags };
   const chartRef = `${settings.repoName}/milvus`;
   const setText = Object.entries(set)
     .map(([k, v]) => ` --set ${k}=${v}`)

@@ -7,7 +7,7 @@ import { helmRollbackStep, orderedHelmRollbackSteps } from './helm-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import type { HelmRevisionInfo, ReleaseState, ToolingState } from '../state.js';
 import { crossesInto26 } from '../milvus/components.js';
-import { tryParseVersion, versionOfImage } from '../milvus/version.js';
+import { parseImageTag, tryParseVersion, versionOfImage } from '../milvus/version.js';
 
 export interface RollbackInputs {
   readonly cluster: string;
@@ -100,7 +100,7 @@ function planRollbackFromState(inputs: RollbackInputs): Plan {
     path: 'helm',
     from: running,
     // What the revision ran: its image tag (a target no chart carries is set that way), else its chart's.
-    to: tryParseVersion(target.imageTag ?? '')?.text ?? tryParseVersion(target.appVersion)?.text ?? target.appVersion,
+    to: parseImageTag(target.imageTag ?? '')?.version.text ?? tryParseVersion(target.appVersion)?.text ?? target.appVersion,
     image: '',
     reasons: [
       `helm revision ${current.revision} (${current.chart}, ${current.status}) back to revision ${target.revision} (${target.chart})`,

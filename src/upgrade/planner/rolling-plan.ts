@@ -1,5 +1,5 @@
 /** The rolling upgrade (SPEC §6): one Deployment at a time, with the script's gaps filled. */
-import type { PlanSettings } from '../plan.js';
+import { runningFlavour, type PlanSettings } from '../plan.js';
 import { isCoordinator, rollOrder } from '../milvus/components.js';
 import type { ComponentState, ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
@@ -39,7 +39,7 @@ export function rollingSteps(
   order: readonly ComponentState[],
   to: MilvusVersion,
 ): Step[] {
-  const image = `${state.imageRepository}:${imageTag(to)}`;
+  const image = `${state.imageRepository}:${imageTag(to, runningFlavour(state))}`;
   const key = state.configUserKey ?? 'user.yaml';
   const steps: Step[] = [
     {

@@ -6,7 +6,7 @@ import { chooseChart, type ChartChoice, type ChartEntry } from '../milvus/charts
 import { chartMakes, crossesInto26, INTO_26, MIXCOORD, type Shift } from '../milvus/components.js';
 import { InputError } from '../errors.js';
 import { queueKeepingFlags, queueName, unsafeChartsFor, type QueueKind } from '../milvus/message-queue.js';
-import { fingerprint, pathOfStrategy, planId, runningVersion, type Plan, type PlanSettings, type Strategy, type UpgradePath } from '../plan.js';
+import { fingerprint, pathOfStrategy, planId, runningFlavour, runningVersion, type Plan, type PlanSettings, type Strategy, type UpgradePath } from '../plan.js';
 import { changesOfSteps } from './plan-changes.js';
 import { choosePath, type PathDecision } from './paths.js';
 import { helmRollbackStep, helmUpgradeSteps, orderedHelmRollbackSteps, resumeOrder } from './helm-plan.js';
@@ -130,7 +130,8 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
   if (mixed) warnings.push(mixed);
   if (into26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
   const repo = state.imageRepository || 'milvusdb/milvus';
-  const image = `${repo}:${imageTag(to)}`;
+  const flavour = runningFlavour(state);
+  const image = `${repo}:${imageTag(to, flavour)}`;
   const base = {
     id: planId(request.cluster, state.namespace, state.release, to.text),
     kind: 'upgrade' as const,
@@ -177,7 +178,7 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
   }
   if (decision.path === 'rolling') {
     warnings.push(
-      `the rolling upgrade changes the Deployments directly: helm still records chart ${state.helm.chartVersion}, so a later helm upgrade must set image.all.tag=${imageTag(to)} or it will change the version back`,
+      `the rolling upgrade changes the Deployments directly: helm still records chart ${state.helm.chartVersion}, so a later helm upgrade must set image.all.tag=${imageTag(to, flavour)} or it will change the version back`,
     );
     const order = rollingComponents(state);
     const steps = rollingSteps(state, settings, order, to);
@@ -214,7 +215,7 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
     warnings,
     rollback: {
       path: 'migrate',
-      summary: `restore the metadata from the backup taken before the migration, then start ${state.imageRepository}:${imageTag(from)} again`,
+      summary: `restore the metadata from the backup taken before the migration, then start ${state.imageRepository}:${imageTag(from, runningFlavour(state))} again`,
       steps: migrationRollbackStepsFor(now, settings, from, to),
     },
   };

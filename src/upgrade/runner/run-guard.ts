@@ -7,7 +7,7 @@
 import { queueSwitchKeys } from '../milvus/message-queue.js';
 import { SHIFTS } from '../milvus/components.js';
 import { sameRepository, tagOf } from '../milvus/image-ref.js';
-import { tryParseVersion } from '../milvus/version.js';
+import { parseImageTag } from '../milvus/version.js';
 import type { Plan, PlanSettings } from '../plan.js';
 import type { DeploymentTarget, Step } from '../steps.js';
 
@@ -40,7 +40,7 @@ export function runGuardProblems(i: RunGuardInputs): string[] {
     const tag = tagOf(ref);
     if (i.liveMilvusRepository === null || !sameRepository(ref, i.liveMilvusRepository)) {
       problems.push(`${what} ${ref} is not from the release's Milvus repository (${i.liveMilvusRepository ?? 'none seen'})`);
-    } else if (tag === null || tryParseVersion(tag) === null) problems.push(`${what} ${ref} has no Milvus version tag`);
+    } else if (tag === null || parseImageTag(tag) === null) problems.push(`${what} ${ref} has no Milvus version tag`);
   };
   const target = (t: DeploymentTarget) => {
     image(`the image for ${t.deployment}`, t.image);
@@ -69,7 +69,7 @@ function stepProblems(
       if (!CHART_VERSION.test(step.chartVersion)) problems.push(`a step upgrades to chart version "${step.chartVersion}"`);
       for (const [key, value] of Object.entries(step.set)) {
         if (!PLANNED_SET_KEYS.has(key)) problems.push(`a step sets ${key}, which no plan of this bot sets`);
-        else if (key === 'image.all.tag' ? tryParseVersion(value) === null : value !== 'true' && value !== 'false') {
+        else if (key === 'image.all.tag' ? parseImageTag(value) === null : value !== 'true' && value !== 'false') {
           problems.push(`a step sets ${key}=${value}`);
         }
       }
