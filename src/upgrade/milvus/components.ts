@@ -97,6 +97,9 @@ export function rollRank(component: string): number {
  */
 export function rollOrder(present: Iterable<string>, shifts: readonly Shift[] = []): string[] {
   const after = new Set(present);
+  // The chart renders mixcoord, streamingnode and indexnode only in cluster mode (SPEC §9): a
+  // standalone release goes through the same versions with its one Deployment.
+  if (after.has('standalone')) shifts = [];
   for (const s of shifts) {
     for (const c of s.removes) after.delete(c);
     for (const c of s.adds) after.add(c);

@@ -22,7 +22,12 @@ export function choosePath(
   to: MilvusVersion,
   state: Pick<ReleaseState, 'mode' | 'messageQueue'>,
   requested?: UpgradePath,
+  o: { readonly sameVersionSwitch?: boolean } = {},
 ): PathDecision {
+  if (o.sameVersionSwitch && compareVersions(to, from) === 0) {
+    if (requested === 'rolling' || requested === 'migrate') throw new InputError(`the ${requested} strategy cannot switch ${from.text} to mixcoord`, ['helm makes the switch: use --strategy helm']);
+    return { path: 'helm', allowed: ['helm'], reason: `${from.text} again, by helm: the four coordinators are replaced by mixcoord` };
+  }
   if (compareVersions(to, from) <= 0) {
     throw new InputError(
       `Milvus ${to.text} is not newer than the running ${from.text}`,

@@ -22,8 +22,14 @@ export interface Waypoint {
   readonly why: string;
 }
 
+/** What decides a route besides versions: the mode and the components running now. */
+export interface RouteShape {
+  readonly mode: 'cluster' | 'standalone';
+  readonly components: readonly string[];
+}
+
 /** The versions between `from` and `to` the docs make a release stop at; empty: one plan reaches it. */
-export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readonly ChartEntry[]): Waypoint[] {
+export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readonly ChartEntry[], shape: RouteShape = { mode: 'cluster', components: [] }): Waypoint[] {
   const out: Waypoint[] = [];
   let at = from;
   if (at.major === 2 && at.minor <= 1 && atLeast(to, '2.2.0') && !(to.major === 2 && to.minor === 2)) {
@@ -33,8 +39,17 @@ export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readon
     at = via;
   }
   const start26 = INTO_26.from;
-  if (crossesInto26(at, to) && compareVersions(at, start26) < 0) {
-    out.push({ version: start26, set: MIXCOORD.set, why: 'into 2.6 only from 2.5.16 with mixcoord (Milvus docs, v2.6 upgrade guide)' });
+  if (!crossesInto26(at, to)) return out;
+  const cluster = shape.mode === 'cluster';
+  if (compareVersions(at, start26) < 0) {
+    out.push(
+      cluster
+        ? { version: start26, set: MIXCOORD.set, why: 'into 2.6 only from 2.5.16 with mixcoord (Milvus docs, v2.6 upgrade guide)' }
+        : { version: start26, set: {}, why: 'into 2.6 only from 2.5.16 (Milvus docs, v2.6 standalone upgrade guide)' },
+    );
+  } else if (cluster && shape.components.some((c) => MIXCOORD.removes.includes(c))) {
+    // 2.5.16 or later with the four coordinators: the same version again, switched to mixcoord.
+    out.push({ version: at, set: MIXCOORD.set, why: `into 2.6 only with mixcoord: first ${at.text} again, its coordinators replaced by mixcoord (Milvus docs, v2.6 upgrade guide)` });
   }
   return out;
 }

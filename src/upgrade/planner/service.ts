@@ -103,7 +103,7 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
     queue: queueInUse({ live, configQueue: state.messageQueue, computedValues }),
     userValues,
   };
-  const stops = waypoints(runningVersion(state), target, charts);
+  const stops = waypoints(runningVersion(state), target, charts, { mode: state.mode, components: state.components.map((c) => c.component) });
   if (stops.length === 0) return planHop(deps, inputs, { before: await deps.helm.manifest(input.namespace, input.release), live, carried: {} });
   if (strategy === 'rolling') {
     throw new InputError(`a rolling upgrade cannot take ${state.release} to ${target.text}: it goes through ${stops.map((s) => s.version.text).join(', ')} first, by helm`, [

@@ -3,7 +3,7 @@
  * (helm, rolling or the metadata migration), or a PreflightError/InputError saying what is wrong.
  */
 import { chooseChart, type ChartChoice, type ChartEntry } from '../milvus/charts.js';
-import { chartMakes, crossesInto26, INTO_26, MIXCOORD, type Shift } from '../milvus/components.js';
+import { chartMakes, crossesInto26, INTO_26, MIXCOORD, setMakes, type Shift } from '../milvus/components.js';
 import { InputError } from '../errors.js';
 import { queueKeepingFlags, queueName, unsafeChartsFor, type QueueKind } from '../milvus/message-queue.js';
 import { fingerprint, pathOfStrategy, planId, runningFlavour, runningVersion, type Plan, type PlanSettings, type Strategy, type UpgradePath } from '../plan.js';
@@ -76,7 +76,8 @@ function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseSt
   }
   const separateCoordinators = state.components.filter((c) => MIXCOORD.removes.includes(c.component));
   const runsMixcoord = MIXCOORD.adds.every((a) => state.components.some((c) => c.component === a));
-  if (!runsMixcoord || separateCoordinators.length > 0) {
+  // Standalone has no coordinators of its own to merge (the chart renders mixcoord only in cluster mode).
+  if (state.mode === 'cluster' && (!runsMixcoord || separateCoordinators.length > 0)) {
     const flags = Object.entries(MIXCOORD.set).map(([k, v]) => `${k}=${v}`).join(', ');
     throw new InputError(`${state.release} must run mixcoord before it goes to ${to.text}`, [
       `it runs ${separateCoordinators.map((c) => c.component).join(', ') || 'no mixcoord'}`,
@@ -110,7 +111,9 @@ export function decideUpgrade(inputs: PlanInputs): UpgradeDecision {
   const choice = chartForPlan(inputs);
   const requestedPath = pathOfStrategy(request.strategy);
   const into26 = checkThe26Line(from, request.target, state, requestedPath);
-  return { from, choice, into26, path: choosePath(from, request.target, state, requestedPath) };
+  // A route's mixcoord switch stays on the running version (a 2.5.16+ cluster on its way to 2.6).
+  const switchOnly = state.mode === 'cluster' && setMakes(MIXCOORD, request.extraSet ?? {}) && state.components.some((c) => MIXCOORD.removes.includes(c.component));
+  return { from, choice, into26, path: choosePath(from, request.target, state, requestedPath, { sameVersionSwitch: switchOnly }) };
 }
 
 /**
@@ -157,7 +160,8 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
     if (queue === null) warnings.push('cannot tell which message queue the release uses: check the changes below before approving');
     const set = { ...queueFlags, ...(request.extraSet ?? {}), ...(into26 ? INTO_26.set : {}) };
     const ordered = state.mode === 'cluster' && request.strategy !== 'helm-parallel';
-    const shifts: Shift[] = [...(switchesToMixcoord(state, choice) ? [MIXCOORD] : []), ...(into26 ? [INTO_26] : [])];
+    const makesMixcoord = switchesToMixcoord(state, choice) || (state.mode === 'cluster' && setMakes(MIXCOORD, set) && !state.components.some((c) => c.component === 'mixcoord'));
+    const shifts: Shift[] = [...(makesMixcoord ? [MIXCOORD] : []), ...(into26 ? [INTO_26] : [])];
     const order = ordered ? resumeOrder(state, shifts) : null;
     const steps = helmUpgradeSteps(state, settings, choice, set, order);
     const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, order !== null);
@@ -231,7 +235,7 @@ function withoutMarks(state: ReleaseState): ReleaseState {
 /** The chart's own default makes mixcoord (4.2.4 on): the separate coordinators go, one mixcoord comes. */
 function switchesToMixcoord(state: ReleaseState, choice: ChartChoice): boolean {
   const hasMixcoord = state.components.some((c) => c.component === 'mixcoord');
-  return !hasMixcoord && chartMakes(MIXCOORD, state.helm.chartVersion, choice.chartVersion);
+  return state.mode === 'cluster' && !hasMixcoord && chartMakes(MIXCOORD, state.helm.chartVersion, choice.chartVersion);
 }
 
 function chartWarnings(state: ReleaseState, choice: ChartChoice): string[] {
