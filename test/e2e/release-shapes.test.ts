@@ -130,3 +130,46 @@ describe('a GPU release (issue 24): the flavour is kept by the helm path and by 
     expect(diffSnapshots(afterHelm, afterRolling).filter((d) => !(d.kind === 'Deployment' && d.field === 'image')).map((d) => d.text)).toEqual([]);
   });
 });
+
+describe('into 2.6 from the shapes the mixcoord rule does not fit (issue 24)', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-shapes26');
+  });
+  afterAll(async () => ns.cleanup());
+
+  const deploymentNames = (s: ReleaseSnapshot) => s.workloads.filter((w) => w.kind === 'Deployment').map((w) => w.name).sort();
+  const dataObjectChanges = (before: ReleaseSnapshot, after: ReleaseSnapshot) =>
+    diffSnapshots(before, after).filter((d) => d.kind === 'StatefulSet' || d.kind === 'PersistentVolumeClaim').map((d) => d.text);
+
+  it('a standalone 2.5.16 goes to 2.6.15 in one helm hop: still one standalone Deployment, the same one', async () => {
+    await installRelease(ns.name, 'solo', '4.2.58', { 'cluster.enabled': 'false', 'pulsarv3.enabled': 'false' });
+    const before = await snap(ns.name, 'solo');
+    expect(deploymentNames(before)).toEqual(['solo-milvus-standalone']);
+    const plan = JSON.parse((await cli(['plan', 'solo', '2.6.15', '-n', ns.name, '--json'])).stdout);
+    expect(plan.hops ?? null).toBeNull();
+    expect(plan).toMatchObject({ from: '2.5.16', to: '2.6.15', path: 'helm' });
+    const up = await cli(['upgrade', 'solo', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'solo');
+    expect(deploymentNames(after)).toEqual(['solo-milvus-standalone']);
+    expect(deploymentImages(after)['solo-milvus-standalone']).toBe('milvusdb/milvus:v2.6.15');
+    const diff = diffSnapshots(before, after);
+    expect(diff.filter((d) => d.kind === 'Deployment' && d.field === 'uid')).toEqual([]);
+    expect(dataObjectChanges(before, after)).toEqual([]);
+  });
+
+  it('a 2.5.16 cluster on the four coordinators: 2.5.16 again with mixcoord, then 2.6.15; the data objects stay', async () => {
+    await installRelease(ns.name, 'four', '4.2.58', { 'mixCoordinator.enabled': 'false' });
+    const before = await snap(ns.name, 'four');
+    expect(deploymentNames(before)).toEqual(expect.arrayContaining(['four-milvus-rootcoord', 'four-milvus-datacoord', 'four-milvus-querycoord', 'four-milvus-indexcoord']));
+    const plan = JSON.parse((await cli(['plan', 'four', '2.6.15', '-n', ns.name, '--json'])).stdout);
+    expect(plan.hops.map((h: { from: string; to: string; chart: { version: string } }) => [h.from, h.to, h.chart.version])).toEqual([['2.5.16', '2.5.16', '4.2.58'], ['2.5.16', '2.6.15', '5.0.19']]);
+    const up = await cli(['upgrade', 'four', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'four');
+    expect(deploymentNames(after)).toEqual(['four-milvus-datanode', 'four-milvus-mixcoord', 'four-milvus-proxy', 'four-milvus-querynode', 'four-milvus-streamingnode']);
+    for (const [name, image] of Object.entries(deploymentImages(after))) expect(image, name).toBe('milvusdb/milvus:v2.6.15');
+    expect(dataObjectChanges(before, after)).toEqual([]);
+  });
+});
