@@ -71,6 +71,8 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
       configMapName,
       configUserKey: mounted?.key ?? 'user.yaml',
       messageQueue: cm ? messageQueueOf(cm.data, mounted?.key) : null,
+      etcdRootPath: cm ? etcdRootPathOf(cm.data, mounted?.key) : null,
+      metastore: cm ? metastoreOf(cm.data, mounted?.key) : null,
       etcdEndpoint,
       imageRepository: imageRepository ?? 'milvusdb/milvus',
       migration: migrationCm ? migrationStateOf(names.configMap, migrationCm.data, migrationCm.annotations) : null,
@@ -84,14 +86,32 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
  * settings win, as in Milvus).
  */
 export function messageQueueOf(data: Readonly<Record<string, string>>, userKey = 'user.yaml'): string | null {
+  return configValueOf(data, userKey, (doc) => doc.messageQueue);
+}
+
+/** `etcd.rootPath` as the pods read it: where the release's metadata lives in etcd. */
+export function etcdRootPathOf(data: Readonly<Record<string, string>>, userKey = 'user.yaml'): string | null {
+  return configValueOf(data, userKey, (doc) => (doc.etcd as { rootPath?: unknown } | undefined)?.rootPath);
+}
+
+/** `metastore.type` as the pods read it (`etcd`, or `mysql` on charts that offered it). */
+export function metastoreOf(data: Readonly<Record<string, string>>, userKey = 'user.yaml'): string | null {
+  return configValueOf(data, userKey, (doc) => (doc.metastore as { type?: unknown } | undefined)?.type);
+}
+
+/** The first file (user settings first, as Milvus reads them) whose `pick` is a string. */
+function configValueOf(data: Readonly<Record<string, string>>, userKey: string, pick: (doc: Record<string, unknown>) => unknown): string | null {
   for (const key of new Set([userKey, 'user.yaml', 'default.yaml', 'milvus.yaml'])) {
     const text = data[key];
     if (!text) continue;
     try {
-      const doc = parseHelmYaml(text) as { messageQueue?: unknown } | null;
-      if (doc && typeof doc.messageQueue === 'string') return doc.messageQueue;
+      const doc = parseHelmYaml(text);
+      if (doc && typeof doc === 'object') {
+        const value = pick(doc as Record<string, unknown>);
+        if (typeof value === 'string') return value;
+      }
     } catch {
-      // A config file we cannot parse says nothing about the queue; try the next.
+      // A config file we cannot parse says nothing; try the next.
     }
   }
   return null;

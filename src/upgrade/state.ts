@@ -87,6 +87,10 @@ export interface ReleaseState {
   readonly configUserKey?: string;
   /** From the release's config (`messageQueue:`), null when not found. */
   readonly messageQueue: string | null;
+  /** `etcd.rootPath` of the release's config (where its metadata lives); null/absent when not found. */
+  readonly etcdRootPath?: string | null;
+  /** `metastore.type` of the release's config (`etcd`, `mysql`); null/absent when not found. */
+  readonly metastore?: string | null;
   /** `<svc>.<ns>:2379`-style endpoint of the release's etcd client Service, if any. */
   readonly etcdEndpoint: string | null;
   /** The image repository in use, e.g. `milvusdb/milvus`. */

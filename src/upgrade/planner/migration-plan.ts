@@ -22,7 +22,7 @@ export function milvusPodSelector(state: Pick<ReleaseState, 'release' | 'compone
 }
 
 function migrationConfigFiles(
-  settings: PlanSettings,
+  rootPath: string,
   etcdEndpoint: string,
   from: MilvusVersion,
   to: MilvusVersion,
@@ -41,7 +41,7 @@ function migrationConfigFiles(
       'etcd:',
       '  endpoints:',
       `    - ${etcdEndpoint}`,
-      `  rootPath: ${settings.migration.rootPath}`,
+      `  rootPath: ${rootPath}`,
       '  metaSubPath: meta',
       '  kvSubPath: kv',
       '',
@@ -66,7 +66,7 @@ function leftRunning(state: Pick<ReleaseState, 'others'>): string {
 }
 
 /** Shared by migrate and its rollback: record replicas, stop Milvus, wait for sessions to expire. */
-function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoint: string): Step[] {
+function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoint: string, rootPath: string): Step[] {
   const names = migrationNames(state.release);
   return [
     {
@@ -89,17 +89,21 @@ function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoi
     {
       kind: 'wait-sessions-expired',
       etcdEndpoint,
-      rootPath: settings.migration.rootPath,
+      rootPath,
       fallbackSeconds: settings.migration.sessionFallbackSeconds,
       timeoutSeconds: 300,
-      description: `wait until etcd holds no Milvus session under ${settings.migration.rootPath}/meta/session (etcd ${etcdEndpoint})`,
+      description: `wait until etcd holds no Milvus session under ${rootPath}/meta/session (etcd ${etcdEndpoint})`,
     },
   ];
 }
 
-/** The release's migration objects and the etcd the tool works on, for the way there and back. */
-function migrationTarget(state: ReleaseState, settings: PlanSettings): { names: ReturnType<typeof migrationNames>; etcdEndpoint: string } {
-  return { names: migrationNames(state.release), etcdEndpoint: etcdEndpointFor(state, settings) };
+/**
+ * The release's migration objects and the etcd tree the tool works on, for the way there and
+ * back: the root the release's own config names (a custom root or a shared etcd), else the
+ * configured one (META_ROOT_PATH, by-dev).
+ */
+function migrationTarget(state: ReleaseState, settings: PlanSettings): { names: ReturnType<typeof migrationNames>; etcdEndpoint: string; rootPath: string } {
+  return { names: migrationNames(state.release), etcdEndpoint: etcdEndpointFor(state, settings), rootPath: state.etcdRootPath ?? settings.migration.rootPath };
 }
 
 export function migrationSteps(
@@ -109,7 +113,7 @@ export function migrationSteps(
   to: MilvusVersion,
   image: string,
 ): Step[] {
-  const { names, etcdEndpoint } = migrationTarget(state, settings);
+  const { names, etcdEndpoint, rootPath } = migrationTarget(state, settings);
   const m = settings.migration;
   const pod = (action: 'backup' | 'migrate', podName: string, configFile: string, what: string): Step => ({
     kind: 'run-meta-migration',
@@ -123,7 +127,7 @@ export function migrationSteps(
     description: what,
   });
   const steps: Step[] = [
-    ...stopMilvusSteps(state, settings, etcdEndpoint),
+    ...stopMilvusSteps(state, settings, etcdEndpoint, rootPath),
     {
       kind: 'ensure-backup-pvc',
       pvc: names.pvc,
@@ -134,7 +138,7 @@ export function migrationSteps(
     {
       kind: 'ensure-migration-config',
       configMap: names.configMap,
-      files: migrationConfigFiles(settings, etcdEndpoint, from, to),
+      files: migrationConfigFiles(rootPath, etcdEndpoint, from, to),
       description: `ConfigMap ${names.configMap} with backup.yaml, migration.yaml and rollback.yaml (${from.text} -> ${to.text})`,
     },
     pod('backup', names.backupPod, 'backup.yaml', `back up the metadata (pod ${names.backupPod}, ${m.image})`),
@@ -165,13 +169,13 @@ export function migrationRollbackStepsFor(
   from: MilvusVersion,
   to: MilvusVersion,
 ): Step[] {
-  const { names, etcdEndpoint } = migrationTarget(state, settings);
+  const { names, etcdEndpoint, rootPath } = migrationTarget(state, settings);
   return [
-    ...stopMilvusSteps(state, settings, etcdEndpoint),
+    ...stopMilvusSteps(state, settings, etcdEndpoint, rootPath),
     {
       kind: 'ensure-migration-config',
       configMap: names.configMap,
-      files: migrationConfigFiles(settings, etcdEndpoint, from, to),
+      files: migrationConfigFiles(rootPath, etcdEndpoint, from, to),
       description: `ConfigMap ${names.configMap} with rollback.yaml`,
     },
     {

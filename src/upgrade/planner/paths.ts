@@ -20,7 +20,7 @@ export interface PathDecision {
 export function choosePath(
   from: MilvusVersion,
   to: MilvusVersion,
-  state: Pick<ReleaseState, 'mode' | 'messageQueue'>,
+  state: Pick<ReleaseState, 'mode' | 'messageQueue' | 'metastore'>,
   requested?: UpgradePath,
   o: { readonly sameVersionSwitch?: boolean } = {},
 ): PathDecision {
@@ -36,6 +36,17 @@ export function choosePath(
   }
   const needsMigration = from.major === 2 && from.minor <= 1 && atLeast(to, '2.2.0');
   if (needsMigration) {
+    // Refused here, before any change: the tool itself refuses these only after Milvus is stopped.
+    if (from.minor < 1) {
+      throw new InputError(`Milvus ${from.text} cannot be migrated to ${to.text}: the metadata migration tool only converts 2.1.x`, [
+        `upgrade ${from.text} to the newest 2.1.x first (helm), then ask for ${to.text}`,
+      ]);
+    }
+    if (state.metastore === 'mysql') {
+      throw new InputError(`the metadata of this release is in MySQL (metastore.type: mysql): the migration tool only reads etcd`, [
+        'the 2.1 -> 2.2 migration needs the metadata in etcd; nothing was changed',
+      ]);
+    }
     if (!(to.major === 2 && to.minor === 2)) {
       // The meta-migration tool only converts 2.1.x metadata to 2.2.x: route.ts plans a target
       // past 2.2 as two hops, so a single plan never gets here.
