@@ -9,6 +9,7 @@ import type { DeploymentChange, PodHealth } from '../upgrade/ports.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ComponentState } from '../upgrade/state.js';
 import { MARK_HELM_REVISION_ANNOTATION, PAUSED_BY_BOT_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
+import { releasePodSelector } from '../upgrade/milvus/names.js';
 
 export function componentOf(d: k8s.V1Deployment): ComponentState {
   const labels = d.spec?.template?.metadata?.labels ?? {};
@@ -52,7 +53,7 @@ function mountedConfig(d: k8s.V1Deployment, container: k8s.V1Container | undefin
 }
 
 export function milvusSelector(release: string): string {
-  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
+  return releasePodSelector(release);
 }
 
 /** Deployments and pods over the Kubernetes API: the half of ClusterOps that reads and moves workloads. */

@@ -76,7 +76,7 @@ export interface DeploymentView {
 }
 
 export async function deployments(namespace: string, release: string): Promise<DeploymentView[]> {
-  const out = await kubectl(cluster(), ['get', 'deployments', '-n', namespace, '-l', `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`, '-o', 'json']);
+  const out = await kubectl(cluster(), ['get', 'deployments', '-n', namespace, '-l', `app.kubernetes.io/instance=${release},component`, '-o', 'json']);
   const list = JSON.parse(out) as { items: Array<Record<string, any>> };
   return list.items
     .map((d) => {

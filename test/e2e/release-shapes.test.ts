@@ -173,3 +173,27 @@ describe('into 2.6 from the shapes the mixcoord rule does not fit (issue 24)', (
     expect(dataObjectChanges(before, after)).toEqual([]);
   });
 });
+
+describe('nameOverride (issue 24): the chart\'s name label changes, the release is still found and upgraded', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-nameov');
+    await installRelease(ns.name, 'named', '4.1.24', { nameOverride: 'vdb' });
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('status lists its components; a helm upgrade takes every one to the target; the data objects stay', async () => {
+    const before = await snap(ns.name, 'named');
+    const names = Object.keys(deploymentImages(before));
+    expect(names).toContain('named-vdb-proxy');
+    const status = await cli(['status', 'named', '-n', ns.name, '--json']);
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    const components = JSON.parse(status.stdout).components.map((c: { deployment: string }) => c.deployment).sort();
+    expect(components).toEqual(names.filter((n) => n.startsWith('named-vdb-')).sort());
+    const up = await cli(['upgrade', 'named', '2.4.5', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'named');
+    for (const name of components) expect(deploymentImages(after)[name], name).toBe('milvusdb/milvus:v2.4.5');
+    expect(diffSnapshots(before, after).filter((d) => d.kind === 'StatefulSet' || d.kind === 'PersistentVolumeClaim').map((d) => d.text)).toEqual([]);
+  });
+});

@@ -97,15 +97,15 @@ describe('plans leave Attu alone', () => {
     expect(touched(p.steps)).not.toContain('prod-milvus-attu');
     expect(touched(p.steps)).toContain('prod-milvus-querynode');
     const stop = p.steps.find((st) => st.kind === 'stop-milvus');
-    expect(stop).toMatchObject({ podSelector: 'app.kubernetes.io/instance=prod,app.kubernetes.io/name=milvus,component notin (attu)' });
+    expect(stop).toMatchObject({ podSelector: 'app.kubernetes.io/instance=prod,component,component notin (attu)' });
     expect(stop!.description).toMatch(/prod-milvus-attu not Milvus: left running/);
     expect(touched(p.rollback!.steps)).not.toContain('prod-milvus-attu');
   });
 
   it('the pod selector stays the plain one without others, and never excludes a Milvus component', () => {
-    expect(milvusPodSelector(releaseState())).toBe('app.kubernetes.io/instance=prod,app.kubernetes.io/name=milvus');
+    expect(milvusPodSelector(releaseState())).toBe('app.kubernetes.io/instance=prod,component');
     const clash = releaseState({ others: [component('querynode', { image: 'example/x:v1', fullname: 'prod-extra' })] });
-    expect(milvusPodSelector(clash)).toBe('app.kubernetes.io/instance=prod,app.kubernetes.io/name=milvus');
+    expect(milvusPodSelector(clash)).toBe('app.kubernetes.io/instance=prod,component');
   });
 
   it('a migration rollback planned from the cluster leaves Attu out too', () => {

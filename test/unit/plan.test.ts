@@ -484,7 +484,7 @@ describe('planUpgrade: migration path (2.1.x -> 2.2+)', () => {
     expect(p.steps[1]).toMatchObject({
       kind: 'stop-milvus',
       deployments: ['prod-milvus-proxy', 'prod-milvus-rootcoord', 'prod-milvus-querynode', 'prod-milvus-datanode'],
-      podSelector: 'app.kubernetes.io/instance=prod,app.kubernetes.io/name=milvus',
+      podSelector: 'app.kubernetes.io/instance=prod,component',
     });
     expect(p.steps[2]).toMatchObject({
       kind: 'wait-sessions-expired',
@@ -621,7 +621,7 @@ describe('planUpgrade: migration path (2.1.x -> 2.2+)', () => {
   });
 
   it('releasePodSelector matches the chart labels', () => {
-    expect(releasePodSelector('milvus-prod')).toBe('app.kubernetes.io/instance=milvus-prod,app.kubernetes.io/name=milvus');
+    expect(releasePodSelector('milvus-prod')).toBe('app.kubernetes.io/instance=milvus-prod,component');
   });
 });
 

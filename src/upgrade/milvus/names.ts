@@ -42,6 +42,12 @@ export function migrationNames(release: string) {
   };
 }
 
+/**
+ * The release's Milvus workloads and pods: the release's instance label and the chart's plain
+ * `component` label. Not `app.kubernetes.io/name=milvus`: nameOverride changes that label (and
+ * such a release looked empty). No subchart the Milvus chart ships (etcd, MinIO, Pulsar, Kafka,
+ * TEI) sets both.
+ */
 export function releasePodSelector(release: string): string {
-  return `app.kubernetes.io/instance=${release},app.kubernetes.io/name=milvus`;
+  return `app.kubernetes.io/instance=${release},component`;
 }
