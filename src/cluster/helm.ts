@@ -284,9 +284,24 @@ export function objectsOfManifest(text: string, source: string): KubeObject[] {
       out.push(...((o as { items: KubeObject[] }).items));
       continue;
     }
-    out.push(o as KubeObject);
+    out.push(r.kind === 'ConfigMap' ? withParsedData(o as KubeObject) : (o as KubeObject));
   }
   return out;
+}
+
+/** A ConfigMap with its files read (KubeObject.parsedData): the config guard compares them. */
+function withParsedData(cm: KubeObject): KubeObject {
+  const data = asRecord(cm.data);
+  const parsedData: Record<string, unknown> = {};
+  for (const [file, text] of Object.entries(data)) {
+    if (typeof text !== 'string') continue;
+    try {
+      parsedData[file] = parseHelmYaml(text);
+    } catch {
+      // Not YAML (a script, a certificate): nothing the config guard reads.
+    }
+  }
+  return { ...cm, parsedData };
 }
 
 /**

@@ -14,6 +14,11 @@ export interface KubeObject {
     readonly labels?: Readonly<Record<string, string>>;
   };
   readonly spec?: unknown;
+  /**
+   * ConfigMaps only: each file of `data` read as YAML the way helm reads it (by the adapter, so
+   * the domain needs no YAML reader); a file that is not YAML is left out.
+   */
+  readonly parsedData?: Readonly<Record<string, unknown>>;
   readonly [key: string]: unknown;
 }
 
@@ -137,7 +142,8 @@ function differingFields(rawA: KubeObject, rawB: KubeObject): string[] {
   const a = normalised(rawA);
   const b = normalised(rawB);
   const out: string[] = [];
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => k !== 'metadata' && k !== 'status'));
+  // parsedData is the adapter's reading of `data`, not a field of the object.
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => k !== 'metadata' && k !== 'status' && k !== 'parsedData'));
   for (const k of [...keys].sort()) {
     const av = (a as Record<string, unknown>)[k];
     const bv = (b as Record<string, unknown>)[k];

@@ -4,7 +4,8 @@
  * leave the whole release as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cluster, helmStatus, installRelease, newNamespace } from './helpers.js';
+import { cli, cluster, helmStatus, helmT, installRelease, newNamespace } from './helpers.js';
+import { kubectl } from '../harness/control-plane.js';
 import { diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
 
 /** Coordinators settle 1 s instead of the script's 30 s; waits poll every 200 ms. */
@@ -195,5 +196,41 @@ describe('nameOverride (issue 24): the chart\'s name label changes, the release 
     const after = await snap(ns.name, 'named');
     for (const name of components) expect(deploymentImages(after)[name], name).toBe('milvusdb/milvus:v2.4.5');
     expect(diffSnapshots(before, after).filter((d) => d.kind === 'StatefulSet' || d.kind === 'PersistentVolumeClaim').map((d) => d.text)).toEqual([]);
+  });
+});
+
+describe('the config guard (issue 24): chart 4.0.0 dropped metadata.rootPath', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-rootpath');
+    await installRelease(ns.name, 'rooted', '3.3.6', { 'metadata.rootPath': 'team-a' });
+  });
+  afterAll(async () => ns.cleanup());
+
+  const renderedConfig = async () => {
+    const out = await kubectl(cluster(), ['get', 'configmap', 'rooted-milvus', '-n', ns.name, '-o', 'json']);
+    return (JSON.parse(out) as { data: Record<string, string> }).data;
+  };
+
+  it('a 3.x release with a custom etcd root: the 4.x chart is refused, naming the setting and the fix; once carried in user.yaml, it upgrades and keeps it', async () => {
+    const before = await snap(ns.name, 'rooted');
+    expect((await renderedConfig())['default.yaml']).toContain('rootPath: team-a');
+    const refused = await cli(['plan', 'rooted', '2.2.13', '-n', ns.name]);
+    expect(refused.code, refused.stdout + refused.stderr).not.toBe(0);
+    expect(refused.stderr).toContain('Milvus config etcd.rootPath: team-a -> by-dev (where in etcd the metadata is)');
+    expect(refused.stderr).toContain('put it in extraConfigFiles (user.yaml)');
+    const up = await cli(['upgrade', 'rooted', '2.2.13', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code).not.toBe(0);
+    expect(await helmStatus(ns.name, 'rooted')).toMatchObject({ revision: 1, chart: 'milvus-3.3.6' });
+    expect(diffSnapshots(before, await snap(ns.name, 'rooted'))).toEqual([]);
+
+    // The fix the refusal gives: the setting in the release's own user.yaml, on the chart it runs.
+    await helmT(['upgrade', 'rooted', 'zilliztech/milvus', '-n', ns.name, '--version', '3.3.6', '--reuse-values', '--set-string', 'extraConfigFiles.user\\.yaml=etcd:\n  rootPath: team-a\n', '--wait', '--timeout', '120s']);
+    const carried = await cli(['upgrade', 'rooted', '2.2.13', '-n', ns.name, '--yes', ...FAST]);
+    expect(carried.code, carried.stdout + carried.stderr).toBe(0);
+    expect(await helmStatus(ns.name, 'rooted')).toMatchObject({ chart: 'milvus-4.0.31' });
+    const config = await renderedConfig();
+    expect(config['default.yaml']).not.toContain('rootPath: team-a');
+    expect(config['user.yaml']).toContain('rootPath: team-a');
   });
 });

@@ -56,6 +56,11 @@ export interface FixtureChart {
   readonly etcdTag?: string;
   /** attu image tag (zilliz/attu). */
   readonly attuTag?: string;
+  /**
+   * Charts 3.x: `metadata.rootPath`, `msgChannel.chanNamePrefix.cluster` and
+   * `authorization.enabled` are written into the Milvus config; 4.0.0 dropped them.
+   */
+  readonly shortcutValues?: boolean;
 }
 
 /** Pulsar v3 image tag (apachepulsar/pulsar) of the `pulsar` 3.3.0 chart. */
@@ -63,8 +68,8 @@ export const PULSAR_V3_TAG = '3.0.7';
 
 /** Chart versions packaged into the fixture repository (chart version -> Milvus version). */
 export const FIXTURE_CHARTS: readonly FixtureChart[] = Object.freeze([
-  { version: '3.2.18', appVersion: '2.1.4', mixCoordinator: false },
-  { version: '3.3.6', appVersion: '2.2.0', mixCoordinator: false },
+  { version: '3.2.18', appVersion: '2.1.4', mixCoordinator: false, shortcutValues: true },
+  { version: '3.3.6', appVersion: '2.2.0', mixCoordinator: false, shortcutValues: true },
   { version: '4.0.31', appVersion: '2.2.13', mixCoordinator: false },
   { version: '4.1.24', appVersion: '2.3.11', mixCoordinator: false },
   { version: '4.1.36', appVersion: '2.4.5', mixCoordinator: false },
@@ -223,6 +228,9 @@ async function rewriteChart(chartDir: string, chart: FixtureChart): Promise<void
   valuesDoc.setIn(['streaming', 'enabled'], streaming);
   valuesDoc.setIn(['indexNode', 'enabled'], !streaming);
   valuesDoc.setIn(['fixture', 'resourceGroups'], chart.resourceGroups ?? false);
+  valuesDoc.setIn(['fixture', 'shortcutValues'], chart.shortcutValues ?? false);
+  // A 4.x chart has no such values: one carried over by --reset-then-reuse-values is ignored.
+  if (!chart.shortcutValues) for (const key of ['metadata', 'msgChannel', 'authorization']) valuesDoc.delete(key);
   if (chart.etcdTag) valuesDoc.setIn(['etcd', 'image', 'tag'], chart.etcdTag);
   if (chart.attuTag) valuesDoc.setIn(['attu', 'image', 'tag'], chart.attuTag);
   await writeFile(valuesPath, valuesDoc.toString());

@@ -1,10 +1,12 @@
 /**
- * What an upgrade must not do without saying so: lose the objects that hold data. A plan that
- * deletes or replaces a StatefulSet, deletes a PVC, changes a volumeClaimTemplate or another
- * field Kubernetes will not change in place, or switches the message queue, is refused unless
- * an explicit, audited override allows it.
+ * What an upgrade must not do without saying so: lose the objects that hold data, or point Milvus
+ * elsewhere. A plan that deletes or replaces a StatefulSet, deletes a PVC, changes a
+ * volumeClaimTemplate or another field Kubernetes will not change in place, switches the message
+ * queue, or changes a setting of Milvus's config that locates or protects data
+ * (milvus/data-settings.ts), is refused unless an explicit, audited override allows it.
  */
 import { PreflightError } from '../errors.js';
+import { dataSettingChanges, dataSettingsOf } from '../milvus/data-settings.js';
 import { queueName, queuesOfObjects, type QueueKind } from '../milvus/message-queue.js';
 import type { DataRisk } from '../plan.js';
 import { canonical, claimTemplatesOf, objectKey, statefulSetImmutable, type KubeObject, type ObjectChange } from '../objects.js';
@@ -18,7 +20,12 @@ export interface DataGuardInput {
   readonly live: readonly KubeObject[];
   readonly changes: readonly ObjectChange[];
   readonly queue: QueueKind | null;
+  /** The Milvus ConfigMap the pods mount and its user file: its data settings are compared. */
+  readonly config?: { readonly name: string; readonly userKey: string } | null;
 }
+
+/** The subject of a risk in Milvus's config (the fixes are keyed on it). */
+export const CONFIG_SUBJECT = 'Milvus config';
 
 export function dataRisks(input: DataGuardInput): DataRisk[] {
   const risks: DataRisk[] = [];
@@ -65,6 +72,12 @@ export function dataRisks(input: DataGuardInput): DataRisk[] {
       ...(gained.length ? [`starts an empty ${gained.map(queueName).join(' and ')}`] : []),
     ];
     risks.push({ subject: 'message queue', reason: `the release uses ${now}; the upgrade ${parts.join(' and ')}: Milvus would lose the messages it has not yet persisted` });
+  }
+  if (input.config) {
+    const { name, userKey } = input.config;
+    for (const c of dataSettingChanges(dataSettingsOf(input.before, name, userKey), dataSettingsOf(input.after, name, userKey))) {
+      risks.push({ subject: CONFIG_SUBJECT, reason: `${c.text}: Milvus would look for its data elsewhere, or open it` });
+    }
   }
   return risks;
 }

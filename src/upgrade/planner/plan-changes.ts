@@ -5,9 +5,9 @@
  */
 import { chooseChart, type ChartEntry } from '../milvus/charts.js';
 import { queueName, unsafeChartsFor } from '../milvus/message-queue.js';
-import { dataRisks, DataRiskError } from './data-guard.js';
+import { CONFIG_SUBJECT, dataRisks, DataRiskError } from './data-guard.js';
 import { diffObjects, type KubeObject, type ObjectChange } from '../objects.js';
-import type { Plan } from '../plan.js';
+import type { DataRisk, Plan } from '../plan.js';
 import type { Step } from '../steps.js';
 import { parseVersion } from '../milvus/version.js';
 
@@ -18,6 +18,8 @@ export interface RenderedUpgrade {
   readonly after: readonly KubeObject[];
   /** The release's live Deployments, StatefulSets and PVCs. */
   readonly live: readonly KubeObject[];
+  /** The Milvus ConfigMap the pods mount (and its user file), for the config guard. */
+  readonly config?: { readonly name: string; readonly userKey: string } | null;
 }
 
 /**
@@ -33,7 +35,7 @@ export function withHelmChanges(
   const risks = dataRisks({ ...render, changes, queue: plan.messageQueue?.kind ?? null });
   if (risks.length === 0) return { ...plan, changes };
   if (!context.allowDataChanges) {
-    throw new DataRiskError(`cannot upgrade ${plan.release} with chart ${plan.chart?.version ?? '?'}`, risks, fixesFor(plan, context.charts));
+    throw new DataRiskError(`cannot upgrade ${plan.release} with chart ${plan.chart?.version ?? '?'}`, risks, fixesFor(plan, context.charts, risks));
   }
   return {
     ...plan,
@@ -46,7 +48,7 @@ export function withHelmChanges(
   };
 }
 
-function fixesFor(plan: Plan, charts: readonly ChartEntry[]): string[] {
+function fixesFor(plan: Plan, charts: readonly ChartEntry[], risks: readonly DataRisk[]): string[] {
   const fixes: string[] = [];
   const chart = plan.chart?.version;
   const queue = plan.messageQueue?.kind ?? null;
@@ -61,6 +63,12 @@ function fixesFor(plan: Plan, charts: readonly ChartEntry[]): string[] {
       fixes.push(`no chart outside ${unsafe.range} serves this version: pick another target version`);
     }
     fixes.push(unsafe.advice);
+  }
+  const config = risks.filter((r) => r.subject === CONFIG_SUBJECT);
+  if (config.length > 0) {
+    fixes.push(
+      'keep the setting in the release\'s own config before this upgrade: put it in extraConfigFiles (user.yaml), e.g. `etcd:\n  rootPath: <your root>`, with a helm upgrade of the chart it runs now; charts 4.x no longer write the 3.x values metadata.rootPath, msgChannel.chanNamePrefix.cluster and authorization.enabled',
+    );
   }
   fixes.push(
     'if the change is meant (a planned queue migration, say): back up first, then plan again with --allow-data-changes (in Slack only an approver may give it); it is recorded in the audit trail',

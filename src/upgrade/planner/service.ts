@@ -152,7 +152,8 @@ async function planHop(
   if (!step || step.kind !== 'helm-upgrade') return plan;
   const { namespace, release } = inputs.request;
   const after = await deps.helm.renderUpgrade({ namespace, release, chartRef: step.chartRef, chartVersion: step.chartVersion, set: { ...render.carried, ...step.set } });
-  return withHelmChanges(plan, { before: render.before, after, live: render.live }, { charts: inputs.charts, allowDataChanges: inputs.request.allowDataChanges ?? null });
+  const config = { name: inputs.state.configMapName, userKey: inputs.state.configUserKey ?? 'user.yaml' };
+  return withHelmChanges(plan, { before: render.before, after, live: render.live, config }, { charts: inputs.charts, allowDataChanges: inputs.request.allowDataChanges ?? null });
 }
 
 export async function makeRollbackPlan(deps: EngineDeps, namespace: string, release: string): Promise<Plan> {

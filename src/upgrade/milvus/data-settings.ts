@@ -1,0 +1,71 @@
+/**
+ * The settings of Milvus's config that say where its data is and who may read it. An upgrade that
+ * changes one of them (a chart that stops writing a value, a default that moved) points Milvus at
+ * another etcd tree, bucket or topic set, or opens it: the release comes up looking empty, or
+ * garbage collection acts on data it no longer knows, or anyone may connect (issue 24).
+ *
+ * Addresses are not compared: charts change how they write the in-release Services (5.0 lists the
+ * etcd pods by their headless names) while the data stays where it is.
+ */
+import type { KubeObject } from '../objects.js';
+
+export interface DataSetting {
+  /** The dotted path in Milvus's config. */
+  readonly key: string;
+  /** Milvus's own default, when the config does not write it (milvus.yaml of the 2.x line). */
+  readonly milvusDefault: string;
+  /** What it decides, for the refusal. */
+  readonly decides: string;
+}
+
+export const DATA_SETTINGS: readonly DataSetting[] = [
+  { key: 'etcd.rootPath', milvusDefault: 'by-dev', decides: 'where in etcd the metadata is' },
+  { key: 'metastore.type', milvusDefault: 'etcd', decides: 'which store holds the metadata' },
+  { key: 'minio.bucketName', milvusDefault: 'a-bucket', decides: 'which bucket holds the data' },
+  { key: 'minio.rootPath', milvusDefault: 'files', decides: 'where in the bucket the data is' },
+  { key: 'msgChannel.chanNamePrefix.cluster', milvusDefault: 'by-dev', decides: 'the names of the message-queue topics' },
+  { key: 'common.security.authorizationEnabled', milvusDefault: 'false', decides: 'whether clients must authenticate' },
+  { key: 'common.security.tlsMode', milvusDefault: '0', decides: 'whether clients must use TLS' },
+];
+
+/** Each data setting's value as Milvus would read it; null when the release has no such ConfigMap. */
+export type DataSettings = Readonly<Record<string, string>>;
+
+/**
+ * From the ConfigMap the pods mount (the chart's files, then user.yaml over them, as Milvus reads
+ * its config): null when it is not among `objects` (a customConfigMap, or a file we could not read).
+ */
+export function dataSettingsOf(objects: readonly KubeObject[], configMapName: string, userKey = 'user.yaml'): DataSettings | null {
+  const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === configMapName);
+  if (!cm?.parsedData) return null;
+  const files = cm.parsedData;
+  const layers = [files['milvus.yaml'], files['default.yaml'], files[userKey], userKey === 'user.yaml' ? undefined : files['user.yaml']].filter((f) => f !== undefined);
+  const out: Record<string, string> = {};
+  for (const s of DATA_SETTINGS) {
+    let value: string | null = null;
+    for (const layer of layers) {
+      const v = at(layer, s.key.split('.'));
+      if (v !== undefined && v !== null && typeof v !== 'object') value = String(v);
+    }
+    out[s.key] = value ?? s.milvusDefault;
+  }
+  return out;
+}
+
+/** The data settings that differ, as `key: before -> after (what it decides)`. */
+export function dataSettingChanges(before: DataSettings | null, after: DataSettings | null): Array<{ readonly key: string; readonly text: string }> {
+  if (!before || !after) return [];
+  return DATA_SETTINGS.filter((s) => before[s.key] !== after[s.key]).map((s) => ({
+    key: s.key,
+    text: `${s.key}: ${before[s.key]} -> ${after[s.key]} (${s.decides})`,
+  }));
+}
+
+function at(value: unknown, path: readonly string[]): unknown {
+  let v = value;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    v = (v as Record<string, unknown>)[p];
+  }
+  return v;
+}
