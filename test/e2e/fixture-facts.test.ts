@@ -168,6 +168,22 @@ describe('fixture facts of the real chart', () => {
     expect(cm.data['default.yaml']).toMatch(/^messageQueue: kafka$/m);
   });
 
+  it('chart 3.3.6 writes metadata.rootPath, the topic prefix and authorization into the config; 4.0.31 (as the real 4.0.0 on) writes none and has no such values', async () => {
+    const set = ['--set', 'metadata.rootPath=team-a,msgChannel.chanNamePrefix.cluster=team-a,authorization.enabled=true'];
+    const config = async (version: string) => {
+      const objs = objectsOf(await helmT(['template', 'r', 'zilliztech/milvus', '--version', version, ...set]));
+      return (objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'r-milvus') as unknown as { data: Record<string, string> }).data['default.yaml']!;
+    };
+    const v3 = await config('3.3.6');
+    expect(v3).toMatch(/^ {2}rootPath: team-a$/m);
+    expect(v3).toMatch(/^ {4}cluster: team-a$/m);
+    expect(v3).toMatch(/^ {4}authorizationEnabled: true$/m);
+    const v4 = await config('4.0.31');
+    expect(v4).not.toMatch(/rootPath|chanNamePrefix|authorizationEnabled/);
+    const values = await helmT(['show', 'values', 'zilliztech/milvus', '--version', '4.0.31']);
+    expect(values).not.toMatch(/^(metadata|msgChannel|authorization):/m);
+  });
+
   it('customConfigMap: no <fullname> ConfigMap, every pod mounts the named one', async () => {
     const out = await helmT(['template', 'r', 'zilliztech/milvus', '--version', '4.2.58', '--set', 'customConfigMap=my-config']);
     const objs = objectsOf(out);
