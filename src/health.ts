@@ -1,7 +1,7 @@
 /**
- * /healthz (the process is up), /readyz (Redis and Kubernetes answer) and /metrics. Served on
- * the bot's HTTP port as Bolt custom routes, or by a small server of its own (Socket Mode,
- * worker-only processes).
+ * /healthz (the process is up), /readyz (the checks that gate readiness answer; the others are
+ * reported) and /metrics. Served on the bot's HTTP port as Bolt custom routes, or by a small
+ * server of its own (Socket Mode, worker-only processes).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
@@ -26,7 +26,17 @@ async function withTimeout(check: Check, ms: number): Promise<string | null> {
   }
 }
 
-export function healthRoutes(options: { checks: Readonly<Record<string, Check>>; registry: Registry; timeoutMs?: number }): HealthRoute[] {
+export function healthRoutes(options: {
+  /** What the process cannot work without: one failing makes /readyz 503. */
+  checks: Readonly<Record<string, Check>>;
+  /**
+   * Reported under `checks` and `degraded`, never 503: a Kubernetes API that does not answer must
+   * not take the bot out of its Service (Slack could no longer reach it to hear that it is down).
+   */
+  informational?: Readonly<Record<string, Check>>;
+  registry: Registry;
+  timeoutMs?: number;
+}): HealthRoute[] {
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -38,15 +48,17 @@ export function healthRoutes(options: { checks: Readonly<Record<string, Check>>;
       method: 'GET',
       handler: async (_req, res) => {
         const results: Record<string, string> = {};
+        const degraded: string[] = [];
         let ok = true;
-        await Promise.all(
-          Object.entries(options.checks).map(async ([name, check]) => {
+        const run = (checks: Readonly<Record<string, Check>>, gates: boolean) =>
+          Object.entries(checks).map(async ([name, check]) => {
             const problem = await withTimeout(check, options.timeoutMs ?? 3000);
             results[name] = problem ?? 'ok';
-            if (problem) ok = false;
-          }),
-        );
-        json(res, ok ? 200 : 503, { ok, checks: results });
+            if (problem && gates) ok = false;
+            else if (problem) degraded.push(name);
+          });
+        await Promise.all([...run(options.checks, true), ...run(options.informational ?? {}, false)]);
+        json(res, ok ? 200 : 503, { ok, checks: results, ...(degraded.length ? { degraded: degraded.sort() } : {}) });
       },
     },
     {
