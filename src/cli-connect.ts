@@ -13,6 +13,7 @@ export function connect(o: Partial<PlanOpts> & GlobalOpts, settings: PlanSetting
   return connectCluster({
     kubeconfig: o.kubeconfig,
     context: o.context,
+    listContexts: true,
     helmBin: o.helmBin,
     settings,
   });

@@ -16,6 +16,8 @@ import { HelmKubeReleaseObserver } from './milvus.js';
 export interface ConnectOptions {
   readonly kubeconfig?: string;
   readonly context?: string;
+  /** See KubeOptions.listContexts: the CLI only. */
+  readonly listContexts?: boolean;
   readonly helmBin?: string;
   readonly helmEnv?: Readonly<Record<string, string>>;
   readonly settings: PlanSettings;
@@ -32,7 +34,7 @@ export interface Connection extends EngineDeps {
 
 /** Builds the real adapters for one cluster (a kubeconfig context). */
 export function connectCluster(options: ConnectOptions): Connection {
-  const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
+  const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context, listContexts: options.listContexts });
   const clusterName = kc.getCurrentContext() || 'default';
   const kube = new KubernetesClusterOps(kc);
   const storage = new HelmSecretStorage(makeApiClient(kc, CoreV1Api));

@@ -10,6 +10,11 @@ export interface KubeOptions {
   readonly kubeconfig?: string;
   /** kubeconfig context (a cluster name in the bot's words); default: the current one. */
   readonly context?: string;
+  /**
+   * An unknown context's error lists the known ones: for the terminal, whose user owns the
+   * kubeconfig; never for Slack, where anyone allowed to type a cluster name would see them all.
+   */
+  readonly listContexts?: boolean;
 }
 
 export function loadKubeConfig(options: KubeOptions): k8s.KubeConfig {
@@ -22,9 +27,11 @@ export function loadKubeConfig(options: KubeOptions): k8s.KubeConfig {
   }
   if (options.context) {
     if (!kc.getContexts().some((c) => c.name === options.context)) {
-      throw new UpgradeError('bad-input', `no context "${options.context}" in the kubeconfig`, [
-        `known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`,
-      ]);
+      throw new UpgradeError(
+        'bad-input',
+        `no context "${options.context}" in the kubeconfig`,
+        options.listContexts ? [`known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`] : ['check the cluster name (a kubeconfig context of the bot)'],
+      );
     }
     kc.setCurrentContext(options.context);
   }
