@@ -17,7 +17,7 @@ export interface PlanOpts extends GlobalOpts {
   etcdEndpoint?: string;
   storageClass?: string;
   migrationImage: string;
-  metaRootPath: string;
+  metaRootPath?: string;
   deleteMigrationResources?: boolean;
   sessionWait: string;
   helmTimeout: string;

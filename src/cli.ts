@@ -98,7 +98,7 @@ export function buildProgram(): Command {
       .option('--etcd-endpoint <host:port>', 'migration: etcd endpoint (default: the release etcd Service)')
       .option('--storage-class <name>', 'migration: storage class of the backup PVC (default: the default class)')
       .option('--migration-image <image>', 'migration: meta-migration image', DEFAULT_PLAN_SETTINGS.migration.image)
-      .option('--meta-root-path <path>', 'migration: etcd root path', DEFAULT_PLAN_SETTINGS.migration.rootPath)
+      .option('--meta-root-path <path>', "migration: etcd root path (default: the one the release's config names, by-dev when none)")
       .option('--delete-migration-resources', 'migration: delete pods, PVC and ConfigMaps when done (no rollback afterwards)')
       .option('--session-wait <s>', 'migration: wait when etcd cannot be reached to watch the sessions', String(DEFAULT_PLAN_SETTINGS.migration.sessionFallbackSeconds))
       .option('--helm-timeout <s>', 'helm --timeout', String(DEFAULT_PLAN_SETTINGS.helmTimeoutSeconds))

@@ -42,7 +42,8 @@ const schema = z.object({
   HEALTH_SETTLE_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.healthSettleSeconds),
   POLL_INTERVAL_MS: int(50, 60_000).default(1000),
   MIGRATION_IMAGE: z.string().min(1).default(DEFAULT_PLAN_SETTINGS.migration.image),
-  META_ROOT_PATH: z.string().min(1).default(DEFAULT_PLAN_SETTINGS.migration.rootPath),
+  /** Overrides the etcd root the release's config names (unset: that one, by-dev when none). */
+  META_ROOT_PATH: z.string().min(1).optional(),
   MIGRATION_STORAGE_CLASS: z.string().optional(),
   ETCD_ENDPOINT: z.string().optional(),
   SESSION_WAIT_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.migration.sessionFallbackSeconds),
@@ -188,7 +189,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       healthSettleSeconds: e.HEALTH_SETTLE_SECONDS,
       migration: {
         image: e.MIGRATION_IMAGE,
-        rootPath: e.META_ROOT_PATH,
+        rootPath: e.META_ROOT_PATH ?? null,
         storageClass: e.MIGRATION_STORAGE_CLASS ?? null,
         etcdEndpoint: e.ETCD_ENDPOINT ?? null,
         sessionFallbackSeconds: e.SESSION_WAIT_SECONDS,

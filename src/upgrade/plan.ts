@@ -42,7 +42,8 @@ export interface PlanSettings {
   readonly healthSettleSeconds: number;
   readonly migration: {
     readonly image: string;
-    readonly rootPath: string;
+    /** etcd root of the metadata; null: the one the release's config names (by-dev when none). */
+    readonly rootPath: string | null;
     readonly storageClass: string | null;
     /** Overrides the release's etcd Service (`host:port`). */
     readonly etcdEndpoint: string | null;
@@ -62,7 +63,7 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   migration: {
     // What today's migrate.sh and the Milvus Operator use (the plain v2.2.0 is older).
     image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
-    rootPath: 'by-dev',
+    rootPath: null,
     storageClass: null,
     etcdEndpoint: null,
     sessionFallbackSeconds: 75,

@@ -148,7 +148,7 @@ describe('into 2.6 from the shapes the mixcoord rule does not fit (issue 24)', (
     const before = await snap(ns.name, 'solo');
     expect(deploymentNames(before)).toEqual(['solo-milvus-standalone']);
     const plan = JSON.parse((await cli(['plan', 'solo', '2.6.15', '-n', ns.name, '--json'])).stdout);
-    expect(plan.hops ?? null).toBeNull();
+    expect(plan.hops ?? []).toEqual([]);
     expect(plan).toMatchObject({ from: '2.5.16', to: '2.6.15', path: 'helm' });
     const up = await cli(['upgrade', 'solo', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
@@ -165,7 +165,7 @@ describe('into 2.6 from the shapes the mixcoord rule does not fit (issue 24)', (
     const before = await snap(ns.name, 'four');
     expect(deploymentNames(before)).toEqual(expect.arrayContaining(['four-milvus-rootcoord', 'four-milvus-datacoord', 'four-milvus-querycoord', 'four-milvus-indexcoord']));
     const plan = JSON.parse((await cli(['plan', 'four', '2.6.15', '-n', ns.name, '--json'])).stdout);
-    expect(plan.hops.map((h: { from: string; to: string; chart: { version: string } }) => [h.from, h.to, h.chart.version])).toEqual([['2.5.16', '2.5.16', '4.2.58'], ['2.5.16', '2.6.15', '5.0.19']]);
+    expect(plan.hops.map((h: { from: string; to: string; chart: { version: string } | null }) => [h.from, h.to, h.chart?.version]), JSON.stringify(plan.hops, null, 1).slice(0, 3000)).toEqual([['2.5.16', '2.5.16', '4.2.58'], ['2.5.16', '2.6.15', '5.0.19']]);
     const up = await cli(['upgrade', 'four', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const after = await snap(ns.name, 'four');

@@ -34,9 +34,17 @@ describe('the metadata migration and the release it runs on', () => {
     for (const f of back) expect(f).toContain('team-a');
   });
 
-  it('without a root in the config: the configured one (META_ROOT_PATH, by-dev)', () => {
+  it('without a root in the config: Milvus\'s default by-dev; a root given (META_ROOT_PATH, --meta-root-path) wins over the config', () => {
     const p = plan(v21({ etcdRootPath: null }));
     expect(p.steps.find((s) => s.kind === 'wait-sessions-expired')).toMatchObject({ rootPath: 'by-dev' });
+    const given = planUpgrade({
+      request: { cluster: 'test', namespace: 'milvus', release: 'prod', target: parseVersion('2.2.14') },
+      state: v21({ etcdRootPath: 'team-a' }),
+      tooling: tooling(),
+      charts: milvusIndex(),
+      settings: planSettings({ migration: { rootPath: 'ops-root' } }),
+    });
+    expect(given.steps.find((s) => s.kind === 'wait-sessions-expired')).toMatchObject({ rootPath: 'ops-root' });
   });
 
   it('a 2.0.x release is refused before any change, with the way round', () => {

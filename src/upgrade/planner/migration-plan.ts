@@ -99,11 +99,11 @@ function stopMilvusSteps(state: ReleaseState, settings: PlanSettings, etcdEndpoi
 
 /**
  * The release's migration objects and the etcd tree the tool works on, for the way there and
- * back: the root the release's own config names (a custom root or a shared etcd), else the
- * configured one (META_ROOT_PATH, by-dev).
+ * back: the one given (META_ROOT_PATH, --meta-root-path), else the root the release's own config
+ * names (a custom root or a shared etcd), else Milvus's default by-dev.
  */
 function migrationTarget(state: ReleaseState, settings: PlanSettings): { names: ReturnType<typeof migrationNames>; etcdEndpoint: string; rootPath: string } {
-  return { names: migrationNames(state.release), etcdEndpoint: etcdEndpointFor(state, settings), rootPath: state.etcdRootPath ?? settings.migration.rootPath };
+  return { names: migrationNames(state.release), etcdEndpoint: etcdEndpointFor(state, settings), rootPath: settings.migration.rootPath ?? state.etcdRootPath ?? 'by-dev' };
 }
 
 export function migrationSteps(
