@@ -140,8 +140,9 @@ describe('into 2.6 from the shapes the mixcoord rule does not fit (issue 24)', (
   afterAll(async () => ns.cleanup());
 
   const deploymentNames = (s: ReleaseSnapshot) => s.workloads.filter((w) => w.kind === 'Deployment').map((w) => w.name).sort();
+  // The same objects, with the same claims and replicas; a dependency's image may move with its chart (etcd 3.5.18 -> 3.5.25 in 5.0.x).
   const dataObjectChanges = (before: ReleaseSnapshot, after: ReleaseSnapshot) =>
-    diffSnapshots(before, after).filter((d) => d.kind === 'StatefulSet' || d.kind === 'PersistentVolumeClaim').map((d) => d.text);
+    diffSnapshots(before, after).filter((d) => (d.kind === 'StatefulSet' || d.kind === 'PersistentVolumeClaim') && d.field !== 'image').map((d) => d.text);
 
   it('a standalone 2.5.16 goes to 2.6.15 in one helm hop: still one standalone Deployment, the same one', async () => {
     await installRelease(ns.name, 'solo', '4.2.58', { 'cluster.enabled': 'false', 'pulsarv3.enabled': 'false' });
@@ -165,7 +166,7 @@ describe('into 2.6 from the shapes the mixcoord rule does not fit (issue 24)', (
     const before = await snap(ns.name, 'four');
     expect(deploymentNames(before)).toEqual(expect.arrayContaining(['four-milvus-rootcoord', 'four-milvus-datacoord', 'four-milvus-querycoord', 'four-milvus-indexcoord']));
     const plan = JSON.parse((await cli(['plan', 'four', '2.6.15', '-n', ns.name, '--json'])).stdout);
-    expect(plan.hops.map((h: { from: string; to: string; chart: { version: string } | null }) => [h.from, h.to, h.chart?.version]), JSON.stringify(plan.hops, null, 1).slice(0, 3000)).toEqual([['2.5.16', '2.5.16', '4.2.58'], ['2.5.16', '2.6.15', '5.0.19']]);
+    expect(plan.hops.map((h: { from: string; to: string; chart: string | null }) => [h.from, h.to, h.chart])).toEqual([['2.5.16', '2.5.16', '4.2.58'], ['2.5.16', '2.6.15', '5.0.19']]);
     const up = await cli(['upgrade', 'four', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const after = await snap(ns.name, 'four');
