@@ -110,6 +110,8 @@ export interface Plan {
   readonly messageQueue?: { readonly kind: QueueKind | null; readonly note: string };
   /** Set only when someone allowed changes to what holds data: who, and which. */
   readonly dataChanges?: { readonly allowedBy: string; readonly risks: readonly DataRisk[] } | null;
+  /** Why there is no rollback, when the planner says more than the default (see noRollbackReason). */
+  readonly noRollback?: string | null;
   /** A route (see route.ts): the hops whose steps `steps` runs in sequence. Absent: one hop. */
   readonly hops?: readonly RouteHop[];
 }
@@ -204,9 +206,10 @@ export function hopAt(hops: readonly RouteHop[], completedSteps: number): RouteH
 }
 
 /** Why a request offers no rollback, for the card: the hop's reason, else the plan's. */
-export function noRollbackReason(plan: Pick<Plan, 'rollback' | 'hops' | 'from' | 'to'>, completedSteps: number): string | null {
+export function noRollbackReason(plan: Pick<Plan, 'rollback' | 'hops' | 'from' | 'to' | 'noRollback'>, completedSteps: number): string | null {
   if (plan.hops && plan.hops.length > 0) return hopAt(plan.hops, completedSteps).noRollback;
   if (plan.rollback) return null;
+  if (plan.noRollback) return plan.noRollback;
   return crossesInto26(plan.from, plan.to) ? INTO_26_IS_FOR_GOOD : `${plan.to} cannot be rolled back`;
 }
 

@@ -27,7 +27,25 @@ export interface RollbackInputs {
 export function planRollback(inputs: RollbackInputs): Plan {
   const plan = planRollbackFromState(inputs);
   refuseAcrossThe26Line(plan);
+  refuseAcrossTheMigration(plan);
   return plan;
+}
+
+/**
+ * 2.1 -> 2.2 rewrote the metadata (the migration): only the migration's own rollback (its
+ * metadata backup restored) goes back below it. A helm rollback or image swap would start 2.1
+ * images on 2.2 metadata (issue 24).
+ */
+function refuseAcrossTheMigration(plan: Pick<Plan, 'from' | 'to' | 'release' | 'path'>): void {
+  const from = tryParseVersion(plan.from);
+  const to = tryParseVersion(plan.to);
+  const below22 = (v: NonNullable<typeof from>) => v.major < 2 || (v.major === 2 && v.minor <= 1);
+  if (plan.path !== 'migrate' && from && to && !below22(from) && below22(to)) {
+    throw new InputError(`${plan.release} cannot be rolled back from ${from.text} to ${to.text} this way`, [
+      `a ${plan.path} rollback would start ${to.text} images on metadata the 2.1 -> 2.2 migration rewrote`,
+      'the way back below 2.2 is the migration\'s own rollback (its metadata backup restored), offered while the release still runs the migration\'s target; otherwise restore a backup into a new release',
+    ]);
+  }
 }
 
 /** Milvus 2.6 changes the metadata for good (SPEC §9): there is no way back below it. */

@@ -72,13 +72,16 @@ export function stateAfter(state: ReleaseState, hop: Plan): ReleaseState {
   const after = new Set(rollOrder(byName.keys(), shifts));
   for (const c of [...byName.keys()]) if (!after.has(c)) byName.delete(c);
   for (const c of after) add(c);
+  // A hop without helm (rolling, the migration) changes the Deployments outside helm and marks
+  // them at helm's current revision, as the runner does (helm's record keeps the older images).
+  const outsideHelm = hop.chart === null;
   const components: ComponentState[] = [...byName.values()].map((c) => ({
     ...c,
     image: hop.image,
     versionLabel: to.text,
-    previousImage: null,
-    previousVersionLabel: null,
-    markHelmRevision: null,
+    previousImage: outsideHelm ? c.image : null,
+    previousVersionLabel: outsideHelm ? c.versionLabel : null,
+    markHelmRevision: outsideHelm ? state.helm.revision : null,
     paused: false,
     pausedBy: null,
   }));
@@ -113,7 +116,7 @@ export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
       changes: h.changes ?? [],
       warnings: h.warnings,
       rollback: h.rollback,
-      noRollback: h.rollback ? null : crossesInto26(h.from, h.to) ? INTO_26_IS_FOR_GOOD : `${h.from} -> ${h.to} cannot be undone`,
+      noRollback: h.rollback ? null : crossesInto26(h.from, h.to) ? INTO_26_IS_FOR_GOOD : (h.noRollback ?? `${h.from} -> ${h.to} cannot be undone`),
     };
     at += steps.length;
     return hop;

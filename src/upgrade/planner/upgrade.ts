@@ -165,6 +165,7 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
     const order = ordered ? resumeOrder(state, shifts) : null;
     const steps = helmUpgradeSteps(state, settings, choice, set, order);
     const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, order !== null);
+    const notHelms = helmRollbackWouldNotRestore(state, from);
     return {
       ...base,
       chart,
@@ -173,7 +174,8 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
       changes: [],
       messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },
       warnings,
-      rollback: into26 ? null : {
+      ...(notHelms ? { noRollback: notHelms } : {}),
+      rollback: into26 || notHelms ? null : {
         path: 'helm',
         summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order ? ', components in reverse order' : ''}`,
         steps: order ? orderedHelmRollbackSteps(rollbackStep, [...order, ...state.components.map((c) => c.component)], state.release, settings) : [rollbackStep],
@@ -230,6 +232,19 @@ function withoutMarks(state: ReleaseState): ReleaseState {
     ...state,
     components: state.components.map((c) => ({ ...c, previousImage: null, previousVersionLabel: null, markHelmRevision: null })),
   };
+}
+
+/**
+ * Why a helm rollback to the current revision would not bring back what runs now: a rolling
+ * upgrade or the migration changed the Deployments outside helm (the bot's marks at this
+ * revision), so helm's record holds older images. Rolling back to it would start them on
+ * metadata the newer ones may have changed (issue 24): no such rollback is offered.
+ */
+export function helmRollbackWouldNotRestore(state: ReleaseState, from: MilvusVersion): string | null {
+  const outside = state.components.filter((c) => c.previousImage && c.markHelmRevision === state.helm.revision && c.previousImage !== c.image);
+  if (outside.length === 0) return null;
+  const helms = [...new Set(outside.map((c) => versionOfImage(c.previousImage!)?.text ?? c.previousImage!))].join(', ');
+  return `helm's revision ${state.helm.revision} records Milvus ${helms}, but ${state.release} runs ${from.text}: a rolling upgrade or the metadata migration changed its Deployments outside helm, so a helm rollback would start ${helms} on what ${from.text} may have changed; no rollback is offered (roll forward, or restore a backup)`;
 }
 
 /** The chart's own default makes mixcoord (4.2.4 on): the separate coordinators go, one mixcoord comes. */
