@@ -156,7 +156,7 @@ export class RedisRequestStore implements RequestStore {
           if (!isTerminal(state)) throw new ReleaseBusy(active, state);
         }
       }
-      const id = `req-${await this.redis.incr(this.key('seq'))}`;
+      const id = `req-${await this.nextSequence(now)}`;
       const request = newRequest(id, input, now);
       const first = requestedEntry(input, now);
       await this.hooks.beforeRecordWrite?.();
@@ -167,6 +167,17 @@ export class RedisRequestStore implements RequestStore {
       return request;
     }
     throw new UpgradeError('busy', `could not take the lock of ${plan.release}: too much contention`);
+  }
+
+  /**
+   * The next request number. The counter starts at the current time in milliseconds when it does
+   * not exist, so after Redis lost its data new ids start above every id handed out before (a card
+   * still in Slack can never name a new request; issue 25) while ids stay short numbers.
+   */
+  private async nextSequence(now: number): Promise<number> {
+    const key = this.key('seq');
+    await this.redis.set(key, String(Math.max(0, Math.floor(now))), 'NX');
+    return this.redis.incr(key);
   }
 
   /** Applies `mutate` atomically (retrying on a concurrent write); null from mutate = no change. */
