@@ -92,7 +92,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   if (ephemeral) logger.warn('no APPROVAL_SEAL_KEY_FILE: approvals are sealed with a key of this process only (its own worker honours them, not after a restart); set one from a Secret in production');
   const shared: Shared = { config, logger, connect, store, engine, metrics, closers, sealer };
   if (config.roles.has('worker')) await startWorker(shared, queue);
-  if (config.roles.has('worker') || config.roles.has('planner')) startPlanner(shared);
+  if (config.roles.has('worker') || config.roles.has('planner')) await startPlanner(shared);
   let botPort: number | null = null;
   if (config.roles.has('bot')) botPort = await startBot(shared, { rules, fastRedis, fastUp, botQueue, routes, extra });
   // No Bolt HTTP receiver in this process: health and metrics get a server of their own.

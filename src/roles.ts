@@ -107,7 +107,7 @@ export async function startWorker({ config, logger, connect, store, engine, metr
 }
 
 /** Renders the plans the bot asks for (helm runs here, not in the bot). */
-export function startPlanner({ config, logger, connect, engine, closers }: Shared): void {
+export async function startPlanner({ config, logger, connect, engine, closers }: Shared): Promise<void> {
   const planConnection = connect('plan-worker');
   const planWorker = createPlanWorker({ connection: planConnection, prefix: config.keyPrefix, engine: createUpgradeEngine(engine), logger, concurrency: config.plans.concurrency });
   closers.push(async () => {
@@ -115,6 +115,8 @@ export function startPlanner({ config, logger, connect, engine, closers }: Share
     await planWorker.close(true);
     planConnection.disconnect();
   });
+  // Connected before the bot takes commands: the bot answers at once when no worker is connected.
+  await planWorker.waitUntilReady();
   logger.info({ concurrency: config.plans.concurrency }, 'plan worker started');
 }
 

@@ -50,6 +50,14 @@ export class RemotePlanner {
   }
 
   private async plan(data: PlanJobData, what: string): Promise<Plan> {
+    // No worker or planner connected: said at once rather than after the whole timeout (a slot of
+    // the bot's work is not held for nothing). A Redis that refuses CLIENT LIST (an ACL user
+    // without it) only loses this shortcut.
+    if ((await this.o.queue.getWorkersCount().catch(() => null)) === 0) {
+      throw new UpgradeError('transient', `no worker or planner is running to render the plan of ${what}: nothing was changed`, [
+        'start a worker (ROLES=worker) or a planner (ROLES=planner) on this Redis and key prefix, then ask again',
+      ]);
+    }
     const job = await this.o.queue.add(data.kind, data, { removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS }, attempts: 1 });
     let result: PlanJobResult;
     try {

@@ -26,7 +26,10 @@ async function setUp(engine: Pick<UpgradeEngine, 'planUpgrade' | 'planRollback'>
   const events: QueueEvents = planQueueEvents(conns[1]!, redis.prefix);
   await events.waitUntilReady();
   let worker: Worker | null = null;
-  if (engine) worker = createPlanWorker({ connection: conns[2]!, prefix: redis.prefix, engine, logger, concurrency: 2 });
+  if (engine) {
+    worker = createPlanWorker({ connection: conns[2]!, prefix: redis.prefix, engine, logger, concurrency: 2 });
+    await worker.waitUntilReady();
+  }
   closers.push(async () => {
     await worker?.close(true);
     await events.close();
@@ -100,11 +103,34 @@ describe('plans rendered on a worker', () => {
     expect(most).toBe(2);
   });
 
-  it('with no worker running: says so after the timeout, and takes the job back so nobody renders it later', async () => {
-    const { planner, queue } = await setUp(null, 1500);
+  it('with no worker running: says so at once, and queues nothing (issue 25: no slot held for the whole timeout)', async () => {
+    const { planner, queue } = await setUp(null, 30_000);
+    const t0 = Date.now();
+    const err = await planner.planUpgrade(undefined, input).catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(err).toMatchObject({ code: 'transient' });
+    expect((err as Error).message).toBe('no worker or planner is running to render the plan of my-release to 2.4.23: nothing was changed');
+    expect(await queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+  });
+
+  it('with every worker busy: says so after the timeout, and takes the job back so nobody renders it later', async () => {
+    const { planner, queue } = await setUp(
+      {
+        planUpgrade: async (cluster, i) => {
+          await new Promise((r) => setTimeout(r, 4000));
+          return fakePlan(i.release, i.namespace, cluster ?? 'default');
+        },
+        planRollback: async () => fakePlan(),
+      },
+      1500,
+    );
+    // The worker renders two at once: the third waits, and nobody takes it in time.
+    const busy = ['a', 'b'].map((r) => planner.planUpgrade(undefined, { ...input, release: r }).catch(() => null));
+    await new Promise((r) => setTimeout(r, 300));
     const err = await planner.planUpgrade(undefined, input).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'transient' });
     expect((err as Error).message).toMatch(/no worker took the plan of my-release to 2\.4\.23 within 2 s: nothing was changed/);
-    expect(await queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+    expect((await queue.getJobCounts('waiting')).waiting).toBe(0);
+    await Promise.all(busy);
   });
 });
