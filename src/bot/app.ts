@@ -12,6 +12,11 @@ import type { BotHandlers, Caller } from './handlers.js';
 import { ACTIONS } from './views.js';
 
 
+/** Votes (Approve, Reject) and cancels worked on at once, apart from reads and plans. */
+const DECISION_CONCURRENCY = 16;
+/** Reads and plans one person may have in flight; more are answered at once. */
+const READS_PER_USER = 4;
+
 export interface CustomRoute {
   readonly path: string;
   readonly method: string;
@@ -84,14 +89,35 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
       : { signingSecret: o.signingSecret, customRoutes: [...(o.customRoutes ?? [])] as never }),
   });
   const h = o.handlers;
-  const limit = pLimit(o.workConcurrency ?? 4);
+  // Two pools (issue 25): decisions (votes, cancel) never wait behind reads and plans,
+  // whose API calls or planners may hang; and one person cannot fill the read pool alone.
+  const reads = pLimit(o.workConcurrency ?? 4);
+  const decisions = pLimit(DECISION_CONCURRENCY);
+  const readsInFlight = new Map<string, number>();
   const gate = ackFirstGate({ maxDeferMs: o.workDeferMs ?? 1000 });
-  const work = <T>(fn: () => Promise<T>): Promise<T> => {
+  const inPool = <T>(pool: ReturnType<typeof pLimit>, fn: () => Promise<T>): Promise<T> => {
     const ticket = gate.ticket();
-    return limit(async () => {
+    return pool(async () => {
       await gate.turn(ticket);
       return fn();
     });
+  };
+  const decide = <T>(fn: () => Promise<T>): Promise<T> => inPool(decisions, fn);
+  /** A read for `user`, or null (and they are told) when they already have READS_PER_USER in flight. */
+  const read = async (user: string, tell: (text: string) => Promise<unknown>, fn: () => Promise<unknown>): Promise<void> => {
+    const mine = readsInFlight.get(user) ?? 0;
+    if (mine >= READS_PER_USER) {
+      await tell(`:hourglass_flowing_sand: You have ${mine} commands still being worked on: wait for their answers, then ask again.`).catch(() => {});
+      return;
+    }
+    readsInFlight.set(user, mine + 1);
+    try {
+      await inPool(reads, fn);
+    } finally {
+      const left = (readsInFlight.get(user) ?? 1) - 1;
+      if (left > 0) readsInFlight.set(user, left);
+      else readsInFlight.delete(user);
+    }
   };
 
   app.command('/milvus', async ({ command, ack, client, respond }) => {
@@ -108,7 +134,9 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
       return;
     }
     await ack();
-    await work(() => h.command(parsed.command, { user: command.user_id, userName: command.user_name, channel: command.channel_id, client, respond, source: 'command' }));
+    const run = () => h.command(parsed.command, { user: command.user_id, userName: command.user_name, channel: command.channel_id, client, respond, source: 'command' });
+    if (parsed.command.name === 'cancel') await decide(run);
+    else await read(command.user_id, (text) => respond({ response_type: 'ephemeral', text }), run);
   });
 
   const caller = (body: BlockAction, client: Caller['client'], respond?: Caller['respond']): Caller => ({
@@ -133,22 +161,23 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
     await args.next();
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ body, action, client, respond }) => {
-    await work(() => h.approve(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
+    await decide(() => h.approve(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ body, action, client, respond }) => {
-    await work(() => h.reject(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
+    await decide(() => h.reject(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ body, action, client, respond }) => {
-    await work(() => h.rollbackButton(String(action.value ?? ''), caller(body, client, respond)));
+    // Asks for a plan (a planner may be slow): a read, not a decision.
+    await read(body.user.id, (text) => respond({ response_type: 'ephemeral', text }), () => h.rollbackButton(String(action.value ?? ''), caller(body, client, respond)));
   });
   app.action<BlockAction<ButtonAction>>(ACTIONS.showChanges, async ({ body, action, client, respond }) => {
-    await work(() => h.showChanges(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
+    await read(body.user.id, (text) => respond({ response_type: 'ephemeral', text }), () => h.showChanges(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });
   // The App Home: published again each time the person opens the tab (Slack also sends this
   // event for the Messages and About tabs, which the bot does not draw).
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home' || typeof event.user !== 'string') return;
-    await work(() => h.home(event.user, client));
+    await read(event.user, async () => {}, () => h.home(event.user, client));
   });
   app.error(async (err) => {
     o.logger.error({ err: err.message }, 'unhandled error in a Slack listener');
