@@ -4,6 +4,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { UpgradeError } from '../upgrade/errors.js';
+import { API_CALL_TIMEOUT_MS } from './kube-client.js';
 
 export interface KubeOptions {
   /** kubeconfig file; default: $KUBECONFIG, ~/.kube/config or in-cluster. */
@@ -53,12 +54,22 @@ export async function api<T>(what: string, fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     const code = statusOf(err);
     if (code === null) {
+      if (isTimeout(err)) throw new UpgradeError('transient', `the Kubernetes API did not answer within ${API_CALL_TIMEOUT_MS / 1000} s while ${what}`, ['the cluster\'s API server is not answering: try again later'], { cause: err });
       const msg = err instanceof Error ? err.message : String(err);
       throw new UpgradeError('transient', `Kubernetes API unreachable while ${what}: ${msg}`, [], { cause: err });
     }
     const body = err instanceof k8s.ApiException ? extractMessage(err.body) : '';
     throw new UpgradeError(code >= 500 || code === 429 ? 'transient' : 'step-failed', `Kubernetes API refused ${what} (${code}${body ? `: ${body}` : ''})`, [], { cause: err });
   }
+}
+
+/** The deadline's abort (AbortSignal.timeout), however the fetch layer wraps it. */
+function isTimeout(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof Error && (e.name === 'TimeoutError' || /aborted|timeout/i.test(e.name))) return true;
+    if (e instanceof Error && /The operation was aborted due to timeout|The user aborted a request/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 export async function orNull<T>(what: string, fn: () => Promise<T>): Promise<T | null> {

@@ -16,6 +16,12 @@ import { createConfiguration, ServerConfiguration, type Configuration, type Kube
 /** Distinct TLS settings kept at once: a kubeconfig has a few; rotation of a client cert adds one. */
 const MAX_AGENTS = 16;
 const MAX_SOCKETS = 32;
+/**
+ * Every API call ends by then (issue 25): a hung API server is answered "did not answer" within
+ * seconds instead of holding a command, a read slot or a step for ever. Watches do not go
+ * through these clients.
+ */
+export const API_CALL_TIMEOUT_MS = 15_000;
 
 type TlsOptions = https.AgentOptions;
 const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const satisfies readonly (keyof TlsOptions)[];
@@ -38,6 +44,7 @@ export function keepAliveAuth(kc: KubeConfig): SecurityAuthentication {
     getName: () => 'kubeconfig (keep-alive)',
     async applySecurityAuthentication(context: RequestContext): Promise<void> {
       await kc.applySecurityAuthentication(context);
+      if (!context.getSignal()) context.setSignal(AbortSignal.timeout(API_CALL_TIMEOUT_MS));
       const fresh = context.getAgent();
       // Only a plain https.Agent: proxy agents (http, https, socks) keep their own connections.
       if (!(fresh instanceof https.Agent) || fresh.constructor !== https.Agent) return;

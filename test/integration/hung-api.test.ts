@@ -11,6 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/cluster/clock.js';
 import { KubernetesClusterOps } from '../../src/cluster/kube.js';
+import { API_CALL_TIMEOUT_MS } from '../../src/cluster/kube-client.js';
 import { Cancelled, UpgradeError } from '../../src/upgrade/errors.js';
 import type { Ports } from '../../src/upgrade/ports.js';
 import { waitRollout } from '../../src/upgrade/runner/run-support.js';
@@ -61,6 +62,16 @@ describe('a step wait against an API server that never answers', () => {
     expect(took).toBeLessThan(10_000);
     expect(sockets.size).toBeGreaterThan(0);
   });
+
+  it('a single API call ends at its deadline, saying the API did not answer (not for ever)', async () => {
+    const started = Date.now();
+    const err = await ports.cluster.podsHealth('default', 'rel').then(() => null, (e: unknown) => e);
+    const took = Date.now() - started;
+    expect(err).toBeInstanceOf(UpgradeError);
+    expect((err as UpgradeError).message).toMatch(new RegExp(`the Kubernetes API did not answer within ${API_CALL_TIMEOUT_MS / 1000} s while`));
+    expect(took).toBeGreaterThanOrEqual(API_CALL_TIMEOUT_MS - 500);
+    expect(took).toBeLessThan(API_CALL_TIMEOUT_MS + 10_000);
+  }, API_CALL_TIMEOUT_MS + 20_000);
 
   it('a 600 s wait cancelled after 300 ms ends with Cancelled at once', async () => {
     const cancel = new AbortController();
