@@ -4,10 +4,11 @@
  * buttons' by one middleware), then its work is handed to BotHandlers.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { App, LogLevel, type AnyMiddlewareArgs, type BlockAction, type ButtonAction, type Logger as BoltLogger, type SlackActionMiddlewareArgs } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type AnyMiddlewareArgs, type BlockAction, type ButtonAction, type Logger as BoltLogger, type SlackActionMiddlewareArgs } from '@slack/bolt';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { ackFirstGate } from './ack-first.js';
+import { gateSlackRequests, SLACK_BODY_LIMIT_BYTES } from './request-gate.js';
 import type { BotHandlers, Caller } from './handlers.js';
 import { ACTIONS } from './views.js';
 
@@ -86,7 +87,15 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
     },
     ...(o.mode === 'socket'
       ? { socketMode: true, appToken: o.appToken }
-      : { signingSecret: o.signingSecret, customRoutes: [...(o.customRoutes ?? [])] as never }),
+      : {
+          // Bolt's receiver, with a body limit that fits the bot's largest payload (request-gate.ts).
+          receiver: new HTTPReceiver({
+            signingSecret: o.signingSecret ?? '',
+            customRoutes: [...(o.customRoutes ?? [])] as never,
+            bodyLimit: SLACK_BODY_LIMIT_BYTES,
+            logger: slackLogger(o.logger),
+          }),
+        }),
   });
   const h = o.handlers;
   // Two pools (issue 25): decisions (votes, cancel) never wait behind reads and plans,
@@ -187,6 +196,7 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
   let port: number | null = null;
   if (o.mode === 'http' && server && typeof server === 'object' && 'address' in server) {
     gate.watch(server as Server);
+    gateSlackRequests(server as Server, { paths: ['/slack/events'], onRefused: (r) => o.logger.warn({ status: r.status, reason: r.reason }, 'Slack endpoint: request refused before its body was read') });
     const addr = (server as { address(): unknown }).address();
     if (addr && typeof addr === 'object' && 'port' in addr) port = Number((addr as { port: number }).port);
   }

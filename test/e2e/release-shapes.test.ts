@@ -219,7 +219,7 @@ describe('the config guard (issue 24): chart 4.0.0 dropped metadata.rootPath', (
     const refused = await cli(['plan', 'rooted', '2.2.13', '-n', ns.name]);
     expect(refused.code, refused.stdout + refused.stderr).not.toBe(0);
     expect(refused.stderr).toContain('Milvus config etcd.rootPath: team-a -> by-dev (where in etcd the metadata is)');
-    expect(refused.stderr).toContain('put it in extraConfigFiles (user.yaml)');
+    expect(refused.stderr).toContain('write it in extraConfigFiles."user.yaml" (for the etcd root: etcd.rootPath)');
     const up = await cli(['upgrade', 'rooted', '2.2.13', '-n', ns.name, '--yes', ...FAST]);
     expect(up.code).not.toBe(0);
     expect(await helmStatus(ns.name, 'rooted')).toMatchObject({ revision: 1, chart: 'milvus-3.3.6' });

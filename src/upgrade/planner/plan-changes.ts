@@ -67,7 +67,7 @@ function fixesFor(plan: Plan, charts: readonly ChartEntry[], risks: readonly Dat
   const config = risks.filter((r) => r.subject === CONFIG_SUBJECT);
   if (config.length > 0) {
     fixes.push(
-      'keep the setting in the release\'s own config before this upgrade: put it in extraConfigFiles (user.yaml), e.g. `etcd:\n  rootPath: <your root>`, with a helm upgrade of the chart it runs now; charts 4.x no longer write the 3.x values metadata.rootPath, msgChannel.chanNamePrefix.cluster and authorization.enabled',
+      'keep the setting in the release\'s own config before this upgrade: write it in extraConfigFiles."user.yaml" (for the etcd root: etcd.rootPath) with a helm upgrade of the chart the release runs now, then plan again; charts 4.x no longer write the 3.x values metadata.rootPath, msgChannel.chanNamePrefix.cluster and authorization.enabled',
     );
   }
   fixes.push(
