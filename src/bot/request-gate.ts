@@ -19,9 +19,17 @@ export const SLACK_BODY_LIMIT_BYTES = 1024 * 1024;
 export const MAX_TIMESTAMP_SKEW_SECONDS = 5 * 60;
 
 export interface Refusal {
-  readonly status: 400 | 401 | 411 | 413;
+  readonly status: 400 | 401 | 411 | 413 | 503;
   readonly reason: string;
 }
+
+/**
+ * Bodies admitted and not yet answered, together: a signature can only be checked once the whole
+ * body is in, so a flood of forged-but-plausible requests (1 MB each, signature headers of the
+ * right shape) could otherwise make the bot hold hundreds of MB. Slack's real requests are a few
+ * kB; past this the bot answers 503 and Slack retries.
+ */
+export const MAX_BODY_BYTES_IN_FLIGHT = 24 * 1024 * 1024;
 
 /** Why a request to the Slack endpoint is refused before its body is read; null: read it. */
 export function refusalBeforeBody(headers: IncomingHttpHeaders, nowSeconds: number, limitBytes = SLACK_BODY_LIMIT_BYTES): Refusal | null {
@@ -56,14 +64,29 @@ export function gateSlackRequests(server: Server, o: GateOptions): void {
   const listeners = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   server.removeAllListeners('request');
   const now = o.now ?? Date.now;
+  let inFlight = 0;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
-    const refusal = req.method === 'POST' && o.paths.includes(path) ? refusalBeforeBody(req.headers, Math.floor(now() / 1000)) : null;
+    const slack = req.method === 'POST' && o.paths.includes(path);
+    let refusal = slack ? refusalBeforeBody(req.headers, Math.floor(now() / 1000)) : null;
+    // Chunked bodies count at the cap (Bolt stops reading there).
+    const size = slack ? Number(req.headers['content-length'] ?? SLACK_BODY_LIMIT_BYTES) : 0;
+    if (!refusal && slack && inFlight + size > MAX_BODY_BYTES_IN_FLIGHT) refusal = { status: 503, reason: 'too many bodies in flight' };
+    if (!refusal && slack) {
+      inFlight += size;
+      let counted = true;
+      const release = () => {
+        if (counted) inFlight -= size;
+        counted = false;
+      };
+      res.once('finish', release);
+      res.once('close', release);
+    }
     if (refusal) {
       o.onRefused?.(refusal);
       // As Bolt answers a bad signature: the status alone. The body is never read: the connection
       // goes with the answer.
-      res.writeHead(refusal.status, { connection: 'close' });
+      res.writeHead(refusal.status, refusal.status === 503 ? { connection: 'close', 'retry-after': '1' } : { connection: 'close' });
       res.end(() => req.socket.destroy());
       return;
     }

@@ -58,6 +58,28 @@ describe('bodies that are not read', () => {
     expect(await headOnly(port, { ...stale, 'content-length': '100' })).toMatchObject({ status: 401, closed: true });
   });
 
+  it('bodies in flight are bounded: once 24 MB of plausible 1 MB bodies are being received, the next is answered 503 at once', async () => {
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 24; i++) {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        // Signature headers of the right shape, a fresh timestamp: only the whole body could tell it is forged.
+        const head = { 'x-slack-signature': `v0=${'ab'.repeat(32)}`, 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'content-length': String(1024 * 1024) };
+        socket.write(`POST /slack/events HTTP/1.1\r\nhost: 127.0.0.1\r\n${Object.entries(head).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${'x'.repeat(1000)}`);
+        held.push(socket);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const next = await headOnly(port, { 'x-slack-signature': `v0=${'cd'.repeat(32)}`, 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'content-length': String(1024 * 1024) });
+      expect(next).toMatchObject({ status: 503, closed: true });
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    // Once they are gone, a real command is answered again.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await bot.slash('help', 'U0ANYONE02', 'C0OPS00001')).status).toBe(200);
+  });
+
   it('a signed command of a real size is still answered', async () => {
     const r = await bot.slash('help', 'U0ANYONE01', 'C0OPS00001');
     expect(r.status).toBe(200);
