@@ -4,7 +4,7 @@
  *
  *   npm run bench                      all three (the control plane must be up for 2 and 3:
  *                                      `npm run -s cluster -- up`)
- *   npm run bench -- ack scale         only those (names: ack, rolling, scale, ordered, cli, replies)
+ *   npm run bench -- ack scale         only those (names: ack, rolling, scale, ordered, cli, replies, trust)
  *   npx tsx bench/<name>.ts            one of them on its own
  *
  * Also the helpers the benchmarks share (machine facts, percentiles, RESULTS.md sections).
@@ -142,7 +142,7 @@ export function isMain(moduleUrl: string): boolean {
   return !!process.argv[1] && moduleUrl === pathToFileURL(process.argv[1]).href;
 }
 
-const ORDER = ['ack-latency', 'rolling-overhead', 'scale', 'ordered-helm', 'cli-start', 'replies'];
+const ORDER = ['ack-latency', 'rolling-overhead', 'scale', 'ordered-helm', 'cli-start', 'replies', 'trust'];
 const BENCHES: Record<string, { id: string; load: () => Promise<{ main(): Promise<void> }> }> = {
   ack: { id: 'ack-latency', load: () => import('./ack-latency.js') },
   rolling: { id: 'rolling-overhead', load: () => import('./rolling-overhead.js') },
@@ -150,6 +150,7 @@ const BENCHES: Record<string, { id: string; load: () => Promise<{ main(): Promis
   ordered: { id: 'ordered-helm', load: () => import('./ordered-helm.js') },
   cli: { id: 'cli-start', load: () => import('./cli-start.js') },
   replies: { id: 'replies', load: () => import('./replies.js') },
+  trust: { id: 'trust', load: () => import('./trust.js') },
 };
 
 async function runAll(names: string[]): Promise<number> {

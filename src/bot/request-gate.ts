@@ -27,9 +27,11 @@ export interface Refusal {
  * Bodies admitted and not yet answered, together: a signature can only be checked once the whole
  * body is in, so a flood of forged-but-plausible requests (1 MB each, signature headers of the
  * right shape) could otherwise make the bot hold hundreds of MB. Slack's real requests are a few
- * kB; past this the bot answers 503 and Slack retries.
+ * kB (hundreds of clicks on a usual card, 20 on the biggest possible one, fit at once); past
+ * this the bot answers 503 and Slack
+ * retries. Measured in bench/trust.ts.
  */
-export const MAX_BODY_BYTES_IN_FLIGHT = 24 * 1024 * 1024;
+export const MAX_BODY_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 
 /** Why a request to the Slack endpoint is refused before its body is read; null: read it. */
 export function refusalBeforeBody(headers: IncomingHttpHeaders, nowSeconds: number, limitBytes = SLACK_BODY_LIMIT_BYTES): Refusal | null {
