@@ -58,7 +58,7 @@ afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 describe('bot chart: lint and render', () => {
   it('lints with default and with non-default values', async () => {
-    expect(await helmT(['lint', CHART])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(await helmT(['lint', CHART, '--set', 'managedNamespaces={milvus}'])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     expect(await helmT(['lint', CHART, '-f', valuesFile(NON_DEFAULT(['a', 'b']))])).toMatch(/0 chart\(s\) failed/);
   });
 
@@ -69,8 +69,17 @@ describe('bot chart: lint and render', () => {
     await expect(helmT(['template', 'x', CHART, '-f', valuesFile({ access: { rules: [{ requester: ['U1'] }] } })])).rejects.toThrow(/requester/);
   });
 
-  it('default values: one Deployment playing both roles, probes, secrets by reference, read-only root, RBAC in the release namespace', async () => {
-    const objs = await render();
+  it('refuses to manage its own namespace (the worker could read the Slack and seal Secrets there) unless asked', async () => {
+    const own = /the bot's own namespace bots is managed only with allowOwnNamespace=true/;
+    await expect(render({})).rejects.toThrow(own);
+    await expect(render({ managedNamespaces: ['milvus', 'bots'] })).rejects.toThrow(own);
+    const asked = await render({ allowOwnNamespace: true });
+    expect(ofKind(asked, 'Role').map((r) => r.metadata.namespace)).toEqual(['bots']);
+  });
+
+  it('default values: one Deployment playing both roles, probes, secrets by reference, read-only root, RBAC in the managed namespace', async () => {
+    // The one value without a default: the namespaces of the Milvus releases.
+    const objs = await render({ managedNamespaces: ['milvus'] });
     const deps = ofKind(objs, 'Deployment');
     expect(deps.map((d) => d.metadata.name)).toEqual(['mub-milvus-upgrade-bot']);
     const d = deps[0]!;
@@ -124,13 +133,13 @@ describe('bot chart: lint and render', () => {
     // No Redis in the chart: no NetworkPolicy (an external Redis is the operator's to fence).
     expect(ofKind(objs, 'NetworkPolicy')).toEqual([]);
     // A Secret of your own: nothing generated, that one mounted.
-    const own = await render({ approvalSeal: { existingSecret: 'my-seal', existingSecretKey: 'k' } });
+    const own = await render({ managedNamespaces: ['milvus'], approvalSeal: { existingSecret: 'my-seal', existingSecretKey: 'k' } });
     expect(ofKind(own, 'Secret')).toEqual([]);
     const ownVolumes = ofKind(own, 'Deployment')[0]!.spec.template.spec.volumes as Array<{ name: string; secret?: unknown }>;
     expect(ownVolumes.find((v) => v.name === 'approval-seal')!.secret).toEqual({ secretName: 'my-seal', defaultMode: 0o440, items: [{ key: 'k', path: 'key' }] });
 
     const roles = ofKind(objs, 'Role');
-    expect(roles.map((r) => r.metadata.namespace)).toEqual(['bots']);
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['milvus']);
     expect(ofKind(objs, 'RoleBinding')[0]!.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mub-milvus-upgrade-bot', namespace: 'bots' }]);
     assertClusterRulesMinimal(objs);
   });
@@ -223,6 +232,7 @@ describe('bot chart: lint and render', () => {
     expect(names.length).toBeGreaterThan(20);
     const all = {
       split: false,
+      managedNamespaces: ['milvus'],
       slack: { apiUrl: 'http://slack.example/api/' },
       dashboard: { enabled: true, existingSecret: 'dash' },
       settings: {

@@ -54,6 +54,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* JSON list of the managed namespaces (default: the release's namespace). */}}
 {{- define "mub.managedNamespaces" -}}
 {{- $list := .Values.managedNamespaces | default (list .Release.Namespace) -}}
+{{- if and (has .Release.Namespace $list) (not .Values.allowOwnNamespace) -}}
+{{- fail (printf "managedNamespaces: name the namespaces of your Milvus releases (e.g. --set managedNamespaces={milvus}); the bot's own namespace %s is managed only with allowOwnNamespace=true, because the worker can then read every Secret there, the bot's Slack credentials included" .Release.Namespace) -}}
+{{- end -}}
 {{- toJson (uniq $list) -}}
 {{- end -}}
 
