@@ -235,3 +235,46 @@ describe('the config guard (issue 24): chart 4.0.0 dropped metadata.rootPath', (
     expect(config['user.yaml']).toContain('rootPath: team-a');
   });
 });
+
+describe('message queues into 2.6 (issue 24): the queue and its data objects stay', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-queues26');
+  });
+  afterAll(async () => ns.cleanup());
+
+  const statefulSets = (s: ReleaseSnapshot) => s.workloads.filter((w) => w.kind === 'StatefulSet').map((w) => `${w.name}:${w.uid}`).sort();
+  const pvcs = (s: ReleaseSnapshot) => s.pvcs.map((p) => `${p.name}:${p.uid}`).sort();
+  const milvus = (s: ReleaseSnapshot, release: string) => Object.entries(deploymentImages(s)).filter(([n]) => n.startsWith(`${release}-milvus-`) && !n.endsWith('-attu'));
+
+  it('Kafka, 2.3.11 -> 2.6.15 through 2.5.16: every StatefulSet (kafka, zookeeper, etcd, minio) and PVC is the same object; the config still names kafka', async () => {
+    await installRelease(ns.name, 'kaf', '4.1.24', { 'kafka.enabled': 'true', 'pulsar.enabled': 'false' });
+    const before = await snap(ns.name, 'kaf');
+    expect(statefulSets(before).map((s) => s.split(':')[0])).toEqual(expect.arrayContaining(['kaf-kafka', 'kaf-zookeeper']));
+    const plan = JSON.parse((await cli(['plan', 'kaf', '2.6.15', '-n', ns.name, '--json'])).stdout);
+    expect(plan.hops.map((h: { to: string }) => h.to)).toEqual(['2.5.16', '2.6.15']);
+    expect(plan.messageQueue.note).toMatch(/Kafka, kept/);
+    const up = await cli(['upgrade', 'kaf', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'kaf');
+    for (const [name, image] of milvus(after, 'kaf')) expect(image, name).toBe('milvusdb/milvus:v2.6.15');
+    expect(statefulSets(after)).toEqual(statefulSets(before));
+    expect(pvcs(after)).toEqual(pvcs(before));
+    const cm = JSON.parse(await kubectl(cluster(), ['get', 'configmap', 'kaf-milvus', '-n', ns.name, '-o', 'json'])) as { data: Record<string, string> };
+    expect(cm.data['default.yaml']).toMatch(/^messageQueue: kafka$/m);
+  });
+
+  it('Pulsar v3 (chart 4.2.58 default), 2.5.16 -> 2.6.15: the Pulsar v3 StatefulSets and PVCs are the same objects', async () => {
+    await installRelease(ns.name, 'pv3', '4.2.58');
+    const before = await snap(ns.name, 'pv3');
+    expect(statefulSets(before).some((s) => s.startsWith('pv3-pulsarv3-'))).toBe(true);
+    const plan = JSON.parse((await cli(['plan', 'pv3', '2.6.15', '-n', ns.name, '--json'])).stdout);
+    expect(plan.messageQueue.note).toMatch(/Pulsar v3, kept/);
+    const up = await cli(['upgrade', 'pv3', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'pv3');
+    for (const [name, image] of milvus(after, 'pv3')) expect(image, name).toBe('milvusdb/milvus:v2.6.15');
+    expect(statefulSets(after)).toEqual(statefulSets(before));
+    expect(pvcs(after)).toEqual(pvcs(before));
+  });
+});
