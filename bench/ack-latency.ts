@@ -13,19 +13,18 @@
  * refusals (answered in the ack itself). The number of helm processes the bot has running at
  * once is sampled from /proc every 50 ms.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { deleteKeys } from '../test/integration/redis.js';
 import { TEST_SEAL_KEY } from '../test/fixtures/test-sealer.js';
 import { signSlackRequest, slashCommandBody } from '../test/harness/slack-sign.js';
 import { startSlackStub, type RecordedCall, type SlackStub } from '../test/harness/slack-stub.js';
-import { isMain, log, machine, machineLine, ms, percentile, pool, seconds, stamp, table, writeSection } from './run.js';
+import { isMain, log, machine, machineLine, ms, percentile, pool, seconds, stamp, startBot, stopChild, table, writeSection } from './run.js';
 
 const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_ACK_CONCURRENCY ?? 50);
@@ -166,35 +165,6 @@ async function runScenario(url: string, stub: SlackStub, botPid: number, s: Scen
 }
 
 /** Starts src/main.ts as a child process with `env`; resolves with its HTTP port. */
-async function startBot(env: Record<string, string>, ready = /"port":(\d+)[^\n]*"msg":"bot started"/): Promise<{ child: ChildProcess; port: number }> {
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  // BENCH_PROFILE_DIR: each process writes a V8 CPU profile there when it exits (for diagnosis).
-  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let seen = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the bot did not start: ${seen.slice(-2000)}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`the bot exited (${code}): ${seen.slice(-2000)}`)));
-    child.stderr!.on('data', (d: Buffer) => {
-      if (seen.length < 100_000) seen += String(d);
-      const m = ready.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1] ?? 0));
-      }
-    });
-  });
-  return { child, port };
-}
-
-async function stopChild(c: ChildProcess | null): Promise<void> {
-  if (c && c.exitCode === null) {
-    const exited = new Promise((resolve) => c.once('exit', resolve));
-    c.kill('SIGTERM');
-    await exited;
-  }
-}
-
 function boltVersion(): string {
   try {
     return (JSON.parse(readFileSync(new URL('../node_modules/@slack/bolt/package.json', import.meta.url), 'utf8')) as { version: string }).version;

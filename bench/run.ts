@@ -9,7 +9,7 @@
  *
  * Also the helpers the benchmarks share (machine facts, percentiles, RESULTS.md sections).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -141,6 +141,37 @@ export function ensureCompiled(): void {
 export function isMain(moduleUrl: string): boolean {
   return !!process.argv[1] && moduleUrl === pathToFileURL(process.argv[1]).href;
 }
+
+/** The app (src/main.ts through tsx) as its own process; resolves with its port once `ready` is logged. */
+export async function startBot(env: Record<string, string>, ready = /"port":(\d+)[^\n]*"msg":"bot started"/): Promise<{ child: ChildProcess; port: number }> {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  // BENCH_PROFILE_DIR: each process writes a V8 CPU profile there when it exits (for diagnosis).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let seen = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the bot did not start: ${seen.slice(-2000)}`)), 30_000);
+    child.once('exit', (code) => reject(new Error(`the bot exited (${code}): ${seen.slice(-2000)}`)));
+    child.stderr!.on('data', (d: Buffer) => {
+      if (seen.length < 100_000) seen += String(d);
+      const m = ready.exec(seen);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1] ?? 0));
+      }
+    });
+  });
+  return { child, port };
+}
+
+export async function stopChild(c: ChildProcess | null): Promise<void> {
+  if (c && c.exitCode === null) {
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGTERM');
+    await exited;
+  }
+}
+
 
 const ORDER = ['ack-latency', 'rolling-overhead', 'scale', 'ordered-helm', 'cli-start', 'replies', 'trust'];
 const BENCHES: Record<string, { id: string; load: () => Promise<{ main(): Promise<void> }> }> = {

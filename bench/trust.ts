@@ -11,13 +11,12 @@
  *    right shape, a fresh timestamp) are sent at once; meanwhile signed `/milvus help` commands
  *    are timed (their acks). Target: under +50 MB.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisRequestStore } from '../src/jobs/requests.js';
 import { deleteKeys } from '../test/integration/redis.js';
@@ -25,7 +24,8 @@ import { fakePlan } from '../test/integration/plans.js';
 import { TEST_SEAL_KEY } from '../test/fixtures/test-sealer.js';
 import { blockActionPayload, blockActionsBody, signSlackRequest, slashCommandBody } from '../test/harness/slack-sign.js';
 import { startSlackStub } from '../test/harness/slack-stub.js';
-import { isMain, log, machine, machineLine, ms, percentile, stamp, table, writeSection } from './run.js';
+import { startHungApi } from '../test/harness/hung-api.js';
+import { isMain, log, machine, machineLine, ms, percentile, stamp, startBot, stopChild, table, writeSection } from './run.js';
 
 const SECRET = 'bench-signing-secret';
 const CHANNEL = 'C0BENCH001';
@@ -35,36 +35,6 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function hungApiServer(): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.resume();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port, sockets };
-}
-
-async function startBot(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let seen = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the bot did not start: ${seen.slice(-2000)}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`the bot exited (${code}): ${seen.slice(-2000)}`)));
-    child.stderr!.on('data', (d: Buffer) => {
-      if (seen.length < 100_000) seen += String(d);
-      const m = /"port":(\d+)[^\n]*"msg":"bot started"/.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-  return { child, port };
 }
 
 /** Statuses other than 200 the signed requests got (a 503 while the body budget was full). */
@@ -99,16 +69,15 @@ export async function main(): Promise<void> {
   const prefix = `bench-trust-${process.pid}-${Date.now().toString(36)}:`;
   const stub = await startSlackStub();
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const api = await hungApiServer();
+  const api = await startHungApi();
   let child: ChildProcess | null = null;
   const held: Socket[] = [];
   try {
-    writeFileSync(join(dir, 'kubeconfig'), `apiVersion: v1\nkind: Config\nclusters:\n- name: hung\n  cluster:\n    server: https://127.0.0.1:${api.port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: none\ncontexts:\n- name: hung\n  context:\n    cluster: hung\n    user: u\ncurrent-context: hung\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'access.yaml'), `rules:\n  - requesters: ["*"]\n    approvers: ["${APPROVER}"]\n    channels: ["${CHANNEL}"]\n`);
     const bot = await startBot({
       ROLES: 'bot',
       APPROVAL_SEAL_KEY: TEST_SEAL_KEY,
-      KUBECONFIG: join(dir, 'kubeconfig'),
+      KUBECONFIG: api.kubeconfig(),
       REDIS_URL,
       KEY_PREFIX: prefix,
       SLACK_BOT_TOKEN: 'xoxb-bench',
@@ -223,13 +192,8 @@ export async function main(): Promise<void> {
     );
   } finally {
     for (const s of held) s.destroy();
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    for (const s of api.sockets) s.destroy();
-    api.server.close();
+    await stopChild(child);
+    await api.close();
     await stub.close();
     await deleteKeys(redis, `${prefix}*`);
     redis.disconnect();

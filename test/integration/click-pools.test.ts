@@ -3,15 +3,12 @@
  * server held every slot, and the next Approve waited behind them. The real Bolt app over signed
  * HTTP against an API server on 127.0.0.1 that accepts and never answers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
 import { fakePlan } from './plans.js';
 import { REDIS_URL, testRedis } from './redis.js';
 import { startNowhereBot, type NowhereBot } from './nowhere-bot.js';
+import { startHungApi, type HungApi } from '../harness/hung-api.js';
 
 const OPS = 'C0OPS00001';
 const APPROVER = 'U0APP00001';
@@ -26,35 +23,19 @@ describe('decisions apart from reads', () => {
   let redisEnv: Awaited<ReturnType<typeof testRedis>>;
   let store: RedisRequestStore;
   let bot: NowhereBot;
-  let server: Server;
-  const sockets = new Set<Socket>();
-  let dir: string;
+  let hung: HungApi;
 
   beforeAll(async () => {
-    server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    dir = mkdtempSync(join(tmpdir(), 'mub-pools-'));
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: nowhere\n  cluster:\n    server: https://127.0.0.1:${port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: nowhere\n  context:\n    cluster: nowhere\n    user: u\ncurrent-context: nowhere\n`,
-      { mode: 0o600 },
-    );
+    hung = await startHungApi();
+    const kubeconfig = hung.kubeconfig('nowhere');
     redisEnv = await testRedis();
     store = new RedisRequestStore(redisEnv.redis, redisEnv.prefix);
     bot = await startNowhereBot({ redisUrl: REDIS_URL, prefix: redisEnv.prefix, accessYaml: ACCESS_YAML, env: { KUBECONFIG: kubeconfig, BOT_WORK_CONCURRENCY: '4', BOT_WORK_DEFER_MS: '0' } });
   });
   afterAll(async () => {
-    for (const s of sockets) s.destroy();
     await bot?.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await hung.close();
     await redisEnv?.cleanup();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('with every read slot held by a hung API server, an Approve still counts within a second or two; one person cannot hold more than four', async () => {
@@ -64,8 +45,8 @@ describe('decisions apart from reads', () => {
     for (const [i, user] of [READERS[0], READERS[1], READERS[2], READERS[0]].entries()) {
       await bot.slash(`status alpha-${i} -n default`, user!, OPS);
     }
-    for (const deadline = Date.now() + 5000; sockets.size < 4; await new Promise((res) => setTimeout(res, 50))) {
-      if (Date.now() > deadline) throw new Error(`the reads did not reach the API server (${sockets.size} connections)`);
+    for (const deadline = Date.now() + 5000; hung.sockets.size < 4; await new Promise((res) => setTimeout(res, 50))) {
+      if (Date.now() > deadline) throw new Error(`the reads did not reach the API server (${hung.sockets.size} connections)`);
     }
     const t0 = Date.now();
     await bot.click('approve', r.id, APPROVER, OPS, card);

@@ -3,10 +3,6 @@
  * 127.0.0.1): a step's wait still ends at its timeout, and a cancel ends it at once (issue 25,
  * item 3; before, the wait awaited the read for as long as it took: for ever here).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/cluster/clock.js';
@@ -16,38 +12,20 @@ import { Cancelled, UpgradeError } from '../../src/upgrade/errors.js';
 import type { Ports } from '../../src/upgrade/ports.js';
 import { waitRollout } from '../../src/upgrade/runner/run-support.js';
 import { stepContext } from '../unit/fakes.js';
+import { startHungApi, type HungApi } from '../harness/hung-api.js';
 
 describe('a step wait against an API server that never answers', () => {
-  let dir: string;
-  let server: Server;
-  const sockets = new Set<Socket>();
+  let hung: HungApi;
   let ports: Ports;
 
   beforeAll(async () => {
-    server = createServer((socket) => {
-      // Accepts, reads, never answers: not even the TLS handshake.
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    dir = mkdtempSync(join(tmpdir(), 'mub-hung-api-'));
-    const file = join(dir, 'kubeconfig');
-    writeFileSync(
-      file,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: hung\n  cluster:\n    server: https://127.0.0.1:${port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: hung\n  context:\n    cluster: hung\n    user: u\ncurrent-context: hung\n`,
-    );
+    hung = await startHungApi();
     const kc = new KubeConfig();
-    kc.loadFromFile(file);
+    kc.loadFromFile(hung.kubeconfig());
     // Only the cluster and the clock are used by a rollout wait.
     ports = { cluster: new KubernetesClusterOps(kc), clock: systemClock, helm: {} as Ports['helm'], sessions: {} as Ports['sessions'] };
   });
-  afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => hung.close());
 
   const context = (signal?: AbortSignal) => stepContext(ports, signal, 200);
 
@@ -60,7 +38,7 @@ describe('a step wait against an API server that never answers', () => {
     expect((err as UpgradeError).message).toContain('the last read of the cluster did not answer');
     expect(took).toBeGreaterThanOrEqual(1_900);
     expect(took).toBeLessThan(10_000);
-    expect(sockets.size).toBeGreaterThan(0);
+    expect(hung.sockets.size).toBeGreaterThan(0);
   });
 
   it('a single API call ends at its deadline, saying the API did not answer (not for ever)', async () => {

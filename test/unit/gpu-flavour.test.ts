@@ -4,30 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/upgrade/errors.js';
-import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
-import { joinRoute, stateAfter, waypoints } from '../../src/upgrade/planner/route.js';
 import { runGuardProblems } from '../../src/upgrade/runner/run-guard.js';
-import { runningFlavour, runningVersion, type Plan, type Strategy } from '../../src/upgrade/plan.js';
+import { runningFlavour, runningVersion } from '../../src/upgrade/plan.js';
 import type { ReleaseState } from '../../src/upgrade/state.js';
 import type { Step } from '../../src/upgrade/steps.js';
 import { flavourOfImage, parseImageTag, parseVersion, versionOfImage } from '../../src/upgrade/milvus/version.js';
-import { component, milvusIndex, planSettings, releaseState, thrown, tooling } from './helpers.js';
+import { component, planHop, planRoute, planSettings, releaseState, thrown } from './helpers.js';
 
-const index = milvusIndex();
 
 function gpuRelease(version: string, components = ['mixcoord', 'proxy', 'querynode', 'datanode', 'indexnode'], chartVersion = '4.2.25'): ReleaseState {
   return releaseState({ version, chartVersion, revision: 2, components: components.map((c) => component(c, { version, image: `milvusdb/milvus:v${version}-gpu` })) });
 }
 
-function hop(state: ReleaseState, target: string, o: { strategy?: Strategy; extraSet?: Record<string, string> } = {}): Plan {
-  return planUpgrade({
-    request: { cluster: 'test', namespace: state.namespace, release: state.release, target: parseVersion(target), strategy: o.strategy, extraSet: o.extraSet },
-    state,
-    tooling: tooling(),
-    charts: index,
-    settings: planSettings(),
-  });
-}
+const hop = planHop;
 
 const helmSet = (steps: readonly Step[]) => steps.flatMap((s) => (s.kind === 'helm-upgrade' ? [s.set] : []));
 const images = (steps: readonly Step[]) =>
@@ -73,15 +62,7 @@ describe('the GPU image flavour', () => {
 
   it('a route into 2.6 keeps it on both hops', () => {
     const start = gpuRelease('2.4.23', ['mixcoord', 'proxy', 'querynode', 'datanode', 'indexnode'], '4.2.20');
-    const stops = waypoints(parseVersion('2.4.23'), parseVersion('2.6.15'), index);
-    const hops: Plan[] = [];
-    let at = start;
-    for (const leg of [...stops.map((s) => ({ v: s.version.text, set: s.set })), { v: '2.6.15', set: {} }]) {
-      const h = hop(at, leg.v, { extraSet: leg.set });
-      hops.push(h);
-      at = stateAfter(at, h);
-    }
-    const route = joinRoute(hops, stops.map((s) => s.why));
+    const { plan: route, end: at } = planRoute(start, '2.6.15');
     expect(helmSet(route.steps).map((s) => s['image.all.tag'])).toEqual(['v2.5.16-gpu', 'v2.6.15-gpu']);
     expect(runningFlavour(at)).toBe('gpu');
   });

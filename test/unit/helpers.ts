@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChartEntry } from '../../src/upgrade/milvus/charts.js';
 import { milvusFullname } from '../../src/upgrade/milvus/names.js';
-import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from '../../src/upgrade/plan.js';
+import { DEFAULT_PLAN_SETTINGS, runningVersion, type Plan, type PlanSettings, type Strategy } from '../../src/upgrade/plan.js';
+import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
+import { joinRoute, stateAfter, waypoints } from '../../src/upgrade/planner/route.js';
+import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import { isCoordinator } from '../../src/upgrade/milvus/components.js';
 import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo, MigrationState, ReleaseState, ToolingState } from '../../src/upgrade/state.js';
@@ -212,4 +215,32 @@ export function upgradeRequest(over: Partial<UpgradeRequest> & Pick<UpgradeReque
     rollbackRequest: null,
     ...over,
   };
+}
+
+/** One hop planned as the service plans it, without its I/O: the fixture index, default settings. */
+export function planHop(state: ReleaseState, target: string, o: { strategy?: Strategy; extraSet?: Record<string, string> } = {}): Plan {
+  return planUpgrade({
+    request: { cluster: 'test', namespace: state.namespace, release: state.release, target: parseVersion(target), strategy: o.strategy, extraSet: o.extraSet },
+    state,
+    tooling: tooling(),
+    charts: milvusIndex(),
+    settings: planSettings(),
+  });
+}
+
+/**
+ * What the service does for a target no single hop reaches, without its I/O: each hop planned
+ * from the state the one before is expected to leave. `plan` is the joined route (the hop itself
+ * when there are no waypoints); `end` the state the last hop leaves.
+ */
+export function planRoute(state: ReleaseState, target: string): { plan: Plan; end: ReleaseState } {
+  const stops = waypoints(runningVersion(state), parseVersion(target), milvusIndex(), { mode: state.mode, components: state.components.map((c) => c.component) });
+  const hops: Plan[] = [];
+  let at = state;
+  for (const leg of [...stops.map((s) => ({ v: s.version.text, set: s.set })), { v: target, set: {} }]) {
+    const hop = planHop(at, leg.v, { extraSet: leg.set });
+    hops.push(hop);
+    at = stateAfter(at, hop);
+  }
+  return { plan: stops.length ? joinRoute(hops, stops.map((s) => s.why)) : hops[0]!, end: at };
 }

@@ -5,16 +5,10 @@
  * says why.
  */
 import { describe, expect, it } from 'vitest';
-import { noRollbackReason, type Plan } from '../../src/upgrade/plan.js';
-import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
-import { joinRoute, stateAfter, waypoints } from '../../src/upgrade/planner/route.js';
-import type { ReleaseState } from '../../src/upgrade/state.js';
-import { parseVersion } from '../../src/upgrade/milvus/version.js';
-import { component, milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
+import { noRollbackReason } from '../../src/upgrade/plan.js';
+import { component, planHop, planRoute, planSettings, releaseState, tooling } from './helpers.js';
 
-const index = milvusIndex();
-const plan = (state: ReleaseState, target: string, extraSet: Record<string, string> = {}): Plan =>
-  planUpgrade({ request: { cluster: 'test', namespace: state.namespace, release: state.release, target: parseVersion(target), extraSet }, state, tooling: tooling(), charts: index, settings: planSettings() });
+const plan = planHop;
 
 const COMPONENTS = ['proxy', 'rootcoord', 'datacoord', 'querycoord', 'indexcoord', 'querynode', 'datanode', 'indexnode'];
 
@@ -46,15 +40,7 @@ describe('a helm rollback that would not bring back what ran', () => {
 
   it('a route 2.1.4 -> 2.3.11: the migration hop keeps its rollback; the helm hop after it offers none, saying why', () => {
     const start = releaseState({ version: '2.1.4', chartVersion: '3.2.18', revision: 1, components: COMPONENTS.map((c) => component(c, { version: '2.1.4' })) });
-    const stops = waypoints(parseVersion('2.1.4'), parseVersion('2.3.11'), index);
-    const hops: Plan[] = [];
-    let at = start;
-    for (const leg of [...stops.map((s) => ({ v: s.version.text, set: s.set })), { v: '2.3.11', set: {} }]) {
-      const h = plan(at, leg.v, leg.set);
-      hops.push(h);
-      at = stateAfter(at, h);
-    }
-    const route = joinRoute(hops, stops.map((s) => s.why));
+    const route = planRoute(start, '2.3.11').plan;
     expect(route.hops!.map((h) => h.path)).toEqual(['migrate', 'helm']);
     expect(route.hops![0]!.rollback).toMatchObject({ path: 'migrate' });
     expect(route.hops![1]!.rollback).toBeNull();

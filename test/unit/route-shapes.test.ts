@@ -5,41 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MIXCOORD_FLAGS } from '../../src/upgrade/milvus/components.js';
-import { planUpgrade } from '../../src/upgrade/planner/upgrade.js';
-import { joinRoute, stateAfter, waypoints, type RouteShape } from '../../src/upgrade/planner/route.js';
+import { waypoints, type RouteShape } from '../../src/upgrade/planner/route.js';
 import type { Plan } from '../../src/upgrade/plan.js';
 import type { ReleaseState } from '../../src/upgrade/state.js';
 import type { Step } from '../../src/upgrade/steps.js';
 import { parseVersion } from '../../src/upgrade/milvus/version.js';
-import { component, milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
+import { component, milvusIndex, planHop, planRoute, releaseState } from './helpers.js';
 
 const index = milvusIndex();
-
-function hop(state: ReleaseState, target: string, extraSet: Record<string, string> = {}): Plan {
-  return planUpgrade({
-    request: { cluster: 'test', namespace: state.namespace, release: state.release, target: parseVersion(target), extraSet },
-    state,
-    tooling: tooling(),
-    charts: index,
-    settings: planSettings(),
-  });
-}
-
+const hop = (state: ReleaseState, target: string, extraSet: Record<string, string> = {}): Plan => planHop(state, target, { extraSet });
 const shapeOf = (s: ReleaseState): RouteShape => ({ mode: s.mode, components: s.components.map((c) => c.component) });
-
-/** What the service does, without its I/O. */
-function route(state: ReleaseState, target: string): { plan: Plan; end: ReleaseState } {
-  const from = parseVersion(state.components[0]!.versionLabel!);
-  const stops = waypoints(from, parseVersion(target), index, shapeOf(state));
-  const hops: Plan[] = [];
-  let at = state;
-  for (const leg of [...stops.map((s) => ({ v: s.version.text, set: s.set })), { v: target, set: {} }]) {
-    const p = hop(at, leg.v, leg.set);
-    hops.push(p);
-    at = stateAfter(at, p);
-  }
-  return { plan: stops.length ? joinRoute(hops, stops.map((s) => s.why)) : hops[0]!, end: at };
-}
+const route = planRoute;
 
 const standalone = (version: string, chartVersion: string) =>
   releaseState({ version, chartVersion, revision: 2, mode: 'standalone', components: [component('standalone', { version })] });
