@@ -75,7 +75,7 @@ describe('Slack: plans rendered on a worker', () => {
     await until('cancelled', 20_000, async () => (await bot.store.activeFor('milvus-test', ns.name, 'my-release')) === null);
   }, 90_000);
 
-  it('no planner running: the notice is replaced by "no worker took the plan"', async () => {
+  it('no planner running: the notice is replaced at once by "no worker or planner is running"', async () => {
     planner!.child.kill('SIGKILL');
     await until('the planner is gone', 10_000, async () => planner!.child.exitCode !== null || planner!.child.signalCode !== null);
     const since = bot.stub.callsTo('response_url').length;
@@ -84,6 +84,6 @@ describe('Slack: plans rendered on a worker', () => {
     const [notice, answer] = answers(since);
     expect(String(notice!.args.text)).toMatch(/Planning/);
     expect(answer!.args.replace_original).toBe(true);
-    expect(String(answer!.args.text)).toMatch(/no worker took the plan of my-release to 2\.4\.23 within 4 s: nothing was changed/);
+    expect(String(answer!.args.text)).toMatch(/no worker or planner is running to render the plan of my-release to 2\.4\.23: nothing was changed/);
   }, 60_000);
 });
