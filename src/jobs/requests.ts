@@ -69,6 +69,9 @@ export class LateWrite extends UpgradeError {
   }
 }
 
+/** Access decisions (not tied to a request) kept in the audit list, newest last. */
+export const ACCESS_AUDIT_KEEP = 10_000;
+
 // How long a measured offset between this host's clock and Redis's is trusted.
 const CLOCK_CHECK_MS = 60_000;
 
@@ -292,8 +295,13 @@ export class RedisRequestStore implements RequestStore {
     await this.redis.publish(this.changedChannel(), id);
   }
 
+  /**
+   * The newest ACCESS_AUDIT_KEEP decisions are kept: anyone in the workspace can type a command,
+   * and refusals of strangers must not grow Redis without bound (issue 25).
+   */
   async auditAccess(entry: AccessAuditEntry): Promise<void> {
-    await this.redis.rpush(this.key('access-audit'), JSON.stringify(entry));
+    const key = this.key('access-audit');
+    await this.redis.multi().rpush(key, JSON.stringify(entry)).ltrim(key, -ACCESS_AUDIT_KEEP, -1).exec();
   }
 
   async accessLog(): Promise<AccessAuditEntry[]> {
