@@ -17,7 +17,7 @@ import { createUpgradeWorker } from './jobs/worker.js';
 import type { Sealer } from './upgrade/seal.js';
 import { startReconciler } from './jobs/reconciler.js';
 import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
-import { resumeLeftPaused } from './upgrade/runner/run.js';
+import { resumeLeftPaused, resumeReleaseLeftPaused } from './upgrade/runner/run.js';
 import { serveRoutes, type healthRoutes } from './health.js';
 import type { createMetrics } from './metrics.js';
 
@@ -102,6 +102,7 @@ export async function startWorker({ config, logger, connect, store, engine, metr
     // Nothing is left paused, even by a run that died for good.
     afterEnd: async (r) =>
       resumeLeftPaused(r.plan, r.completedSteps, engine.forCluster(r.cluster).ports, (message) => logger.info({ requestId: r.id, message }, 'resuming what an abandoned request left paused'), config.pollIntervalMs),
+    sweepPaused: async (t) => resumeReleaseLeftPaused(t.namespace, t.release, engine.forCluster(t.cluster).ports, (message) => logger.info({ release: t.release, message }, 'sweep: resuming'), config.pollIntervalMs),
   });
   closers.push(async () => stopReconciler());
 }

@@ -26,6 +26,12 @@ export interface ReconcilerOptions {
    * cluster is finished here (the ordered helm path's paused Deployments are resumed).
    */
   readonly afterEnd?: (request: UpgradeRequest) => Promise<void>;
+  /**
+   * Called for each release no request acts on (its last request ended, or its record is gone):
+   * resumes the Deployments that still carry the bot's pause mark, and returns them (issue 25,
+   * item 4: a run that ended without resuming, e.g. after Redis lost the record).
+   */
+  readonly sweepPaused?: (target: { readonly cluster: string; readonly namespace: string; readonly release: string }) => Promise<string[]>;
 }
 
 export interface Reconciled {
@@ -52,7 +58,27 @@ export async function reconcileOnce(o: ReconcilerOptions): Promise<Reconciled[]>
   for (const request of finish) {
     await o.afterEnd?.(request).catch((err: unknown) => o.logger.warn({ requestId: request.id, err: explainError(err) }, 'could not finish what the abandoned request left'));
   }
+  if (o.sweepPaused) await sweep(o, o.sweepPaused, now);
   return ended;
+}
+
+/** Releases whose last request ended (or is gone) but whose Deployments the bot left paused. */
+async function sweep(o: ReconcilerOptions, sweepPaused: NonNullable<ReconcilerOptions['sweepPaused']>, now: () => number): Promise<void> {
+  for (const lock of await o.store.locks()) {
+    try {
+      const holder = await o.store.get(lock.holder);
+      if (holder && !isTerminal(deriveState(holder, now()))) continue;
+      // Checked again just before: a new request may have taken the release meanwhile.
+      if (await o.store.activeFor(lock.cluster, lock.namespace, lock.release, now())) continue;
+      const resumed = await sweepPaused(lock);
+      if (resumed.length === 0) continue;
+      const what = `resumed ${resumed.join(', ')}: the bot had left them paused and no request was acting on ${lock.release}`;
+      o.logger.warn({ release: `${lock.cluster}/${lock.namespace}/${lock.release}`, requestId: lock.holder, resumed }, 'sweep: resumed Deployments left paused');
+      if (holder) await o.store.audit(holder.id, RECONCILER, 'resumed what was left paused', what, now());
+    } catch (err) {
+      o.logger.warn({ release: lock.release, err: explainError(err) }, 'sweep: could not resume what was left paused');
+    }
+  }
 }
 
 async function whyAbandoned(o: ReconcilerOptions, r: UpgradeRequest, now: number): Promise<string | null> {

@@ -259,6 +259,29 @@ export class RedisRequestStore implements RequestStore {
   }
 
   /** Ids of the requests that hold (or last held) a release's lock. */
+  /**
+   * Every release lock: the release it is for (parsed from the key; a cluster name may hold "/",
+   * a namespace or release cannot) and the request that holds, or last held, it.
+   */
+  async locks(): Promise<Array<{ readonly cluster: string; readonly namespace: string; readonly release: string; readonly holder: string }>> {
+    const out: Array<{ cluster: string; namespace: string; release: string; holder: string }> = [];
+    const prefix = this.key('lock', '');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const holders = await this.redis.mget(...keys);
+      keys.forEach((key, i) => {
+        const parts = key.slice(prefix.length).split('/');
+        const holder = holders[i];
+        if (parts.length < 3 || !holder) return;
+        out.push({ release: parts.pop()!, namespace: parts.pop()!, cluster: parts.join('/'), holder });
+      });
+    } while (cursor !== '0');
+    return out;
+  }
+
   async lockHolders(): Promise<string[]> {
     const ids: string[] = [];
     let cursor = '0';

@@ -78,3 +78,16 @@ function progressText(c: ComponentState, text: string): string {
 function byRollingOrder(a: ComponentState, b: ComponentState): number {
   return rollRank(a.component) - rollRank(b.component) || a.deployment.localeCompare(b.deployment);
 }
+
+/**
+ * The sweep's resume (issue 25, item 4): every Deployment of the release that carries the bot's
+ * pause mark, one at a time in rolling order, each waited out. For a release no run is acting on
+ * (its request ended, or its record is gone), so a paused Deployment would otherwise stay paused
+ * for good. Returns the components resumed.
+ */
+export async function resumeWhatTheBotLeftPaused(ctx: StepContext, timeoutSeconds = 600): Promise<string[]> {
+  const live = await ctx.ports.cluster.components(ctx.namespace, ctx.release);
+  const ours = live.filter((c) => c.paused && c.pausedBy === PAUSE_MARK).sort(byRollingOrder);
+  for (const c of ours) await resumeAndWait([c], timeoutSeconds, ctx);
+  return ours.map((c) => c.component);
+}

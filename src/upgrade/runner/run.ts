@@ -3,7 +3,7 @@ import type { Plan } from '../plan.js';
 import type { Ports } from '../ports.js';
 import { enableActiveStandby, updateDeployment, verifyDeployments } from './run-deployments.js';
 import { helmRollback, helmUpgrade } from './run-helm.js';
-import { pauseDeployments, resumeDeployments } from './run-ordered.js';
+import { pauseDeployments, resumeDeployments, resumeWhatTheBotLeftPaused } from './run-ordered.js';
 import { checkHealth } from './run-health.js';
 import {
   deleteConfigMap,
@@ -96,6 +96,19 @@ export async function runSteps(
   }
 }
 
+/** A step context for work outside a run (the reconciler's): no plan, no cancel. */
+function outsideRun(namespace: string, release: string, ports: Ports, onProgress: (message: string) => void, pollIntervalMs: number): StepContext {
+  return { ports, namespace, release, handoverMs: 0, pollIntervalMs, stepStartedAt: () => ports.clock.now(), progress: async (m) => onProgress(m) };
+}
+
+/**
+ * For a release no run acts on (the reconciler's sweep): resumes every Deployment that carries
+ * the bot's pause mark, in rolling order. Returns the components resumed.
+ */
+export function resumeReleaseLeftPaused(namespace: string, release: string, ports: Ports, onProgress: (message: string) => void = () => {}, pollIntervalMs = 1000): Promise<string[]> {
+  return resumeWhatTheBotLeftPaused(outsideRun(namespace, release, ports, onProgress, pollIntervalMs));
+}
+
 /**
  * For a request ended from outside its run (the reconciler: the job died for good): resumes, in
  * the plan's order, whatever its ordered helm steps left paused. Progress goes to `onProgress`.
@@ -107,15 +120,7 @@ export async function resumeLeftPaused(
   onProgress: (message: string) => void = () => {},
   pollIntervalMs = 1000,
 ): Promise<void> {
-  const ctx: StepContext = {
-    ports,
-    namespace: plan.namespace,
-    release: plan.release,
-    handoverMs: 0,
-    pollIntervalMs,
-    stepStartedAt: () => ports.clock.now(),
-    progress: async (m) => onProgress(m),
-  };
+  const ctx = outsideRun(plan.namespace, plan.release, ports, onProgress, pollIntervalMs);
   // The step at completedSteps did not finish: it may have paused or be the resume in progress.
   await resumeWhatIsPaused(plan.steps, completedSteps, ctx, completedSteps);
 }
