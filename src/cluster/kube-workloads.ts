@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { makeApiClient } from './kube-client.js';
 import { api, orNull, strategic } from './kube-api.js';
-import type { DeploymentChange, PodHealth } from '../upgrade/ports.js';
+import type { DeploymentChange, PodHealth, StatefulSetRollout } from '../upgrade/ports.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ComponentState } from '../upgrade/state.js';
 import { MARK_HELM_REVISION_ANNOTATION, PAUSED_BY_BOT_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
@@ -86,6 +86,21 @@ export class KubeWorkloads {
   async component(namespace: string, deployment: string): Promise<ComponentState | null> {
     const d = await orNull(`reading Deployment ${deployment}`, () => this.apps.readNamespacedDeployment({ name: deployment, namespace }));
     return d ? componentOf(d) : null;
+  }
+
+  async statefulSet(namespace: string, name: string): Promise<StatefulSetRollout | null> {
+    const s = await orNull(`reading StatefulSet ${name}`, () => this.apps.readNamespacedStatefulSet({ name, namespace }));
+    if (!s) return null;
+    return {
+      name,
+      replicas: s.spec?.replicas ?? 1,
+      readyReplicas: s.status?.readyReplicas ?? 0,
+      updatedReplicas: s.status?.updatedReplicas ?? 0,
+      currentRevision: s.status?.currentRevision ?? '',
+      updateRevision: s.status?.updateRevision ?? '',
+      generation: s.metadata?.generation ?? 0,
+      observedGeneration: s.status?.observedGeneration ?? 0,
+    };
   }
 
   async patchDeployment(namespace: string, deployment: string, change: DeploymentChange): Promise<void> {

@@ -109,6 +109,8 @@ export interface ClusterOps {
   serverVersion(): Promise<string>;
   components(namespace: string, release: string): Promise<ComponentState[]>;
   component(namespace: string, deployment: string): Promise<ComponentState | null>;
+  /** A StatefulSet's rollout state; null when there is none of that name. */
+  statefulSet(namespace: string, name: string): Promise<StatefulSetRollout | null>;
   patchDeployment(namespace: string, deployment: string, change: DeploymentChange): Promise<void>;
   /** Sets spec.paused and the bot's pause mark (null removes it) in one patch. */
   setPaused(namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void>;
@@ -171,6 +173,18 @@ export interface Ports {
   readonly clock: Clock;
   /** Without it (unit tests, fakes), waits poll every pollIntervalMs. */
   readonly changes?: ReleaseChanges;
+}
+
+/** What a StatefulSet's status says of its rollout. */
+export interface StatefulSetRollout {
+  readonly name: string;
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  readonly updatedReplicas: number;
+  readonly currentRevision: string;
+  readonly updateRevision: string;
+  readonly generation: number;
+  readonly observedGeneration: number;
 }
 
 /** Reads everything a plan is made from. Implemented by src/cluster/milvus.ts. */

@@ -66,6 +66,16 @@ export type Step =
     })
   | (StepBase & { readonly kind: 'wait-rollout'; readonly deployments: readonly string[]; readonly timeoutSeconds: number })
   | (StepBase & {
+      /**
+       * Waits until these StatefulSets (the release's etcd, MinIO, Pulsar or Kafka that helm just
+       * changed) run their new revision with every pod ready: Milvus resumes on its dependencies
+       * settled, not while they restart.
+       */
+      readonly kind: 'wait-statefulsets';
+      readonly statefulSets: readonly string[];
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & {
       readonly kind: 'enable-active-standby';
       readonly configMap: string;
       /** The key the pods mount as user.yaml: `user.yaml`, or `milvus.yaml` for a customConfigMap. */

@@ -23,8 +23,10 @@ describe('ordered helm upgrade into 2.6 on the control plane', () => {
     const before = await snap(ns.name, 'o');
     const plan = JSON.parse((await cli(['plan', 'o', '2.6.15', '-n', ns.name, '--json'])).stdout);
     expect(plan.steps.map((s: { kind: string }) => s.kind)).toEqual([
-      'helm-repo-update', 'pause-deployments', 'helm-upgrade', ...Array(6).fill('resume-deployments'), 'wait-rollout', 'check-health',
+      'helm-repo-update', 'pause-deployments', 'helm-upgrade', 'wait-statefulsets', ...Array(6).fill('resume-deployments'), 'wait-rollout', 'check-health',
     ]);
+    // Chart 5.0.19 moves etcd to a new image: the run waits for it before any Milvus component resumes.
+    expect(plan.steps[3].statefulSets).toContain('o-etcd');
     expect(plan.rollback).toBeNull();
 
     const watch = await watchNewReplicaSets(ns.name, 'o');
@@ -37,6 +39,12 @@ describe('ordered helm upgrade into 2.6 on the control plane', () => {
     expect(up.code, up.stdout + up.stderr).toBe(0);
     expect(watch.seen.map((s) => s.component)).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
     expect(up.stdout).toMatch(/querynode \d\/\d on v2\.6\.15|querynode rolled out on v2\.6\.15/);
+    // etcd ran its new revision, every pod ready, before the first Milvus component resumed.
+    const lines = up.stdout.split('\n');
+    const etcdDone = lines.findIndex((l) => /\[4\/\d+\] +done: .*o-etcd.* rolled out/.test(l));
+    const firstResume = lines.findIndex((l) => /\[5\/\d+\] resume /.test(l));
+    expect(etcdDone, up.stdout).toBeGreaterThan(0);
+    expect(firstResume).toBeGreaterThan(etcdDone);
     expect(await pausedDeployments(ns.name)).toEqual([]);
 
     const after = await snap(ns.name, 'o');

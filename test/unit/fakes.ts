@@ -17,6 +17,7 @@ import type {
   Ports,
   ReleaseManager,
   SessionProbe,
+  StatefulSetRollout,
 } from '../../src/upgrade/ports.js';
 import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo } from '../../src/upgrade/state.js';
 import { PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../../src/upgrade/steps.js';
@@ -81,6 +82,8 @@ export class FakeCluster implements ClusterOps {
   readonly createdPods: MetaMigrationPodSpec[] = [];
   /** Deployments whose pods never become ready. */
   readonly stuck = new Set<string>();
+  /** StatefulSets by name; `advance` rolls each one a step (one pod onto its update revision). */
+  readonly statefulSets = new Map<string, Mutable<StatefulSetRollout>>();
 
   constructor(components: readonly ComponentState[] = []) {
     for (const c of components) this.deployments.set(c.deployment, { ...c });
@@ -171,6 +174,26 @@ export class FakeCluster implements ClusterOps {
 
   /** Every pause and resume, in order: `pause x` / `resume x`. */
   readonly pauseLog: string[] = [];
+
+  async statefulSet(_namespace: string, name: string): Promise<StatefulSetRollout | null> {
+    this.advanceStatefulSets();
+    const s = this.statefulSets.get(name);
+    return s ? { ...s } : null;
+  }
+
+  /** A controller pass for StatefulSets: one more pod on the update revision, then all ready. */
+  private advanceStatefulSets(): void {
+    for (const s of this.statefulSets.values()) {
+      s.observedGeneration = s.generation;
+      if (s.updatedReplicas < s.replicas) {
+        s.updatedReplicas += 1;
+        s.readyReplicas = s.updatedReplicas;
+      } else {
+        s.currentRevision = s.updateRevision;
+        s.readyReplicas = s.replicas;
+      }
+    }
+  }
 
   async setPaused(_namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void> {
     const d = this.deployments.get(deployment);

@@ -242,3 +242,31 @@ describe('resumeLeftPaused (a request ended from outside its run)', () => {
     expect(ports.cluster.pauseLog).toEqual([]);
   });
 });
+
+describe('waiting for the StatefulSets helm changed', () => {
+  it('ends once each runs its update revision with every pod ready; a missing one counts as done', async () => {
+    const ports = fakePorts({ components: [component('proxy', { version: '2.4.23' })] });
+    ports.cluster.statefulSets.set('prod-etcd', { name: 'prod-etcd', replicas: 3, readyReplicas: 3, updatedReplicas: 0, currentRevision: 'a', updateRevision: 'b', generation: 2, observedGeneration: 1 });
+    const plan = { namespace: 'milvus', release: 'prod' } as Plan;
+    const steps: Step[] = [{ kind: 'wait-statefulsets', statefulSets: ['prod-etcd', 'prod-gone'], timeoutSeconds: 60, description: 'wait' }];
+    const events: RunEvent[] = [];
+    await runSteps(plan, steps, { ports, pollIntervalMs: 10, onEvent: (e) => void events.push(e) });
+    expect(events.at(-1)).toMatchObject({ type: 'step-finished', detail: 'prod-etcd, prod-gone rolled out' });
+    expect(events.some((e) => e.type === 'step-progress' && /prod-etcd: [0-2]\/3 updated/.test(e.message))).toBe(true);
+    expect(ports.cluster.statefulSets.get('prod-etcd')).toMatchObject({ currentRevision: 'b', updatedReplicas: 3, readyReplicas: 3 });
+  });
+
+  it('one that never settles times out, naming it, with the Milvus components still paused', async () => {
+    const ports = fakePorts({ components: [component('proxy', { version: '2.4.23' })] });
+    ports.cluster.statefulSets.set('prod-etcd', { name: 'prod-etcd', replicas: 3, readyReplicas: 3, updatedReplicas: 3, currentRevision: 'a', updateRevision: 'b', generation: 2, observedGeneration: 1 });
+    // A controller that never observes the new generation.
+    const read = ports.cluster.statefulSet.bind(ports.cluster);
+    ports.cluster.statefulSet = async (ns, name) => {
+      const s = await read(ns, name);
+      return s ? { ...s, observedGeneration: 1 } : null;
+    };
+    const plan = { namespace: 'milvus', release: 'prod' } as Plan;
+    const { error } = await run(ports, { ...plan, steps: [{ kind: 'wait-statefulsets', statefulSets: ['prod-etcd'], timeoutSeconds: 5, description: 'wait' }] } as Plan);
+    expect(String((error as Error).message)).toMatch(/the StatefulSets helm changed did not roll out within 5s \(prod-etcd: 3\/3 updated, 3\/3 ready\)/);
+  });
+});

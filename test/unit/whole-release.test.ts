@@ -263,6 +263,20 @@ describe('planUpgrade with the queue', () => {
     expect(planned.dataChanges ?? null).toBeNull();
   });
 
+  it('the ordered path waits for the StatefulSets helm changes before the first Milvus component resumes', () => {
+    const before = [...milvusDeployments('my-release', 'v2.3.11'), ...pulsarV2('my-release')];
+    const after = [...milvusDeployments('my-release', 'v2.4.23'), ...pulsarV2('my-release', '2.9.5')];
+    const planned = withHelmChanges(helmPlan(), { before, after, live: before }, { charts: index, allowDataChanges: null, rolloutTimeoutSeconds: 321 });
+    const kinds = planned.steps.map((s) => s.kind);
+    const helmAt = kinds.indexOf('helm-upgrade');
+    expect(kinds[helmAt + 1]).toBe('wait-statefulsets');
+    expect(kinds.indexOf('resume-deployments')).toBeGreaterThan(helmAt + 1);
+    expect(planned.steps[helmAt + 1]).toMatchObject({ statefulSets: ['my-release-pulsar-bookie', 'my-release-pulsar-broker', 'my-release-pulsar-proxy', 'my-release-pulsar-recovery', 'my-release-pulsar-zookeeper'], timeoutSeconds: 321 });
+    // Nothing of theirs changes: nothing to wait for.
+    const same = withHelmChanges(helmPlan(), { before, after: [...milvusDeployments('my-release', 'v2.4.23'), ...pulsarV2('my-release')], live: before }, { charts: index, allowDataChanges: null });
+    expect(same.steps.map((s) => s.kind)).not.toContain('wait-statefulsets');
+  });
+
   it("its rollback card lists the upgrade's changes undone, and none after a partial run", () => {
     const before = [...milvusDeployments('my-release', 'v2.3.11'), ...pulsarV2('my-release')];
     const after = [...milvusDeployments('my-release', 'v2.4.23'), ...pulsarV2('my-release')];

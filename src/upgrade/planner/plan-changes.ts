@@ -29,10 +29,11 @@ export interface RenderedUpgrade {
 export function withHelmChanges(
   plan: Plan,
   render: RenderedUpgrade,
-  context: { readonly charts: readonly ChartEntry[]; readonly allowDataChanges: { readonly by: string } | null },
+  context: { readonly charts: readonly ChartEntry[]; readonly allowDataChanges: { readonly by: string } | null; readonly rolloutTimeoutSeconds?: number },
 ): Plan {
   const changes = diffObjects(render.before, render.after, render.live);
   const risks = dataRisks({ ...render, changes, queue: plan.messageQueue?.kind ?? null });
+  plan = withDependencyWait(plan, changes, context.rolloutTimeoutSeconds ?? 600);
   if (risks.length === 0) return { ...plan, changes };
   if (!context.allowDataChanges) {
     throw new DataRiskError(`cannot upgrade ${plan.release} with chart ${plan.chart?.version ?? '?'}`, risks, fixesFor(plan, context.charts, risks));
@@ -46,6 +47,27 @@ export function withHelmChanges(
       `changes to what holds data were allowed by ${context.allowDataChanges.by}: ${risks.map((r) => `${r.subject} ${r.reason}`).join('; ')}`,
     ],
   };
+}
+
+/**
+ * On the ordered path helm does not wait (its --wait would roll every Milvus Deployment at
+ * once), so nothing waited for the StatefulSets it changes: etcd, MinIO, Pulsar or Kafka could
+ * still be restarting when the first Milvus component resumes (issue 24). Right after the helm
+ * step, the run now waits for them.
+ */
+function withDependencyWait(plan: Plan, changes: readonly ObjectChange[], timeoutSeconds: number): Plan {
+  const at = plan.steps.findIndex((s) => s.kind === 'helm-upgrade' && s.wait === false);
+  const statefulSets = changes.filter((c) => c.kind === 'StatefulSet' && c.change !== 'removed').map((c) => c.name);
+  if (at < 0 || statefulSets.length === 0) return plan;
+  const wait: Step = {
+    kind: 'wait-statefulsets',
+    statefulSets,
+    timeoutSeconds,
+    description: `wait until the StatefulSets helm changed (${statefulSets.join(', ')}) run their new revision with every pod ready, before any Milvus component resumes`,
+  };
+  // A health gate counts restarts since a step index: those after the insertion move with it.
+  const shifted = plan.steps.map((s): Step => (s.kind === 'check-health' && s.sinceStep > at ? { ...s, sinceStep: s.sinceStep + 1 } : s));
+  return { ...plan, steps: [...shifted.slice(0, at + 1), wait, ...shifted.slice(at + 1)] };
 }
 
 function fixesFor(plan: Plan, charts: readonly ChartEntry[], risks: readonly DataRisk[]): string[] {

@@ -153,7 +153,7 @@ async function planHop(
   const { namespace, release } = inputs.request;
   const after = await deps.helm.renderUpgrade({ namespace, release, chartRef: step.chartRef, chartVersion: step.chartVersion, set: { ...render.carried, ...step.set } });
   const config = { name: inputs.state.configMapName, userKey: inputs.state.configUserKey ?? 'user.yaml' };
-  return withHelmChanges(plan, { before: render.before, after, live: render.live, config }, { charts: inputs.charts, allowDataChanges: inputs.request.allowDataChanges ?? null });
+  return withHelmChanges(plan, { before: render.before, after, live: render.live, config }, { charts: inputs.charts, allowDataChanges: inputs.request.allowDataChanges ?? null, rolloutTimeoutSeconds: inputs.settings.rolloutTimeoutSeconds });
 }
 
 export async function makeRollbackPlan(deps: EngineDeps, namespace: string, release: string): Promise<Plan> {

@@ -161,6 +161,33 @@ export async function waitRollout(deployments: readonly string[], timeoutSeconds
   return done(`${comps.length} Deployments rolled out`);
 }
 
+/**
+ * Until each StatefulSet runs its update revision with every pod ready (one that is gone counts
+ * as done). Polled: the release's watch sees Milvus's pods, not its dependencies'.
+ */
+export async function waitStatefulSets(names: readonly string[], timeoutSeconds: number, ctx: StepContext): Promise<StepOutcome> {
+  await waitFor(
+    ctx,
+    timeoutSeconds,
+    async () => {
+      const pending: string[] = [];
+      for (const name of names) {
+        const s = await ctx.ports.cluster.statefulSet(ctx.namespace, name);
+        if (!s) continue;
+        const settled = s.observedGeneration >= s.generation && s.updatedReplicas >= s.replicas && s.readyReplicas >= s.replicas && (s.updateRevision === '' || s.currentRevision === s.updateRevision);
+        if (!settled) pending.push(`${name}: ${s.updatedReplicas}/${s.replicas} updated, ${s.readyReplicas}/${s.replicas} ready`);
+      }
+      return { value: pending.length === 0 ? true : null, text: pending.join('; ') };
+    },
+    (last) => new UpgradeError('timeout', `the StatefulSets helm changed did not roll out within ${timeoutSeconds}s (${last})`, [
+      `see them: kubectl -n ${ctx.namespace} get statefulsets,pods -l app.kubernetes.io/instance=${ctx.release}`,
+      'the Milvus components are still paused: fix the dependency, or roll back (it resumes them in order)',
+    ]),
+    { watched: false },
+  );
+  return done(`${names.join(', ')} rolled out`);
+}
+
 export function annotationsFor(target: DeploymentTarget): Record<string, string | null> {
   if (!target.recordPrevious) {
     return { [PREVIOUS_IMAGE_ANNOTATION]: null, [PREVIOUS_VERSION_ANNOTATION]: null, [MARK_HELM_REVISION_ANNOTATION]: null };

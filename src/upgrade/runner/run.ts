@@ -17,7 +17,7 @@ import {
   stopMilvus,
   waitSessions,
 } from './run-migration.js';
-import { done, waitRollout, type StepContext, type StepOutcome } from './run-support.js';
+import { done, waitRollout, waitStatefulSets, type StepContext, type StepOutcome } from './run-support.js';
 import type { RunEvent, Step } from '../steps.js';
 
 export interface RunOptions {
@@ -169,6 +169,7 @@ const HANDLERS: { readonly [K in Step['kind']]: Handler<K> } = {
   'helm-upgrade': helmUpgrade,
   'helm-rollback': helmRollback,
   'wait-rollout': (step, ctx) => waitRollout(step.deployments, step.timeoutSeconds, ctx),
+  'wait-statefulsets': (step, ctx) => waitStatefulSets(step.statefulSets, step.timeoutSeconds, ctx),
   'pause-deployments': (_step, ctx) => pauseDeployments(ctx),
   'check-health': checkHealth,
   'resume-deployments': resumeDeployments,
