@@ -112,7 +112,7 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
     });
   };
   const decide = <T>(fn: () => Promise<T>): Promise<T> => inPool(decisions, fn);
-  /** A read for `user`, or null (and they are told) when they already have READS_PER_USER in flight. */
+  /** Runs a read for `user`; refused (and they are told) when they already have READS_PER_USER in flight. */
   const read = async (user: string, tell: (text: string) => Promise<unknown>, fn: () => Promise<unknown>): Promise<void> => {
     const mine = readsInFlight.get(user) ?? 0;
     if (mine >= READS_PER_USER) {

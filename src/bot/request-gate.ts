@@ -28,8 +28,7 @@ export interface Refusal {
  * body is in, so a flood of forged-but-plausible requests (1 MB each, signature headers of the
  * right shape) could otherwise make the bot hold hundreds of MB. Slack's real requests are a few
  * kB (hundreds of clicks on a usual card, 20 on the biggest possible one, fit at once); past
- * this the bot answers 503 and Slack
- * retries. Measured in bench/trust.ts.
+ * this the bot answers 503 and Slack retries. Measured in bench/trust.ts.
  */
 export const MAX_BODY_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 

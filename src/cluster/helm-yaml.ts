@@ -180,3 +180,17 @@ function scalarAt(doc: Document, path: readonly string[]): string | null {
   }
   return isScalar(node) && typeof node.value === 'string' ? node.value : null;
 }
+
+/** Each file of a ConfigMap read as helm reads YAML; files that are not YAML are left out. */
+export function parsedFiles(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const files: Record<string, unknown> = {};
+  for (const [file, text] of Object.entries(data)) {
+    if (typeof text !== 'string' || !text) continue;
+    try {
+      files[file] = parseHelmYaml(text);
+    } catch {
+      // Not YAML (a script, a certificate), or broken: nothing to read in it.
+    }
+  }
+  return files;
+}

@@ -12,7 +12,7 @@ import { UnreadableError } from '../upgrade/errors.js';
 import { ProgramFailed, parseJson, runProgram } from './exec.js';
 import type { HelmSecretStorage } from './helm-storage.js';
 import { helmPaths, readIndexEntries, readRepositories, type HelmPaths } from './helm-files.js';
-import { HelmYamlError, parseHelmYaml, parseHelmYamlStream } from './helm-yaml.js';
+import { HelmYamlError, parseHelmYaml, parseHelmYamlStream, parsedFiles } from './helm-yaml.js';
 
 export interface HelmCliOptions {
   /** Path of the helm binary (default: `helm` on PATH). */
@@ -291,17 +291,7 @@ export function objectsOfManifest(text: string, source: string): KubeObject[] {
 
 /** A ConfigMap with its files read (KubeObject.parsedData): the config guard compares them. */
 function withParsedData(cm: KubeObject): KubeObject {
-  const data = asRecord(cm.data);
-  const parsedData: Record<string, unknown> = {};
-  for (const [file, text] of Object.entries(data)) {
-    if (typeof text !== 'string') continue;
-    try {
-      parsedData[file] = parseHelmYaml(text);
-    } catch {
-      // Not YAML (a script, a certificate): nothing the config guard reads.
-    }
-  }
-  return { ...cm, parsedData };
+  return { ...cm, parsedData: parsedFiles(asRecord(cm.data)) };
 }
 
 /**

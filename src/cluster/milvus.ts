@@ -5,7 +5,8 @@ import { splitByImage, type MigrationState, type ReleaseState, type ToolingState
 import { BACKUP_MARK } from '../upgrade/steps.js';
 import type { HelmCliReleaseManager } from './helm.js';
 import type { KubernetesClusterOps } from './kube.js';
-import { parseHelmYaml } from './helm-yaml.js';
+import { parseHelmYaml, parsedFiles } from './helm-yaml.js';
+import { configValueIn } from '../upgrade/milvus/data-settings.js';
 
 /** Reads a release's real state from helm and the Kubernetes API (SPEC §3 and §4). */
 export class HelmKubeReleaseObserver implements ReleaseObserver {
@@ -86,36 +87,25 @@ export class HelmKubeReleaseObserver implements ReleaseObserver {
  * settings win, as in Milvus).
  */
 export function messageQueueOf(data: Readonly<Record<string, string>>, userKey = 'user.yaml'): string | null {
-  return configValueOf(data, userKey, (doc) => doc.messageQueue);
+  return configStringOf(data, userKey, 'messageQueue');
 }
 
 /** `etcd.rootPath` as the pods read it: where the release's metadata lives in etcd. */
 export function etcdRootPathOf(data: Readonly<Record<string, string>>, userKey = 'user.yaml'): string | null {
-  return configValueOf(data, userKey, (doc) => (doc.etcd as { rootPath?: unknown } | undefined)?.rootPath);
+  return configStringOf(data, userKey, 'etcd.rootPath');
 }
 
 /** `metastore.type` as the pods read it (`etcd`, or `mysql` on charts that offered it). */
 export function metastoreOf(data: Readonly<Record<string, string>>, userKey = 'user.yaml'): string | null {
-  return configValueOf(data, userKey, (doc) => (doc.metastore as { type?: unknown } | undefined)?.type);
+  return configStringOf(data, userKey, 'metastore.type');
 }
 
-/** The first file (user settings first, as Milvus reads them) whose `pick` is a string. */
-function configValueOf(data: Readonly<Record<string, string>>, userKey: string, pick: (doc: Record<string, unknown>) => unknown): string | null {
-  for (const key of new Set([userKey, 'user.yaml', 'default.yaml', 'milvus.yaml'])) {
-    const text = data[key];
-    if (!text) continue;
-    try {
-      const doc = parseHelmYaml(text);
-      if (doc && typeof doc === 'object') {
-        const value = pick(doc as Record<string, unknown>);
-        if (typeof value === 'string') return value;
-      }
-    } catch {
-      // A config file we cannot parse says nothing; try the next.
-    }
-  }
-  return null;
+/** A string setting, read with the domain's precedence (configValueIn); a file we cannot parse says nothing. */
+function configStringOf(data: Readonly<Record<string, string>>, userKey: string, key: string): string | null {
+  const value = configValueIn(parsedFiles(data), userKey, key, (v) => typeof v === 'string');
+  return typeof value === 'string' ? value : null;
 }
+
 
 function migrationStateOf(name: string, data: Readonly<Record<string, string>>, annotations: Readonly<Record<string, string>>): MigrationState {
   let sourceVersion: string | null = null;

@@ -220,7 +220,7 @@ async function fencedRun(
     const latest = await run.current();
     if (isTerminal(deriveState(latest, now()))) return deriveState(latest, now());
     const startedAt = now();
-    const runSeal = options.sealer.seal({ seal: 'run-v1', id: req.id, approvalSeal: req.approvalSeal!, startedAt, completedSteps: req.completedSteps });
+    const runSeal = options.sealer.seal(runContent({ ...req, startedAt })!);
     await run.setPhase(runningPhase, actor, { startedAt, runSeal });
   } else {
     await run.audit(actor, 'resumed', `from step ${req.completedSteps + 1} of ${req.plan.steps.length}`);

@@ -258,7 +258,6 @@ export class RedisRequestStore implements RequestStore {
     return changed;
   }
 
-  /** Ids of the requests that hold (or last held) a release's lock. */
   /**
    * Every release lock: the release it is for (parsed from the key; a cluster name may hold "/",
    * a namespace or release cannot) and the request that holds, or last held, it.
@@ -282,15 +281,9 @@ export class RedisRequestStore implements RequestStore {
     return out;
   }
 
+  /** Ids of the requests that hold (or last held) a release's lock. */
   async lockHolders(): Promise<string[]> {
-    const ids: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.key('lock', '*'), 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) ids.push(...(await this.redis.mget(...keys)).filter((v): v is string => !!v));
-    } while (cursor !== '0');
-    return ids;
+    return (await this.locks()).map((l) => l.holder);
   }
 
   /** Asks to stop (see withCancelAsked) and tells the workers at once. */

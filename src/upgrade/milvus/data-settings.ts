@@ -38,18 +38,25 @@ export type DataSettings = Readonly<Record<string, string>>;
 export function dataSettingsOf(objects: readonly KubeObject[], configMapName: string, userKey = 'user.yaml'): DataSettings | null {
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === configMapName);
   if (!cm?.parsedData) return null;
-  const files = cm.parsedData;
-  const layers = [files['milvus.yaml'], files['default.yaml'], files[userKey], userKey === 'user.yaml' ? undefined : files['user.yaml']].filter((f) => f !== undefined);
   const out: Record<string, string> = {};
   for (const s of DATA_SETTINGS) {
-    let value: string | null = null;
-    for (const layer of layers) {
-      const v = at(layer, s.key.split('.'));
-      if (v !== undefined && v !== null && typeof v !== 'object') value = String(v);
-    }
-    out[s.key] = value ?? s.milvusDefault;
+    const value = configValueIn(cm.parsedData, userKey, s.key, (v) => v !== null && v !== undefined && typeof v !== 'object');
+    out[s.key] = value === undefined ? s.milvusDefault : String(value);
   }
   return out;
+}
+
+/**
+ * A setting of Milvus's config as the pods read it from the files of its ConfigMap (each read
+ * as YAML): the first file, user settings first (the key mounted as user.yaml, then user.yaml,
+ * then the chart's default.yaml or milvus.yaml), whose value at the dotted `key` is `accepted`.
+ */
+export function configValueIn(files: Readonly<Record<string, unknown>>, userKey: string, key: string, accepted: (value: unknown) => boolean): unknown {
+  for (const file of new Set([userKey, 'user.yaml', 'default.yaml', 'milvus.yaml'])) {
+    const value = at(files[file], key.split('.'));
+    if (accepted(value)) return value;
+  }
+  return undefined;
 }
 
 /** The data settings that differ, as `key: before -> after (what it decides)`. */
