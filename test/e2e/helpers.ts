@@ -33,10 +33,25 @@ export async function installRelease(namespace: string, release: string, chartVe
   await ensureRepo();
   const sets = Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   await helmT(['install', release, 'zilliztech/milvus', '-n', namespace, '--version', chartVersion, ...sets, '--wait', '--timeout', '120s']);
-  // helm's --wait looks at pods; the Deployments' own status can lag a moment behind, and the
-  // bot's preflight reads that status.
+  await waitSettled(namespace, release);
+}
+
+/**
+ * Waits until the bot's preflight would see the release at rest. helm's --wait looks at the new
+ * pods only: the Deployments' own status can lag a moment behind, and the old pods of a restart
+ * are still terminating (the preflight refuses both).
+ */
+export async function waitSettled(namespace: string, release: string): Promise<void> {
   for (const d of await deployments(namespace, release)) {
     await kubectl(cluster(), ['rollout', 'status', `deployment/${d.name}`, '-n', namespace, '--timeout', '60s']);
+  }
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const out = await kubectl(cluster(), ['get', 'pods', '-n', namespace, '-l', `app.kubernetes.io/instance=${release}`, '-o', 'json']);
+    const terminating = (JSON.parse(out) as { items: Array<{ metadata: { name: string; deletionTimestamp?: string } }> }).items.filter((p) => p.metadata.deletionTimestamp);
+    if (terminating.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`pods still terminating after 60 s: ${terminating.map((p) => p.metadata.name).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -4,7 +4,7 @@
  * leave the whole release as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cluster, helmStatus, helmT, installRelease, newNamespace } from './helpers.js';
+import { cli, cluster, helmStatus, helmT, installRelease, newNamespace, waitSettled } from './helpers.js';
 import { kubectl } from '../harness/control-plane.js';
 import { diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
 
@@ -227,6 +227,7 @@ describe('the config guard (issue 24): chart 4.0.0 dropped metadata.rootPath', (
 
     // The fix the refusal gives: the setting in the release's own user.yaml, on the chart it runs.
     await helmT(['upgrade', 'rooted', 'zilliztech/milvus', '-n', ns.name, '--version', '3.3.6', '--reuse-values', '--set-string', 'extraConfigFiles.user\\.yaml=etcd:\n  rootPath: team-a\n', '--wait', '--timeout', '120s']);
+    await waitSettled(ns.name, 'rooted');
     const carried = await cli(['upgrade', 'rooted', '2.2.13', '-n', ns.name, '--yes', ...FAST]);
     expect(carried.code, carried.stdout + carried.stderr).toBe(0);
     expect(await helmStatus(ns.name, 'rooted')).toMatchObject({ chart: 'milvus-4.0.31' });
