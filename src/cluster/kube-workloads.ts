@@ -11,7 +11,19 @@ import type { ComponentState } from '../upgrade/state.js';
 import { MARK_HELM_REVISION_ANNOTATION, PAUSED_BY_BOT_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
 import { releasePodSelector } from '../upgrade/milvus/names.js';
 
-export function componentOf(d: k8s.V1Deployment): ComponentState {
+/** True when every matchLabels pair of the Deployment's selector is on the pod. */
+function selects(d: k8s.V1Deployment, pod: k8s.V1Pod): boolean {
+  const want = d.spec?.selector?.matchLabels ?? {};
+  const have = pod.metadata?.labels ?? {};
+  return Object.keys(want).length > 0 && Object.entries(want).every(([k, v]) => have[k] === v);
+}
+
+/** The Deployment's pods in graceful stop: its status no longer counts them, yet they still run. */
+function terminatingOf(d: k8s.V1Deployment, pods: readonly k8s.V1Pod[]): number {
+  return pods.filter((p) => p.metadata?.deletionTimestamp && selects(d, p)).length;
+}
+
+export function componentOf(d: k8s.V1Deployment, pods: readonly k8s.V1Pod[] = []): ComponentState {
   const labels = d.spec?.template?.metadata?.labels ?? {};
   const component = labels.component ?? d.metadata?.labels?.component ?? d.metadata?.name ?? '';
   const containers = d.spec?.template?.spec?.containers ?? [];
@@ -29,6 +41,7 @@ export function componentOf(d: k8s.V1Deployment): ComponentState {
     updatedReplicas: d.status?.updatedReplicas ?? 0,
     availableReplicas: d.status?.availableReplicas ?? 0,
     currentReplicas: d.status?.replicas ?? 0,
+    terminatingPods: terminatingOf(d, pods),
     generation: d.metadata?.generation ?? 0,
     observedGeneration: d.status?.observedGeneration ?? 0,
     previousImage: annotations[PREVIOUS_IMAGE_ANNOTATION] ?? null,
@@ -77,15 +90,22 @@ export class KubeWorkloads {
   }
 
   async components(namespace: string, release: string): Promise<ComponentState[]> {
-    const list = await api(`listing the Deployments of ${release}`, () =>
-      this.apps.listNamespacedDeployment({ namespace, labelSelector: milvusSelector(release) }),
-    );
-    return list.items.map(componentOf).sort((a, b) => a.deployment.localeCompare(b.deployment));
+    const list = await api(`listing the Deployments of ${release}`, () => this.apps.listNamespacedDeployment({ namespace, labelSelector: milvusSelector(release) }));
+    // Pods after Deployments, never together: a pod the status has stopped counting was already
+    // terminating when this list is read, so no stopping pod falls between the two reads.
+    const pods = await api(`listing the pods of ${release}`, () => this.core.listNamespacedPod({ namespace, labelSelector: milvusSelector(release) }));
+    return list.items.map((d) => componentOf(d, pods.items)).sort((a, b) => a.deployment.localeCompare(b.deployment));
   }
 
   async component(namespace: string, deployment: string): Promise<ComponentState | null> {
     const d = await orNull(`reading Deployment ${deployment}`, () => this.apps.readNamespacedDeployment({ name: deployment, namespace }));
-    return d ? componentOf(d) : null;
+    if (!d) return null;
+    // After the Deployment, as in components().
+    const matchLabels = d.spec?.selector?.matchLabels ?? {};
+    const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+    if (!labelSelector) return componentOf(d);
+    const pods = await api(`listing the pods of Deployment ${deployment}`, () => this.core.listNamespacedPod({ namespace, labelSelector }));
+    return componentOf(d, pods.items);
   }
 
   async statefulSet(namespace: string, name: string): Promise<StatefulSetRollout | null> {
@@ -101,6 +121,10 @@ export class KubeWorkloads {
       generation: s.metadata?.generation ?? 0,
       observedGeneration: s.status?.observedGeneration ?? 0,
     };
+  }
+
+  async deleteDeployment(namespace: string, deployment: string): Promise<void> {
+    await orNull(`deleting Deployment ${deployment}`, () => this.apps.deleteNamespacedDeployment({ name: deployment, namespace, propagationPolicy: 'Foreground' }));
   }
 
   async patchDeployment(namespace: string, deployment: string, change: DeploymentChange): Promise<void> {

@@ -112,6 +112,11 @@ export interface ClusterOps {
   /** A StatefulSet's rollout state; null when there is none of that name. */
   statefulSet(namespace: string, name: string): Promise<StatefulSetRollout | null>;
   patchDeployment(namespace: string, deployment: string, change: DeploymentChange): Promise<void>;
+  /**
+   * Deletes a Deployment in the foreground: it stays, being deleted, until its ReplicaSets and
+   * their pods are gone (graceful stop included). None of that name: nothing to do.
+   */
+  deleteDeployment(namespace: string, deployment: string): Promise<void>;
   /** Sets spec.paused and the bot's pause mark (null removes it) in one patch. */
   setPaused(namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void>;
   countPods(namespace: string, labelSelector: string): Promise<number>;

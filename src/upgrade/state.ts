@@ -40,8 +40,13 @@ export interface ComponentState {
   readonly readyReplicas: number;
   readonly updatedReplicas: number;
   readonly availableReplicas: number;
-  /** Pods the Deployment still has, old and new (status.replicas). */
+  /** Pods the Deployment still has, old and new (status.replicas): Terminating pods are not counted there. */
   readonly currentReplicas: number;
+  /**
+   * Pods of the Deployment in graceful stop (deletionTimestamp set). They still serve: Milvus
+   * components meet through etcd sessions, not Services (SPEC §9). Absent when not read (= 0).
+   */
+  readonly terminatingPods?: number;
   readonly generation: number;
   readonly observedGeneration: number;
   /**
@@ -107,7 +112,10 @@ export interface ToolingState {
   readonly repos: Readonly<Record<string, string>>;
 }
 
-/** Mirrors `kubectl rollout status`: a Deployment is rolled out when every pod is new and ready. */
+/**
+ * `kubectl rollout status`, and more: a Deployment is rolled out when every pod is new and ready
+ * and no pod of it is still stopping (the API's status stops counting a pod once it terminates).
+ */
 export function rolloutProgress(c: ComponentState): { done: boolean; text: string } {
   if (c.observedGeneration < c.generation) {
     return { done: false, text: `${c.component}: waiting for the controller to see the change` };
@@ -117,7 +125,10 @@ export function rolloutProgress(c: ComponentState): { done: boolean; text: strin
   }
   if (c.currentReplicas > c.updatedReplicas) {
     const old = c.currentReplicas - c.updatedReplicas;
-    return { done: false, text: `${c.component}: ${old} old pod(s) terminating` };
+    return { done: false, text: `${c.component}: ${old} old pod(s) still running` };
+  }
+  if ((c.terminatingPods ?? 0) > 0) {
+    return { done: false, text: `${c.component}: ${c.terminatingPods} pod(s) in graceful stop` };
   }
   if (c.availableReplicas < c.updatedReplicas) {
     return {

@@ -62,6 +62,26 @@ export type Step =
        */
       readonly kind: 'resume-deployments';
       readonly component: string | null;
+      /**
+       * Resumed right after `component`, without waiting for it, then waited for together: a
+       * 2.6 streamingnode is healthy only once a 2.6 mixcoord is (SPEC §9). Absent in older plans.
+       */
+      readonly with?: readonly string[];
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & {
+      /**
+       * Marks these components' Deployments `helm.sh/resource-policy: keep`, so the helm upgrade
+       * that drops them from the chart leaves them running: they go after every other component
+       * has rolled (remove-deployments), as Milvus's guide removes indexnode after proxy into 2.6.
+       */
+      readonly kind: 'keep-deployments';
+      readonly components: readonly string[];
+    })
+  | (StepBase & {
+      /** Deletes these components' Deployments and waits until no pod of them is left, graceful stop included. */
+      readonly kind: 'remove-deployments';
+      readonly components: readonly string[];
       readonly timeoutSeconds: number;
     })
   | (StepBase & { readonly kind: 'wait-rollout'; readonly deployments: readonly string[]; readonly timeoutSeconds: number })

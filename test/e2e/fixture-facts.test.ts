@@ -311,7 +311,7 @@ spec:
     await waitFor('Ready', async () => (isReady(await pod(ns.name, 'graceful')) ? true : undefined));
     await kubectl(cluster(), ['delete', 'pod', 'graceful', '-n', ns.name, '--wait=false']);
     const terminating = await pod(ns.name, 'graceful');
-    // 60 s x 300 ms / 30 s = 600 ms: still there, terminating.
+    // 60 s x 3000 ms / 30 s = 6 s: still there, terminating.
     expect(terminating?.metadata.deletionTimestamp).toBeDefined();
     await waitFor('the pod gone', async () => ((await pod(ns.name, 'graceful')) === undefined ? true : undefined));
   });

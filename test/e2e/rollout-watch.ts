@@ -3,7 +3,7 @@
  * Deployment controller creates, read from a watch (not from the bot's own log), and which
  * Deployments are paused.
  */
-import { AppsV1Api, KubeConfig, Watch, type V1ReplicaSet } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, Watch, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { cluster } from './helpers.js';
 
 export interface NewReplicaSet {
@@ -46,4 +46,49 @@ export const orderOn = (seen: readonly NewReplicaSet[], tag: string): string[] =
 export async function pausedDeployments(namespace: string): Promise<string[]> {
   const list = await kubeConfig().makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace });
   return list.items.filter((d) => d.spec?.paused).map((d) => d.metadata?.name ?? '');
+}
+
+export interface PodEvent {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly name: string;
+  readonly component: string;
+  /** The Milvus image tag of its first container, e.g. v2.6.15. */
+  readonly tag: string;
+  /** deletionTimestamp set: in graceful stop, still running (and still serving Milvus). */
+  readonly terminating: boolean;
+}
+
+/** Every pod event of the release after the call, in order, until stop(): what a kubelet's pods did. */
+export async function watchPods(namespace: string, release: string): Promise<{ events: PodEvent[]; stop: () => void }> {
+  const kc = kubeConfig();
+  const existing = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` });
+  const events: PodEvent[] = [];
+  const toEvent = (type: PodEvent['type'], pod: V1Pod): PodEvent => ({
+    type,
+    name: pod.metadata?.name ?? '?',
+    component: pod.metadata?.labels?.component ?? '?',
+    tag: (pod.spec?.containers?.[0]?.image ?? '').split(':').pop() ?? '',
+    terminating: Boolean(pod.metadata?.deletionTimestamp),
+  });
+  // The pods already there count as added first, so a replay knows every pod alive.
+  for (const pod of existing.items) events.push(toEvent('ADDED', pod));
+  const request = await new Watch(kc).watch(
+    `/api/v1/namespaces/${namespace}/pods`,
+    { resourceVersion: existing.metadata?.resourceVersion, labelSelector: `app.kubernetes.io/instance=${release}` },
+    (type: string, pod: V1Pod) => {
+      if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') events.push(toEvent(type, pod));
+    },
+    () => {},
+  );
+  return { events, stop: () => request.abort() };
+}
+
+/** The pods alive (terminating included) just after `events[index]`, by name. */
+export function podsAliveAt(events: readonly PodEvent[], index: number): Map<string, PodEvent> {
+  const alive = new Map<string, PodEvent>();
+  for (const e of events.slice(0, index + 1)) {
+    if (e.type === 'DELETED') alive.delete(e.name);
+    else alive.set(e.name, e);
+  }
+  return alive;
 }

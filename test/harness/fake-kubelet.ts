@@ -7,8 +7,10 @@
  * - After a delay, patches the pod's `status` subresource like a kubelet would: Running and Ready,
  *   or a terminal phase for one-shot pods (restartPolicy Never / OnFailure).
  * - Finishes graceful deletion after a scaled-down grace time (deletionGracePeriodSeconds x
- *   graceMsPer30s / 30: with the default 300 ms, a 30 s pod takes 300 ms, a 90 s one 900 ms,
- *   a 1 s one 10 ms), then deletes the pod with gracePeriodSeconds 0 (the kubelet's job).
+ *   graceMsPer30s / 30: with the default 3000 ms, a 30 s pod takes 3 s, a 90 s one 9 s, a 1 s
+ *   one 100 ms), then deletes the pod with gracePeriodSeconds 0 (the kubelet's job). Ten times
+ *   faster than real at most: a shorter stop hid that the bot went on while old pods, which
+ *   Deployment status no longer counts, still served (issue 24).
  * - Readiness honours the readiness probe's initialDelaySeconds, scaled by probeMsPerSecond
  *   (default 5 ms per second: the real chart's 90 s -> 450 ms): the pod is first reported
  *   Running and not ready, then Ready.
@@ -37,6 +39,12 @@
  * - annotation `fake-kubelet/logs: "<text>"` -> what `kubectl logs` returns for the pod's containers
  *   (otherwise a short generated text; see serveLogs).
  * Annotations set on a Deployment's pod template reach its pods.
+ *
+ * Milvus facts it plays (SPEC §9):
+ * - a 2.6 streamingnode pod (label component=streamingnode, image tag v2.6 or newer) becomes Ready
+ *   only once a Ready 2.6 mixcoord pod of the same release (app.kubernetes.io/instance) runs in
+ *   its namespace (zilliztech/milvus-operator#446); until then it runs, not ready. Once Ready it
+ *   stays so.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -108,7 +116,7 @@ export interface FakeKubeletOptions {
   opensslBin?: string;
   /**
    * Grace time of a pod with terminationGracePeriodSeconds 30, in ms; other grace periods scale
-   * linearly. Default: env FAKE_KUBELET_GRACE_MS, else 300.
+   * linearly. Default: env FAKE_KUBELET_GRACE_MS, else 3000 (real time / 10).
    */
   graceMsPer30s?: number;
   /**
@@ -196,7 +204,7 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
   kc.loadFromFile(opts.kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);
   const storage = kc.makeApiClient(StorageV1Api);
-  const graceMsPer30s = opts.graceMsPer30s ?? envNumber('FAKE_KUBELET_GRACE_MS', 300);
+  const graceMsPer30s = opts.graceMsPer30s ?? envNumber('FAKE_KUBELET_GRACE_MS', 3000);
   const probeMsPerSecond = opts.probeMsPerSecond ?? envNumber('FAKE_KUBELET_PROBE_MS_PER_S', DEFAULT_PROBE_MS_PER_SECOND);
   const watcher = new Watch(kc);
 
@@ -406,8 +414,33 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     tracks.delete(uid);
   }
 
+  /** A 2.6 streamingnode not yet Ready while no 2.6 mixcoord of its release is (milvus-operator#446). */
+  function waitsForMixcoord(pod: V1Pod): boolean {
+    if (!isMilvus26(pod, 'streamingnode') || podReady(pod)) return false;
+    const instance = pod.metadata?.labels?.['app.kubernetes.io/instance'];
+    return ![...tracks.values()].some(
+      (t) =>
+        t.namespace === pod.metadata?.namespace &&
+        t.latest.metadata?.labels?.['app.kubernetes.io/instance'] === instance &&
+        !t.latest.metadata?.deletionTimestamp &&
+        isMilvus26(t.latest, 'mixcoord') &&
+        podReady(t.latest),
+    );
+  }
+
+  /** A mixcoord pod changed: the streamingnode pods of its release may be free to become Ready. */
+  function recheckStreamingnodes(mixcoord: V1Pod): void {
+    const instance = mixcoord.metadata?.labels?.['app.kubernetes.io/instance'];
+    for (const t of tracks.values()) {
+      if (t.namespace === mixcoord.metadata?.namespace && t.latest.metadata?.labels?.['app.kubernetes.io/instance'] === instance && t.latest.metadata?.labels?.component === 'streamingnode') {
+        reconcile(t.latest);
+      }
+    }
+  }
+
   function reconcile(pod: V1Pod): void {
     if (stopping) return;
+    if (pod.metadata?.labels?.component === 'mixcoord') queueMicrotask(() => recheckStreamingnodes(pod));
     const uid = pod.metadata?.uid;
     const name = pod.metadata?.name;
     const namespace = pod.metadata?.namespace;
@@ -513,7 +546,11 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     if (phase === 'Succeeded' || phase === 'Failed') return;
 
     const containers = pod.spec.containers ?? [];
-    const outcomes = containers.map((c) => outcomeOf(pod, c));
+    const waiting = waitsForMixcoord(pod);
+    const outcomes = containers.map((c): ContainerOutcome => {
+      const o = outcomeOf(pod, c);
+      return waiting && servesReady(o) ? { kind: 'never-ready' } : o;
+    });
     const statusKey = JSON.stringify(containers.map((c, i) => [c.name, c.image, outcomes[i]?.kind]));
     if (tr.statusKey === statusKey) return;
     if (tr.statusKey === undefined && alreadyReported(pod)) {
@@ -1025,6 +1062,18 @@ function outcomeOf(pod: V1Pod, c: V1Container): ContainerOutcome {
 }
 
 /** Ready once started: a container that restarted is ready again. */
+/** The pod is the Milvus `component` on a 2.6 or newer image (tag v2.6.x, v3.0.x, with any suffix). */
+function isMilvus26(pod: V1Pod, component: string): boolean {
+  if (pod.metadata?.labels?.component !== component) return false;
+  const container = (pod.spec?.containers ?? []).find((c) => c.name === component) ?? pod.spec?.containers?.[0];
+  const m = /^v?(\d+)\.(\d+)/.exec(imageTag(container?.image));
+  return m !== null && (Number(m[1]) > 2 || (Number(m[1]) === 2 && Number(m[2]) >= 6));
+}
+
+function podReady(pod: V1Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 function servesReady(o: ContainerOutcome): boolean {
   return o.kind === 'ready' || o.kind === 'restarted';
 }

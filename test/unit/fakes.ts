@@ -89,9 +89,17 @@ export class FakeCluster implements ClusterOps {
     for (const c of components) this.deployments.set(c.deployment, { ...c });
   }
 
-  /** One controller pass: each Deployment in progress gets one pod further. */
+  /**
+   * One controller pass: each Deployment in progress gets one pod further. An old pod leaving
+   * the status stays one more pass in graceful stop (terminatingPods), as on a real kubelet.
+   */
   advance(): void {
     for (const d of this.deployments.values()) {
+      if ((d.terminatingPods ?? 0) > 0) d.terminatingPods = d.terminatingPods! - 1;
+      if (this.deleting.has(d.deployment)) {
+        if (!d.terminatingPods) this.deployments.delete(d.deployment);
+        continue;
+      }
       if (this.stuck.has(d.deployment) || d.paused) {
         d.observedGeneration = d.generation;
         continue;
@@ -104,6 +112,7 @@ export class FakeCluster implements ClusterOps {
         d.readyReplicas = d.updatedReplicas;
       } else if (d.currentReplicas > d.replicas) {
         d.currentReplicas -= 1;
+        d.terminatingPods = (d.terminatingPods ?? 0) + 1;
       }
     }
   }
@@ -140,6 +149,12 @@ export class FakeCluster implements ClusterOps {
       templateChanged = true;
     }
     if (change.annotations) {
+      const mine = this.annotations.get(deployment) ?? {};
+      for (const [k, v] of Object.entries(change.annotations)) {
+        if (v === null) delete mine[k];
+        else mine[k] = v;
+      }
+      this.annotations.set(deployment, mine);
       for (const [k, v] of Object.entries(change.annotations)) {
         if (k === PREVIOUS_IMAGE_ANNOTATION) d.previousImage = v;
         if (k === PREVIOUS_VERSION_ANNOTATION) d.previousVersionLabel = v;
@@ -193,6 +208,19 @@ export class FakeCluster implements ClusterOps {
         s.readyReplicas = s.replicas;
       }
     }
+  }
+
+  /** Deployments deleted in the foreground: gone once their pods have stopped (a pass later). */
+  readonly deleting = new Set<string>();
+
+  async deleteDeployment(_namespace: string, deployment: string): Promise<void> {
+    const d = this.deployments.get(deployment);
+    if (!d || this.deleting.has(deployment)) return;
+    this.pauseLog.push(`delete ${deployment}`);
+    this.deleting.add(deployment);
+    d.terminatingPods = (d.terminatingPods ?? 0) + d.currentReplicas;
+    d.currentReplicas = 0;
+    d.replicas = 0;
   }
 
   async setPaused(_namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void> {

@@ -644,9 +644,21 @@ describe('planUpgrade: 2.5 -> 2.6 (SPEC §8)', () => {
   it('2.5.16 -> 2.6.15 rolls in the 2.6 guide\'s order (streamingnode, mixcoord, querynode, datanode, proxy), sets streaming on and indexnode off, and has no rollback', () => {
     const s = releaseState({ version: '2.5.16', chartVersion: '4.2.58', components: ['mixcoord', 'proxy', 'querynode', 'datanode', 'indexnode'] });
     const p = plan(s, '2.6.15');
-    expect(stepsOf(p.steps, 'resume-deployments').map((r) => r.component)).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy', null]);
+    // A 2.6 streamingnode is healthy only with a 2.6 mixcoord: started first, waited for with it.
+    expect(stepsOf(p.steps, 'resume-deployments').map((r) => [r.component, ...(r.with ?? [])])).toEqual([['streamingnode', 'mixcoord'], ['querynode'], ['datanode'], ['proxy'], [null]]);
     expect(stepsOf(p.steps, 'helm-upgrade')[0]!.set).toMatchObject({ 'image.all.tag': 'v2.6.15', 'streaming.enabled': 'true', 'indexNode.enabled': 'false' });
     expect(p.rollback).toBeNull();
+  });
+
+  it('2.5.16 -> 2.6.15 keeps indexnode through helm and removes it after proxy (the guide removes it last)', () => {
+    const s = releaseState({ version: '2.5.16', chartVersion: '4.2.58', components: ['mixcoord', 'proxy', 'querynode', 'datanode', 'indexnode'] });
+    const kinds = plan(s, '2.6.15').steps.map((st) => (st.kind === 'resume-deployments' ? `resume ${st.component ?? 'rest'}` : st.kind === 'keep-deployments' || st.kind === 'remove-deployments' ? `${st.kind} ${st.components.join()}` : st.kind));
+    expect(kinds.indexOf('keep-deployments indexnode')).toBeLessThan(kinds.indexOf('helm-upgrade'));
+    expect(kinds.indexOf('remove-deployments indexnode')).toBe(kinds.indexOf('resume proxy') + 1);
+    expect(kinds.indexOf('resume rest')).toBeGreaterThan(kinds.indexOf('remove-deployments indexnode'));
+    // No indexnode to keep, nothing to remove.
+    const without = plan(releaseState({ version: '2.5.16', chartVersion: '4.2.58', components: ['mixcoord', 'proxy', 'querynode', 'datanode'] }), '2.6.15');
+    expect(without.steps.some((st) => st.kind === 'keep-deployments' || st.kind === 'remove-deployments')).toBe(false);
   });
 
   it('2.5.16 -> 2.6.15 also warns', () => {

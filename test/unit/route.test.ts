@@ -61,8 +61,8 @@ describe('routes', () => {
     expect(p.steps.at(-1)!.description).toMatch(/^\[2\/2 2\.5\.16 -> 2\.6\.15\] check that every pod of prod is ready and stays ready/);
     // Each hop's health gate counts restarts from its own first step.
     expect(p.steps.filter((s) => s.kind === 'check-health').map((s) => (s.kind === 'check-health' ? s.sinceStep : -1))).toEqual([0, p.hops![1]!.firstStep]);
-    const resumes = p.hops![1]!.steps.flatMap((s) => (s.kind === 'resume-deployments' ? [s.component] : []));
-    expect(resumes).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy', null]);
+    const resumes = p.hops![1]!.steps.flatMap((s) => (s.kind === 'resume-deployments' ? [[s.component, ...(s.with ?? [])].join('+')] : []));
+    expect(resumes).toEqual(['streamingnode+mixcoord', 'querynode', 'datanode', 'proxy', '']);
     // Each hop ends with its own rollout check, before the next hop starts.
     expect(p.steps[p.hops![1]!.firstStep - 1]!.kind).toBe('check-health');
     // The second hop is planned from revision 3 (what the first leaves), not from 2.

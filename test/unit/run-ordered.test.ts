@@ -20,8 +20,11 @@ class TemplateHelm extends FakeHelm {
   override async upgrade(args: HelmUpgradeArgs): Promise<void> {
     await super.upgrade(args);
     const cluster = this.ports().cluster;
-    cluster.deployments.delete('prod-milvus-indexnode');
+    // Dropped from the chart: helm deletes it, unless it carries helm.sh/resource-policy=keep.
+    const indexnode = 'prod-milvus-indexnode';
+    if (cluster.annotations.get(indexnode)?.['helm.sh/resource-policy'] !== 'keep') cluster.deployments.delete(indexnode);
     for (const d of cluster.deployments.values()) {
+      if (d.component === 'indexnode') continue;
       d.image = `milvusdb/milvus:${this.tag}`;
       d.generation += 1;
       d.currentReplicas = d.replicas + d.updatedReplicas;
@@ -29,7 +32,9 @@ class TemplateHelm extends FakeHelm {
       d.availableReplicas = 0;
     }
     // Created by helm: not paused, it starts at once.
-    cluster.deployments.set('prod-milvus-streamingnode', { ...component('streamingnode', { version: '2.6.15', replicas: 2, rolledOut: false }), generation: 1, observedGeneration: 0 });
+    cluster.deployments.set('prod-milvus-streamingnode', { ...component('streamingnode', { version: '2.6.15', replicas: 2, rolledOut: false }), generation: 1, observedGeneration: 1 });
+    // helm takes its time: the new Deployment's first pod starts before helm returns.
+    cluster.advance();
   }
 }
 
@@ -82,10 +87,25 @@ describe('the ordered helm path, run', () => {
     expect(rolledBy).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
     const log = ports.cluster.pauseLog;
     expect(log.slice(0, 5).sort()).toEqual(SOURCE.map((c) => `pause prod-milvus-${c}`).sort());
-    expect(log.slice(5)).toEqual(['resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy']);
+    // indexnode, kept through helm, goes after proxy (the 2.6 guide removes it last).
+    expect(log.slice(5)).toEqual(['resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy', 'delete prod-milvus-indexnode']);
+    expect(ports.cluster.deployments.has('prod-milvus-indexnode')).toBe(false);
     expect([...ports.cluster.deployments.values()].filter((d) => d.paused)).toEqual([]);
     // Per component progress, not one opaque helm step.
     expect(progress(events)).toContain('querynode 2/3 on v2.6.15');
+  });
+
+  it('the next component resumes only once no pod of the previous one is left in graceful stop', async () => {
+    const { plan, ports } = into26();
+    const stoppingAtResume: string[] = [];
+    const setPaused = ports.cluster.setPaused.bind(ports.cluster);
+    ports.cluster.setPaused = async (ns, deployment, paused, mark) => {
+      if (!paused) for (const d of ports.cluster.deployments.values()) if ((d.terminatingPods ?? 0) > 0) stoppingAtResume.push(`${deployment}: ${d.component} stopping`);
+      return setPaused(ns, deployment, paused, mark);
+    };
+    const { error } = await run(ports, plan);
+    expect(error).toBeNull();
+    expect(stoppingAtResume).toEqual([]);
   });
 
   it('a Deployment that never rolls out stops the route, and the rest are still resumed: nothing stays paused', async () => {
@@ -95,7 +115,9 @@ describe('the ordered helm path, run', () => {
     expect(error).toBeInstanceOf(StepFailed);
     expect((error as StepFailed).message).toMatch(/querynode did not roll out/);
     expect([...ports.cluster.deployments.values()].filter((d) => d.paused)).toEqual([]);
-    expect(ports.cluster.pauseLog.slice(-2)).toEqual(['resume prod-milvus-datanode', 'resume prod-milvus-proxy']);
+    // indexnode, kept through helm, is resumed too (its template is the old one: nothing rolls) and stays.
+    expect(ports.cluster.pauseLog.slice(-3)).toEqual(['resume prod-milvus-datanode', 'resume prod-milvus-proxy', 'resume prod-milvus-indexnode']);
+    expect(ports.cluster.deployments.has('prod-milvus-indexnode')).toBe(true);
     expect(progress(events).join('\n')).toMatch(/the run stopped: resuming datanode so nothing stays paused/);
   });
 
@@ -115,7 +137,7 @@ describe('the ordered helm path, run', () => {
     }).then(() => null, (err: unknown) => err);
     expect(error).toBeInstanceOf(Cancelled);
     expect(ports.cluster.pauseLog.filter((l) => l.startsWith('resume'))).toEqual([
-      'resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy',
+      'resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy', 'resume prod-milvus-indexnode',
     ]);
     expect([...ports.cluster.deployments.values()].filter((d) => d.paused)).toEqual([]);
     expect(events.some((e) => e.type === 'step-started' && e.index > helmAt)).toBe(false);
@@ -124,12 +146,12 @@ describe('the ordered helm path, run', () => {
   it('a run resumed after a worker died between resumes goes on in order, resuming nothing twice', async () => {
     const { plan, ports, rolledBy } = into26();
     const firstResume = plan.steps.findIndex((s) => s.kind === 'resume-deployments');
-    // The dead worker finished helm and the streamingnode and mixcoord steps.
+    // The dead worker finished helm and the streamingnode + mixcoord and querynode steps.
     await run(ports, { ...plan, steps: plan.steps.slice(0, firstResume + 2) });
     const before = ports.cluster.pauseLog.length;
     const { error } = await run(ports, plan, { startAt: firstResume + 2 });
     expect(error).toBeNull();
-    expect(ports.cluster.pauseLog.slice(before)).toEqual(['resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy']);
+    expect(ports.cluster.pauseLog.slice(before)).toEqual(['resume prod-milvus-datanode', 'resume prod-milvus-proxy', 'delete prod-milvus-indexnode']);
     expect(rolledBy).toEqual(['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy']);
   });
 
@@ -225,15 +247,15 @@ describe('resumeLeftPaused (a request ended from outside its run)', () => {
   it('resumes, in the plan\'s order, what the dead run left paused in its hop, and nothing of a later hop', async () => {
     const { plan, ports } = into26();
     const firstResume = plan.steps.findIndex((s) => s.kind === 'resume-deployments');
-    // The dead run finished helm and the streamingnode step; mixcoord, querynode, datanode, proxy are paused.
-    await run(ports, { ...plan, steps: plan.steps.slice(0, firstResume + 1) });
+    // The dead run finished helm; mixcoord, querynode, datanode, proxy and the kept indexnode are paused.
+    await run(ports, { ...plan, steps: plan.steps.slice(0, firstResume) });
     const before = ports.cluster.pauseLog.length;
     const later: Plan['steps'] = [{ kind: 'pause-deployments', description: 'a later hop' }, { kind: 'resume-deployments', component: 'proxy', timeoutSeconds: 60, description: 'later' }];
     const said: string[] = [];
-    await resumeLeftPaused({ ...plan, steps: [...plan.steps, ...later] }, firstResume + 1, ports, (m) => said.push(m));
-    expect(ports.cluster.pauseLog.slice(before)).toEqual(['resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy']);
+    await resumeLeftPaused({ ...plan, steps: [...plan.steps, ...later] }, firstResume, ports, (m) => said.push(m));
+    expect(ports.cluster.pauseLog.slice(before)).toEqual(['resume prod-milvus-mixcoord', 'resume prod-milvus-querynode', 'resume prod-milvus-datanode', 'resume prod-milvus-proxy', 'resume prod-milvus-indexnode']);
     expect([...ports.cluster.deployments.values()].filter((d) => d.paused)).toEqual([]);
-    expect(said.some((m) => /resuming mixcoord so nothing stays paused/.test(m))).toBe(true);
+    expect(said.some((m) => /resuming streamingnode so nothing stays paused/.test(m))).toBe(true);
   });
 
   it('a plan without the ordered path: nothing to do', async () => {

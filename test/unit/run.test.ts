@@ -93,16 +93,13 @@ describe('runSteps: update-deployment', () => {
       'proxy: waiting for the controller to see the change',
       'proxy: 0/2 pods on v2.4.23',
       'proxy: 1/2 pods on v2.4.23',
-      'proxy: 2 old pod(s) terminating',
-      'proxy: 1 old pod(s) terminating',
+      'proxy: 2 old pod(s) still running',
+      'proxy: 1 old pod(s) still running',
+      'proxy: 1 pod(s) in graceful stop',
     ]);
     expect(events.map((e) => e.type)).toEqual([
       'step-started',
-      'step-progress',
-      'step-progress',
-      'step-progress',
-      'step-progress',
-      'step-progress',
+      ...Array<string>(6).fill('step-progress'),
       'step-finished',
     ]);
     expect(events[events.length - 1]).toEqual({
@@ -112,7 +109,7 @@ describe('runSteps: update-deployment', () => {
       skipped: false,
       detail: 'proxy runs milvusdb/milvus:v2.4.23',
     });
-    expect(ports.clock.sleeps).toEqual([1000, 1000, 1000, 1000, 1000]);
+    expect(ports.clock.sleeps).toEqual(Array<number>(6).fill(1000));
     const after = ports.cluster.deployments.get('prod-milvus-proxy')!;
     expect(after).toMatchObject({ image: 'milvusdb/milvus:v2.4.23', versionLabel: '2.4.23', previousImage: 'milvusdb/milvus:v2.4.5' });
   });

@@ -23,7 +23,12 @@ describe('rolloutProgress (like kubectl rollout status)', () => {
   });
 
   it('waits for old pods to terminate', () => {
-    expect(rolloutProgress(with_({ currentReplicas: 5 }))).toEqual({ done: false, text: 'querynode: 2 old pod(s) terminating' });
+    expect(rolloutProgress(with_({ currentReplicas: 5 }))).toEqual({ done: false, text: 'querynode: 2 old pod(s) still running' });
+  });
+
+  it('waits for pods in graceful stop, which the status no longer counts (SPEC §9)', () => {
+    expect(rolloutProgress(with_({ terminatingPods: 1 }))).toEqual({ done: false, text: 'querynode: 1 pod(s) in graceful stop' });
+    expect(rolloutProgress(with_({ terminatingPods: 0 })).done).toBe(true);
   });
 
   it('waits for new pods to become available', () => {

@@ -37,6 +37,10 @@ export interface Shift {
   readonly from: MilvusVersion | null;
   /** The order Milvus's guide gives for rolling through it; empty: the rolling order. */
   readonly order: readonly string[];
+  /** Components started one right after the other and waited for together (the first needs the second to become healthy). */
+  readonly startTogether: readonly (readonly string[])[];
+  /** The removed components stay until every other component has rolled (the ordered path keeps them through helm). */
+  readonly removeLast: boolean;
 }
 
 /** One mixcoord instead of the four coordinators (chart 4.2.4 on by default; required before 2.6). */
@@ -53,6 +57,8 @@ export const MIXCOORD = {
   defaultFromChart: '4.2.4',
   from: null,
   order: [],
+  startTogether: [],
+  removeLast: false,
 } satisfies Shift;
 
 /** Into the 2.6 line (SPEC §9): streamingnode comes, indexnode goes; only from 2.5.16 with mixcoord. */
@@ -65,6 +71,11 @@ export const INTO_26 = {
   from: parseVersion('2.5.16'),
   // Milvus's guide for 2.5 -> 2.6 (milvus-io/milvus#42492: a 2.6 proxy before the old querynodes are gone times out).
   order: ['streamingnode', 'mixcoord', 'querynode', 'datanode', 'proxy'],
+  // A 2.6 streamingnode does not become healthy before a 2.6 mixcoord (zilliztech/milvus-operator#446):
+  // first in the guide's order, it is started first and waited for with mixcoord.
+  startTogether: [['streamingnode', 'mixcoord']],
+  // Milvus's 2.6 upgrade blog removes indexnode last, after proxy (SPEC §9).
+  removeLast: true,
 } satisfies Shift;
 
 /** Every shift, oldest first: the order they apply in when one upgrade makes several. */

@@ -13,27 +13,80 @@ import type { ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
 import { imageTag, parseVersion } from '../milvus/version.js';
 
-/**
- * The components to resume, in order: those the release runs, less those the upgrade's shifts
- * remove, plus those they add (started by helm at once; waited for in their place).
- */
-export function resumeOrder(state: Pick<ReleaseState, 'components'>, shifts: readonly Shift[]): string[] {
-  return rollOrder(state.components.map((c) => c.component), shifts);
+/** How the ordered path rolls: a resume step per group, in order; then the components kept through helm go. */
+export interface OrderedRoll {
+  /** Each group is resumed in its order and waited for together; most groups are one component. */
+  readonly groups: readonly (readonly string[])[];
+  /** Components the chart drops that helm keeps running until every group has rolled. */
+  readonly removeLast: readonly string[];
 }
 
-/** pause, the helm step (no --wait), resume each component and wait it out, resume any left, final check. */
-function orderedAround(helmStep: Step, order: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
+/** The components of an ordered roll, in order (removed ones last). */
+export function rollComponents(roll: OrderedRoll): string[] {
+  return [...roll.groups.flat(), ...roll.removeLast];
+}
+
+/**
+ * The components to resume, in order: those the release runs, less those the upgrade's shifts
+ * remove, plus those they add (started by helm at once; waited for in their place); grouped where
+ * a shift starts components together. What a shift removes last stays through helm.
+ */
+export function orderedRoll(state: Pick<ReleaseState, 'components'>, shifts: readonly Shift[]): OrderedRoll {
+  const present = state.components.map((c) => c.component);
+  const order = rollOrder(present, shifts);
+  const together = shifts.flatMap((s) => s.startTogether);
+  const groups: string[][] = [];
+  for (const component of order) {
+    if (groups.some((g) => g.includes(component))) continue;
+    const pair = together.find((t) => t[0] === component && t.slice(1).every((c) => order.includes(c)));
+    groups.push(pair ? [...pair] : [component]);
+  }
+  // Only a cluster runs the components a shift removes (rollOrder ignores shifts for standalone).
+  const removeLast = present.includes('standalone') ? [] : [...new Set(shifts.filter((s) => s.removeLast).flatMap((s) => s.removes))].filter((c) => present.includes(c));
+  return { groups, removeLast };
+}
+
+/** "streamingnode + mixcoord, querynode, datanode, proxy, then indexnode removed". */
+export function rollText(roll: OrderedRoll): string {
+  const groups = roll.groups.map((g) => g.join(' + ')).join(', ');
+  return roll.removeLast.length > 0 ? `${groups}, then ${roll.removeLast.join(', ')} removed` : groups;
+}
+
+/** A roll in plain order, one component per group, nothing kept (rollbacks). */
+function plainRoll(order: readonly string[]): OrderedRoll {
+  return { groups: order.map((c) => [c]), removeLast: [] };
+}
+
+function resumeStep(group: readonly string[], settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step {
+  const [component, ...rest] = group as [string, ...string[]];
+  if (rest.length === 0) {
+    return { kind: 'resume-deployments', component, timeoutSeconds: settings.rolloutTimeoutSeconds, description: `resume ${component} and wait until it is rolled out` };
+  }
+  return {
+    kind: 'resume-deployments',
+    component,
+    with: rest,
+    timeoutSeconds: settings.rolloutTimeoutSeconds,
+    description: `resume ${component}, then ${rest.join(', ')} at once (${component} becomes healthy only with ${rest.join(', ')}), and wait until all are rolled out`,
+  };
+}
+
+/**
+ * keep what goes last, pause, the helm step (no --wait), resume each group and wait it out,
+ * remove what was kept, resume any left, final check.
+ */
+function orderedAround(helmStep: Step, roll: OrderedRoll, release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
+  const kept = roll.removeLast;
   return [
+    ...(kept.length > 0
+      ? [{ kind: 'keep-deployments', components: kept, description: `mark ${kept.join(', ')} helm.sh/resource-policy=keep: the helm upgrade leaves ${kept.length > 1 ? 'them' : 'it'} running until the rest has rolled` } satisfies Step]
+      : []),
     { kind: 'pause-deployments', description: `pause every Milvus Deployment of ${release}: helm updates them, none rolls until resumed` },
     helmStep,
-    ...order.map(
-      (component): Step => ({
-        kind: 'resume-deployments',
-        component,
-        timeoutSeconds: settings.rolloutTimeoutSeconds,
-        description: `resume ${component} and wait until it is rolled out`,
-      }),
-    ),
+    ...roll.groups.map((g) => resumeStep(g, settings)),
+    ...(kept.length > 0
+      ? [{ kind: 'remove-deployments', components: kept, timeoutSeconds: settings.rolloutTimeoutSeconds, description: `delete ${kept.join(', ')} (no longer in the chart) and wait until ${kept.length > 1 ? 'their' : 'its'} pods are gone` } satisfies Step]
+      : []),
     {
       kind: 'resume-deployments',
       component: null,
@@ -44,14 +97,14 @@ function orderedAround(helmStep: Step, order: readonly string[], release: string
   ];
 }
 
-export function orderedHelmSteps(upgrade: Step, order: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
-  return orderedAround(upgrade, order, release, settings);
+export function orderedHelmSteps(upgrade: Step, roll: OrderedRoll, release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
+  return orderedAround(upgrade, roll, release, settings);
 }
 
 /** The same treatment for `helm rollback`, in reverse order: every component either side of it. */
 export function orderedHelmRollbackSteps(rollback: Step, components: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds' | 'healthSettleSeconds'>): Step[] {
   const reverse = rollOrder(components).reverse();
-  return [...orderedAround(rollback, reverse, release, settings), healthGate(release, settings, 0)];
+  return [...orderedAround(rollback, plainRoll(reverse), release, settings), healthGate(release, settings, 0)];
 }
 
 /** The health gate closing a hop whose first step is `sinceStep`. */
@@ -74,13 +127,13 @@ export function finalRolloutCheck(release: string, settings: Pick<PlanSettings, 
   };
 }
 
-/** `order`: the ordered path's resume order; null: plain helm, every Deployment at once. */
+/** `roll`: the ordered path's roll; null: plain helm, every Deployment at once. */
 export function helmUpgradeSteps(
   state: ReleaseState,
   settings: PlanSettings,
   choice: ChartChoice,
   flags: Readonly<Record<string, string>>,
-  order: readonly string[] | null,
+  roll: OrderedRoll | null,
 ): Step[] {
   // Always set: --reset-then-reuse-values keeps a tag set by an earlier upgrade, which would
   // otherwise pin the release to that old version whatever the chart says.
@@ -91,7 +144,7 @@ export function helmUpgradeSteps(
   const setText = Object.entries(set)
     .map(([k, v]) => ` --set ${k}=${v}`)
     .join('');
-  const wait = order === null;
+  const wait = roll === null;
   const upgrade: Step = {
     kind: 'helm-upgrade',
     chartRef,
@@ -110,7 +163,7 @@ export function helmUpgradeSteps(
     repoUrl: settings.repoUrl,
     description: `refresh the chart repository ${settings.repoName} (${maskUrlCredentials(settings.repoUrl)})`,
   };
-  if (order !== null) return [refresh, ...orderedHelmSteps(upgrade, order, state.release, settings), healthGate(state.release, settings, 0)];
+  if (roll !== null) return [refresh, ...orderedHelmSteps(upgrade, roll, state.release, settings), healthGate(state.release, settings, 0)];
   return [refresh, upgrade, finalRolloutCheck(state.release, settings), healthGate(state.release, settings, 0)];
 }
 

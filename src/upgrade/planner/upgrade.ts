@@ -9,7 +9,7 @@ import { queueKeepingFlags, queueName, unsafeChartsFor, type QueueKind } from '.
 import { fingerprint, pathOfStrategy, planId, runningFlavour, runningVersion, type Plan, type PlanSettings, type Strategy, type UpgradePath } from '../plan.js';
 import { changesOfSteps } from './plan-changes.js';
 import { choosePath, type PathDecision } from './paths.js';
-import { helmRollbackStep, helmUpgradeSteps, orderedHelmRollbackSteps, resumeOrder } from './helm-plan.js';
+import { helmRollbackStep, helmUpgradeSteps, orderedHelmRollbackSteps, orderedRoll, rollComponents, rollText } from './helm-plan.js';
 import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.js';
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
 import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
@@ -162,14 +162,15 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
     const ordered = state.mode === 'cluster' && request.strategy !== 'helm-parallel';
     const makesMixcoord = switchesToMixcoord(state, choice) || (state.mode === 'cluster' && setMakes(MIXCOORD, set) && !state.components.some((c) => c.component === 'mixcoord'));
     const shifts: Shift[] = [...(makesMixcoord ? [MIXCOORD] : []), ...(into26 ? [INTO_26] : [])];
-    const order = ordered ? resumeOrder(state, shifts) : null;
-    const steps = helmUpgradeSteps(state, settings, choice, set, order);
-    const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, order !== null);
+    const roll = ordered ? orderedRoll(state, shifts) : null;
+    const order = roll ? rollComponents(roll) : null;
+    const steps = helmUpgradeSteps(state, settings, choice, set, roll);
+    const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, roll !== null);
     const notHelms = helmRollbackWouldNotRestore(state, from);
     return {
       ...base,
       chart,
-      reasons: [decision.reason, choice.explanation, order ? `components roll one at a time in Milvus's order: ${order.join(', ')} (--strategy helm-parallel rolls them all at once)` : 'helm rolls every Deployment at once'],
+      reasons: [decision.reason, choice.explanation, roll ? `components roll one at a time in Milvus's order: ${rollText(roll)} (--strategy helm-parallel rolls them all at once)` : 'helm rolls every Deployment at once'],
       steps,
       changes: [],
       messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },

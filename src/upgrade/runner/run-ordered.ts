@@ -8,6 +8,7 @@ import { rollRank } from '../milvus/components.js';
 import type { Step } from '../steps.js';
 import { tagOf } from '../milvus/image-ref.js';
 import { failIfStuck } from './run-health.js';
+import { UpgradeError } from '../errors.js';
 
 /** The bot's pause mark: what paused it, so a Deployment a person paused is never resumed by the bot. */
 export const PAUSE_MARK = 'ordered-helm';
@@ -22,10 +23,12 @@ export async function pauseDeployments(ctx: StepContext): Promise<StepOutcome> {
 
 export async function resumeDeployments(step: Extract<Step, { kind: 'resume-deployments' }>, ctx: StepContext): Promise<StepOutcome> {
   const live = await ctx.ports.cluster.components(ctx.namespace, ctx.release);
-  const mine = (c: ComponentState) => step.component === null || c.component === step.component;
+  // In the step's order: `component` first, then those started with it.
+  const named = step.component === null ? [] : [step.component, ...(step.with ?? [])];
+  const mine = (c: ComponentState) => step.component === null || named.includes(c.component);
   const ours = live.filter((c) => mine(c) && c.paused && c.pausedBy === PAUSE_MARK).sort(byRollingOrder);
-  const group = step.component === null ? ours : live.filter(mine);
-  if (group.length === 0) return skipped(step.component === null ? 'nothing left paused' : `no ${step.component} Deployment (removed by the upgrade)`);
+  const group = step.component === null ? ours : live.filter(mine).sort((a, b) => named.indexOf(a.component) - named.indexOf(b.component));
+  if (group.length === 0) return skipped(step.component === null ? 'nothing left paused' : `no ${named.join(' or ')} Deployment (removed by the upgrade)`);
   if (step.component === null) {
     // The catch-all: one at a time too, so whatever the ordered steps did not know still rolls in order.
     for (const c of ours) await resumeAndWait([c], step.timeoutSeconds, ctx);
@@ -39,7 +42,42 @@ export async function resumeDeployments(step: Extract<Step, { kind: 'resume-depl
   }
   await resumeAndWait(group, step.timeoutSeconds, ctx);
   const image = group[0]!.image;
-  return done(`${step.component} rolled out on ${tagOf(image) ?? image}`);
+  const which = [...new Set(group.map((c) => c.component))].join(' and ');
+  return done(`${which} rolled out on ${tagOf(image) ?? image}`);
+}
+
+/** helm's own switch: a Deployment carrying it is left in place when the chart no longer renders it. */
+export const HELM_KEEP_ANNOTATION = 'helm.sh/resource-policy';
+
+export async function keepDeployments(step: Extract<Step, { kind: 'keep-deployments' }>, ctx: StepContext): Promise<StepOutcome> {
+  const live = await ctx.ports.cluster.components(ctx.namespace, ctx.release);
+  const kept = live.filter((c) => step.components.includes(c.component));
+  if (kept.length === 0) return skipped(`no ${step.components.join(' or ')} Deployment`);
+  for (const c of kept) await ctx.ports.cluster.patchDeployment(ctx.namespace, c.deployment, { container: c.component, annotations: { [HELM_KEEP_ANNOTATION]: 'keep' } });
+  return done(`${kept.map((c) => c.deployment).join(', ')} marked: helm leaves ${kept.length > 1 ? 'them' : 'it'} until the end of the roll`);
+}
+
+export async function removeDeployments(step: Extract<Step, { kind: 'remove-deployments' }>, ctx: StepContext): Promise<StepOutcome> {
+  const live = await ctx.ports.cluster.components(ctx.namespace, ctx.release);
+  const going = live.filter((c) => step.components.includes(c.component));
+  if (going.length === 0) return skipped(`no ${step.components.join(' or ')} Deployment left`);
+  for (const c of going) await ctx.ports.cluster.deleteDeployment(ctx.namespace, c.deployment);
+  const what = going.map((c) => c.deployment).join(', ');
+  await waitFor(
+    ctx,
+    step.timeoutSeconds,
+    async () => {
+      const left = (await Promise.all(going.map((c) => ctx.ports.cluster.component(ctx.namespace, c.deployment)))).filter((c): c is ComponentState => c !== null);
+      const stopping = left.reduce((n, c) => n + c.currentReplicas + (c.terminatingPods ?? 0), 0);
+      return { value: left.length === 0 ? true : null, text: `deleting ${left.map((c) => c.deployment).join(', ')}: ${stopping} pod(s) stopping` };
+    },
+    (last) =>
+      new UpgradeError('timeout', `${what} still not gone after ${step.timeoutSeconds}s (${last})`, [
+        `see the pods: kubectl -n ${ctx.namespace} get pods -l 'app.kubernetes.io/instance=${ctx.release},component in (${step.components.join(',')})'`,
+        'every other component runs the new version: once these are gone the upgrade is complete',
+      ]),
+  );
+  return done(`${what} deleted, no pod left`);
 }
 
 async function resumeAndWait(group: readonly ComponentState[], timeoutSeconds: number, ctx: StepContext): Promise<void> {

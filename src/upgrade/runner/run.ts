@@ -3,7 +3,7 @@ import type { Plan } from '../plan.js';
 import type { Ports } from '../ports.js';
 import { enableActiveStandby, updateDeployment, verifyDeployments } from './run-deployments.js';
 import { helmRollback, helmUpgrade } from './run-helm.js';
-import { pauseDeployments, resumeDeployments, resumeWhatTheBotLeftPaused } from './run-ordered.js';
+import { keepDeployments, pauseDeployments, removeDeployments, resumeDeployments, resumeWhatTheBotLeftPaused } from './run-ordered.js';
 import { checkHealth } from './run-health.js';
 import {
   deleteConfigMap,
@@ -173,6 +173,8 @@ const HANDLERS: { readonly [K in Step['kind']]: Handler<K> } = {
   'pause-deployments': (_step, ctx) => pauseDeployments(ctx),
   'check-health': checkHealth,
   'resume-deployments': resumeDeployments,
+  'keep-deployments': keepDeployments,
+  'remove-deployments': removeDeployments,
   'enable-active-standby': (step, ctx) => enableActiveStandby(step.configMap, step.key, ctx),
   'update-deployment': updateDeployment,
   'verify-deployments': verifyDeployments,
