@@ -315,4 +315,30 @@ spec:
     expect(terminating?.metadata.deletionTimestamp).toBeDefined();
     await waitFor('the pod gone', async () => ((await pod(ns.name, 'graceful')) === undefined ? true : undefined));
   });
+
+  it('a 2.6 streamingnode becomes Ready only once a 2.6 mixcoord of its release is (zilliztech/milvus-operator#446)', async () => {
+    const milvusPod = (name: string, component: string, tag: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  labels: {app.kubernetes.io/instance: gate, component: ${component}}
+spec:
+  containers:
+  - name: ${component}
+    image: milvusdb/milvus:${tag}
+`;
+    // A 2.6 streamingnode waits; a 2.5 mixcoord of its release does not free it.
+    await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], milvusPod('sn-26', 'streamingnode', 'v2.6.15'));
+    await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], milvusPod('mc-25', 'mixcoord', 'v2.5.16'));
+    await waitFor('the 2.5 mixcoord Ready', async () => (isReady(await pod(ns.name, 'mc-25')) ? true : undefined));
+    const waiting = await waitFor('the streamingnode running', async () => {
+      const x = await pod(ns.name, 'sn-26');
+      return x?.status.phase === 'Running' ? x : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(isReady((await pod(ns.name, 'sn-26')) ?? waiting)).toBe(false);
+    await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], milvusPod('mc-26', 'mixcoord', 'v2.6.15'));
+    await waitFor('the streamingnode Ready after the 2.6 mixcoord', async () => (isReady(await pod(ns.name, 'sn-26')) ? true : undefined));
+    expect(isReady(await pod(ns.name, 'mc-26'))).toBe(true);
+  });
 });
