@@ -195,9 +195,35 @@ export function driftOf(plan: Pick<Plan, 'observed'>, now: ReleaseState): string
  * The rollback a request offers once it stopped after `completedSteps` steps: a route offers
  * that of the hop it stopped in (the last one when it finished), a plain plan its own.
  */
+/**
+ * A route's rollback undoes every hop that began, in reverse, each its own way (a helm hop by
+ * helm, the migration by its metadata restore): back to where the route started, never to a
+ * middle that older images cannot read. None when any of them has no way back.
+ */
 export function rollbackAt(plan: Pick<Plan, 'rollback' | 'hops'>, completedSteps: number): RollbackPlan | null {
   if (!plan.hops || plan.hops.length === 0) return plan.rollback;
-  return hopAt(plan.hops, completedSteps).rollback;
+  const undone = hopsToUndo(plan.hops, completedSteps);
+  if (undone.some((h) => !h.rollback)) return null;
+  if (undone.length === 1) return undone[0]!.rollback;
+  let at = 0;
+  const steps = undone.flatMap((h) => {
+    const label = `[undo ${h.to} -> ${h.from}]`;
+    const mine = h.rollback!.steps.map((st): Step => (st.kind === 'check-health' ? { ...st, sinceStep: st.sinceStep + at, description: `${label} ${st.description}` } : { ...st, description: `${label} ${st.description}` }));
+    at += mine.length;
+    return mine;
+  });
+  return {
+    // The last one run says what the release goes back through (e.g. the migration's restore).
+    path: undone[undone.length - 1]!.rollback!.path,
+    summary: `undo each hop, the last first: ${undone.map((h) => `${h.to} → ${h.from} (${h.rollback!.summary})`).join('; then ')}`,
+    steps,
+  };
+}
+
+/** The hops a rollback undoes, the last first: every hop that began (at least the first). */
+export function hopsToUndo(hops: readonly RouteHop[], completedSteps: number): RouteHop[] {
+  const began = hops.filter((h) => h.firstStep < completedSteps);
+  return (began.length > 0 ? began : hops.slice(0, 1)).reverse();
 }
 
 export function hopAt(hops: readonly RouteHop[], completedSteps: number): RouteHop {
@@ -207,7 +233,10 @@ export function hopAt(hops: readonly RouteHop[], completedSteps: number): RouteH
 
 /** Why a request offers no rollback, for the card: the hop's reason, else the plan's. */
 export function noRollbackReason(plan: Pick<Plan, 'rollback' | 'hops' | 'from' | 'to' | 'noRollback'>, completedSteps: number): string | null {
-  if (plan.hops && plan.hops.length > 0) return hopAt(plan.hops, completedSteps).noRollback;
+  if (plan.hops && plan.hops.length > 0) {
+    const blocked = hopsToUndo(plan.hops, completedSteps).find((h) => !h.rollback);
+    return blocked ? blocked.noRollback : null;
+  }
   if (plan.rollback) return null;
   if (plan.noRollback) return plan.noRollback;
   return crossesInto26(plan.from, plan.to) ? INTO_26_IS_FOR_GOOD : `${plan.to} cannot be rolled back`;

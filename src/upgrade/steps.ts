@@ -22,6 +22,19 @@ export interface DeploymentTarget {
   } | null;
 }
 
+/**
+ * A Deployment as it ran before a hop whose helm rollback cannot restore it (the migration or a
+ * rolling upgrade set its image outside helm): image, label and the bot's marks. The marks are
+ * written at helm's revision when the step runs (a rollback makes a new one).
+ */
+export interface RestoredDeployment {
+  readonly component: string;
+  readonly deployment: string;
+  readonly image: string;
+  readonly versionLabel: string | null;
+  readonly recordPrevious: { readonly image: string; readonly versionLabel: string | null } | null;
+}
+
 export interface DeploymentReplicas {
   readonly component: string;
   readonly deployment: string;
@@ -77,6 +90,15 @@ export type Step =
        */
       readonly kind: 'keep-deployments';
       readonly components: readonly string[];
+    })
+  | (StepBase & {
+      /**
+       * Right after a helm rollback that left the Deployments paused: their templates set back to
+       * what ran before the hop (helm's older revision records older images), so no pod of those
+       * ever starts. Deployments that are gone are left.
+       */
+      readonly kind: 'restore-deployments';
+      readonly targets: readonly RestoredDeployment[];
     })
   | (StepBase & {
       /** Deletes these components' Deployments and waits until no pod of them is left, graceful stop included. */

@@ -10,7 +10,8 @@ import type { ChartChoice } from '../milvus/charts.js';
 import { runningFlavour, type PlanSettings } from '../plan.js';
 import { rollOrder, type Shift } from '../milvus/components.js';
 import type { ReleaseState } from '../state.js';
-import type { Step } from '../steps.js';
+import type { RestoredDeployment, Step } from '../steps.js';
+import { tagOf } from '../milvus/image-ref.js';
 import { imageTag, parseVersion } from '../milvus/version.js';
 
 /** How the ordered path rolls: a resume step per group, in order; then the components kept through helm go. */
@@ -75,7 +76,7 @@ function resumeStep(group: readonly string[], settings: Pick<PlanSettings, 'roll
  * keep what goes last, pause, the helm step (no --wait), resume each group and wait it out,
  * remove what was kept, resume any left, final check.
  */
-function orderedAround(helmStep: Step, roll: OrderedRoll, release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>): Step[] {
+function orderedAround(helmStep: Step, roll: OrderedRoll, release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds'>, afterHelm: readonly Step[] = []): Step[] {
   const kept = roll.removeLast;
   return [
     ...(kept.length > 0
@@ -83,6 +84,7 @@ function orderedAround(helmStep: Step, roll: OrderedRoll, release: string, setti
       : []),
     { kind: 'pause-deployments', description: `pause every Milvus Deployment of ${release}: helm updates them, none rolls until resumed` },
     helmStep,
+    ...afterHelm,
     ...roll.groups.map((g) => resumeStep(g, settings)),
     ...(kept.length > 0
       ? [{ kind: 'remove-deployments', components: kept, timeoutSeconds: settings.rolloutTimeoutSeconds, description: `delete ${kept.join(', ')} (no longer in the chart) and wait until ${kept.length > 1 ? 'their' : 'its'} pods are gone` } satisfies Step]
@@ -101,10 +103,27 @@ export function orderedHelmSteps(upgrade: Step, roll: OrderedRoll, release: stri
   return orderedAround(upgrade, roll, release, settings);
 }
 
-/** The same treatment for `helm rollback`, in reverse order: every component either side of it. */
-export function orderedHelmRollbackSteps(rollback: Step, components: readonly string[], release: string, settings: Pick<PlanSettings, 'rolloutTimeoutSeconds' | 'healthSettleSeconds'>): Step[] {
+/**
+ * The same treatment for `helm rollback`, in reverse order: every component either side of it.
+ * `restore`: what ran before the hop where helm's revision records older images; set on the
+ * paused Deployments before any resumes.
+ */
+export function orderedHelmRollbackSteps(
+  rollback: Step,
+  components: readonly string[],
+  release: string,
+  settings: Pick<PlanSettings, 'rolloutTimeoutSeconds' | 'healthSettleSeconds'>,
+  restore: readonly RestoredDeployment[] = [],
+): Step[] {
   const reverse = rollOrder(components).reverse();
-  return [...orderedAround(rollback, plainRoll(reverse), release, settings), healthGate(release, settings, 0)];
+  const restoreStep: Step[] = restore.length > 0
+    ? [{
+        kind: 'restore-deployments',
+        targets: restore,
+        description: `set the paused Deployments back to what ran before the upgrade (${tagOf(restore[0]!.image) ?? restore[0]!.image}): helm's revision records older images, which never start`,
+      }]
+    : [];
+  return [...orderedAround(rollback, plainRoll(reverse), release, settings, restoreStep), healthGate(release, settings, 0)];
 }
 
 /** The health gate closing a hop whose first step is `sinceStep`. */

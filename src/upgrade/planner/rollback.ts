@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { migrationRollbackStepsFor } from './migration-plan.js';
 import { invertChanges } from '../objects.js';
-import { DEFAULT_PLAN_SETTINGS, fingerprint, hopAt, planId, rollbackAt, runningVersion, type Plan, type PlanSettings } from '../plan.js';
+import { DEFAULT_PLAN_SETTINGS, fingerprint, hopsToUndo, planId, rollbackAt, runningVersion, type Plan, type PlanSettings } from '../plan.js';
 import { revertDeploymentsSteps } from './rolling-plan.js';
 import { helmRollbackStep, orderedHelmRollbackSteps } from './helm-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
@@ -163,9 +163,11 @@ function migrationRollback(
 export function rollbackPlanFor(plan: Plan, completedSteps: number = plan.steps.length): Plan | null {
   const rollback = rollbackAt(plan, completedSteps);
   if (!rollback) return null;
-  const hop = plan.hops && plan.hops.length > 0 ? hopAt(plan.hops, completedSteps) : null;
+  const undone = plan.hops && plan.hops.length > 0 ? hopsToUndo(plan.hops, completedSteps) : null;
+  const hop = undone ? undone[0]! : null;
+  // From where the route stopped back to where the earliest hop undone began.
   const from = hop?.to ?? plan.to;
-  const to = hop?.from ?? plan.from;
+  const to = undone ? undone[undone.length - 1]!.from : plan.from;
   refuseAcrossThe26Line({ release: plan.release, from, to });
   const { hops: _hops, ...single } = plan;
   return {

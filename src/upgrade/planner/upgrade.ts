@@ -14,6 +14,7 @@ import { assertNoProblems, releaseProblems, toolingProblems } from './preflight.
 import { migrationRollbackStepsFor, migrationSteps } from './migration-plan.js';
 import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolling-plan.js';
 import type { ReleaseState, ToolingState } from '../state.js';
+import type { RestoredDeployment } from '../steps.js';
 import { compareVersions, imageTag, versionOfImage, type MilvusVersion } from '../milvus/version.js';
 
 export interface PlanRequest {
@@ -165,8 +166,15 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
     const roll = ordered ? orderedRoll(state, shifts) : null;
     const order = roll ? rollComponents(roll) : null;
     const steps = helmUpgradeSteps(state, settings, choice, set, roll);
-    const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, roll !== null);
-    const notHelms = helmRollbackWouldNotRestore(state, from);
+    const outside = helmRollbackWouldNotRestore(state, from);
+    // helm's revision records older images than run now: its rollback is made honest by setting
+    // the paused Deployments back to what runs now before any resumes. Only when the upgrade
+    // keeps the same Deployments: one helm's rollback re-creates would start unpaused, on helm's images.
+    const restore = outside && shifts.length === 0 ? restoredDeployments(state) : null;
+    const notHelms = outside && !restore ? `${outside}; this upgrade also changes which Deployments run, so they could not be held back` : null;
+    const rollbackOrder = order ?? state.components.map((c) => c.component);
+    // Paused around it (no --wait) on the ordered path, and whenever Deployments are set back.
+    const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, roll !== null || restore !== null);
     return {
       ...base,
       chart,
@@ -178,8 +186,12 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
       ...(notHelms ? { noRollback: notHelms } : {}),
       rollback: into26 || notHelms ? null : {
         path: 'helm',
-        summary: `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order ? ', components in reverse order' : ''}`,
-        steps: order ? orderedHelmRollbackSteps(rollbackStep, [...order, ...state.components.map((c) => c.component)], state.release, settings) : [rollbackStep],
+        summary:
+          `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order || restore ? ', components in reverse order' : ''}` +
+          (restore ? `, each set back to ${from.text} before it resumes (helm's revision records older images)` : ''),
+        steps: order || restore
+          ? orderedHelmRollbackSteps(rollbackStep, [...rollbackOrder, ...state.components.map((c) => c.component)], state.release, settings, restore ?? [])
+          : [rollbackStep],
       },
     };
   }
@@ -235,17 +247,28 @@ function withoutMarks(state: ReleaseState): ReleaseState {
   };
 }
 
+/** What runs now, to set back after a helm rollback to this revision (see helmRollbackWouldNotRestore). */
+function restoredDeployments(state: ReleaseState): RestoredDeployment[] {
+  return state.components.map((c) => ({
+    component: c.component,
+    deployment: c.deployment,
+    image: c.image,
+    versionLabel: c.versionLabel,
+    recordPrevious: c.previousImage && c.markHelmRevision === state.helm.revision ? { image: c.previousImage, versionLabel: c.previousVersionLabel } : null,
+  }));
+}
+
 /**
  * Why a helm rollback to the current revision would not bring back what runs now: a rolling
  * upgrade or the migration changed the Deployments outside helm (the bot's marks at this
- * revision), so helm's record holds older images. Rolling back to it would start them on
- * metadata the newer ones may have changed (issue 24): no such rollback is offered.
+ * revision), so helm's record holds older images. Rolling back to it alone would start them on
+ * metadata the newer ones may have changed (issue 24).
  */
 export function helmRollbackWouldNotRestore(state: ReleaseState, from: MilvusVersion): string | null {
   const outside = state.components.filter((c) => c.previousImage && c.markHelmRevision === state.helm.revision && c.previousImage !== c.image);
   if (outside.length === 0) return null;
   const helms = [...new Set(outside.map((c) => versionOfImage(c.previousImage!)?.text ?? c.previousImage!))].join(', ');
-  return `helm's revision ${state.helm.revision} records Milvus ${helms}, but ${state.release} runs ${from.text}: a rolling upgrade or the metadata migration changed its Deployments outside helm, so a helm rollback would start ${helms} on what ${from.text} may have changed; no rollback is offered (roll forward, or restore a backup)`;
+  return `helm's revision ${state.helm.revision} records Milvus ${helms}, but ${state.release} runs ${from.text}: a rolling upgrade or the metadata migration changed its Deployments outside helm, so a helm rollback alone would start ${helms} on what ${from.text} may have changed`;
 }
 
 /** The chart's own default makes mixcoord (4.2.4 on): the separate coordinators go, one mixcoord comes. */

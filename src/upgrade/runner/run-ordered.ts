@@ -5,7 +5,7 @@
 import { rolloutProgress, type ComponentState } from '../state.js';
 import { done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
 import { rollRank } from '../milvus/components.js';
-import type { Step } from '../steps.js';
+import { MARK_HELM_REVISION_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION, type Step } from '../steps.js';
 import { tagOf } from '../milvus/image-ref.js';
 import { failIfStuck } from './run-health.js';
 import { UpgradeError } from '../errors.js';
@@ -128,4 +128,42 @@ export async function resumeWhatTheBotLeftPaused(ctx: StepContext, timeoutSecond
   const ours = live.filter((c) => c.paused && c.pausedBy === PAUSE_MARK).sort(byRollingOrder);
   for (const c of ours) await resumeAndWait([c], timeoutSeconds, ctx);
   return ours.map((c) => c.component);
+}
+
+/**
+ * After a paused helm rollback: each Deployment's template set back to what ran before the hop,
+ * with the bot's marks at helm's revision now. Idempotent: one already so is left alone.
+ */
+export async function restoreDeployments(step: Extract<Step, { kind: 'restore-deployments' }>, ctx: StepContext): Promise<StepOutcome> {
+  const helm = await ctx.ports.helm.release(ctx.namespace, ctx.release);
+  if (!helm) fail(`release ${ctx.release} is gone: nothing to restore`);
+  const restored: string[] = [];
+  const gone: string[] = [];
+  for (const t of step.targets) {
+    const live = await ctx.ports.cluster.component(ctx.namespace, t.deployment);
+    if (!live) {
+      gone.push(t.deployment);
+      continue;
+    }
+    if (!live.paused) fail(`Deployment ${t.deployment} is not paused: setting its image now would roll it out of order`, ['someone resumed it during the rollback: check the release, then roll back again']);
+    const marks = t.recordPrevious
+      ? { [PREVIOUS_IMAGE_ANNOTATION]: t.recordPrevious.image, [PREVIOUS_VERSION_ANNOTATION]: t.recordPrevious.versionLabel, [MARK_HELM_REVISION_ANNOTATION]: String(helm.revision) }
+      : { [PREVIOUS_IMAGE_ANNOTATION]: null, [PREVIOUS_VERSION_ANNOTATION]: null, [MARK_HELM_REVISION_ANNOTATION]: null };
+    const same =
+      live.image === t.image &&
+      live.versionLabel === t.versionLabel &&
+      live.previousImage === (t.recordPrevious?.image ?? null) &&
+      live.markHelmRevision === (t.recordPrevious ? helm.revision : null);
+    if (same) continue;
+    await ctx.ports.cluster.patchDeployment(ctx.namespace, t.deployment, {
+      container: t.component,
+      image: t.image,
+      ...(t.versionLabel !== null ? { versionLabel: t.versionLabel } : {}),
+      annotations: marks,
+    });
+    restored.push(t.component);
+  }
+  const goneText = gone.length > 0 ? ` (${gone.join(', ')} gone: left)` : '';
+  if (restored.length === 0) return skipped(`every Deployment already runs what it ran before the hop${goneText}`);
+  return done(`${restored.join(', ')} set back to ${tagOf(step.targets[0]!.image) ?? step.targets[0]!.image}, still paused${goneText}`);
 }

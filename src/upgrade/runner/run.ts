@@ -3,7 +3,7 @@ import type { Plan } from '../plan.js';
 import type { Ports } from '../ports.js';
 import { enableActiveStandby, updateDeployment, verifyDeployments } from './run-deployments.js';
 import { helmRollback, helmUpgrade } from './run-helm.js';
-import { keepDeployments, pauseDeployments, removeDeployments, resumeDeployments, resumeWhatTheBotLeftPaused } from './run-ordered.js';
+import { keepDeployments, pauseDeployments, removeDeployments, restoreDeployments, resumeDeployments, resumeWhatTheBotLeftPaused } from './run-ordered.js';
 import { checkHealth } from './run-health.js';
 import {
   deleteConfigMap,
@@ -175,6 +175,7 @@ const HANDLERS: { readonly [K in Step['kind']]: Handler<K> } = {
   'resume-deployments': resumeDeployments,
   'keep-deployments': keepDeployments,
   'remove-deployments': removeDeployments,
+  'restore-deployments': restoreDeployments,
   'enable-active-standby': (step, ctx) => enableActiveStandby(step.configMap, step.key, ctx),
   'update-deployment': updateDeployment,
   'verify-deployments': verifyDeployments,
