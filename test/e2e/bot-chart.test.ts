@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { KUBECTL_BIN, REPO_ROOT, kubectl } from '../harness/control-plane.js';
-import { cluster, deployments, ensureRepo, helmStatus, helmT, installRelease, newNamespace } from './helpers.js';
+import { cluster, deployments, ensureRepo, helmStatus, helmT, installRelease, newNamespace, NOT_FOUND, onlyIf } from './helpers.js';
 
 const CHART = join(REPO_ROOT, 'helm', 'milvus-upgrade-bot');
 const TMP = mkdtempSync(join(tmpdir(), 'bot-chart-'));
@@ -381,7 +381,7 @@ describe('bot chart installed on the control plane', () => {
 
   afterAll(async () => {
     // The ClusterRole and ClusterRoleBinding are cluster-scoped: uninstall, not only namespace deletion.
-    if (installed) await helmT(['uninstall', release, '-n', botNs, '--wait', '--timeout', '60s']).catch(() => '');
+    if (installed) await helmT(['uninstall', release, '-n', botNs, '--wait', '--timeout', '60s']).catch(onlyIf(NOT_FOUND));
     await Promise.all(namespaces.map((n) => n.cleanup()));
     rmSync(dir, { recursive: true, force: true });
   });

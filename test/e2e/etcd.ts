@@ -16,6 +16,7 @@ async function post(path: string, body: unknown): Promise<any> {
 export async function holdSession(key: string, ttlSeconds: number): Promise<{ stop: () => void }> {
   const lease = await post('/v3/lease/grant', { TTL: ttlSeconds });
   await post('/v3/kv/put', { key: b64(key), value: b64('{"ServerID":1}'), lease: lease.ID });
+  // Not helm: a missed keepalive is sent again 500 ms later, well inside the lease's TTL.
   const timer = setInterval(() => void post('/v3/lease/keepalive', { ID: lease.ID }).catch(() => {}), 500);
   return { stop: () => clearInterval(timer) };
 }

@@ -179,7 +179,9 @@ describe('fixture facts of the real chart', () => {
     expect(v3).toMatch(/^ {4}cluster: team-a$/m);
     expect(v3).toMatch(/^ {4}authorizationEnabled: true$/m);
     const v4 = await config('4.0.31');
-    expect(v4).not.toMatch(/rootPath|chanNamePrefix|authorizationEnabled/);
+    // (minio.rootPath, the bucket's root, is another setting: written by every chart.)
+    expect(v4).not.toMatch(/team-a|chanNamePrefix|authorizationEnabled/);
+    expect(v4).not.toMatch(/^etcd:\n(?: {2}.*\n)* {2}rootPath:/m);
     const values = await helmT(['show', 'values', 'zilliztech/milvus', '--version', '4.0.31']);
     expect(values).not.toMatch(/^(metadata|msgChannel|authorization):/m);
   });
@@ -340,5 +342,110 @@ spec:
     await kubectl(cluster(), ['apply', '-n', ns.name, '-f', '-'], milvusPod('mc-26', 'mixcoord', 'v2.6.15'));
     await waitFor('the streamingnode Ready after the 2.6 mixcoord', async () => (isReady(await pod(ns.name, 'sn-26')) ? true : undefined));
     expect(isReady(await pod(ns.name, 'mc-26'))).toBe(true);
+  });
+});
+
+describe('standalone, MinIO, the 5.x standalone queue and external services (issue 24)', () => {
+  const ns = { name: '', cleanup: async () => undefined as void };
+  beforeAll(async () => {
+    Object.assign(ns, await newNamespace('facts-solo'));
+    await ensureRepo();
+  });
+  afterAll(async () => {
+    await ns.cleanup();
+  });
+
+  const configOf = (objs: K8sObject[], name: string) =>
+    (objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name) as unknown as { data: Record<string, string> }).data['default.yaml']!;
+  const podsOf = async (selector: string) =>
+    (JSON.parse(await kubectl(cluster(), ['get', 'pods', '-n', ns.name, '-l', selector, '-o', 'json'])) as { items: Array<PodJson & { spec: { containers: Array<{ image: string }> } }> }).items;
+
+  // Real 4.1.24 (a433f9a): templates/pvc.yaml renders PVC <fullname> when cluster.enabled=false
+  // (standalone.persistence.enabled, annotation helm.sh/resource-policy: keep), mounted by the
+  // standalone at /var/lib/milvus; minio-8.0.17 renders a Deployment and a PVC <release>-minio
+  // when minio.mode=standalone, a StatefulSet when "distributed", the milvus chart's default. The
+  // mode does NOT follow cluster.enabled: the README's standalone installs add minio.mode=standalone.
+  it('4.1.24 standalone (minio.mode=standalone, as the README installs it): the standalone Deployment with its own PVC, MinIO as a Deployment with a PVC; cluster.enabled=false alone keeps MinIO distributed', async () => {
+    await installRelease(ns.name, 's', '4.1.24', { 'cluster.enabled': 'false', 'minio.mode': 'standalone', 'pulsar.enabled': 'false' });
+    const snap = await snapshotRelease(cluster().kubeconfig, ns.name, 's');
+    expect(snap.workloads.map((w) => `${w.kind}/${w.name}`)).toEqual(['Deployment/s-milvus-standalone', 'Deployment/s-minio', 'StatefulSet/s-etcd']);
+    expect(snap.workloads.find((w) => w.name === 's-minio')?.labels).toMatchObject({ app: 'minio', release: 's' });
+    expect(snap.pvcs.map((p) => p.name)).toEqual(['data-s-etcd-0', 's-milvus', 's-minio']);
+    expect(snap.pvcs.every((p) => p.phase === 'Bound')).toBe(true);
+    const standalone = JSON.parse(await kubectl(cluster(), ['get', 'deployment', 's-milvus-standalone', '-n', ns.name, '-o', 'json'])) as {
+      spec: { template: { spec: { volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } } };
+    };
+    expect(standalone.spec.template.spec.volumes.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName).toBe('s-milvus');
+    expect(standalone.spec.template.spec.containers[0]!.volumeMounts.map((m) => m.mountPath)).toContain('/var/lib/milvus');
+    const keep = await kubectl(cluster(), ['get', 'pvc', 's-milvus', '-n', ns.name, '-o', 'jsonpath={.metadata.annotations.helm\\.sh/resource-policy}']);
+    expect(keep).toBe('keep');
+    const distributed = objectsOf(await helmT(['template', 's', 'zilliztech/milvus', '--version', '4.1.24', '--set', 'cluster.enabled=false,pulsar.enabled=false']));
+    expect(names(distributed, 'StatefulSet')).toEqual(['s-etcd', 's-minio']);
+    expect(names(distributed, 'Deployment')).toEqual(['s-milvus-standalone']);
+  });
+
+  // Real chart history (values.yaml minio.image.tag): RELEASE.2022-03-17T06-34-49Z from 3.0.17 to
+  // 4.0.12 (f3595dd); RELEASE.2023-03-20T20-16-18Z from 4.0.13 (db1804e, "Bump milvus to 2.2.5").
+  // MinIO removed its FS backend in RELEASE.2022-10-29: the new image exits with "found backend type fs".
+  it('MinIO FS: a 4.0.12 single-drive MinIO upgraded by plain helm to 4.0.13 crash-loops with "found backend type fs"; with minio.image.tag kept it runs', async () => {
+    await installRelease(ns.name, 'fs', '4.0.12', { 'cluster.enabled': 'false', 'minio.mode': 'standalone', 'pulsar.enabled': 'false' });
+    const minioImage = async () => (await kubectl(cluster(), ['get', 'deployment', 'fs-minio', '-n', ns.name, '-o', 'jsonpath={.spec.template.spec.containers[0].image}']));
+    expect(await minioImage()).toBe('minio/minio:RELEASE.2022-03-17T06-34-49Z');
+    const shown = await helmT(['show', 'values', 'zilliztech/milvus', '--version', '4.0.13']);
+    expect(shown).toContain('tag: "RELEASE.2023-03-20T20-16-18Z"');
+    // A fresh drive under the new image is the new format: nothing crash-loops there.
+    expect(await helmT(['template', 'x', 'zilliztech/milvus', '--version', '4.0.13', '--set', 'cluster.enabled=false,minio.mode=standalone'])).not.toContain('crashloop');
+
+    await helmT(['upgrade', 'fs', 'zilliztech/milvus', '-n', ns.name, '--version', '4.0.13', '--reset-then-reuse-values']);
+    expect(await minioImage()).toBe('minio/minio:RELEASE.2023-03-20T20-16-18Z');
+    const crashing = await waitFor('the new MinIO pod crash-looping', async () => {
+      const pods = await podsOf('app=minio,release=fs');
+      return pods.find((p) => p.spec.containers[0]!.image.endsWith('2023-03-20T20-16-18Z') && p.status.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff');
+    });
+    expect(isReady(crashing)).toBe(false);
+    expect(await kubectl(cluster(), ['logs', crashing.metadata.name, '-n', ns.name])).toContain('found backend type fs');
+
+    await helmT(['upgrade', 'fs', 'zilliztech/milvus', '-n', ns.name, '--version', '4.0.13', '--reset-then-reuse-values', '--set', 'minio.image.tag=RELEASE.2022-03-17T06-34-49Z', '--wait', '--timeout', '60s']);
+    await kubectl(cluster(), ['rollout', 'status', 'deployment/fs-minio', '-n', ns.name, '--timeout', '60s']);
+    const pods = (await podsOf('app=minio,release=fs')).filter((p) => !p.metadata.deletionTimestamp);
+    expect(pods.map((p) => p.spec.containers[0]!.image)).toEqual(['minio/minio:RELEASE.2022-03-17T06-34-49Z']);
+    expect(pods.every(isReady)).toBe(true);
+  });
+
+  // Real 5.0.0 (7552d1d) values standalone.messageQueue: woodpecker; _helpers.tpl
+  // "milvus.standalone.messageQueue": revision 1 or a non-default value as given, else the
+  // running standalone Deployment's milvus.io/message-queue annotation, "rocksmq" without one.
+  it('5.x standalone queue: a new standalone gets woodpecker; a 4.2.58 rocksmq standalone upgraded to 5.0.19 keeps rocksmq (lookup, rendered against the cluster); helm template alone says woodpecker', async () => {
+    const fresh = objectsOf(await helmT(['template', 'w', 'zilliztech/milvus', '--version', '5.0.19', '--set', 'cluster.enabled=false,pulsarv3.enabled=false']));
+    expect(configOf(fresh, 'w-milvus')).toMatch(/^messageQueue: woodpecker$/m);
+    await installRelease(ns.name, 'rq', '4.2.58', { 'cluster.enabled': 'false', 'pulsarv3.enabled': 'false' });
+    const out = await helmT(['upgrade', 'rq', 'zilliztech/milvus', '-n', ns.name, '--version', '5.0.19', '--reset-then-reuse-values', '--dry-run=server']);
+    const rendered = objectsOf(out.slice(out.indexOf('---')));
+    expect(configOf(rendered, 'rq-milvus')).toMatch(/^messageQueue: rocksmq$/m);
+    expect(configOf(rendered, 'rq-milvus')).toMatch(/^ {2}type: rocksmq$/m);
+    const standalone = rendered.find((o) => o.kind === 'Deployment' && o.metadata.name === 'rq-milvus-standalone') as unknown as { metadata: { annotations: Record<string, string> } };
+    expect(standalone.metadata.annotations['milvus.io/message-queue']).toBe('rocksmq');
+    const offline = objectsOf(await helmT(['template', 'rq', 'zilliztech/milvus', '--version', '5.0.19', '--set', 'cluster.enabled=false,pulsarv3.enabled=false', '--is-upgrade']));
+    expect(configOf(offline, 'rq-milvus')).toMatch(/^messageQueue: woodpecker$/m);
+  });
+
+  // Real values (4.1.24 a433f9a, same keys in 5.0.19): externalEtcd.enabled/endpoints,
+  // externalS3.enabled/host/port/bucketName/rootPath, externalPulsar.enabled/host/port,
+  // externalKafka.enabled/brokerList; config.tpl writes them instead of the in-chart services. The
+  // in-chart ones are switched off by etcd.enabled / minio.enabled / pulsar.enabled / kafka.enabled.
+  it('external etcd, S3 and Kafka: no etcd, MinIO or queue StatefulSet; the config names the external endpoints, bucket and root', async () => {
+    const set = 'etcd.enabled=false,minio.enabled=false,pulsar.enabled=false,externalEtcd.enabled=true,externalEtcd.endpoints={etcd.db:2379},externalS3.enabled=true,externalS3.host=s3.db,externalS3.port=443,externalS3.bucketName=prod,externalS3.rootPath=milvus,externalKafka.enabled=true,externalKafka.brokerList=kafka.db:9092';
+    const objs = objectsOf(await helmT(['template', 'x', 'zilliztech/milvus', '--version', '4.1.24', '--set', set]));
+    expect(names(objs, 'StatefulSet')).toEqual([]);
+    const config = configOf(objs, 'x-milvus');
+    expect(config).toMatch(/^ {4}- etcd\.db:2379$/m);
+    expect(config).toMatch(/^ {2}address: s3\.db$/m);
+    expect(config).toMatch(/^ {2}bucketName: prod$/m);
+    expect(config).toMatch(/^ {2}rootPath: milvus$/m);
+    expect(config).toMatch(/^messageQueue: kafka$/m);
+    expect(config).toMatch(/^ {2}brokerList: kafka\.db:9092$/m);
+    const pulsar = configOf(objectsOf(await helmT(['template', 'x', 'zilliztech/milvus', '--version', '4.1.24', '--set', 'pulsar.enabled=false,externalPulsar.enabled=true,externalPulsar.host=pulsar.db'])), 'x-milvus');
+    expect(pulsar).toMatch(/^messageQueue: pulsar$/m);
+    expect(pulsar).toMatch(/^ {2}address: pulsar\.db$/m);
   });
 });

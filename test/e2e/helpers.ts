@@ -8,11 +8,26 @@ export function cluster(): ClusterInfo {
   return inject('cluster');
 }
 
+/**
+ * Swallows only the failure a caller expects (`expected` matches its message); any other error of
+ * helm or kubectl is thrown, so a test never goes on from a command that failed for another reason.
+ */
+export function onlyIf(expected: RegExp): (err: unknown) => string {
+  return (err: unknown) => {
+    if (expected.test(String(err))) return '';
+    throw err;
+  };
+}
+
+/** kubectl's and helm's answer for an object that is not there. */
+export const NOT_FOUND = /NotFound|not found/;
+
 /** A fresh namespace for one test; `cleanup` deletes it (without waiting for it to go). */
 export async function newNamespace(prefix: string): Promise<{ name: string; cleanup: () => Promise<void> }> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   await kubectl(cluster(), ['create', 'namespace', name]);
-  return { name, cleanup: async () => void (await kubectl(cluster(), ['delete', 'namespace', name, '--wait=false']).catch(() => '')) };
+  // A test may have deleted its namespace already: only that is no failure of the cleanup.
+  return { name, cleanup: async () => void (await kubectl(cluster(), ['delete', 'namespace', name, '--wait=false']).catch(onlyIf(NOT_FOUND))) };
 }
 
 /** helm with the test cluster's private helm home, the chart repo added as `zilliztech`. */
@@ -124,7 +139,11 @@ export async function helmStatus(namespace: string, release: string): Promise<{ 
 /** Everything a refused command must leave untouched. */
 export async function snapshot(namespace: string, release: string): Promise<string> {
   const deps = await deployments(namespace, release);
-  const h = await helmStatus(namespace, release).catch(() => null);
+  // A release that is not there (uninstalled, never installed) is part of the state; any other helm failure is not.
+  const h = await helmStatus(namespace, release).catch((err: unknown) => {
+    if (/not in /.test(String(err))) return null;
+    throw err;
+  });
   const cms = await kubectl(cluster(), ['get', 'configmaps', '-n', namespace, '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion};{end}']);
   return JSON.stringify({ deps: deps.map((d) => [d.name, d.image, d.replicas, d.versionLabel]), h, cms });
 }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cluster, helmStatus, helmT, installRelease, newNamespace, waitSettled } from './helpers.js';
 import { kubectl } from '../harness/control-plane.js';
-import { diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
+import { diffConfigs, diffSnapshots, snapshotRelease, type ReleaseSnapshot } from './release-snapshot.js';
 
 /** Coordinators settle 1 s instead of the script's 30 s; waits poll every 200 ms. */
 const FAST = ['--coordinator-min-ready', '1', '--poll-ms', '200'];
@@ -144,21 +144,29 @@ describe('into 2.6 from the shapes the mixcoord rule does not fit (issue 24)', (
   const dataObjectChanges = (before: ReleaseSnapshot, after: ReleaseSnapshot) =>
     diffSnapshots(before, after).filter((d) => (d.kind === 'StatefulSet' || d.kind === 'PersistentVolumeClaim') && d.field !== 'image').map((d) => d.text);
 
-  it('a standalone 2.5.16 goes to 2.6.15 in one helm hop: still one standalone Deployment, the same one', async () => {
-    await installRelease(ns.name, 'solo', '4.2.58', { 'cluster.enabled': 'false', 'pulsarv3.enabled': 'false' });
+  it('a standalone 2.5.16 (rocksmq, MinIO standalone) goes to 2.6.15 in one helm hop: the same standalone Deployment, PVCs and MinIO; chart 5.x keeps rocksmq', async () => {
+    await installRelease(ns.name, 'solo', '4.2.58', { 'cluster.enabled': 'false', 'pulsarv3.enabled': 'false', 'minio.mode': 'standalone' });
     const before = await snap(ns.name, 'solo');
-    expect(deploymentNames(before)).toEqual(['solo-milvus-standalone']);
+    expect(deploymentNames(before)).toEqual(['solo-milvus-standalone', 'solo-minio']);
+    // Its own PVC, MinIO's and etcd's (SPEC section 9; fixture-facts pins each).
+    expect(before.pvcs.map((p) => p.name)).toEqual(['data-solo-etcd-0', 'solo-milvus', 'solo-minio']);
     const plan = JSON.parse((await cli(['plan', 'solo', '2.6.15', '-n', ns.name, '--json'])).stdout);
     expect(plan.hops ?? []).toEqual([]);
     expect(plan).toMatchObject({ from: '2.5.16', to: '2.6.15', path: 'helm' });
+    expect(plan.messageQueue.note).toMatch(/RocksMQ, kept/);
     const up = await cli(['upgrade', 'solo', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const after = await snap(ns.name, 'solo');
-    expect(deploymentNames(after)).toEqual(['solo-milvus-standalone']);
+    expect(deploymentNames(after)).toEqual(['solo-milvus-standalone', 'solo-minio']);
     expect(deploymentImages(after)['solo-milvus-standalone']).toBe('milvusdb/milvus:v2.6.15');
     const diff = diffSnapshots(before, after);
-    expect(diff.filter((d) => d.kind === 'Deployment' && d.field === 'uid')).toEqual([]);
+    // The same objects: no Deployment, StatefulSet or PVC deleted and created again.
+    expect(diff.filter((d) => d.field === 'uid' || d.field === 'added' || d.field === 'removed').map((d) => d.text)).toEqual([]);
+    expect(after.pvcs.map((p) => `${p.name}:${p.uid}`)).toEqual(before.pvcs.map((p) => `${p.name}:${p.uid}`));
     expect(dataObjectChanges(before, after)).toEqual([]);
+    // Chart 5.x's standalone default is woodpecker; its lookup kept the queue the data is in.
+    expect(diffConfigs(before, after).filter((d) => /mq\.type|messageQueue/.test(d.container ?? '')).map((d) => d.text)).toEqual([]);
+    expect(after.configs?.find((c) => c.name === 'solo-milvus')?.files['default.yaml']).toMatch(/^messageQueue: rocksmq$/m);
   });
 
   it('a 2.5.16 cluster on the four coordinators: 2.5.16 again with mixcoord, then 2.6.15; the data objects stay', async () => {
@@ -277,5 +285,88 @@ describe('message queues into 2.6 (issue 24): the queue and its data objects sta
     for (const [name, image] of milvus(after, 'pv3')) expect(image, name).toBe('milvusdb/milvus:v2.6.15');
     expect(statefulSets(after)).toEqual(statefulSets(before));
     expect(pvcs(after)).toEqual(pvcs(before));
+  });
+});
+
+describe('MinIO FS (issue 24): a 4.0.12 standalone, upgraded past chart 4.0.13', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-miniofs');
+    await installRelease(ns.name, 'fs', '4.0.12', { 'cluster.enabled': 'false', 'minio.mode': 'standalone', 'pulsar.enabled': 'false' });
+  });
+  afterAll(async () => ns.cleanup());
+
+  const OLD = 'minio/minio:RELEASE.2022-03-17T06-34-49Z';
+  const minioReady = async () => {
+    const out = await kubectl(cluster(), ['get', 'pods', '-n', ns.name, '-l', 'app=minio,release=fs', '-o', 'json']);
+    const pods = (JSON.parse(out) as { items: Array<{ metadata: { deletionTimestamp?: string }; spec: { containers: Array<{ image: string }> }; status: { conditions?: Array<{ type: string; status: string }> } }> }).items.filter((p) => !p.metadata.deletionTimestamp);
+    return pods.map((p) => `${p.spec.containers[0]!.image} ${p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'ready' : 'not ready'}`);
+  };
+
+  it('is refused before any change, naming both MinIO images and the fix; once minio.image.tag is kept, 2.2.4 -> 2.2.13 upgrades and MinIO keeps its image, pod and PVC', async () => {
+    const before = await snap(ns.name, 'fs');
+    expect(before.workloads.find((w) => w.name === 'fs-minio')?.images).toEqual({ minio: OLD });
+    const refused = await cli(['upgrade', 'fs', '2.2.13', '-n', ns.name, '--yes', ...FAST]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`MinIO Deployment/fs-minio runs ${OLD} on one drive`);
+    expect(refused.stderr).toContain('cannot read it ("found backend type fs")');
+    const fix = `helm upgrade fs zilliztech/milvus -n ${ns.name} --version 4.0.12 --reuse-values --set minio.image.tag=RELEASE.2022-03-17T06-34-49Z`;
+    expect(refused.stderr).toContain(fix);
+    expect(await helmStatus(ns.name, 'fs')).toMatchObject({ revision: 1, chart: 'milvus-4.0.12' });
+    expect(diffSnapshots(before, await snap(ns.name, 'fs'))).toEqual([]);
+    expect(diffConfigs(before, await snap(ns.name, 'fs'))).toEqual([]);
+
+    // The fix, as the refusal gives it: the release's own value, on the chart it runs (nothing restarts).
+    await helmT([...fix.split(' ').slice(1), '--wait', '--timeout', '120s']);
+    await waitSettled(ns.name, 'fs');
+    const pinned = await snap(ns.name, 'fs');
+    expect(diffSnapshots(before, pinned)).toEqual([]);
+    const up = await cli(['upgrade', 'fs', '2.2.13', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(await helmStatus(ns.name, 'fs')).toMatchObject({ chart: 'milvus-4.0.31' });
+    const after = await snap(ns.name, 'fs');
+    expect(deploymentImages(after)['fs-milvus-standalone']).toBe('milvusdb/milvus:v2.2.13');
+    expect(deploymentImages(after)['fs-minio']).toBe(OLD);
+    expect(diffSnapshots(before, after).filter((d) => !(d.name === 'fs-milvus-standalone' && d.field === 'image')).map((d) => d.text)).toEqual([]);
+    expect(after.pvcs.map((p) => `${p.name}:${p.uid}`)).toEqual(before.pvcs.map((p) => `${p.name}:${p.uid}`));
+    expect(await minioReady()).toEqual([`${OLD} ready`]);
+  });
+});
+
+describe('external etcd and S3 (issue 24): kept external through an upgrade', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  const external = {
+    'etcd.enabled': 'false',
+    'minio.enabled': 'false',
+    'externalEtcd.enabled': 'true',
+    'externalEtcd.endpoints': '{etcd-a.db:2379,etcd-b.db:2379}',
+    'externalS3.enabled': 'true',
+    'externalS3.host': 's3.db',
+    'externalS3.port': '443',
+    'externalS3.bucketName': 'prod-vectors',
+    'externalS3.rootPath': 'milvus',
+  };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-external');
+    await installRelease(ns.name, 'ext', '4.1.24', external);
+  });
+  afterAll(async () => ns.cleanup());
+
+  it('2.3.11 -> 2.4.5 by helm: no in-chart etcd or MinIO appears, the Pulsar StatefulSets and PVCs stay, the config still names the external endpoints, bucket and root', async () => {
+    const before = await snap(ns.name, 'ext');
+    const sets = (s: ReleaseSnapshot) => s.workloads.filter((w) => w.kind === 'StatefulSet').map((w) => w.name);
+    expect(sets(before).filter((n) => /etcd|minio/.test(n))).toEqual([]);
+    const up = await cli(['upgrade', 'ext', '2.4.5', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'ext');
+    expect(sets(after)).toEqual(sets(before));
+    expect(after.pvcs.map((p) => `${p.name}:${p.uid}`)).toEqual(before.pvcs.map((p) => `${p.name}:${p.uid}`));
+    expect(diffSnapshots(before, after).filter((d) => d.kind !== 'Deployment').map((d) => d.text)).toEqual([]);
+    const where = /^default\.yaml (etcd\.endpoints|minio\.(address|port|bucketName|rootPath))$/;
+    expect(diffConfigs(before, after).filter((d) => where.test(d.container ?? '')).map((d) => d.text)).toEqual([]);
+    const config = after.configs?.find((c) => c.name === 'ext-milvus')?.files['default.yaml'] ?? '';
+    expect(config).toMatch(/^ {4}- etcd-a\.db:2379$/m);
+    expect(config).toMatch(/^ {2}address: s3\.db$/m);
+    expect(config).toMatch(/^ {2}bucketName: prod-vectors$/m);
   });
 });

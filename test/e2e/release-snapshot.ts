@@ -1,6 +1,7 @@
 /**
  * What a release holds on the cluster, for before/after assertions in end-to-end tests: EVERY
- * Deployment, StatefulSet and PersistentVolumeClaim of the release, Milvus or not.
+ * Deployment, StatefulSet and PersistentVolumeClaim of the release, Milvus or not, and its
+ * ConfigMaps' files (the rendered Milvus config: where the data is, which queue).
  *
  * An object belongs to the release when any of these holds (the real chart's subcharts label
  * differently, so one selector is not enough):
@@ -13,6 +14,8 @@
  *   ... upgrade ...
  *   const diff = diffSnapshots(before, await snapshotRelease(kubeconfig, ns, 'my-release'));
  *   expect(diff.filter((d) => d.field !== 'image').map((d) => d.text)).toEqual([]);
+ *   // Config changes are a diff of their own (an upgrade's config moves on purpose: active-standby...):
+ *   expect(diffConfigs(before, after).map((d) => d.text)).toEqual([]);
  */
 import {
   AppsV1Api,
@@ -22,6 +25,7 @@ import {
   type V1ObjectMeta,
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
+import { parseHelmYaml } from '../../src/cluster/helm-yaml.js';
 
 export interface WorkloadSnapshot {
   readonly kind: 'Deployment' | 'StatefulSet';
@@ -49,6 +53,14 @@ export interface PvcSnapshot {
   readonly uid: string;
 }
 
+export interface ConfigSnapshot {
+  readonly kind: 'ConfigMap';
+  readonly name: string;
+  /** Each file (data key) as written. */
+  readonly files: Readonly<Record<string, string>>;
+  readonly uid: string;
+}
+
 export interface ReleaseSnapshot {
   readonly namespace: string;
   readonly release: string;
@@ -56,6 +68,8 @@ export interface ReleaseSnapshot {
   readonly workloads: readonly WorkloadSnapshot[];
   /** Sorted by name. */
   readonly pvcs: readonly PvcSnapshot[];
+  /** The release's ConfigMaps (Milvus's `<fullname>`, the queue's...), sorted by name; absent in hand-made snapshots. */
+  readonly configs?: readonly ConfigSnapshot[];
 }
 
 export interface SnapshotDiff {
@@ -112,10 +126,11 @@ export async function snapshotRelease(
   release: string,
 ): Promise<ReleaseSnapshot> {
   const { apps, core } = clientsOf(kubeconfigOrClient);
-  const [deps, sets, claims] = await Promise.all([
+  const [deps, sets, claims, maps] = await Promise.all([
     apps.listNamespacedDeployment({ namespace }),
     apps.listNamespacedStatefulSet({ namespace }),
     core.listNamespacedPersistentVolumeClaim({ namespace }),
+    core.listNamespacedConfigMap({ namespace }),
   ]);
   const workloads: WorkloadSnapshot[] = [];
   for (const d of deps.items) {
@@ -161,9 +176,69 @@ export async function snapshotRelease(
     size: pvc.spec?.resources?.requests?.storage ?? '',
     uid: pvc.metadata?.uid ?? '',
   }));
+  const configs: ConfigSnapshot[] = maps.items
+    .filter((cm) => belongs(cm.metadata, release))
+    .map((cm) => ({ kind: 'ConfigMap', name: cm.metadata?.name ?? '', files: { ...(cm.data ?? {}) }, uid: cm.metadata?.uid ?? '' }));
   workloads.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   pvcs.sort((a, b) => a.name.localeCompare(b.name));
-  return { namespace, release, workloads, pvcs };
+  configs.sort((a, b) => a.name.localeCompare(b.name));
+  return { namespace, release, workloads, pvcs, configs };
+}
+
+/** A config file as dotted keys -> scalar text (a file that is no YAML mapping: one key, the file itself). */
+function settingsOf(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let parsed: unknown;
+  try {
+    parsed = parseHelmYaml(text);
+  } catch {
+    parsed = undefined;
+  }
+  // An empty file (or only comments) says nothing, like an empty mapping.
+  if (parsed === null || (parsed === undefined && text.trim().replace(/^#.*$/gm, '').trim() === '')) return out;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    out.set('', text);
+    return out;
+  }
+  const walk = (value: unknown, path: string) => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k);
+    } else out.set(path, Array.isArray(value) ? JSON.stringify(value) : String(value));
+  };
+  walk(parsed, '');
+  return out;
+}
+
+/**
+ * Differences of the release's ConfigMaps, one per setting that changed (a file's YAML read as
+ * dotted keys): e.g. "ConfigMap r-milvus: default.yaml mq.type rocksmq -> woodpecker". Apart from
+ * diffSnapshots because an upgrade changes its config on purpose (active-standby, new defaults):
+ * a test says which settings must stay.
+ */
+export function diffConfigs(before: ReleaseSnapshot, after: ReleaseSnapshot): SnapshotDiff[] {
+  const out: SnapshotDiff[] = [];
+  const b = new Map((before.configs ?? []).map((c) => [c.name, c]));
+  const a = new Map((after.configs ?? []).map((c) => [c.name, c]));
+  for (const name of [...new Set([...b.keys(), ...a.keys()])].sort()) {
+    const bc = b.get(name);
+    const ac = a.get(name);
+    if (!ac || !bc) {
+      out.push({ kind: 'ConfigMap', name, field: ac ? 'added' : 'removed', text: `ConfigMap ${name}: ${ac ? 'added' : 'removed'}` });
+      continue;
+    }
+    for (const file of [...new Set([...Object.keys(bc.files), ...Object.keys(ac.files)])].sort()) {
+      const bs = settingsOf(bc.files[file] ?? '');
+      const as = settingsOf(ac.files[file] ?? '');
+      for (const key of [...new Set([...bs.keys(), ...as.keys()])].sort()) {
+        const was = bs.get(key);
+        const now = as.get(key);
+        if (was === now) continue;
+        const where = key ? `${file} ${key}` : file;
+        out.push({ kind: 'ConfigMap', name, field: 'config', container: where, before: was, after: now, text: `ConfigMap ${name}: ${where} ${was ?? '(none)'} -> ${now ?? '(none)'}` });
+      }
+    }
+  }
+  return out;
 }
 
 function mapDiff(

@@ -61,15 +61,36 @@ export interface FixtureChart {
    * `authorization.enabled` are written into the Milvus config; 4.0.0 dropped them.
    */
   readonly shortcutValues?: boolean;
+  /**
+   * minio.image.tag (minio/minio). Real chart history: RELEASE.2022-03-17T06-34-49Z from 3.0.17 to
+   * 4.0.12 (a single-drive MinIO of that age writes the old FS format), RELEASE.2023-03-20T20-16-18Z
+   * from 4.0.13 (commit db1804e, "Bump milvus to 2.2.5"; cannot read FS) to 4.2.54, then
+   * RELEASE.2024-05-28T17-19-04Z (4.2.55) and RELEASE.2024-12-18T13-15-44Z (5.0.0). Default: the
+   * 2023-03-20 tag (the fixture keeps it for 4.2.58 and 5.x too: both newer tags read the same
+   * formats, and a moving MinIO image would add a StatefulSet change to every 2.6 test).
+   */
+  readonly minioTag?: string;
+  /**
+   * Chart 5.x: standalone.messageQueue defaults to woodpecker, and an upgrade keeps the queue
+   * of a running standalone through a lookup (see milvus.standalone.messageQueue in _helpers.tpl).
+   */
+  readonly standaloneQueueLookup?: boolean;
 }
+
+/** MinIO image of the charts that write the old FS format on a single drive (3.0.17 to 4.0.12). */
+export const MINIO_FS_TAG = 'RELEASE.2022-03-17T06-34-49Z';
 
 /** Pulsar v3 image tag (apachepulsar/pulsar) of the `pulsar` 3.3.0 chart. */
 export const PULSAR_V3_TAG = '3.0.7';
 
 /** Chart versions packaged into the fixture repository (chart version -> Milvus version). */
 export const FIXTURE_CHARTS: readonly FixtureChart[] = Object.freeze([
-  { version: '3.2.18', appVersion: '2.1.4', mixCoordinator: false, shortcutValues: true },
-  { version: '3.3.6', appVersion: '2.2.0', mixCoordinator: false, shortcutValues: true },
+  { version: '3.2.18', appVersion: '2.1.4', mixCoordinator: false, shortcutValues: true, minioTag: MINIO_FS_TAG },
+  { version: '3.3.6', appVersion: '2.2.0', mixCoordinator: false, shortcutValues: true, minioTag: MINIO_FS_TAG },
+  // The real 4.0.12 says appVersion 2.2.3 but its values run v2.2.4 (f3595dd), 4.0.13 runs v2.2.5
+  // (db1804e): the fixture's appVersion is the image it runs.
+  { version: '4.0.12', appVersion: '2.2.4', mixCoordinator: false, minioTag: MINIO_FS_TAG },
+  { version: '4.0.13', appVersion: '2.2.5', mixCoordinator: false },
   { version: '4.0.31', appVersion: '2.2.13', mixCoordinator: false },
   { version: '4.1.24', appVersion: '2.3.11', mixCoordinator: false },
   { version: '4.1.36', appVersion: '2.4.5', mixCoordinator: false },
@@ -81,8 +102,8 @@ export const FIXTURE_CHARTS: readonly FixtureChart[] = Object.freeze([
   { version: '4.2.27', appVersion: '2.5.0-beta', mixCoordinator: true, pulsarLayout: 'clash', pulsarV3Default: true, etcdTag: '3.5.16-r1' },
   { version: '4.2.30', appVersion: '2.5.0-beta', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', etcdTag: '3.5.16-r1' },
   { version: '4.2.58', appVersion: '2.5.16', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', etcdTag: '3.5.18-r1', attuTag: 'v2.5.3' },
-  { version: '5.0.0', appVersion: '2.6.0', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, etcdTag: '3.5.18-r1', attuTag: 'v2.5.3' },
-  { version: '5.0.19', appVersion: '2.6.15', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, resourceGroups: true, etcdTag: '3.5.25-r1', attuTag: 'v2.5.3' },
+  { version: '5.0.0', appVersion: '2.6.0', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, etcdTag: '3.5.18-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true },
+  { version: '5.0.19', appVersion: '2.6.15', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, resourceGroups: true, etcdTag: '3.5.25-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true },
 ]);
 
 /** Directory of the fixture chart source. */
@@ -233,6 +254,9 @@ async function rewriteChart(chartDir: string, chart: FixtureChart): Promise<void
   if (!chart.shortcutValues) for (const key of ['metadata', 'msgChannel', 'authorization']) valuesDoc.delete(key);
   if (chart.etcdTag) valuesDoc.setIn(['etcd', 'image', 'tag'], chart.etcdTag);
   if (chart.attuTag) valuesDoc.setIn(['attu', 'image', 'tag'], chart.attuTag);
+  if (chart.minioTag) valuesDoc.setIn(['minio', 'image', 'tag'], chart.minioTag);
+  valuesDoc.setIn(['fixture', 'standaloneQueueLookup'], chart.standaloneQueueLookup ?? false);
+  if (chart.standaloneQueueLookup) valuesDoc.setIn(['standalone', 'messageQueue'], 'woodpecker');
   await writeFile(valuesPath, valuesDoc.toString());
 }
 

@@ -41,4 +41,16 @@ describe('the config guard', () => {
     expect(dataSettingChanges(dataSettingsOf([], 'prod-milvus'), dataSettingsOf([chart4()], 'prod-milvus'))).toEqual([]);
     expect(risksOf([], [chart4()])).toEqual([]);
   });
+
+  it('the queue type (mq.type, else messageQueue): a rocksmq standalone rendered with woodpecker (chart 5.x default without its lookup) is a risk; the same queue, or a side that names none, is not', () => {
+    const queue = (files: Record<string, unknown>) => cm({ 'default.yaml': { etcd: { rootPath: 'by-dev' }, ...files } });
+    expect(risksOf([queue({ mq: { type: 'rocksmq' }, messageQueue: 'rocksmq' })], [queue({ mq: { type: 'woodpecker' }, messageQueue: 'woodpecker' })]).map((r) => r.reason)).toEqual([
+      'mq.type: rocksmq -> woodpecker (which message queue holds the messages not yet persisted): Milvus would look for its data elsewhere, or open it',
+    ]);
+    // Older charts write only messageQueue; "default" lets Milvus choose, like writing nothing.
+    expect(risksOf([queue({ messageQueue: 'rocksmq' })], [queue({ mq: { type: 'woodpecker' } })])).toHaveLength(1);
+    expect(risksOf([queue({ messageQueue: 'rocksmq' })], [queue({ mq: { type: 'rocksmq' }, messageQueue: 'rocksmq' })])).toEqual([]);
+    expect(risksOf([queue({})], [queue({ mq: { type: 'pulsar' } })])).toEqual([]);
+    expect(risksOf([queue({ mq: { type: 'default' } })], [queue({ mq: { type: 'kafka' } })])).toEqual([]);
+  });
 });

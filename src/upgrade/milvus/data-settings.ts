@@ -12,10 +12,15 @@ import type { KubeObject } from '../objects.js';
 export interface DataSetting {
   /** The dotted path in Milvus's config. */
   readonly key: string;
-  /** Milvus's own default, when the config does not write it (milvus.yaml of the 2.x line). */
-  readonly milvusDefault: string;
+  /**
+   * Milvus's own default, when the config does not write it (milvus.yaml of the 2.x line); null
+   * when Milvus picks one by itself (the queue): then a side that names none is not compared.
+   */
+  readonly milvusDefault: string | null;
   /** What it decides, for the refusal. */
   readonly decides: string;
+  /** Older keys Milvus reads for the same setting when `key` is unset (or says `default`). */
+  readonly alsoAt?: readonly string[];
 }
 
 export const DATA_SETTINGS: readonly DataSetting[] = [
@@ -26,7 +31,14 @@ export const DATA_SETTINGS: readonly DataSetting[] = [
   { key: 'msgChannel.chanNamePrefix.cluster', milvusDefault: 'by-dev', decides: 'the names of the message-queue topics' },
   { key: 'common.security.authorizationEnabled', milvusDefault: 'false', decides: 'whether clients must authenticate' },
   { key: 'common.security.tlsMode', milvusDefault: '0', decides: 'whether clients must use TLS' },
+  // The queue cannot change once data exists (milvus-io/milvus#50217); RocksMQ, NATS and embedded
+  // Woodpecker run no workload of their own, so only the config tells them apart (chart 5.x's
+  // standalone default moved from rocksmq to woodpecker). "default" lets Milvus choose.
+  { key: 'mq.type', milvusDefault: null, decides: 'which message queue holds the messages not yet persisted', alsoAt: ['messageQueue'] },
 ];
+
+/** Values of a setting Milvus chooses itself that say "Milvus chooses": the same as not writing it. */
+const UNSET = new Set(['', 'default']);
 
 /** Each data setting's value as Milvus would read it; null when the release has no such ConfigMap. */
 export type DataSettings = Readonly<Record<string, string>>;
@@ -40,8 +52,13 @@ export function dataSettingsOf(objects: readonly KubeObject[], configMapName: st
   if (!cm?.parsedData) return null;
   const out: Record<string, string> = {};
   for (const s of DATA_SETTINGS) {
-    const value = configValueIn(cm.parsedData, userKey, s.key, (v) => v !== null && v !== undefined && typeof v !== 'object');
-    out[s.key] = value === undefined ? s.milvusDefault : String(value);
+    const written = (v: unknown) => v !== null && v !== undefined && typeof v !== 'object' && !(s.milvusDefault === null && UNSET.has(String(v)));
+    let value: unknown;
+    for (const key of [s.key, ...(s.alsoAt ?? [])]) {
+      value = configValueIn(cm.parsedData, userKey, key, written);
+      if (value !== undefined) break;
+    }
+    out[s.key] = value === undefined ? (s.milvusDefault ?? '') : String(value);
   }
   return out;
 }
@@ -59,10 +76,11 @@ export function configValueIn(files: Readonly<Record<string, unknown>>, userKey:
   return undefined;
 }
 
-/** The data settings that differ, as `key: before -> after (what it decides)`. */
+/** The data settings that differ, as `key: before -> after (what it decides)`; one Milvus chooses itself on either side is not compared. */
 export function dataSettingChanges(before: DataSettings | null, after: DataSettings | null): Array<{ readonly key: string; readonly text: string }> {
   if (!before || !after) return [];
-  return DATA_SETTINGS.filter((s) => before[s.key] !== after[s.key]).map((s) => ({
+  const compared = (s: DataSetting) => s.milvusDefault !== null || (before[s.key] !== '' && after[s.key] !== '');
+  return DATA_SETTINGS.filter((s) => compared(s) && before[s.key] !== after[s.key]).map((s) => ({
     key: s.key,
     text: `${s.key}: ${before[s.key]} -> ${after[s.key]} (${s.decides})`,
   }));

@@ -7,6 +7,7 @@
  */
 import { PreflightError } from '../errors.js';
 import { dataSettingChanges, dataSettingsOf } from '../milvus/data-settings.js';
+import { minioFormatLosses } from '../milvus/minio.js';
 import { queueName, queuesOfObjects, type QueueKind } from '../milvus/message-queue.js';
 import type { DataRisk } from '../plan.js';
 import { canonical, claimTemplatesOf, objectKey, statefulSetImmutable, type KubeObject, type ObjectChange } from '../objects.js';
@@ -26,6 +27,8 @@ export interface DataGuardInput {
 
 /** The subject of a risk in Milvus's config (the fixes are keyed on it). */
 export const CONFIG_SUBJECT = 'Milvus config';
+/** The subject of a MinIO that would meet data it cannot read (the fixes are keyed on it). */
+export const MINIO_SUBJECT = 'MinIO';
 
 export function dataRisks(input: DataGuardInput): DataRisk[] {
   const risks: DataRisk[] = [];
@@ -72,6 +75,13 @@ export function dataRisks(input: DataGuardInput): DataRisk[] {
       ...(gained.length ? [`starts an empty ${gained.map(queueName).join(' and ')}`] : []),
     ];
     risks.push({ subject: 'message queue', reason: `the release uses ${now}; the upgrade ${parts.join(' and ')}: Milvus would lose the messages it has not yet persisted` });
+  }
+  // Before the config: a MinIO that does not start loses every segment, whatever the config says.
+  for (const m of minioFormatLosses(input.live, input.after)) {
+    risks.push({
+      subject: MINIO_SUBJECT,
+      reason: `Deployment/${m.name} runs ${m.before.image} on one drive (minio.mode=standalone), which keeps its data in the old FS format; the upgrade starts ${m.after.image}, which cannot read it ("found backend type fs"): MinIO would not start and Milvus would lose its object storage`,
+    });
   }
   if (input.config) {
     const { name, userKey } = input.config;

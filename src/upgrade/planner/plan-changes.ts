@@ -5,7 +5,8 @@
  */
 import { chooseChart, type ChartEntry } from '../milvus/charts.js';
 import { queueName, unsafeChartsFor } from '../milvus/message-queue.js';
-import { CONFIG_SUBJECT, dataRisks, DataRiskError } from './data-guard.js';
+import { CONFIG_SUBJECT, dataRisks, DataRiskError, MINIO_SUBJECT } from './data-guard.js';
+import { minioFormatLosses } from '../milvus/minio.js';
 import { diffObjects, type KubeObject, type ObjectChange } from '../objects.js';
 import type { DataRisk, Plan } from '../plan.js';
 import type { Step } from '../steps.js';
@@ -36,7 +37,7 @@ export function withHelmChanges(
   plan = withDependencyWait(plan, changes, context.rolloutTimeoutSeconds ?? 600);
   if (risks.length === 0) return { ...plan, changes };
   if (!context.allowDataChanges) {
-    throw new DataRiskError(`cannot upgrade ${plan.release} with chart ${plan.chart?.version ?? '?'}`, risks, fixesFor(plan, context.charts, risks));
+    throw new DataRiskError(`cannot upgrade ${plan.release} with chart ${plan.chart?.version ?? '?'}`, risks, fixesFor(plan, context.charts, risks, render));
   }
   return {
     ...plan,
@@ -70,7 +71,7 @@ function withDependencyWait(plan: Plan, changes: readonly ObjectChange[], timeou
   return { ...plan, steps: [...shifted.slice(0, at + 1), wait, ...shifted.slice(at + 1)] };
 }
 
-function fixesFor(plan: Plan, charts: readonly ChartEntry[], risks: readonly DataRisk[]): string[] {
+function fixesFor(plan: Plan, charts: readonly ChartEntry[], risks: readonly DataRisk[], render: RenderedUpgrade): string[] {
   const fixes: string[] = [];
   const chart = plan.chart?.version;
   const queue = plan.messageQueue?.kind ?? null;
@@ -91,6 +92,15 @@ function fixesFor(plan: Plan, charts: readonly ChartEntry[], risks: readonly Dat
     fixes.push(
       'keep the setting in the release\'s own config before this upgrade: write it in extraConfigFiles."user.yaml" (for the etcd root: etcd.rootPath) with a helm upgrade of the chart the release runs now, then plan again; charts 4.x no longer write the 3.x values metadata.rootPath, msgChannel.chanNamePrefix.cluster and authorization.enabled',
     );
+  }
+  if (risks.some((r) => r.subject === MINIO_SUBJECT)) {
+    // The release's own value survives --reset-then-reuse-values; set on the chart it runs now, it changes nothing else.
+    for (const tag of new Set(minioFormatLosses(render.live, render.after).map((m) => m.before.tag))) {
+      fixes.push(
+        `keep MinIO's image (what the release runs now): helm upgrade ${plan.release} ${plan.chart?.ref ?? 'zilliztech/milvus'} -n ${plan.namespace} --version ${plan.observed.chartVersion} --reuse-values --set minio.image.tag=${tag ?? '<its tag>'}, then plan again; the later upgrade keeps that value`,
+      );
+    }
+    fixes.push('or first move MinIO\'s data to a single-drive (xl-single) MinIO, as the Milvus docs describe for Milvus 2.2.5 and later, then plan again');
   }
   fixes.push(
     'if the change is meant (a planned queue migration, say): back up first, then plan again with --allow-data-changes (in Slack only an approver may give it); it is recorded in the audit trail',

@@ -48,30 +48,57 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/*
-The message queue the ConfigMap names, with the real config template's precedence: pulsar (v2
-values key) > woodpecker > pulsarv3; kafka after those (its block comes later in the real
-template, so it wins); in standalone mode rocksmq/natsmq/woodpecker (standalone.messageQueue)
-last of all. Note: it follows the VALUES, not what renders (4.2.21-4.2.29 name pulsar with no
-Pulsar rendered). Empty when nothing is enabled.
+The message queue the ConfigMap names, with the real config template's precedence (4.2.58
+config.tpl): externalPulsar > pulsar (v2 values key) > woodpecker > pulsarv3; then externalKafka >
+kafka (their block comes later, so it wins); in standalone mode rocksmq/natsmq/woodpecker
+(standalone.messageQueue, through milvus.standalone.messageQueue) last of all. Note: it follows
+the VALUES, not what renders (4.2.21-4.2.29 name pulsar with no Pulsar rendered). Empty when
+nothing is enabled.
 */}}
 {{- define "milvus.messageQueue" -}}
 {{- $v := .Values -}}
 {{- $mq := "" -}}
-{{- if $v.pulsar.enabled -}}{{- $mq = "pulsar" -}}
+{{- if $v.externalPulsar.enabled -}}{{- $mq = "pulsar" -}}
+{{- else if $v.pulsar.enabled -}}{{- $mq = "pulsar" -}}
 {{- else if $v.woodpecker.enabled -}}{{- $mq = "woodpecker" -}}
 {{- else if $v.pulsarv3.enabled -}}{{- $mq = "pulsar" -}}
 {{- end -}}
-{{- if $v.kafka.enabled -}}{{- $mq = "kafka" -}}{{- end -}}
+{{- if or $v.externalKafka.enabled $v.kafka.enabled -}}{{- $mq = "kafka" -}}{{- end -}}
 {{- if not $v.cluster.enabled -}}
-{{- if has $v.standalone.messageQueue (list "rocksmq" "natsmq" "woodpecker") -}}{{- $mq = $v.standalone.messageQueue -}}{{- end -}}
+{{- if has $v.standalone.messageQueue (list "rocksmq" "natsmq" "woodpecker") -}}{{- $mq = include "milvus.standalone.messageQueue" . -}}{{- end -}}
 {{- end -}}
 {{- $mq -}}
 {{- end -}}
 
+{{/*
+The standalone's queue. Charts up to 4.2.x: standalone.messageQueue as given. Charts 5.x
+(fixture.standaloneQueueLookup), as the real 5.0.0 "milvus.standalone.messageQueue": a value
+other than the default woodpecker, or the first revision, is taken as given; otherwise the
+running standalone Deployment is looked up, and the queue its milvus.io/message-queue annotation
+names is kept, "rocksmq" when it has none (a release from a 4.x chart). helm's lookup returns
+nothing without a cluster (helm template, client dry-run): then it says woodpecker.
+*/}}
+{{- define "milvus.standalone.messageQueue" -}}
+{{- $input := .Values.standalone.messageQueue -}}
+{{- if or (not .Values.fixture.standaloneQueueLookup) (ne "woodpecker" $input) (eq (int .Release.Revision) 1) -}}
+{{- $input -}}
+{{- else -}}
+{{- $deploy := lookup "apps/v1" "Deployment" .Release.Namespace (printf "%s-standalone" (include "milvus.fullname" .)) -}}
+{{- if not $deploy -}}
+{{- $input -}}
+{{- else -}}
+{{- $annotations := $deploy.metadata.annotations | default dict -}}
+{{- get $annotations "milvus.io/message-queue" | default "rocksmq" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Address of the queue service named in the ConfigMap (as the real config template writes it). */}}
 {{- define "milvus.pulsarAddress" -}}
+{{- if .Values.externalPulsar.enabled -}}{{ .Values.externalPulsar.host }}{{- else -}}
 {{- $name := ternary .Values.pulsar.name .Values.pulsarv3.name .Values.pulsar.enabled -}}
 {{- if contains $name .Release.Name -}}{{ .Release.Name }}-proxy{{- else -}}{{ .Release.Name }}-{{ $name }}-proxy{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The ConfigMap the pods mount: customConfigMap when set, else <fullname>. */}}
