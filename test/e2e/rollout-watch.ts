@@ -56,12 +56,17 @@ export interface PodEvent {
   readonly tag: string;
   /** deletionTimestamp set: in graceful stop, still running (and still serving Milvus). */
   readonly terminating: boolean;
+  readonly phase: string;
 }
 
-/** Every pod event of the release after the call, in order, until stop(): what a kubelet's pods did. */
-export async function watchPods(namespace: string, release: string): Promise<{ events: PodEvent[]; stop: () => void }> {
+/**
+ * Every pod event of the release (null: of the namespace, the migration's pods too) after the
+ * call, in order, until stop(): what a kubelet's pods did.
+ */
+export async function watchPods(namespace: string, release: string | null): Promise<{ events: PodEvent[]; stop: () => void }> {
   const kc = kubeConfig();
-  const existing = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` });
+  const labelSelector = release === null ? undefined : `app.kubernetes.io/instance=${release}`;
+  const existing = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector });
   const events: PodEvent[] = [];
   const toEvent = (type: PodEvent['type'], pod: V1Pod): PodEvent => ({
     type,
@@ -69,12 +74,13 @@ export async function watchPods(namespace: string, release: string): Promise<{ e
     component: pod.metadata?.labels?.component ?? '?',
     tag: (pod.spec?.containers?.[0]?.image ?? '').split(':').pop() ?? '',
     terminating: Boolean(pod.metadata?.deletionTimestamp),
+    phase: pod.status?.phase ?? '',
   });
   // The pods already there count as added first, so a replay knows every pod alive.
   for (const pod of existing.items) events.push(toEvent('ADDED', pod));
   const request = await new Watch(kc).watch(
     `/api/v1/namespaces/${namespace}/pods`,
-    { resourceVersion: existing.metadata?.resourceVersion, labelSelector: `app.kubernetes.io/instance=${release}` },
+    { resourceVersion: existing.metadata?.resourceVersion, ...(labelSelector ? { labelSelector } : {}) },
     (type: string, pod: V1Pod) => {
       if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') events.push(toEvent(type, pod));
     },
