@@ -214,6 +214,8 @@ export interface RequestStore {
   auditAccess(entry: AccessAuditEntry): Promise<void>;
   log(id: string): Promise<LogEntry[]>;
   history(cluster: string, namespace: string, release: string, limit?: number): Promise<UpgradeRequest[]>;
+  /** The newest request that changed the release (started running), however many came after it. */
+  latestChange(cluster: string, namespace: string, release: string): Promise<UpgradeRequest | null>;
 }
 
 export interface AccessAuditEntry {
