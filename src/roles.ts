@@ -154,7 +154,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
   });
   const handlers = new BotHandlers({
     // A click that reaches Redis late (it stalled) is refused there rather than applied late.
-    store: new RedisRequestStore(fastRedis, config.keyPrefix, {}, { writeWithinMs: CLICK_WRITE_WITHIN_MS }),
+    store: new RedisRequestStore(fastRedis, config.keyPrefix, {}, { writeWithinMs: CLICK_WRITE_WITHIN_MS, retentionMs: config.retentionMs }),
     queue: botQueue,
     sealer,
     storeUp: fastUp,

@@ -59,6 +59,8 @@ export async function reconcileOnce(o: ReconcilerOptions): Promise<Reconciled[]>
     await o.afterEnd?.(request).catch((err: unknown) => o.logger.warn({ requestId: request.id, err: explainError(err) }, 'could not finish what the abandoned request left'));
   }
   if (o.sweepPaused) await sweep(o, o.sweepPaused, now);
+  // Ended requests' records expire (the store's retention); their ids leave the indexes here.
+  await o.store.trimIndexes(now()).catch((err: unknown) => o.logger.warn({ err: explainError(err) }, 'could not trim the request indexes'));
   return ended;
 }
 

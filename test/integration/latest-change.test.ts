@@ -74,7 +74,7 @@ describe('the latest change of a release, behind many later requests', () => {
     await laterRequests('crowded', LATER_REQUESTS);
     expect((await store.history('nowhere', 'default', 'crowded', 50)).every((r) => r.startedAt === null)).toBe(true);
     // Indexed when each run started, in the same write (not found later by a search).
-    expect(await redisEnv.redis.zrange(`${redisEnv.prefix}changes:nowhere/default/crowded`, 0, -1)).toEqual([first.id, second.id]);
+    expect(await redisEnv.redis.zrange(`${redisEnv.prefix}changes:nowhere/default/crowded`, '0', '-1')).toEqual([first.id, second.id]);
     expect((await store.latestChange('nowhere', 'default', 'crowded'))?.id).toBe(second.id);
     expect(await store.latestChange('nowhere', 'default', 'never-changed')).toBeNull();
   });
@@ -106,6 +106,6 @@ describe('the latest change of a release, behind many later requests', () => {
     const index = `${redisEnv.prefix}changes:nowhere/default/legacy`;
     await redisEnv.redis.del(index);
     expect((await store.latestChange('nowhere', 'default', 'legacy'))?.id).toBe(legacy.id);
-    expect(await redisEnv.redis.zrange(index, 0, -1)).toEqual([legacy.id]);
+    expect(await redisEnv.redis.zrange(index, '0', '-1')).toEqual([legacy.id]);
   });
 });
