@@ -15,6 +15,7 @@ import { RedisEditLedger } from './jobs/edit-ledger.js';
 import type { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
 import type { Sealer } from './upgrade/seal.js';
+import { explainError } from './upgrade/errors.js';
 import { startReconciler } from './jobs/reconciler.js';
 import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
 import { resumeLeftPaused, resumeReleaseLeftPaused } from './upgrade/runner/run.js';
@@ -103,6 +104,20 @@ export async function startWorker({ config, logger, connect, store, engine, metr
     afterEnd: async (r) =>
       resumeLeftPaused(r.plan, r.completedSteps, engine.forCluster(r.cluster).ports, (message) => logger.info({ requestId: r.id, message }, 'resuming what an abandoned request left paused'), config.pollIntervalMs),
     sweepPaused: async (t) => resumeReleaseLeftPaused(t.namespace, t.release, engine.forCluster(t.cluster).ports, (message) => logger.info({ release: t.release, message }, 'sweep: resuming'), config.pollIntervalMs),
+    // From Kubernetes too: a pause outlives the loss of everything in Redis, locks included.
+    pausedReleases: async () => {
+      const conn = engine.default();
+      const inNamespace = async (namespace: string) => {
+        try {
+          return (await conn.kube.releasesPausedByBot(namespace)).map((release) => ({ cluster: conn.clusterName, namespace, release }));
+        } catch (err) {
+          logger.warn({ namespace, err: explainError(err) }, 'sweep: could not list the Deployments paused by the bot');
+          return [];
+        }
+      };
+      const found = await Promise.all(config.managedNamespaces.map(inNamespace));
+      return found.flat();
+    },
   });
   closers.push(async () => stopReconciler());
 }

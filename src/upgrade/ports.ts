@@ -114,6 +114,8 @@ export interface ClusterOps {
   patchDeployment(namespace: string, deployment: string, change: DeploymentChange): Promise<void>;
   /** Sets spec.paused and the bot's pause mark (null removes it) in one patch. */
   setPaused(namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void>;
+  /** The releases of the namespace with a Deployment that carries the bot's pause mark. */
+  releasesPausedByBot(namespace: string): Promise<string[]>;
   countPods(namespace: string, labelSelector: string): Promise<number>;
   configMap(namespace: string, name: string): Promise<ConfigMapInfo | null>;
   /** Creates it; when it exists already, leaves it as it is and returns false. */
