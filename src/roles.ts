@@ -149,7 +149,11 @@ export interface BotRoleInputs {
 /** The Slack bot: its commands and buttons, and the request threads it keeps up to date. Returns its HTTP port. */
 export async function startBot({ config, logger, connect, store, engine, metrics, closers, sealer }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
   const { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater } = await loadBotRole();
-  // Plans render on a worker (helm runs there); reads (status, versions) stay here: they run no process.
+  // Plans render on a worker (helm runs there). A bot with no worker or planner in its process
+  // (split mode) also asks a worker for the reads of helm's release records (status, the App
+  // Home's releases): they are Secrets, which its ServiceAccount may not read. Versions (the chart
+  // repository's index) stay here.
+  const readsElsewhere = !config.roles.has('worker') && !config.roles.has('planner');
   const plansQueue = planQueue(fastRedis, config.keyPrefix);
   plansQueue.on('error', () => {});
   const planEventsConnection = connect('plan-events');
@@ -160,6 +164,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
     ...createUpgradeEngine(engine),
     planUpgrade: planner.planUpgrade.bind(planner),
     planRollback: planner.planRollback.bind(planner),
+    ...(readsElsewhere ? { status: planner.status.bind(planner), releases: planner.releases.bind(planner) } : {}),
   };
   // The client for work outside a listener (thread updates, group look-ups).
   const client = new WebClient(config.slack.botToken, {

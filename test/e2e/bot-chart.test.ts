@@ -210,7 +210,9 @@ describe('bot chart: lint and render', () => {
       expect(read, ns).toBeDefined();
       expect(allows(full.rules, 'patch', 'apps', 'deployments')).toBe(true);
       expect(allows(full.rules, 'delete', '', 'secrets')).toBe(true);
-      expect(allows(read.rules, 'list', '', 'secrets')).toBe(true);
+      // Split mode: a worker reads helm's release records for the bot; the bot reads no Secret.
+      expect(allows(read.rules, 'list', '', 'secrets')).toBe(false);
+      expect(allows(read.rules, 'get', '', 'secrets')).toBe(false);
       for (const [verb, group, resource] of [['patch', 'apps', 'deployments'], ['create', '', 'pods'], ['create', '', 'secrets'], ['delete', '', 'configmaps']] as const) {
         expect(allows(read.rules, verb, group, resource), `bot ${verb} ${resource}`).toBe(false);
       }
@@ -444,10 +446,8 @@ describe('bot chart installed on the control plane', () => {
     expect(await wrongAnswers(workerSa, denied, false)).toEqual([]);
   });
 
-  it('the bot (split mode) only reads, and only in the managed namespaces', async () => {
+  it('the bot (split mode) only reads, only in the managed namespaces, and no Secret', async () => {
     const reads = managed.flatMap((namespace) => [
-      { verb: 'list', resource: 'secrets', namespace },
-      { verb: 'get', resource: 'secrets', namespace },
       { verb: 'list', resource: 'deployments.apps', namespace },
       // A plan compares the whole release: its StatefulSets and PVCs too.
       { verb: 'list', resource: 'statefulsets.apps', namespace },
@@ -460,6 +460,9 @@ describe('bot chart installed on the control plane', () => {
     const m = managed[0]!;
     const writes: CanI[] = [
       ...['create', 'update', 'delete'].map((verb) => ({ verb, resource: 'secrets', namespace: m })),
+      // helm's release records (and the Slack and seal keys beside them) are Secrets.
+      ...managed.flatMap((namespace) => ['get', 'list', 'watch'].map((verb) => ({ verb, resource: 'secrets', namespace }))),
+      ...['get', 'list'].map((verb) => ({ verb, resource: 'secrets', namespace: botNs })),
       { verb: 'patch', resource: 'deployments.apps', namespace: m },
       { verb: 'delete', resource: 'statefulsets.apps', namespace: m },
       { verb: 'delete', resource: 'persistentvolumeclaims', namespace: m },
