@@ -5,10 +5,14 @@
  * retention of about a second.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { UpgradeQueue } from '../../src/jobs/queue.js';
+import { reconcileOnce } from '../../src/jobs/reconciler.js';
 import { RedisRequestStore } from '../../src/jobs/requests.js';
+import { createLogger } from '../../src/log.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import { fakePlan } from './plans.js';
-import { testRedis } from './redis.js';
+import { REDIS_URL, testRedis } from './redis.js';
 
 const RETENTION_MS = 1_000;
 const WORKER = { id: 'worker', via: 'worker' } as const;
@@ -50,6 +54,21 @@ describe('retention of requests, their logs and indexes', () => {
     // A line written after the record is gone (the sweep's note) does not live on forever.
     await store.audit(r.id, WORKER, 'resumed what was left paused');
     for (const ttl of await ttls(r.id)) expect(ttl).toBeGreaterThan(0);
+  });
+
+  it('the reconciler\'s periodic pass is what trims the indexes', async () => {
+    const r = await ask('reconciled');
+    await store.reject(r.id, APPROVER, 'not now');
+    await sleep(RETENTION_MS + 200);
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new UpgradeQueue({ connection, prefix: env.prefix, attempts: 1 });
+    try {
+      await reconcileOnce({ store, queue: queue.queue, logger: createLogger({ level: 'silent' }) });
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    expect(await historyIds('reconciled')).toEqual([]);
   });
 
   it('a request waiting for votes is kept until its deadline plus the retention', async () => {
