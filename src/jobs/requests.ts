@@ -453,13 +453,16 @@ export class RedisRequestStore implements RequestStore {
         for (const key of keys) {
           const place = releaseOfKey(key.slice(prefix.length));
           if (!place) continue;
-          // Fills the changes index first: the latest change must be known before anything expires.
-          if (kind === 'history') await this.latestChange(place.cluster, place.namespace, place.release);
-          const old = await this.redis.zrangebyscore(key, '-inf', cutoff);
-          for (const id of old) {
+          let indexed = false;
+          for (const id of await this.redis.zrangebyscore(key, '-inf', cutoff)) {
             const ttl = await this.redis.pttl(this.key('req', id));
             if (ttl === -2) dropped += await this.redis.zrem(key, id);
-            else if (ttl === -1 && kind === 'history') await this.applyRetention(id);
+            else if (ttl === -1 && kind === 'history') {
+              // Fills the changes index first: the latest change must be known before anything expires.
+              if (!indexed) await this.latestChange(place.cluster, place.namespace, place.release);
+              indexed = true;
+              await this.applyRetention(id);
+            }
           }
         }
       } while (cursor !== '0');

@@ -241,7 +241,7 @@ describe('bot chart: lint and render', () => {
         logLevel: 'debug', keyPrefix: 'k:', kubeContext: 'prod', milvusChartRepoName: 'z', milvusChartRepoUrl: 'http://charts.example',
         helmTimeoutSeconds: 600, rolloutTimeoutSeconds: 60, coordinatorMinReadySeconds: 5, healthSettleSeconds: 7, pollIntervalMs: 500,
         migrationImage: 'm:1', metaRootPath: 'r', migrationStorageClass: 'sc', etcdEndpoint: 'etcd:2379', sessionWaitSeconds: 10,
-        approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, workerConcurrency: 3, jobAttempts: 4,
+        approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, requestRetentionDays: 45, workerConcurrency: 3, jobAttempts: 4,
         jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8, botWorkDeferMs: 500, planTimeoutSeconds: 60, planConcurrency: 2,
         reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000, redisCommandTimeoutMs: 1500,
       },
@@ -528,10 +528,12 @@ describe('bot chart installed on the control plane', () => {
     expect(outside.code).not.toBe(0);
     expect(outside.out).toMatch(/forbidden/i);
 
-    // The bot's token plans but cannot change anything.
+    // The bot's token reads no Secret, so not helm's records either: plans (and status) are a
+    // worker's to read for it; and it cannot change anything.
     const botKc = await kubeconfigFor(`${fullname}-bot`);
     const plan = await cliAs(botKc, ['plan', 'my-release', '2.4.17', '-n', m, '--json']);
-    expect(plan.code, plan.out).toBe(0);
+    expect(plan.code, plan.out).not.toBe(0);
+    expect(plan.out).toMatch(/helm's record of my-release \(its Secrets\) \(403: secrets is forbidden/);
     const before = await helmStatus(m, 'my-release');
     const refused = await cliAs(botKc, ['upgrade', 'my-release', '2.4.17', '-n', m, '--yes', '--no-record']);
     expect(refused.code).not.toBe(0);
