@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from './upgrade/plan.js';
+import { DEFAULT_REQUEST_RETENTION_DAYS } from './upgrade/requests.js';
 
 /**
  * bot: Slack; worker: runs upgrades and renders plans; planner: renders plans only (beside a bot
@@ -52,6 +53,14 @@ const schema = z.object({
   /** Votes before a rollback runs, never the asker's own; 0 (no consent) only when set so. */
   ROLLBACK_APPROVALS: int(0, 10).default(1),
   REQUEST_TTL_MINUTES: int(1, 7 * 24 * 60).default(60),
+  /** How long an ended request's record and log are kept (the latest change of a release: always). */
+  REQUEST_RETENTION_DAYS: int(1, 36_500).default(DEFAULT_REQUEST_RETENTION_DAYS),
+  /** Where the worker looks for Deployments the bot left paused even when Redis knows nothing (the chart sets it). */
+  MANAGED_NAMESPACES: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((n) => n.trim()).filter((n) => n !== ''))
+    .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'namespace names, separated by commas'))),
   WORKER_CONCURRENCY: int(1, 100).default(2),
   JOB_ATTEMPTS: int(1, 50).default(5),
   JOB_BACKOFF_MS: int(100, 600_000).default(5000),
@@ -111,6 +120,10 @@ export interface AppConfig {
   readonly plan: PlanSettings;
   readonly pollIntervalMs: number;
   readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
+  /** How long ended requests' records and logs are kept in Redis. */
+  readonly retentionMs: number;
+  /** The namespaces (of the default cluster) the sweep searches for Deployments the bot left paused. */
+  readonly managedNamespaces: readonly string[];
   readonly worker: {
     readonly concurrency: number;
     readonly attempts: number;
@@ -199,6 +212,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     pollIntervalMs: e.POLL_INTERVAL_MS,
     approvals: { needed: e.APPROVALS_NEEDED, allowSelf: e.ALLOW_SELF_APPROVAL, ttlMs: e.REQUEST_TTL_MINUTES * 60_000, rollbackNeeded: e.ROLLBACK_APPROVALS },
+    retentionMs: e.REQUEST_RETENTION_DAYS * 86_400_000,
+    managedNamespaces: e.MANAGED_NAMESPACES,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       attempts: e.JOB_ATTEMPTS,

@@ -53,7 +53,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     return r;
   };
   const redis = connect('store');
-  const store = new RedisRequestStore(redis, config.keyPrefix);
+  const store = new RedisRequestStore(redis, config.keyPrefix, {}, { retentionMs: config.retentionMs });
   // The bot's requests and /readyz: answer now or fail now.
   const fastRedis = connect('bot-store', true);
   await readyOrFailed(fastRedis, 5000);

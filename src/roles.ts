@@ -15,6 +15,7 @@ import { RedisEditLedger } from './jobs/edit-ledger.js';
 import type { UpgradeQueue } from './jobs/queue.js';
 import { createUpgradeWorker } from './jobs/worker.js';
 import type { Sealer } from './upgrade/seal.js';
+import { explainError } from './upgrade/errors.js';
 import { startReconciler } from './jobs/reconciler.js';
 import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
 import { resumeLeftPaused, resumeReleaseLeftPaused } from './upgrade/runner/run.js';
@@ -103,6 +104,20 @@ export async function startWorker({ config, logger, connect, store, engine, metr
     afterEnd: async (r) =>
       resumeLeftPaused(r.plan, r.completedSteps, engine.forCluster(r.cluster).ports, (message) => logger.info({ requestId: r.id, message }, 'resuming what an abandoned request left paused'), config.pollIntervalMs),
     sweepPaused: async (t) => resumeReleaseLeftPaused(t.namespace, t.release, engine.forCluster(t.cluster).ports, (message) => logger.info({ release: t.release, message }, 'sweep: resuming'), config.pollIntervalMs),
+    // From Kubernetes too: a pause outlives the loss of everything in Redis, locks included.
+    pausedReleases: async () => {
+      const conn = engine.default();
+      const inNamespace = async (namespace: string) => {
+        try {
+          return (await conn.kube.releasesPausedByBot(namespace)).map((release) => ({ cluster: conn.clusterName, namespace, release }));
+        } catch (err) {
+          logger.warn({ namespace, err: explainError(err) }, 'sweep: could not list the Deployments paused by the bot');
+          return [];
+        }
+      };
+      const found = await Promise.all(config.managedNamespaces.map(inNamespace));
+      return found.flat();
+    },
   });
   closers.push(async () => stopReconciler());
 }
@@ -134,7 +149,11 @@ export interface BotRoleInputs {
 /** The Slack bot: its commands and buttons, and the request threads it keeps up to date. Returns its HTTP port. */
 export async function startBot({ config, logger, connect, store, engine, metrics, closers, sealer }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
   const { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater } = await loadBotRole();
-  // Plans render on a worker (helm runs there); reads (status, versions) stay here: they run no process.
+  // Plans render on a worker (helm runs there). A bot with no worker or planner in its process
+  // (split mode) also asks a worker for the reads of helm's release records (status, the App
+  // Home's releases): they are Secrets, which its ServiceAccount may not read. Versions (the chart
+  // repository's index) stay here.
+  const readsElsewhere = !config.roles.has('worker') && !config.roles.has('planner');
   const plansQueue = planQueue(fastRedis, config.keyPrefix);
   plansQueue.on('error', () => {});
   const planEventsConnection = connect('plan-events');
@@ -145,6 +164,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
     ...createUpgradeEngine(engine),
     planUpgrade: planner.planUpgrade.bind(planner),
     planRollback: planner.planRollback.bind(planner),
+    ...(readsElsewhere ? { status: planner.status.bind(planner), releases: planner.releases.bind(planner) } : {}),
   };
   // The client for work outside a listener (thread updates, group look-ups).
   const client = new WebClient(config.slack.botToken, {
@@ -154,7 +174,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
   });
   const handlers = new BotHandlers({
     // A click that reaches Redis late (it stalled) is refused there rather than applied late.
-    store: new RedisRequestStore(fastRedis, config.keyPrefix, {}, { writeWithinMs: CLICK_WRITE_WITHIN_MS }),
+    store: new RedisRequestStore(fastRedis, config.keyPrefix, {}, { writeWithinMs: CLICK_WRITE_WITHIN_MS, retentionMs: config.retentionMs }),
     queue: botQueue,
     sealer,
     storeUp: fastUp,

@@ -8,7 +8,7 @@ import { UpgradeError } from '../upgrade/errors.js';
 import { requestChange } from '../upgrade/lifecycle/request-change.js';
 import { fingerprint, type Plan } from '../upgrade/plan.js';
 import { rollbackPlanFor } from '../upgrade/planner/rollback.js';
-import { differencesSince, latestChange, rollbackRefusal } from '../upgrade/planner/rollback-consent.js';
+import { differencesSince, rollbackRefusal } from '../upgrade/planner/rollback-consent.js';
 import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
 import type { UpgradeRequest } from '../upgrade/requests.js';
 import type { AccessTarget, Action } from './access.js';
@@ -31,7 +31,7 @@ export interface RollbackDeps {
 /** `/milvus rollback <release>`. */
 export async function rollbackRelease(d: RollbackDeps, cluster: string | undefined, target: Required<AccessTarget>, c: Caller): Promise<void> {
   await d.allow(c, 'rollback', target);
-  const latest = latestChange(await d.store.history(target.cluster, target.namespace, target.release, 50));
+  const latest = await d.store.latestChange(target.cluster, target.namespace, target.release);
   // The bot's own latest change is undone by the rollback planned with it, or not at all; only a
   // release the bot never changed gets a rollback planned from what the cluster shows.
   if (latest) return rollbackOf(d, latest, c);
@@ -53,9 +53,10 @@ export async function rollbackOf(d: RollbackDeps, original: UpgradeRequest, c: C
   const home = original.place?.channel;
   if (home && home !== c.channel) await d.allow({ ...c, channel: home }, 'rollback', target, original.id);
   const now = d.now();
-  const history = await d.store.history(original.cluster, original.namespace, original.release, 50);
+  // The store's latest change, whatever number of requests came after it (plans, refusals).
+  const latest = await d.store.latestChange(original.cluster, original.namespace, original.release);
   const asked = original.rollbackRequest ? await d.store.get(original.rollbackRequest) : null;
-  const refusal = rollbackRefusal(original, history, asked, now);
+  const refusal = rollbackRefusal(original, latest ? [original, latest] : [original], asked, now);
   if (refusal) return ephemeral(c, `${esc(refusal)}.`, thread);
   const { state } = await d.engine.status(original.cluster, original.namespace, original.release);
   const differences = differencesSince(original.leftBehind, state);

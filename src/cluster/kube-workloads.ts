@@ -8,7 +8,7 @@ import { api, orNull, strategic } from './kube-api.js';
 import type { DeploymentChange, PodHealth, StatefulSetRollout } from '../upgrade/ports.js';
 import type { KubeObject } from '../upgrade/objects.js';
 import type { ComponentState } from '../upgrade/state.js';
-import { MARK_HELM_REVISION_ANNOTATION, PAUSED_BY_BOT_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
+import { MARK_HELM_REVISION_ANNOTATION, PAUSED_BY_BOT_ANNOTATION, PAUSED_BY_BOT_LABEL, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../upgrade/steps.js';
 import { releasePodSelector } from '../upgrade/milvus/names.js';
 
 /** True when every matchLabels pair of the Deployment's selector is on the pod. */
@@ -151,11 +151,20 @@ export class KubeWorkloads {
   }
 
   async setPaused(namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void> {
-    // One merge patch: the pause and the bot's mark change together, so a mark never names a running Deployment.
-    const body = { metadata: { annotations: { [PAUSED_BY_BOT_ANNOTATION]: mark } }, spec: { paused } };
+    // One merge patch: the pause and the bot's mark (annotation and label) change together, so a
+    // mark never names a running Deployment.
+    const body = { metadata: { annotations: { [PAUSED_BY_BOT_ANNOTATION]: mark }, labels: { [PAUSED_BY_BOT_LABEL]: mark === null ? null : 'true' } }, spec: { paused } };
     await api(`${paused ? 'pausing' : 'resuming'} Deployment ${deployment}`, () =>
       this.apps.patchNamespacedDeployment({ name: deployment, namespace, body }, strategic),
     );
+  }
+
+  async releasesPausedByBot(namespace: string): Promise<string[]> {
+    const list = await api(`listing the Deployments paused by the bot in ${namespace}`, () =>
+      this.apps.listNamespacedDeployment({ namespace, labelSelector: PAUSED_BY_BOT_LABEL }),
+    );
+    const releases = list.items.map((d) => d.metadata?.labels?.['app.kubernetes.io/instance']).filter((r): r is string => !!r);
+    return [...new Set(releases)].sort();
   }
 
   async countPods(namespace: string, labelSelector: string): Promise<number> {

@@ -5,27 +5,39 @@
  * (bench/RESULTS.md). The bot adds a job to this queue and waits for its result; any worker
  * replica may take it. Planning changes nothing, so a job lost with a dying worker or bot loses
  * no work: the bot's wait times out and says so, and the person asks again.
+ *
+ * A bot without a worker or planner role in its process (split mode) also asks here for the reads
+ * that go through helm's release records (`status`, the releases of a namespace): those records
+ * are Secrets, and the split-mode bot's ServiceAccount may read no Secret (issue 25).
  */
 import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { UpgradeError, explainError, type ErrorCode } from '../upgrade/errors.js';
 import type { Plan } from '../upgrade/plan.js';
 import type { UpgradeEngine } from '../upgrade/ports.js';
+import type { HelmReleaseInfo } from '../upgrade/state.js';
 import { bullPrefix } from './queue.js';
 
 export const PLAN_QUEUE_NAME = 'milvus-plans';
 
 type UpgradeInput = Parameters<UpgradeEngine['planUpgrade']>[1];
+type StatusResult = Awaited<ReturnType<UpgradeEngine['status']>>;
 
 export type PlanJobData =
   | { readonly kind: 'upgrade'; readonly cluster?: string; readonly input: UpgradeInput }
-  | { readonly kind: 'rollback'; readonly cluster?: string; readonly namespace: string; readonly release: string };
+  | { readonly kind: 'rollback'; readonly cluster?: string; readonly namespace: string; readonly release: string }
+  | { readonly kind: 'status'; readonly cluster?: string; readonly namespace: string; readonly release: string }
+  | { readonly kind: 'releases'; readonly cluster?: string; readonly namespace?: string };
 
 /**
  * A refusal is a result, not a failed job: the person must see the engine's own words (code,
  * message, details), which a BullMQ failure would flatten into one string.
  */
-export type PlanJobResult = { readonly plan: Plan } | { readonly error: { readonly code: ErrorCode | null; readonly message: string; readonly details: readonly string[] } };
+export type PlanJobResult =
+  | { readonly plan: Plan }
+  | { readonly status: StatusResult }
+  | { readonly releases: HelmReleaseInfo[] }
+  | { readonly error: { readonly code: ErrorCode | null; readonly message: string; readonly details: readonly string[] } };
 
 /** Finished plan jobs stay this long: the waiting bot reads the result from the job if the event came first. */
 const KEEP_SECONDS = 600;
@@ -37,24 +49,40 @@ export interface RemotePlannerOptions {
   readonly timeoutMs: number;
 }
 
-/** The bot's side: planUpgrade/planRollback of the UpgradeEngine, rendered by a worker. */
+/**
+ * The bot's side: planUpgrade/planRollback of the UpgradeEngine, rendered by a worker; and, for a
+ * bot that may not read helm's records itself, status and releases read by a worker.
+ */
 export class RemotePlanner {
   constructor(private readonly o: RemotePlannerOptions) {}
 
-  planUpgrade(cluster: string | undefined, input: UpgradeInput): Promise<Plan> {
-    return this.plan({ kind: 'upgrade', ...(cluster ? { cluster } : {}), input }, `${input.release} to ${input.version}`);
+  async planUpgrade(cluster: string | undefined, input: UpgradeInput): Promise<Plan> {
+    return planOf(await this.ask({ kind: 'upgrade', ...(cluster ? { cluster } : {}), input }, 'render', `the plan of ${input.release} to ${input.version}`));
   }
 
-  planRollback(cluster: string | undefined, namespace: string, release: string): Promise<Plan> {
-    return this.plan({ kind: 'rollback', ...(cluster ? { cluster } : {}), namespace, release }, `the rollback of ${release}`);
+  async planRollback(cluster: string | undefined, namespace: string, release: string): Promise<Plan> {
+    return planOf(await this.ask({ kind: 'rollback', ...(cluster ? { cluster } : {}), namespace, release }, 'render', `the plan of the rollback of ${release}`));
   }
 
-  private async plan(data: PlanJobData, what: string): Promise<Plan> {
+  async status(cluster: string | undefined, namespace: string, release: string): Promise<StatusResult> {
+    const result = await this.ask({ kind: 'status', ...(cluster ? { cluster } : {}), namespace, release }, 'read', `the status of ${release}`);
+    if (!('status' in result)) throw new Error(`the worker answered a status read without a status`);
+    return result.status;
+  }
+
+  async releases(cluster: string | undefined, namespace?: string): Promise<HelmReleaseInfo[]> {
+    const result = await this.ask({ kind: 'releases', ...(cluster ? { cluster } : {}), ...(namespace ? { namespace } : {}) }, 'read', `the releases of ${namespace ?? 'every namespace'}`);
+    if (!('releases' in result)) throw new Error(`the worker answered a release list without releases`);
+    return result.releases;
+  }
+
+  /** `what`: what the worker is asked for, as a person reads it ("the plan of ..."). */
+  private async ask(data: PlanJobData, verb: 'render' | 'read', what: string): Promise<Exclude<PlanJobResult, { error: unknown }>> {
     // No worker or planner connected: said at once rather than after the whole timeout (a slot of
     // the bot's work is not held for nothing). A Redis that refuses CLIENT LIST (an ACL user
     // without it) only loses this shortcut.
     if ((await this.o.queue.getWorkersCount().catch(() => null)) === 0) {
-      throw new UpgradeError('transient', `no worker or planner is running to render the plan of ${what}: nothing was changed`, [
+      throw new UpgradeError('transient', `no worker or planner is running to ${verb} ${what}: nothing was changed`, [
         'start a worker (ROLES=worker) or a planner (ROLES=planner) on this Redis and key prefix, then ask again',
       ]);
     }
@@ -67,19 +95,24 @@ export class RemotePlanner {
       if (state === 'waiting' || state === 'prioritized' || state === 'delayed') {
         // Nobody took it: take it back, so that a worker starting later does not render it for nobody.
         await job.remove().catch(() => {});
-        throw new UpgradeError('transient', `no worker took the plan of ${what} within ${Math.round(this.o.timeoutMs / 1000)} s: nothing was changed`, [
+        throw new UpgradeError('transient', `no worker took ${what} within ${Math.round(this.o.timeoutMs / 1000)} s: nothing was changed`, [
           'the workers (ROLES=worker) may all be down or busy; look at /readyz and the queue dashboard, then ask again',
         ]);
       }
-      if (state === 'active') throw new UpgradeError('timeout', `the plan of ${what} took longer than ${Math.round(this.o.timeoutMs / 1000)} s on a worker: nothing was changed`, ['ask again; if it keeps happening, look at the worker\'s log (helm or the API server is slow)']);
-      throw new UpgradeError('transient', `the plan of ${what} failed on a worker: ${explainError(err)}`, ['nothing was changed; ask again']);
+      if (state === 'active') throw new UpgradeError('timeout', `${what} took longer than ${Math.round(this.o.timeoutMs / 1000)} s on a worker: nothing was changed`, ['ask again; if it keeps happening, look at the worker\'s log (helm or the API server is slow)']);
+      throw new UpgradeError('transient', `${what} failed on a worker: ${explainError(err)}`, ['nothing was changed; ask again']);
     }
     if ('error' in result) {
       const e = result.error;
       throw e.code ? new UpgradeError(e.code, e.message, e.details) : new Error(e.message);
     }
-    return result.plan;
+    return result;
   }
+}
+
+function planOf(result: Exclude<PlanJobResult, { error: unknown }>): Plan {
+  if (!('plan' in result)) throw new Error('the worker answered a plan request without a plan');
+  return result.plan;
 }
 
 export function planQueue(connection: ConnectionOptions, prefix: string): Queue<PlanJobData, PlanJobResult> {
@@ -93,8 +126,8 @@ export function planQueueEvents(connection: ConnectionOptions, prefix: string): 
 export interface PlanWorkerOptions {
   readonly connection: ConnectionOptions;
   readonly prefix: string;
-  /** The engine that renders (helm, the API server), on the worker. */
-  readonly engine: Pick<UpgradeEngine, 'planUpgrade' | 'planRollback'>;
+  /** The engine that renders (helm, the API server), on the worker; and reads for a split-mode bot. */
+  readonly engine: Pick<UpgradeEngine, 'planUpgrade' | 'planRollback'> & Partial<Pick<UpgradeEngine, 'status' | 'releases'>>;
   readonly logger: Logger;
   /** Plans rendered at once by this worker. */
   readonly concurrency: number;
@@ -102,10 +135,17 @@ export interface PlanWorkerOptions {
 
 /** The worker's side: renders each plan and returns it, or the engine's refusal. */
 export function createPlanWorker(o: PlanWorkerOptions): Worker<PlanJobData, PlanJobResult> {
+  const read = async (d: Extract<PlanJobData, { kind: 'status' | 'releases' }>): Promise<PlanJobResult> => {
+    const { status, releases } = o.engine;
+    if (!status || !releases) throw new UpgradeError('transient', 'this worker reads no release for the bot: nothing was changed', ['ask again (another worker may take it)']);
+    if (d.kind === 'status') return { status: await status(d.cluster, d.namespace, d.release) };
+    return { releases: await releases(d.cluster, d.namespace) };
+  };
   const render = async (job: Job<PlanJobData, PlanJobResult>): Promise<PlanJobResult> => {
     const d = job.data;
     const started = Date.now();
     try {
+      if (d.kind === 'status' || d.kind === 'releases') return await read(d);
       const plan = d.kind === 'upgrade' ? await o.engine.planUpgrade(d.cluster, d.input) : await o.engine.planRollback(d.cluster, d.namespace, d.release);
       o.logger.info({ planJob: job.id, kind: d.kind, plan: plan.id, ms: Date.now() - started }, 'plan rendered');
       return { plan };

@@ -8,7 +8,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { explainError } from '../upgrade/errors.js';
-import { deriveState, isTerminal, type Actor, type UpgradeRequest } from '../upgrade/requests.js';
+import { deriveState, isTerminal, releaseKey, type Actor, type UpgradeRequest } from '../upgrade/requests.js';
 import type { UpgradeJobData } from './queue.js';
 import type { RedisRequestStore } from './requests.js';
 
@@ -31,7 +31,19 @@ export interface ReconcilerOptions {
    * resumes the Deployments that still carry the bot's pause mark, and returns them (issue 25,
    * item 4: a run that ended without resuming, e.g. after Redis lost the record).
    */
-  readonly sweepPaused?: (target: { readonly cluster: string; readonly namespace: string; readonly release: string }) => Promise<string[]>;
+  readonly sweepPaused?: (target: ReleaseTarget) => Promise<string[]>;
+  /**
+   * The releases whose Deployments carry the bot's pause mark, found in Kubernetes (the managed
+   * namespaces): swept too when no request acts on them, so a pause outlives even the loss of
+   * every key in Redis, locks included.
+   */
+  readonly pausedReleases?: () => Promise<ReleaseTarget[]>;
+}
+
+export interface ReleaseTarget {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly release: string;
 }
 
 export interface Reconciled {
@@ -59,14 +71,16 @@ export async function reconcileOnce(o: ReconcilerOptions): Promise<Reconciled[]>
     await o.afterEnd?.(request).catch((err: unknown) => o.logger.warn({ requestId: request.id, err: explainError(err) }, 'could not finish what the abandoned request left'));
   }
   if (o.sweepPaused) await sweep(o, o.sweepPaused, now);
+  // Ended requests' records expire (the store's retention); their ids leave the indexes here.
+  await o.store.trimIndexes(now()).catch((err: unknown) => o.logger.warn({ err: explainError(err) }, 'could not trim the request indexes'));
   return ended;
 }
 
 /** Releases whose last request ended (or is gone) but whose Deployments the bot left paused. */
 async function sweep(o: ReconcilerOptions, sweepPaused: NonNullable<ReconcilerOptions['sweepPaused']>, now: () => number): Promise<void> {
-  for (const lock of await o.store.locks()) {
+  for (const lock of await sweepTargets(o)) {
     try {
-      const holder = await o.store.get(lock.holder);
+      const holder = lock.holder === null ? null : await o.store.get(lock.holder);
       if (holder && !isTerminal(deriveState(holder, now()))) continue;
       // Checked again just before: a new request may have taken the release meanwhile.
       if (await o.store.activeFor(lock.cluster, lock.namespace, lock.release, now())) continue;
@@ -79,6 +93,21 @@ async function sweep(o: ReconcilerOptions, sweepPaused: NonNullable<ReconcilerOp
       o.logger.warn({ release: lock.release, err: explainError(err) }, 'sweep: could not resume what was left paused');
     }
   }
+}
+
+/** The releases Redis knows (their locks) and those Kubernetes shows paused by the bot, once each. */
+async function sweepTargets(o: ReconcilerOptions): Promise<Array<ReleaseTarget & { readonly holder: string | null }>> {
+  const targets = new Map<string, ReleaseTarget & { holder: string | null }>();
+  for (const lock of await o.store.locks()) targets.set(releaseKey(lock.cluster, lock.namespace, lock.release), lock);
+  try {
+    for (const t of (await o.pausedReleases?.()) ?? []) {
+      const key = releaseKey(t.cluster, t.namespace, t.release);
+      if (!targets.has(key)) targets.set(key, { ...t, holder: null });
+    }
+  } catch (err) {
+    o.logger.warn({ err: explainError(err) }, 'sweep: could not list the Deployments paused by the bot');
+  }
+  return [...targets.values()];
 }
 
 async function whyAbandoned(o: ReconcilerOptions, r: UpgradeRequest, now: number): Promise<string | null> {

@@ -1,13 +1,16 @@
 import type { Redis } from 'ioredis';
 import { UpgradeError } from '../upgrade/errors.js';
 import type { AccessAuditEntry, RequestStore } from '../upgrade/ports.js';
+import { latestChange } from '../upgrade/planner/rollback-consent.js';
 import {
+  DEFAULT_REQUEST_RETENTION_DAYS,
   deriveState,
   endedWith,
   isTerminal,
   newRequest,
   releaseKey,
   requestedEntry,
+  retainUntil,
   withApproval,
   withCancelAsked,
   withPhase,
@@ -31,22 +34,46 @@ export class ReleaseBusy extends UpgradeError {
   }
 }
 
+// How long a request's record (KEYS[1]) and log (KEYS[2]) are kept: until ARGV[1] (ms, '' for
+// as long as they live), except that the latest change of the release (the top of its changes
+// index, KEYS[3]; ARGV[2] the request's id) is always kept: rollback consent needs it.
+const retainLua = (until: string, id: string) => `do
+  local top = redis.call('ZREVRANGE', KEYS[3], 0, 0)
+  if ${until} == '' or top[1] == ${id} then
+    redis.call('PERSIST', KEYS[1])
+    redis.call('PERSIST', KEYS[2])
+  else
+    redis.call('PEXPIREAT', KEYS[1], ${until})
+    redis.call('PEXPIREAT', KEYS[2], ${until})
+  end
+end`;
+const RETAIN = retainLua('ARGV[1]', 'ARGV[2]');
+
 // Writes a request record only if its revision is still the one read (optimistic locking
 // without WATCH, which a shared connection cannot use safely).
 // ARGV[3]: the latest time (Redis's clock, ms) the write may still land, '' for any time: a write
 // sent just before Redis stalled is refused when Redis wakes up later, never applied late.
+// In the same atomic step: a request that started running (ARGV[5], its startedAt, '' for not
+// started) enters its release's changes index (KEYS[3]), so the latest change is found however
+// many requests come after it; and the record's retention is set (see RETAIN). Returns
+// {1, the previous latest change ('' for none or unchanged)}, {0} on a concurrent write, {-2} late.
 const CAS_RECORD = `
 if ARGV[3] ~= '' then
   local t = redis.call('TIME')
-  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then return -2 end
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then return {-2, ''} end
 end
 local rev = redis.call('HGET', KEYS[1], 'rev')
-if rev == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'json', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
-  redis.call('HINCRBY', KEYS[1], 'ver', 1)
-  return 1
+if rev ~= ARGV[1] then return {0, ''} end
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'rev', tostring(tonumber(ARGV[1]) + 1))
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+local previous = ''
+if ARGV[5] ~= '' and not redis.call('ZSCORE', KEYS[3], ARGV[6]) then
+  local top = redis.call('ZREVRANGE', KEYS[3], 0, 0)
+  if top[1] then previous = top[1] end
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 end
-return 0`;
+${retainLua('ARGV[4]', 'ARGV[6]')}
+return {1, previous}`;
 
 /** Seams for tests that widen race windows; never set in production. */
 export interface StoreTestHooks {
@@ -60,6 +87,12 @@ export interface StoreOptions {
    * (the bot's clicks: a stalled Redis must not apply a vote minutes later). Unset: no limit.
    */
   readonly writeWithinMs?: number;
+  /**
+   * How long an ended request's record and log are kept (ms; default
+   * DEFAULT_REQUEST_RETENTION_DAYS): see retainUntil. The latest change of each release and any
+   * request that has not ended are kept whatever this says.
+   */
+  readonly retentionMs?: number;
 }
 
 /** A change refused by Redis because it arrived too late (see StoreOptions.writeWithinMs). */
@@ -77,7 +110,8 @@ const CLOCK_CHECK_MS = 60_000;
 
 // Creates a request: takes the release's lock only if it still holds the id read (ARGV[1], ''
 // for none) and, in the same atomic step, writes the record, its history entry and its first
-// log line. Nobody can see the new lock without its record.
+// log line, kept until ARGV[6] ('' for as long as they live: see retainUntil). Nobody can see the
+// new lock without its record.
 const CREATE = `
 local cur = redis.call('GET', KEYS[1])
 if not ((cur == false and ARGV[1] == '') or cur == ARGV[1]) then return 0 end
@@ -85,7 +119,32 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'json', ARGV[3], 'rev', '0', 'ver', '1')
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('PEXPIREAT', KEYS[2], ARGV[6])
+  redis.call('PEXPIREAT', KEYS[4], ARGV[6])
+end
 return 1`;
+
+// Appends a log line (KEYS[2]) to a request (KEYS[1]); the line lives as long as the record: a
+// log written after its record expired (or without one) expires ARGV[2] ms from now.
+const APPEND_LOG = `
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+if ttl == -2 then ttl = tonumber(ARGV[2]) end
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end`;
+
+/** The parts of a per-release key (`cluster/namespace/release`); a cluster name may hold "/". */
+function releaseOfKey(key: string): { cluster: string; namespace: string; release: string } | null {
+  const parts = key.split('/');
+  if (parts.length < 3) return null;
+  const release = parts.pop()!;
+  const namespace = parts.pop()!;
+  return { cluster: parts.join('/'), namespace, release };
+}
 
 type Mutation = (r: UpgradeRequest) => UpgradeRequest | null;
 
@@ -104,6 +163,10 @@ export class RedisRequestStore implements RequestStore {
   ) {}
 
   private redisClock: { offsetMs: number; checkedAt: number } | null = null;
+
+  private get retentionMs(): number {
+    return this.options.retentionMs ?? DEFAULT_REQUEST_RETENTION_DAYS * 86_400_000;
+  }
 
   /** The latest Redis time a change sent now may land, or '' without a limit. */
   private async notAfter(): Promise<string> {
@@ -164,7 +227,8 @@ export class RedisRequestStore implements RequestStore {
       const first = requestedEntry(input, now);
       await this.hooks.beforeRecordWrite?.();
       const keys = [lockKey, this.key('req', id), this.key('history', releaseKey(plan.cluster, plan.namespace, plan.release)), this.key('log', id)];
-      const won = await this.redis.eval(CREATE, keys.length, ...keys, holder ?? '', id, JSON.stringify(request), String(now), JSON.stringify(first));
+      const until = retainUntil(request, now, this.retentionMs);
+      const won = await this.redis.eval(CREATE, keys.length, ...keys, holder ?? '', id, JSON.stringify(request), String(now), JSON.stringify(first), until === null ? '' : String(until));
       if (won !== 1) continue;
       await this.redis.publish(this.changedChannel(), id);
       return request;
@@ -194,9 +258,13 @@ export class RedisRequestStore implements RequestStore {
       const current = JSON.parse(json) as UpgradeRequest;
       const next = mutate(current);
       if (!next) return { request: current, changed: false };
-      const ok = await this.redis.eval(CAS_RECORD, 1, key, rev, JSON.stringify(next), notAfter);
+      const until = retainUntil(next, Date.now(), this.retentionMs);
+      const keys = [key, this.key('log', id), this.changesKey(next)];
+      const [ok, previous] = (await this.redis.eval(CAS_RECORD, keys.length, ...keys, rev, JSON.stringify(next), notAfter, until === null ? '' : String(until), next.startedAt === null ? '' : String(next.startedAt), id)) as [number, string];
       if (ok === -2) throw new LateWrite(id, this.options.writeWithinMs ?? 0);
       if (ok === 1) {
+        // The change it replaces as the latest is no longer kept for rollback consent.
+        if (previous) await this.applyRetention(previous);
         await this.redis.publish(this.changedChannel(), id);
         return { request: next, changed: true };
       }
@@ -307,7 +375,7 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async appendLog(id: string, entry: LogEntry): Promise<void> {
-    await this.redis.multi().rpush(this.key('log', id), JSON.stringify(entry)).hincrby(this.key('req', id), 'ver', 1).exec();
+    await this.redis.eval(APPEND_LOG, 2, this.key('req', id), this.key('log', id), JSON.stringify(entry), String(this.retentionMs));
     await this.redis.publish(this.changedChannel(), id);
   }
 
@@ -326,6 +394,80 @@ export class RedisRequestStore implements RequestStore {
 
   async log(id: string): Promise<LogEntry[]> {
     return (await this.redis.lrange(this.key('log', id), 0, -1)).map((s) => JSON.parse(s) as LogEntry);
+  }
+
+  /** The index of the requests of a release that started running, by startedAt. */
+  private changesKey(r: Pick<UpgradeRequest, 'cluster' | 'namespace' | 'release'>): string {
+    return this.key('changes', releaseKey(r.cluster, r.namespace, r.release));
+  }
+
+  /**
+   * The newest request that changed the release (started running), however many requests came
+   * after it (plans, refusals, rejections). Found in the changes index written when a run starts;
+   * a release whose index is empty (records from before it existed) is looked up in its whole
+   * history once, and the index filled in.
+   */
+  async latestChange(cluster: string, namespace: string, release: string): Promise<UpgradeRequest | null> {
+    const key = this.changesKey({ cluster, namespace, release });
+    const top = await this.redis.zrevrange(key, 0, 9);
+    if (top.length > 0) return latestChange(await this.records(top));
+    const changes: UpgradeRequest[] = [];
+    const historyKey = this.key('history', releaseKey(cluster, namespace, release));
+    for (let start = 0; ; start += 200) {
+      const ids = await this.redis.zrange(historyKey, String(start), String(start + 199));
+      changes.push(...(await this.records(ids)).filter((r) => r.startedAt !== null));
+      if (ids.length < 200) break;
+    }
+    if (changes.length === 0) return null;
+    await this.redis.zadd(key, 'NX', ...changes.flatMap((r) => [String(r.startedAt), r.id]));
+    return latestChange(changes);
+  }
+
+  private async records(ids: readonly string[]): Promise<UpgradeRequest[]> {
+    return (await Promise.all(ids.map((id) => this.get(id)))).filter((r): r is UpgradeRequest => r !== null);
+  }
+
+  /** Sets how long a request's record and log are kept, from the record as it is now. */
+  private async applyRetention(id: string): Promise<void> {
+    const r = await this.get(id);
+    if (!r) return;
+    const until = retainUntil(r, Date.now(), this.retentionMs);
+    await this.redis.eval(RETAIN, 3, this.key('req', id), this.key('log', id), this.changesKey(r), until === null ? '' : String(until), id);
+  }
+
+  /**
+   * Drops from the releases' history and changes indexes the ids whose records expired, and
+   * gives a retention to records written before retention existed. Only ids older than the
+   * retention can have expired (a record is kept at least that long after it was created).
+   * Returns how many ids it dropped.
+   */
+  async trimIndexes(now = Date.now()): Promise<number> {
+    const cutoff = String(now - this.retentionMs);
+    let dropped = 0;
+    for (const kind of ['history', 'changes']) {
+      const prefix = this.key(kind, '');
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+        cursor = next;
+        for (const key of keys) {
+          const place = releaseOfKey(key.slice(prefix.length));
+          if (!place) continue;
+          let indexed = false;
+          for (const id of await this.redis.zrangebyscore(key, '-inf', cutoff)) {
+            const ttl = await this.redis.pttl(this.key('req', id));
+            if (ttl === -2) dropped += await this.redis.zrem(key, id);
+            else if (ttl === -1 && kind === 'history') {
+              // Fills the changes index first: the latest change must be known before anything expires.
+              if (!indexed) await this.latestChange(place.cluster, place.namespace, place.release);
+              indexed = true;
+              await this.applyRetention(id);
+            }
+          }
+        }
+      } while (cursor !== '0');
+    }
+    return dropped;
   }
 
   /** All requests of a release, newest first. */

@@ -119,6 +119,8 @@ export interface ClusterOps {
   deleteDeployment(namespace: string, deployment: string): Promise<void>;
   /** Sets spec.paused and the bot's pause mark (null removes it) in one patch. */
   setPaused(namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void>;
+  /** The releases of the namespace with a Deployment that carries the bot's pause mark. */
+  releasesPausedByBot(namespace: string): Promise<string[]>;
   countPods(namespace: string, labelSelector: string): Promise<number>;
   configMap(namespace: string, name: string): Promise<ConfigMapInfo | null>;
   /** Creates it; when it exists already, leaves it as it is and returns false. */
@@ -219,6 +221,8 @@ export interface RequestStore {
   auditAccess(entry: AccessAuditEntry): Promise<void>;
   log(id: string): Promise<LogEntry[]>;
   history(cluster: string, namespace: string, release: string, limit?: number): Promise<UpgradeRequest[]>;
+  /** The newest request that changed the release (started running), however many came after it. */
+  latestChange(cluster: string, namespace: string, release: string): Promise<UpgradeRequest | null>;
 }
 
 export interface AccessAuditEntry {

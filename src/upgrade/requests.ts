@@ -87,6 +87,22 @@ export function isTerminal(state: RequestState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
+/** How long an ended request's record and log are kept when nothing else is set (REQUEST_RETENTION_DAYS). */
+export const DEFAULT_REQUEST_RETENTION_DAYS = 90;
+
+/**
+ * Until when (ms) a request's record and log must be kept, or null for as long as it lives.
+ * A request that may still act (approved, queued, running, rolling back) is never dropped; one
+ * waiting for votes ends at its deadline without any write, so it is kept `retentionMs` past
+ * the deadline; an ended one `retentionMs` from now (its last write). The store keeps a release's
+ * latest change whatever this says: rollback consent needs it.
+ */
+export function retainUntil(r: UpgradeRequest, now: number, retentionMs: number): number | null {
+  const state = deriveState(r, now);
+  if (state === 'pending-approval') return r.expiresAt + retentionMs;
+  return isTerminal(state) ? now + retentionMs : null;
+}
+
 /** One line of a request's durable log: audit decisions and run events alike. */
 export type LogEntry =
   | { readonly at: number; readonly type: 'audit'; readonly actor: Actor; readonly action: string; readonly detail?: string }

@@ -193,6 +193,11 @@ export const PREVIOUS_VERSION_ANNOTATION = 'milvus-upgrade-bot.io/previous-versi
 export const MARK_HELM_REVISION_ANNOTATION = 'milvus-upgrade-bot.io/helm-revision';
 /** On a Deployment the bot paused for an ordered helm upgrade or rollback; removed when resumed. */
 export const PAUSED_BY_BOT_ANNOTATION = 'milvus-upgrade-bot.io/paused';
+/**
+ * The same mark as a label (value `true`), set and removed with the annotation: a label selector
+ * finds what the bot left paused from Kubernetes alone, even after Redis lost every record.
+ */
+export const PAUSED_BY_BOT_LABEL = 'milvus-upgrade-bot.io/paused';
 
 /** What a run reports as it goes: the request's log keeps it, Slack and the CLI show it. */
 export type RunEvent =

@@ -210,7 +210,9 @@ describe('bot chart: lint and render', () => {
       expect(read, ns).toBeDefined();
       expect(allows(full.rules, 'patch', 'apps', 'deployments')).toBe(true);
       expect(allows(full.rules, 'delete', '', 'secrets')).toBe(true);
-      expect(allows(read.rules, 'list', '', 'secrets')).toBe(true);
+      // Split mode: a worker reads helm's release records for the bot; the bot reads no Secret.
+      expect(allows(read.rules, 'list', '', 'secrets')).toBe(false);
+      expect(allows(read.rules, 'get', '', 'secrets')).toBe(false);
       for (const [verb, group, resource] of [['patch', 'apps', 'deployments'], ['create', '', 'pods'], ['create', '', 'secrets'], ['delete', '', 'configmaps']] as const) {
         expect(allows(read.rules, verb, group, resource), `bot ${verb} ${resource}`).toBe(false);
       }
@@ -239,7 +241,7 @@ describe('bot chart: lint and render', () => {
         logLevel: 'debug', keyPrefix: 'k:', kubeContext: 'prod', milvusChartRepoName: 'z', milvusChartRepoUrl: 'http://charts.example',
         helmTimeoutSeconds: 600, rolloutTimeoutSeconds: 60, coordinatorMinReadySeconds: 5, healthSettleSeconds: 7, pollIntervalMs: 500,
         migrationImage: 'm:1', metaRootPath: 'r', migrationStorageClass: 'sc', etcdEndpoint: 'etcd:2379', sessionWaitSeconds: 10,
-        approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, workerConcurrency: 3, jobAttempts: 4,
+        approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, requestRetentionDays: 45, workerConcurrency: 3, jobAttempts: 4,
         jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8, botWorkDeferMs: 500, planTimeoutSeconds: 60, planConcurrency: 2,
         reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000, redisCommandTimeoutMs: 1500,
       },
@@ -444,10 +446,8 @@ describe('bot chart installed on the control plane', () => {
     expect(await wrongAnswers(workerSa, denied, false)).toEqual([]);
   });
 
-  it('the bot (split mode) only reads, and only in the managed namespaces', async () => {
+  it('the bot (split mode) only reads, only in the managed namespaces, and no Secret', async () => {
     const reads = managed.flatMap((namespace) => [
-      { verb: 'list', resource: 'secrets', namespace },
-      { verb: 'get', resource: 'secrets', namespace },
       { verb: 'list', resource: 'deployments.apps', namespace },
       // A plan compares the whole release: its StatefulSets and PVCs too.
       { verb: 'list', resource: 'statefulsets.apps', namespace },
@@ -460,6 +460,9 @@ describe('bot chart installed on the control plane', () => {
     const m = managed[0]!;
     const writes: CanI[] = [
       ...['create', 'update', 'delete'].map((verb) => ({ verb, resource: 'secrets', namespace: m })),
+      // helm's release records (and the Slack and seal keys beside them) are Secrets.
+      ...managed.flatMap((namespace) => ['get', 'list', 'watch'].map((verb) => ({ verb, resource: 'secrets', namespace }))),
+      ...['get', 'list'].map((verb) => ({ verb, resource: 'secrets', namespace: botNs })),
       { verb: 'patch', resource: 'deployments.apps', namespace: m },
       { verb: 'delete', resource: 'statefulsets.apps', namespace: m },
       { verb: 'delete', resource: 'persistentvolumeclaims', namespace: m },
@@ -525,10 +528,12 @@ describe('bot chart installed on the control plane', () => {
     expect(outside.code).not.toBe(0);
     expect(outside.out).toMatch(/forbidden/i);
 
-    // The bot's token plans but cannot change anything.
+    // The bot's token reads no Secret, so not helm's records either: plans (and status) are a
+    // worker's to read for it; and it cannot change anything.
     const botKc = await kubeconfigFor(`${fullname}-bot`);
     const plan = await cliAs(botKc, ['plan', 'my-release', '2.4.17', '-n', m, '--json']);
-    expect(plan.code, plan.out).toBe(0);
+    expect(plan.code, plan.out).not.toBe(0);
+    expect(plan.out).toMatch(/helm's record of my-release \(its Secrets\) \(403: secrets is forbidden/);
     const before = await helmStatus(m, 'my-release');
     const refused = await cliAs(botKc, ['upgrade', 'my-release', '2.4.17', '-n', m, '--yes', '--no-record']);
     expect(refused.code).not.toBe(0);

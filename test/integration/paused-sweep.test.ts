@@ -80,4 +80,31 @@ describe('the sweep of Deployments the bot left paused', () => {
     expect(paused(ports)).toEqual(['datanode', 'proxy', 'querynode']);
     expect(ports.cluster.pauseLog).toEqual([]);
   });
+
+  /** The sweep as the worker wires it: also the releases Kubernetes shows paused by the bot. */
+  const reconcileFromCluster = (ports: FakePorts) =>
+    reconcileOnce({
+      store,
+      queue: queue.queue,
+      logger,
+      sweepPaused: (t) => resumeReleaseLeftPaused(t.namespace, t.release, ports, () => {}, 10),
+      pausedReleases: async () => (await ports.cluster.releasesPausedByBot()).map((release) => ({ cluster: 'test', namespace: 'default', release })),
+    });
+
+  it('after Redis lost everything, locks included: found from the pause mark in Kubernetes and resumed', async () => {
+    const ports = leftPaused();
+    expect(await store.locks()).toEqual([]);
+    await reconcileFromCluster(ports);
+    expect(paused(ports)).toEqual(['datanode']);
+    expect(ports.cluster.pauseLog).toEqual(['resume prod-milvus-querynode', 'resume prod-milvus-proxy']);
+  });
+
+  it('found in Kubernetes while a request acts on the release: nothing is touched', async () => {
+    const r = await store.create({ kind: 'upgrade', plan: fakePlan('prod'), requester: alice, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 });
+    await store.setPhase(r.id, 'running', alice);
+    await queue.enqueue(r.id);
+    const ports = leftPaused();
+    await reconcileFromCluster(ports);
+    expect(paused(ports)).toEqual(['datanode', 'proxy', 'querynode']);
+  });
 });

@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-async function setUp(engine: Pick<UpgradeEngine, 'planUpgrade' | 'planRollback'> | null, timeoutMs = 10_000) {
+async function setUp(engine: (Pick<UpgradeEngine, 'planUpgrade' | 'planRollback'> & Partial<Pick<UpgradeEngine, 'status' | 'releases'>>) | null, timeoutMs = 10_000) {
   const redis = await testRedis();
   const conns = [0, 1, 2].map(() => new Redis(REDIS_URL, { maxRetriesPerRequest: null }));
   const queue: Queue<PlanJobData, PlanJobResult> = planQueue(conns[0]!, redis.prefix);
@@ -132,5 +132,57 @@ describe('plans rendered on a worker', () => {
     expect((err as Error).message).toMatch(/no worker took the plan of my-release to 2\.4\.23 within 2 s: nothing was changed/);
     expect((await queue.getJobCounts('waiting')).waiting).toBe(0);
     await Promise.all(busy);
+  });
+});
+
+/**
+ * Split mode: the bot's ServiceAccount reads no Secret, and helm keeps its release records in
+ * Secrets, so the reads that need them (status, the App Home's releases) are a worker's too.
+ */
+describe('reads of helm\'s records done by a worker for the bot', () => {
+  const notAsked = async (): Promise<never> => {
+    throw new Error('not asked');
+  };
+  const helmInfo = { name: 'my-release', namespace: 'ns1', revision: 3, status: 'deployed', chart: 'milvus-4.2.20', chartVersion: '4.2.20', appVersion: '2.4.23' };
+
+  it('status and the releases of a namespace come back as the worker read them', async () => {
+    const seen: unknown[] = [];
+    const { planner } = await setUp({
+      planUpgrade: notAsked,
+      planRollback: notAsked,
+      status: async (cluster, namespace, release) => {
+        seen.push(['status', cluster, namespace, release]);
+        return { state: { release, namespace } as never, running: '2.4.23', restarts: { proxy: 1 } };
+      },
+      releases: async (cluster, namespace) => {
+        seen.push(['releases', cluster, namespace]);
+        return [helmInfo] as never;
+      },
+    });
+    expect(await planner.status('second', 'ns1', 'my-release')).toEqual({ state: { release: 'my-release', namespace: 'ns1' }, running: '2.4.23', restarts: { proxy: 1 } });
+    expect(await planner.releases(undefined, 'ns1')).toEqual([helmInfo]);
+    expect(seen).toEqual([['status', 'second', 'ns1', 'my-release'], ['releases', undefined, 'ns1']]);
+  });
+
+  it('a refusal of a read comes back with its code and message', async () => {
+    const { planner } = await setUp({
+      planUpgrade: notAsked,
+      planRollback: notAsked,
+      status: async () => {
+        throw new UpgradeError('not-found', 'release gone not found in namespace ns1');
+      },
+      releases: notAsked,
+    });
+    await expect(planner.status(undefined, 'ns1', 'gone')).rejects.toMatchObject({ code: 'not-found', message: 'release gone not found in namespace ns1' });
+  });
+
+  it('with no worker running: a read is refused at once, saying why', async () => {
+    const { planner, queue } = await setUp(null, 30_000);
+    const t0 = Date.now();
+    const err = await planner.status(undefined, 'ns1', 'my-release').catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(err).toMatchObject({ code: 'transient', message: 'no worker or planner is running to read the status of my-release: nothing was changed' });
+    await expect(planner.releases(undefined)).rejects.toMatchObject({ message: 'no worker or planner is running to read the releases of every namespace: nothing was changed' });
+    expect(await queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
   });
 });

@@ -223,6 +223,13 @@ export class FakeCluster implements ClusterOps {
     d.replicas = 0;
   }
 
+  /** The release the fake's Deployments belong to. */
+  release = 'prod';
+
+  async releasesPausedByBot(): Promise<string[]> {
+    return [...this.deployments.values()].some((d) => d.pausedBy !== null) ? [this.release] : [];
+  }
+
   async setPaused(_namespace: string, deployment: string, paused: boolean, mark: string | null): Promise<void> {
     const d = this.deployments.get(deployment);
     if (!d) throw new Error(`no Deployment ${deployment}`);

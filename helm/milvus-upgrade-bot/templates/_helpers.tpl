@@ -136,6 +136,7 @@ component label, replicas, resources, ServiceAccount.
   "rollbackApprovals" "ROLLBACK_APPROVALS"
   "allowSelfApproval" "ALLOW_SELF_APPROVAL"
   "requestTtlMinutes" "REQUEST_TTL_MINUTES"
+  "requestRetentionDays" "REQUEST_RETENTION_DAYS"
   "workerConcurrency" "WORKER_CONCURRENCY"
   "jobAttempts" "JOB_ATTEMPTS"
   "jobBackoffMs" "JOB_BACKOFF_MS"
@@ -165,6 +166,8 @@ component label, replicas, resources, ServiceAccount.
   value: {{ $v.shutdownGraceSeconds | int64 | toString | quote }}
 - name: SLACK_MODE
   value: {{ $v.slack.mode | quote }}
+- name: MANAGED_NAMESPACES
+  value: {{ include "mub.managedNamespaces" $root | fromJsonArray | join "," | quote }}
 {{- if $v.redis.enabled }}
 - name: REDIS_PASSWORD
   valueFrom:
