@@ -28,7 +28,9 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
           // Brings the real control plane up once (cached build) and shares it between files.
           globalSetup: ['test/e2e/global-setup.ts'],
-          testTimeout: 180_000,
+          // Routes of three hops: the fake kubelet stops pods at a tenth of real time (30 s -> 3 s,
+          // Kafka's 90 s -> 9 s), and a hop waits for every old pod to be gone.
+          testTimeout: 420_000,
           hookTimeout: 300_000,
           // Two cores: files in parallel contend with the apiserver for CPU.
           maxWorkers: 2,

@@ -37,11 +37,17 @@ describe('metadata migration 2.1.4 -> 2.2.0 on the control plane', () => {
     const attuBefore = (await deployments(ns.name, 'my-release')).find((d) => d.component === 'attu')!;
     expect(attuBefore.image).toMatch(/^zilliz\/attu:/);
     let attuScaledDown = false;
+    // As in Milvus: the session ends when the last Milvus pod has stopped (graceful stop
+    // included), not when the Deployments are scaled to zero.
+    const milvusPodsLeft = async () => {
+      const out = await kubectl(cluster(), ['get', 'pods', '-n', ns.name, '-l', 'app.kubernetes.io/instance=my-release,component,component!=attu', '-o', 'name']);
+      return out.trim().split('\n').filter(Boolean).length;
+    };
     const stopWhenScaledDown = setInterval(() => {
-      void deployments(ns.name, 'my-release').then((ds) => {
+      void deployments(ns.name, 'my-release').then(async (ds) => {
         const milvus = ds.filter((d) => d.component !== 'attu');
         if (ds.some((d) => d.component === 'attu' && d.replicas === 0)) attuScaledDown = true;
-        if (milvus.length > 0 && milvus.every((d) => d.replicas === 0)) session.stop();
+        if (milvus.length > 0 && milvus.every((d) => d.replicas === 0) && (await milvusPodsLeft()) === 0) session.stop();
       });
     }, 300);
 
