@@ -169,6 +169,26 @@ describe('into 2.6 from the shapes the mixcoord rule does not fit (issue 24)', (
     expect(after.configs?.find((c) => c.name === 'solo-milvus')?.files['default.yaml']).toMatch(/^messageQueue: rocksmq$/m);
   });
 
+  it('a standalone 2.3.11 -> 2.4.5 by helm, then -> 2.6.15 by a route through 2.5.16 (no mixcoord hop): one Deployment throughout, the same PVCs, rocksmq kept', async () => {
+    await installRelease(ns.name, 'lone', '4.1.24', { 'cluster.enabled': 'false', 'pulsar.enabled': 'false', 'minio.mode': 'standalone' });
+    const before = await snap(ns.name, 'lone');
+    expect(deploymentNames(before)).toEqual(['lone-milvus-standalone', 'lone-minio']);
+    const to24 = await cli(['upgrade', 'lone', '2.4.5', '-n', ns.name, '--yes', ...FAST]);
+    expect(to24.code, to24.stdout + to24.stderr).toBe(0);
+    expect(deploymentImages(await snap(ns.name, 'lone'))['lone-milvus-standalone']).toBe('milvusdb/milvus:v2.4.5');
+    const plan = JSON.parse((await cli(['plan', 'lone', '2.6.15', '-n', ns.name, '--json'])).stdout);
+    expect(plan.hops.map((h: { from: string; to: string; set: Record<string, string> }) => `${h.from}->${h.to}${h.set['mixCoordinator.enabled'] ? ' mixcoord' : ''}`)).toEqual(['2.4.5->2.5.16', '2.5.16->2.6.15']);
+    const up = await cli(['upgrade', 'lone', '2.6.15', '-n', ns.name, '--yes', ...FAST]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const after = await snap(ns.name, 'lone');
+    expect(deploymentNames(after)).toEqual(['lone-milvus-standalone', 'lone-minio']);
+    expect(deploymentImages(after)['lone-milvus-standalone']).toBe('milvusdb/milvus:v2.6.15');
+    expect(diffSnapshots(before, after).filter((d) => d.field === 'uid' || d.field === 'added' || d.field === 'removed').map((d) => d.text)).toEqual([]);
+    expect(after.pvcs.map((p) => `${p.name}:${p.uid}`)).toEqual(before.pvcs.map((p) => `${p.name}:${p.uid}`));
+    expect(dataObjectChanges(before, after)).toEqual([]);
+    expect(after.configs?.find((c) => c.name === 'lone-milvus')?.files['default.yaml']).toMatch(/^messageQueue: rocksmq$/m);
+  });
+
   it('a 2.5.16 cluster on the four coordinators: 2.5.16 again with mixcoord, then 2.6.15; the data objects stay', async () => {
     await installRelease(ns.name, 'four', '4.2.58', { 'mixCoordinator.enabled': 'false' });
     const before = await snap(ns.name, 'four');
