@@ -7,6 +7,7 @@ import type { ChartEntry } from './milvus/charts.js';
 import type { KubeObject } from './objects.js';
 import type { Plan } from './plan.js';
 import type { Actor, LogEntry, NewRequest, Phase, PhaseExtra, Place, UpgradeRequest } from './requests.js';
+import type { DataSnapshot, MilvusEndpoint } from './data-snapshot.js';
 
 export interface HelmUpgradeArgs {
   readonly namespace: string;
@@ -144,6 +145,12 @@ export interface ClusterOps {
   podLogTail(namespace: string, name: string, lines: number): Promise<string>;
   /** Every Milvus pod of the release that is not being deleted, with what its containers report. */
   podsHealth(namespace: string, release: string): Promise<PodHealth[]>;
+}
+
+/** Milvus's own view of its data (issue 26): read with the official SDK, in cluster/. */
+export interface MilvusDataReader {
+  /** Rejects with an UpgradeError saying why when Milvus cannot be reached or read. */
+  snapshot(endpoint: MilvusEndpoint, signal?: AbortSignal): Promise<DataSnapshot>;
 }
 
 export interface SessionProbe {
