@@ -4,7 +4,8 @@
  * Exit codes: 0 done, 1 failed, 2 refused (bad input or preflight; nothing changed).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { planJson, planText, statusText, versionsText } from './plan-text.js';
+import { dataText, planJson, planText, statusText, versionsText } from './plan-text.js';
+import { milvusEndpoint, readMilvus } from './cli-milvus.js';
 import { UpgradeError, explainError } from './upgrade/errors.js';
 import { DEFAULT_PLAN_SETTINGS, runningVersion, type PlanSettings } from './upgrade/plan.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
@@ -129,12 +130,15 @@ export function buildProgram(): Command {
     .description('what the release runs now')
     .option('-n, --namespace <ns>', 'namespace of the release', 'default')
     .option('--json', 'print JSON')
+    .option('--milvus-address <host:port>', 'also read Milvus itself: health, collections, load states, row counts (credentials from MILVUS_TOKEN, or MILVUS_USER and MILVUS_PASSWORD)')
     .action(async (release: string, _o, cmd: Command) => {
-      const o = cmd.optsWithGlobals<PlanOpts>();
+      const o = cmd.optsWithGlobals<PlanOpts & { milvusAddress?: string }>();
       validate(o, release);
+      const endpoint = o.milvusAddress === undefined ? null : milvusEndpoint(o.milvusAddress);
       const state = await observeRelease(await connect(o), o.namespace, release);
       const running = runningVersion(state).text;
-      print(o, { ...state, running }, statusText(state, running));
+      const milvus = endpoint ? await readMilvus(endpoint) : null;
+      print(o, { ...state, running, ...(milvus ? { milvus } : {}) }, [statusText(state, running), ...(milvus ? [dataText(milvus)] : [])].join('\n'));
     });
 
   withPlanOptions(program.command('plan <release> <version>').description('show what an upgrade would do; changes nothing')).action(

@@ -6,6 +6,7 @@ import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/milvus/charts.js';
 import { changeCounts } from './upgrade/objects.js';
 import { noRollbackReason } from './upgrade/plan.js';
+import { dataSummary, type DataSnapshot } from './upgrade/data-snapshot.js';
 
 /** A plan as a person reads it in a terminal. */
 export function planText(plan: Plan): string {
@@ -115,4 +116,13 @@ export function statusText(s: ReleaseState, running: string): string {
 
 export function versionsText(versions: readonly ChartEntry[]): string {
   return ['Milvus   chart', ...versions.map((v) => `${v.appVersion.padEnd(8)} ${v.chartVersion}`)].join('\n');
+}
+
+/** Milvus's own view, under `status`: every collection, or why it could not be read. */
+export function dataText(m: DataSnapshot | { readonly notRead: string }): string {
+  if ('notRead' in m) return `  milvus: data not checked: ${m.notRead}`;
+  return [
+    `  milvus: ${dataSummary(m)}`,
+    ...m.collections.map((c) => `    ${c.name.padEnd(24)} ${c.loadState.padEnd(11)} ${c.rowCount === null ? 'rows unknown' : `${c.rowCount.toLocaleString('en-US')} rows`}`),
+  ].join('\n');
 }
