@@ -4,13 +4,11 @@
  * rolled back, or a release the bot changed be rolled back by a plan read from the cluster.
  * Real Redis, the real Bolt app over signed HTTP, a kubeconfig pointing nowhere.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisRequestStore } from '../../src/jobs/requests.js';
+import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/upgrade/plan.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import { fakePlan } from './plans.js';
-import { REDIS_URL, testRedis } from './redis.js';
-import { startNowhereBot, type NowhereBot } from './nowhere-bot.js';
+import { botPerSuite } from './bot-per-suite.js';
 
 const OPS = 'C0OPS00001';
 const U = { ops: 'U0OPS00001', approver: 'U0APP00001' } as const;
@@ -25,23 +23,11 @@ const ACCESS_YAML = `rules:
 const LATER_REQUESTS = 55;
 
 describe('the latest change of a release, behind many later requests', () => {
-  let redisEnv: Awaited<ReturnType<typeof testRedis>>;
-  let store: RedisRequestStore;
-  let bot: NowhereBot;
+  const suite = botPerSuite(ACCESS_YAML);
   let clock = Date.now() - 3_600_000;
 
-  beforeAll(async () => {
-    redisEnv = await testRedis();
-    store = new RedisRequestStore(redisEnv.redis, redisEnv.prefix);
-    bot = await startNowhereBot({ redisUrl: REDIS_URL, prefix: redisEnv.prefix, accessYaml: ACCESS_YAML });
-  });
-  afterAll(async () => {
-    await bot?.close();
-    await redisEnv?.cleanup();
-  });
-
   const ask = (release: string, plan: Partial<Plan>, at: number) =>
-    store.create(
+    suite.store.create(
       { kind: 'upgrade', plan: { ...fakePlan(release, 'default', 'nowhere'), ...plan }, requester: { id: U.ops, via: 'slack' }, place: { channel: OPS, messageTs: `1700000${String(at).slice(-3)}.000100` }, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 },
       at,
     );
@@ -50,9 +36,9 @@ describe('the latest change of a release, behind many later requests', () => {
   async function finishedUpgrade(release: string, plan: Partial<Plan>): Promise<UpgradeRequest> {
     const at = (clock += 60_000);
     const r = await ask(release, plan, at);
-    await store.approve(r.id, { id: U.approver, via: 'slack' }, at);
-    await store.setPhase(r.id, 'running', WORKER, { startedAt: at + 1 });
-    return store.setPhase(r.id, 'succeeded', WORKER, { finishedAt: at + 2 });
+    await suite.store.approve(r.id, { id: U.approver, via: 'slack' }, at);
+    await suite.store.setPhase(r.id, 'running', WORKER, { startedAt: at + 1 });
+    return suite.store.setPhase(r.id, 'succeeded', WORKER, { finishedAt: at + 2 });
   }
 
   /** Requests that never changed the release: rejected ones (as refused or plan-only ones are). */
@@ -60,7 +46,7 @@ describe('the latest change of a release, behind many later requests', () => {
     for (let i = 0; i < count; i++) {
       const at = (clock += 1000);
       const r = await ask(release, {}, at);
-      await store.reject(r.id, { id: U.approver, via: 'slack' }, 'not now', at);
+      await suite.store.reject(r.id, { id: U.approver, via: 'slack' }, 'not now', at);
     }
   }
 
@@ -72,40 +58,40 @@ describe('the latest change of a release, behind many later requests', () => {
     await laterRequests('crowded', 3);
     const second = await finishedUpgrade('crowded', withRollback);
     await laterRequests('crowded', LATER_REQUESTS);
-    expect((await store.history('nowhere', 'default', 'crowded', 50)).every((r) => r.startedAt === null)).toBe(true);
+    expect((await suite.store.history('nowhere', 'default', 'crowded', 50)).every((r) => r.startedAt === null)).toBe(true);
     // Indexed when each run started, in the same write (not found later by a search).
-    expect(await redisEnv.redis.zrange(`${redisEnv.prefix}changes:nowhere/default/crowded`, '0', '-1')).toEqual([first.id, second.id]);
-    expect((await store.latestChange('nowhere', 'default', 'crowded'))?.id).toBe(second.id);
-    expect(await store.latestChange('nowhere', 'default', 'never-changed')).toBeNull();
+    expect(await suite.env.redis.zrange(`${suite.env.prefix}changes:nowhere/default/crowded`, '0', '-1')).toEqual([first.id, second.id]);
+    expect((await suite.store.latestChange('nowhere', 'default', 'crowded'))?.id).toBe(second.id);
+    expect(await suite.store.latestChange('nowhere', 'default', 'never-changed')).toBeNull();
   });
 
   it('an older card\'s Roll back is refused when the latest change hides behind later requests', async () => {
     const older = await finishedUpgrade('hidden', withRollback);
     const newer = await finishedUpgrade('hidden', withoutRollback);
     await laterRequests('hidden', LATER_REQUESTS);
-    const r = await bot.click('rollback', older.id, U.ops, OPS, older.place!.messageTs);
+    const r = await suite.bot.click('rollback', older.id, U.ops, OPS, older.place!.messageTs);
     expect(r.status).toBe(200);
-    await bot.stub.waitFor(() => bot.repliesTo(U.ops).length > 0, 8000);
-    expect(bot.repliesTo(U.ops).join('\n')).toMatch(new RegExp(`${older.id} is not the latest change of hidden: ${newer.id} \\(upgrade 2\\.5\\.16 → 2\\.6\\.0`));
-    expect((await store.require(older.id)).rollbackRequest).toBeNull();
-    expect(bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
+    await suite.bot.stub.waitFor(() => suite.bot.repliesTo(U.ops).length > 0, 8000);
+    expect(suite.bot.repliesTo(U.ops).join('\n')).toMatch(new RegExp(`${older.id} is not the latest change of hidden: ${newer.id} \\(upgrade 2\\.5\\.16 → 2\\.6\\.0`));
+    expect((await suite.store.require(older.id)).rollbackRequest).toBeNull();
+    expect(suite.bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
   });
 
   it('/milvus rollback undoes the bot\'s latest change (or says why not), never a plan read from the cluster', async () => {
-    const before = bot.repliesTo(U.approver).length;
-    const r = await bot.slash('rollback hidden', U.approver, OPS);
+    const before = suite.bot.repliesTo(U.approver).length;
+    const r = await suite.bot.slash('rollback hidden', U.approver, OPS);
     expect(r.status).toBe(200);
-    await bot.stub.waitFor(() => bot.repliesTo(U.approver).length > before, 8000);
-    expect(bot.repliesTo(U.approver).at(-1)).toMatch(/\(2\.5\.16 → 2\.6\.0\) has no way back: into Milvus 2\.6 there is no way back/);
-    expect(bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
+    await suite.bot.stub.waitFor(() => suite.bot.repliesTo(U.approver).length > before, 8000);
+    expect(suite.bot.repliesTo(U.approver).at(-1)).toMatch(/\(2\.5\.16 → 2\.6\.0\) has no way back: into Milvus 2\.6 there is no way back/);
+    expect(suite.bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
   });
 
   it('records written before the changes index existed are found in the whole history, and the index filled in', async () => {
     const legacy = await finishedUpgrade('legacy', withRollback);
     await laterRequests('legacy', LATER_REQUESTS);
-    const index = `${redisEnv.prefix}changes:nowhere/default/legacy`;
-    await redisEnv.redis.del(index);
-    expect((await store.latestChange('nowhere', 'default', 'legacy'))?.id).toBe(legacy.id);
-    expect(await redisEnv.redis.zrange(index, '0', '-1')).toEqual([legacy.id]);
+    const index = `${suite.env.prefix}changes:nowhere/default/legacy`;
+    await suite.env.redis.del(index);
+    expect((await suite.store.latestChange('nowhere', 'default', 'legacy'))?.id).toBe(legacy.id);
+    expect(await suite.env.redis.zrange(index, '0', '-1')).toEqual([legacy.id]);
   });
 });

@@ -4,13 +4,11 @@
  * nowhere. (The approval flow and the drift check run on the control plane:
  * test/e2e/rollback-consent.test.ts.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisRequestStore } from '../../src/jobs/requests.js';
+import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/upgrade/plan.js';
 import type { UpgradeRequest } from '../../src/upgrade/requests.js';
 import { fakePlan } from './plans.js';
-import { REDIS_URL, testRedis } from './redis.js';
-import { startNowhereBot, type NowhereBot } from './nowhere-bot.js';
+import { botPerSuite } from './bot-per-suite.js';
 
 const OPS = 'C0OPS00001';
 const DEV = 'C0DEV00001';
@@ -30,31 +28,19 @@ const ACCESS_YAML = `rules:
 `;
 
 describe('rollback: only the latest change, in its own channel', () => {
-  let redisEnv: Awaited<ReturnType<typeof testRedis>>;
-  let store: RedisRequestStore;
-  let bot: NowhereBot;
+  const suite = botPerSuite(ACCESS_YAML);
   let clock = Date.now() - 3_600_000;
-
-  beforeAll(async () => {
-    redisEnv = await testRedis();
-    store = new RedisRequestStore(redisEnv.redis, redisEnv.prefix);
-    bot = await startNowhereBot({ redisUrl: REDIS_URL, prefix: redisEnv.prefix, accessYaml: ACCESS_YAML });
-  });
-  afterAll(async () => {
-    await bot?.close();
-    await redisEnv?.cleanup();
-  });
 
   /** A finished upgrade, as the worker leaves it (started, succeeded), posted in `channel`. */
   async function finishedUpgrade(release: string, plan: Partial<Plan>, channel = OPS): Promise<UpgradeRequest> {
     const at = (clock += 60_000);
-    const r = await store.create(
+    const r = await suite.store.create(
       { kind: 'upgrade', plan: { ...fakePlan(release, 'default', 'nowhere'), ...plan }, requester: { id: U.ops, via: 'slack' }, place: { channel, messageTs: `1700000${String(at).slice(-3)}.000100` }, approvalsNeeded: 1, allowSelfApproval: false, ttlMs: 3_600_000 },
       at,
     );
-    await store.approve(r.id, { id: U.approver, via: 'slack' }, at);
-    await store.setPhase(r.id, 'running', WORKER, { startedAt: at + 1 });
-    return store.setPhase(r.id, 'succeeded', WORKER, { finishedAt: at + 2 });
+    await suite.store.approve(r.id, { id: U.approver, via: 'slack' }, at);
+    await suite.store.setPhase(r.id, 'running', WORKER, { startedAt: at + 1 });
+    return suite.store.setPhase(r.id, 'succeeded', WORKER, { finishedAt: at + 2 });
   }
   const withRollback = { from: '2.4.20', to: '2.5.16', rollback: { path: 'helm' as const, summary: 'helm rollback to revision 1', steps: [] } };
   // Into 2.6 there is no way back (the Milvus docs): its plan carries no rollback.
@@ -63,35 +49,35 @@ describe('rollback: only the latest change, in its own channel', () => {
   it('an older card\'s Roll back button answers why and does nothing once a newer change finished', async () => {
     const older = await finishedUpgrade('repro', withRollback);
     const newer = await finishedUpgrade('repro', withoutRollback);
-    const r = await bot.click('rollback', older.id, U.ops, OPS, older.place!.messageTs);
+    const r = await suite.bot.click('rollback', older.id, U.ops, OPS, older.place!.messageTs);
     expect(r.status).toBe(200);
-    await bot.stub.waitFor(() => bot.repliesTo(U.ops).length > 0, 8000);
-    expect(bot.repliesTo(U.ops).join('\n')).toMatch(new RegExp(`${older.id} is not the latest change of repro: ${newer.id} \\(upgrade 2\\.5\\.16 → 2\\.6\\.0`));
-    expect((await store.history('nowhere', 'default', 'repro')).map((h) => h.kind)).toEqual(['upgrade', 'upgrade']);
-    expect((await store.require(older.id)).rollbackRequest).toBeNull();
-    expect(bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
+    await suite.bot.stub.waitFor(() => suite.bot.repliesTo(U.ops).length > 0, 8000);
+    expect(suite.bot.repliesTo(U.ops).join('\n')).toMatch(new RegExp(`${older.id} is not the latest change of repro: ${newer.id} \\(upgrade 2\\.5\\.16 → 2\\.6\\.0`));
+    expect((await suite.store.history('nowhere', 'default', 'repro')).map((h) => h.kind)).toEqual(['upgrade', 'upgrade']);
+    expect((await suite.store.require(older.id)).rollbackRequest).toBeNull();
+    expect(suite.bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
   });
 
   it('/milvus rollback undoes the latest change or nothing: never an older upgrade that offers a way back', async () => {
-    const before = bot.repliesTo(U.approver).length;
-    const r = await bot.slash('rollback repro', U.approver, OPS);
+    const before = suite.bot.repliesTo(U.approver).length;
+    const r = await suite.bot.slash('rollback repro', U.approver, OPS);
     expect(r.status).toBe(200);
-    await bot.stub.waitFor(() => bot.repliesTo(U.approver).length > before, 8000);
-    expect(bot.repliesTo(U.approver).at(-1)).toMatch(/\(2\.5\.16 → 2\.6\.0\) has no way back: into Milvus 2\.6 there is no way back/);
-    expect((await store.history('nowhere', 'default', 'repro')).map((h) => h.kind)).toEqual(['upgrade', 'upgrade']);
-    expect(bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
+    await suite.bot.stub.waitFor(() => suite.bot.repliesTo(U.approver).length > before, 8000);
+    expect(suite.bot.repliesTo(U.approver).at(-1)).toMatch(/\(2\.5\.16 → 2\.6\.0\) has no way back: into Milvus 2\.6 there is no way back/);
+    expect((await suite.store.history('nowhere', 'default', 'repro')).map((h) => h.kind)).toEqual(['upgrade', 'upgrade']);
+    expect(suite.bot.stub.callsTo('chat.postMessage')).toHaveLength(0);
   });
 
   it('asking from another channel follows the rules of the request\'s own channel', async () => {
     const homed = await finishedUpgrade('homed', withRollback, OPS);
     // U.dev may roll back from the dev channel, but the request (and its thread) is the ops channel's.
-    const r = await bot.slash('rollback homed', U.dev, DEV);
+    const r = await suite.bot.slash('rollback homed', U.dev, DEV);
     expect(r.status).toBe(200);
-    await bot.stub.waitFor(() => bot.repliesTo(U.dev).length > 0, 8000);
-    expect(bot.repliesTo(U.dev).at(-1)).toMatch(/Not allowed/);
-    expect((await store.history('nowhere', 'default', 'homed')).map((h) => h.kind)).toEqual(['upgrade']);
-    expect((await store.require(homed.id)).rollbackRequest).toBeNull();
-    const denied = (await store.accessLog()).filter((e) => !e.allowed && e.target.endsWith('/homed'));
+    await suite.bot.stub.waitFor(() => suite.bot.repliesTo(U.dev).length > 0, 8000);
+    expect(suite.bot.repliesTo(U.dev).at(-1)).toMatch(/Not allowed/);
+    expect((await suite.store.history('nowhere', 'default', 'homed')).map((h) => h.kind)).toEqual(['upgrade']);
+    expect((await suite.store.require(homed.id)).rollbackRequest).toBeNull();
+    const denied = (await suite.store.accessLog()).filter((e) => !e.allowed && e.target.endsWith('/homed'));
     expect(denied.map((e) => e.actor.id)).toEqual([U.dev]);
   });
 });
