@@ -172,7 +172,6 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
     // keeps the same Deployments: one helm's rollback re-creates would start unpaused, on helm's images.
     const restore = outside && shifts.length === 0 ? restoredDeployments(state) : null;
     const notHelms = outside && !restore ? `${outside}; this upgrade also changes which Deployments run, so they could not be held back` : null;
-    const rollbackOrder = order ?? state.components.map((c) => c.component);
     // Paused around it (no --wait) on the ordered path, and whenever Deployments are set back.
     const rollbackStep = helmRollbackStep(state, state.helm.revision, settings, roll !== null || restore !== null);
     return {
@@ -190,7 +189,7 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
           `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order || restore ? ', components in reverse order' : ''}` +
           (restore ? `, each set back to ${from.text} before it resumes (helm's revision records older images)` : ''),
         steps: order || restore
-          ? orderedHelmRollbackSteps(rollbackStep, [...rollbackOrder, ...state.components.map((c) => c.component)], state.release, settings, restore ?? [])
+          ? orderedHelmRollbackSteps(rollbackStep, [...(order ?? []), ...state.components.map((c) => c.component)], state.release, settings, restore ?? [])
           : [rollbackStep],
       },
     };

@@ -3,9 +3,9 @@
  * and resumed one component at a time, so they roll in Milvus's order and not all at once.
  */
 import { rolloutProgress, type ComponentState } from '../state.js';
-import { done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
+import { annotationsFor, done, fail, rolloutTimeout, skipped, waitFor, type StepContext, type StepOutcome } from './run-support.js';
 import { rollRank } from '../milvus/components.js';
-import { MARK_HELM_REVISION_ANNOTATION, PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION, type Step } from '../steps.js';
+import type { Step } from '../steps.js';
 import { tagOf } from '../milvus/image-ref.js';
 import { failIfStuck } from './run-health.js';
 import { UpgradeError } from '../errors.js';
@@ -146,9 +146,7 @@ export async function restoreDeployments(step: Extract<Step, { kind: 'restore-de
       continue;
     }
     if (!live.paused) fail(`Deployment ${t.deployment} is not paused: setting its image now would roll it out of order`, ['someone resumed it during the rollback: check the release, then roll back again']);
-    const marks = t.recordPrevious
-      ? { [PREVIOUS_IMAGE_ANNOTATION]: t.recordPrevious.image, [PREVIOUS_VERSION_ANNOTATION]: t.recordPrevious.versionLabel, [MARK_HELM_REVISION_ANNOTATION]: String(helm.revision) }
-      : { [PREVIOUS_IMAGE_ANNOTATION]: null, [PREVIOUS_VERSION_ANNOTATION]: null, [MARK_HELM_REVISION_ANNOTATION]: null };
+    const marks = annotationsFor({ recordPrevious: t.recordPrevious ? { ...t.recordPrevious, helmRevision: helm.revision } : null });
     const same =
       live.image === t.image &&
       live.versionLabel === t.versionLabel &&

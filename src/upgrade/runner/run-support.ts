@@ -188,7 +188,7 @@ export async function waitStatefulSets(names: readonly string[], timeoutSeconds:
   return done(`${names.join(', ')} rolled out`);
 }
 
-export function annotationsFor(target: DeploymentTarget): Record<string, string | null> {
+export function annotationsFor(target: Pick<DeploymentTarget, 'recordPrevious'>): Record<string, string | null> {
   if (!target.recordPrevious) {
     return { [PREVIOUS_IMAGE_ANNOTATION]: null, [PREVIOUS_VERSION_ANNOTATION]: null, [MARK_HELM_REVISION_ANNOTATION]: null };
   }
