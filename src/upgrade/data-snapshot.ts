@@ -23,6 +23,28 @@ export interface DataSnapshot {
   readonly collections: readonly CollectionSnapshot[];
 }
 
+/**
+ * A few rows of one loaded collection, chosen when the plan is made, that the data gate reads
+ * again after each hop: by primary key (a query), then a search with the vector of the first
+ * row read back. Keys and field names only: the vector is read at the gate, never stored.
+ */
+export interface CanaryRows {
+  readonly collection: string;
+  readonly primaryField: string;
+  /** Int64 keys as decimal strings (they may not fit a JS number), VarChar keys as they are. */
+  readonly ids: readonly string[];
+  readonly primaryIsString: boolean;
+  /** The (first) float vector field; null: the collection has none the bot can search with. */
+  readonly vectorField: string | null;
+}
+
+/** What the canary found: how many of its keys came back, and the search's hit count. */
+export interface CanaryResult {
+  readonly found: number;
+  /** null: no search was made (no vector field, or no row came back to search with). */
+  readonly searchHits: number | null;
+}
+
 /** Where a release's Milvus answers, and how to sign in (never logged, never shown). */
 export interface MilvusEndpoint {
   /** `host:port`, e.g. `my-release-milvus.milvus.svc:19530`. */

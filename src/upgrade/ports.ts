@@ -7,7 +7,7 @@ import type { ChartEntry } from './milvus/charts.js';
 import type { KubeObject } from './objects.js';
 import type { Plan } from './plan.js';
 import type { Actor, LogEntry, NewRequest, Phase, PhaseExtra, Place, UpgradeRequest } from './requests.js';
-import type { DataSnapshot, MilvusEndpoint } from './data-snapshot.js';
+import type { CanaryResult, CanaryRows, DataSnapshot, MilvusEndpoint } from './data-snapshot.js';
 
 export interface HelmUpgradeArgs {
   readonly namespace: string;
@@ -151,6 +151,16 @@ export interface ClusterOps {
 export interface MilvusDataReader {
   /** Rejects with an UpgradeError saying why when Milvus cannot be reached or read. */
   snapshot(endpoint: MilvusEndpoint, signal?: AbortSignal): Promise<DataSnapshot>;
+  /**
+   * Up to `count` primary keys of a loaded collection (a query with a limit), with its primary
+   * and vector fields; null when the collection has no row.
+   */
+  pickCanary(endpoint: MilvusEndpoint, collection: string, count: number, signal?: AbortSignal): Promise<CanaryRows | null>;
+  /**
+   * Queries the canary's keys (read-only) and searches with the vector of the first row found.
+   * Rejects with an UpgradeError naming the collection and the call when either fails.
+   */
+  probe(endpoint: MilvusEndpoint, canary: CanaryRows, signal?: AbortSignal): Promise<CanaryResult>;
 }
 
 export interface SessionProbe {
