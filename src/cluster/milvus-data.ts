@@ -1,15 +1,26 @@
 /**
- * Milvus's view of its data, read with the official Node SDK over gRPC (issue 26). One client
- * per snapshot, closed after: the bot reads a release now and then, it does not hold sessions.
- * Credentials go to the SDK only; errors name the address and what failed, never a secret.
+ * Milvus's view of its data, read with the official Node SDK over gRPC (issue 26): a snapshot
+ * (version, health, every collection with its load state, row count and index names) and the
+ * data gate's canary (milvus-canary.ts). One client per call group, closed after
+ * (milvus-client.ts). Credentials go to the SDK only; errors name the address and what failed,
+ * never a secret.
  */
-import { MilvusClient } from '@zilliz/milvus2-sdk-node';
-import { UpgradeError } from '../upgrade/errors.js';
-import type { CollectionLoadState, DataSnapshot, MilvusEndpoint } from '../upgrade/data-snapshot.js';
+import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import type { CanaryResult, CanaryRows, CollectionLoadState, CollectionSnapshot, DataSnapshot, MilvusEndpoint } from '../upgrade/data-snapshot.js';
 import type { MilvusDataReader } from '../upgrade/ports.js';
+import { checked, failedStatus, withMilvus } from './milvus-client.js';
+import { pickCanaryWith, probeWith } from './milvus-canary.js';
 
-/** A connect or a call that takes longer than this is an unreachable Milvus, not a wait. */
-const CALL_TIMEOUT_MS = 10_000;
+export interface SdkMilvusDataReaderOptions {
+  /** Each call of a snapshot: longer than this is an unreachable Milvus, not a wait. */
+  readonly callTimeoutMs?: number;
+  /**
+   * Each call of a canary pick or probe. Short: a query that hangs after a hop (a new proxy
+   * waiting on an old querynode, milvus-io/milvus#42492) is the failure the canary is there to
+   * see, and the gate should say so in seconds, not wait for it.
+   */
+  readonly canaryTimeoutMs?: number;
+}
 
 const LOAD_STATES: Readonly<Record<string, CollectionLoadState>> = {
   LoadStateLoaded: 'loaded',
@@ -17,53 +28,57 @@ const LOAD_STATES: Readonly<Record<string, CollectionLoadState>> = {
   LoadStateNotLoad: 'not-loaded',
 };
 
-interface WithStatus {
-  readonly status?: { readonly error_code?: string | number; readonly code?: number; readonly reason?: string };
+/**
+ * Milvus says "no index" as a failed DescribeIndex: code 700 / IndexNotExist ("index not found",
+ * 2.3 on), or "index doesn't exist" (2.2). That is a collection without index, not a failure.
+ */
+function noIndex(r: object): boolean {
+  const failed = failedStatus(r);
+  return failed !== null && (failed.code === '700' || failed.code === 'IndexNotExist' || /index not found|index doesn't exist/i.test(failed.reason));
 }
 
-/** Milvus answers most failures with a status, not a gRPC error: both are failures here. */
-function checked<T extends object>(what: string, address: string, r: T): T {
-  const s = (r as WithStatus).status;
-  const failed = s && ((s.code !== undefined && s.code !== 0) || (s.error_code !== undefined && s.error_code !== 'Success' && s.error_code !== 0));
-  if (failed) throw new UpgradeError('transient', `Milvus at ${address} refused ${what}: ${s.reason || String(s.error_code ?? s.code)}`);
-  return r;
+async function indexNames(client: MilvusClient, address: string, collection: string): Promise<string[]> {
+  const r = await client.describeIndex({ collection_name: collection });
+  if (noIndex(r)) return [];
+  return checked(`DescribeIndex of ${collection}`, address, r).index_descriptions.map((d) => d.index_name);
 }
 
 export class SdkMilvusDataReader implements MilvusDataReader {
-  async snapshot(endpoint: MilvusEndpoint, signal?: AbortSignal): Promise<DataSnapshot> {
+  private readonly callTimeoutMs: number;
+  private readonly canaryTimeoutMs: number;
+
+  constructor(options: SdkMilvusDataReaderOptions = {}) {
+    this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.canaryTimeoutMs = options.canaryTimeoutMs ?? 5_000;
+  }
+
+  snapshot(endpoint: MilvusEndpoint, signal?: AbortSignal): Promise<DataSnapshot> {
     const { address } = endpoint;
-    const creds = endpoint.credentials ?? null;
-    const client = new MilvusClient({
-      address,
-      ssl: endpoint.tls ?? false,
-      timeout: CALL_TIMEOUT_MS,
-      logLevel: 'error',
-      ...(creds && 'token' in creds ? { token: creds.token } : {}),
-      ...(creds && 'username' in creds ? { username: creds.username, password: creds.password } : {}),
-    });
-    const abort = () => void client.closeConnection().catch(() => undefined);
-    signal?.addEventListener('abort', abort, { once: true });
-    try {
-      await client.connectPromise;
+    return withMilvus(endpoint, this.callTimeoutMs, signal, async (client) => {
       const version = await client.getVersion();
       const health = checked('CheckHealth', address, await client.checkHealth());
       const shown = checked('ShowCollections', address, await client.showCollections());
-      const collections = [];
+      const collections: CollectionSnapshot[] = [];
       for (const c of shown.data) {
         const load = checked(`GetLoadState of ${c.name}`, address, await client.getLoadState({ collection_name: c.name }));
         const stats = checked(`GetCollectionStatistics of ${c.name}`, address, await client.getCollectionStatistics({ collection_name: c.name }));
         const rows = Number(stats.data?.row_count);
-        collections.push({ name: c.name, loadState: LOAD_STATES[load.state] ?? 'not-loaded', rowCount: Number.isFinite(rows) ? rows : null });
+        collections.push({
+          name: c.name,
+          loadState: LOAD_STATES[load.state] ?? 'not-loaded',
+          rowCount: Number.isFinite(rows) ? rows : null,
+          indexes: await indexNames(client, address, c.name),
+        });
       }
       return { serverVersion: version.version, healthy: health.isHealthy, reasons: [...health.reasons].map(String), collections };
-    } catch (err) {
-      if (err instanceof UpgradeError) throw err;
-      throw new UpgradeError('transient', `Milvus at ${address} cannot be read: ${(err as Error).message ?? String(err)}`, [
-        'check the address (the release\'s proxy Service, port 19530) and the credentials Secret',
-      ]);
-    } finally {
-      signal?.removeEventListener('abort', abort);
-      await client.closeConnection().catch(() => undefined);
-    }
+    });
+  }
+
+  pickCanary(endpoint: MilvusEndpoint, collection: string, count: number, signal?: AbortSignal): Promise<CanaryRows | null> {
+    return withMilvus(endpoint, this.canaryTimeoutMs, signal, (client) => pickCanaryWith(client, endpoint.address, collection, count));
+  }
+
+  probe(endpoint: MilvusEndpoint, canary: CanaryRows, signal?: AbortSignal): Promise<CanaryResult> {
+    return withMilvus(endpoint, this.canaryTimeoutMs, signal, (client) => probeWith(client, endpoint.address, canary));
   }
 }

@@ -11,6 +11,8 @@ export interface CollectionSnapshot {
   readonly loadState: CollectionLoadState;
   /** From the collection's statistics (row_count); null when Milvus did not say. */
   readonly rowCount: number | null;
+  /** Names of the collection's indexes (DescribeIndex), [] when it has none; absent: not read. */
+  readonly indexes?: readonly string[];
 }
 
 export interface DataSnapshot {

@@ -30,9 +30,9 @@ describe('reading Milvus with the official SDK', () => {
       healthy: true,
       reasons: [],
       collections: [
-        { name: 'books', loadState: 'loaded', rowCount: 1200 },
-        { name: 'drafts', loadState: 'not-loaded', rowCount: 7 },
-        { name: 'images', loadState: 'loading', rowCount: 0 },
+        { name: 'books', loadState: 'loaded', rowCount: 1200, indexes: ['vector'] },
+        { name: 'drafts', loadState: 'not-loaded', rowCount: 7, indexes: ['vector'] },
+        { name: 'images', loadState: 'loading', rowCount: 0, indexes: ['vector'] },
       ],
     });
     expect(dataSummary(s)).toBe('v2.4.23, healthy, 3 collection(s) (1 loaded, 1,207 rows)');
