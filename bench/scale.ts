@@ -231,6 +231,7 @@ async function round(info: ClusterInfo, dist: string, releases: number, concurre
       POLL_INTERVAL_MS: '200',
       PORT: '0',
       LOG_LEVEL: 'info',
+      MILVUS_DATA_CHECKS: 'off',
     });
     const rss = rssOf(worker.child.pid!);
 

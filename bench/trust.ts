@@ -87,6 +87,7 @@ export async function main(): Promise<void> {
       ACCESS_CONFIG: join(dir, 'access.yaml'),
       // "bot started" (with its port) is an info line.
       LOG_LEVEL: 'info',
+      MILVUS_DATA_CHECKS: 'off',
     });
     child = bot.child;
     const pid = child.pid!;

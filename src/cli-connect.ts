@@ -16,7 +16,15 @@ export function connect(o: Partial<PlanOpts> & GlobalOpts, settings: PlanSetting
     listContexts: true,
     helmBin: o.helmBin,
     settings,
+    ...(o.dataChecks ? { milvus: milvusSettings(o as PlanOpts) } : {}),
   });
+}
+
+/** From the flags (and their environment variables); credentials from the environment when no Secret is named. */
+function milvusSettings(o: PlanOpts) {
+  const env = process.env;
+  const credentials = env.MILVUS_TOKEN ? { token: env.MILVUS_TOKEN } : env.MILVUS_USER ? { username: env.MILVUS_USER, password: env.MILVUS_PASSWORD ?? '' } : null;
+  return { checks: o.dataChecks, addressTemplate: o.milvusAddress, credentialsSecret: o.milvusCredentialsSecret ?? null, credentials, tls: env.MILVUS_TLS === 'true' };
 }
 
 export function cliActor(): Actor {

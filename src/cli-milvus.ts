@@ -4,14 +4,10 @@
  * `ps` would show. The SDK is loaded only when asked: the CLI starts as fast without it.
  */
 import { UpgradeError } from './upgrade/errors.js';
-import type { DataSnapshot, MilvusEndpoint } from './upgrade/data-snapshot.js';
-
-/** host:port, host a DNS name or an IPv4 address. */
-const ADDRESS = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/i;
+import { isMilvusAddress, type DataSnapshot, type MilvusEndpoint } from './upgrade/data-snapshot.js';
 
 export function milvusEndpoint(address: string, env: NodeJS.ProcessEnv = process.env): MilvusEndpoint {
-  const m = ADDRESS.exec(address);
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) {
+  if (!isMilvusAddress(address)) {
     throw new UpgradeError('bad-input', `--milvus-address ${JSON.stringify(address)} is not host:port (e.g. my-release-milvus.milvus.svc:19530)`);
   }
   const credentials = env.MILVUS_TOKEN

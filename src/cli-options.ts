@@ -35,4 +35,9 @@ export interface PlanOpts extends GlobalOpts {
   sealKey?: string;
   chart?: string;
   allowDataChanges?: boolean;
+  withoutDataChecks?: boolean;
+  milvusAddress: string;
+  milvusCredentialsSecret?: string;
+  dataChecks: 'required' | 'off';
+  dataTimeout: string;
 }

@@ -15,6 +15,7 @@ import type { Plan } from './upgrade/plan.js';
 import { deriveState, isTerminal, type RunEventRecord, type UpgradeRequest } from './upgrade/requests.js';
 import type { JobQueue } from './upgrade/ports.js';
 import { requestChange } from './upgrade/lifecycle/request-change.js';
+import { refuseUncheckedData } from './upgrade/planner/data-gate.js';
 import type { RunEvent } from './upgrade/steps.js';
 import { runSteps } from './upgrade/runner/run.js';
 import type { PlanOpts } from './cli-options.js';
@@ -55,6 +56,8 @@ function printEvent(o: PlanOpts, e: RunEvent | RunEventRecord): void {
 
 export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void> {
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'milvus-upgrade' });
+  // Also without the audit trail (--no-record): the same refusal as a recorded request's.
+  if (plan.kind === 'upgrade') refuseUncheckedData(plan);
   const sealer = cliSealer(o);
   if (!o.json) process.stdout.write(`${planText(plan)}\n\n`);
   const controller = new AbortController();

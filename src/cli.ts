@@ -8,6 +8,7 @@ import { dataText, planJson, planText, statusText, versionsText } from './plan-t
 import { milvusEndpoint, readMilvus } from './cli-milvus.js';
 import { UpgradeError, explainError } from './upgrade/errors.js';
 import { DEFAULT_PLAN_SETTINGS, runningVersion, type PlanSettings } from './upgrade/plan.js';
+import { DEFAULT_MILVUS_ADDRESS } from './upgrade/data-snapshot.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
 import { validateNamespace, validateReleaseName } from './upgrade/milvus/names.js';
 import { parseVersion } from './upgrade/milvus/version.js';
@@ -30,6 +31,7 @@ function settingsFrom(o: Partial<PlanOpts> & GlobalOpts): PlanSettings {
     rolloutTimeoutSeconds: o.rolloutTimeout ? seconds(o.rolloutTimeout, 'rollout-timeout') : d.rolloutTimeoutSeconds,
     coordinatorMinReadySeconds: o.coordinatorMinReady ? seconds(o.coordinatorMinReady, 'coordinator-min-ready') : d.coordinatorMinReadySeconds,
     healthSettleSeconds: o.settle ? seconds(o.settle, 'settle') : d.healthSettleSeconds,
+    dataTimeoutSeconds: o.dataTimeout ? seconds(o.dataTimeout, 'data-timeout') : d.dataTimeoutSeconds,
     migration: {
       image: o.migrationImage ?? d.migration.image,
       rootPath: o.metaRootPath ?? d.migration.rootPath,
@@ -59,6 +61,7 @@ function upgradeInput(o: PlanOpts, release: string, version: string, actorId: st
     strategy: o.strategy,
     chart: o.chart,
     allowDataChanges: o.allowDataChanges ? { by: actorId } : null,
+    withoutDataChecks: o.withoutDataChecks ? { by: actorId } : null,
   };
 }
 
@@ -96,6 +99,11 @@ export function buildProgram(): Command {
       .option('--strategy <path>', 'helm (components in Milvus\'s order) | helm-parallel (all at once, as plain helm) | rolling | migrate')
       .option('--chart <version>', 'helm path: this chart version instead of the bot\'s choice')
       .option('--allow-data-changes', 'allow a plan that deletes or replaces a StatefulSet or PVC or switches the message queue (recorded); never the default')
+      .addOption(new Option('--milvus-address <host:port>', 'where Milvus answers, for the data snapshot and the data gate ({release}, {namespace}, {fullname} replaced)').env('MILVUS_ADDRESS').default(DEFAULT_MILVUS_ADDRESS))
+      .addOption(new Option('--milvus-credentials-secret <name>', 'Secret in the release\'s namespace with token, or username and password (else MILVUS_TOKEN, or MILVUS_USER and MILVUS_PASSWORD)').env('MILVUS_CREDENTIALS_SECRET'))
+      .addOption(new Option('--data-checks <mode>', 'required: a Milvus that cannot be read needs --without-data-checks; off: never read').choices(['required', 'off']).env('MILVUS_DATA_CHECKS').default('required'))
+      .option('--without-data-checks', 'run although Milvus cannot be read: no data snapshot, no data gate (recorded); never the default')
+      .addOption(new Option('--data-timeout <s>', 'data gate: how long loaded collections may take to be loaded again after each hop').env('DATA_TIMEOUT_SECONDS').default(String(DEFAULT_PLAN_SETTINGS.dataTimeoutSeconds)))
       .option('--etcd-endpoint <host:port>', 'migration: etcd endpoint (default: the release etcd Service)')
       .option('--storage-class <name>', 'migration: storage class of the backup PVC (default: the default class)')
       .option('--migration-image <image>', 'migration: meta-migration image', DEFAULT_PLAN_SETTINGS.migration.image)

@@ -5,6 +5,11 @@
 import { z } from 'zod';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from './upgrade/plan.js';
 import { DEFAULT_REQUEST_RETENTION_DAYS } from './upgrade/requests.js';
+import { addressFromTemplate, DEFAULT_MILVUS_ADDRESS, isMilvusAddress } from './upgrade/data-snapshot.js';
+
+function validTemplate(template: string): boolean {
+  return isMilvusAddress(addressFromTemplate(template, { release: 'r', namespace: 'ns', fullname: 'r-milvus' }));
+}
 
 /**
  * bot: Slack; worker: runs upgrades and renders plans; planner: renders plans only (beside a bot
@@ -41,6 +46,29 @@ const schema = z.object({
   COORDINATOR_MIN_READY_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.coordinatorMinReadySeconds),
   /** The health gate after a hop: how long every pod must stay Ready without a restart. */
   HEALTH_SETTLE_SECONDS: int(0, 3600).default(DEFAULT_PLAN_SETTINGS.healthSettleSeconds),
+  /** The data gate after a hop: how long loaded collections may take to be loaded again. */
+  DATA_TIMEOUT_SECONDS: int(5, 86_400).default(DEFAULT_PLAN_SETTINGS.dataTimeoutSeconds),
+  /** required: a Milvus the bot cannot read needs an approver's --without-data-checks; off: never read (every card says so). */
+  MILVUS_DATA_CHECKS: z.enum(['required', 'off']).default('required'),
+  /** Where a release's Milvus answers: {release}, {namespace}, {fullname} replaced; no placeholder: a fixed gateway. */
+  MILVUS_ADDRESS: z.string().default(DEFAULT_MILVUS_ADDRESS).refine(validTemplate, 'host:port once {release}, {namespace} and {fullname} are replaced'),
+  /** Per cluster (kubeconfig context): `context=template,context=template`; MILVUS_ADDRESS for the rest. */
+  MILVUS_ADDRESS_BY_CLUSTER: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: Record<string, string> = {};
+      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const at = pair.indexOf('=');
+        const template = pair.slice(at + 1);
+        if (at <= 0 || !validTemplate(template)) ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not context=host:port` });
+        else out[pair.slice(0, at)] = template;
+      }
+      return out;
+    }),
+  /** A Secret in the release's namespace with `token`, or `username` and `password` ({release}, {namespace} replaced). */
+  MILVUS_CREDENTIALS_SECRET: z.string().regex(/^[a-z0-9{}.-]+$/, 'a Secret name; {release} and {namespace} may be used').optional(),
+  MILVUS_TLS: bool.default(false),
   POLL_INTERVAL_MS: int(50, 60_000).default(1000),
   MIGRATION_IMAGE: z.string().min(1).default(DEFAULT_PLAN_SETTINGS.migration.image),
   /** Overrides the etcd root the release's config names (unset: that one, by-dev when none). */
@@ -118,6 +146,14 @@ export interface AppConfig {
   readonly kubeContext?: string;
   readonly helmBin?: string;
   readonly plan: PlanSettings;
+  /** How to reach Milvus itself (issue 26). */
+  readonly milvus: {
+    readonly checks: 'required' | 'off';
+    readonly address: string;
+    readonly addressByCluster: Readonly<Record<string, string>>;
+    readonly credentialsSecret: string | null;
+    readonly tls: boolean;
+  };
   readonly pollIntervalMs: number;
   readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
   /** How long ended requests' records and logs are kept in Redis. */
@@ -200,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       rolloutTimeoutSeconds: e.ROLLOUT_TIMEOUT_SECONDS,
       coordinatorMinReadySeconds: e.COORDINATOR_MIN_READY_SECONDS,
       healthSettleSeconds: e.HEALTH_SETTLE_SECONDS,
+      dataTimeoutSeconds: e.DATA_TIMEOUT_SECONDS,
       migration: {
         image: e.MIGRATION_IMAGE,
         rootPath: e.META_ROOT_PATH ?? null,
@@ -209,6 +246,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
         deleteResourcesWhenDone: false,
         podTimeoutSeconds: DEFAULT_PLAN_SETTINGS.migration.podTimeoutSeconds,
       },
+    },
+    milvus: {
+      checks: e.MILVUS_DATA_CHECKS,
+      address: e.MILVUS_ADDRESS,
+      addressByCluster: e.MILVUS_ADDRESS_BY_CLUSTER,
+      credentialsSecret: e.MILVUS_CREDENTIALS_SECRET ?? null,
+      tls: e.MILVUS_TLS,
     },
     pollIntervalMs: e.POLL_INTERVAL_MS,
     approvals: { needed: e.APPROVALS_NEEDED, allowSelf: e.ALLOW_SELF_APPROVAL, ttlMs: e.REQUEST_TTL_MINUTES * 60_000, rollbackNeeded: e.ROLLBACK_APPROVALS },
@@ -239,5 +283,15 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     approvalSeal: { ...(e.APPROVAL_SEAL_KEY_FILE ? { keyFile: e.APPROVAL_SEAL_KEY_FILE } : {}), ...(e.APPROVAL_SEAL_KEY ? { key: e.APPROVAL_SEAL_KEY } : {}) },
     dashboard: e.DASHBOARD_PORT === undefined ? null : { port: e.DASHBOARD_PORT, token: e.DASHBOARD_TOKEN!, readOnly: e.DASHBOARD_READ_ONLY },
+  };
+}
+
+/** How a cluster's releases are reached (MilvusAccessSettings of src/cluster/milvus-access.ts). */
+export function milvusAccessOf(m: AppConfig['milvus'], cluster: string | undefined) {
+  return {
+    checks: m.checks,
+    addressTemplate: (cluster !== undefined ? m.addressByCluster[cluster] : undefined) ?? m.address,
+    credentialsSecret: m.credentialsSecret,
+    tls: m.tls,
   };
 }

@@ -1,9 +1,11 @@
 import { connectCluster, type Connection } from './cluster/connect.js';
+import type { MilvusAccessSettings } from './cluster/milvus-access.js';
 import type { EngineAccess } from './jobs/execute.js';
 import { runningVersion, type PlanSettings } from './upgrade/plan.js';
 import type { UpgradeEngine } from './upgrade/ports.js';
 import type { HelmReleaseInfo } from './upgrade/state.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease } from './upgrade/planner/service.js';
+import { readPlanData } from './upgrade/planner/data-gate.js';
 
 export interface EngineAccessOptions {
   readonly kubeconfig?: string;
@@ -11,6 +13,8 @@ export interface EngineAccessOptions {
   readonly helmBin?: string;
   readonly helmEnv?: Readonly<Record<string, string>>;
   readonly settings: PlanSettings;
+  /** Milvus's address and credentials per cluster (context name; '' for every other one). */
+  readonly milvus?: (cluster: string | undefined) => MilvusAccessSettings | undefined;
 }
 
 /**
@@ -29,6 +33,7 @@ export function createEngineAccess(options: EngineAccessOptions): EngineAccess &
         helmBin: options.helmBin,
         helmEnv: options.helmEnv,
         settings: options.settings,
+        milvus: options.milvus?.(cluster ?? options.defaultContext),
       });
       cache.set(key, conn);
       cache.set(conn.clusterName, conn);
@@ -55,8 +60,10 @@ export function createUpgradeEngine(access: ReturnType<typeof createEngineAccess
     versions: (cluster) => listVersions(access.forName(cluster)),
     status: async (cluster, namespace, release) => {
       const conn = access.forName(cluster);
-      const [state, restarts] = await Promise.all([observeRelease(conn, namespace, release), restartsOf(conn, namespace, release)]);
-      return { state, running: runningVersion(state).text, ...(restarts ? { restarts } : {}) };
+      const state = await observeRelease(conn, namespace, release);
+      const [restarts, data] = await Promise.all([restartsOf(conn, namespace, release), conn.milvus?.checks === 'required' ? readPlanData(conn.milvus, state) : null]);
+      const milvus = data ? (data.snapshot ?? { notRead: data.notChecked ?? 'not read' }) : null;
+      return { state, running: runningVersion(state).text, ...(restarts ? { restarts } : {}), ...(milvus ? { milvus } : {}) };
     },
     releases: async (cluster, namespace) => (await access.forName(cluster).releases(namespace)).filter(isMilvusChart),
     planUpgrade: (cluster, input) => makeUpgradePlan(access.forName(cluster), input),

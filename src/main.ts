@@ -3,7 +3,7 @@
  * this process plays (roles.ts: worker, planner, bot, health server, dashboard).
  */
 import { Redis } from 'ioredis';
-import { ConfigError, loadConfig, type AppConfig } from './config.js';
+import { ConfigError, loadConfig, milvusAccessOf, type AppConfig } from './config.js';
 import { readFileSync } from 'node:fs';
 import { parseAccessConfig } from './bot/access.js';
 import { createEngineAccess } from './engine-access.js';
@@ -64,6 +64,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     helmBin: config.helmBin,
     helmEnv: extra.helmEnv,
     settings: config.plan,
+    milvus: (cluster) => milvusAccessOf(config.milvus, cluster),
   });
   const connection = connect('queue');
   const queue = new UpgradeQueue({ connection, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });

@@ -6,7 +6,7 @@ import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/milvus/charts.js';
 import { changeCounts } from './upgrade/objects.js';
 import { noRollbackReason } from './upgrade/plan.js';
-import { dataSummary, type DataSnapshot } from './upgrade/data-snapshot.js';
+import { dataSummary, planDataLines, type DataSnapshot } from './upgrade/data-snapshot.js';
 
 /** A plan as a person reads it in a terminal. */
 export function planText(plan: Plan): string {
@@ -25,6 +25,7 @@ export function planText(plan: Plan): string {
   const summary = plan.changes === undefined ? 'not listed for this plan' : changes.length === 0 ? 'none found' : `${counts.changed} changed, ${counts.added} added, ${counts.removed} removed`;
   lines.push(`  changes: ${summary}`);
   for (const c of changes) lines.push(`    ${CHANGE_MARK[c.change]} ${c.kind} ${c.name}: ${c.detail}`);
+  if (plan.data) for (const l of planDataLines(plan.data)) lines.push(`  ${l}`);
   lines.push('  steps:');
   plan.steps.forEach((s, i) => lines.push(`    ${i + 1}. ${s.description}`));
   if (plan.warnings.length > 0) {
@@ -62,6 +63,7 @@ export function planJson(plan: Plan): object {
     messageQueue: plan.messageQueue ?? null,
     changes: (plan.changes ?? []).map((c) => ({ kind: c.kind, name: c.name, change: c.change, detail: c.detail, ...(c.images ? { images: c.images } : {}) })),
     dataChanges: plan.dataChanges ?? null,
+    data: plan.data ?? null,
     // Each hop a full plan of its own; one hop (no route) is the plan itself.
     hops: (plan.hops ?? []).map((h) => ({
       from: h.from,

@@ -22,6 +22,8 @@ interface VersionArgs {
   readonly chart?: string;
   /** Asks for the data guard's override; only an approver may give it. */
   readonly allowDataChanges?: true;
+  /** An approver's override for a Milvus the bot cannot read (issue 26). */
+  readonly withoutDataChecks?: true;
 }
 
 export type Command =
@@ -39,7 +41,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   versions: '/milvus versions [-c cluster]',
   status: '/milvus status <release> [-n namespace] [-c cluster]',
   plan: '/milvus plan <release> <version> [--strategy helm|helm-parallel|rolling|migrate] [--chart version] [-n namespace] [-c cluster]',
-  upgrade: '/milvus upgrade <release> <version> [--strategy helm|helm-parallel|rolling|migrate] [--chart version] [--allow-data-changes] [-n namespace] [-c cluster]',
+  upgrade: '/milvus upgrade <release> <version> [--strategy helm|helm-parallel|rolling|migrate] [--chart version] [--allow-data-changes] [--without-data-checks] [-n namespace] [-c cluster]',
   cancel: '/milvus cancel <release> [-n namespace] [-c cluster]',
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',
@@ -118,6 +120,7 @@ export function parseCommand(text: unknown): Command {
         ...(strategy ? { strategy } : {}),
         ...(chart ? { chart } : {}),
         ...(options.allowDataChanges ? { allowDataChanges: true } : {}),
+        ...(options.withoutDataChecks ? { withoutDataChecks: true } : {}),
       } as Command;
     }
     expect(1);
@@ -139,6 +142,7 @@ const FLAGS: Readonly<Record<string, string>> = {
 /** Options without a value. */
 const SWITCHES: Readonly<Record<string, string>> = {
   '--allow-data-changes': 'allowDataChanges',
+  '--without-data-checks': 'withoutDataChecks',
 };
 
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -149,7 +153,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   rollback: ['namespace', 'cluster'],
   history: ['namespace', 'cluster'],
   plan: ['namespace', 'cluster', 'strategy', 'chart'],
-  upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges'],
+  upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges', 'withoutDataChecks'],
 };
 
 function validateCluster(name: string): string {

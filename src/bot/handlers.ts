@@ -151,9 +151,9 @@ export class BotHandlers {
       case 'status': {
         const target = this.target(cmd);
         await this.allow(c, 'read', target);
-        const { state, running, restarts } = await engine.status(cmd.cluster, cmd.namespace, cmd.release);
+        const { state, running, restarts, milvus } = await engine.status(cmd.cluster, cmd.namespace, cmd.release);
         const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
-        const answer = statusMessage({ state, running, ...(restarts ? { restarts } : {}), active: active ? { id: active.id, state: deriveState(active, this.d.now()) } : null });
+        const answer = statusMessage({ state, running, ...(restarts ? { restarts } : {}), ...(milvus ? { milvus } : {}), active: active ? { id: active.id, state: deriveState(active, this.d.now()) } : null });
         return ephemeral(c, answer.text, undefined, answer.blocks);
       }
       case 'history': {
@@ -192,12 +192,13 @@ export class BotHandlers {
   private async upgrade(cmd: Extract<Command, { name: 'upgrade' }>, c: Caller): Promise<void> {
     const target = this.target(cmd);
     await this.allow(c, 'request', target);
-    // The data guard's override is an approver's to give, never the requester's alone.
-    if (cmd.allowDataChanges) await this.allow(c, 'approve', target);
+    // The data guard's override, and running without data checks, are an approver's to give,
+    // never the requester's alone.
+    if (cmd.allowDataChanges || cmd.withoutDataChecks) await this.allow(c, 'approve', target);
     const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
     if (active) throw busy(active, this.d.now());
     await planningNotice(c, `Planning the upgrade of *${esc(cmd.release)}* to ${esc(cmd.version)}: the card follows in this channel…`);
-    const plan = await this.d.engine.planUpgrade(cmd.cluster, planInput(cmd, cmd.allowDataChanges ? c.user : null));
+    const plan = await this.d.engine.planUpgrade(cmd.cluster, planInput(cmd, cmd.allowDataChanges ? c.user : null, cmd.withoutDataChecks ? c.user : null));
     const { needed, allowSelf, ttlMs } = this.d.approvals;
     await requestChange(this.d, { kind: 'upgrade', plan, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs }, {
       now: this.d.now,
@@ -291,7 +292,7 @@ export class BotHandlers {
   }
 }
 
-function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedBy: string | null) {
+function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedBy: string | null, uncheckedBy: string | null = null) {
   return {
     release: cmd.release,
     namespace: cmd.namespace,
@@ -299,6 +300,7 @@ function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedB
     ...(cmd.strategy ? { strategy: cmd.strategy } : {}),
     ...(cmd.chart ? { chart: cmd.chart } : {}),
     allowDataChanges: allowedBy ? { by: allowedBy } : null,
+    withoutDataChecks: uncheckedBy ? { by: uncheckedBy } : null,
   };
 }
 

@@ -8,6 +8,7 @@ import type { KnownBlock } from '@slack/web-api';
 import type { RequestState } from '../upgrade/requests.js';
 import type { ComponentState, ReleaseState } from '../upgrade/state.js';
 import { context, divider, fields, header, section } from './blocks.js';
+import { dataSummary, LISTED_COLLECTIONS, type DataSnapshot } from '../upgrade/data-snapshot.js';
 import { esc, stateWords } from './views.js';
 
 /** Rows shown one by one; a message holds at most 50 blocks, and the rest are counted. */
@@ -20,6 +21,8 @@ export interface StatusInput {
   /** Container restarts per component; absent when the pods could not be read. */
   readonly restarts?: Readonly<Record<string, number>>;
   readonly active: { readonly id: string; readonly state: RequestState } | null;
+  /** Milvus's own view (issue 26), or why it was not read; absent when the bot does not read Milvus. */
+  readonly milvus?: DataSnapshot | { readonly notRead: string };
 }
 
 export function statusMessage(i: StatusInput): { text: string; blocks: KnownBlock[] } {
@@ -27,15 +30,16 @@ export function statusMessage(i: StatusInput): { text: string; blocks: KnownBloc
 }
 
 /** The plain answer, as it was before blocks: notifications and the tests read it. */
-function statusText({ state, running, active }: StatusInput): string {
+function statusText({ state, running, active, milvus }: StatusInput): string {
   return [
     `*${esc(state.release)}* runs Milvus ${esc(running)} (helm revision ${state.helm.revision}, ${esc(state.helm.status)}, chart ${esc(state.helm.chart)})`,
     ...statusComponentLines(state),
+    ...(milvus ? [milvusLine(milvus)] : []),
     ...(active ? [`Request in progress: ${esc(active.id)} (${stateWords(active.state)})`] : []),
   ].join('\n');
 }
 
-function statusBlocks({ state, running, restarts, active }: StatusInput): KnownBlock[] {
+function statusBlocks({ state, running, restarts, active, milvus }: StatusInput): KnownBlock[] {
   const where = `-n ${esc(state.namespace)}${state.cluster ? ` -c ${esc(state.cluster)}` : ''}`;
   const blocks: KnownBlock[] = [
     header(`${state.release} runs Milvus ${running}`),
@@ -53,9 +57,21 @@ function statusBlocks({ state, running, restarts, active }: StatusInput): KnownB
   if (rows.length === 0) blocks.push(section('No Deployment of this release was found.'));
   blocks.push(...rows.slice(0, STATUS_MAX_COMPONENTS));
   if (rows.length > STATUS_MAX_COMPONENTS) blocks.push(section(`…and ${rows.length - STATUS_MAX_COMPONENTS} more Deployments.`));
+  if (milvus) blocks.push(section(milvusSection(milvus)));
   if (active) blocks.push(section(`:arrows_counterclockwise: Request in progress: \`${esc(active.id)}\` (*${stateWords(active.state)}*); \`/milvus cancel ${esc(state.release)} ${where}\` to stop it.`));
   blocks.push(context(`\`/milvus history ${esc(state.release)} ${where}\` lists its requests.`));
   return blocks;
+}
+
+function milvusLine(m: NonNullable<StatusInput['milvus']>): string {
+  return 'notRead' in m ? `:warning: Data not checked: ${esc(m.notRead)}` : `Data: ${esc(dataSummary(m))}`;
+}
+
+function milvusSection(m: NonNullable<StatusInput['milvus']>): string {
+  if ('notRead' in m) return milvusLine(m);
+  const listed = m.collections.slice(0, LISTED_COLLECTIONS).map((c) => `• \`${esc(c.name)}\` ${c.loadState}, ${c.rowCount === null ? 'rows unknown' : `${c.rowCount.toLocaleString('en-US')} rows`}`);
+  const more = m.collections.length > LISTED_COLLECTIONS ? [`…and ${m.collections.length - LISTED_COLLECTIONS} more`] : [];
+  return [`*Data* (Milvus itself) ${esc(dataSummary(m))}`, ...listed, ...more].join('\n').slice(0, 2900);
 }
 
 function componentRow(c: ComponentState, restarts: StatusInput['restarts']): KnownBlock {

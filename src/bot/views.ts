@@ -5,6 +5,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
+import { planDataLines, type PlanData } from '../upgrade/data-snapshot.js';
 import { deriveState, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 import { noRollbackReason, rollbackAt } from '../upgrade/plan.js';
 import { actions, button, confirmDialog, context, plainText, section } from './blocks.js';
@@ -54,6 +55,13 @@ export function changesSummary(plan: Plan): string {
   return [head, ...data, ...shown, ...more].join('\n').slice(0, 2900);
 }
 
+/** The card's data: Milvus's own view when planned, or a warning that it was not read. */
+export function dataSection(data: PlanData): string {
+  const [head, ...rest] = planDataLines(data);
+  const first = data.notChecked ? `:warning: *Data not checked*: ${esc(head!.replace(/^data not checked: /, ''))}` : `*Data* ${esc(head!.replace(/^data at /, ''))}`;
+  return [first, ...rest.map(esc)].join('\n').slice(0, 2900);
+}
+
 /** Every change, in sections that fit Slack's limits (3000 characters each, 50 blocks). */
 export function changesBlocks(plan: Plan): KnownBlock[] {
   const lines = (plan.changes ?? []).map(changeLine);
@@ -88,6 +96,7 @@ export function planCard(request: UpgradeRequest, approversText: string, now: nu
     section(planSummaryLines(plan).join('\n')),
     section(`*Steps*\n${plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`).join('\n')}`.slice(0, 2900)),
     section(changesSummary(plan)),
+    ...(plan.data ? [section(dataSection(plan.data))] : []),
   ];
   if ((plan.changes ?? []).length > 0) {
     blocks.push(actions('changes', button(ACTIONS.showChanges, 'Show all changes', request.id)));

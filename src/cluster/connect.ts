@@ -12,6 +12,7 @@ import { loadKubeConfig } from './kube-api.js';
 import { makeApiClient } from './kube-client.js';
 import { KubernetesReleaseWatch } from './release-watch.js';
 import { HelmKubeReleaseObserver } from './milvus.js';
+import { KubeMilvusAccess, type MilvusAccessSettings } from './milvus-access.js';
 
 export interface ConnectOptions {
   readonly kubeconfig?: string;
@@ -21,6 +22,8 @@ export interface ConnectOptions {
   readonly helmBin?: string;
   readonly helmEnv?: Readonly<Record<string, string>>;
   readonly settings: PlanSettings;
+  /** How to reach each release's Milvus; absent: plans say their data is not checked. */
+  readonly milvus?: MilvusAccessSettings;
 }
 
 export interface Connection extends EngineDeps {
@@ -37,7 +40,9 @@ export function connectCluster(options: ConnectOptions): Connection {
   const kc = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context, listContexts: options.listContexts });
   const clusterName = kc.getCurrentContext() || 'default';
   const kube = new KubernetesClusterOps(kc);
-  const storage = new HelmSecretStorage(makeApiClient(kc, CoreV1Api));
+  const core = makeApiClient(kc, CoreV1Api);
+  const storage = new HelmSecretStorage(core);
+  const milvus = options.milvus ? new KubeMilvusAccess(options.milvus, core) : undefined;
   const helm = new HelmCliReleaseManager({
     storage,
     bin: options.helmBin,
@@ -55,7 +60,8 @@ export function connectCluster(options: ConnectOptions): Connection {
     releases: (namespace) => storage.releases(namespace),
     observer: new HelmKubeReleaseObserver(helm, kube, clusterName),
     settings: options.settings,
-    ports: { helm, cluster: kube, sessions: new EtcdHttpSessionProbe(), clock: systemClock, changes },
+    ...(milvus ? { milvus } : {}),
+    ports: { helm, cluster: kube, sessions: new EtcdHttpSessionProbe(), clock: systemClock, changes, ...(milvus ? { milvus } : {}) },
     close: () => changes.close(),
   };
 }

@@ -10,6 +10,7 @@ import { compareVersions, flavourOfImage, tryParseVersion, versionOfImage, type 
 import type { ObjectChange } from './objects.js';
 import type { ReleaseState } from './state.js';
 import type { Step } from './steps.js';
+import type { PlanData } from './data-snapshot.js';
 
 export type UpgradePath = 'helm' | 'rolling' | 'migrate';
 /**
@@ -40,6 +41,8 @@ export interface PlanSettings {
   readonly coordinatorMinReadySeconds: number;
   /** The health gate: how long every pod must stay Ready, without restarts, after a hop. */
   readonly healthSettleSeconds: number;
+  /** The data gate: how long loaded collections may take to be loaded again after a hop. */
+  readonly dataTimeoutSeconds: number;
   readonly migration: {
     readonly image: string;
     /** etcd root of the metadata; null: the one the release's config names (by-dev when none). */
@@ -60,6 +63,7 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   rolloutTimeoutSeconds: 600,
   coordinatorMinReadySeconds: 30,
   healthSettleSeconds: 30,
+  dataTimeoutSeconds: 600,
   migration: {
     // What today's migrate.sh and the Milvus Operator use (the plain v2.2.0 is older).
     image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
@@ -112,6 +116,8 @@ export interface Plan {
   readonly dataChanges?: { readonly allowedBy: string; readonly risks: readonly DataRisk[] } | null;
   /** Why there is no rollback, when the planner says more than the default (see noRollbackReason). */
   readonly noRollback?: string | null;
+  /** Milvus's view of the data when planned, the canaries, or why it was not read (issue 26). */
+  readonly data?: PlanData;
   /** A route (see route.ts): the hops whose steps `steps` runs in sequence. Absent: one hop. */
   readonly hops?: readonly RouteHop[];
 }

@@ -163,6 +163,23 @@ export interface MilvusDataReader {
   probe(endpoint: MilvusEndpoint, canary: CanaryRows, signal?: AbortSignal): Promise<CanaryResult>;
 }
 
+/**
+ * How the bot reaches a release's Milvus: the address from its config (a template per cluster),
+ * the credentials from the Secret its config names, read when needed and never kept in a plan.
+ */
+export interface MilvusAccess {
+  readonly reader: MilvusDataReader;
+  /**
+   * required: a plan whose data cannot be read needs an approver's --without-data-checks;
+   * off: the bot never reads Milvus, and every card says so.
+   */
+  readonly checks: 'required' | 'off';
+  /** The release's address by the config (e.g. `<fullname>.<namespace>.svc:19530`). */
+  address(release: Pick<ReleaseState, 'namespace' | 'release' | 'fullname'>): string;
+  /** The endpoint to dial at `address`, with the release's credentials when the config names a Secret. */
+  endpoint(namespace: string, release: string, address: string): Promise<MilvusEndpoint>;
+}
+
 export interface SessionProbe {
   /** The keys under the prefix (names only); null when etcd cannot be reached from here. */
   keys(endpoint: string, prefix: string, signal?: AbortSignal): Promise<string[] | null>;
@@ -197,6 +214,8 @@ export interface Ports {
   readonly clock: Clock;
   /** Without it (unit tests, fakes), waits poll every pollIntervalMs. */
   readonly changes?: ReleaseChanges;
+  /** Milvus itself, for the data gate; absent: a plan with a check-data step cannot run. */
+  readonly milvus?: MilvusAccess;
 }
 
 /** What a StatefulSet's status says of its rollout. */
@@ -277,12 +296,24 @@ export interface UpgradeEngine {
    * `restarts`: container restarts of the release's pods, summed per component; absent when the
    * pods could not be read.
    */
-  status(cluster: string | undefined, namespace: string, release: string): Promise<{ state: ReleaseState; running: string; restarts?: Readonly<Record<string, number>> }>;
+  status(
+    cluster: string | undefined,
+    namespace: string,
+    release: string,
+  ): Promise<{ state: ReleaseState; running: string; restarts?: Readonly<Record<string, number>>; milvus?: DataSnapshot | { readonly notRead: string } }>;
   /** The Milvus releases helm keeps in a namespace of the cluster (every namespace when none is given). */
   releases(cluster: string | undefined, namespace?: string): Promise<HelmReleaseInfo[]>;
   planUpgrade(
     cluster: string | undefined,
-    input: { release: string; namespace: string; version: string; strategy?: string; chart?: string; allowDataChanges?: { readonly by: string } | null },
+    input: {
+      release: string;
+      namespace: string;
+      version: string;
+      strategy?: string;
+      chart?: string;
+      allowDataChanges?: { readonly by: string } | null;
+      withoutDataChecks?: { readonly by: string } | null;
+    },
   ): Promise<Plan>;
   planRollback(cluster: string | undefined, namespace: string, release: string): Promise<Plan>;
 }

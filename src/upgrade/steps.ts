@@ -3,6 +3,7 @@
  * in Slack, printed by the CLI, stored with the approval and executed. Every step is written
  * so that running it again after a crash is safe: its handler looks at the live state first.
  */
+import type { CanaryRows } from './data-snapshot.js';
 
 export interface DeploymentTarget {
   readonly component: string;
@@ -140,6 +141,20 @@ export type Step =
       readonly timeoutSeconds: number;
       /** The hop's first step (plan index): restarts after that one started count. */
       readonly sinceStep: number;
+    })
+  | (StepBase & {
+      /**
+       * The data gate after a hop (issue 26): Milvus's CheckHealth healthy, every collection that
+       * was loaded before loaded again, no row count lower than before, each canary's keys found
+       * again and a search with their vector answered. Waits up to timeoutSeconds for all of it.
+       */
+      readonly kind: 'check-data';
+      /** `host:port` of the release's Milvus; the credentials are read when the step runs. */
+      readonly address: string;
+      /** The collections as they were when the plan was made. */
+      readonly expected: readonly { readonly name: string; readonly loaded: boolean; readonly rowCount: number | null }[];
+      readonly canaries: readonly CanaryRows[];
+      readonly timeoutSeconds: number;
     })
   | (StepBase & {
       /** The last step of a rolling plan: checks, does not wait; fails naming what is off. */

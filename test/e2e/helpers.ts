@@ -86,7 +86,7 @@ export function cli(args: string[], extraEnv: Record<string, string> = {}): Prom
     execFile(
       process.execPath,
       [join(REPO_ROOT, 'bin', 'milvus-upgrade.js'), '--kubeconfig', info.kubeconfig, '--repo-url', info.chartRepoUrl, ...args],
-      { env: { ...process.env, ...info.helmEnv, LOG_LEVEL: 'warn', KEY_PREFIX: CLI_KEY_PREFIX, HEALTH_SETTLE_SECONDS: '1', ...extraEnv }, timeout: 400_000, maxBuffer: 16 * 1024 * 1024 },
+      { env: { ...process.env, ...info.helmEnv, LOG_LEVEL: 'warn', KEY_PREFIX: CLI_KEY_PREFIX, HEALTH_SETTLE_SECONDS: '1', MILVUS_DATA_CHECKS: 'off', ...extraEnv }, timeout: 400_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout, stderr });

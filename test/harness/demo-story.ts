@@ -66,6 +66,7 @@ export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix
     // The health gate watches the pods this long after each hop: short, so the story moves on.
     HEALTH_SETTLE_SECONDS: process.env.HEALTH_SETTLE_SECONDS ?? '3',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    MILVUS_DATA_CHECKS: process.env.MILVUS_DATA_CHECKS ?? 'off',
   };
   const running = await start(loadConfig(env), { helmEnv: info.helmEnv as Record<string, string>, slackRetries: 3, slackUpdateIntervalMs: 250 });
   const url = `http://127.0.0.1:${running.botPort}/slack/events`;

@@ -7,6 +7,7 @@ import type { JobQueue, RequestStore } from '../ports.js';
 import type { NewRequest, UpgradeRequest } from '../requests.js';
 import type { Sealer } from '../seal.js';
 import { enqueueApproved } from './enqueue-approved.js';
+import { refuseUncheckedData } from '../planner/data-gate.js';
 
 export interface RequestChangeDeps {
   readonly store: RequestStore;
@@ -39,6 +40,7 @@ export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: 
 export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: RequestChangeOptions): Promise<UpgradeRequest | null>;
 export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: RequestChangeOptions): Promise<UpgradeRequest | null> {
   const now = o.now ?? Date.now;
+  if (input.kind === 'upgrade') refuseUncheckedData(input.plan);
   let request: UpgradeRequest;
   try {
     request = await d.store.create(input, now());
@@ -53,6 +55,10 @@ export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: 
   const { dataChanges } = input.plan;
   if (input.kind === 'upgrade' && dataChanges) {
     await d.store.audit(request.id, input.requester, 'allow-data-changes', dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '), now());
+  }
+  const data = input.plan.data;
+  if (input.kind === 'upgrade' && data?.notChecked) {
+    await d.store.audit(request.id, input.requester, data.withoutChecksBy ? 'without-data-checks' : 'data-not-checked', `${data.withoutChecksBy ? `allowed by ${data.withoutChecksBy}: ` : ''}${data.notChecked}`, now());
   }
   if (o.announce && !(await o.announce(request))) return request;
   if (request.approvalsNeeded === 0) await enqueueApproved(d, request.id, input.requester);

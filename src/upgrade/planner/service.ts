@@ -10,7 +10,9 @@ import { decideUpgrade, planUpgrade, type PlanInputs } from './upgrade.js';
 import { joinRoute, stateAfter, waypoints } from './route.js';
 import type { KubeObject } from '../objects.js';
 import { withHelmChanges } from './plan-changes.js';
-import type { ReleaseManager, ReleaseObserver } from '../ports.js';
+import type { MilvusAccess, ReleaseManager, ReleaseObserver } from '../ports.js';
+import { dataGateStep, readPlanData, withDataGate } from './data-gate.js';
+import type { PlanData } from '../data-snapshot.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import { planRollback } from './rollback.js';
 import type { ReleaseState, ToolingState } from '../state.js';
@@ -22,6 +24,8 @@ export interface EngineDeps {
   readonly observer: ReleaseObserver;
   readonly helm: ReleaseManager;
   readonly settings: PlanSettings;
+  /** Milvus itself (issue 26); absent: plans say their data is not checked. */
+  readonly milvus?: MilvusAccess;
 }
 
 export interface UpgradeRequestInput {
@@ -33,6 +37,10 @@ export interface UpgradeRequestInput {
   readonly chart?: string;
   /** The audited override of the data guard: who gives it. Never the default. */
   readonly allowDataChanges?: { readonly by: string } | null;
+  /** The audited override for a Milvus that cannot be read: who gives it (an approver). */
+  readonly withoutDataChecks?: { readonly by: string } | null;
+  /** Where to read Milvus for this plan instead of the config's address (`host:port`). */
+  readonly milvusAddress?: string | null;
 }
 
 const CHART_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]{1,40})?$/;
@@ -88,12 +96,14 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
   const chartVersion = parseChartVersion(input.chart);
   const tooling = await deps.observer.tooling();
   const state = await observeRelease(deps, input.namespace, input.release);
-  const [charts, live, userValues, computedValues] = await Promise.all([
+  const [charts, live, userValues, computedValues, data] = await Promise.all([
     chartIndex(deps, tooling),
     deps.observer.objects(input.namespace, input.release),
     deps.helm.values(input.namespace, input.release, { all: false }),
     deps.helm.values(input.namespace, input.release, { all: true }),
+    readPlanData(deps.milvus, state, { address: input.milvusAddress ?? null, withoutChecksBy: input.withoutDataChecks?.by ?? null }),
   ]);
+  const gate = dataGateStep(data, input.release, deps.settings.dataTimeoutSeconds);
   const inputs: PlanInputs = {
     request: { cluster: deps.clusterName, namespace: input.namespace, release: input.release, target, strategy, chartVersion, allowDataChanges: input.allowDataChanges ?? null },
     state,
@@ -104,7 +114,10 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
     userValues,
   };
   const stops = waypoints(runningVersion(state), target, charts, { mode: state.mode, components: state.components.map((c) => c.component) });
-  if (stops.length === 0) return planHop(deps, inputs, { before: await deps.helm.manifest(input.namespace, input.release), live, carried: {} });
+  if (stops.length === 0) {
+    const hop = await planHop(deps, inputs, { before: await deps.helm.manifest(input.namespace, input.release), live, carried: {} });
+    return withData(withDataGate(hop, gate), data);
+  }
   if (strategy === 'rolling') {
     throw new InputError(`a rolling upgrade cannot take ${state.release} to ${target.text}: it goes through ${stops.map((s) => s.version.text).join(', ')} first, by helm`, [
       'leave out --strategy (or use helm-parallel): the route takes each hop by its documented path',
@@ -126,7 +139,7 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
       { ...inputs, state: at, request: { ...inputs.request, target: leg.version, strategy: hopStrategy, chartVersion: null, extraSet: leg.set } },
       { before, live, carried },
     );
-    hops.push(hop);
+    hops.push(withDataGate(hop, gate));
     const step = hop.steps.find((s) => s.kind === 'helm-upgrade');
     if (step && step.kind === 'helm-upgrade') {
       carried = { ...carried, ...step.set };
@@ -134,7 +147,11 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
     }
     at = stateAfter(at, hop);
   }
-  return joinRoute(hops, stops.map((s) => s.why));
+  return withData(joinRoute(hops, stops.map((s) => s.why)), data);
+}
+
+function withData(plan: Plan, data: PlanData): Plan {
+  return { ...plan, data };
 }
 
 /** One hop: the plan, with the queue flags for its chart and helm's own rendering of its changes. */
@@ -159,6 +176,8 @@ async function planHop(
 export async function makeRollbackPlan(deps: EngineDeps, namespace: string, release: string): Promise<Plan> {
   const tooling = await deps.observer.tooling();
   const state = await observeRelease(deps, namespace, release);
-  const history = await deps.helm.history(namespace, release);
-  return planRollback({ cluster: deps.clusterName, state, history, tooling, settings: deps.settings });
+  const [history, data] = await Promise.all([deps.helm.history(namespace, release), readPlanData(deps.milvus, state)]);
+  // A rollback is never held back for want of data checks: it is what a broken release needs.
+  const plan = planRollback({ cluster: deps.clusterName, state, history, tooling, settings: deps.settings });
+  return withData(withDataGate(plan, dataGateStep(data, release, deps.settings.dataTimeoutSeconds)), data);
 }

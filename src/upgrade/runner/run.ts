@@ -5,6 +5,7 @@ import { enableActiveStandby, updateDeployment, verifyDeployments } from './run-
 import { helmRollback, helmUpgrade } from './run-helm.js';
 import { keepDeployments, pauseDeployments, removeDeployments, restoreDeployments, resumeDeployments, resumeWhatTheBotLeftPaused } from './run-ordered.js';
 import { checkHealth } from './run-health.js';
+import { checkData } from './run-data.js';
 import {
   deleteConfigMap,
   deleteMigrationResources,
@@ -172,6 +173,7 @@ const HANDLERS: { readonly [K in Step['kind']]: Handler<K> } = {
   'wait-statefulsets': (step, ctx) => waitStatefulSets(step.statefulSets, step.timeoutSeconds, ctx),
   'pause-deployments': (_step, ctx) => pauseDeployments(ctx),
   'check-health': checkHealth,
+  'check-data': checkData,
   'resume-deployments': resumeDeployments,
   'keep-deployments': keepDeployments,
   'remove-deployments': removeDeployments,
