@@ -18,6 +18,7 @@ import { requestChange } from './upgrade/lifecycle/request-change.js';
 import { refuseUncheckedData } from './upgrade/planner/data-gate.js';
 import type { RunEvent } from './upgrade/steps.js';
 import { runSteps } from './upgrade/runner/run.js';
+import { availabilityText } from './upgrade/runner/availability.js';
 import type { PlanOpts } from './cli-options.js';
 import { cliActor } from './cli-connect.js';
 import { sealerFor } from './approval-seal.js';
@@ -65,6 +66,7 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const started = Date.now();
+  let availability: UpgradeRequest['availability'] = null;
   const pollIntervalMs = Number(o.pollMs) || 500;
   try {
     if (o.record === false) {
@@ -80,11 +82,13 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
         const request = await requestChange({ store, sealer, ...(o.queue ? { queue: queueAt(o) } : {}) }, input, { announce });
         if (o.queue) {
           if (!o.json) process.stdout.write(`queued as job ${request.id}; following its progress (Ctrl-C cancels the request)\n`);
-          return followQueued(store, request.id, o, controller.signal);
+          availability = (await followQueued(store, request.id, o, controller.signal)).availability ?? null;
+          return;
         }
         const engine: EngineAccess = { forCluster: () => ({ deps: conn, ports: conn.ports }) };
         const outcome = await executeRequest(store, engine, request.id, { sealer, signal: controller.signal, pollIntervalMs, actor: cliActor(), onEvent: (e) => printEvent(o, e) });
         if (outcome === 'cancelled') throw new UpgradeError('cancelled', `${plan.kind} of ${plan.release} cancelled`);
+        availability = (await store.require(request.id)).availability ?? null;
       });
     }
   } finally {
@@ -94,7 +98,8 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
     conn.close();
   }
   const secs = Math.round((Date.now() - started) / 1000);
-  print(o, { result: 'succeeded', plan: plan.id, seconds: secs }, `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`);
+  const finished = `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`;
+  print(o, { result: 'succeeded', plan: plan.id, seconds: secs, availability }, [finished, ...(availability ? [availabilityText(availability)] : [])].join('\n'));
 }
 
 /**
@@ -129,7 +134,7 @@ function queueAt(o: PlanOpts): JobQueue {
 }
 
 /** Prints the log of a request handed to the workers until it ends. */
-async function followQueued(store: RedisRequestStore, id: string, o: PlanOpts, signal: AbortSignal): Promise<void> {
+async function followQueued(store: RedisRequestStore, id: string, o: PlanOpts, signal: AbortSignal): Promise<UpgradeRequest> {
   let seen = 0;
   let cancelAsked = false;
   for (;;) {
@@ -143,7 +148,7 @@ async function followQueued(store: RedisRequestStore, id: string, o: PlanOpts, s
     const r = await store.require(id);
     const state = deriveState(r, Date.now());
     if (isTerminal(state)) {
-      if (state === 'succeeded' || state === 'rolled-back') return;
+      if (state === 'succeeded' || state === 'rolled-back') return r;
       throw new UpgradeError(state === 'cancelled' ? 'cancelled' : 'step-failed', `${r.kind} of ${r.release} ${state}${r.error ? `: ${r.error}` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));

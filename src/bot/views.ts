@@ -6,7 +6,8 @@ import type { KnownBlock } from '@slack/web-api';
 import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
 import { planDataLines, type PlanData } from '../upgrade/data-snapshot.js';
-import { deriveState, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
+import { deriveState, isTerminal, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
+import { availabilityText } from '../upgrade/runner/availability.js';
 import { noRollbackReason, rollbackAt } from '../upgrade/plan.js';
 import { actions, button, confirmDialog, context, plainText, section } from './blocks.js';
 
@@ -211,6 +212,7 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
     default:
       headline = `${what} ${stateWords(state)}`;
   }
+  if (isTerminal(state)) lines.push(...dataOutcomeLines(request, log));
   const meta = [`${p.finished}/${total} steps done`, ...(elapsed ? [`elapsed ${elapsed}`] : []), esc(request.id)];
   // Lines are mrkdwn already (escaped where they carry text from elsewhere): a mention in them stays one.
   const blocks: KnownBlock[] = [section(`${ICON[state] ?? ''} *${esc(headline)}*${lines.length ? `\n${lines.join('\n')}` : ''}`.slice(0, 2900)), context(meta.join(' · '))];
@@ -220,6 +222,18 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
   }
   // The fallback is mrkdwn too (notifications): escaped, so an error's `<!channel>` pings nobody.
   return { text: `${esc(headline)}${lines.length ? ` — ${lines[0]}` : ''}`, blocks };
+}
+
+/** The summary's account of Milvus itself: each data gate passed, and availability during the run. */
+export function dataOutcomeLines(request: UpgradeRequest, log: readonly LogEntry[]): string[] {
+  const gates = request.plan.steps.flatMap((s, i) => (s.kind === 'check-data' ? [i] : []));
+  const passed = log.filter((e) => e.type === 'run' && e.event.type === 'step-finished' && gates.includes(e.event.index));
+  const out: string[] = [];
+  const last = passed[passed.length - 1];
+  if (last && last.type === 'run' && last.event.type === 'step-finished') out.push(`:white_check_mark: Data gate passed ${passed.length} of ${gates.length} time(s): ${esc(last.event.detail)}`);
+  else if (request.plan.data?.notChecked) out.push(`:warning: Data not checked: ${esc(request.plan.data.notChecked)}`);
+  if (request.availability) out.push(`:bar_chart: ${esc(availabilityText(request.availability))}`);
+  return out;
 }
 
 /** What the card says of the way back: the rollback, each hop's on a route, or why there is none. */

@@ -25,6 +25,7 @@ export const lazySdkReader: MilvusDataReader = {
   snapshot: async (...a) => (await sdkReader()).snapshot(...a),
   pickCanary: async (...a) => (await sdkReader()).pickCanary(...a),
   probe: async (...a) => (await sdkReader()).probe(...a),
+  openSampler: async (...a) => (await sdkReader()).openSampler(...a),
 };
 
 let loaded: Promise<MilvusDataReader> | null = null;

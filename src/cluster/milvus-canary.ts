@@ -9,6 +9,7 @@ import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { UpgradeError } from '../upgrade/errors.js';
 import type { CanaryResult, CanaryRows } from '../upgrade/data-snapshot.js';
 import { errorText, failedStatus } from './milvus-client.js';
+import type { CanarySampler } from '../upgrade/ports.js';
 
 /**
  * Matches every Int64 key. Milvus's expression parser reads the literal before the minus, so
@@ -112,4 +113,29 @@ export async function probeWith(client: MilvusClient, address: string, canary: C
     }),
   );
   return { found, searchHits: Array.isArray(hits.results) ? hits.results.length : 0 };
+}
+
+/**
+ * The availability loop's sampler: the canary's keys queried, and a search with the vector of
+ * the first one, read once now while Milvus serves. Each sample is one call on the held client.
+ */
+export async function samplerWith(client: MilvusClient, address: string, canary: CanaryRows): Promise<CanarySampler> {
+  const { collection, primaryField, vectorField } = canary;
+  const filter = keysFilter(canary);
+  const first = await call(address, collection, 'Query', () =>
+    client.query({ collection_name: collection, filter, output_fields: vectorField ? [primaryField, vectorField] : [primaryField], limit: 1 }),
+  );
+  const vector = vectorField ? (first.data[0]?.[vectorField] as unknown) : null;
+  const searchable = vectorField && Array.isArray(vector) && vector.length > 0 ? { field: vectorField, vector: vector as number[] } : null;
+  return {
+    query: async () => {
+      await call(address, collection, 'Query', () => client.query({ collection_name: collection, filter, output_fields: [primaryField] }));
+    },
+    search: searchable
+      ? async () => {
+          await call(address, collection, 'Search', () => client.search({ collection_name: collection, anns_field: searchable.field, data: searchable.vector, limit: 3, output_fields: [primaryField] }));
+        }
+      : null,
+    close: () => client.closeConnection().then(() => undefined, () => undefined),
+  };
 }

@@ -45,27 +45,47 @@ export async function withMilvus<T>(
   work: (client: MilvusClient) => Promise<T>,
 ): Promise<T> {
   const { address } = endpoint;
-  const creds = endpoint.credentials ?? null;
-  const client = new MilvusClient({
-    address,
-    ssl: endpoint.tls ?? false,
-    timeout: timeoutMs,
-    logLevel: 'error',
-    ...(creds && 'token' in creds ? { token: creds.token } : {}),
-    ...(creds && 'username' in creds ? { username: creds.username, password: creds.password } : {}),
-  });
+  const client = newClient(endpoint, timeoutMs);
   const abort = () => void client.closeConnection().catch(() => undefined);
   signal?.addEventListener('abort', abort, { once: true });
   try {
     await client.connectPromise;
     return await work(client);
   } catch (err) {
-    if (err instanceof UpgradeError) throw err;
-    throw new UpgradeError('transient', `Milvus at ${address} cannot be read: ${errorText(err)}`, [
-      'check the address (the release\'s proxy Service, port 19530) and the credentials Secret',
-    ]);
+    throw cannotRead(address, err);
   } finally {
     signal?.removeEventListener('abort', abort);
     await client.closeConnection().catch(() => undefined);
   }
+}
+
+/** A client held open by the caller (the availability loop), connected; the caller closes it. */
+export async function openMilvus(endpoint: MilvusEndpoint, timeoutMs: number): Promise<MilvusClient> {
+  const client = newClient(endpoint, timeoutMs);
+  try {
+    await client.connectPromise;
+    return client;
+  } catch (err) {
+    await client.closeConnection().catch(() => undefined);
+    throw cannotRead(endpoint.address, err);
+  }
+}
+
+function cannotRead(address: string, err: unknown): UpgradeError {
+  if (err instanceof UpgradeError) return err;
+  return new UpgradeError('transient', `Milvus at ${address} cannot be read: ${errorText(err)}`, [
+    'check the address (the release\'s proxy Service, port 19530) and the credentials Secret',
+  ]);
+}
+
+function newClient(endpoint: MilvusEndpoint, timeoutMs: number): MilvusClient {
+  const creds = endpoint.credentials ?? null;
+  return new MilvusClient({
+    address: endpoint.address,
+    ssl: endpoint.tls ?? false,
+    timeout: timeoutMs,
+    logLevel: 'error',
+    ...(creds && 'token' in creds ? { token: creds.token } : {}),
+    ...(creds && 'username' in creds ? { username: creds.username, password: creds.password } : {}),
+  });
 }

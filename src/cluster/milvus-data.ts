@@ -7,9 +7,9 @@
  */
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import type { CanaryResult, CanaryRows, CollectionLoadState, CollectionSnapshot, DataSnapshot, MilvusEndpoint } from '../upgrade/data-snapshot.js';
-import type { MilvusDataReader } from '../upgrade/ports.js';
-import { checked, failedStatus, withMilvus } from './milvus-client.js';
-import { pickCanaryWith, probeWith } from './milvus-canary.js';
+import type { CanarySampler, MilvusDataReader } from '../upgrade/ports.js';
+import { checked, failedStatus, openMilvus, withMilvus } from './milvus-client.js';
+import { pickCanaryWith, probeWith, samplerWith } from './milvus-canary.js';
 
 export interface SdkMilvusDataReaderOptions {
   /** Each call of a snapshot: longer than this is an unreachable Milvus, not a wait. */
@@ -80,5 +80,15 @@ export class SdkMilvusDataReader implements MilvusDataReader {
 
   probe(endpoint: MilvusEndpoint, canary: CanaryRows, signal?: AbortSignal): Promise<CanaryResult> {
     return withMilvus(endpoint, this.canaryTimeoutMs, signal, (client) => probeWith(client, endpoint.address, canary));
+  }
+
+  async openSampler(endpoint: MilvusEndpoint, canary: CanaryRows): Promise<CanarySampler> {
+    const client = await openMilvus(endpoint, this.canaryTimeoutMs);
+    try {
+      return await samplerWith(client, endpoint.address, canary);
+    } catch (err) {
+      await client.closeConnection().catch(() => undefined);
+      throw err;
+    }
   }
 }

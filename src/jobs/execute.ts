@@ -14,9 +14,11 @@ import { releaseProblems } from '../upgrade/planner/preflight.js';
 import { fingerprint, driftOf } from '../upgrade/plan.js';
 import type { RunEvent } from '../upgrade/steps.js';
 import { resumeLeftPaused, runSteps } from '../upgrade/runner/run.js';
+import { availabilityText, measureAvailability } from '../upgrade/runner/availability.js';
+import type { Availability } from '../upgrade/data-snapshot.js';
 import { runGuardProblems } from '../upgrade/runner/run-guard.js';
 import type { EngineDeps } from '../upgrade/planner/service.js';
-import { deriveState, isTerminal, recordOf, type Actor, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
+import { deriveState, isTerminal, recordOf, type Actor, type PhaseExtra, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 import { runContent, sealProblem, type Sealer } from '../upgrade/seal.js';
 import type { RedisRequestStore } from './requests.js';
 import { Superseded, beginRun, fenced, type RunWriter } from './run-fence.js';
@@ -236,6 +238,18 @@ async function fencedRun(
     }
   };
   let interrupted: Interrupted | null = null;
+  // Measured beside the steps, never in their way: a loop that cannot start says why.
+  const loop = await measureAvailability(req.plan.data, ports.milvus, req, ports.clock);
+  let measured: Availability | { readonly notMeasured: string } | null = null;
+  const availability = async (): Promise<PhaseExtra> => {
+    measured ??= 'stop' in loop ? await loop.stop() : loop;
+    return { availability: measured };
+  };
+  const recordAvailability = async () => {
+    const extra = await availability();
+    await run.audit(actor, 'availability', availabilityText(extra.availability!));
+    return extra;
+  };
   try {
     await runSteps(req.plan, req.plan.steps, {
       ports,
@@ -258,25 +272,33 @@ async function fencedRun(
   } catch (err) {
     if (isSuperseded(err) || superseded.aborted) throw new Superseded(req.id, run.token, { cause: err });
     if (interrupted) {
+      await availability();
       await run.audit(actor, 'interrupted', (interrupted as Interrupted).message);
       return 'interrupted';
     }
     if (err instanceof Cancelled || options.signal?.aborted) {
+      const extra = await recordAvailability();
       await recordLeftBehind();
-      await run.setPhase('cancelled', actor, { error: explainError(err), finishedAt: now() });
+      await run.setPhase('cancelled', actor, { error: explainError(err), finishedAt: now(), ...extra });
       return 'cancelled';
     }
     if (err instanceof UpgradeError && err.code === 'transient' && options.mayRetry) {
+      await availability();
       await run.audit(actor, 'transient error, will retry', explainError(err));
       throw err;
     }
+    const extra = await recordAvailability();
     await recordLeftBehind();
-    await run.setPhase('failed', actor, { error: explainError(err), finishedAt: now() });
+    await run.setPhase('failed', actor, { error: explainError(err), finishedAt: now(), ...extra });
     throw err;
+  } finally {
+    // Whatever ended the run (a superseded one too), the loop and its connection end with it.
+    await availability().catch(() => undefined);
   }
+  const extra = await recordAvailability();
   await recordLeftBehind();
   const outcome = req.kind === 'rollback' ? 'rolled-back' : 'succeeded';
-  await run.setPhase(outcome, actor, { finishedAt: now() });
+  await run.setPhase(outcome, actor, { finishedAt: now(), ...extra });
   if (req.rollbackOf) await run.markRolledBack(req.rollbackOf, actor);
   return outcome;
 }

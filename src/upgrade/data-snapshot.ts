@@ -155,3 +155,21 @@ export function planDataLines(data: PlanData): string[] {
     `data gate after every hop and rollback: healthy, loaded collections loaded again, no row count lower, ${data.canaries.length} canary quer${data.canaries.length === 1 ? 'y' : 'ies'} and search(es)`,
   ];
 }
+
+/** What the availability loop measured during a run (runner/availability.ts). */
+export interface OperationAvailability {
+  readonly samples: number;
+  readonly failed: number;
+  /** The longest time without an answer: between two answered samples, or from the start or to the end. */
+  readonly longestGapMs: number;
+  /** The first failure's words, to tell a timeout from a refusal. */
+  readonly firstError: string | null;
+}
+
+export interface Availability {
+  readonly collection: string;
+  readonly durationMs: number;
+  readonly query: OperationAvailability;
+  /** null: the collection has no vector to search with. */
+  readonly search: OperationAvailability | null;
+}

@@ -161,6 +161,19 @@ export interface MilvusDataReader {
    * Rejects with an UpgradeError naming the collection and the call when either fails.
    */
   probe(endpoint: MilvusEndpoint, canary: CanaryRows, signal?: AbortSignal): Promise<CanaryResult>;
+  /**
+   * A connection held for a run's availability loop (one query and one search a second): each
+   * call of the sampler is one read-only operation, rejecting when Milvus does not answer it.
+   * Opened while Milvus serves (it reads the vector the searches use); rejects when it cannot.
+   */
+  openSampler(endpoint: MilvusEndpoint, canary: CanaryRows): Promise<CanarySampler>;
+}
+
+export interface CanarySampler {
+  query(): Promise<void>;
+  /** null: the collection has no vector to search with. */
+  readonly search: (() => Promise<void>) | null;
+  close(): Promise<void>;
 }
 
 /**

@@ -2,6 +2,7 @@
  * Upgrade requests: what was asked, by whom, where, the plan exactly as shown, and what happened.
  * Approval status is derived from votes, deadline and rejection; only execution phases are stored.
  */
+import type { Availability } from './data-snapshot.js';
 import { UpgradeError } from './errors.js';
 import type { ObservedFingerprint, Plan } from './plan.js';
 import type { RunEvent } from './steps.js';
@@ -63,6 +64,11 @@ export interface UpgradeRequest {
    * or when it could not be read). A rollback refuses to run over anything else.
    */
   readonly leftBehind?: ObservedFingerprint | null;
+  /**
+   * What the availability loop measured during the run (its last segment, when a worker resumed
+   * it), or why it did not; absent on records older than it and until a run ends.
+   */
+  readonly availability?: Availability | { readonly notMeasured: string } | null;
   /**
    * The fencing token of the run that owns the request: incremented when a run starts. A run
    * holding an older token was superseded (its queue lock was lost) and must write nothing.
@@ -230,7 +236,7 @@ export function withPhase(r: UpgradeRequest, phase: Phase, extra: PhaseExtra): U
   return r.phase === phase && extra.error === undefined ? null : { ...r, phase, ...extra };
 }
 
-export type PhaseExtra = Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt' | 'runSeal'>>;
+export type PhaseExtra = Partial<Pick<UpgradeRequest, 'error' | 'startedAt' | 'finishedAt' | 'runSeal' | 'availability'>>;
 
 /** A new run takes the next fencing token; a request that has ended takes no run. */
 export function withNewRun(r: UpgradeRequest, now: number): UpgradeRequest | null {
