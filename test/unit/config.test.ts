@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, milvusAccessOf } from '../../src/config.js';
 
 const KEY = { APPROVAL_SEAL_KEY: 'k'.repeat(32) };
 const problems = (env: Record<string, string>) => {
@@ -69,5 +69,29 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ ROLES: 'planner' }).approvalSeal).toEqual({});
     expect(loadConfig({ ROLES: 'worker', APPROVAL_SEAL_KEY_FILE: '/run/secrets/seal/key' }).approvalSeal).toEqual({ keyFile: '/run/secrets/seal/key' });
     expect(problems({ ROLES: 'worker', APPROVAL_SEAL_KEY: 'short' }).join('\n')).toMatch(/APPROVAL_SEAL_KEY: the approval seal key needs 32 characters or more/);
+  });
+});
+
+describe('where Milvus is (issue 26)', () => {
+  const worker = { ROLES: 'worker', ...KEY };
+
+  it('reads the proxy Service in the cluster by default, the checks required, 10 minutes for the data gate', () => {
+    const c = loadConfig(worker);
+    expect(c.milvus).toEqual({ checks: 'required', address: '{fullname}.{namespace}.svc:19530', addressByCluster: {}, credentialsSecret: null, tls: false });
+    expect(c.plan.dataTimeoutSeconds).toBe(600);
+    expect(milvusAccessOf(c.milvus, undefined).addressTemplate).toBe('{fullname}.{namespace}.svc:19530');
+  });
+
+  it('takes a template per cluster, a fixed gateway, a credentials Secret and TLS', () => {
+    const c = loadConfig({ ...worker, MILVUS_ADDRESS: 'gateway.example.com:443', MILVUS_ADDRESS_BY_CLUSTER: 'prod=milvus-{release}.{namespace}.prod.internal:19530', MILVUS_CREDENTIALS_SECRET: '{release}-milvus-auth', MILVUS_TLS: 'true', DATA_TIMEOUT_SECONDS: '30' });
+    expect(milvusAccessOf(c.milvus, 'prod')).toEqual({ checks: 'required', addressTemplate: 'milvus-{release}.{namespace}.prod.internal:19530', credentialsSecret: '{release}-milvus-auth', tls: true });
+    expect(milvusAccessOf(c.milvus, 'staging').addressTemplate).toBe('gateway.example.com:443');
+    expect(c.plan.dataTimeoutSeconds).toBe(30);
+  });
+
+  it('refuses an address that is not host:port and a checks mode it does not know', () => {
+    expect(problems({ ...worker, MILVUS_ADDRESS: 'http://{release}:19530' })).toEqual(['MILVUS_ADDRESS: host:port once {release}, {namespace} and {fullname} are replaced']);
+    expect(problems({ ...worker, MILVUS_ADDRESS_BY_CLUSTER: 'prod' })).toEqual(['MILVUS_ADDRESS_BY_CLUSTER: "prod" is not context=host:port']);
+    expect(problems({ ...worker, MILVUS_DATA_CHECKS: 'sometimes' })[0]).toMatch(/^MILVUS_DATA_CHECKS: /);
   });
 });

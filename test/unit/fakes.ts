@@ -12,6 +12,8 @@ import type {
   HelmRenderArgs,
   HelmUpgradeArgs,
   MetaMigrationPodSpec,
+  MilvusAccess,
+  MilvusDataReader,
   PodHealth,
   PodPhase,
   Ports,
@@ -23,6 +25,8 @@ import type { ComponentState, HelmReleaseInfo, HelmRevisionInfo } from '../../sr
 import { PREVIOUS_IMAGE_ANNOTATION, PREVIOUS_VERSION_ANNOTATION } from '../../src/upgrade/steps.js';
 import { editConfigFile } from '../../src/cluster/config-file.js';
 import type { StepContext } from '../../src/upgrade/runner/run-support.js';
+import type { CanaryResult, DataSnapshot, MilvusEndpoint } from '../../src/upgrade/data-snapshot.js';
+import { UpgradeError } from '../../src/upgrade/errors.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -435,4 +439,57 @@ export function stepContext(ports: Ports, signal?: AbortSignal, pollIntervalMs =
     pollIntervalMs,
     progress: async () => {},
   };
+}
+
+/**
+ * Milvus in memory, for the data gate's rules: `snapshots` are answered in turn (the last one
+ * again once they run out), a string answer rejects as an unreachable Milvus would.
+ */
+export class FakeMilvusAccess implements MilvusAccess {
+  snapshots: Array<DataSnapshot | string> = [];
+  /** Per collection: the probe's answer, or a string to reject with. */
+  probes: Record<string, CanaryResult | string> = {};
+  /** The canary rows pickCanary finds per collection (none: null). */
+  canaryIds: Record<string, string[]> = {};
+  readonly endpoints: MilvusEndpoint[] = [];
+  checks: 'required' | 'off' = 'required';
+  /** Answers of the sampler's query, in turn (true: answered); search answers the same. */
+  samples: boolean[] = [];
+
+  readonly reader: MilvusDataReader = {
+    snapshot: async () => {
+      const next = this.snapshots.length > 1 ? this.snapshots.shift()! : this.snapshots[0];
+      if (next === undefined || typeof next === 'string') throw new UpgradeError('transient', next ?? 'no snapshot');
+      return next;
+    },
+    pickCanary: async (_e, collection) => {
+      const ids = this.canaryIds[collection];
+      return ids ? { collection, primaryField: 'id', ids, primaryIsString: false, vectorField: 'vector' } : null;
+    },
+    probe: async (_e, canary) => {
+      const answer = this.probes[canary.collection] ?? { found: canary.ids.length, searchHits: 3 };
+      if (typeof answer === 'string') throw new UpgradeError('transient', answer);
+      return answer;
+    },
+    openSampler: async () => {
+      const next = async () => {
+        if (this.samples.shift() === false) throw new UpgradeError('transient', 'DEADLINE_EXCEEDED');
+      };
+      return { query: next, search: next, close: async () => {} };
+    },
+  };
+
+  address(r: { namespace: string; fullname: string }): string {
+    return `${r.fullname}.${r.namespace}.svc:19530`;
+  }
+
+  async endpoint(_namespace: string, _release: string, address: string): Promise<MilvusEndpoint> {
+    const e = { address, credentials: { username: 'root', password: 'pw' } };
+    this.endpoints.push(e);
+    return e;
+  }
+}
+
+export function snapshotOf(collections: Array<[string, 'loaded' | 'loading' | 'not-loaded', number | null]>, healthy = true): DataSnapshot {
+  return { serverVersion: 'v2.4.5', healthy, reasons: healthy ? [] : ['querynode down'], collections: collections.map(([name, loadState, rowCount]) => ({ name, loadState, rowCount })) };
 }
