@@ -40,7 +40,7 @@ function noIndex(r: object): boolean {
 async function indexNames(client: MilvusClient, address: string, collection: string): Promise<string[]> {
   const r = await client.describeIndex({ collection_name: collection });
   if (noIndex(r)) return [];
-  return checked(`DescribeIndex of ${collection}`, address, r).index_descriptions.map((d) => d.index_name);
+  return (checked(`DescribeIndex of ${collection}`, address, r).index_descriptions ?? []).map((d) => d.index_name);
 }
 
 export class SdkMilvusDataReader implements MilvusDataReader {

@@ -1,0 +1,65 @@
+/**
+ * The fake Milvus's rules when it follows a release (test/harness/fake-milvus/release-rules.ts):
+ * what the pods say -> how Milvus behaves. The e2e tests rely on them; here each rule alone.
+ */
+import { describe, expect, it } from 'vitest';
+import { behaviourOf, knobsFrom, type PodView } from '../harness/fake-milvus/release-rules.js';
+
+const pod = (component: string, tag: string, more: Partial<PodView> = {}): PodView => ({
+  name: `r-milvus-${component}-${tag}`,
+  component,
+  image: `milvusdb/milvus:${tag}`,
+  ready: true,
+  terminating: false,
+  ...more,
+});
+
+describe('what the release\'s pods say Milvus does', () => {
+  it('the version is the Ready proxy\'s tag, v-prefixed, without the GPU flavour; standalone counts as a proxy', () => {
+    expect(behaviourOf([pod('proxy', 'v2.4.23'), pod('querynode', 'v2.4.23')])).toMatchObject({ serverVersion: 'v2.4.23', unavailable: false, dataCallsTimeOut: false, loadsStuck: false });
+    expect(behaviourOf([pod('standalone', 'v2.4.17-gpu')]).serverVersion).toBe('v2.4.17');
+    expect(behaviourOf([pod('proxy', 'v2.4.23', { ready: false }), pod('proxy', 'v2.3.11')]).serverVersion).toBe('v2.3.11');
+    // Mid-rollout, the newest Ready proxy speaks (a client reaching it sees that version).
+    expect(behaviourOf([pod('proxy', 'v2.3.11'), pod('proxy', 'v2.4.23')]).serverVersion).toBe('v2.4.23');
+  });
+
+  it('no Ready proxy (none, not ready, or terminating): unavailable, no version', () => {
+    for (const pods of [[], [pod('querynode', 'v2.4.23')], [pod('proxy', 'v2.4.23', { ready: false })], [pod('proxy', 'v2.4.23', { terminating: true })]]) {
+      expect(behaviourOf(pods)).toMatchObject({ serverVersion: null, unavailable: true });
+    }
+  });
+
+  it('a 2.6 proxy with a querynode still older, terminating included, hangs queries (#42492); all on 2.6 does not', () => {
+    const streaming = pod('streamingnode', 'v2.6.15');
+    const hung = behaviourOf([pod('proxy', 'v2.6.15'), pod('querynode', 'v2.5.16', { terminating: true, ready: false }), pod('querynode', 'v2.6.15'), streaming]);
+    expect(hung).toMatchObject({ serverVersion: 'v2.6.15', dataCallsTimeOut: true, loadsStuck: false });
+    expect(hung.why.join('\n')).toContain('42492');
+    expect(behaviourOf([pod('proxy', 'v2.6.15'), pod('querynode', 'v2.6.15-gpu'), streaming]).dataCallsTimeOut).toBe(false);
+    // The old proxy with a new querynode is the supported order: no hang.
+    expect(behaviourOf([pod('proxy', 'v2.5.16'), pod('querynode', 'v2.6.15')]).dataCallsTimeOut).toBe(false);
+  });
+
+  it('a 2.6 cluster without a Ready 2.6 streamingnode keeps loads hanging; a 2.6 standalone needs none', () => {
+    expect(behaviourOf([pod('proxy', 'v2.6.15'), pod('querynode', 'v2.6.15')]).loadsStuck).toBe(true);
+    expect(behaviourOf([pod('proxy', 'v2.6.15'), pod('querynode', 'v2.6.15'), pod('streamingnode', 'v2.6.15', { ready: false })]).loadsStuck).toBe(true);
+    expect(behaviourOf([pod('proxy', 'v2.6.15'), pod('querynode', 'v2.6.15'), pod('streamingnode', 'v2.5.16')]).loadsStuck).toBe(true);
+    expect(behaviourOf([pod('proxy', 'v2.6.15'), pod('querynode', 'v2.6.15'), pod('streamingnode', 'v2.6.15')]).loadsStuck).toBe(false);
+    expect(behaviourOf([pod('standalone', 'v2.6.15')]).loadsStuck).toBe(false);
+  });
+
+  it('knobs from the ConfigMap\'s annotations act from their version on; a knob that is no version is ignored, and said', () => {
+    const knobs = knobsFrom({
+      'fake-milvus.test/stuck-loading-from': '2.4.5',
+      'fake-milvus.test/queries-fail-from': 'v2.4.23',
+      'fake-milvus.test/rows-drop-from': 'soon',
+      'unrelated/annotation': 'x',
+    });
+    expect(knobs).toEqual({ stuckLoadingFrom: '2.4.5', queriesFailFrom: 'v2.4.23', rowsDropFrom: 'soon' });
+    expect(behaviourOf([pod('proxy', 'v2.4.4')], knobs)).toMatchObject({ loadsStuck: false, queriesFail: false, rowsDropped: false });
+    const on = behaviourOf([pod('proxy', 'v2.4.23')], knobs);
+    expect(on).toMatchObject({ loadsStuck: true, queriesFail: true, rowsDropped: false });
+    expect(on.why).toContain('knob fake-milvus.test/rows-drop-from: "soon" is no version, ignored');
+    expect(behaviourOf([pod('proxy', 'v2.4.23')], knobsFrom({ 'fake-milvus.test/rows-drop-from': '2.4.23' })).rowsDropped).toBe(true);
+    expect(knobsFrom(undefined)).toEqual({});
+  });
+});
