@@ -29,7 +29,7 @@ describe('Slack: the data gate', () => {
     ns = await newNamespace('e2e-datagate');
     milvus = await startFakeMilvus({ collections: [] });
     bot = await startBotEnv({
-      env: { MILVUS_DATA_CHECKS: 'required', MILVUS_ADDRESS: milvus.address, MILVUS_CREDENTIALS_SECRET: '{release}-milvus-auth', DATA_TIMEOUT_SECONDS: '12', LOG_LEVEL: 'debug' },
+      env: { MILVUS_DATA_CHECKS: 'required', MILVUS_ADDRESS: milvus.address, MILVUS_CREDENTIALS_SECRET: '{release}-milvus-auth', DATA_TIMEOUT_SECONDS: '12' },
     });
   });
   afterAll(async () => {

@@ -35,7 +35,7 @@ export async function checkData(step: Extract<Step, { kind: 'check-data' }>, ctx
         'the pods may be Ready while Milvus is not serving its data: see the collection named, and the querynode and proxy logs',
         'the hop\'s rollback is offered when there is one',
       ]),
-    { watched: false },
+    { watched: false, what: 'Milvus' },
   );
   return done(summary);
 }

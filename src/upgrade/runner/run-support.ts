@@ -74,7 +74,7 @@ export async function waitFor<T>(
   timeoutSeconds: number,
   check: () => Promise<{ value: T | null; text: string }>,
   onTimeout: (lastText: string) => UpgradeError,
-  options: { watched?: boolean } = {},
+  options: { watched?: boolean; what?: string } = {},
 ): Promise<T> {
   const { clock } = ctx.ports;
   const deadline = clock.now() + timeoutSeconds * 1000;
@@ -86,7 +86,7 @@ export async function waitFor<T>(
     let text: string;
     try {
       const answer = await beforeDeadline(ctx, deadline, check);
-      if (answer === null) throw onTimeout(`${lastText ? `${lastText}; ` : ''}the last read of the cluster did not answer`);
+      if (answer === null) throw onTimeout(`${lastText ? `${lastText}; ` : ''}the last read of ${options.what ?? 'the cluster'} did not answer`);
       ({ value, text } = answer.value);
       lastText = text;
     } catch (err) {
