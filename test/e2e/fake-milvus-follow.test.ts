@@ -61,6 +61,18 @@ describe('the fake Milvus follows the release\'s pods', () => {
     await poll(async () => (await snapshot()).collections[0]?.loadState).toBe('loaded');
   });
 
+  it('knobs for rows that went missing and for queries that fail: the canary sees both', async () => {
+    await k(['create', 'configmap', knobConfigMapName(RELEASE)]);
+    await k(['annotate', 'configmap', knobConfigMapName(RELEASE), `${KNOB_ANNOTATIONS.rowsDropFrom}=2.5.0`]);
+    await poll(async () => (await snapshot()).collections[0]?.rowCount).toBe(250);
+    // Every other row is gone: of keys 1, 2, 3 only 2 is left.
+    expect(await reader.probe(endpoint(), canary)).toEqual({ found: 1, searchHits: 3 });
+    await k(['annotate', 'configmap', knobConfigMapName(RELEASE), `${KNOB_ANNOTATIONS.queriesFailFrom}=2.5.16`]);
+    await poll(() => reader.probe(endpoint(), canary).then(() => 'answered', (e: Error) => e.message)).toMatch(/Query of collection books failed: fail to query on all shard leaders/);
+    await k(['delete', 'configmap', knobConfigMapName(RELEASE)]);
+    await poll(() => reader.probe(endpoint(), canary)).toEqual({ found: 3, searchHits: 3 });
+  });
+
   it('a 2.6 proxy with the querynode still on 2.5: the version follows, and the canary\'s query times out (#42492) until the querynode is 2.6 too', async () => {
     // 2.6 streamingnodes become Ready only with a 2.6 mixcoord (the fake kubelet's rule).
     await setImage('mixcoord', 'v2.6.15');

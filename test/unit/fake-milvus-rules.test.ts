@@ -21,6 +21,10 @@ describe('what the release\'s pods say Milvus does', () => {
     expect(behaviourOf([pod('proxy', 'v2.4.23', { ready: false }), pod('proxy', 'v2.3.11')]).serverVersion).toBe('v2.3.11');
     // Mid-rollout, the newest Ready proxy speaks (a client reaching it sees that version).
     expect(behaviourOf([pod('proxy', 'v2.3.11'), pod('proxy', 'v2.4.23')]).serverVersion).toBe('v2.4.23');
+    // Only Milvus images: a Pulsar proxy is no Milvus proxy; a mirror of Milvus's image is.
+    expect(behaviourOf([pod('proxy', 'v2.4.23'), { ...pod('proxy', ''), image: 'apachepulsar/pulsar:3.0.7' }]).serverVersion).toBe('v2.4.23');
+    expect(behaviourOf([{ ...pod('proxy', ''), image: 'apachepulsar/pulsar:3.0.7' }]).unavailable).toBe(true);
+    expect(behaviourOf([{ ...pod('proxy', ''), image: 'registry.example:5000/mirror/milvusdb/milvus:v2.4.23' }]).serverVersion).toBe('v2.4.23');
   });
 
   it('no Ready proxy (none, not ready, or terminating): unavailable, no version', () => {

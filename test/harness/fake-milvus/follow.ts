@@ -112,7 +112,8 @@ export async function followRelease(fake: FakeMilvus, o: FollowOptions): Promise
       (c) => {
         controller = c;
         if (stopped) c.abort();
-        else controllers.add(c);
+        // A watch that failed to start has called reopen already and returns an aborted controller.
+        else if (!c.signal.aborted) controllers.add(c);
         // Whatever changed before the watch began is read now.
         poke();
       },

@@ -4,7 +4,8 @@
  * no I/O, unit-tested in test/unit/fake-milvus-rules.test.ts.
  *
  * - The server's version is the image tag of a Ready proxy (or standalone) pod, without its
- *   flavour (`v2.6.15-gpu` -> v2.6.15); several Ready proxies on different versions (a rollout):
+ *   flavour (`v2.6.15-gpu` -> v2.6.15); only Milvus images count (a repository named `milvus`:
+ *   another chart's `component: proxy`, Pulsar's, is not Milvus's); several Ready proxies on different versions (a rollout):
  *   the newest, as a client that reaches the new proxy sees it.
  * - No Ready proxy or standalone pod, or only terminating ones (a Service no longer sends to
  *   them): Milvus cannot be reached, every call fails UNAVAILABLE.
@@ -17,6 +18,7 @@
  *   version from which (the serving version at least that) Milvus misbehaves: collections stuck
  *   loading, queries and searches failing with a Milvus status, every other row gone.
  */
+import { repositoryOf } from '../../../src/upgrade/milvus/image-ref.js';
 import { compareVersions, tryParseVersion, versionOfImage, type MilvusVersion } from '../../../src/upgrade/milvus/version.js';
 
 export interface PodView {
@@ -65,8 +67,11 @@ export function knobsFrom(annotations: Readonly<Record<string, string>> | undefi
 
 const is26 = (v: MilvusVersion | null) => v !== null && compareVersions(v, FIRST_26) >= 0;
 
-export function behaviourOf(pods: readonly PodView[], knobs: ReleaseKnobs = {}): ReleaseBehaviour {
+const isMilvusImage = (image: string) => /(^|\/)milvus$/.test(repositoryOf(image));
+
+export function behaviourOf(allPods: readonly PodView[], knobs: ReleaseKnobs = {}): ReleaseBehaviour {
   const why: string[] = [];
+  const pods = allPods.filter((p) => isMilvusImage(p.image));
   const serving = pods
     .filter((p) => (p.component === 'proxy' || p.component === 'standalone') && p.ready && !p.terminating)
     .map((p) => ({ pod: p, version: versionOfImage(p.image) }))
