@@ -52,7 +52,7 @@ async function main(): Promise<number> {
     await installDemoRelease(info);
     stub = await startSlackStub({ port: Number(process.env.DEMO_SLACK_PORT ?? 0), wallClockTs: true });
     process.stdout.write(`Slack API stub at ${stub.url}\n`);
-    app = await startDemoApp(info, stub, prefix, { interactive: INTERACTIVE });
+    app = await startDemoApp(info, stub, prefix, { interactive: INTERACTIVE, milvusIn: DEMO.namespace });
     process.stdout.write(`\n  Open ${stub.baseUrl}/ in a browser: the #ops channel as Slack shows it${INTERACTIVE ? ', where you act as alice or bob' : ''}.\n\n`);
     process.stdout.write(`Bot and worker listening on ${app.url}\n\n`);
     const s = stub;

@@ -59,7 +59,7 @@ export function changesSummary(plan: Plan): string {
 /** The card's data: Milvus's own view when planned, or a warning that it was not read. */
 export function dataSection(data: PlanData): string {
   const [head, ...rest] = planDataLines(data);
-  const first = data.notChecked ? `:warning: *Data not checked*: ${esc(head!.replace(/^data not checked: /, ''))}` : `*Data* ${esc(head!.replace(/^data at /, ''))}`;
+  const first = data.notChecked ? `:warning: *Data not checked*: ${esc(head!.replace(/^data not checked: /, ''))}` : `*Data* ${esc(head!.replace(/^data: /, ''))}`;
   return [first, ...rest.map(esc)].join('\n').slice(0, 2900);
 }
 

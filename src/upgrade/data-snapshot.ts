@@ -149,7 +149,7 @@ export function planDataLines(data: PlanData): string[] {
   const listed = s.collections.slice(0, LISTED_COLLECTIONS).map((c) => `  ${c.name}: ${c.loadState}, ${c.rowCount === null ? 'rows unknown' : `${c.rowCount.toLocaleString('en-US')} rows`}${c.indexes && c.indexes.length > 0 ? `, index ${c.indexes.join(', ')}` : ''}`);
   const more = s.collections.length > LISTED_COLLECTIONS ? [`  …and ${s.collections.length - LISTED_COLLECTIONS} more`] : [];
   return [
-    `data at ${data.address}: ${dataSummary(s)}`,
+    `data: ${dataSummary(s)} (Milvus at ${data.address})`,
     ...listed,
     ...more,
     `data gate after every hop and rollback: healthy, loaded collections loaded again, no row count lower, ${data.canaries.length} canary quer${data.canaries.length === 1 ? 'y' : 'ies'} and search(es)`,

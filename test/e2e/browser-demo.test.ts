@@ -13,6 +13,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../harness/control-plane.js';
 import { DEMO, installDemoRelease, startDemoApp, type DemoApp } from '../harness/demo-story.js';
+import { knobConfigMapName } from '../harness/fake-milvus/follow.js';
+import { KNOB_ANNOTATIONS } from '../harness/fake-milvus/release-rules.js';
 import { startSlackStub, type SlackStub } from '../harness/slack-stub.js';
 import { testRedis } from '../integration/redis.js';
 import { cluster, imagesByComponent, NOT_FOUND, onlyIf } from './helpers.js';
@@ -40,7 +42,7 @@ describe('the demo, clicked in a browser', () => {
     redis = await testRedis();
     await installDemoRelease(cluster(), namespace);
     stub = await startSlackStub({ wallClockTs: true });
-    app = await startDemoApp(cluster(), stub, redis.prefix, { interactive: true });
+    app = await startDemoApp(cluster(), stub, redis.prefix, { interactive: true, milvusIn: namespace });
   });
   afterAll(async () => {
     await browser?.close();
@@ -81,6 +83,9 @@ describe('the demo, clicked in a browser', () => {
     const cardText = await card.innerText();
     expect(cardText, 'no raw mrkdwn or shortcodes are left').not.toMatch(/\*Release\*|`|:[a-z0-9_+-]+:/);
     expect(await page.locator('.message.person', { hasText: '/milvus upgrade' }).count()).toBe(1);
+    // Milvus's own view, read by the bot from the fake Milvus that follows the release.
+    expect(cardText).toMatch(/Data v2\.3\.11, healthy, 3 collection\(s\) \(2 loaded, 15,650 rows\) \(Milvus at 127\.0\.0\.1:\d+\)/);
+    expect(cardText).toMatch(/books: loaded, 12,000 rows/);
     await shot(page, '1-plan-card');
 
     // The requester cannot approve her own request: Slack shows her why, only to her.
@@ -91,6 +96,8 @@ describe('the demo, clicked in a browser', () => {
     await approve.click();
     await page.getByText(/Upgrade (succeeded|failed)/).first().waitFor({ state: 'visible', timeout: STEP_MS });
     expect(await paneText(page)).toMatch(/Upgrade succeeded: my-release runs Milvus 2\.4\.23/);
+    expect(await paneText(page)).toMatch(/Data gate passed 1 of 1 time\(s\): Milvus v2\.4\.23 healthy, 2 loaded collection\(s\) loaded again/);
+    expect(await paneText(page)).toMatch(/longest query gap \d+\.\d s/);
     expect(await card.locator('> .content > .blocks button[data-action-id="approve"], > .content > .blocks button[data-action-id="reject"]').count(), 'the card lost its decision buttons').toBe(0);
     expect(await card.innerText()).toMatch(/Approved by @bob/);
     expect(await page.locator('.edited').count()).toBeGreaterThan(0);
@@ -166,5 +173,22 @@ describe('the demo, clicked in a browser', () => {
     expect(homeText).toContain(rollbackId);
     expect(stub.home(DEMO.alice)?.view, 'published with views.publish for her').toBeTruthy();
     await shot(page, '7-home');
+
+    // A collection that stays loading after the upgrade while every pod is Ready (the fake's knob):
+    // the data gate fails naming it, and the summary offers the rollback.
+    await kubectl(cluster(), ['-n', namespace, 'create', 'configmap', knobConfigMapName(DEMO.release)]);
+    await kubectl(cluster(), ['-n', namespace, 'annotate', 'configmap', knobConfigMapName(DEMO.release), `${KNOB_ANNOTATIONS.stuckLoadingFrom}=2.4.23`]);
+    await page.locator('.sidebar [data-view="channel"]').click();
+    await page.fill('#command', `/milvus upgrade ${DEMO.release} 2.4.23 -n ${namespace}`);
+    await page.press('#command', 'Enter');
+    const second = page.locator('#pane > .message > .content > .blocks button[data-action-id="approve"]').first();
+    await second.waitFor({ state: 'visible', timeout: STEP_MS });
+    await actAs(page, 'bob');
+    await second.click();
+    const failed = page.locator('.thread .message', { hasText: /Upgrade failed/ }).last();
+    await failed.waitFor({ state: 'visible', timeout: STEP_MS });
+    expect(await failed.innerText()).toMatch(/the data gate failed after 60s: collection (books|reviews): still loading \(it was loaded before\)/);
+    expect(await failed.locator('button[data-action-id="rollback"]').count()).toBe(1);
+    await shot(page, '8-data-gate-failed');
   });
 });

@@ -11,6 +11,8 @@ import { start, type Running } from '../../src/main.js';
 import { helm, kubectl, type ClusterInfo } from './control-plane.js';
 import { SlackClient } from './slack-client.js';
 import type { RecordedCall, SlackStub } from './slack-stub.js';
+import { startFakeMilvus, type FakeCollection } from './fake-milvus.js';
+import { followRelease } from './fake-milvus/follow.js';
 
 export const DEMO = {
   namespace: 'demo',
@@ -42,11 +44,22 @@ export async function installDemoRelease(info: ClusterInfo, namespace: string = 
   await helm(info, ['install', DEMO.release, 'zilliztech/milvus', '-n', namespace, '--version', '4.1.24', '--wait', '--timeout', '120s']);
 }
 
+/** What the demo's Milvus holds: what the card's data snapshot and the data gate show. */
+export const DEMO_COLLECTIONS: FakeCollection[] = [
+  { name: 'books', loadState: 'Loaded', rowCount: 12_000 },
+  { name: 'reviews', loadState: 'Loaded', rowCount: 3_400 },
+  { name: 'archive', loadState: 'NotLoad', rowCount: 250 },
+];
+
 /**
  * Starts bot and worker in this process (HTTP mode), its Web API pointed at the stub, and attaches
- * the people's client to the stub's page (clickable when `interactive`).
+ * the people's client to the stub's page (clickable when `interactive`). With `milvusIn`, a fake
+ * Milvus stands for the demo release of that namespace (it follows its pods), and the bot reads it
+ * for the data snapshot and the data gate; without, the bot is told not to read Milvus.
  */
-export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix: string, options: { interactive?: boolean } = {}): Promise<DemoApp> {
+export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix: string, options: { interactive?: boolean; milvusIn?: string } = {}): Promise<DemoApp> {
+  const milvus = options.milvusIn ? await startFakeMilvus({ collections: DEMO_COLLECTIONS.map((c) => ({ ...c })) }) : null;
+  const following = milvus ? await followRelease(milvus, { kubeconfig: info.kubeconfig, namespace: options.milvusIn!, release: DEMO.release }) : null;
   const dir = mkdtempSync(join(tmpdir(), 'mub-demo-'));
   const access = join(dir, 'access.yaml');
   writeFileSync(access, `rules:\n  - requesters: ["${DEMO.alice}"]\n    approvers: ["${DEMO.bob}"]\n    channels: ["${DEMO.channel}"]\n`);
@@ -66,7 +79,7 @@ export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix
     // The health gate watches the pods this long after each hop: short, so the story moves on.
     HEALTH_SETTLE_SECONDS: process.env.HEALTH_SETTLE_SECONDS ?? '3',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    MILVUS_DATA_CHECKS: process.env.MILVUS_DATA_CHECKS ?? 'off',
+    ...(milvus ? { MILVUS_DATA_CHECKS: 'required', MILVUS_ADDRESS: milvus.address, DATA_TIMEOUT_SECONDS: '60' } : { MILVUS_DATA_CHECKS: 'off' }),
   };
   const running = await start(loadConfig(env), { helmEnv: info.helmEnv as Record<string, string>, slackRetries: 3, slackUpdateIntervalMs: 250 });
   const url = `http://127.0.0.1:${running.botPort}/slack/events`;
@@ -79,6 +92,8 @@ export async function startDemoApp(info: ClusterInfo, stub: SlackStub, keyPrefix
     close: async () => {
       if (stub.client === client) stub.client = null;
       await running.close();
+      following?.stop();
+      await milvus?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

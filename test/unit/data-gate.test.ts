@@ -113,7 +113,7 @@ describe('planDataLines', () => {
   it('lists the collections, folding after eight, and says what the gate checks', () => {
     const many = snapshotOf(Array.from({ length: 10 }, (_, i) => [`c${i}`, 'loaded', i] as [string, 'loaded', number]));
     const lines = planDataLines({ ...checked, snapshot: many });
-    expect(lines[0]).toBe('data at prod-milvus.milvus.svc:19530: v2.4.5, healthy, 10 collection(s) (10 loaded, 45 rows)');
+    expect(lines[0]).toBe('data: v2.4.5, healthy, 10 collection(s) (10 loaded, 45 rows) (Milvus at prod-milvus.milvus.svc:19530)');
     expect(lines).toContain('  c7: loaded, 7 rows');
     expect(lines).not.toContain('  c8: loaded, 8 rows');
     expect(lines).toContain('  …and 2 more');
