@@ -4,7 +4,7 @@
  * unreadable Milvus never makes a plan fail here: the plan says why its data is not checked, and
  * the request is refused unless an approver gives --without-data-checks (request-change.ts).
  */
-import { PreflightError, explainError } from '../errors.js';
+import { PreflightError, UpgradeError, explainError } from '../errors.js';
 import type { CanaryRows, DataSnapshot, PlanData } from '../data-snapshot.js';
 import type { Plan, RollbackPlan } from '../plan.js';
 import type { MilvusAccess } from '../ports.js';
@@ -37,7 +37,8 @@ export async function readPlanData(access: MilvusAccess | undefined, state: Pick
     const canaries = await pickCanaries(access, endpoint, snapshot, o.signal);
     return { address, snapshot, canaries, required: true, withoutChecksBy, notChecked: null };
   } catch (err) {
-    return { address, snapshot: null, canaries: [], required: true, withoutChecksBy, notChecked: explainError(err) };
+    // One line on a card: the error's own words, not its advice (the refusal gives the way on).
+    return { address, snapshot: null, canaries: [], required: true, withoutChecksBy, notChecked: err instanceof UpgradeError ? err.message : explainError(err) };
   }
 }
 
