@@ -140,6 +140,10 @@ describe('Slack: the data gate', () => {
     expect(plan.data.canaries.map((c) => c.collection)).toEqual(['books']);
     expect(plan.steps.at(-1)?.kind).toBe('check-data');
     expect(`${r.stdout}${r.stderr}`).not.toContain(PASSWORD);
+    // A Secret that is not there: the plan says so (the data not checked), it does not fail.
+    const noSecret = await cli(['plan', 'cli', '2.4.23', '-n', ns.name, '--milvus-address', milvus.address, '--milvus-credentials-secret', 'nope-auth', '--json'], { MILVUS_DATA_CHECKS: 'required' });
+    expect(noSecret.code, noSecret.stderr).toBe(0);
+    expect((JSON.parse(noSecret.stdout) as { data: { notChecked: string } }).data.notChecked).toBe(`the Milvus credentials Secret nope-auth is not in namespace ${ns.name}`);
     // Unreachable, and no override: the upgrade is refused before anything changes (exit 2).
     const refused = await cli(['upgrade', 'cli', '2.4.23', '-n', ns.name, '--milvus-address', `127.0.0.1:${await closedPort()}`, '--yes', '--no-record'], { MILVUS_DATA_CHECKS: 'required' });
     expect(refused.code).toBe(2);
