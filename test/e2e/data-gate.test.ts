@@ -64,7 +64,10 @@ describe('Slack: the data gate', () => {
     await bot.click('approve', id, USERS.approver, card.ts);
     await expect.poll(async () => deriveState(await bot.store.require(id), Date.now()), { timeout: 240_000, interval: 500 }).toMatch(/succeeded|failed/);
     const r = await bot.store.require(id);
-    const progress = bot.stub.messages(CHANNEL).find((m) => m.ts === r.place?.progressTs)!;
+    // The thread follows the record a moment later (the bot's updater): wait for the summary.
+    const progressOf = () => bot.stub.messages(CHANNEL).find((m) => m.ts === r.place?.progressTs);
+    await bot.stub.waitFor(() => /Upgrade (succeeded|failed)/.test(textOf(progressOf())) && (r.phase !== 'failed' || /Roll back/.test(textOf(progressOf()))), 30_000);
+    const progress = progressOf()!;
     return { id, r, progress, text: textOf(progress) };
   }
 
