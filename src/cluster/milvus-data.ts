@@ -43,6 +43,13 @@ async function indexNames(client: MilvusClient, address: string, collection: str
   return (checked(`DescribeIndex of ${collection}`, address, r).index_descriptions ?? []).map((d) => d.index_name);
 }
 
+/** How far a load has come (the gate shows it while it waits); null when Milvus does not say. */
+async function loadingProgress(client: MilvusClient, collection: string): Promise<number | null> {
+  const r = await client.getLoadingProgress({ collection_name: collection });
+  const progress = Number(r.progress);
+  return failedStatus(r) === null && Number.isFinite(progress) ? progress : null;
+}
+
 export class SdkMilvusDataReader implements MilvusDataReader {
   private readonly callTimeoutMs: number;
   private readonly canaryTimeoutMs: number;
@@ -63,11 +70,14 @@ export class SdkMilvusDataReader implements MilvusDataReader {
         const load = checked(`GetLoadState of ${c.name}`, address, await client.getLoadState({ collection_name: c.name }));
         const stats = checked(`GetCollectionStatistics of ${c.name}`, address, await client.getCollectionStatistics({ collection_name: c.name }));
         const rows = Number(stats.data?.row_count);
+        const loadState = LOAD_STATES[load.state] ?? 'not-loaded';
+        const progress = loadState === 'loading' ? await loadingProgress(client, c.name) : null;
         collections.push({
           name: c.name,
-          loadState: LOAD_STATES[load.state] ?? 'not-loaded',
+          loadState,
           rowCount: Number.isFinite(rows) ? rows : null,
           indexes: await indexNames(client, address, c.name),
+          ...(progress !== null ? { loadingProgress: progress } : {}),
         });
       }
       return { serverVersion: version.version, healthy: health.isHealthy, reasons: [...health.reasons].map(String), collections };

@@ -13,6 +13,8 @@ export interface CollectionSnapshot {
   readonly rowCount: number | null;
   /** Names of the collection's indexes (DescribeIndex), [] when it has none; absent: not read. */
   readonly indexes?: readonly string[];
+  /** While loading: GetLoadingProgress, 0 to 100; absent otherwise or when not read. */
+  readonly loadingProgress?: number;
 }
 
 export interface DataSnapshot {
@@ -103,7 +105,10 @@ export function dataProblems(expected: readonly ExpectedCollection[], now: DataS
       out.push(`collection ${e.name}: gone`);
       continue;
     }
-    if (e.loaded && c.loadState !== 'loaded') out.push(`collection ${e.name}: ${c.loadState === 'loading' ? 'still loading' : 'not loaded'} (it was loaded before)`);
+    if (e.loaded && c.loadState !== 'loaded') {
+      const progress = c.loadingProgress !== undefined ? ` at ${c.loadingProgress}%` : '';
+      out.push(`collection ${e.name}: ${c.loadState === 'loading' ? `still loading${progress}` : 'not loaded'} (it was loaded before)`);
+    }
     if (e.rowCount !== null && c.rowCount !== null && c.rowCount < e.rowCount) {
       out.push(`collection ${e.name}: ${c.rowCount.toLocaleString('en-US')} rows, fewer than the ${e.rowCount.toLocaleString('en-US')} before`);
     }

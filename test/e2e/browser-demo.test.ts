@@ -187,7 +187,7 @@ describe('the demo, clicked in a browser', () => {
     await second.click();
     const failed = page.locator('.thread .message', { hasText: /Upgrade failed/ }).last();
     await failed.waitFor({ state: 'visible', timeout: STEP_MS });
-    expect(await failed.innerText()).toMatch(/the data gate failed after 60s: collection (books|reviews): still loading \(it was loaded before\)/);
+    expect(await failed.innerText()).toMatch(/the data gate failed after 60s: collection (books|reviews): still loading at 0% \(it was loaded before\)/);
     expect(await failed.locator('button[data-action-id="rollback"]').count()).toBe(1);
     await shot(page, '8-data-gate-failed');
   });

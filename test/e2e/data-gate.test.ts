@@ -97,7 +97,7 @@ describe('Slack: the data gate', () => {
     await bot.slash(`upgrade stuck 2.4.23 -n ${ns.name}`, USERS.requester);
     const { r, progress, text } = await approveAndWait('stuck', await cardFor('stuck'));
     expect(r.phase).toBe('failed');
-    expect(r.error).toMatch(/the data gate failed after 12s: collection books: still loading \(it was loaded before\)/);
+    expect(r.error).toMatch(/the data gate failed after 12s: collection books: still loading at 0% \(it was loaded before\)/);
     expect(text).toMatch(/Upgrade failed at step \d+ of \d+/);
     expect(buttons(progress).map((b) => b.action_id)).toContain('rollback');
     // Kubernetes saw nothing wrong: every pod of the release is Ready on the new image.

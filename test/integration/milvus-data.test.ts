@@ -21,7 +21,7 @@ describe('reading Milvus with the official SDK', () => {
       collections: [
         { name: 'books', loadState: 'Loaded', rowCount: 1200 },
         { name: 'drafts', loadState: 'NotLoad', rowCount: 7 },
-        { name: 'images', loadState: 'Loading', rowCount: 0 },
+        { name: 'images', loadState: 'Loading', rowCount: 0, loadingProgress: 42 },
       ],
     });
     const s = await new SdkMilvusDataReader().snapshot({ address: milvus.address });
@@ -32,7 +32,8 @@ describe('reading Milvus with the official SDK', () => {
       collections: [
         { name: 'books', loadState: 'loaded', rowCount: 1200, indexes: ['vector'] },
         { name: 'drafts', loadState: 'not-loaded', rowCount: 7, indexes: ['vector'] },
-        { name: 'images', loadState: 'loading', rowCount: 0, indexes: ['vector'] },
+        // While it loads, how far (GetLoadingProgress): the data gate shows it in the thread.
+        { name: 'images', loadState: 'loading', rowCount: 0, indexes: ['vector'], loadingProgress: 42 },
       ],
     });
     expect(dataSummary(s)).toBe('v2.4.23, healthy, 3 collection(s) (1 loaded, 1,207 rows)');

@@ -35,6 +35,12 @@ describe('dataProblems', () => {
     ]);
   });
 
+  it('says how far a load has come when Milvus tells', () => {
+    const now = snapshotOf([['books', 'loading', 1000]]);
+    const withProgress = { ...now, collections: [{ ...now.collections[0]!, loadingProgress: 42 }] };
+    expect(dataProblems([{ name: 'books', loaded: true, rowCount: 1000 }], withProgress)).toEqual(['collection books: still loading at 42% (it was loaded before)']);
+  });
+
   it('does not ask a collection that was not loaded to be loaded, nor compare unknown row counts', () => {
     expect(dataProblems([{ name: 'cold', loaded: false, rowCount: null }], snapshotOf([['cold', 'not-loaded', 0]]))).toEqual([]);
   });

@@ -177,6 +177,12 @@ export const ANSWERS: Readonly<Record<string, Answer>> = {
     inMemoryPercentages: m.collections.map((c) => (loadStateOf(m, c) === 'Loaded' ? 100 : 0)),
   }),
   GetLoadState: perCollection((c, _r, m) => ({ status: OK, state: `LoadState${loadStateOf(m, c)}` })),
+  // As Milvus: 100 once loaded, the progress while loading, refused for a collection not loaded.
+  GetLoadingProgress: perCollection((c, _r, m) => {
+    const state = loadStateOf(m, c);
+    if (state === 'NotLoad') return refused(`collection not loaded[collection=${c.name}]`, 101, 'CollectionNotLoaded');
+    return { status: OK, progress: String(state === 'Loaded' ? 100 : (c.loadingProgress ?? 0)), refreshProgress: '0' };
+  }),
   GetCollectionStatistics: perCollection((c, _r, m) => ({ status: OK, stats: [{ key: 'row_count', value: String(rowCountOf(m, c)) }] })),
   DescribeCollection: perCollection((c) => ({
     status: OK,

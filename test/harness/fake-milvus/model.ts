@@ -32,6 +32,8 @@ export interface FakeCollection {
   keys?: readonly string[];
   /** Index names; by default one index named after the vector field (none without one). */
   indexes?: readonly string[];
+  /** GetLoadingProgress while it is Loading (0 by default: a load that does not move). */
+  loadingProgress?: number;
 }
 
 export interface FakeMilvusModel {
