@@ -4,7 +4,8 @@
  *
  *   npm run bench                      all three (the control plane must be up for 2 and 3:
  *                                      `npm run -s cluster -- up`)
- *   npm run bench -- ack scale         only those (names: ack, rolling, scale, ordered, cli, replies, trust)
+ *   npm run bench -- ack scale         only those (names: ack, rolling, scale, ordered, cli, replies, trust,
+ *                                      availability, snapshot)
  *   npx tsx bench/<name>.ts            one of them on its own
  *
  * Also the helpers the benchmarks share (machine facts, percentiles, RESULTS.md sections).
@@ -173,7 +174,7 @@ export async function stopChild(c: ChildProcess | null): Promise<void> {
 }
 
 
-const ORDER = ['ack-latency', 'rolling-overhead', 'scale', 'ordered-helm', 'cli-start', 'replies', 'trust'];
+const ORDER = ['ack-latency', 'rolling-overhead', 'scale', 'ordered-helm', 'cli-start', 'replies', 'trust', 'availability', 'snapshot-cost'];
 const BENCHES: Record<string, { id: string; load: () => Promise<{ main(): Promise<void> }> }> = {
   ack: { id: 'ack-latency', load: () => import('./ack-latency.js') },
   rolling: { id: 'rolling-overhead', load: () => import('./rolling-overhead.js') },
@@ -182,6 +183,8 @@ const BENCHES: Record<string, { id: string; load: () => Promise<{ main(): Promis
   cli: { id: 'cli-start', load: () => import('./cli-start.js') },
   replies: { id: 'replies', load: () => import('./replies.js') },
   trust: { id: 'trust', load: () => import('./trust.js') },
+  availability: { id: 'availability', load: () => import('./availability.js') },
+  snapshot: { id: 'snapshot-cost', load: () => import('./snapshot-cost.js') },
 };
 
 async function runAll(names: string[]): Promise<number> {
@@ -190,7 +193,7 @@ async function runAll(names: string[]): Promise<number> {
   for (const name of chosen) {
     const b = BENCHES[name];
     if (!b) {
-      log(`unknown benchmark "${name}" (ack, rolling, scale, ordered, cli)`);
+      log(`unknown benchmark "${name}" (${Object.keys(BENCHES).join(', ')})`);
       failed++;
       continue;
     }
