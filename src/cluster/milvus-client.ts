@@ -1,8 +1,9 @@
 /**
- * One official-SDK client per call group (a snapshot, a canary pick, a probe), closed after: the
- * bot reads a release now and then, it holds no session. Credentials go to the SDK only; errors
- * name the address and what failed, never a secret.
+ * The official SDK's clients for call groups (a snapshot, a canary pick, a probe): shared while
+ * groups follow each other on one endpoint, closed soon after (see the pool below). Credentials
+ * go to the SDK only; errors name the address and what failed, never a secret.
  */
+import { createHash } from 'node:crypto';
 import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { UpgradeError } from '../upgrade/errors.js';
 import type { MilvusEndpoint } from '../upgrade/data-snapshot.js';
@@ -33,9 +34,66 @@ export function errorText(err: unknown): string {
 }
 
 /**
- * Opens a client on `endpoint`, runs `work` with it and closes it, whatever happens. `timeoutMs`
- * bounds each call (the SDK's per-call deadline); an abort closes the client, which fails the
- * call in flight. Failures that are not already an UpgradeError become a transient one saying
+ * Clients kept for a moment between call groups, per endpoint and deadline. The SDK builds its
+ * protocol definitions in every client it makes (about 0.18 s of CPU each, bench/RESULTS.md
+ * "snapshot-cost"): a plan that picks a canary in each of 1,000 collections spent 164 s making
+ * clients. One client serves every call group on its endpoint that comes while it is in use or
+ * within IDLE_CLOSE_MS of its last one, then it is closed: the bot still holds no session.
+ */
+const IDLE_CLOSE_MS = 1000;
+
+interface Pooled {
+  readonly client: MilvusClient;
+  readonly connected: Promise<void>;
+  users: number;
+  idle: NodeJS.Timeout | null;
+}
+
+const pool = new Map<string, Pooled>();
+
+/** The credentials stay in memory as part of the key, hashed: never in a log or a message. */
+function poolKey(endpoint: MilvusEndpoint, timeoutMs: number): string {
+  return createHash('sha256').update(JSON.stringify([endpoint.address, endpoint.tls ?? false, endpoint.credentials ?? null, timeoutMs])).digest('hex');
+}
+
+async function acquire(endpoint: MilvusEndpoint, timeoutMs: number): Promise<{ pooled: Pooled; key: string }> {
+  const key = poolKey(endpoint, timeoutMs);
+  let pooled = pool.get(key);
+  if (!pooled) {
+    const client = newClient(endpoint, timeoutMs);
+    pooled = { client, connected: client.connectPromise.then(() => undefined), users: 0, idle: null };
+    pool.set(key, pooled);
+  }
+  if (pooled.idle) clearTimeout(pooled.idle);
+  pooled.idle = null;
+  pooled.users += 1;
+  try {
+    await pooled.connected;
+  } catch (err) {
+    // Never handed out again: the next call group connects anew.
+    release(key, pooled, true);
+    throw err;
+  }
+  return { pooled, key };
+}
+
+function release(key: string, pooled: Pooled, broken = false): void {
+  pooled.users -= 1;
+  if (broken && pool.get(key) === pooled) pool.delete(key);
+  if (pooled.users > 0) return;
+  const close = () => {
+    if (pool.get(key) === pooled) pool.delete(key);
+    void pooled.client.closeConnection().catch(() => undefined);
+  };
+  if (broken) return close();
+  pooled.idle = setTimeout(close, IDLE_CLOSE_MS);
+  pooled.idle.unref();
+}
+
+/**
+ * Runs `work` with a client on `endpoint` (a pooled one, see above). `timeoutMs` bounds each call
+ * (the SDK's per-call deadline); an abort gives up the wait at once and leaves the call in flight
+ * to its deadline. Failures that are not already an UpgradeError become a transient one saying
  * Milvus `cannot be read`.
  */
 export async function withMilvus<T>(
@@ -45,18 +103,27 @@ export async function withMilvus<T>(
   work: (client: MilvusClient) => Promise<T>,
 ): Promise<T> {
   const { address } = endpoint;
-  const client = newClient(endpoint, timeoutMs);
-  const abort = () => void client.closeConnection().catch(() => undefined);
-  signal?.addEventListener('abort', abort, { once: true });
+  if (signal?.aborted) throw cannotRead(address, new Error('aborted'));
+  let lease: { pooled: Pooled; key: string } | null = null;
   try {
-    await client.connectPromise;
-    return await work(client);
+    lease = await acquire(endpoint, timeoutMs);
+    const client = lease.pooled.client;
+    return await untilAborted(work(client), signal);
   } catch (err) {
     throw cannotRead(address, err);
   } finally {
-    signal?.removeEventListener('abort', abort);
-    await client.closeConnection().catch(() => undefined);
+    if (lease) release(lease.key, lease.pooled);
   }
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** A client held open by the caller (the availability loop), connected; the caller closes it. */

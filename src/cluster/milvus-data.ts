@@ -43,6 +43,23 @@ async function indexNames(client: MilvusClient, address: string, collection: str
   return (checked(`DescribeIndex of ${collection}`, address, r).index_descriptions ?? []).map((d) => d.index_name);
 }
 
+/** Collections a snapshot reads at once, on its one client. */
+const SNAPSHOT_CONCURRENCY = 8;
+
+/** `fn` over `items`, at most `limit` at a time, results in the items' order. */
+async function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
 /** How far a load has come (the gate shows it while it waits); null when Milvus does not say. */
 async function loadingProgress(client: MilvusClient, collection: string): Promise<number | null> {
   const r = await client.getLoadingProgress({ collection_name: collection });
@@ -65,21 +82,21 @@ export class SdkMilvusDataReader implements MilvusDataReader {
       const version = await client.getVersion();
       const health = checked('CheckHealth', address, await client.checkHealth());
       const shown = checked('ShowCollections', address, await client.showCollections());
-      const collections: CollectionSnapshot[] = [];
-      for (const c of shown.data) {
+      // A few collections at a time: 1,000 collections one after the other are 3,000 round trips.
+      const collections = await inBatches(shown.data, SNAPSHOT_CONCURRENCY, async (c): Promise<CollectionSnapshot> => {
         const load = checked(`GetLoadState of ${c.name}`, address, await client.getLoadState({ collection_name: c.name }));
         const stats = checked(`GetCollectionStatistics of ${c.name}`, address, await client.getCollectionStatistics({ collection_name: c.name }));
         const rows = Number(stats.data?.row_count);
         const loadState = LOAD_STATES[load.state] ?? 'not-loaded';
         const progress = loadState === 'loading' ? await loadingProgress(client, c.name) : null;
-        collections.push({
+        return {
           name: c.name,
           loadState,
           rowCount: Number.isFinite(rows) ? rows : null,
           indexes: await indexNames(client, address, c.name),
           ...(progress !== null ? { loadingProgress: progress } : {}),
-        });
-      }
+        };
+      });
       return { serverVersion: version.version, healthy: health.isHealthy, reasons: [...health.reasons].map(String), collections };
     });
   }

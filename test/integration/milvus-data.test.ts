@@ -40,6 +40,22 @@ describe('reading Milvus with the official SDK', () => {
     expect(milvus.calls.map((c) => c.method)).toEqual(expect.arrayContaining(['GetVersion', 'CheckHealth', 'ShowCollections', 'GetLoadState', 'GetCollectionStatistics']));
   });
 
+  it('call groups that follow each other share one SDK client (each client costs the SDK\'s set-up); a new one after a pause', async () => {
+    milvus = await startFakeMilvus({ collections: [{ name: 'books', loadState: 'Loaded', rowCount: 10 }] });
+    const reader = new SdkMilvusDataReader();
+    const endpoint = { address: milvus.address };
+    await reader.snapshot(endpoint);
+    await reader.snapshot(endpoint);
+    await Promise.all([reader.snapshot(endpoint), reader.snapshot(endpoint)]);
+    expect(milvus.calls.filter((c) => c.method === 'Connect')).toHaveLength(1);
+    // Other credentials are another client: never a session signed in as someone else.
+    await reader.snapshot({ ...endpoint, credentials: { username: 'root', password: 'other' } });
+    expect(milvus.calls.filter((c) => c.method === 'Connect')).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 1500));
+    await reader.snapshot(endpoint);
+    expect(milvus.calls.filter((c) => c.method === 'Connect')).toHaveLength(3);
+  });
+
   it('an unhealthy Milvus says why; the snapshot carries it', async () => {
     milvus = await startFakeMilvus({ healthy: false, reasons: ['querynode 12 is not serving'] });
     const s = await new SdkMilvusDataReader().snapshot({ address: milvus.address });
