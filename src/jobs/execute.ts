@@ -167,6 +167,16 @@ async function failIfActive(run: RunWriter, actor: Actor, err: unknown, now: () 
   await run.setPhase('failed', actor, { error: explainError(err), finishedAt: now() });
 }
 
+/** Where this worker's config says the release's Milvus is; null when it reads none. */
+function milvusAddressOf(ports: Ports, current: Awaited<ReturnType<EngineDeps['observer']['release']>>): string | null {
+  if (!ports.milvus || ports.milvus.checks === 'off' || !current) return null;
+  try {
+    return ports.milvus.address(current);
+  } catch {
+    return null;
+  }
+}
+
 function isSuperseded(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) if (e instanceof Superseded) return true;
   return false;
@@ -201,6 +211,7 @@ async function fencedRun(
     plan: req.plan,
     settings: deps.settings,
     liveMilvusRepository: current?.imageRepository || null,
+    milvusAddress: milvusAddressOf(ports, current),
   });
   if (unsafe.length > 0) {
     const err = new UnsafePlanError(req.id, unsafe);

@@ -27,6 +27,20 @@ describe('runGuardProblems', () => {
     expect(runGuardProblems(inputs(planned('rolling')))).toEqual([]);
   });
 
+  it('a data gate or canary that would dial another address than the worker\'s config names is refused (the credentials go there)', () => {
+    const gate: Step = { kind: 'check-data', address: 'prod-milvus.milvus.svc:19530', expected: [], canaries: [], timeoutSeconds: 60, description: 'gate' };
+    const withGate: Plan = { ...planned('helm'), steps: [...planned('helm').steps, gate] };
+    expect(runGuardProblems(inputs(withGate, { milvusAddress: 'prod-milvus.milvus.svc:19530' }))).toEqual([]);
+    const evil: Plan = { ...withGate, steps: [...planned('helm').steps, { ...gate, address: 'attacker.example:19530' }] };
+    expect(runGuardProblems(inputs(evil, { milvusAddress: 'prod-milvus.milvus.svc:19530' }))).toEqual([
+      "the plan reads Milvus at attacker.example:19530, not at prod-milvus.milvus.svc:19530 as this worker's config says (the release's credentials go there)",
+    ]);
+    const canaryElsewhere: Plan = { ...planned('helm'), data: { address: 'attacker.example:19530', snapshot: null, canaries: [{ collection: 'c', primaryField: 'id', ids: ['1'], primaryIsString: false, vectorField: null }], notChecked: null, required: true, withoutChecksBy: null } };
+    expect(runGuardProblems(inputs(canaryElsewhere, { milvusAddress: null }))).toEqual([
+      "the plan reads Milvus at attacker.example:19530, not at no address as this worker's config says (the release's credentials go there)",
+    ]);
+  });
+
   it('another chart, another repository, or a --set no plan writes is refused', () => {
     const evil = withStep(planned('helm'), 'helm-upgrade', (s) => ({ ...s, chartRef: 'oci://attacker.example/charts/evil' }) as Step);
     expect(runGuardProblems(inputs(evil))).toEqual([`a step upgrades with chart oci://attacker.example/charts/evil, not ${planSettings().repoName}/milvus`]);

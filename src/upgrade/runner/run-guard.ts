@@ -21,6 +21,12 @@ export interface RunGuardInputs {
   readonly settings: PlanSettings;
   /** The repository of the Milvus images the release runs now; null when none was seen. */
   readonly liveMilvusRepository: string | null;
+  /**
+   * Where the worker's own config says the release's Milvus answers; null: it reads no Milvus.
+   * The gate and the canary loop dial it with the release's credentials: a record must not name
+   * another address to send them to. Absent: not checked (callers that run no data step).
+   */
+  readonly milvusAddress?: string | null;
 }
 
 const CHART_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]{1,40})?$/;
@@ -47,6 +53,12 @@ export function runGuardProblems(i: RunGuardInputs): string[] {
     if (t.recordPrevious) image(`the previous image recorded for ${t.deployment}`, t.recordPrevious.image);
   };
   for (const step of p.steps) stepProblems(step, i, chartRef, image, target, problems);
+  const dialled = [...new Set([...p.steps.flatMap((s) => (s.kind === 'check-data' ? [s.address] : [])), ...(p.data?.address && p.data.canaries.length > 0 ? [p.data.address] : [])])];
+  if (i.milvusAddress !== undefined) {
+    for (const address of dialled) {
+      if (address !== i.milvusAddress) problems.push(`the plan reads Milvus at ${address}, not at ${i.milvusAddress ?? 'no address'} as this worker's config says (the release's credentials go there)`);
+    }
+  }
   return problems;
 }
 
