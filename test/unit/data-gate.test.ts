@@ -58,6 +58,25 @@ describe('readPlanData', () => {
     expect(data.canaries.map((c) => [c.collection, c.ids])).toEqual([['books', ['1', '2', '3']]]);
   });
 
+  it('a bad address template or a collection without a canary key does not fail the plan', async () => {
+    const m = new FakeMilvusAccess();
+    m.address = () => {
+      throw new UpgradeError('bad-input', 'MILVUS_ADDRESS gives "x" for prod, which is not host:port');
+    };
+    expect(await readPlanData(m, where)).toMatchObject({ address: null, notChecked: 'MILVUS_ADDRESS gives "x" for prod, which is not host:port' });
+    const keyless = new FakeMilvusAccess();
+    keyless.snapshots = [snapshotOf([['books', 'loaded', 10], ['blobs', 'loaded', 5]])];
+    keyless.canaryIds = { books: ['1'] };
+    const pick = keyless.reader.pickCanary;
+    keyless.reader.pickCanary = async (e, collection, n) => {
+      if (collection === 'blobs') throw new UpgradeError('invalid-state', 'collection blobs has no Int64 or VarChar primary key');
+      return pick(e, collection, n);
+    };
+    const data = await readPlanData(keyless, where);
+    expect(data.notChecked).toBeNull();
+    expect(data.canaries.map((c) => c.collection)).toEqual(['books']);
+  });
+
   it('says why when Milvus cannot be read, and never throws', async () => {
     const m = new FakeMilvusAccess();
     m.snapshots = ['Milvus at prod-milvus.milvus.svc:19530 cannot be read: 14 UNAVAILABLE'];

@@ -30,8 +30,9 @@ export async function readPlanData(access: MilvusAccess | undefined, state: Pick
   if (!access || access.checks === 'off') {
     return { address: null, snapshot: null, canaries: [], required: false, withoutChecksBy, notChecked: 'the bot is configured not to read Milvus (MILVUS_DATA_CHECKS=off)' };
   }
-  const address = o.address ?? access.address(state);
+  let address = o.address ?? null;
   try {
+    address ??= access.address(state);
     const endpoint = await access.endpoint(state.namespace, state.release, address);
     const snapshot = await access.reader.snapshot(endpoint, o.signal);
     const canaries = await pickCanaries(access, endpoint, snapshot, o.signal);
@@ -49,7 +50,13 @@ async function pickCanaries(access: MilvusAccess, endpoint: Awaited<ReturnType<M
   const worker = async () => {
     while (next < loaded.length) {
       const i = next++;
-      picked[i] = await access.reader.pickCanary(endpoint, loaded[i]!, CANARY_ROWS, signal);
+      try {
+        picked[i] = await access.reader.pickCanary(endpoint, loaded[i]!, CANARY_ROWS, signal);
+      } catch (err) {
+        // A collection no canary can read (no Int64 or VarChar key) is still checked for its
+        // load state and rows; only a Milvus that does not answer stops the read.
+        if (!(err instanceof UpgradeError && err.code === 'invalid-state')) throw err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(CANARY_CONCURRENCY, loaded.length) }, worker));
