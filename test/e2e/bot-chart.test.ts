@@ -244,6 +244,8 @@ describe('bot chart: lint and render', () => {
         approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, requestRetentionDays: 45, workerConcurrency: 3, jobAttempts: 4,
         jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8, botWorkDeferMs: 500, planTimeoutSeconds: 60, planConcurrency: 2,
         reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000, redisCommandTimeoutMs: 1500,
+        dataTimeoutSeconds: 120, milvusDataChecks: 'required', milvusAddress: '{fullname}.{namespace}.svc:19530', milvusAddressByCluster: 'prod=gw.example:19530',
+        milvusCredentialsSecret: '{release}-milvus-auth', milvusTls: false,
       },
       shutdownGraceSeconds: 900,
     };
@@ -255,6 +257,7 @@ describe('bot chart: lint and render', () => {
     expect(env.JOB_LOCK_MS).toBe('600000');
     expect(env.ALLOW_SELF_APPROVAL).toBe('false');
     expect(env.HEALTH_SETTLE_SECONDS).toBe('7');
+    expect([env.MILVUS_ADDRESS, env.MILVUS_CREDENTIALS_SECRET, env.MILVUS_TLS, env.DATA_TIMEOUT_SECONDS]).toEqual(['{fullname}.{namespace}.svc:19530', '{release}-milvus-auth', 'false', '120']);
     // HELM_BIN comes from the image (Dockerfile ENV); SLACK_APP_TOKEN in Socket Mode (checked above).
     const fromImage = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').includes('HELM_BIN=/usr/local/bin/helm') ? ['HELM_BIN'] : [];
     // APPROVAL_SEAL_KEY: the chart passes the key as a file (APPROVAL_SEAL_KEY_FILE), never as a value.
@@ -495,7 +498,8 @@ describe('bot chart installed on the control plane', () => {
       execFile(
         process.execPath,
         [join(REPO_ROOT, 'bin', 'milvus-upgrade.js'), '--kubeconfig', kubeconfig, '--repo-url', info.chartRepoUrl, ...args],
-        { env: { ...process.env, ...info.helmEnv, LOG_LEVEL: 'warn' }, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+        // No Milvus serves the release here: the worker's token is what is tested, not the data gate.
+        { env: { ...process.env, ...info.helmEnv, LOG_LEVEL: 'warn', MILVUS_DATA_CHECKS: 'off' }, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
           const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
           resolve({ code, out: `${stdout}${stderr}` });
