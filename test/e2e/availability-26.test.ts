@@ -10,6 +10,7 @@ import { startFakeMilvus, type FakeMilvus } from '../harness/fake-milvus.js';
 import { followRelease, type Following } from '../harness/fake-milvus/follow.js';
 import type { Availability } from '../../src/upgrade/data-snapshot.js';
 import { cli, cluster, installRelease, newNamespace } from './helpers.js';
+import { diffSnapshots, snapshotRelease } from './release-snapshot.js';
 
 interface Finished {
   readonly result: string;
@@ -52,7 +53,11 @@ describe('availability into 2.6: ordered path and helm-parallel', () => {
   }
 
   it('the ordered path: the data gate passes and no query or search fails; helm-parallel: the mixed-version failures recorded', async () => {
+    const before = await snapshotRelease(cluster().kubeconfig, ns.name, 'ord');
     const ordered = await upgrade('ord', []);
+    // The whole release: StatefulSets and PVCs are the same objects (their images may move with the chart).
+    const after = await snapshotRelease(cluster().kubeconfig, ns.name, 'ord');
+    expect(diffSnapshots(before, after).filter((d) => d.kind !== 'Deployment' && d.field !== 'image').map((d) => d.text)).toEqual([]);
     expect(ordered.stdout).toMatch(/"detail": "Milvus v2\.6\.15 healthy, 1 loaded collection\(s\) loaded again, no row count lower, 1 canary answered"|Milvus v2\.6\.15 healthy, 1 loaded collection\(s\) loaded again/);
     expect(ordered.availability.collection).toBe('books');
     expect(ordered.availability.query.samples).toBeGreaterThan(5);

@@ -17,6 +17,11 @@ import { deriveState } from '../../src/upgrade/requests.js';
 import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { cli, cluster, installRelease, newNamespace } from './helpers.js';
 import { closedPort } from '../integration/nowhere-bot.js';
+import { diffSnapshots, snapshotRelease, type SnapshotDiff } from './release-snapshot.js';
+
+const snap = (ns: string, release: string) => snapshotRelease(cluster().kubeconfig, ns, release);
+/** What may differ after an upgrade: Milvus's Deployments and images; no StatefulSet, PVC or claim of its dependencies. */
+const dataDiffs = (d: readonly SnapshotDiff[]) => d.filter((x) => x.kind !== 'Deployment' && x.field !== 'image').map((x) => x.text);
 
 const PASSWORD = 's3cret-e2e-milvus-pw';
 
@@ -73,6 +78,7 @@ describe('Slack: the data gate', () => {
 
   it('the headline upgrade with healthy data: the card shows the collections, the summary the gate and the gaps; the password is never shown', async () => {
     await releaseWithData('healthy');
+    const before = await snap(ns.name, 'healthy');
     await bot.slash(`upgrade healthy 2.4.23 -n ${ns.name}`, USERS.requester);
     const card = await cardFor('healthy');
     expect(textOf(card)).toMatch(/\*Data\* .*v2\.3\.11, healthy, 2 collection\(s\) \(1 loaded, 1,020 rows\)/);
@@ -80,6 +86,10 @@ describe('Slack: the data gate', () => {
     expect(textOf(card)).toMatch(/check healthy's data in Milvus/);
     const { r, text } = await approveAndWait('healthy', card);
     expect(r.phase, r.error ?? '').toBe('succeeded');
+    // The whole release: every StatefulSet and PVC the same object; only Milvus's Deployments moved.
+    const after = await snap(ns.name, 'healthy');
+    expect(dataDiffs(diffSnapshots(before, after))).toEqual([]);
+    expect(after.pvcs.map((p) => `${p.name}:${p.uid}`)).toEqual(before.pvcs.map((p) => `${p.name}:${p.uid}`));
     expect(text).toMatch(/Data gate passed 1 of 1 time\(s\): Milvus v2\.4\.23 healthy, 1 loaded collection\(s\) loaded again, no row count lower, 1 canary answered/);
     expect(text).toMatch(/collection books during the run: longest query gap \d+\.\d s \(\d+ of \d+ failed/);
     expect(r.availability && 'query' in r.availability ? r.availability.query.samples : 0).toBeGreaterThan(3);
@@ -94,8 +104,11 @@ describe('Slack: the data gate', () => {
     await releaseWithData('stuck');
     await k(['create', 'configmap', knobConfigMapName('stuck')]);
     await k(['annotate', 'configmap', knobConfigMapName('stuck'), `${KNOB_ANNOTATIONS.stuckLoadingFrom}=2.4.23`]);
+    const before = await snap(ns.name, 'stuck');
     await bot.slash(`upgrade stuck 2.4.23 -n ${ns.name}`, USERS.requester);
     const { r, progress, text } = await approveAndWait('stuck', await cardFor('stuck'));
+    // A failed gate changes nothing that holds data: it only reads.
+    expect(dataDiffs(diffSnapshots(before, await snap(ns.name, 'stuck')))).toEqual([]);
     expect(r.phase).toBe('failed');
     expect(r.error).toMatch(/the data gate failed after 12s: collection books: still loading at 0% \(it was loaded before\)/);
     expect(text).toMatch(/Upgrade failed at step \d+ of \d+/);
