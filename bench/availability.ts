@@ -33,7 +33,7 @@ import { kubectl, type ClusterInfo } from '../test/harness/control-plane.js';
 import { startFakeMilvus, type FakeCollection, type FakeMilvus } from '../test/harness/fake-milvus.js';
 import { followRelease, type Following } from '../test/harness/fake-milvus/follow.js';
 import { install, kubeletDelay, requireCluster } from './rolling-overhead.js';
-import { isMain, log, machineLine, seconds, stamp, table, writeSection } from './run.js';
+import { isMain, runAsScript, log, machineLine, seconds, stamp, table, writeSection } from './run.js';
 
 const FROM_CHART = '4.2.58';
 const FROM = 'v2.5.16';
@@ -270,12 +270,4 @@ export async function main(): Promise<void> {
   }
 }
 
-if (isMain(import.meta.url)) {
-  void main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      log(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exit(1);
-    },
-  );
-}
+if (isMain(import.meta.url)) runAsScript(main);

@@ -143,6 +143,20 @@ export function isMain(moduleUrl: string): boolean {
   return !!process.argv[1] && moduleUrl === pathToFileURL(process.argv[1]).href;
 }
 
+/**
+ * A benchmark run as a script of its own: exits when it is done (its watches, fake servers and
+ * kube clients would keep the process alive), 1 with the stack when it fails.
+ */
+export function runAsScript(main: () => Promise<void>): void {
+  void main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      log(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
+
 /** The app (src/main.ts through tsx) as its own process; resolves with its port once `ready` is logged. */
 export async function startBot(env: Record<string, string>, ready = /"port":(\d+)[^\n]*"msg":"bot started"/): Promise<{ child: ChildProcess; port: number }> {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));

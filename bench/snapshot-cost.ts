@@ -33,7 +33,7 @@ import { makeUpgradePlan } from '../src/upgrade/planner/service.js';
 import { runSteps } from '../src/upgrade/runner/run.js';
 import { kubectl } from '../test/harness/control-plane.js';
 import { install, requireCluster } from './rolling-overhead.js';
-import { isMain, log, machineLine, pool, seconds, stamp, table, writeSection } from './run.js';
+import { isMain, runAsScript, log, machineLine, pool, seconds, stamp, table, writeSection } from './run.js';
 
 const FROM_CHART = '4.2.58';
 const TARGET = '2.6.15';
@@ -299,12 +299,4 @@ export async function main(): Promise<void> {
   }
 }
 
-if (isMain(import.meta.url)) {
-  void main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      log(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exit(1);
-    },
-  );
-}
+if (isMain(import.meta.url)) runAsScript(main);
