@@ -61,7 +61,7 @@ export function createUpgradeEngine(access: ReturnType<typeof createEngineAccess
     status: async (cluster, namespace, release) => {
       const conn = access.forName(cluster);
       const state = await observeRelease(conn, namespace, release);
-      const [restarts, data] = await Promise.all([restartsOf(conn, namespace, release), conn.milvus?.checks === 'required' ? readPlanData(conn.milvus, state) : null]);
+      const [restarts, data] = await Promise.all([restartsOf(conn, namespace, release), conn.milvus?.checks === 'required' ? readPlanData(conn.milvus, state, { withCanaries: false }) : null]);
       const milvus = data ? (data.snapshot ?? { notRead: data.notChecked ?? 'not read' }) : null;
       return { state, running: runningVersion(state).text, ...(restarts ? { restarts } : {}), ...(milvus ? { milvus } : {}) };
     },

@@ -6,6 +6,7 @@
  * never a secret.
  */
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { inBatches } from '../upgrade/in-batches.js';
 import type { CanaryResult, CanaryRows, CollectionLoadState, CollectionSnapshot, DataSnapshot, MilvusEndpoint } from '../upgrade/data-snapshot.js';
 import type { CanarySampler, MilvusDataReader } from '../upgrade/ports.js';
 import { checked, failedStatus, openMilvus, withMilvus } from './milvus-client.js';
@@ -45,20 +46,6 @@ async function indexNames(client: MilvusClient, address: string, collection: str
 
 /** Collections a snapshot reads at once, on its one client. */
 const SNAPSHOT_CONCURRENCY = 8;
-
-/** `fn` over `items`, at most `limit` at a time, results in the items' order. */
-async function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}
 
 /** How far a load has come (the gate shows it while it waits); null when Milvus does not say. */
 async function loadingProgress(client: MilvusClient, collection: string): Promise<number | null> {

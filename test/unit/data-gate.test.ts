@@ -77,6 +77,20 @@ describe('readPlanData', () => {
     expect(data.canaries.map((c) => c.collection)).toEqual(['books']);
   });
 
+  it('for status, the snapshot only: no canary is picked', async () => {
+    const m = new FakeMilvusAccess();
+    m.snapshots = [snapshotOf([['books', 'loaded', 10]])];
+    let picks = 0;
+    m.reader.pickCanary = async () => {
+      picks += 1;
+      return null;
+    };
+    const data = await readPlanData(m, where, { withCanaries: false });
+    expect(data.snapshot?.collections).toHaveLength(1);
+    expect(data.canaries).toEqual([]);
+    expect(picks).toBe(0);
+  });
+
   it('says why when Milvus cannot be read, and never throws', async () => {
     const m = new FakeMilvusAccess();
     m.snapshots = ['Milvus at prod-milvus.milvus.svc:19530 cannot be read: 14 UNAVAILABLE'];

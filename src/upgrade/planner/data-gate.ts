@@ -10,6 +10,7 @@ import type { Plan, RollbackPlan } from '../plan.js';
 import type { MilvusAccess } from '../ports.js';
 import type { ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
+import { inBatches } from '../in-batches.js';
 
 /** Keys per canary: enough to tell "some rows lost" from "all there", few enough to read each second. */
 export const CANARY_ROWS = 3;
@@ -21,6 +22,8 @@ export interface DataReadOptions {
   readonly address?: string | null;
   /** The approver who allowed running without data checks, if one did. */
   readonly withoutChecksBy?: string | null;
+  /** false: the snapshot only (status shows it; only a plan's gate reads the canaries again). */
+  readonly withCanaries?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -35,7 +38,7 @@ export async function readPlanData(access: MilvusAccess | undefined, state: Pick
     address ??= access.address(state);
     const endpoint = await access.endpoint(state.namespace, state.release, address);
     const snapshot = await access.reader.snapshot(endpoint, o.signal);
-    const canaries = await pickCanaries(access, endpoint, snapshot, o.signal);
+    const canaries = o.withCanaries === false ? [] : await pickCanaries(access, endpoint, snapshot, o.signal);
     return { address, snapshot, canaries, required: true, withoutChecksBy, notChecked: null };
   } catch (err) {
     // One line on a card: the error's own words, not its advice (the refusal gives the way on).
@@ -45,21 +48,16 @@ export async function readPlanData(access: MilvusAccess | undefined, state: Pick
 
 async function pickCanaries(access: MilvusAccess, endpoint: Awaited<ReturnType<MilvusAccess['endpoint']>>, snapshot: DataSnapshot, signal?: AbortSignal): Promise<CanaryRows[]> {
   const loaded = snapshot.collections.filter((c) => c.loadState === 'loaded').map((c) => c.name);
-  const picked: Array<CanaryRows | null> = new Array<CanaryRows | null>(loaded.length).fill(null);
-  let next = 0;
-  const worker = async () => {
-    while (next < loaded.length) {
-      const i = next++;
-      try {
-        picked[i] = await access.reader.pickCanary(endpoint, loaded[i]!, CANARY_ROWS, signal);
-      } catch (err) {
-        // A collection no canary can read (no Int64 or VarChar key) is still checked for its
-        // load state and rows; only a Milvus that does not answer stops the read.
-        if (!(err instanceof UpgradeError && err.code === 'invalid-state')) throw err;
-      }
+  const picked = await inBatches(loaded, CANARY_CONCURRENCY, async (collection) => {
+    try {
+      return await access.reader.pickCanary(endpoint, collection, CANARY_ROWS, signal);
+    } catch (err) {
+      // A collection no canary can read (no Int64 or VarChar key) is still checked for its
+      // load state and rows; only a Milvus that does not answer stops the read.
+      if (err instanceof UpgradeError && err.code === 'invalid-state') return null;
+      throw err;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CANARY_CONCURRENCY, loaded.length) }, worker));
+  });
   return picked.filter((c): c is CanaryRows => c !== null);
 }
 
