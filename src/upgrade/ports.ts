@@ -8,6 +8,7 @@ import type { KubeObject } from './objects.js';
 import type { Plan } from './plan.js';
 import type { Actor, LogEntry, NewRequest, Phase, PhaseExtra, Place, UpgradeRequest } from './requests.js';
 import type { CanaryResult, CanaryRows, DataSnapshot, MilvusEndpoint } from './data-snapshot.js';
+import type { BackupInfo, RestoreInfo, RestoreRequest } from './backup.js';
 
 export interface HelmUpgradeArgs {
   readonly namespace: string;
@@ -193,6 +194,24 @@ export interface MilvusAccess {
   endpoint(namespace: string, release: string, address: string): Promise<MilvusEndpoint>;
 }
 
+/**
+ * A milvus-backup server (zilliztech/milvus-backup, `milvus-backup server`) over its REST API
+ * (`<url>/api/v1/...`, issue 27). `url` is the server's base, e.g. `http://backup.milvus.svc:8080`.
+ * Every call rejects with an UpgradeError naming the server and what failed (transport, a
+ * non-zero `code`, an answer that is not the API's shape); a backup or restore that is not there
+ * is null, not an error.
+ */
+export interface BackupService {
+  /** `GET /api/v1/get_backup?backup_name=`: the backup, or null when the server has none by that name. */
+  get(url: string, name: string, signal?: AbortSignal): Promise<BackupInfo | null>;
+  /** `POST /api/v1/create` {backup_name, async: true}: starts a backup of every collection. */
+  create(url: string, name: string, signal?: AbortSignal): Promise<void>;
+  /** `POST /api/v1/restore` {backup_name, async: true, ...}: the restore task's id. */
+  restore(url: string, request: RestoreRequest, signal?: AbortSignal): Promise<string>;
+  /** `GET /api/v1/get_restore?id=`: the restore task, or null when the server has none by that id. */
+  getRestore(url: string, id: string, signal?: AbortSignal): Promise<RestoreInfo | null>;
+}
+
 export interface SessionProbe {
   /** The keys under the prefix (names only); null when etcd cannot be reached from here. */
   keys(endpoint: string, prefix: string, signal?: AbortSignal): Promise<string[] | null>;
@@ -229,6 +248,8 @@ export interface Ports {
   readonly changes?: ReleaseChanges;
   /** Milvus itself, for the data gate; absent: a plan with a check-data step cannot run. */
   readonly milvus?: MilvusAccess;
+  /** milvus-backup, for the backup steps; absent: a plan with a backup step cannot run. */
+  readonly backups?: BackupService;
 }
 
 /** What a StatefulSet's status says of its rollout. */

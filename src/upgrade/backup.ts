@@ -1,0 +1,109 @@
+/**
+ * Backups taken with milvus-backup (zilliztech/milvus-backup) before a step that cannot be
+ * undone (issue 27): what its REST server reports of a backup and of a restore, in the domain's
+ * words, and what a backup must hold to count as one of the release's data. Pure.
+ *
+ * milvus-backup's REST API (`GET /api/v1/get_backup`) reports, per collection, its name and size
+ * in bytes, not its rows: the check is every collection the data snapshot saw, with bytes when
+ * it has rows. Rows are counted again where they can be, after a restore (the data gate).
+ */
+export type BackupState = 'initial' | 'executing' | 'success' | 'failed' | 'timeout';
+
+export interface BackupCollection {
+  readonly name: string;
+  /** The database; '' or 'default' for the default one. */
+  readonly db: string;
+  readonly sizeBytes: number;
+}
+
+export interface BackupInfo {
+  readonly name: string;
+  readonly id: string;
+  readonly state: BackupState;
+  /** 0 to 100. */
+  readonly progress: number;
+  readonly errorMessage: string;
+  readonly sizeBytes: number;
+  /** The Milvus version the backup was taken from, as the server says (e.g. `v2.6.20`). */
+  readonly milvusVersion: string;
+  /** Unix seconds; 0 when not said. */
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly collections: readonly BackupCollection[];
+}
+
+export type RestoreState = BackupState;
+
+export interface RestoreInfo {
+  readonly id: string;
+  readonly state: RestoreState;
+  readonly progress: number;
+  readonly errorMessage: string;
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly collections: readonly { readonly name: string; readonly state: RestoreState; readonly progress: number }[];
+}
+
+export interface RestoreRequest {
+  readonly backupName: string;
+  /** Restore only these (all when absent). */
+  readonly collectionNames?: readonly string[];
+  /** Appended to each restored collection's name (milvus-backup's collection_suffix). */
+  readonly collectionSuffix?: string;
+}
+
+/**
+ * milvus-backup's own rule for a name (core/backup/func.go ValidateName): at most 128
+ * characters, starting with a letter or an underscore, only letters, digits and underscores.
+ */
+export const BACKUP_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * The name of the backup a plan takes before a hop: where it comes from, readable in the
+ * server's list, the same each time the run resumes (it is written into the plan).
+ * e.g. `mub_prod_2_6_20_to_3_0_3_20261207T2104`.
+ */
+export function backupNameFor(release: string, from: string, to: string, plannedAt: number): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '_');
+  const at = new Date(plannedAt).toISOString().replace(/[-:]/g, '').slice(0, 13);
+  const name = `mub_${safe(release)}_${safe(from)}_to_${safe(to)}_${at}`;
+  return name.slice(0, 128);
+}
+
+/** What a backup must hold: the collections the data snapshot saw, with their rows then. */
+export interface ExpectedBackupCollection {
+  readonly name: string;
+  readonly rows: number | null;
+}
+
+/**
+ * Why a finished backup does not hold the release's data, one line each; empty when it does.
+ * A collection the snapshot saw with rows must be in the backup with bytes.
+ */
+export function backupProblems(info: BackupInfo, expected: readonly ExpectedBackupCollection[]): string[] {
+  const out: string[] = [];
+  if (info.state !== 'success') out.push(`backup ${info.name} ended ${info.state}${info.errorMessage ? `: ${info.errorMessage}` : ''}`);
+  const byName = new Map(info.collections.filter((c) => c.db === '' || c.db === 'default').map((c) => [c.name, c]));
+  for (const e of expected) {
+    const got = byName.get(e.name);
+    if (!got) out.push(`backup ${info.name} has no collection ${e.name}`);
+    else if ((e.rows ?? 0) > 0 && got.sizeBytes <= 0) out.push(`backup ${info.name} holds no data of ${e.name} (${e.rows} rows before)`);
+  }
+  return out;
+}
+
+export function isFinished(state: BackupState): boolean {
+  return state === 'success' || state === 'failed' || state === 'timeout';
+}
+
+/** Bytes as a person reads them: `512 B`, `12.4 MB`. */
+export function bytesText(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
