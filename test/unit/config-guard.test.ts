@@ -53,4 +53,13 @@ describe('the config guard', () => {
     expect(risksOf([queue({})], [queue({ mq: { type: 'pulsar' } })])).toEqual([]);
     expect(risksOf([queue({ mq: { type: 'default' } })], [queue({ mq: { type: 'kafka' } })])).toEqual([]);
   });
+
+  it('Woodpecker switched from embedded to a service (zilliztech/woodpecker#216) is a risk; a chart that did not write it is not compared', () => {
+    const wp = (files: Record<string, unknown>) => cm({ 'default.yaml': { etcd: { rootPath: 'by-dev' }, mq: { type: 'woodpecker' }, ...files } });
+    expect(risksOf([wp({ woodpecker: { storage: { type: 'minio' } } })], [wp({ woodpecker: { storage: { type: 'service' } } })]).map((r) => r.reason)).toEqual([
+      'woodpecker.storage.type: minio -> service (where Woodpecker keeps the message log (embedded in the streaming nodes, or a Woodpecker service)): Milvus would look for its data elsewhere, or open it',
+    ]);
+    expect(risksOf([wp({})], [wp({ woodpecker: { storage: { type: 'minio' } } })])).toEqual([]);
+    expect(risksOf([wp({ woodpecker: { storage: { type: 'minio' } } })], [wp({ woodpecker: { storage: { type: 'minio' } } })])).toEqual([]);
+  });
 });

@@ -35,6 +35,9 @@ export const DATA_SETTINGS: readonly DataSetting[] = [
   // Woodpecker run no workload of their own, so only the config tells them apart (chart 5.x's
   // standalone default moved from rocksmq to woodpecker). "default" lets Milvus choose.
   { key: 'mq.type', milvusDefault: null, decides: 'which message queue holds the messages not yet persisted', alsoAt: ['messageQueue'] },
+  // Embedded (minio, local) or a Woodpecker service: switching during 2.6 -> 3.0 panics
+  // (zilliztech/woodpecker#216). Charts before 5.0 do not write it: a side without it is not compared.
+  { key: 'woodpecker.storage.type', milvusDefault: null, decides: 'where Woodpecker keeps the message log (embedded in the streaming nodes, or a Woodpecker service)' },
 ];
 
 /** Values of a setting Milvus chooses itself that say "Milvus chooses": the same as not writing it. */

@@ -7,6 +7,7 @@ import { helmRollbackStep, orderedHelmRollbackSteps } from './helm-plan.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import type { HelmRevisionInfo, ReleaseState, ToolingState } from '../state.js';
 import { crossesInto26 } from '../milvus/components.js';
+import { crossesInto30, NO_ROLLBACK_FROM_30 } from '../milvus/line-30.js';
 import { parseImageTag, tryParseVersion, versionOfImage } from '../milvus/version.js';
 
 export interface RollbackInputs {
@@ -48,7 +49,7 @@ function refuseAcrossTheMigration(plan: Pick<Plan, 'from' | 'to' | 'release' | '
   }
 }
 
-/** Milvus 2.6 changes the metadata for good (SPEC §9): there is no way back below it. */
+/** Milvus 2.6 changes the metadata for good (SPEC §9), and 3.0 has no image rollback (§10): no way back below either. */
 function refuseAcrossThe26Line(plan: Pick<Plan, 'from' | 'to' | 'release'>): void {
   const from = tryParseVersion(plan.from);
   const to = tryParseVersion(plan.to);
@@ -56,6 +57,9 @@ function refuseAcrossThe26Line(plan: Pick<Plan, 'from' | 'to' | 'release'>): voi
     throw new InputError(`${plan.release} cannot be rolled back from ${from.text} to ${to.text}`, [
       'an upgrade into Milvus 2.6 cannot be undone: restore a backup taken before it into a new release',
     ]);
+  }
+  if (from && to && crossesInto30(to, from)) {
+    throw new InputError(`${plan.release} cannot be rolled back from ${from.text} to ${to.text}`, [NO_ROLLBACK_FROM_30, 'restore the backup taken before the upgrade into a new release']);
   }
 }
 

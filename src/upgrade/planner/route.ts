@@ -12,8 +12,10 @@ import { InputError } from '../errors.js';
 import { INTO_26_IS_FOR_GOOD, type Plan, type RouteHop } from '../plan.js';
 import type { ComponentState, ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
-import { atLeast, compareVersions, parseVersion, type MilvusVersion } from '../milvus/version.js';
+import { atLeast, compareVersions, parseVersion, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
 import { newest22 } from './paths.js';
+import { BASELINE_30, chartCarries30, crossesInto30, GUIDE_30, NO_ROLLBACK_FROM_30 } from '../milvus/line-30.js';
+import semver from 'semver';
 
 export interface Waypoint {
   readonly version: MilvusVersion;
@@ -26,6 +28,8 @@ export interface Waypoint {
 export interface RouteShape {
   readonly mode: 'cluster' | 'standalone';
   readonly components: readonly string[];
+  /** The chart the release runs (the 3.0 line keeps it); absent: taken as too old for 3.0. */
+  readonly chartVersion?: string;
 }
 
 /** The versions between `from` and `to` the docs make a release stop at; empty: one plan reaches it. */
@@ -39,7 +43,9 @@ export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readon
     at = via;
   }
   const start26 = INTO_26.from;
-  if (!crossesInto26(at, to)) return out;
+  const into30 = crossesInto30(at, to);
+  const base30 = into30 ? baseline30(charts) : null;
+  if (!crossesInto26(at, to)) return into30 ? [...out, ...to30From26(at, shape, base30!)] : out;
   const cluster = shape.mode === 'cluster';
   if (compareVersions(at, start26) < 0) {
     out.push(
@@ -51,7 +57,41 @@ export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readon
     // 2.5.16 or later with the four coordinators: the same version again, switched to mixcoord.
     out.push({ version: at, set: MIXCOORD.set, why: `into 2.6 only with mixcoord: first ${at.text} again, its coordinators replaced by mixcoord (Milvus docs, v2.6 upgrade guide)` });
   }
+  if (base30) out.push({ version: base30.version, set: {}, why: `3.0 only from ${BASELINE_30.milvus.text} or later on chart ${BASELINE_30.chart} or later (${GUIDE_30}): first ${base30.version.text} on chart ${base30.chart}` });
   return out;
+}
+
+/**
+ * The 2.6 release the road to 3.0 stops at: the newest 2.6 that a chart of the baseline or later
+ * carries itself. No 3.0 chart exists, so the 3.0 hop keeps that chart.
+ */
+function baseline30(charts: readonly ChartEntry[]): { readonly version: MilvusVersion; readonly chart: string } {
+  let best: { version: MilvusVersion; chart: string } | null = null;
+  for (const c of charts) {
+    const v = tryParseVersion(c.appVersion);
+    if (!v || v.suffix !== '' || v.major !== 2 || v.minor !== 6 || compareVersions(v, BASELINE_30.milvus) < 0 || !semver.valid(c.chartVersion) || !chartCarries30(c.chartVersion)) continue;
+    if (!best || compareVersions(v, best.version) > 0 || (compareVersions(v, best.version) === 0 && semver.gt(c.chartVersion, best.chart))) best = { version: v, chart: c.chartVersion };
+  }
+  if (best) return best;
+  const newest26 = charts
+    .filter((c) => tryParseVersion(c.appVersion)?.major === 2 && tryParseVersion(c.appVersion)?.minor === 6 && semver.valid(c.chartVersion))
+    .sort((a, b) => semver.rcompare(a.chartVersion, b.chartVersion))[0];
+  throw new InputError(`the repository has no chart ${BASELINE_30.chart} or later for the road to 3.0`, [
+    `the ${GUIDE_30} is validated from Milvus ${BASELINE_30.milvus.text} on chart ${BASELINE_30.chart}: a release must get there first`,
+    newest26 ? `the newest 2.6 chart here is ${newest26.chartVersion} (Milvus ${newest26.appVersion}): refresh the repository, or point the bot at one that has ${BASELINE_30.chart} or later` : 'the repository has no 2.6 chart at all: refresh it',
+  ]);
+}
+
+/** From the 2.6 line: a stop at the baseline first, unless the release already runs it on its chart. */
+function to30From26(at: MilvusVersion, shape: RouteShape, base: { readonly version: MilvusVersion; readonly chart: string }): Waypoint[] {
+  const onBaseline = compareVersions(at, BASELINE_30.milvus) >= 0 && shape.chartVersion !== undefined && chartCarries30(shape.chartVersion);
+  if (onBaseline) return [];
+  if (compareVersions(at, base.version) >= 0) {
+    throw new InputError(`Milvus ${at.text} runs on chart ${shape.chartVersion ?? 'unknown'}, older than ${BASELINE_30.chart}: the image-only upgrade to 3.0 keeps the installed chart`, [
+      `first move the release onto chart ${base.chart} at the same version (helm upgrade --version ${base.chart} --reset-then-reuse-values --set image.all.tag=v${at.text}), then plan again`,
+    ]);
+  }
+  return [{ version: base.version, set: {}, why: `3.0 only from ${BASELINE_30.milvus.text} or later on chart ${BASELINE_30.chart} or later (${GUIDE_30}): first ${base.version.text} on chart ${base.chart}` }];
 }
 
 /**
@@ -116,7 +156,7 @@ export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
       changes: h.changes ?? [],
       warnings: h.warnings,
       rollback: h.rollback,
-      noRollback: h.rollback ? null : crossesInto26(h.from, h.to) ? INTO_26_IS_FOR_GOOD : (h.noRollback ?? `${h.from} -> ${h.to} cannot be undone`),
+      noRollback: h.rollback ? null : crossesInto26(h.from, h.to) ? INTO_26_IS_FOR_GOOD : crossesInto30(h.from, h.to) ? NO_ROLLBACK_FROM_30 : (h.noRollback ?? `${h.from} -> ${h.to} cannot be undone`),
     };
     at += steps.length;
     return hop;

@@ -112,8 +112,9 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
     settings: deps.settings,
     queue: queueInUse({ live, configQueue: state.messageQueue, computedValues }),
     userValues,
+    computedValues,
   };
-  const stops = waypoints(runningVersion(state), target, charts, { mode: state.mode, components: state.components.map((c) => c.component) });
+  const stops = waypoints(runningVersion(state), target, charts, { mode: state.mode, components: state.components.map((c) => c.component), chartVersion: state.helm.chartVersion });
   if (stops.length === 0) {
     const hop = await planHop(deps, inputs, { before: await deps.helm.manifest(input.namespace, input.release), live, carried: {} });
     return withData(withDataGate(hop, gate), data);

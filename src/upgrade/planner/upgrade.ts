@@ -16,6 +16,7 @@ import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolli
 import type { ReleaseState, ToolingState } from '../state.js';
 import type { RestoredDeployment } from '../steps.js';
 import { compareVersions, imageTag, versionOfImage, type MilvusVersion } from '../milvus/version.js';
+import { AFTER_30, BASELINE_30, chartCarries30, crossesInto30, GUIDE_30, NO_ROLLBACK_FROM_30, topologyProblems, versionCarries30, woodpeckerMode } from '../milvus/line-30.js';
 
 export interface PlanRequest {
   readonly cluster: string;
@@ -51,10 +52,13 @@ export interface PlanInputs {
   readonly userValues?: Readonly<Record<string, unknown>>;
   /** The default values of the chart the plan uses (`helm show values`), for the queue flags. */
   readonly targetDefaults?: Readonly<Record<string, unknown>> | null;
+  /** Every value the release renders with (`helm get values --all`): how Woodpecker runs. */
+  readonly computedValues?: Readonly<Record<string, unknown>>;
 }
 
 /** The chart a helm-path plan would use, so its default values can be read before planning. */
-export function chartForPlan(inputs: Pick<PlanInputs, 'request' | 'charts' | 'queue'>): ChartChoice {
+export function chartForPlan(inputs: Pick<PlanInputs, 'request' | 'charts' | 'queue' | 'state'>): ChartChoice {
+  if (inputs.request.target.major >= 3) return keepInstalledChart(inputs.state, inputs.request.target, inputs.request.chartVersion ?? null);
   return chooseChart(inputs.charts, inputs.request.target, {
     exclude: unsafeChartsFor(inputs.queue ?? null),
     chartVersion: inputs.request.chartVersion ?? null,
@@ -93,11 +97,64 @@ function checkThe26Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseSt
   return true;
 }
 
+/**
+ * No 3.0 chart exists: the guide keeps the chart the release runs ("do not change or downgrade
+ * it") and changes only image.all.tag.
+ */
+function keepInstalledChart(state: ReleaseState, target: MilvusVersion, asked: string | null): ChartChoice {
+  const installed = state.helm.chartVersion;
+  if (asked && asked !== installed) {
+    throw new InputError(`--chart ${asked} cannot be used for Milvus ${target.text}`, [
+      `no ${target.major}.x chart exists: the ${GUIDE_30} keeps the installed chart (${installed}) and changes only image.all.tag; leave out --chart`,
+    ]);
+  }
+  return {
+    chartVersion: installed,
+    appVersion: state.helm.appVersion,
+    imageTagOverride: imageTag(target),
+    explanation: `no ${target.major}.x chart exists: the installed chart ${installed} is kept and only image.all.tag changes to ${imageTag(target)} (${GUIDE_30})`,
+  };
+}
+
+/** The 3.0 line: only from the docs' baseline, on its chart, with its topology; by helm; kept embedded. */
+function checkThe30Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseState, strategy: UpgradePath | undefined, values: Readonly<Record<string, unknown>> | undefined): boolean {
+  if (to.major < 3) return false;
+  const baseline = `Milvus ${BASELINE_30.milvus.text} on chart ${BASELINE_30.chart}`;
+  if (crossesInto30(from, to)) {
+    if (!versionCarries30(from) || !chartCarries30(state.helm.chartVersion)) {
+      throw new InputError(`Milvus ${from.text} on chart ${state.helm.chartVersion} cannot go straight to ${to.text}`, [
+        `the ${GUIDE_30} is validated from ${baseline} or later: upgrade to the newest 2.6 on a chart ${BASELINE_30.chart} or later first`,
+      ]);
+    }
+  }
+  const topology = topologyProblems(state.mode, state.components.map((c) => c.component));
+  if (topology.length > 0) {
+    throw new InputError(`${state.release} cannot take the image-only upgrade to ${to.text}: ${topology.join(', ')}`, [
+      `the ${GUIDE_30}: the release must use MixCoord and StreamingNode and run no IndexNode, otherwise "do not run this image-only upgrade"`,
+      ...(state.components.some((c) => c.component === 'indexnode')
+        ? [`first: helm upgrade ${state.release} zilliztech/milvus -n ${state.namespace} --version ${state.helm.chartVersion} --reset-then-reuse-values --set indexNode.enabled=false (2.6 builds indexes on the datanodes), then plan again`]
+        : []),
+    ]);
+  }
+  if (values && woodpeckerMode(values) === 'service') {
+    throw new InputError(`${state.release} runs Woodpecker as a service (streaming.woodpecker.embedded=false, woodpecker.enabled=true): the upgrade to ${to.text} is not validated so`, [
+      `the ${GUIDE_30} keeps Woodpecker embedded (streaming.woodpecker.embedded=true, woodpecker.enabled=false); switching between the two during 2.6 -> 3.0 panics (zilliztech/woodpecker#216), and the queue type cannot change once data exists (milvus-io/milvus#50217)`,
+      'nothing was changed; move the data to a release that keeps Woodpecker embedded, or wait for a procedure validated for the service mode',
+    ]);
+  }
+  if (strategy === 'rolling' || strategy === 'migrate') {
+    throw new InputError(`the ${strategy} strategy cannot take ${from.text} to ${to.text}`, [`the ${GUIDE_30} is a helm upgrade of the installed chart: use --strategy helm (or helm-parallel)`]);
+  }
+  return true;
+}
+
 /** Everything that can refuse an upgrade, in the order it is checked, and what it decided. */
 export interface UpgradeDecision {
   readonly from: MilvusVersion;
   readonly choice: ChartChoice;
   readonly into26: boolean;
+  /** An image-only upgrade to 3.x on the installed chart. */
+  readonly line30: boolean;
   readonly path: PathDecision;
 }
 
@@ -112,9 +169,10 @@ export function decideUpgrade(inputs: PlanInputs): UpgradeDecision {
   const choice = chartForPlan(inputs);
   const requestedPath = pathOfStrategy(request.strategy);
   const into26 = checkThe26Line(from, request.target, state, requestedPath);
+  const line30 = checkThe30Line(from, request.target, state, requestedPath, inputs.computedValues);
   // A route's mixcoord switch stays on the running version (a 2.5.16+ cluster on its way to 2.6).
   const switchOnly = state.mode === 'cluster' && setMakes(MIXCOORD, request.extraSet ?? {}) && state.components.some((c) => MIXCOORD.removes.includes(c.component));
-  return { from, choice, into26, path: choosePath(from, request.target, state, requestedPath, { sameVersionSwitch: switchOnly }) };
+  return { from, choice, into26, line30, path: choosePath(from, request.target, state, requestedPath, { sameVersionSwitch: switchOnly }) };
 }
 
 /**
@@ -124,7 +182,8 @@ export function decideUpgrade(inputs: PlanInputs): UpgradeDecision {
  */
 export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decideUpgrade(inputs)): Plan {
   const { request, state, settings } = inputs;
-  const { from, choice, into26, path: decision } = decided;
+  const { from, choice, into26, line30, path: decision } = decided;
+  const into30 = crossesInto30(from, request.target);
   const to = request.target;
   const queue = inputs.queue ?? null;
   // The rollback of THIS upgrade goes back to what runs now, whatever older marks say.
@@ -133,6 +192,7 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);
   if (into26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
+  if (into30) warnings.push(`an upgrade into 3.0 has no image rollback: the way back is the backup taken before it, restored into a new release`, AFTER_30);
   const repo = state.imageRepository || 'milvusdb/milvus';
   const flavour = runningFlavour(state);
   const image = `${repo}:${imageTag(to, flavour)}`;
@@ -151,7 +211,9 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
   };
   if (decision.path === 'helm') {
     const chart = { ref: `${settings.repoName}/milvus`, version: choice.chartVersion, appVersion: choice.appVersion };
-    if (choice.imageTagOverride) {
+    if (line30) {
+      warnings.push(`later helm upgrades of ${state.release} must keep image.all.tag=${choice.imageTagOverride} (chart ${choice.chartVersion} was built for ${choice.appVersion})`);
+    } else if (choice.imageTagOverride) {
       warnings.push(
         `${choice.explanation}. The image ${image} must exist in your registry; later helm upgrades must keep image.all.tag or they will change the version`,
       );
@@ -182,8 +244,8 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
       changes: [],
       messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },
       warnings,
-      ...(notHelms ? { noRollback: notHelms } : {}),
-      rollback: into26 || notHelms ? null : {
+      ...(notHelms ? { noRollback: notHelms } : into30 ? { noRollback: NO_ROLLBACK_FROM_30 } : {}),
+      rollback: into26 || into30 || notHelms ? null : {
         path: 'helm',
         summary:
           `helm rollback ${state.release} to revision ${state.helm.revision} (chart ${state.helm.chartVersion}, Milvus ${from.text})${order || restore ? ', components in reverse order' : ''}` +
