@@ -17,6 +17,7 @@ export function connect(o: Partial<PlanOpts> & GlobalOpts, settings: PlanSetting
     helmBin: o.helmBin,
     settings,
     ...(o.dataChecks ? { milvus: milvusSettings(o as PlanOpts) } : {}),
+    ...(o.backupPolicy ? { backups: { urlTemplate: o.backupUrl || null, policy: o.backupPolicy } } : {}),
   });
 }
 

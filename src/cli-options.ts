@@ -40,4 +40,8 @@ export interface PlanOpts extends GlobalOpts {
   milvusCredentialsSecret?: string;
   dataChecks: 'required' | 'off';
   dataTimeout: string;
+  backupUrl?: string;
+  backupPolicy: 'one-way' | 'always';
+  withoutBackup?: boolean;
+  backupTimeout: string;
 }

@@ -16,6 +16,7 @@ import { deriveState, isTerminal, type RunEventRecord, type UpgradeRequest } fro
 import type { JobQueue } from './upgrade/ports.js';
 import { requestChange } from './upgrade/lifecycle/request-change.js';
 import { refuseUncheckedData } from './upgrade/planner/data-gate.js';
+import { refuseMissingBackup } from './upgrade/planner/backup-plan.js';
 import type { RunEvent } from './upgrade/steps.js';
 import { runSteps } from './upgrade/runner/run.js';
 import { availabilityText } from './upgrade/runner/availability.js';
@@ -58,7 +59,10 @@ function printEvent(o: PlanOpts, e: RunEvent | RunEventRecord): void {
 export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promise<void> {
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'milvus-upgrade' });
   // Also without the audit trail (--no-record): the same refusal as a recorded request's.
-  if (plan.kind === 'upgrade') refuseUncheckedData(plan);
+  if (plan.kind === 'upgrade') {
+    refuseUncheckedData(plan);
+    refuseMissingBackup(plan);
+  }
   const sealer = cliSealer(o);
   if (!o.json) process.stdout.write(`${planText(plan)}\n\n`);
   const controller = new AbortController();

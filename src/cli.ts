@@ -6,9 +6,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { dataText, planJson, planText, statusText, versionsText } from './plan-text.js';
 import { milvusEndpoint, readMilvus } from './cli-milvus.js';
-import { UpgradeError, explainError } from './upgrade/errors.js';
+import { InputError, UpgradeError, explainError, showInput } from './upgrade/errors.js';
 import { DEFAULT_PLAN_SETTINGS, runningVersion, type PlanSettings } from './upgrade/plan.js';
-import { DEFAULT_MILVUS_ADDRESS } from './upgrade/data-snapshot.js';
+import { addressFromTemplate, DEFAULT_MILVUS_ADDRESS } from './upgrade/data-snapshot.js';
+import { isBackupUrl } from './upgrade/backup.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
 import { validateNamespace, validateReleaseName } from './upgrade/milvus/names.js';
 import { parseVersion } from './upgrade/milvus/version.js';
@@ -32,6 +33,7 @@ function settingsFrom(o: Partial<PlanOpts> & GlobalOpts): PlanSettings {
     coordinatorMinReadySeconds: o.coordinatorMinReady ? seconds(o.coordinatorMinReady, 'coordinator-min-ready') : d.coordinatorMinReadySeconds,
     healthSettleSeconds: o.settle ? seconds(o.settle, 'settle') : d.healthSettleSeconds,
     dataTimeoutSeconds: o.dataTimeout ? seconds(o.dataTimeout, 'data-timeout') : d.dataTimeoutSeconds,
+    backupTimeoutSeconds: o.backupTimeout ? seconds(o.backupTimeout, 'backup-timeout') : d.backupTimeoutSeconds,
     migration: {
       image: o.migrationImage ?? d.migration.image,
       rootPath: o.metaRootPath ?? d.migration.rootPath,
@@ -51,6 +53,9 @@ function validate(o: Partial<PlanOpts>, release: string, version?: string): void
   if (version !== undefined) parseVersion(version);
   parseStrategy(o.strategy);
   parseChartVersion(o.chart);
+  if (o.backupUrl && !isBackupUrl(addressFromTemplate(o.backupUrl, { release, namespace: o.namespace ?? 'default', fullname: release }))) {
+    throw new InputError(`--backup-url "${showInput(o.backupUrl, 60)}" is not a milvus-backup URL`, ['write it like http://milvus-backup.milvus.svc:8080 (http or https, no credentials, no query)']);
+  }
 }
 
 function upgradeInput(o: PlanOpts, release: string, version: string, actorId: string) {
@@ -62,6 +67,7 @@ function upgradeInput(o: PlanOpts, release: string, version: string, actorId: st
     chart: o.chart,
     allowDataChanges: o.allowDataChanges ? { by: actorId } : null,
     withoutDataChecks: o.withoutDataChecks ? { by: actorId } : null,
+    withoutBackup: o.withoutBackup ? { by: actorId } : null,
   };
 }
 
@@ -103,6 +109,10 @@ export function buildProgram(): Command {
       .addOption(new Option('--milvus-credentials-secret <name>', 'Secret in the release\'s namespace with token, or username and password (else MILVUS_TOKEN, or MILVUS_USER and MILVUS_PASSWORD)').env('MILVUS_CREDENTIALS_SECRET'))
       .addOption(new Option('--data-checks <mode>', 'required: a Milvus that cannot be read needs --without-data-checks; off: never read').choices(['required', 'off']).env('MILVUS_DATA_CHECKS').default('required'))
       .option('--without-data-checks', 'run although Milvus cannot be read: no data snapshot, no data gate (recorded); never the default')
+      .addOption(new Option('--backup-url <url>', 'the release\'s milvus-backup server, for the backup before a step that cannot be undone ({release}, {namespace}, {fullname} replaced)').env('BACKUP_URL'))
+      .addOption(new Option('--backup-policy <policy>', 'one-way: a backup before steps that cannot be undone (required into 3.0); always: before every upgrade, required').choices(['one-way', 'always']).env('BACKUP_POLICY').default('one-way'))
+      .option('--without-backup', 'run a plan that requires a backup without one (recorded); never the default')
+      .addOption(new Option('--backup-timeout <s>', 'how long the backup before a hop may take').env('BACKUP_TIMEOUT_SECONDS').default(String(DEFAULT_PLAN_SETTINGS.backupTimeoutSeconds)))
       .addOption(new Option('--data-timeout <s>', 'data gate: how long loaded collections may take to be loaded again after each hop').env('DATA_TIMEOUT_SECONDS').default(String(DEFAULT_PLAN_SETTINGS.dataTimeoutSeconds)))
       .option('--etcd-endpoint <host:port>', 'migration: etcd endpoint (default: the release etcd Service)')
       .option('--storage-class <name>', 'migration: storage class of the backup PVC (default: the default class)')

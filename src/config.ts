@@ -6,6 +6,11 @@ import { z } from 'zod';
 import { DEFAULT_PLAN_SETTINGS, type PlanSettings } from './upgrade/plan.js';
 import { DEFAULT_REQUEST_RETENTION_DAYS } from './upgrade/requests.js';
 import { addressFromTemplate, DEFAULT_MILVUS_ADDRESS, isMilvusAddress } from './upgrade/data-snapshot.js';
+import { isBackupUrl } from './upgrade/backup.js';
+
+function validBackupTemplate(template: string): boolean {
+  return isBackupUrl(addressFromTemplate(template, { release: 'r', namespace: 'ns', fullname: 'r-milvus' }));
+}
 
 function validTemplate(template: string): boolean {
   return isMilvusAddress(addressFromTemplate(template, { release: 'r', namespace: 'ns', fullname: 'r-milvus' }));
@@ -69,6 +74,25 @@ const schema = z.object({
   /** A Secret in the release's namespace with `token`, or `username` and `password` ({release}, {namespace} replaced). */
   MILVUS_CREDENTIALS_SECRET: z.string().regex(/^[a-z0-9{}.-]+$/, 'a Secret name; {release} and {namespace} may be used').optional(),
   MILVUS_TLS: bool.default(false),
+  /** The release's milvus-backup server (issue 27): a URL template like MILVUS_ADDRESS; unset: no backups. */
+  BACKUP_URL: z.string().optional().refine((t) => t === undefined || t === '' || validBackupTemplate(t), 'an http(s) URL once {release}, {namespace} and {fullname} are replaced'),
+  /** Per cluster (kubeconfig context): `context=url,context=url`; BACKUP_URL for the rest. */
+  BACKUP_URL_BY_CLUSTER: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: Record<string, string> = {};
+      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const at = pair.indexOf('=');
+        const template = pair.slice(at + 1);
+        if (at <= 0 || !validBackupTemplate(template)) ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not context=http(s)://host:port` });
+        else out[pair.slice(0, at)] = template;
+      }
+      return out;
+    }),
+  /** one-way: a backup before steps that cannot be undone (required into 3.0); always: before every upgrade, required. */
+  BACKUP_POLICY: z.enum(['one-way', 'always']).default('one-way'),
+  BACKUP_TIMEOUT_SECONDS: int(10, 86_400).default(DEFAULT_PLAN_SETTINGS.backupTimeoutSeconds),
   POLL_INTERVAL_MS: int(50, 60_000).default(1000),
   MIGRATION_IMAGE: z.string().min(1).default(DEFAULT_PLAN_SETTINGS.migration.image),
   /** Overrides the etcd root the release's config names (unset: that one, by-dev when none). */
@@ -154,6 +178,7 @@ export interface AppConfig {
     readonly credentialsSecret: string | null;
     readonly tls: boolean;
   };
+  readonly backups: { readonly url: string | null; readonly urlByCluster: Readonly<Record<string, string>>; readonly policy: 'one-way' | 'always' };
   readonly pollIntervalMs: number;
   readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
   /** How long ended requests' records and logs are kept in Redis. */
@@ -237,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       coordinatorMinReadySeconds: e.COORDINATOR_MIN_READY_SECONDS,
       healthSettleSeconds: e.HEALTH_SETTLE_SECONDS,
       dataTimeoutSeconds: e.DATA_TIMEOUT_SECONDS,
+      backupTimeoutSeconds: e.BACKUP_TIMEOUT_SECONDS,
       migration: {
         image: e.MIGRATION_IMAGE,
         rootPath: e.META_ROOT_PATH ?? null,
@@ -254,6 +280,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       credentialsSecret: e.MILVUS_CREDENTIALS_SECRET ?? null,
       tls: e.MILVUS_TLS,
     },
+    backups: { url: e.BACKUP_URL || null, urlByCluster: e.BACKUP_URL_BY_CLUSTER, policy: e.BACKUP_POLICY },
     pollIntervalMs: e.POLL_INTERVAL_MS,
     approvals: { needed: e.APPROVALS_NEEDED, allowSelf: e.ALLOW_SELF_APPROVAL, ttlMs: e.REQUEST_TTL_MINUTES * 60_000, rollbackNeeded: e.ROLLBACK_APPROVALS },
     retentionMs: e.REQUEST_RETENTION_DAYS * 86_400_000,
@@ -284,6 +311,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     approvalSeal: { ...(e.APPROVAL_SEAL_KEY_FILE ? { keyFile: e.APPROVAL_SEAL_KEY_FILE } : {}), ...(e.APPROVAL_SEAL_KEY ? { key: e.APPROVAL_SEAL_KEY } : {}) },
     dashboard: e.DASHBOARD_PORT === undefined ? null : { port: e.DASHBOARD_PORT, token: e.DASHBOARD_TOKEN!, readOnly: e.DASHBOARD_READ_ONLY },
   };
+}
+
+/** A cluster's milvus-backup server template and policy (BackupAccessSettings of src/cluster/backup-access.ts). */
+export function backupAccessOf(b: AppConfig['backups'], cluster: string | undefined) {
+  return { urlTemplate: (cluster !== undefined ? b.urlByCluster[cluster] : undefined) ?? b.url, policy: b.policy };
 }
 
 /** How a cluster's releases are reached (MilvusAccessSettings of src/cluster/milvus-access.ts). */

@@ -1,5 +1,6 @@
 import { connectCluster, type Connection } from './cluster/connect.js';
 import type { MilvusAccessSettings } from './cluster/milvus-access.js';
+import type { BackupAccessSettings } from './cluster/backup-access.js';
 import type { EngineAccess } from './jobs/execute.js';
 import { runningVersion, type PlanSettings } from './upgrade/plan.js';
 import type { UpgradeEngine } from './upgrade/ports.js';
@@ -15,6 +16,8 @@ export interface EngineAccessOptions {
   readonly settings: PlanSettings;
   /** Milvus's address and credentials per cluster (context name; '' for every other one). */
   readonly milvus?: (cluster: string | undefined) => MilvusAccessSettings | undefined;
+  /** The milvus-backup server template and policy per cluster. */
+  readonly backups?: (cluster: string | undefined) => BackupAccessSettings | undefined;
 }
 
 /**
@@ -34,6 +37,7 @@ export function createEngineAccess(options: EngineAccessOptions): EngineAccess &
         helmEnv: options.helmEnv,
         settings: options.settings,
         milvus: options.milvus?.(cluster ?? options.defaultContext),
+        backups: options.backups?.(cluster ?? options.defaultContext),
       });
       cache.set(key, conn);
       cache.set(conn.clusterName, conn);

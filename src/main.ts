@@ -3,7 +3,7 @@
  * this process plays (roles.ts: worker, planner, bot, health server, dashboard).
  */
 import { Redis } from 'ioredis';
-import { ConfigError, loadConfig, milvusAccessOf, type AppConfig } from './config.js';
+import { backupAccessOf, ConfigError, loadConfig, milvusAccessOf, type AppConfig } from './config.js';
 import { readFileSync } from 'node:fs';
 import { parseAccessConfig } from './bot/access.js';
 import { createEngineAccess } from './engine-access.js';
@@ -65,6 +65,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
     helmEnv: extra.helmEnv,
     settings: config.plan,
     milvus: (cluster) => milvusAccessOf(config.milvus, cluster),
+    backups: (cluster) => backupAccessOf(config.backups, cluster),
   });
   const connection = connect('queue');
   const queue = new UpgradeQueue({ connection, prefix: config.keyPrefix, attempts: config.worker.attempts, backoffMs: config.worker.backoffMs });

@@ -5,7 +5,8 @@ import type { ReleaseState } from './upgrade/state.js';
 import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/milvus/charts.js';
 import { changeCounts } from './upgrade/objects.js';
-import { noRollbackReason } from './upgrade/plan.js';
+import { hopViews, noRollbackReason } from './upgrade/plan.js';
+import { backupLines } from './upgrade/backup-lines.js';
 import { dataSummary, planDataLines, type DataSnapshot } from './upgrade/data-snapshot.js';
 
 /** A plan as a person reads it in a terminal. */
@@ -26,6 +27,7 @@ export function planText(plan: Plan): string {
   lines.push(`  changes: ${summary}`);
   for (const c of changes) lines.push(`    ${CHANGE_MARK[c.change]} ${c.kind} ${c.name}: ${c.detail}`);
   if (plan.data) for (const l of planDataLines(plan.data)) lines.push(`  ${l}`);
+  for (const l of backupLines(plan)) lines.push(`  ${l}`);
   lines.push('  steps:');
   plan.steps.forEach((s, i) => lines.push(`    ${i + 1}. ${s.description}`));
   if (plan.warnings.length > 0) {
@@ -41,6 +43,7 @@ export function planText(plan: Plan): string {
   else if (plan.kind === 'upgrade') lines.push(`  no rollback: ${noRollbackReason(plan, plan.steps.length)}`);
   return lines.join('\n');
 }
+
 
 export function planJson(plan: Plan): object {
   return {
@@ -64,8 +67,10 @@ export function planJson(plan: Plan): object {
     changes: (plan.changes ?? []).map((c) => ({ kind: c.kind, name: c.name, change: c.change, detail: c.detail, ...(c.images ? { images: c.images } : {}) })),
     dataChanges: plan.dataChanges ?? null,
     data: plan.data ?? null,
+    backupMissing: plan.backupMissing ?? null,
+    withoutBackup: plan.withoutBackup ?? null,
     // Each hop a full plan of its own; one hop (no route) is the plan itself.
-    hops: (plan.hops ?? []).map((h) => ({
+    hops: hopViews(plan).map((h) => ({
       from: h.from,
       to: h.to,
       path: h.path,
@@ -77,6 +82,8 @@ export function planJson(plan: Plan): object {
       warnings: h.warnings,
       rollback: h.rollback,
       noRollback: h.noRollback,
+      backup: h.backup ?? null,
+      restore: h.restore ?? null,
     })),
   };
 }

@@ -24,6 +24,8 @@ interface VersionArgs {
   readonly allowDataChanges?: true;
   /** An approver's override for a Milvus the bot cannot read (issue 26). */
   readonly withoutDataChecks?: true;
+  /** An approver's override for a plan that requires a backup and has no milvus-backup service (issue 27). */
+  readonly withoutBackup?: true;
 }
 
 export type Command =
@@ -41,7 +43,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   versions: '/milvus versions [-c cluster]',
   status: '/milvus status <release> [-n namespace] [-c cluster]',
   plan: '/milvus plan <release> <version> [--strategy helm|helm-parallel|rolling|migrate] [--chart version] [-n namespace] [-c cluster]',
-  upgrade: '/milvus upgrade <release> <version> [--strategy helm|helm-parallel|rolling|migrate] [--chart version] [--allow-data-changes] [--without-data-checks] [-n namespace] [-c cluster]',
+  upgrade: '/milvus upgrade <release> <version> [--strategy helm|helm-parallel|rolling|migrate] [--chart version] [--allow-data-changes] [--without-data-checks] [--without-backup] [-n namespace] [-c cluster]',
   cancel: '/milvus cancel <release> [-n namespace] [-c cluster]',
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',
@@ -121,6 +123,7 @@ export function parseCommand(text: unknown): Command {
         ...(chart ? { chart } : {}),
         ...(options.allowDataChanges ? { allowDataChanges: true } : {}),
         ...(options.withoutDataChecks ? { withoutDataChecks: true } : {}),
+        ...(options.withoutBackup ? { withoutBackup: true } : {}),
       } as Command;
     }
     expect(1);
@@ -143,6 +146,7 @@ const FLAGS: Readonly<Record<string, string>> = {
 const SWITCHES: Readonly<Record<string, string>> = {
   '--allow-data-changes': 'allowDataChanges',
   '--without-data-checks': 'withoutDataChecks',
+  '--without-backup': 'withoutBackup',
 };
 
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -153,7 +157,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   rollback: ['namespace', 'cluster'],
   history: ['namespace', 'cluster'],
   plan: ['namespace', 'cluster', 'strategy', 'chart'],
-  upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges', 'withoutDataChecks'],
+  upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges', 'withoutDataChecks', 'withoutBackup'],
 };
 
 function validateCluster(name: string): string {

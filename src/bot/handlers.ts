@@ -194,11 +194,11 @@ export class BotHandlers {
     await this.allow(c, 'request', target);
     // The data guard's override, and running without data checks, are an approver's to give,
     // never the requester's alone.
-    if (cmd.allowDataChanges || cmd.withoutDataChecks) await this.allow(c, 'approve', target);
+    if (cmd.allowDataChanges || cmd.withoutDataChecks || cmd.withoutBackup) await this.allow(c, 'approve', target);
     const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
     if (active) throw busy(active, this.d.now());
     await planningNotice(c, `Planning the upgrade of *${esc(cmd.release)}* to ${esc(cmd.version)}: the card follows in this channel…`);
-    const plan = await this.d.engine.planUpgrade(cmd.cluster, planInput(cmd, cmd.allowDataChanges ? c.user : null, cmd.withoutDataChecks ? c.user : null));
+    const plan = await this.d.engine.planUpgrade(cmd.cluster, planInput(cmd, cmd.allowDataChanges ? c.user : null, cmd.withoutDataChecks ? c.user : null, cmd.withoutBackup ? c.user : null));
     const { needed, allowSelf, ttlMs } = this.d.approvals;
     await requestChange(this.d, { kind: 'upgrade', plan, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs }, {
       now: this.d.now,
@@ -292,7 +292,7 @@ export class BotHandlers {
   }
 }
 
-function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedBy: string | null, uncheckedBy: string | null = null) {
+function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedBy: string | null, uncheckedBy: string | null = null, unbackedBy: string | null = null) {
   return {
     release: cmd.release,
     namespace: cmd.namespace,
@@ -301,6 +301,7 @@ function planInput(cmd: Extract<Command, { name: 'plan' | 'upgrade' }>, allowedB
     ...(cmd.chart ? { chart: cmd.chart } : {}),
     allowDataChanges: allowedBy ? { by: allowedBy } : null,
     withoutDataChecks: uncheckedBy ? { by: uncheckedBy } : null,
+    withoutBackup: unbackedBy ? { by: unbackedBy } : null,
   };
 }
 

@@ -5,6 +5,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
+import { backupLines } from '../upgrade/backup-lines.js';
 import { planDataLines, type PlanData } from '../upgrade/data-snapshot.js';
 import { deriveState, isTerminal, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 import { availabilityText } from '../upgrade/runner/availability.js';
@@ -63,6 +64,14 @@ export function dataSection(data: PlanData): string {
   return [first, ...rest.map(esc)].join('\n').slice(0, 2900);
 }
 
+/** The card's backups (issue 27): each hop's, the way back by restore, or a loud warning when none can be taken. */
+export function backupSection(plan: Plan): KnownBlock[] {
+  const lines = backupLines(plan);
+  if (lines.length === 0) return [];
+  const marked = lines.map((l) => (/^backup: (NONE|REQUIRED)/.test(l) ? `:rotating_light: *${esc(l)}*` : esc(l)));
+  return [section(`*Backup*\n${marked.join('\n')}`.slice(0, 2900))];
+}
+
 /** Every change, in sections that fit Slack's limits (3000 characters each, 50 blocks). */
 export function changesBlocks(plan: Plan): KnownBlock[] {
   const lines = (plan.changes ?? []).map(changeLine);
@@ -98,6 +107,7 @@ export function planCard(request: UpgradeRequest, approversText: string, now: nu
     section(`*Steps*\n${plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`).join('\n')}`.slice(0, 2900)),
     section(changesSummary(plan)),
     ...(plan.data ? [section(dataSection(plan.data))] : []),
+    ...backupSection(plan),
   ];
   if ((plan.changes ?? []).length > 0) {
     blocks.push(actions('changes', button(ACTIONS.showChanges, 'Show all changes', request.id)));

@@ -212,6 +212,7 @@ async function fencedRun(
     settings: deps.settings,
     liveMilvusRepository: current?.imageRepository || null,
     milvusAddress: milvusAddressOf(ports, current),
+    backupUrl: current && ports.backups ? ports.backups.url(current) : null,
   });
   if (unsafe.length > 0) {
     const err = new UnsafePlanError(req.id, unsafe);

@@ -70,6 +70,20 @@ export function backupNameFor(release: string, from: string, to: string, planned
   return name.slice(0, 128);
 }
 
+/**
+ * A milvus-backup server's base URL: http(s), a host, an optional port and path, no credentials
+ * and no query (the bot appends `/api/v1/...`). Templates use {release}, {namespace}, {fullname}.
+ */
+export function isBackupUrl(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === '' && u.search === '' && u.hash === '' && url.length <= 300;
+}
+
 /** What a backup must hold: the collections the data snapshot saw, with their rows then. */
 export interface ExpectedBackupCollection {
   readonly name: string;
@@ -90,6 +104,48 @@ export function backupProblems(info: BackupInfo, expected: readonly ExpectedBack
     else if ((e.rows ?? 0) > 0 && got.sizeBytes <= 0) out.push(`backup ${info.name} holds no data of ${e.name} (${e.rows} rows before)`);
   }
   return out;
+}
+
+/** The backup a plan takes before a hop (the hop's first step), as the card and `--json` show it. */
+export interface BackupPlan {
+  readonly name: string;
+  readonly url: string;
+  /** Why it is taken: the one-way step it comes before, or the policy. */
+  readonly reason: string;
+  /** Into 3.0, or by policy: without it the plan runs only with an approver's --without-backup. */
+  readonly required: boolean;
+  readonly collections: readonly ExpectedBackupCollection[];
+}
+
+/**
+ * The way back from a hop that cannot be rolled back, when a backup was taken before it: the
+ * backup restored into a NEW release at the version before the hop (milvus-backup recreates the
+ * collections and bulk-inserts their data; indexes are built again).
+ */
+export interface RestoreOffer {
+  readonly backup: string;
+  readonly url: string;
+  /** The new release's suggested name (the old one keeps running until someone removes it). */
+  readonly into: string;
+  readonly version: string;
+  readonly chart: string | null;
+  /** A rough estimate (see restoreEstimateSeconds), not a measurement. */
+  readonly estimatedSeconds: number;
+}
+
+/**
+ * A rough duration of a restore into a new release: installing it (about five minutes on the
+ * real chart with its etcd, MinIO and queue) plus milvus-backup's bulk insert, taken as 20,000
+ * rows a second, plus loading again. Shown as an estimate, never used to decide anything.
+ */
+export function restoreEstimateSeconds(collections: readonly ExpectedBackupCollection[]): number {
+  const rows = collections.reduce((sum, c) => sum + (c.rows ?? 0), 0);
+  return Math.round(300 + rows / 20_000 + collections.length * 5);
+}
+
+export function restoreOfferText(offer: RestoreOffer): string {
+  const minutes = Math.max(1, Math.round(offer.estimatedSeconds / 60));
+  return `restore backup ${offer.backup} into a NEW release ${offer.into} at Milvus ${offer.version}${offer.chart ? ` (chart ${offer.chart})` : ''}: collections recreated and bulk-inserted, about ${minutes} min (a rough estimate)`;
 }
 
 export function isFinished(state: BackupState): boolean {

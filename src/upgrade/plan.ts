@@ -11,6 +11,7 @@ import type { ObjectChange } from './objects.js';
 import type { ReleaseState } from './state.js';
 import type { Step } from './steps.js';
 import type { PlanData } from './data-snapshot.js';
+import type { BackupPlan, RestoreOffer } from './backup.js';
 
 export type UpgradePath = 'helm' | 'rolling' | 'migrate';
 /**
@@ -43,6 +44,8 @@ export interface PlanSettings {
   readonly healthSettleSeconds: number;
   /** The data gate: how long loaded collections may take to be loaded again after a hop. */
   readonly dataTimeoutSeconds: number;
+  /** How long a milvus-backup backup before a hop may take. */
+  readonly backupTimeoutSeconds: number;
   readonly migration: {
     readonly image: string;
     /** etcd root of the metadata; null: the one the release's config names (by-dev when none). */
@@ -64,6 +67,7 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   coordinatorMinReadySeconds: 30,
   healthSettleSeconds: 30,
   dataTimeoutSeconds: 600,
+  backupTimeoutSeconds: 3600,
   migration: {
     // What today's migrate.sh and the Milvus Operator use (the plain v2.2.0 is older).
     image: 'milvusdb/meta-migration:v2.2.0-bugfix-20230112',
@@ -120,6 +124,14 @@ export interface Plan {
   readonly data?: PlanData;
   /** A route (see route.ts): the hops whose steps `steps` runs in sequence. Absent: one hop. */
   readonly hops?: readonly RouteHop[];
+  /** The backup a one-hop plan takes first (issue 27; a route has one per hop); null: none. */
+  readonly backup?: BackupPlan | null;
+  /** A one-hop plan with no rollback and a backup: the way back, a restore into a new release. */
+  readonly restore?: RestoreOffer | null;
+  /** A backup is wanted and no service is configured; `required`: the plan needs --without-backup. */
+  readonly backupMissing?: { readonly reason: string; readonly required: boolean } | null;
+  /** Set only when an approver let a plan that requires a backup run without one. */
+  readonly withoutBackup?: { readonly by: string } | null;
 }
 
 export interface RouteHop {
@@ -137,6 +149,10 @@ export interface RouteHop {
   readonly rollback: RollbackPlan | null;
   /** Why there is no rollback, when there is none. */
   readonly noRollback: string | null;
+  /** The backup taken as the hop's first step (issue 27); null or absent: none. */
+  readonly backup?: BackupPlan | null;
+  /** The hop has no rollback and a backup: restoring it into a new release is the way back. */
+  readonly restore?: RestoreOffer | null;
 }
 
 export function planId(cluster: string, namespace: string, release: string, to: string): string {
@@ -230,6 +246,32 @@ export function rollbackAt(plan: Pick<Plan, 'rollback' | 'hops'>, completedSteps
 export function hopsToUndo(hops: readonly RouteHop[], completedSteps: number): RouteHop[] {
   const began = hops.filter((h) => h.firstStep < completedSteps);
   return (began.length > 0 ? began : hops.slice(0, 1)).reverse();
+}
+
+/**
+ * Every hop of a plan, a one-hop plan as its single hop: what `--json` and the card show per hop
+ * (its backup, its rollback or why none, and then the restore offer).
+ */
+export function hopViews(plan: Plan): RouteHop[] {
+  if (plan.hops && plan.hops.length > 0) return [...plan.hops];
+  const upgrade = plan.steps.find((s): s is Extract<Step, { kind: 'helm-upgrade' }> => s.kind === 'helm-upgrade');
+  return [
+    {
+      from: plan.from,
+      to: plan.to,
+      path: plan.path,
+      chart: plan.chart,
+      set: upgrade?.set ?? {},
+      firstStep: 0,
+      steps: plan.steps,
+      changes: plan.changes ?? [],
+      warnings: plan.warnings,
+      rollback: plan.rollback,
+      noRollback: plan.rollback || plan.kind === 'rollback' ? null : noRollbackReason(plan, plan.steps.length),
+      backup: plan.backup ?? null,
+      restore: plan.restore ?? null,
+    },
+  ];
 }
 
 export function hopAt(hops: readonly RouteHop[], completedSteps: number): RouteHop {

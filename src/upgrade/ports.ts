@@ -212,6 +212,17 @@ export interface BackupService {
   getRestore(url: string, id: string, signal?: AbortSignal): Promise<RestoreInfo | null>;
 }
 
+/** Where the bot reaches a release's milvus-backup server, and when a plan takes a backup. */
+export interface BackupAccess {
+  readonly service: BackupService;
+  /** one-way: before a step that cannot be undone (into 2.6, into 3.0, the 2.1 -> 2.2 migration); always: before every upgrade. */
+  readonly policy: 'one-way' | 'always';
+  /** The release's milvus-backup server by the config (its base URL); null: none configured. */
+  url(release: Pick<ReleaseState, 'namespace' | 'release' | 'fullname'>): string | null;
+  /** Now, in ms: the time in a backup's name. */
+  now(): number;
+}
+
 export interface SessionProbe {
   /** The keys under the prefix (names only); null when etcd cannot be reached from here. */
   keys(endpoint: string, prefix: string, signal?: AbortSignal): Promise<string[] | null>;
@@ -249,7 +260,7 @@ export interface Ports {
   /** Milvus itself, for the data gate; absent: a plan with a check-data step cannot run. */
   readonly milvus?: MilvusAccess;
   /** milvus-backup, for the backup steps; absent: a plan with a backup step cannot run. */
-  readonly backups?: BackupService;
+  readonly backups?: BackupAccess;
 }
 
 /** What a StatefulSet's status says of its rollout. */

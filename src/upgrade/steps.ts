@@ -4,6 +4,7 @@
  * so that running it again after a crash is safe: its handler looks at the live state first.
  */
 import type { CanaryRows } from './data-snapshot.js';
+import type { ExpectedBackupCollection } from './backup.js';
 
 export interface DeploymentTarget {
   readonly component: string;
@@ -154,6 +155,20 @@ export type Step =
       /** The collections as they were when the plan was made. */
       readonly expected: readonly { readonly name: string; readonly loaded: boolean; readonly rowCount: number | null }[];
       readonly canaries: readonly CanaryRows[];
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & {
+      /**
+       * A backup with milvus-backup before a step that cannot be undone (issue 27): created
+       * under `name` (so a resumed run finds it), waited for, and held to the data snapshot:
+       * every collection it saw, with bytes where it had rows. The hop's first step: a backup
+       * that fails stops the route before the hop changes anything.
+       */
+      readonly kind: 'backup';
+      /** The milvus-backup server (its base URL); the worker runs it only at its own config's URL. */
+      readonly url: string;
+      readonly name: string;
+      readonly expected: readonly ExpectedBackupCollection[];
       readonly timeoutSeconds: number;
     })
   | (StepBase & {

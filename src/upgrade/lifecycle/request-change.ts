@@ -8,6 +8,7 @@ import type { NewRequest, UpgradeRequest } from '../requests.js';
 import type { Sealer } from '../seal.js';
 import { enqueueApproved } from './enqueue-approved.js';
 import { refuseUncheckedData } from '../planner/data-gate.js';
+import { refuseMissingBackup } from '../planner/backup-plan.js';
 
 export interface RequestChangeDeps {
   readonly store: RequestStore;
@@ -40,7 +41,10 @@ export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: 
 export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: RequestChangeOptions): Promise<UpgradeRequest | null>;
 export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: RequestChangeOptions): Promise<UpgradeRequest | null> {
   const now = o.now ?? Date.now;
-  if (input.kind === 'upgrade') refuseUncheckedData(input.plan);
+  if (input.kind === 'upgrade') {
+    refuseUncheckedData(input.plan);
+    refuseMissingBackup(input.plan);
+  }
   let request: UpgradeRequest;
   try {
     request = await d.store.create(input, now());
@@ -59,6 +63,10 @@ export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: 
   const data = input.plan.data;
   if (input.kind === 'upgrade' && data?.notChecked) {
     await d.store.audit(request.id, input.requester, data.withoutChecksBy ? 'without-data-checks' : 'data-not-checked', `${data.withoutChecksBy ? `allowed by ${data.withoutChecksBy}: ` : ''}${data.notChecked}`, now());
+  }
+  const { backupMissing, withoutBackup } = input.plan;
+  if (input.kind === 'upgrade' && backupMissing) {
+    await d.store.audit(request.id, input.requester, withoutBackup && backupMissing.required ? 'without-backup' : 'no-backup', `${withoutBackup && backupMissing.required ? `allowed by ${withoutBackup.by}: ` : ''}${backupMissing.reason}`, now());
   }
   if (o.announce && !(await o.announce(request))) return request;
   if (request.approvalsNeeded === 0) await enqueueApproved(d, request.id, input.requester);

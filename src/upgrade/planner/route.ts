@@ -156,7 +156,9 @@ export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
       changes: h.changes ?? [],
       warnings: h.warnings,
       rollback: h.rollback,
-      noRollback: h.rollback ? null : crossesInto26(h.from, h.to) ? INTO_26_IS_FOR_GOOD : crossesInto30(h.from, h.to) ? NO_ROLLBACK_FROM_30 : (h.noRollback ?? `${h.from} -> ${h.to} cannot be undone`),
+      noRollback: h.rollback ? null : (h.noRollback ?? (crossesInto26(h.from, h.to) ? INTO_26_IS_FOR_GOOD : crossesInto30(h.from, h.to) ? NO_ROLLBACK_FROM_30 : `${h.from} -> ${h.to} cannot be undone`)),
+      backup: h.backup ?? null,
+      restore: h.restore ?? null,
     };
     at += steps.length;
     return hop;
@@ -174,6 +176,10 @@ export function joinRoute(hops: readonly Plan[], why: readonly string[]): Plan {
     changes: routeHops.flatMap((h) => h.changes),
     warnings: [...new Set(hops.flatMap((h, i) => h.warnings.map((w) => `hop ${i + 1}: ${w}`)))],
     dataChanges: hops.find((h) => h.dataChanges)?.dataChanges ?? null,
+    // A required backup that cannot be taken holds the whole route (the request must show it).
+    backupMissing: hops.find((h) => h.backupMissing?.required)?.backupMissing ?? hops.find((h) => h.backupMissing)?.backupMissing ?? null,
+    backup: null,
+    restore: null,
     // Which rollback applies depends on where the route stopped: see rollbackAt.
     rollback: null,
     hops: routeHops,

@@ -10,7 +10,8 @@ import { decideUpgrade, planUpgrade, type PlanInputs } from './upgrade.js';
 import { joinRoute, stateAfter, waypoints } from './route.js';
 import type { KubeObject } from '../objects.js';
 import { withHelmChanges } from './plan-changes.js';
-import type { MilvusAccess, ReleaseManager, ReleaseObserver } from '../ports.js';
+import type { BackupAccess, MilvusAccess, ReleaseManager, ReleaseObserver } from '../ports.js';
+import { expectedCollections, withBackup, type BackupContext } from './backup-plan.js';
 import { dataGateStep, readPlanData, withDataGate } from './data-gate.js';
 import type { PlanData } from '../data-snapshot.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
@@ -26,6 +27,8 @@ export interface EngineDeps {
   readonly settings: PlanSettings;
   /** Milvus itself (issue 26); absent: plans say their data is not checked. */
   readonly milvus?: MilvusAccess;
+  /** milvus-backup (issue 27); absent: no backups, and cards warn where one is wanted. */
+  readonly backups?: BackupAccess;
 }
 
 export interface UpgradeRequestInput {
@@ -41,6 +44,8 @@ export interface UpgradeRequestInput {
   readonly withoutDataChecks?: { readonly by: string } | null;
   /** Where to read Milvus for this plan instead of the config's address (`host:port`). */
   readonly milvusAddress?: string | null;
+  /** The audited override for a plan that requires a backup and has no service: who gives it (an approver). */
+  readonly withoutBackup?: { readonly by: string } | null;
 }
 
 const CHART_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]{1,40})?$/;
@@ -94,6 +99,7 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
   const target = parseVersion(input.version);
   const strategy = parseStrategy(input.strategy);
   const chartVersion = parseChartVersion(input.chart);
+
   const tooling = await deps.observer.tooling();
   const state = await observeRelease(deps, input.namespace, input.release);
   const [charts, live, userValues, computedValues, data] = await Promise.all([
@@ -104,6 +110,14 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
     readPlanData(deps.milvus, state, { address: input.milvusAddress ?? null, withoutChecksBy: input.withoutDataChecks?.by ?? null }),
   ]);
   const gate = dataGateStep(data, input.release, deps.settings.dataTimeoutSeconds);
+  const backup: BackupContext = {
+    url: deps.backups?.url(state) ?? null,
+    policy: deps.backups?.policy ?? 'one-way',
+    plannedAt: deps.backups?.now() ?? 0,
+    collections: expectedCollections(data),
+    timeoutSeconds: deps.settings.backupTimeoutSeconds,
+  };
+  const withoutBackup = input.withoutBackup ?? null;
   const inputs: PlanInputs = {
     request: { cluster: deps.clusterName, namespace: input.namespace, release: input.release, target, strategy, chartVersion, allowDataChanges: input.allowDataChanges ?? null },
     state,
@@ -117,7 +131,7 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
   const stops = waypoints(runningVersion(state), target, charts, { mode: state.mode, components: state.components.map((c) => c.component), chartVersion: state.helm.chartVersion });
   if (stops.length === 0) {
     const hop = await planHop(deps, inputs, { before: await deps.helm.manifest(input.namespace, input.release), live, carried: {} });
-    return withData(withDataGate(hop, gate), data);
+    return { ...withData(withDataGate(withBackup(hop, backup, state.helm.chartVersion), gate), data), withoutBackup };
   }
   if (strategy === 'rolling') {
     throw new InputError(`a rolling upgrade cannot take ${state.release} to ${target.text}: it goes through ${stops.map((s) => s.version.text).join(', ')} first, by helm`, [
@@ -140,7 +154,7 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
       { ...inputs, state: at, request: { ...inputs.request, target: leg.version, strategy: hopStrategy, chartVersion: null, extraSet: leg.set } },
       { before, live, carried },
     );
-    hops.push(withDataGate(hop, gate));
+    hops.push(withDataGate(withBackup(hop, backup, at.helm.chartVersion), gate));
     const step = hop.steps.find((s) => s.kind === 'helm-upgrade');
     if (step && step.kind === 'helm-upgrade') {
       carried = { ...carried, ...step.set };
@@ -148,7 +162,7 @@ export async function makeUpgradePlan(deps: EngineDeps, input: UpgradeRequestInp
     }
     at = stateAfter(at, hop);
   }
-  return withData(joinRoute(hops, stops.map((s) => s.why)), data);
+  return { ...withData(joinRoute(hops, stops.map((s) => s.why)), data), withoutBackup };
 }
 
 function withData(plan: Plan, data: PlanData): Plan {

@@ -10,6 +10,7 @@ import { sameRepository, tagOf } from '../milvus/image-ref.js';
 import { parseImageTag } from '../milvus/version.js';
 import type { Plan, PlanSettings } from '../plan.js';
 import type { DeploymentTarget, Step } from '../steps.js';
+import { BACKUP_NAME } from '../backup.js';
 
 export interface RunGuardInputs {
   /** Where the request says it acts: its own fields, not the plan's. */
@@ -27,6 +28,12 @@ export interface RunGuardInputs {
    * another address to send them to. Absent: not checked (callers that run no data step).
    */
   readonly milvusAddress?: string | null;
+  /**
+   * The release's milvus-backup server by the worker's own config; null: none. A record must not
+   * send the worker to another server (it would ask it to back up, and report, somewhere else).
+   * Absent: not checked.
+   */
+  readonly backupUrl?: string | null;
 }
 
 const CHART_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]{1,40})?$/;
@@ -58,6 +65,11 @@ export function runGuardProblems(i: RunGuardInputs): string[] {
     for (const address of dialled) {
       if (address !== i.milvusAddress) problems.push(`the plan reads Milvus at ${address}, not at ${i.milvusAddress ?? 'no address'} as this worker's config says (the release's credentials go there)`);
     }
+  }
+  for (const s of p.steps) {
+    if (s.kind !== 'backup') continue;
+    if (!BACKUP_NAME.test(s.name)) problems.push(`the backup name "${s.name.slice(0, 60)}" is not one milvus-backup takes`);
+    if (i.backupUrl !== undefined && s.url !== i.backupUrl) problems.push(`the plan takes its backup at ${s.url}, not at ${i.backupUrl ?? 'no milvus-backup server'} as this worker's config says`);
   }
   return problems;
 }

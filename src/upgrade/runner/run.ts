@@ -6,6 +6,7 @@ import { helmRollback, helmUpgrade } from './run-helm.js';
 import { keepDeployments, pauseDeployments, removeDeployments, restoreDeployments, resumeDeployments, resumeWhatTheBotLeftPaused } from './run-ordered.js';
 import { checkHealth } from './run-health.js';
 import { checkData } from './run-data.js';
+import { takeBackup } from './run-backup.js';
 import {
   deleteConfigMap,
   deleteMigrationResources,
@@ -174,6 +175,7 @@ const HANDLERS: { readonly [K in Step['kind']]: Handler<K> } = {
   'pause-deployments': (_step, ctx) => pauseDeployments(ctx),
   'check-health': checkHealth,
   'check-data': checkData,
+  backup: takeBackup,
   'resume-deployments': resumeDeployments,
   'keep-deployments': keepDeployments,
   'remove-deployments': removeDeployments,
