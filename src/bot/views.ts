@@ -6,6 +6,7 @@ import type { KnownBlock } from '@slack/web-api';
 import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
 import { backupLines } from '../upgrade/backup-lines.js';
+import { AFTER_30, crossesInto30 } from '../upgrade/milvus/line-30.js';
 import { planDataLines, type PlanData } from '../upgrade/data-snapshot.js';
 import { deriveState, isTerminal, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 import { availabilityText } from '../upgrade/runner/availability.js';
@@ -222,7 +223,7 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
     default:
       headline = `${what} ${stateWords(state)}`;
   }
-  if (isTerminal(state)) lines.push(...dataOutcomeLines(request, log));
+  if (isTerminal(state)) lines.push(...backupOutcomeLines(request, log), ...dataOutcomeLines(request, log), ...wayBackLines(request, state));
   const meta = [`${p.finished}/${total} steps done`, ...(elapsed ? [`elapsed ${elapsed}`] : []), esc(request.id)];
   // Lines are mrkdwn already (escaped where they carry text from elsewhere): a mention in them stays one.
   const blocks: KnownBlock[] = [section(`${ICON[state] ?? ''} *${esc(headline)}*${lines.length ? `\n${lines.join('\n')}` : ''}`.slice(0, 2900)), context(meta.join(' · '))];
@@ -232,6 +233,27 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
   }
   // The fallback is mrkdwn too (notifications): escaped, so an error's `<!channel>` pings nobody.
   return { text: `${esc(headline)}${lines.length ? ` — ${lines[0]}` : ''}`, blocks };
+}
+
+/** The summary's backups (issue 27): each one taken, as milvus-backup reported it. */
+export function backupOutcomeLines(request: UpgradeRequest, log: readonly LogEntry[]): string[] {
+  const backups = request.plan.steps.flatMap((s, i) => (s.kind === 'backup' ? [i] : []));
+  return log.flatMap((e) => (e.type === 'run' && e.event.type === 'step-finished' && backups.includes(e.event.index) ? [`:floppy_disk: Backup ${esc(e.event.detail.replace(/^backup /, ''))}`] : []));
+}
+
+/**
+ * Where an upgrade that ended offers no rollback, the summary says why and what the way back
+ * is (the restore offer); into 3.0, what the guide says to do before any 3.0 feature.
+ */
+export function wayBackLines(request: UpgradeRequest, state: RequestState): string[] {
+  if (request.kind !== 'upgrade' || request.startedAt === null || !(state === 'succeeded' || state === 'failed' || state === 'cancelled')) return [];
+  const out: string[] = [];
+  if (rollbackAt(request.plan, request.completedSteps) === null) {
+    const why = noRollbackReason(request.plan, request.completedSteps);
+    if (why) out.push(`:leftwards_arrow_with_hook: No Roll back: ${esc(why)}`);
+  }
+  if (state === 'succeeded' && crossesInto30(request.plan.from, request.plan.to)) out.push(`:mag: ${esc(AFTER_30)}`);
+  return out;
 }
 
 /** The summary's account of Milvus itself: each data gate passed, and availability during the run. */
