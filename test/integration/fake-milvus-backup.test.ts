@@ -17,7 +17,14 @@ async function call(method: string, path: string, body?: string, headers: Record
   return { status: res.status, text: await res.text() };
 }
 
-const waitSteps = (n: number) => new Promise((r) => setTimeout(r, fake!.knobs.stepMs * n + 30));
+/** Reads until the task is no longer running (a fixed wait would race a loaded machine). */
+async function settled(path: string): Promise<string> {
+  for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 10))) {
+    const text = (await call('GET', path)).text;
+    if (!/"state_code":[01],/.test(text)) return text;
+  }
+  throw new Error(`${path} still running after 10 s`);
+}
 
 describe('the fake milvus-backup speaks the real server\'s JSON', () => {
   it('create: async answer, the refusals of an empty, invalid and duplicate name, a body gin cannot bind', async () => {
@@ -35,12 +42,13 @@ describe('the fake milvus-backup speaks the real server\'s JSON', () => {
   });
 
   it('get_backup: a running task (Go\'s zero end time), then storage\'s view with int64 ids beyond 2^53', async () => {
-    fake = await startFakeMilvusBackup({ collections: () => [{ name: 'books', rowCount: 2 }], milvusVersion: () => 'v2.5.4' });
+    // Steps long enough for the first read to find the task initial.
+    fake = await startFakeMilvusBackup({ collections: () => [{ name: 'books', rowCount: 2 }], milvusVersion: () => 'v2.5.4', knobs: { stepMs: 300 } });
     await call('POST', '/api/v1/create', '{"backup_name":"b2","async":true}');
     const running = JSON.parse((await call('GET', '/api/v1/get_backup?backup_name=b2')).text) as { data: Record<string, unknown> };
     expect(running.data).toMatchObject({ state_code: 0, progress: 1, end_time: -62135596800, name: 'b2', size: 0, meta_size: 0 });
-    await waitSteps(6);
-    const text = (await call('GET', '/api/v1/get_backup?backup_name=b2')).text;
+    fake.knobs.stepMs = 10;
+    const text = await settled('/api/v1/get_backup?backup_name=b2');
     expect(text).toMatch(/"collection_id":451000000000000\d{3},/);
     const done = JSON.parse(text) as { data: Record<string, unknown> };
     expect(done.data).toMatchObject({ state_code: 2, progress: 100, name: 'b2', size: 1056, milvus_version: 'v2.5.4', format: 'binlog' });

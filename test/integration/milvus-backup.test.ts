@@ -189,6 +189,8 @@ describe('a restore through milvus-backup, from one fake Milvus into another', (
       restoreInto: (cs) => target.model.collections.push(...cs.map((c) => ({ name: c.name, rowCount: c.rowCount, loadState: 'NotLoad' as const }))),
       existsInTarget: (name) => target.model.collections.some((c) => c.name === name),
       milvusVersion: () => source.model.version,
+      // Steps long enough for the reads to see the restore part-way.
+      knobs: { stepMs: 40 },
     });
     await service.create(b.url, 'mub_r');
     expect((await until(() => service.get(b.url, 'mub_r'), finished))?.state).toBe('success');
