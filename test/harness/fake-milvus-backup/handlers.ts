@@ -3,7 +3,7 @@
  * them (messages, codes and which answers carry a requestId copied from there), in the JSON gin
  * writes of the Go structs (views.ts).
  */
-import { FAIL, SUCCESS, type FakeStoredBackup, type Tasks } from './tasks.js';
+import { FAIL, SUCCESS, type FakeBackupTask, type FakeStoredBackup, type Tasks } from './tasks.js';
 import { backupBrief, restoreView, type Json } from './views.js';
 
 export interface Answer {
@@ -90,7 +90,7 @@ export function getBackup(tasks: Tasks, call: Call): Answer {
 }
 
 /** getByName / getByID: the task manager's view, and storage's only once that task succeeded. */
-function briefOf(tasks: Tasks, rid: string, name: string, task: ReturnType<Tasks['backupTasks']['get']> | null, by: 'name' | 'id'): Answer {
+function briefOf(tasks: Tasks, rid: string, name: string, task: FakeBackupTask | null, by: 'name' | 'id'): Answer {
   let stored: FakeStoredBackup | null = null;
   if (task && task.state === SUCCESS) {
     stored = tasks.storage.get(name) ?? null;
@@ -99,7 +99,7 @@ function briefOf(tasks: Tasks, rid: string, name: string, task: ReturnType<Tasks
       return envelope(rid, FAIL, why, null);
     }
   }
-  return envelope(rid, 0, 'success', backupBrief(task ?? null, stored));
+  return envelope(rid, 0, 'success', backupBrief(task, stored));
 }
 
 export function restoreBackup(tasks: Tasks, call: Call): Answer | Promise<Answer> {
@@ -133,7 +133,7 @@ export function getRestore(tasks: Tasks, call: Call): Answer {
 
 /** meta.List reads storage (so it sees backups a restart forgot); it sets no message. */
 export function listBackups(tasks: Tasks, call: Call): Answer {
-  if (call.query.get('collection_name')) return envelope(call.requestId, 400, 'collection_name is deprecated', []);
+  if (call.query.get('collection_name')) return envelope(call.requestId, 400, 'collection_name is deprecated', null);
   const data = [...tasks.storage.values()].map((s) => ({ id: s.id, name: s.name, size: s.size, ...(s.milvusVersion ? { milvus_version: s.milvusVersion } : {}) }));
   return envelope(call.requestId, 0, '', data);
 }
