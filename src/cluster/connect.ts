@@ -13,6 +13,8 @@ import { makeApiClient } from './kube-client.js';
 import { KubernetesReleaseWatch } from './release-watch.js';
 import { HelmKubeReleaseObserver } from './milvus.js';
 import { KubeMilvusAccess, type MilvusAccessSettings } from './milvus-access.js';
+import { ConfiguredBackupAccess, type BackupAccessSettings } from './backup-access.js';
+import { HttpBackupService } from './milvus-backup.js';
 
 export interface ConnectOptions {
   readonly kubeconfig?: string;
@@ -24,6 +26,8 @@ export interface ConnectOptions {
   readonly settings: PlanSettings;
   /** How to reach each release's Milvus; absent: plans say their data is not checked. */
   readonly milvus?: MilvusAccessSettings;
+  /** Each release's milvus-backup server and the backup policy; absent: no backups (cards warn where one is wanted). */
+  readonly backups?: BackupAccessSettings;
 }
 
 export interface Connection extends EngineDeps {
@@ -43,6 +47,7 @@ export function connectCluster(options: ConnectOptions): Connection {
   const core = makeApiClient(kc, CoreV1Api);
   const storage = new HelmSecretStorage(core);
   const milvus = options.milvus ? new KubeMilvusAccess(options.milvus, core) : undefined;
+  const backups = new ConfiguredBackupAccess(options.backups ?? { urlTemplate: null, policy: 'one-way' }, new HttpBackupService());
   const helm = new HelmCliReleaseManager({
     storage,
     bin: options.helmBin,
@@ -61,7 +66,8 @@ export function connectCluster(options: ConnectOptions): Connection {
     observer: new HelmKubeReleaseObserver(helm, kube, clusterName),
     settings: options.settings,
     ...(milvus ? { milvus } : {}),
-    ports: { helm, cluster: kube, sessions: new EtcdHttpSessionProbe(), clock: systemClock, changes, ...(milvus ? { milvus } : {}) },
+    backups,
+    ports: { helm, cluster: kube, sessions: new EtcdHttpSessionProbe(), clock: systemClock, changes, backups, ...(milvus ? { milvus } : {}) },
     close: () => changes.close(),
   };
 }

@@ -82,6 +82,9 @@ const restoreTask = z.object({
 const percent = (n: number) => Math.min(100, Math.max(0, n));
 
 /** Where a milvus-backup server answers, checked once: what to call, what to show, who to say. */
+/** `/list`'s BackupSummary: only the name is read. */
+const summaries = list(z.object({ name: text }));
+
 export interface BackupServer {
   /** `<origin><path>/api/v1`, without credentials. */
   readonly api: string;
@@ -175,6 +178,14 @@ export class HttpBackupService implements BackupService {
       endTime: b.end_time,
       collections,
     };
+  }
+
+  async listNames(url: string, signal?: AbortSignal): Promise<string[]> {
+    const server = backupServer(url);
+    const call = callOf('GET', 'list');
+    const answer = await this.call(server, call, {}, signal);
+    this.check(server, call, answer, 'read');
+    return this.parse(server, call, summaries, answer.data).map((b) => b.name);
   }
 
   async create(url: string, name: string, signal?: AbortSignal): Promise<void> {

@@ -61,11 +61,11 @@ export const BACKUP_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /**
  * The name of the backup a plan takes before a hop: where it comes from, readable in the
  * server's list, the same each time the run resumes (it is written into the plan).
- * e.g. `mub_prod_2_6_20_to_3_0_3_20261207T2104`.
+ * e.g. `mub_prod_2_6_20_to_3_0_3_20261207T210405`.
  */
 export function backupNameFor(release: string, from: string, to: string, plannedAt: number): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '_');
-  const at = new Date(plannedAt).toISOString().replace(/[-:]/g, '').slice(0, 13);
+  const at = new Date(plannedAt).toISOString().replace(/[-:]/g, '').slice(0, 15);
   const name = `mub_${safe(release)}_${safe(from)}_to_${safe(to)}_${at}`;
   return name.slice(0, 128);
 }

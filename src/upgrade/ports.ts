@@ -204,6 +204,11 @@ export interface MilvusAccess {
 export interface BackupService {
   /** `GET /api/v1/get_backup?backup_name=`: the backup, or null when the server has none by that name. */
   get(url: string, name: string, signal?: AbortSignal): Promise<BackupInfo | null>;
+  /**
+   * `GET /api/v1/list`: the names of the backups in the server's storage. A restarted server
+   * forgets its tasks and no longer answers get() for a backup it wrote before (it still lists it).
+   */
+  listNames(url: string, signal?: AbortSignal): Promise<string[]>;
   /** `POST /api/v1/create` {backup_name, async: true}: starts a backup of every collection. */
   create(url: string, name: string, signal?: AbortSignal): Promise<void>;
   /** `POST /api/v1/restore` {backup_name, async: true, ...}: the restore task's id. */

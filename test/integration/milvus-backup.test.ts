@@ -272,4 +272,14 @@ describe('the real server\'s memory: tasks are forgotten by a restart, storage i
     await new Promise((r) => setTimeout(r, b.knobs.stepMs * 10));
     expect(await service.get(b.url, 'mub_kept')).toMatchObject({ state: 'initial', progress: 1 });
   });
+
+  it('/list still names it: the bot asks the list before creating, and stops instead of waiting on a create that cannot finish', async () => {
+    const b = await start({ collections: () => [{ name: 'books', rowCount: 3 }] });
+    expect(await service.listNames(b.url)).toEqual([]);
+    await service.create(b.url, 'mub_listed');
+    await until(() => service.get(b.url, 'mub_listed'), finished);
+    b.restart();
+    expect(await service.get(b.url, 'mub_listed')).toBeNull();
+    expect(await service.listNames(b.url)).toEqual(['mub_listed']);
+  });
 });

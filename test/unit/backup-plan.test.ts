@@ -36,12 +36,12 @@ function hop(state: ReleaseState, target: string): Plan {
 describe('backups bound to the plan', () => {
   it('into 3.0: the backup is the hop\'s first step, required, named after the request; the way back is a restore into a new release', () => {
     const p = withBackup(hop(release('2.6.20', '5.0.22', NEW), '3.0.3'), ctx(), '5.0.22');
-    expect(p.steps[0]).toMatchObject({ kind: 'backup', url: 'http://prod-backup.milvus.svc:8080', name: 'mub_prod_2_6_20_to_3_0_3_20261207T2104', expected: ctx().collections });
+    expect(p.steps[0]).toMatchObject({ kind: 'backup', url: 'http://prod-backup.milvus.svc:8080', name: 'mub_prod_2_6_20_to_3_0_3_20261207T210400', expected: ctx().collections });
     expect(BACKUP_NAME.test(p.backup!.name)).toBe(true);
     expect(p.backup).toMatchObject({ required: true, reason: 'before into 3.0 (no image rollback)' });
     expect(p.restore).toMatchObject({ backup: p.backup!.name, into: 'prod-restored', version: '2.6.20', chart: '5.0.22' });
     expect(p.restore!.estimatedSeconds).toBeGreaterThan(300);
-    expect(p.noRollback).toMatch(/no image rollback.*the way back: restore backup mub_prod_2_6_20_to_3_0_3_20261207T2104 into a NEW release prod-restored at Milvus 2\.6\.20 \(chart 5\.0\.22\)/);
+    expect(p.noRollback).toMatch(/no image rollback.*the way back: restore backup mub_prod_2_6_20_to_3_0_3_20261207T210400 into a NEW release prod-restored at Milvus 2\.6\.20 \(chart 5\.0\.22\)/);
     // The health gate still counts restarts from the hop's first change, one index later.
     const before = hop(release('2.6.20', '5.0.22', NEW), '3.0.3');
     const gates = (q: Plan) => q.steps.flatMap((s) => (s.kind === 'check-health' ? [s.sinceStep] : []));

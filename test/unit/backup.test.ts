@@ -25,9 +25,9 @@ function info(over: Partial<BackupInfo> = {}): BackupInfo {
 }
 
 describe('backupNameFor', () => {
-  it('says where the backup comes from, to the minute it was planned', () => {
-    expect(backupNameFor('prod', 'v2.6.20', '3.0.3', AT)).toBe('mub_prod_v2_6_20_to_3_0_3_20261207T2104');
-    expect(backupNameFor('my-milvus', '2.4.23-gpu', '2.5.4', AT)).toBe('mub_my_milvus_2_4_23_gpu_to_2_5_4_20261207T2104');
+  it('says where the backup comes from, to the second it was planned', () => {
+    expect(backupNameFor('prod', 'v2.6.20', '3.0.3', AT)).toBe('mub_prod_v2_6_20_to_3_0_3_20261207T210459');
+    expect(backupNameFor('my-milvus', '2.4.23-gpu', '2.5.4', AT)).toBe('mub_my_milvus_2_4_23_gpu_to_2_5_4_20261207T210459');
   });
 
   it('is a name milvus-backup accepts, and the same each time for the same plan (a resumed run finds its backup)', () => {
@@ -42,8 +42,9 @@ describe('backupNameFor', () => {
     );
   });
 
-  it('another minute or another target is another name', () => {
-    expect(backupNameFor('prod', '2.6.20', '3.0.3', AT - 1)).toBe(backupNameFor('prod', '2.6.20', '3.0.3', AT - 59_000));
+  it('another second or another target is another name (two plans in one minute do not share a backup)', () => {
+    expect(backupNameFor('prod', '2.6.20', '3.0.3', AT - 1)).toBe(backupNameFor('prod', '2.6.20', '3.0.3', AT - 999));
+    expect(backupNameFor('prod', '2.6.20', '3.0.3', AT - 1000)).not.toBe(backupNameFor('prod', '2.6.20', '3.0.3', AT));
     expect(backupNameFor('prod', '2.6.20', '3.0.3', AT + 1)).not.toBe(backupNameFor('prod', '2.6.20', '3.0.3', AT));
     expect(backupNameFor('prod', '2.6.20', '3.0.4', AT)).not.toBe(backupNameFor('prod', '2.6.20', '3.0.3', AT));
   });
