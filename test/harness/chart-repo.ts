@@ -111,6 +111,9 @@ export const FIXTURE_CHARTS: readonly FixtureChart[] = Object.freeze([
   { version: '4.2.58', appVersion: '2.5.16', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', etcdTag: '3.5.18-r1', attuTag: 'v2.5.3' },
   { version: '5.0.0', appVersion: '2.6.0', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, etcdTag: '3.5.18-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true },
   { version: '5.0.19', appVersion: '2.6.15', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, resourceGroups: true, etcdTag: '3.5.25-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true, woodpecker: true },
+  // The Milvus docs' baseline for 2.6 -> 3.0 (validated from 2.6.20 on chart 5.0.22). The stored
+  // chart history ends at 5.0.19: the fixture gives 5.0.22 the facts of 5.0.19.
+  { version: '5.0.22', appVersion: '2.6.20', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, resourceGroups: true, etcdTag: '3.5.25-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true, woodpecker: true },
 ]);
 
 /** Directory of the fixture chart source. */
