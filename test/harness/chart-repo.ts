@@ -75,6 +75,13 @@ export interface FixtureChart {
    * of a running standalone through a lookup (see milvus.standalone.messageQueue in _helpers.tpl).
    */
   readonly standaloneQueueLookup?: boolean;
+  /**
+   * The Woodpecker component (real chart 5.0.8 on, milvus-helm 8036b13): values
+   * `streaming.woodpecker.embedded` (true) and `streaming.woodpecker.storage.type` (minio), the
+   * `woodpecker:` section of the Milvus config, and a Woodpecker StatefulSet when it runs as its
+   * own service (embedded false and woodpecker.enabled). Older charts have only woodpecker.enabled.
+   */
+  readonly woodpecker?: boolean;
 }
 
 /** MinIO image of the charts that write the old FS format on a single drive (3.0.17 to 4.0.12). */
@@ -103,7 +110,10 @@ export const FIXTURE_CHARTS: readonly FixtureChart[] = Object.freeze([
   { version: '4.2.30', appVersion: '2.5.0-beta', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', etcdTag: '3.5.16-r1' },
   { version: '4.2.58', appVersion: '2.5.16', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', etcdTag: '3.5.18-r1', attuTag: 'v2.5.3' },
   { version: '5.0.0', appVersion: '2.6.0', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, etcdTag: '3.5.18-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true },
-  { version: '5.0.19', appVersion: '2.6.15', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, resourceGroups: true, etcdTag: '3.5.25-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true },
+  { version: '5.0.19', appVersion: '2.6.15', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, resourceGroups: true, etcdTag: '3.5.25-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true, woodpecker: true },
+  // The Milvus docs' baseline for 2.6 -> 3.0 (validated from 2.6.20 on chart 5.0.22). The stored
+  // chart history ends at 5.0.19: the fixture gives 5.0.22 the facts of 5.0.19.
+  { version: '5.0.22', appVersion: '2.6.20', mixCoordinator: true, pulsarLayout: 'renamed', pulsarV3Default: true, pulsarV2Tag: '2.9.5', streaming: true, resourceGroups: true, etcdTag: '3.5.25-r1', attuTag: 'v2.5.3', standaloneQueueLookup: true, woodpecker: true },
 ]);
 
 /** Directory of the fixture chart source. */
@@ -257,6 +267,12 @@ async function rewriteChart(chartDir: string, chart: FixtureChart): Promise<void
   if (chart.minioTag) valuesDoc.setIn(['minio', 'image', 'tag'], chart.minioTag);
   valuesDoc.setIn(['fixture', 'standaloneQueueLookup'], chart.standaloneQueueLookup ?? false);
   if (chart.standaloneQueueLookup) valuesDoc.setIn(['standalone', 'messageQueue'], 'woodpecker');
+  valuesDoc.setIn(['fixture', 'woodpecker'], chart.woodpecker ?? false);
+  // Before the Woodpecker component the chart had woodpecker.enabled alone (the queue switch).
+  if (!chart.woodpecker) {
+    valuesDoc.deleteIn(['streaming', 'woodpecker']);
+    valuesDoc.set('woodpecker', valuesDoc.createNode({ enabled: false }));
+  }
   await writeFile(valuesPath, valuesDoc.toString());
 }
 

@@ -19,7 +19,7 @@
  *   call's own deadline first, or a Milvus status), `unavailable` (every call UNAVAILABLE);
  * - following a release on a Kubernetes API (fake-milvus/follow.ts, rules in
  *   fake-milvus/release-rules.ts): version, reachability, #42492's hanging queries, 2.6 loads
- *   without streamingnode, and knobs from the `<release>-fake-milvus` ConfigMap's annotations;
+ *   without streamingnode (3.x as 2.6), and knobs from the `<release>-fake-milvus` ConfigMap's annotations;
  * - the `authorization` metadata of each call (a test can check credentials arrive, and what).
  *
  * What it does not: writes (insert, delete, flush), other expressions, filters on other fields,

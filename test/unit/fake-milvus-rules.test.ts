@@ -3,7 +3,8 @@
  * what the pods say -> how Milvus behaves. The e2e tests rely on them; here each rule alone.
  */
 import { describe, expect, it } from 'vitest';
-import { behaviourOf, knobsFrom, type PodView } from '../harness/fake-milvus/release-rules.js';
+import { tryParseVersion } from '../../src/upgrade/milvus/version.js';
+import { behaviourOf, isStreamingEra, knobsFrom, type PodView } from '../harness/fake-milvus/release-rules.js';
 
 const pod = (component: string, tag: string, more: Partial<PodView> = {}): PodView => ({
   name: `r-milvus-${component}-${tag}`,
@@ -49,6 +50,35 @@ describe('what the release\'s pods say Milvus does', () => {
     expect(behaviourOf([pod('proxy', 'v2.6.15'), pod('querynode', 'v2.6.15'), pod('streamingnode', 'v2.5.16')]).loadsStuck).toBe(true);
     expect(behaviourOf([pod('proxy', 'v2.6.15'), pod('querynode', 'v2.6.15'), pod('streamingnode', 'v2.6.15')]).loadsStuck).toBe(false);
     expect(behaviourOf([pod('standalone', 'v2.6.15')]).loadsStuck).toBe(false);
+  });
+
+  it('3.x is on the streaming architecture like 2.6: its version, the #42492 hang and the streamingnode rule hold for it', () => {
+    const v = (text: string) => tryParseVersion(text);
+    expect([v('2.5.16'), v('2.6.0-rc1'), v('2.6.20'), v('3.0.3'), v('3.1.0-beta'), null].map(isStreamingEra)).toEqual([false, true, true, true, true, false]);
+    const all3 = ['proxy', 'mixcoord', 'querynode', 'datanode', 'streamingnode'].map((c) => pod(c, 'v3.0.3'));
+    expect(behaviourOf(all3)).toMatchObject({ serverVersion: 'v3.0.3', unavailable: false, dataCallsTimeOut: false, loadsStuck: false, queriesFail: false, why: [] });
+    expect(behaviourOf([pod('proxy', 'v2.6.20'), pod('proxy', 'v3.0.3'), pod('streamingnode', 'v3.0.3')]).serverVersion).toBe('v3.0.3');
+    expect(behaviourOf([pod('standalone', 'v3.0.3-gpu')])).toMatchObject({ serverVersion: 'v3.0.3', loadsStuck: false });
+    // A querynode from before 2.6 beside a 3.0 proxy hangs queries as beside a 2.6 one.
+    expect(behaviourOf([pod('proxy', 'v3.0.3'), pod('querynode', 'v2.5.16'), pod('streamingnode', 'v3.0.3')]).dataCallsTimeOut).toBe(true);
+    // A 3.0 cluster needs a Ready streamingnode too.
+    expect(behaviourOf([pod('proxy', 'v3.0.3'), pod('querynode', 'v3.0.3')]).loadsStuck).toBe(true);
+    expect(behaviourOf([pod('proxy', 'v3.0.3'), pod('querynode', 'v3.0.3'), pod('streamingnode', 'v3.0.3', { ready: false })]).loadsStuck).toBe(true);
+  });
+
+  it('2.6 and 3.x mixed (helm rolls every Deployment at once): no rule, Milvus serves', () => {
+    // The newest Ready proxy speaks; a 2.6 streamingnode or querynode beside it is 2.6 or later.
+    for (const pods of [
+      [pod('proxy', 'v3.0.3'), pod('querynode', 'v2.6.20'), pod('streamingnode', 'v2.6.20')],
+      [pod('proxy', 'v2.6.20'), pod('querynode', 'v3.0.3'), pod('streamingnode', 'v2.6.20')],
+      [pod('proxy', 'v3.0.3'), pod('querynode', 'v3.0.3'), pod('streamingnode', 'v2.6.20'), pod('streamingnode', 'v3.0.3', { ready: false })],
+    ]) {
+      expect(behaviourOf(pods)).toMatchObject({ unavailable: false, dataCallsTimeOut: false, loadsStuck: false, why: [] });
+    }
+    // A Woodpecker pod (its own image, component woodpecker) is no Milvus pod: it neither serves nor blocks.
+    const woodpecker = { ...pod('woodpecker', ''), image: 'milvusdb/woodpecker:latest' };
+    expect(behaviourOf([woodpecker]).unavailable).toBe(true);
+    expect(behaviourOf([pod('proxy', 'v3.0.3'), pod('streamingnode', 'v3.0.3'), woodpecker])).toMatchObject({ serverVersion: 'v3.0.3', loadsStuck: false, why: [] });
   });
 
   it('knobs from the ConfigMap\'s annotations act from their version on; a knob that is no version is ignored, and said', () => {

@@ -9,6 +9,12 @@
  *   the newest, as a client that reaches the new proxy sees it.
  * - No Ready proxy or standalone pod, or only terminating ones (a Service no longer sends to
  *   them): Milvus cannot be reached, every call fails UNAVAILABLE.
+ * - "2.6" below means the streaming architecture: 2.6 and every later line (3.x) alike. Milvus
+ *   3.0 keeps 2.6's topology (mixcoord, streamingnode, no indexnode; the docs' 2.6 -> 3.0 upgrade
+ *   is image-only), so the rules about it hold for 3.x as written. Between 2.6 and 3.x the fake
+ *   knows no rule: a 3.0 proxy with 2.6 querynodes or a 2.6 streamingnode (helm rolls every
+ *   Deployment at once, so a 2.6 -> 3.0 upgrade runs mixed for a moment) serves normally; the
+ *   docs name no such hazard, and a made-up one would only shape what the tests prove.
  * - A 2.6 proxy while any querynode pod is older than 2.6, terminating ones included (they serve
  *   through etcd sessions until gone): queries and searches hang until the client's deadline
  *   (milvus-io/milvus#42492).
@@ -65,7 +71,8 @@ export function knobsFrom(annotations: Readonly<Record<string, string>> | undefi
   return knobs;
 }
 
-const is26 = (v: MilvusVersion | null) => v !== null && compareVersions(v, FIRST_26) >= 0;
+/** On the streaming architecture: 2.6 or any later line (v3.0.3 too). */
+export const isStreamingEra = (v: MilvusVersion | null) => v !== null && compareVersions(v, FIRST_26) >= 0;
 
 const isMilvusImage = (image: string) => /(^|\/)milvus$/.test(repositoryOf(image));
 
@@ -84,16 +91,16 @@ export function behaviourOf(allPods: readonly PodView[], knobs: ReleaseKnobs = {
   const version = top.version;
   let dataCallsTimeOut = false;
   let loadsStuck = false;
-  if (is26(version)) {
-    const oldQuerynodes = pods.filter((p) => p.component === 'querynode' && !is26(versionOfImage(p.image)));
+  if (isStreamingEra(version)) {
+    const oldQuerynodes = pods.filter((p) => p.component === 'querynode' && !isStreamingEra(versionOfImage(p.image)));
     if (oldQuerynodes.length > 0) {
       dataCallsTimeOut = true;
       why.push(`proxy ${top.pod.name} on ${version.text} while querynode ${oldQuerynodes.map((p) => p.name).join(', ')} runs an older version (milvus-io/milvus#42492)`);
     }
-    const streaming = pods.some((p) => p.component === 'streamingnode' && p.ready && !p.terminating && is26(versionOfImage(p.image)));
+    const streaming = pods.some((p) => p.component === 'streamingnode' && p.ready && !p.terminating && isStreamingEra(versionOfImage(p.image)));
     if (top.pod.component === 'proxy' && !streaming) {
       loadsStuck = true;
-      why.push(`proxy on ${version.text} and no Ready 2.6 streamingnode: loads hang`);
+      why.push(`proxy on ${version.text} and no Ready streamingnode on 2.6 or later: loads hang`);
     }
   }
   const from = (knob: keyof ReleaseKnobs): boolean => {

@@ -170,3 +170,45 @@ Coordinators use Recreate unless their activeStandby is enabled; standalone alwa
 - {name: standalone, key: standalone, coord: false, recreate: true, args: [milvus, run, standalone]}
 {{- end }}
 {{- end -}}
+
+{{/*
+Woodpecker (charts with the component, fixture.woodpecker). Names as the real chart's helpers
+(milvus.woodpecker.fullname, milvus.woodpecker.headlessServiceName): <fullname>-woodpecker and
+<fullname>-woodpecker-headless.
+*/}}
+{{- define "milvus.woodpecker.fullname" -}}
+{{ include "milvus.fullname" . }}-woodpecker
+{{- end -}}
+
+{{- define "milvus.woodpecker.headlessServiceName" -}}
+{{ include "milvus.woodpecker.fullname" . }}-headless
+{{- end -}}
+
+{{/*
+"true" when Woodpecker runs as its own service: streaming.woodpecker.embedded is false AND
+woodpecker.enabled (the real chart's milvus.woodpecker.external.enabled); else "false". Either
+switch alone renders no Woodpecker workload.
+*/}}
+{{- define "milvus.woodpecker.external.enabled" -}}
+{{- if and .Values.fixture.woodpecker (eq .Values.streaming.woodpecker.embedded false) .Values.woodpecker.enabled -}}
+true
+{{- else -}}
+false
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Woodpecker pods' addresses on one port, comma-separated, pod by pod:
+<fullname>-woodpecker-<i>.<headless>:<port>. Called with (list $root $port).
+*/}}
+{{- define "milvus.woodpecker.seeds" -}}
+{{- $root := index . 0 -}}
+{{- $port := int (index . 1) -}}
+{{- $name := include "milvus.woodpecker.fullname" $root -}}
+{{- $headless := include "milvus.woodpecker.headlessServiceName" $root -}}
+{{- $seeds := list -}}
+{{- range $i := until (int $root.Values.woodpecker.replicaCount) -}}
+{{- $seeds = append $seeds (printf "%s-%d.%s:%d" $name $i $headless $port) -}}
+{{- end -}}
+{{- join "," $seeds -}}
+{{- end -}}
