@@ -80,8 +80,8 @@ describe('the road to 3.0, with a backup before the hop that cannot be undone', 
     await bot.slash(`upgrade road 3.0.3 -n ${ns.name}`, USERS.requester);
     const card = await cardFor('road');
     const cardText = textOf(card);
-    expect(cardText).toMatch(/route 2\.6\.15 -&gt; 2\.6\.20 -&gt; 3\.0\.3|route 2\.6\.15 -> 2\.6\.20 -> 3\.0\.3/);
-    expect(cardText).toMatch(/\*Backup\*\nbackup: hop 2 \(2\.6\.20 -&gt; 3\.0\.3\): mub_road_2_6_20_to_3_0_3_\d{8}T\d{6} at http:\/\/127\.0\.0\.1:\d+, before into 3\.0 \(no image rollback\), required; checked against 2 collection\(s\)/);
+    expect(cardText).toMatch(/\*Route\* 2\.6\.15 → 2\.6\.20 → 3\.0\.3/);
+    expect(cardText).toMatch(/\*Backup\*\\nbackup: hop 2 \(2\.6\.20 -&gt; 3\.0\.3\): mub_road_2_6_20_to_3_0_3_\d{8}T\d{6} at http:\/\/127\.0\.0\.1:\d+, before the step into 3\.0 \(no image rollback\), required; checked against 2 collection\(s\)/);
     expect(cardText).toMatch(/way back: hop 2 .*restore backup mub_road_\S+ into a NEW release road-restored at Milvus 2\.6\.20 \(chart 5\.0\.22\)/);
     const { r, progress, text } = await approveAndWait(card);
     expect(r.phase, r.error ?? '').toBe('succeeded');

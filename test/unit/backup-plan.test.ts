@@ -38,7 +38,7 @@ describe('backups bound to the plan', () => {
     const p = withBackup(hop(release('2.6.20', '5.0.22', NEW), '3.0.3'), ctx(), '5.0.22');
     expect(p.steps[0]).toMatchObject({ kind: 'backup', url: 'http://prod-backup.milvus.svc:8080', name: 'mub_prod_2_6_20_to_3_0_3_20261207T210400', expected: ctx().collections });
     expect(BACKUP_NAME.test(p.backup!.name)).toBe(true);
-    expect(p.backup).toMatchObject({ required: true, reason: 'before into 3.0 (no image rollback)' });
+    expect(p.backup).toMatchObject({ required: true, reason: 'before the step into 3.0 (no image rollback)' });
     expect(p.restore).toMatchObject({ backup: p.backup!.name, into: 'prod-restored', version: '2.6.20', chart: '5.0.22' });
     expect(p.restore!.estimatedSeconds).toBeGreaterThan(300);
     expect(p.noRollback).toMatch(/no image rollback.*the way back: restore backup mub_prod_2_6_20_to_3_0_3_20261207T210400 into a NEW release prod-restored at Milvus 2\.6\.20 \(chart 5\.0\.22\)/);
@@ -73,7 +73,7 @@ describe('backups bound to the plan', () => {
     expect(backupLines({ ...p30, withoutBackup: { by: 'U-approver' } })).toContainEqual(expect.stringMatching(/^backup: NONE, run without one as allowed by U-approver/));
     const p26 = withBackup(hop(release('2.5.16', '4.2.58', ['mixcoord', 'querynode', 'datanode', 'indexnode', 'proxy']), '2.6.15'), ctx({ url: null }), '4.2.58');
     expect(p26.backupMissing).toMatchObject({ required: false });
-    expect(p26.warnings.join(' ')).toMatch(/NO BACKUP before a step that cannot be rolled back \(into 2\.6/);
+    expect(p26.warnings.join(' ')).toMatch(/NO BACKUP before a step that cannot be rolled back \(the step into 2\.6/);
     expect(() => refuseMissingBackup(p26)).not.toThrow();
   });
 

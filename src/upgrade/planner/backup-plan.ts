@@ -28,8 +28,8 @@ export interface BackupContext {
 /** Why a hop cannot be undone by helm or images, or null when it can. */
 export function oneWayReason(hop: Pick<Plan, 'from' | 'to' | 'path'>): string | null {
   if (hop.path === 'migrate') return 'the 2.1 -> 2.2 metadata migration';
-  if (crossesInto30(hop.from, hop.to)) return 'into 3.0 (no image rollback)';
-  if (crossesInto26(hop.from, hop.to)) return 'into 2.6 (the metadata changes for good)';
+  if (crossesInto30(hop.from, hop.to)) return 'the step into 3.0 (no image rollback)';
+  if (crossesInto26(hop.from, hop.to)) return 'the step into 2.6 (the metadata changes for good)';
   return null;
 }
 
