@@ -105,6 +105,20 @@ describe('backups bound to the plan', () => {
     expect(guard(renamed, 'http://prod-backup.milvus.svc:8080').join(' ')).toMatch(/is not one milvus-backup takes/);
   });
 
+  it('2.1 -> 2.2 migration: the milvus-backup backup first, then the migration\'s own metadata backup; both on the card, and its own rollback kept', () => {
+    const state = releaseState({ version: '2.1.4', chartVersion: '3.2.18', revision: 2, metastore: 'etcd' });
+    const migration = planUpgrade({ request: { cluster: 'test', namespace: state.namespace, release: state.release, target: parseVersion('2.2.14') }, state, tooling: tooling(), charts, settings: planSettings() });
+    const p = withBackup(migration, ctx({ collections: [] }), '3.2.18');
+    expect(p.path).toBe('migrate');
+    expect(p.steps[0]).toMatchObject({ kind: 'backup', expected: [] });
+    expect(p.steps.some((st) => st.kind === 'run-meta-migration' && st.action === 'backup')).toBe(true);
+    expect(p.backup).toMatchObject({ reason: 'before the 2.1 -> 2.2 metadata migration', required: false });
+    expect(p.restore).toBeNull();
+    expect(p.rollback?.path).toBe('migrate');
+    expect(backupLines(p)).toEqual([expect.stringMatching(/^backup: mub_prod_2_1_4_to_2_2_14_\d{8}T\d{6} at http:\/\/prod-backup\.milvus\.svc:8080, before the 2\.1 -> 2\.2 metadata migration; checked against 0 collection\(s\)$/)]);
+    expect(p.steps[0]!.description).toMatch(/Milvus was not read: not checked against the data/);
+  });
+
   it('restoredName stays a helm release name', () => {
     expect(restoredName('prod')).toBe('prod-restored');
     expect(restoredName('a'.repeat(53)).length).toBeLessThanOrEqual(53);
