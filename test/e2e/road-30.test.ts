@@ -13,6 +13,7 @@ import { buttons, textOf } from '../harness/demo-story.js';
 import { startFakeMilvus, type FakeMilvus } from '../harness/fake-milvus.js';
 import { startFakeMilvusBackup } from '../harness/fake-milvus-backup.js';
 import { followRelease, type Following } from '../harness/fake-milvus/follow.js';
+import { versionOf } from '../harness/fake-milvus/model.js';
 import { deriveState } from '../../src/upgrade/requests.js';
 import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
 import { cli, cluster, helmStatus, imagesByComponent, installRelease, newNamespace } from './helpers.js';
@@ -34,7 +35,7 @@ describe('the road to 3.0, with a backup before the hop that cannot be undone', 
     milvus = await startFakeMilvus({ collections: [] });
     backup = await startFakeMilvusBackup({
       collections: () => milvus.model.collections.map((c) => ({ name: c.name, rowCount: c.rowCount })),
-      milvusVersion: () => milvus.model.version,
+      milvusVersion: () => versionOf(milvus.model),
     });
     bot = await startBotEnv({ env: { MILVUS_DATA_CHECKS: 'required', MILVUS_ADDRESS: milvus.address, DATA_TIMEOUT_SECONDS: '20', BACKUP_URL: backup.url } });
   });
@@ -91,7 +92,7 @@ describe('the road to 3.0, with a backup before the hop that cannot be undone', 
     expect(r.plan.steps[r.plan.hops![1]!.firstStep]).toMatchObject({ kind: 'backup', name });
     expect(backup.requests.filter((q) => q.method === 'POST' && q.path.endsWith('/create')).map((q) => (q.body as { backup_name: string }).backup_name)).toEqual([name]);
     expect([...backup.backups.get(name)!.collections].map((c) => c.name).sort()).toEqual(['archive', 'books']);
-    expect(text).toMatch(new RegExp(`:floppy_disk: Backup ${name}: 2 collection\\(s\\), [\\d.]+ KB.*all 2 collection\\(s\\) of the snapshot in it`));
+    expect(text).toMatch(new RegExp(`:floppy_disk: Backup ${name}: 2 collection\\(s\\), [\\d.]+ KB.*from Milvus v2\\.6\\.20; all 2 collection\\(s\\) of the snapshot in it`));
 
     // The image-only hop: chart 5.0.22 kept, every Milvus component on v3.0.3.
     expect(await helmStatus(ns.name, 'road')).toMatchObject({ revision: 3, status: 'deployed', chart: 'milvus-5.0.22' });

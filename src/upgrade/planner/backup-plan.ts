@@ -74,7 +74,7 @@ export function withBackup(hop: Plan, ctx: BackupContext, startChart: string | n
     expected: ctx.collections,
     timeoutSeconds: ctx.timeoutSeconds,
     description:
-      `back up ${hop.release} with milvus-backup as ${backup.name} (${reason}), wait up to ${ctx.timeoutSeconds}s, and check it holds ` +
+      `back up ${hop.release} with milvus-backup as ${backup.name}, ${reason}; wait up to ${ctx.timeoutSeconds}s and check it holds ` +
       (ctx.collections.length > 0 ? `the ${ctx.collections.length} collection(s) Milvus holds now` : 'every collection (Milvus was not read: not checked against the data)'),
   };
   const shifted = hop.steps.map((s): Step => (s.kind === 'check-health' ? { ...s, sinceStep: s.sinceStep + 1 } : s));

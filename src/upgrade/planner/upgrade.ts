@@ -191,7 +191,7 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
   const warnings: string[] = [];
   const mixed = mixedVersionWarning(state);
   if (mixed) warnings.push(mixed);
-  if (into26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: take a backup first');
+  if (into26) warnings.push('an upgrade from 2.5 to 2.6 cannot be rolled back: the way back is a backup taken before it, restored into a new release');
   if (into30) warnings.push(`an upgrade into 3.0 has no image rollback: the way back is the backup taken before it, restored into a new release`, AFTER_30);
   const repo = state.imageRepository || 'milvusdb/milvus';
   const flavour = runningFlavour(state);
