@@ -106,7 +106,7 @@ describe('backups bound to the plan', () => {
   });
 
   it('2.1 -> 2.2 migration: the milvus-backup backup first, then the migration\'s own metadata backup; both on the card, and its own rollback kept', () => {
-    const state = releaseState({ version: '2.1.4', chartVersion: '3.2.18', revision: 2, metastore: 'etcd' });
+    const state = releaseState({ version: '2.1.4', chartVersion: '3.2.18', revision: 2 });
     const migration = planUpgrade({ request: { cluster: 'test', namespace: state.namespace, release: state.release, target: parseVersion('2.2.14') }, state, tooling: tooling(), charts, settings: planSettings() });
     const p = withBackup(migration, ctx({ collections: [] }), '3.2.18');
     expect(p.path).toBe('migrate');
