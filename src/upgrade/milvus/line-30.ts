@@ -12,7 +12,7 @@ export const FIRST_30 = parseVersion('3.0.0-0');
 /** Where the docs validated the image-only upgrade from. */
 export const BASELINE_30 = Object.freeze({ milvus: parseVersion('2.6.20'), chart: '5.0.22' });
 
-export const GUIDE_30 = 'Milvus docs, "Upgrade Milvus Cluster with Helm Chart" (2.6.x to 3.0)';
+export const GUIDE_30 = 'the 2.6-to-3.0 guide of the Milvus docs ("Upgrade Milvus Cluster with Helm Chart")';
 
 /** True when `from` is before 3.0 and `to` in it or later (a version that cannot be read: false). */
 export function crossesInto30(from: MilvusVersion | string, to: MilvusVersion | string): boolean {

@@ -77,7 +77,7 @@ function baseline30(charts: readonly ChartEntry[]): { readonly version: MilvusVe
     .filter((c) => tryParseVersion(c.appVersion)?.major === 2 && tryParseVersion(c.appVersion)?.minor === 6 && semver.valid(c.chartVersion))
     .sort((a, b) => semver.rcompare(a.chartVersion, b.chartVersion))[0];
   throw new InputError(`the repository has no chart ${BASELINE_30.chart} or later for the road to 3.0`, [
-    `the ${GUIDE_30} is validated from Milvus ${BASELINE_30.milvus.text} on chart ${BASELINE_30.chart}: a release must get there first`,
+    `${GUIDE_30} is validated from Milvus ${BASELINE_30.milvus.text} on chart ${BASELINE_30.chart}: a release must get there first`,
     newest26 ? `the newest 2.6 chart here is ${newest26.chartVersion} (Milvus ${newest26.appVersion}): refresh the repository, or point the bot at one that has ${BASELINE_30.chart} or later` : 'the repository has no 2.6 chart at all: refresh it',
   ]);
 }

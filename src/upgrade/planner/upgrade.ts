@@ -105,7 +105,7 @@ function keepInstalledChart(state: ReleaseState, target: MilvusVersion, asked: s
   const installed = state.helm.chartVersion;
   if (asked && asked !== installed) {
     throw new InputError(`--chart ${asked} cannot be used for Milvus ${target.text}`, [
-      `no ${target.major}.x chart exists: the ${GUIDE_30} keeps the installed chart (${installed}) and changes only image.all.tag; leave out --chart`,
+      `no ${target.major}.x chart exists: ${GUIDE_30} keeps the installed chart (${installed}) and changes only image.all.tag; leave out --chart`,
     ]);
   }
   return {
@@ -123,14 +123,14 @@ function checkThe30Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseSt
   if (crossesInto30(from, to)) {
     if (!versionCarries30(from) || !chartCarries30(state.helm.chartVersion)) {
       throw new InputError(`Milvus ${from.text} on chart ${state.helm.chartVersion} cannot go straight to ${to.text}`, [
-        `the ${GUIDE_30} is validated from ${baseline} or later: upgrade to the newest 2.6 on a chart ${BASELINE_30.chart} or later first`,
+        `${GUIDE_30} is validated from ${baseline} or later: upgrade to the newest 2.6 on a chart ${BASELINE_30.chart} or later first`,
       ]);
     }
   }
   const topology = topologyProblems(state.mode, state.components.map((c) => c.component));
   if (topology.length > 0) {
     throw new InputError(`${state.release} cannot take the image-only upgrade to ${to.text}: ${topology.join(', ')}`, [
-      `the ${GUIDE_30}: the release must use MixCoord and StreamingNode and run no IndexNode, otherwise "do not run this image-only upgrade"`,
+      `${GUIDE_30}: the release must use MixCoord and StreamingNode and run no IndexNode, otherwise "do not run this image-only upgrade"`,
       ...(state.components.some((c) => c.component === 'indexnode')
         ? [`first: helm upgrade ${state.release} zilliztech/milvus -n ${state.namespace} --version ${state.helm.chartVersion} --reset-then-reuse-values --set indexNode.enabled=false (2.6 builds indexes on the datanodes), then plan again`]
         : []),
@@ -138,12 +138,12 @@ function checkThe30Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseSt
   }
   if (values && woodpeckerMode(values) === 'service') {
     throw new InputError(`${state.release} runs Woodpecker as a service (streaming.woodpecker.embedded=false, woodpecker.enabled=true): the upgrade to ${to.text} is not validated so`, [
-      `the ${GUIDE_30} keeps Woodpecker embedded (streaming.woodpecker.embedded=true, woodpecker.enabled=false); switching between the two during 2.6 -> 3.0 panics (zilliztech/woodpecker#216), and the queue type cannot change once data exists (milvus-io/milvus#50217)`,
+      `${GUIDE_30} keeps Woodpecker embedded (streaming.woodpecker.embedded=true, woodpecker.enabled=false); switching between the two during 2.6 -> 3.0 panics (zilliztech/woodpecker#216), and the queue type cannot change once data exists (milvus-io/milvus#50217)`,
       'nothing was changed; move the data to a release that keeps Woodpecker embedded, or wait for a procedure validated for the service mode',
     ]);
   }
   if (strategy === 'rolling' || strategy === 'migrate') {
-    throw new InputError(`the ${strategy} strategy cannot take ${from.text} to ${to.text}`, [`the ${GUIDE_30} is a helm upgrade of the installed chart: use --strategy helm (or helm-parallel)`]);
+    throw new InputError(`the ${strategy} strategy cannot take ${from.text} to ${to.text}`, [`${GUIDE_30} is a helm upgrade of the installed chart: use --strategy helm (or helm-parallel)`]);
   }
   return true;
 }
