@@ -52,6 +52,7 @@ describe('the road to 3.0', () => {
     expect(p.reasons.join(' ')).toMatch(/installed chart 5\.0\.22 is kept and only image\.all\.tag changes to v3\.0\.3/);
     expect(p.warnings.join(' ')).toMatch(/before enabling any 3\.0 feature/);
     expect(p.warnings.join(' ')).toMatch(/must keep image\.all\.tag=v3\.0\.3/);
+    expect(p.reasons[0]).toMatch(/the guide's one path \(no rolling upgrade\)/);
   });
 
   it('2.6.15 on 5.0.19 -> 3.0.3: through the newest 2.6 on a chart 5.0.22 or later, then the image-only hop on that chart', () => {

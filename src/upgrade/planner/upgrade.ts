@@ -239,7 +239,7 @@ export function planUpgrade(inputs: PlanInputs, decided: UpgradeDecision = decid
     return {
       ...base,
       chart,
-      reasons: [decision.reason, choice.explanation, roll ? `components roll one at a time in Milvus's order: ${rollText(roll)} (--strategy helm-parallel rolls them all at once)` : 'helm rolls every Deployment at once'],
+      reasons: [line30 ? 'helm upgrade of the installed chart, only image.all.tag changed: the guide\'s one path (no rolling upgrade)' : decision.reason, choice.explanation, roll ? `components roll one at a time in Milvus's order: ${rollText(roll)} (--strategy helm-parallel rolls them all at once)` : 'helm rolls every Deployment at once'],
       steps,
       changes: [],
       messageQueue: { kind: queue, note: queueNote(queue, queueFlags) },
