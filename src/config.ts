@@ -8,6 +8,23 @@ import { DEFAULT_REQUEST_RETENTION_DAYS } from './upgrade/requests.js';
 import { addressFromTemplate, DEFAULT_MILVUS_ADDRESS, isMilvusAddress } from './upgrade/data-snapshot.js';
 import { isBackupUrl } from './upgrade/backup.js';
 
+/** `context=template,context=template`: a template per cluster (kubeconfig context), each checked. */
+function perCluster(valid: (template: string) => boolean, shape: string) {
+  return z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: Record<string, string> = {};
+      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const at = pair.indexOf('=');
+        const template = pair.slice(at + 1);
+        if (at <= 0 || !valid(template)) ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not context=${shape}` });
+        else out[pair.slice(0, at)] = template;
+      }
+      return out;
+    });
+}
+
 function validBackupTemplate(template: string): boolean {
   return isBackupUrl(addressFromTemplate(template, { release: 'r', namespace: 'ns', fullname: 'r-milvus' }));
 }
@@ -58,38 +75,14 @@ const schema = z.object({
   /** Where a release's Milvus answers: {release}, {namespace}, {fullname} replaced; no placeholder: a fixed gateway. */
   MILVUS_ADDRESS: z.string().default(DEFAULT_MILVUS_ADDRESS).refine(validTemplate, 'host:port once {release}, {namespace} and {fullname} are replaced'),
   /** Per cluster (kubeconfig context): `context=template,context=template`; MILVUS_ADDRESS for the rest. */
-  MILVUS_ADDRESS_BY_CLUSTER: z
-    .string()
-    .default('')
-    .transform((s, ctx) => {
-      const out: Record<string, string> = {};
-      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
-        const at = pair.indexOf('=');
-        const template = pair.slice(at + 1);
-        if (at <= 0 || !validTemplate(template)) ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not context=host:port` });
-        else out[pair.slice(0, at)] = template;
-      }
-      return out;
-    }),
+  MILVUS_ADDRESS_BY_CLUSTER: perCluster(validTemplate, 'host:port'),
   /** A Secret in the release's namespace with `token`, or `username` and `password` ({release}, {namespace} replaced). */
   MILVUS_CREDENTIALS_SECRET: z.string().regex(/^[a-z0-9{}.-]+$/, 'a Secret name; {release} and {namespace} may be used').optional(),
   MILVUS_TLS: bool.default(false),
   /** The release's milvus-backup server (issue 27): a URL template like MILVUS_ADDRESS; unset: no backups. */
   BACKUP_URL: z.string().optional().refine((t) => t === undefined || t === '' || validBackupTemplate(t), 'an http(s) URL once {release}, {namespace} and {fullname} are replaced'),
   /** Per cluster (kubeconfig context): `context=url,context=url`; BACKUP_URL for the rest. */
-  BACKUP_URL_BY_CLUSTER: z
-    .string()
-    .default('')
-    .transform((s, ctx) => {
-      const out: Record<string, string> = {};
-      for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
-        const at = pair.indexOf('=');
-        const template = pair.slice(at + 1);
-        if (at <= 0 || !validBackupTemplate(template)) ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not context=http(s)://host:port` });
-        else out[pair.slice(0, at)] = template;
-      }
-      return out;
-    }),
+  BACKUP_URL_BY_CLUSTER: perCluster(validBackupTemplate, 'http(s)://host:port'),
   /** one-way: a backup before steps that cannot be undone (required into 3.0); always: before every upgrade, required. */
   BACKUP_POLICY: z.enum(['one-way', 'always']).default('one-way'),
   BACKUP_TIMEOUT_SECONDS: int(10, 86_400).default(DEFAULT_PLAN_SETTINGS.backupTimeoutSeconds),

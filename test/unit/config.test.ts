@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, milvusAccessOf } from '../../src/config.js';
+import { backupAccessOf, ConfigError, loadConfig, milvusAccessOf } from '../../src/config.js';
 
 const KEY = { APPROVAL_SEAL_KEY: 'k'.repeat(32) };
 const problems = (env: Record<string, string>) => {
@@ -93,5 +93,21 @@ describe('where Milvus is (issue 26)', () => {
     expect(problems({ ...worker, MILVUS_ADDRESS: 'http://{release}:19530' })).toEqual(['MILVUS_ADDRESS: host:port once {release}, {namespace} and {fullname} are replaced']);
     expect(problems({ ...worker, MILVUS_ADDRESS_BY_CLUSTER: 'prod' })).toEqual(['MILVUS_ADDRESS_BY_CLUSTER: "prod" is not context=host:port']);
     expect(problems({ ...worker, MILVUS_DATA_CHECKS: 'sometimes' })[0]).toMatch(/^MILVUS_DATA_CHECKS: /);
+  });
+
+  it('backups (issue 27): none by default, one-way, an hour; a URL template per cluster; bad URLs and policies refused', () => {
+    const none = loadConfig(worker);
+    expect(none.backups).toEqual({ url: null, urlByCluster: {}, policy: 'one-way' });
+    expect(none.plan.backupTimeoutSeconds).toBe(3600);
+    expect(backupAccessOf(none.backups, undefined)).toEqual({ urlTemplate: null, policy: 'one-way' });
+    const c = loadConfig({ ...worker, BACKUP_URL: 'http://milvus-backup-{release}.tools.svc:8080', BACKUP_URL_BY_CLUSTER: 'prod=https://backup.prod.internal', BACKUP_POLICY: 'always', BACKUP_TIMEOUT_SECONDS: '600' });
+    expect(backupAccessOf(c.backups, 'prod')).toEqual({ urlTemplate: 'https://backup.prod.internal', policy: 'always' });
+    expect(backupAccessOf(c.backups, 'staging').urlTemplate).toBe('http://milvus-backup-{release}.tools.svc:8080');
+    expect(c.plan.backupTimeoutSeconds).toBe(600);
+    expect(problems({ ...worker, BACKUP_URL: 'ftp://backup:21' })).toEqual(['BACKUP_URL: an http(s) URL once {release}, {namespace} and {fullname} are replaced']);
+    // Credentials in the URL would be in every plan and card: refused.
+    expect(problems({ ...worker, BACKUP_URL: 'http://admin:pw@backup:8080' })).toHaveLength(1);
+    expect(problems({ ...worker, BACKUP_URL_BY_CLUSTER: 'prod=backup:8080' })).toEqual(['BACKUP_URL_BY_CLUSTER: "prod=backup:8080" is not context=http(s)://host:port']);
+    expect(problems({ ...worker, BACKUP_POLICY: 'sometimes' })[0]).toMatch(/^BACKUP_POLICY: /);
   });
 });
