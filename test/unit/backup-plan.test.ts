@@ -10,6 +10,8 @@ import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import type { ChartEntry } from '../../src/upgrade/milvus/charts.js';
 import type { ReleaseState } from '../../src/upgrade/state.js';
 import { planJson } from '../../src/plan-text.js';
+import { parseCommand } from '../../src/bot/commands.js';
+import { backupSection, wayBackLines } from '../../src/bot/views.js';
 import { component, milvusIndex, planSettings, releaseState, tooling } from './helpers.js';
 
 const charts: ChartEntry[] = [...milvusIndex(), { chartVersion: '5.0.22', appVersion: '2.6.20' }];
@@ -117,6 +119,25 @@ describe('backups bound to the plan', () => {
     expect(p.rollback?.path).toBe('migrate');
     expect(backupLines(p)).toEqual([expect.stringMatching(/^backup: mub_prod_2_1_4_to_2_2_14_\d{8}T\d{6} at http:\/\/prod-backup\.milvus\.svc:8080, before the 2\.1 -> 2\.2 metadata migration; checked against 0 collection\(s\)$/)]);
     expect(p.steps[0]!.description).toMatch(/Milvus was not read: not checked against the data/);
+  });
+
+  it('Slack: /milvus upgrade takes --without-backup (not /milvus plan); the card\'s Backup section is loud when none can be taken', () => {
+    expect(parseCommand('upgrade rel 3.0.3 --without-backup')).toMatchObject({ name: 'upgrade', withoutBackup: true });
+    expect(() => parseCommand('plan rel 3.0.3 --without-backup')).toThrow();
+    const missing = withBackup(hop(release('2.6.20', '5.0.22', NEW), '3.0.3'), ctx({ url: null }), '5.0.22');
+    expect(JSON.stringify(backupSection(missing))).toMatch(/:rotating_light: \*backup: REQUIRED and not possible: no milvus-backup service is configured for prod/);
+    expect(backupSection(hop(release('2.5.10', '4.2.58', ['mixcoord', 'querynode', 'datanode', 'indexnode', 'proxy']), '2.5.16'))).toEqual([]);
+  });
+
+  it('the summary of an ended upgrade with no rollback: why, and the restore offer; after 3.0, the guide\'s words', () => {
+    const plan = withBackup(hop(release('2.6.20', '5.0.22', NEW), '3.0.3'), ctx(), '5.0.22');
+    const request = { kind: 'upgrade', plan, completedSteps: plan.steps.length, startedAt: 1 } as unknown as Parameters<typeof wayBackLines>[0];
+    const lines = wayBackLines(request, 'succeeded');
+    expect(lines[0]).toMatch(/^:leftwards_arrow_with_hook: No Roll back: from 3\.0 there is no image rollback.*the way back: restore backup mub_prod_/);
+    expect(lines[1]).toMatch(/before enabling any 3\.0 feature/);
+    expect(wayBackLines(request, 'running')).toEqual([]);
+    const patch = hop(release('2.5.10', '4.2.58', ['mixcoord', 'querynode', 'datanode', 'indexnode', 'proxy']), '2.5.16');
+    expect(wayBackLines({ ...request, plan: patch } as typeof request, 'succeeded')).toEqual([]);
   });
 
   it('restoredName stays a helm release name', () => {
