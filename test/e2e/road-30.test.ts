@@ -16,8 +16,12 @@ import { followRelease, type Following } from '../harness/fake-milvus/follow.js'
 import { versionOf } from '../harness/fake-milvus/model.js';
 import { deriveState } from '../../src/upgrade/requests.js';
 import { CHANNEL, USERS, startBotEnv, type BotEnv } from './bot-env.js';
-import { cli, cluster, helmStatus, imagesByComponent, installRelease, newNamespace } from './helpers.js';
+import { cli, cluster, helmStatus, helmT, imagesByComponent, installRelease, newNamespace } from './helpers.js';
 import { diffSnapshots, snapshotRelease, type SnapshotDiff } from './release-snapshot.js';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serveChartRepo } from '../harness/chart-repo.js';
 
 type FakeBackup = Awaited<ReturnType<typeof startFakeMilvusBackup>>;
 const snap = (ns: string, release: string) => snapshotRelease(cluster().kubeconfig, ns, release);
@@ -160,5 +164,23 @@ describe('the road to 3.0, with a backup before the hop that cannot be undone', 
     const allowed = await cli(['plan', 'unbacked', '3.0.3', '-n', ns.name, '--without-backup']);
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/backup: NONE, run without one as allowed by cli:/);
+  });
+
+  it('a repository with no chart 5.0.22 or later: the road to 3.0 is refused, naming the validated baseline and the newest 2.6 chart it has', async () => {
+    // The fixture repository without 5.0.22, indexed by the real helm and served on loopback.
+    const dir = await mkdtemp(join(tmpdir(), 'repo-no-5022-'));
+    const source = join(cluster().stateDir, 'charts');
+    for (const f of await readdir(source)) if (f.endsWith('.tgz') && f !== 'milvus-5.0.22.tgz') await copyFile(join(source, f), join(dir, f));
+    await helmT(['repo', 'index', dir]);
+    const repo = await serveChartRepo(dir);
+    try {
+      await installRelease(ns.name, 'nobase', '5.0.19');
+      const refused = await cli(['plan', 'nobase', '3.0.3', '-n', ns.name, '--repo-name', 'nobaseline', '--repo-url', repo.url, '--backup-url', backup.url]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/the repository has no chart 5\.0\.22 or later for the road to 3\.0[\s\S]*validated from Milvus 2\.6\.20 on chart 5\.0\.22[\s\S]*the newest 2\.6 chart here is 5\.0\.19 \(Milvus 2\.6\.15\)/);
+    } finally {
+      await repo.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
