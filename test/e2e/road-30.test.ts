@@ -173,12 +173,15 @@ describe('the road to 3.0, with a backup before the hop that cannot be undone', 
     for (const f of await readdir(source)) if (f.endsWith('.tgz') && f !== 'milvus-5.0.22.tgz') await copyFile(join(source, f), join(dir, f));
     await helmT(['repo', 'index', dir]);
     const repo = await serveChartRepo(dir);
+    // helm's repository list is shared by the test runs: a name of its own, removed after.
+    const repoName = `nobaseline-${Date.now().toString(36)}`;
     try {
       await installRelease(ns.name, 'nobase', '5.0.19');
-      const refused = await cli(['plan', 'nobase', '3.0.3', '-n', ns.name, '--repo-name', 'nobaseline', '--repo-url', repo.url, '--backup-url', backup.url]);
+      const refused = await cli(['plan', 'nobase', '3.0.3', '-n', ns.name, '--repo-name', repoName, '--repo-url', repo.url, '--backup-url', backup.url]);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toMatch(/the repository has no chart 5\.0\.22 or later for the road to 3\.0[\s\S]*validated from Milvus 2\.6\.20 on chart 5\.0\.22[\s\S]*the newest 2\.6 chart here is 5\.0\.19 \(Milvus 2\.6\.15\)/);
     } finally {
+      await helmT(['repo', 'remove', repoName]).catch(() => {});
       await repo.close();
       await rm(dir, { recursive: true, force: true });
     }
