@@ -246,6 +246,7 @@ describe('bot chart: lint and render', () => {
         reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000, redisCommandTimeoutMs: 1500,
         dataTimeoutSeconds: 120, milvusDataChecks: 'required', milvusAddress: '{fullname}.{namespace}.svc:19530', milvusAddressByCluster: 'prod=gw.example:19530',
         milvusCredentialsSecret: '{release}-milvus-auth', milvusTls: false,
+        backupUrl: 'http://milvus-backup.{namespace}.svc:8080', backupUrlByCluster: 'prod=https://backup.example:8443/mb', backupPolicy: 'always', backupTimeoutSeconds: 7200,
       },
       shutdownGraceSeconds: 900,
     };
@@ -258,6 +259,7 @@ describe('bot chart: lint and render', () => {
     expect(env.ALLOW_SELF_APPROVAL).toBe('false');
     expect(env.HEALTH_SETTLE_SECONDS).toBe('7');
     expect([env.MILVUS_ADDRESS, env.MILVUS_CREDENTIALS_SECRET, env.MILVUS_TLS, env.DATA_TIMEOUT_SECONDS]).toEqual(['{fullname}.{namespace}.svc:19530', '{release}-milvus-auth', 'false', '120']);
+    expect([env.BACKUP_URL, env.BACKUP_URL_BY_CLUSTER, env.BACKUP_POLICY, env.BACKUP_TIMEOUT_SECONDS]).toEqual(['http://milvus-backup.{namespace}.svc:8080', 'prod=https://backup.example:8443/mb', 'always', '7200']);
     // HELM_BIN comes from the image (Dockerfile ENV); SLACK_APP_TOKEN in Socket Mode (checked above).
     const fromImage = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').includes('HELM_BIN=/usr/local/bin/helm') ? ['HELM_BIN'] : [];
     // APPROVAL_SEAL_KEY: the chart passes the key as a file (APPROVAL_SEAL_KEY_FILE), never as a value.
