@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { KUBECTL_BIN, REPO_ROOT, kubectl } from '../harness/control-plane.js';
 import { cluster, deployments, ensureRepo, helmStatus, helmT, installRelease, newNamespace, NOT_FOUND, onlyIf } from './helpers.js';
 
@@ -43,6 +43,8 @@ const one = (objs: Obj[], kind: string, name: string) => {
   return found[0]!;
 };
 const container = (d: Obj) => d.spec.template.spec.containers[0];
+/** The objects of one app.kubernetes.io/name. */
+const objs = (all: Obj[], name: string) => all.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === name);
 const envOf = (d: Obj): Record<string, any> => Object.fromEntries(container(d).env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
 
 // Non-default values used for rendering and for the install.
@@ -60,6 +62,7 @@ describe('bot chart: lint and render', () => {
   it('lints with default and with non-default values', async () => {
     expect(await helmT(['lint', CHART, '--set', 'managedNamespaces={milvus}'])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     expect(await helmT(['lint', CHART, '-f', valuesFile(NON_DEFAULT(['a', 'b']))])).toMatch(/0 chart\(s\) failed/);
+    expect(await helmT(['lint', CHART, '-f', valuesFile({ ...NON_DEFAULT(['a', 'b']), backupServers: [{ release: 'r', namespace: 'b' }] })])).toMatch(/0 chart\(s\) failed/);
   });
 
   it('refuses values that break the schema', async () => {
@@ -227,6 +230,137 @@ describe('bot chart: lint and render', () => {
     assertClusterRulesMinimal(objs);
   });
 
+  it('backupServers: per item, in the release\'s namespace, a ConfigMap (no secret), a Deployment running milvus-backup server and a Service, all <release>-milvus-backup; BACKUP_URL names them', async () => {
+    // None by default, and no BACKUP_URL: no backups.
+    const plain = await render({ managedNamespaces: ['milvus'] });
+    expect(objs(plain, 'milvus-backup')).toEqual([]);
+    expect(envOf(ofKind(plain, 'Deployment')[0]!).BACKUP_URL).toBeUndefined();
+
+    const values = {
+      managedNamespaces: ['milvus', 'milvus-b'],
+      split: true,
+      backupServers: [
+        { release: 'my-release', namespace: 'milvus', milvus: { existingSecret: 'my-release-milvus-auth' }, minio: { existingSecret: 'my-release-minio' } },
+        // The Milvus chart names its objects <release> when the release's name holds theirs.
+        { release: 'milvus', namespace: 'milvus-b', image: { tag: 'v0.5.15' }, etcd: { rootPath: 'prod' }, minio: { address: 's3.example.com', port: 443, useSSL: true, bucketName: 'b', rootPath: 'data', backupBucketName: 'bk', backupRootPath: 'backups' } },
+      ],
+    };
+    const all = await render(values);
+    const mine = objs(all, 'milvus-backup');
+    expect(mine.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap milvus-b/milvus-milvus-backup', 'ConfigMap milvus/my-release-milvus-backup',
+      'Deployment milvus-b/milvus-milvus-backup', 'Deployment milvus/my-release-milvus-backup',
+      'Service milvus-b/milvus-milvus-backup', 'Service milvus/my-release-milvus-backup',
+    ]);
+    // The bot finds a release's objects by app.kubernetes.io/instance (or release): these carry neither.
+    for (const o of mine) {
+      expect(o.metadata.labels?.['app.kubernetes.io/instance'], `${o.kind} ${o.metadata.name}`).toBeUndefined();
+      expect(o.metadata.labels?.release).toBeUndefined();
+    }
+
+    // backup.yaml in milvus-backup's v0.5 keys; the defaults are where the Milvus chart's defaults keep the data.
+    const configOf = (ns: string, name: string) => parse(one(mine.filter((o) => o.metadata.namespace === ns), 'ConfigMap', name).data['backup.yaml']);
+    const config = configOf('milvus', 'my-release-milvus-backup');
+    expect(config.milvus).toEqual({ address: 'my-release-milvus.milvus.svc', port: 19530, etcd: { endpoints: 'my-release-etcd.milvus.svc:2379', rootPath: 'by-dev' } });
+    expect(config.minio).toEqual({
+      storageType: 'minio', address: 'my-release-minio.milvus.svc', port: 9000, useSSL: false, bucketName: 'milvus-bucket', rootPath: 'file',
+      backupStorageType: 'minio', backupBucketName: 'milvus-bucket', backupRootPath: 'backup',
+    });
+    expect(config.backup).toEqual({ gcPause: { enable: true, address: 'http://my-release-milvus.milvus.svc:9091' } });
+    // Logs to the console only: nothing written under the read-only root.
+    expect(config.log.file).toEqual({ filename: '' });
+    const other = configOf('milvus-b', 'milvus-milvus-backup');
+    expect(other.milvus).toMatchObject({ address: 'milvus.milvus-b.svc', etcd: { endpoints: 'milvus-etcd.milvus-b.svc:2379', rootPath: 'prod' } });
+    expect(other.minio).toMatchObject({ address: 's3.example.com', port: 443, useSSL: true, bucketName: 'b', rootPath: 'data', backupBucketName: 'bk', backupRootPath: 'backups' });
+    // No credential in any ConfigMap, by key or by value.
+    for (const cm of ofKind(mine, 'ConfigMap')) {
+      const text = cm.data['backup.yaml'] as string;
+      expect(text).not.toMatch(/user|password|accessKey|secretAccessKey|token|minioadmin/i);
+    }
+
+    const inNs = (ns: string) => mine.filter((o) => o.metadata.namespace === ns);
+    const d = one(inNs('milvus'), 'Deployment', 'my-release-milvus-backup');
+    const otherD = one(inNs('milvus-b'), 'Deployment', 'milvus-milvus-backup');
+    const c = container(d);
+    // milvus-backup's published image, pinned (values: backupServerDefaults.image, or the item's).
+    expect(c.image).toBe('milvusdb/milvus-backup:v0.5.16');
+    expect(container(otherD).image).toBe('milvusdb/milvus-backup:v0.5.15');
+    expect([...c.command, ...c.args]).toEqual(['/app/milvus-backup', 'server', '--config', '/etc/milvus-backup/backup.yaml', '--port', '8080']);
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/api/v1/hello', port: 'http' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/api/v1/hello', port: 'http' });
+    expect(c.volumeMounts.find((m: { name: string }) => m.name === 'config').mountPath).toBe('/etc/milvus-backup');
+    expect(d.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'config').configMap).toEqual({ name: 'my-release-milvus-backup' });
+    // Credentials by reference, as the variables milvus-backup reads over its file.
+    expect(envOf(d)).toEqual({
+      MILVUS_USER: { secretKeyRef: { name: 'my-release-milvus-auth', key: 'username' } },
+      MILVUS_PASSWORD: { secretKeyRef: { name: 'my-release-milvus-auth', key: 'password' } },
+      MINIO_ACCESS_KEY: { secretKeyRef: { name: 'my-release-minio', key: 'accesskey' } },
+      MINIO_SECRET_KEY: { secretKeyRef: { name: 'my-release-minio', key: 'secretkey' } },
+    });
+    expect(container(otherD).env).toBeUndefined();
+    // Service variables (a Service named milvus: MILVUS_PORT=tcp://...) would override its file.
+    expect(d.spec.template.spec.enableServiceLinks).toBe(false);
+    expect(d.spec.template.spec.automountServiceAccountToken).toBe(false);
+    expect(d.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(d.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+
+    const svc = one(inNs('milvus'), 'Service', 'my-release-milvus-backup');
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }]);
+    expect(selects({ matchLabels: svc.spec.selector }, d.spec.template.metadata.labels)).toBe(true);
+    expect(selects({ matchLabels: svc.spec.selector }, otherD.spec.template.metadata.labels)).toBe(false);
+
+    // settings.backupUrl empty: BACKUP_URL names these Services, for both roles; set: that one.
+    const template = 'http://{release}-milvus-backup.{namespace}.svc:8080';
+    for (const dep of ofKind(all, 'Deployment').filter((o) => o.metadata.namespace === 'bots')) expect(envOf(dep).BACKUP_URL, dep.metadata.name).toBe(template);
+    expect(template.replaceAll('{release}', 'my-release').replaceAll('{namespace}', 'milvus')).toBe(`http://${svc.metadata.name}.${svc.metadata.namespace}.svc:8080`);
+    const own = await render({ ...values, settings: { backupUrl: 'http://backup.example:8080' } });
+    for (const dep of ofKind(own, 'Deployment').filter((o) => o.metadata.namespace === 'bots')) {
+      expect(container(dep).env.filter((e: { name: string }) => e.name === 'BACKUP_URL'), dep.metadata.name).toEqual([{ name: 'BACKUP_URL', value: 'http://backup.example:8080' }]);
+    }
+  });
+
+  it('backupServers: the defaults are where the Milvus chart keeps a release\'s data (its rendered config)', async () => {
+    await ensureRepo();
+    for (const version of ['4.1.24', '5.0.22']) {
+      const milvus = parseAllDocuments(await helmT(['template', 'my-release', 'zilliztech/milvus', '--version', version, '-n', 'milvus']))
+        .map((d) => d.toJS() as Obj | null)
+        .find((o) => o?.kind === 'ConfigMap' && o.metadata.name === 'my-release-milvus')!;
+      const rendered = parse(Object.values(milvus.data as Record<string, string>)[0]!);
+      const backup = parse(one(await render({ managedNamespaces: ['milvus'], backupServers: [{ release: 'my-release', namespace: 'milvus' }] }), 'ConfigMap', 'my-release-milvus-backup').data['backup.yaml']);
+      expect(`${backup.minio.address}`.split('.')[0], version).toBe(rendered.minio.address);
+      expect([backup.minio.port, backup.minio.bucketName, backup.minio.rootPath], version).toEqual([rendered.minio.port, rendered.minio.bucketName, rendered.minio.rootPath]);
+      expect(backup.milvus.etcd.endpoints.split('.')[0], version).toBe(String(rendered.etcd.endpoints[0]).split(':')[0]);
+      // No etcd.rootPath in the rendered config: Milvus's own by-dev.
+      expect(backup.milvus.etcd.rootPath, version).toBe(rendered.etcd.rootPath ?? 'by-dev');
+    }
+  });
+
+  it('backupServers: the schema and the chart refuse an item without its release, outside the managed namespaces, twice, or backing up into Milvus\'s root path; and a bad backup URL', async () => {
+    const base = { managedNamespaces: ['milvus'] };
+    await expect(render({ ...base, backupServers: [{ namespace: 'milvus' }] })).rejects.toThrow(/backupServers\.0: release is required/);
+    await expect(render({ ...base, backupServers: [{ release: 'r' }] })).rejects.toThrow(/backupServers\.0: namespace is required/);
+    await expect(render({ ...base, backupServers: [{ release: 'My_Release', namespace: 'milvus' }] })).rejects.toThrow(/backupServers\.0\.release/);
+    // <release>-milvus-backup must fit a Service name (63).
+    await expect(render({ ...base, backupServers: [{ release: 'r'.repeat(50), namespace: 'milvus' }] })).rejects.toThrow(/backupServers\.0\.release/);
+    await expect(render({ ...base, backupServers: [{ release: 'r', namespace: 'milvus', minio: { secret: 'x' } }] })).rejects.toThrow(/secret/);
+    await expect(render({ ...base, backupServers: [{ release: 'r', namespace: 'milvus', image: { tag: 'latest' } }] })).rejects.toThrow(/backupServers\.0\.image\.tag/);
+    await expect(render({ ...base, backupServers: [{ release: 'r', namespace: 'elsewhere' }] })).rejects.toThrow(/backupServers\[0\]: namespace elsewhere is not one of managedNamespaces/);
+    await expect(render({ ...base, backupServers: [{ release: 'r', namespace: 'milvus' }, { release: 'r', namespace: 'milvus' }] })).rejects.toThrow(/backupServers\[1\]: milvus\/r is listed twice/);
+    await expect(render({ ...base, backupServers: [{ release: 'r', namespace: 'milvus', minio: { backupRootPath: 'file' } }] })).rejects.toThrow(/backupRootPath must differ from minio\.rootPath/);
+    for (const url of ['ftp://backup:8080', 'backup.milvus.svc:8080', 'http://user:pw@backup:8080', 'http://backup:8080/?x=1', 'http://{release} backup:8080']) {
+      await expect(render({ ...base, settings: { backupUrl: url } }), url).rejects.toThrow(/settings\.backupUrl/);
+    }
+    await expect(render({ ...base, settings: { backupUrlByCluster: 'prod' } })).rejects.toThrow(/settings\.backupUrlByCluster/);
+    await expect(render({ ...base, settings: { backupUrlByCluster: 'prod=backup:8080' } })).rejects.toThrow(/settings\.backupUrlByCluster/);
+    await expect(render({ ...base, settings: { backupPolicy: 'never' } })).rejects.toThrow(/settings\.backupPolicy/);
+    await expect(render({ ...base, settings: { backupTimeoutSeconds: 5 } })).rejects.toThrow(/settings\.backupTimeoutSeconds/);
+    // What the app takes, the schema takes.
+    const ok = await render({ ...base, settings: { backupUrl: 'https://{fullname}-backup.{namespace}.svc:8443/mb', backupUrlByCluster: 'prod=http://b.example:8080,dev=https://c.example' } });
+    expect(envOf(ofKind(ok, 'Deployment')[0]!).BACKUP_URL).toBe('https://{fullname}-backup.{namespace}.svc:8443/mb');
+  });
+
   it('exposes every setting of src/config.ts', async () => {
     const source = readFileSync(join(REPO_ROOT, 'src', 'config.ts'), 'utf8');
     const block = /const schema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(source)?.[1] ?? '';
@@ -246,6 +380,7 @@ describe('bot chart: lint and render', () => {
         reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000, redisCommandTimeoutMs: 1500,
         dataTimeoutSeconds: 120, milvusDataChecks: 'required', milvusAddress: '{fullname}.{namespace}.svc:19530', milvusAddressByCluster: 'prod=gw.example:19530',
         milvusCredentialsSecret: '{release}-milvus-auth', milvusTls: false,
+        backupUrl: 'http://milvus-backup.{namespace}.svc:8080', backupUrlByCluster: 'prod=https://backup.example:8443/mb', backupPolicy: 'always', backupTimeoutSeconds: 7200,
       },
       shutdownGraceSeconds: 900,
     };
@@ -258,6 +393,7 @@ describe('bot chart: lint and render', () => {
     expect(env.ALLOW_SELF_APPROVAL).toBe('false');
     expect(env.HEALTH_SETTLE_SECONDS).toBe('7');
     expect([env.MILVUS_ADDRESS, env.MILVUS_CREDENTIALS_SECRET, env.MILVUS_TLS, env.DATA_TIMEOUT_SECONDS]).toEqual(['{fullname}.{namespace}.svc:19530', '{release}-milvus-auth', 'false', '120']);
+    expect([env.BACKUP_URL, env.BACKUP_URL_BY_CLUSTER, env.BACKUP_POLICY, env.BACKUP_TIMEOUT_SECONDS]).toEqual(['http://milvus-backup.{namespace}.svc:8080', 'prod=https://backup.example:8443/mb', 'always', '7200']);
     // HELM_BIN comes from the image (Dockerfile ENV); SLACK_APP_TOKEN in Socket Mode (checked above).
     const fromImage = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').includes('HELM_BIN=/usr/local/bin/helm') ? ['HELM_BIN'] : [];
     // APPROVAL_SEAL_KEY: the chart passes the key as a file (APPROVAL_SEAL_KEY_FILE), never as a value.
@@ -372,6 +508,13 @@ describe('bot chart installed on the control plane', () => {
   let botSa = '';
   let installed = false;
   const dir = mkdtempSync(join(tmpdir(), 'bot-chart-kube-'));
+  // A milvus-backup server beside the release the CLI test upgrades (none of its containers runs here).
+  const installValues = () => ({
+    ...NON_DEFAULT(managed),
+    kubeconfig: { server: cluster().apiserverUrl },
+    image: { repository: 'milvus-upgrade-bot', tag: 'e2e' },
+    backupServers: [{ release: 'my-release', namespace: managed[1]!, minio: { existingSecret: 'my-release-minio-keys' } }],
+  });
 
   beforeAll(async () => {
     for (const prefix of ['e2e-mubot', 'e2e-mubm1', 'e2e-mubm2', 'e2e-mubother']) namespaces.push(await newNamespace(prefix));
@@ -379,7 +522,8 @@ describe('bot chart installed on the control plane', () => {
     workerSa = `system:serviceaccount:${botNs}:${fullname}`;
     botSa = `system:serviceaccount:${botNs}:${fullname}-bot`;
     await kubectl(cluster(), ['create', 'secret', 'generic', 'slack-creds', '-n', botNs, '--from-literal=bot-token=xoxb-test', '--from-literal=app-token=xapp-test']);
-    const values = { ...NON_DEFAULT(managed), kubeconfig: { server: cluster().apiserverUrl }, image: { repository: 'milvus-upgrade-bot', tag: 'e2e' } };
+    await kubectl(cluster(), ['create', 'secret', 'generic', 'my-release-minio-keys', '-n', managed[1]!, '--from-literal=accesskey=minioadmin', '--from-literal=secretkey=minioadmin']);
+    const values = installValues();
     await helmT(['install', release, CHART, '-n', botNs, '-f', valuesFile(values), '--wait', '--timeout', '120s']);
     installed = true;
   });
@@ -398,13 +542,32 @@ describe('bot chart installed on the control plane', () => {
     for (const d of deps) expect(d.status.readyReplicas, d.metadata.name).toBe(d.spec.replicas);
   });
 
+  it('runs: the milvus-backup server in the release\'s namespace, behind its Service; BACKUP_URL names it', async () => {
+    const m = managed[1]!;
+    const d = JSON.parse(await kubectl(cluster(), ['get', 'deployment', 'my-release-milvus-backup', '-n', m, '-o', 'json'])) as Obj;
+    expect(d.status.readyReplicas).toBe(1);
+    expect(d.spec.template.spec.containers[0].image).toBe('milvusdb/milvus-backup:v0.5.16');
+    // The Service selects the server's pod: the endpoints controller lists it.
+    const pods = (JSON.parse(await kubectl(cluster(), ['get', 'pods', '-n', m, '-l', 'app.kubernetes.io/name=milvus-backup', '-o', 'json'])) as { items: Obj[] }).items;
+    expect(pods).toHaveLength(1);
+    const slices = JSON.parse(await kubectl(cluster(), ['get', 'endpointslices', '-n', m, '-l', 'kubernetes.io/service-name=my-release-milvus-backup', '-o', 'json'])) as { items: Array<{ endpoints?: Array<{ targetRef?: { name: string } }>; ports?: Array<{ port: number }> }> };
+    expect(slices.items.flatMap((e) => (e.endpoints ?? []).map((x) => x.targetRef?.name))).toEqual([pods[0]!.metadata.name]);
+    expect(slices.items.flatMap((e) => (e.ports ?? []).map((p) => p.port))).toEqual([8080]);
+    const config = await kubectl(cluster(), ['get', 'configmap', 'my-release-milvus-backup', '-n', m, '-o', 'jsonpath={.data.backup\\.yaml}']);
+    expect(parse(config).minio.address).toBe(`my-release-minio.${m}.svc`);
+    for (const role of ['bot', 'worker']) {
+      const env = await kubectl(cluster(), ['get', 'deployment', `${fullname}-${role}`, '-n', botNs, '-o', 'jsonpath={.spec.template.spec.containers[0].env[?(@.name=="BACKUP_URL")].value}']);
+      expect(env, role).toBe('http://{release}-milvus-backup.{namespace}.svc:8080');
+    }
+  });
+
   it('generated secrets (the seal key, the Redis password) are kept by a helm upgrade', async () => {
     const secretValue = async (name: string, key: string) => (await kubectl(cluster(), ['get', 'secret', name, '-n', botNs, '-o', `jsonpath={.data.${key}}`])).trim();
     const seal = await secretValue(`${fullname}-approval-seal`, 'seal-key');
     const password = await secretValue(`${fullname}-redis`, 'password');
     expect(Buffer.from(seal, 'base64').toString()).toMatch(/^[A-Za-z0-9]{48}$/);
     expect(Buffer.from(password, 'base64').toString()).toMatch(/^[A-Za-z0-9]{48}$/);
-    const values = { ...NON_DEFAULT(managed), kubeconfig: { server: cluster().apiserverUrl }, image: { repository: 'milvus-upgrade-bot', tag: 'e2e' } };
+    const values = installValues();
     await helmT(['upgrade', release, CHART, '-n', botNs, '-f', valuesFile(values), '--wait', '--timeout', '120s']);
     expect(await secretValue(`${fullname}-approval-seal`, 'seal-key')).toBe(seal);
     expect(await secretValue(`${fullname}-redis`, 'password')).toBe(password);
@@ -544,6 +707,9 @@ describe('bot chart installed on the control plane', () => {
     expect(refused.out).toMatch(/forbidden/i);
     expect(await helmStatus(m, 'my-release')).toEqual(before);
     for (const d of await deployments(m, 'my-release')) expect(d.image, d.name).toBe('milvusdb/milvus:v2.4.7');
+    // The release's milvus-backup server beside it is no part of the release: the upgrades left it alone.
+    const backup = JSON.parse(await kubectl(cluster(), ['get', 'deployment', 'my-release-milvus-backup', '-n', m, '-o', 'json'])) as Obj;
+    expect([(backup.metadata as { generation?: number }).generation, backup.spec.template.spec.containers[0].image, backup.spec.paused ?? false]).toEqual([1, 'milvusdb/milvus-backup:v0.5.16', false]);
     // An install and two upgrades of a release that now has its Pulsar/etcd/minio StatefulSets,
     // PVCs, readiness delays and grace times: ~75 s alone, past 180 s beside other files.
   }, 360_000);

@@ -132,6 +132,10 @@ component label, replicas, resources, ServiceAccount.
   "milvusAddressByCluster" "MILVUS_ADDRESS_BY_CLUSTER"
   "milvusCredentialsSecret" "MILVUS_CREDENTIALS_SECRET"
   "milvusTls" "MILVUS_TLS"
+  "backupUrl" "BACKUP_URL"
+  "backupUrlByCluster" "BACKUP_URL_BY_CLUSTER"
+  "backupPolicy" "BACKUP_POLICY"
+  "backupTimeoutSeconds" "BACKUP_TIMEOUT_SECONDS"
   "pollIntervalMs" "POLL_INTERVAL_MS"
   "migrationImage" "MIGRATION_IMAGE"
   "metaRootPath" "META_ROOT_PATH"
@@ -243,6 +247,11 @@ component label, replicas, resources, ServiceAccount.
   value: {{ if or (kindIs "float64" $val) (kindIs "int64" $val) (kindIs "int" $val) }}{{ $val | int64 | toString | quote }}{{ else }}{{ $val | toString | quote }}{{ end }}
 {{- end }}
 {{- end }}
+{{- if and $v.backupServers (not $v.settings.backupUrl) }}
+# The chart's own milvus-backup servers (backupServers): one per release, in its namespace.
+- name: BACKUP_URL
+  value: {{ include "mub.backupServerUrlTemplate" $root | quote }}
+{{- end }}
 # helm writes its repositories and cache here (the root filesystem is read-only).
 - name: HELM_CONFIG_HOME
   value: /var/lib/milvus-upgrade-bot/helm/config
@@ -255,4 +264,100 @@ component label, replicas, resources, ServiceAccount.
 {{- with $v.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* A release's object as the Milvus chart names it: <release>-<name>, or <release> when the release's name holds <name>. . = list release name */}}
+{{- define "mub.milvusChartName" -}}
+{{- $release := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- if contains $name $release }}{{ $release }}{{ else }}{{ printf "%s-%s" $release $name }}{{ end -}}
+{{- end -}}
+
+{{/* The port of every milvus-backup server (`milvus-backup server --port`) and its Service. */}}
+{{- define "mub.backupServerPort" -}}8080{{- end -}}
+
+{{/* BACKUP_URL when backupServers is set and settings.backupUrl is not: their Services. */}}
+{{- define "mub.backupServerUrlTemplate" -}}
+{{- printf "http://{release}-milvus-backup.{namespace}.svc:%s" (include "mub.backupServerPort" .) -}}
+{{- end -}}
+
+{{/*
+The milvus-backup servers of `backupServers` (issue 27), each with every default filled in: a
+JSON list of dicts (name, release, namespace, image, milvus, etcd, minio). The defaults are the
+Service names and ports the Milvus chart renders with its default values, in the release's
+namespace.
+*/}}
+{{- define "mub.backupServers" -}}
+{{- $managed := include "mub.managedNamespaces" . | fromJsonArray -}}
+{{- $defaults := .Values.backupServerDefaults -}}
+{{- $seen := dict -}}
+{{- $out := list -}}
+{{- range $i, $item := .Values.backupServers -}}
+{{- $release := $item.release -}}
+{{- $ns := $item.namespace -}}
+{{- if not (has $ns $managed) -}}
+{{- fail (printf "backupServers[%d]: namespace %s is not one of managedNamespaces (%s); a backup server runs beside a release the bot manages" $i $ns (join ", " $managed)) -}}
+{{- end -}}
+{{- $key := printf "%s/%s" $ns $release -}}
+{{- if hasKey $seen $key -}}
+{{- fail (printf "backupServers[%d]: %s is listed twice" $i $key) -}}
+{{- end -}}
+{{- $_ := set $seen $key true -}}
+{{- $m := $item.milvus | default dict -}}
+{{- $e := $item.etcd | default dict -}}
+{{- $s := $item.minio | default dict -}}
+{{- $img := merge (deepCopy ($item.image | default dict)) $defaults.image -}}
+{{- $milvusHost := $m.address | default (printf "%s.%s.svc" (include "mub.milvusChartName" (list $release "milvus")) $ns) -}}
+{{- $milvus := dict
+  "address" $milvusHost
+  "port" ($m.port | default 19530 | int)
+  "managementAddress" ($m.managementAddress | default (printf "http://%s:9091" $milvusHost))
+  "existingSecret" ($m.existingSecret | default "")
+  "usernameKey" ($m.usernameKey | default "username")
+  "passwordKey" ($m.passwordKey | default "password") -}}
+{{- $etcd := dict
+  "endpoints" ($e.endpoints | default (printf "%s.%s.svc:2379" (include "mub.milvusChartName" (list $release "etcd")) $ns))
+  "rootPath" ($e.rootPath | default "by-dev") -}}
+{{- $bucket := $s.bucketName | default "milvus-bucket" -}}
+{{- $minio := dict
+  "address" ($s.address | default (printf "%s.%s.svc" (include "mub.milvusChartName" (list $release "minio")) $ns))
+  "port" ($s.port | default 9000 | int)
+  "useSSL" ($s.useSSL | default false)
+  "bucketName" $bucket
+  "rootPath" ($s.rootPath | default "file")
+  "backupBucketName" ($s.backupBucketName | default $bucket)
+  "backupRootPath" ($s.backupRootPath | default "backup")
+  "existingSecret" ($s.existingSecret | default "")
+  "accessKeyKey" ($s.accessKeyKey | default "accesskey")
+  "secretKeyKey" ($s.secretKeyKey | default "secretkey") -}}
+{{- if eq $minio.backupRootPath $minio.rootPath -}}
+{{- fail (printf "backupServers[%d]: minio.backupRootPath must differ from minio.rootPath (%s): backups would be written among Milvus's own files" $i $minio.rootPath) -}}
+{{- end -}}
+{{- $out = append $out (dict "name" (printf "%s-milvus-backup" $release) "release" $release "namespace" $ns "image" $img "milvus" $milvus "etcd" $etcd "minio" $minio) -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* A backup server's image: repository@digest, else repository:tag. . = the server's image dict. */}}
+{{- define "mub.backupServerImage" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository .tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* milvus-backup's backup.yaml for one server (the v0.5 format of configs/backup.yaml); no secret in it. . = a server of mub.backupServers. */}}
+{{- define "mub.backupServerConfig" -}}
+{{- $m := .milvus -}}
+{{- $s := .minio -}}
+{{- $config := dict
+  "log" (dict "level" "info" "console" true "file" (dict "filename" ""))
+  "milvus" (dict "address" $m.address "port" ($m.port | int) "etcd" (dict "endpoints" .etcd.endpoints "rootPath" .etcd.rootPath))
+  "minio" (dict
+    "storageType" "minio" "address" $s.address "port" ($s.port | int) "useSSL" $s.useSSL
+    "bucketName" $s.bucketName "rootPath" $s.rootPath
+    "backupStorageType" "minio" "backupBucketName" $s.backupBucketName "backupRootPath" $s.backupRootPath)
+  "backup" (dict "gcPause" (dict "enable" true "address" $m.managementAddress)) -}}
+{{- toYaml $config -}}
 {{- end -}}
