@@ -10,6 +10,7 @@ import { InputError, UpgradeError, explainError, showInput } from './upgrade/err
 import { DEFAULT_PLAN_SETTINGS, runningVersion, type PlanSettings } from './upgrade/plan.js';
 import { addressFromTemplate, DEFAULT_MILVUS_ADDRESS } from './upgrade/data-snapshot.js';
 import { isBackupUrl } from './upgrade/backup.js';
+import { backupServerItem } from './upgrade/milvus/backup-server.js';
 import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
 import { validateNamespace, validateReleaseName } from './upgrade/milvus/names.js';
 import { parseVersion } from './upgrade/milvus/version.js';
@@ -157,6 +158,21 @@ export function buildProgram(): Command {
       const running = runningVersion(state).text;
       const milvus = endpoint ? await readMilvus(endpoint) : null;
       print(o, { ...state, running, ...(milvus ? { milvus } : {}) }, [statusText(state, running), ...(milvus ? [dataText(milvus)] : [])].join('\n'));
+    });
+
+  program
+    .command('backup-server <release>')
+    .description("the bot chart's backupServers item for the release: where its data is, read from its Milvus config (a helm values file: -f)")
+    .option('-n, --namespace <ns>', 'namespace of the release', 'default')
+    .action(async (release: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<PlanOpts>();
+      validate(o, release);
+      const conn = await connect(o);
+      const state = await observeRelease(conn, o.namespace, release);
+      const item = backupServerItem(state, await conn.observer.objects(o.namespace, release));
+      if ('problem' in item) throw new UpgradeError('preflight', item.problem, ['write the item by hand: see backupServers in the bot chart\'s values.yaml']);
+      // JSON is YAML: helm takes it as a values file as it is.
+      process.stdout.write(`${JSON.stringify({ backupServers: [item] }, null, 2)}\n`);
     });
 
   withPlanOptions(program.command('plan <release> <version>').description('show what an upgrade would do; changes nothing')).action(

@@ -161,6 +161,12 @@ describe('the road to 3.0, with a backup before the hop that cannot be undone', 
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/unbacked cannot be upgraded without a backup: no milvus-backup service is configured[\s\S]*--without-backup/);
     expect((await helmStatus(ns.name, 'unbacked')).revision).toBe(revision);
+    // Where its data is, for a milvus-backup server of the bot chart: read from its rendered config.
+    const item = await cli(['backup-server', 'unbacked', '-n', ns.name]);
+    expect(item.code, item.stderr).toBe(0);
+    expect(JSON.parse(item.stdout)).toEqual({
+      backupServers: [{ release: 'unbacked', namespace: ns.name, etcd: { endpoints: expect.stringMatching(/unbacked-etcd/), rootPath: 'by-dev' }, minio: { address: 'unbacked-minio', port: 9000, useSSL: false, bucketName: 'milvus-bucket', rootPath: 'file' } }],
+    });
     const allowed = await cli(['plan', 'unbacked', '3.0.3', '-n', ns.name, '--without-backup']);
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/backup: NONE, run without one as allowed by cli:/);
