@@ -5,6 +5,7 @@ import { joinRoute, stateAfter } from '../../src/upgrade/planner/route.js';
 import { oneWayReason, refuseMissingBackup, restoredName, withBackup, type BackupContext } from '../../src/upgrade/planner/backup-plan.js';
 import { backupLines } from '../../src/upgrade/backup-lines.js';
 import { runGuardProblems } from '../../src/upgrade/runner/run-guard.js';
+import { rollbackPlanFor } from '../../src/upgrade/planner/rollback.js';
 import { BACKUP_NAME } from '../../src/upgrade/backup.js';
 import { parseVersion } from '../../src/upgrade/milvus/version.js';
 import type { ChartEntry } from '../../src/upgrade/milvus/charts.js';
@@ -138,6 +139,17 @@ describe('backups bound to the plan', () => {
     expect(wayBackLines(request, 'running')).toEqual([]);
     const patch = hop(release('2.5.10', '4.2.58', ['mixcoord', 'querynode', 'datanode', 'indexnode', 'proxy']), '2.5.16');
     expect(wayBackLines({ ...request, plan: patch } as typeof request, 'succeeded')).toEqual([]);
+  });
+
+  it('a rollback takes no backup and offers no restore of its own: the upgrade\'s are not carried into its plan', () => {
+    const patch = withBackup(hop(release('2.5.10', '4.2.58', ['mixcoord', 'querynode', 'datanode', 'indexnode', 'proxy']), '2.5.16'), ctx({ policy: 'always' }), '4.2.58');
+    expect(patch.backup).not.toBeNull();
+    const rollback = rollbackPlanFor(patch)!;
+    expect(rollback.kind).toBe('rollback');
+    expect(rollback.backup).toBeUndefined();
+    expect(rollback.restore).toBeUndefined();
+    expect(rollback.steps.some((s) => s.kind === 'backup')).toBe(false);
+    expect(backupLines(rollback)).toEqual([]);
   });
 
   it('restoredName stays a helm release name', () => {

@@ -173,7 +173,8 @@ export function rollbackPlanFor(plan: Plan, completedSteps: number = plan.steps.
   const from = hop?.to ?? plan.to;
   const to = undone ? undone[undone.length - 1]!.from : plan.from;
   refuseAcrossThe26Line({ release: plan.release, from, to });
-  const { hops: _hops, ...single } = plan;
+  // The upgrade's backups and restore offer are its own: a rollback takes none and offers none.
+  const { hops: _hops, backup: _backup, restore: _restore, backupMissing: _missing, withoutBackup: _without, ...single } = plan;
   return {
     ...single,
     id: `${plan.id}#rollback`,
