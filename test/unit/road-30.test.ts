@@ -117,6 +117,12 @@ describe('the road to 3.0', () => {
     expect(() => waypoints(parseVersion('2.6.20'), parseVersion('3.0.3'), withBaseline, { mode: 'cluster', components: [], chartVersion: '5.0.19' })).toThrow(/older than 5\.0\.22/);
   });
 
+  it('only 3.0.x takes the image-only road: 3.1.0 or 9.9.9 is an unknown version, refused as any other (no chart serves it)', () => {
+    expect(() => hop(release26('2.6.20', '5.0.22'), '3.1.0', withBaseline)).toThrow(/no chart in the repository serves Milvus 3\.1\.0/);
+    expect(() => route(releaseState({ version: '2.3.11', chartVersion: '4.1.24', revision: 1 }), '9.9.9')).toThrow(/no chart in the repository serves Milvus 9\.9\.9/);
+    expect(hop(release26('2.6.20', '5.0.22'), '3.0.0', withBaseline).chart?.version).toBe('5.0.22');
+  });
+
   it('/milvus rollback from 3.0 to 2.6 is refused: there is no image rollback', () => {
     const state = release26('3.0.3', '5.0.22');
     const history = [

@@ -21,6 +21,15 @@ export function crossesInto30(from: MilvusVersion | string, to: MilvusVersion | 
   return f !== null && t !== null && compareVersions(f, FIRST_30) < 0 && compareVersions(t, FIRST_30) >= 0;
 }
 
+/**
+ * A target the guide covers: 3.0.x (`image.all.tag=v3.0.x`). No chart carries 3.x, so a later
+ * line (or a version that does not exist) is not planned as an image-only hop: it is an unknown
+ * version, refused like any other.
+ */
+export function isLine30(v: MilvusVersion): boolean {
+  return v.major === 3 && v.minor === 0;
+}
+
 /** The installed chart is new enough to carry 3.0 images (the docs' baseline or later). */
 export function chartCarries30(chartVersion: string): boolean {
   return compareChartVersions(chartVersion, BASELINE_30.chart) >= 0;

@@ -14,7 +14,7 @@ import type { ComponentState, ReleaseState } from '../state.js';
 import type { Step } from '../steps.js';
 import { atLeast, compareVersions, parseVersion, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
 import { newest22 } from './paths.js';
-import { BASELINE_30, chartCarries30, crossesInto30, GUIDE_30, NO_ROLLBACK_FROM_30 } from '../milvus/line-30.js';
+import { BASELINE_30, chartCarries30, crossesInto30, GUIDE_30, isLine30, NO_ROLLBACK_FROM_30 } from '../milvus/line-30.js';
 import semver from 'semver';
 
 export interface Waypoint {
@@ -43,7 +43,7 @@ export function waypoints(from: MilvusVersion, to: MilvusVersion, charts: readon
     at = via;
   }
   const start26 = INTO_26.from;
-  const into30 = crossesInto30(at, to);
+  const into30 = crossesInto30(at, to) && isLine30(to);
   const base30 = into30 ? baseline30(charts) : null;
   if (!crossesInto26(at, to)) return into30 ? [...out, ...to30From26(at, shape, base30!)] : out;
   const cluster = shape.mode === 'cluster';

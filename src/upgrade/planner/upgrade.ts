@@ -16,7 +16,7 @@ import { revertDeploymentsSteps, rollingComponents, rollingSteps } from './rolli
 import type { ReleaseState, ToolingState } from '../state.js';
 import type { RestoredDeployment } from '../steps.js';
 import { compareVersions, imageTag, versionOfImage, type MilvusVersion } from '../milvus/version.js';
-import { AFTER_30, BASELINE_30, chartCarries30, crossesInto30, GUIDE_30, NO_ROLLBACK_FROM_30, topologyProblems, versionCarries30, woodpeckerMode } from '../milvus/line-30.js';
+import { AFTER_30, BASELINE_30, chartCarries30, crossesInto30, GUIDE_30, isLine30, NO_ROLLBACK_FROM_30, topologyProblems, versionCarries30, woodpeckerMode } from '../milvus/line-30.js';
 
 export interface PlanRequest {
   readonly cluster: string;
@@ -58,7 +58,7 @@ export interface PlanInputs {
 
 /** The chart a helm-path plan would use, so its default values can be read before planning. */
 export function chartForPlan(inputs: Pick<PlanInputs, 'request' | 'charts' | 'queue' | 'state'>): ChartChoice {
-  if (inputs.request.target.major >= 3) return keepInstalledChart(inputs.state, inputs.request.target, inputs.request.chartVersion ?? null);
+  if (isLine30(inputs.request.target)) return keepInstalledChart(inputs.state, inputs.request.target, inputs.request.chartVersion ?? null);
   return chooseChart(inputs.charts, inputs.request.target, {
     exclude: unsafeChartsFor(inputs.queue ?? null),
     chartVersion: inputs.request.chartVersion ?? null,
@@ -118,7 +118,7 @@ function keepInstalledChart(state: ReleaseState, target: MilvusVersion, asked: s
 
 /** The 3.0 line: only from the docs' baseline, on its chart, with its topology; by helm; kept embedded. */
 function checkThe30Line(from: MilvusVersion, to: MilvusVersion, state: ReleaseState, strategy: UpgradePath | undefined, values: Readonly<Record<string, unknown>> | undefined): boolean {
-  if (to.major < 3) return false;
+  if (!isLine30(to)) return false;
   const baseline = `Milvus ${BASELINE_30.milvus.text} on chart ${BASELINE_30.chart}`;
   if (crossesInto30(from, to)) {
     if (!versionCarries30(from) || !chartCarries30(state.helm.chartVersion)) {
