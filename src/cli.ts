@@ -169,7 +169,8 @@ export function buildProgram(): Command {
       validate(o, release);
       const conn = await connect(o);
       const state = await observeRelease(conn, o.namespace, release);
-      const item = backupServerItem(state, await conn.observer.objects(o.namespace, release));
+      // helm's record of what it applied: its ConfigMaps come with their files read.
+      const item = backupServerItem(state, await conn.helm.manifest(o.namespace, release));
       if ('problem' in item) throw new UpgradeError('preflight', item.problem, ['write the item by hand: see backupServers in the bot chart\'s values.yaml']);
       // JSON is YAML: helm takes it as a values file as it is.
       process.stdout.write(`${JSON.stringify({ backupServers: [item] }, null, 2)}\n`);
