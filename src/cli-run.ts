@@ -11,11 +11,11 @@ import { RedisRequestStore } from './jobs/requests.js';
 import { createLogger } from './log.js';
 import { eventText, planText } from './plan-text.js';
 import { UpgradeError } from './upgrade/errors.js';
-import { noRollbackReason, rollbackAt, type Plan } from './upgrade/plan.js';
+import type { Plan } from './upgrade/plan.js';
 import { deriveState, isTerminal, type RunEventRecord, type UpgradeRequest } from './upgrade/requests.js';
 import type { JobQueue } from './upgrade/ports.js';
 import { requestChange } from './upgrade/lifecycle/request-change.js';
-import { AFTER_30, crossesInto30 } from './upgrade/milvus/line-30.js';
+import { wayBack } from './upgrade/backup-lines.js';
 import { refuseUncheckedData } from './upgrade/planner/data-gate.js';
 import { refuseMissingBackup } from './upgrade/planner/backup-plan.js';
 import type { RunEvent } from './upgrade/steps.js';
@@ -105,12 +105,11 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
   const secs = Math.round((Date.now() - started) / 1000);
   const finished = `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`;
   // As the Slack summary: the way back when there is no rollback, and the guide's words after 3.0.
-  const wayBack = plan.kind === 'upgrade' && rollbackAt(plan, plan.steps.length) === null ? noRollbackReason(plan, plan.steps.length) : null;
-  const after = plan.kind === 'upgrade' && crossesInto30(plan.from, plan.to) ? AFTER_30 : null;
+  const { noRollback, after30 } = wayBack(plan, plan.steps.length, true);
   print(
     o,
-    { result: 'succeeded', plan: plan.id, seconds: secs, availability, noRollback: wayBack },
-    [finished, ...(availability ? [availabilityText(availability)] : []), ...(wayBack ? [`no rollback: ${wayBack}`] : []), ...(after ? [after] : [])].join('\n'),
+    { result: 'succeeded', plan: plan.id, seconds: secs, availability, noRollback },
+    [finished, ...(availability ? [availabilityText(availability)] : []), ...(noRollback ? [`no rollback: ${noRollback}`] : []), ...(after30 ? [after30] : [])].join('\n'),
   );
 }
 

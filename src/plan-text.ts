@@ -44,7 +44,6 @@ export function planText(plan: Plan): string {
   return lines.join('\n');
 }
 
-
 export function planJson(plan: Plan): object {
   return {
     id: plan.id,

@@ -5,8 +5,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
-import { backupLines } from '../upgrade/backup-lines.js';
-import { AFTER_30, crossesInto30 } from '../upgrade/milvus/line-30.js';
+import { backupLines, wayBack } from '../upgrade/backup-lines.js';
 import { planDataLines, type PlanData } from '../upgrade/data-snapshot.js';
 import { deriveState, isTerminal, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 import { availabilityText } from '../upgrade/runner/availability.js';
@@ -247,13 +246,8 @@ export function backupOutcomeLines(request: UpgradeRequest, log: readonly LogEnt
  */
 export function wayBackLines(request: UpgradeRequest, state: RequestState): string[] {
   if (request.kind !== 'upgrade' || request.startedAt === null || !(state === 'succeeded' || state === 'failed' || state === 'cancelled')) return [];
-  const out: string[] = [];
-  if (rollbackAt(request.plan, request.completedSteps) === null) {
-    const why = noRollbackReason(request.plan, request.completedSteps);
-    if (why) out.push(`:leftwards_arrow_with_hook: No Roll back: ${esc(why)}`);
-  }
-  if (state === 'succeeded' && crossesInto30(request.plan.from, request.plan.to)) out.push(`:mag: ${esc(AFTER_30)}`);
-  return out;
+  const { noRollback, after30 } = wayBack(request.plan, request.completedSteps, state === 'succeeded');
+  return [...(noRollback ? [`:leftwards_arrow_with_hook: No Roll back: ${esc(noRollback)}`] : []), ...(after30 ? [`:mag: ${esc(after30)}`] : [])];
 }
 
 /** The summary's account of Milvus itself: each data gate passed, and availability during the run. */

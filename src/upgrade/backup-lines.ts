@@ -1,6 +1,20 @@
-/** A plan's backups in lines a person reads: the Slack card and the terminal show the same. */
+/** A plan's backups and its way back in words a person reads: the Slack card and the terminal say the same. */
 import { restoreOfferText } from './backup.js';
-import { hopViews, type Plan } from './plan.js';
+import { AFTER_30, crossesInto30 } from './milvus/line-30.js';
+import { hopViews, noRollbackReason, rollbackAt, type Plan } from './plan.js';
+
+/**
+ * What an upgrade that ran offers once it stopped after `completedSteps`: why there is no
+ * rollback (with the restore offer) when there is none, and, once it reached 3.0, what the guide
+ * says to do before any 3.0 feature. Both null for a rollback.
+ */
+export function wayBack(plan: Plan, completedSteps: number, succeeded: boolean): { readonly noRollback: string | null; readonly after30: string | null } {
+  if (plan.kind !== 'upgrade') return { noRollback: null, after30: null };
+  return {
+    noRollback: rollbackAt(plan, completedSteps) === null ? noRollbackReason(plan, completedSteps) : null,
+    after30: succeeded && crossesInto30(plan.from, plan.to) ? AFTER_30 : null,
+  };
+}
 
 /** The backups a plan takes, or why none where one is wanted (card and terminal alike). */
 export function backupLines(plan: Plan): string[] {
