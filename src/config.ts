@@ -8,8 +8,10 @@ import { DEFAULT_REQUEST_RETENTION_DAYS } from './upgrade/requests.js';
 import { addressFromTemplate, DEFAULT_MILVUS_ADDRESS, isMilvusAddress } from './upgrade/data-snapshot.js';
 import { isBackupUrl } from './upgrade/backup.js';
 
+const RELEASE_KEY = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 /** `context=template,context=template`: a template per cluster (kubeconfig context), each checked. */
-function perCluster(valid: (template: string) => boolean, shape: string) {
+function perCluster(valid: (template: string) => boolean, shape: string, key: 'context' | 'namespace/release' = 'context') {
   return z
     .string()
     .default('')
@@ -18,7 +20,8 @@ function perCluster(valid: (template: string) => boolean, shape: string) {
       for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
         const at = pair.indexOf('=');
         const template = pair.slice(at + 1);
-        if (at <= 0 || !valid(template)) ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not context=${shape}` });
+        const bad = at <= 0 || !valid(template) || (key === 'namespace/release' && !RELEASE_KEY.test(pair.slice(0, at)));
+        if (bad) ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 80)}" is not ${key}=${shape}` });
         else out[pair.slice(0, at)] = template;
       }
       return out;
@@ -76,6 +79,11 @@ const schema = z.object({
   MILVUS_ADDRESS: z.string().default(DEFAULT_MILVUS_ADDRESS).refine(validTemplate, 'host:port once {release}, {namespace} and {fullname} are replaced'),
   /** Per cluster (kubeconfig context): `context=template,context=template`; MILVUS_ADDRESS for the rest. */
   MILVUS_ADDRESS_BY_CLUSTER: perCluster(validTemplate, 'host:port'),
+  /**
+   * Per release, over the templates: `namespace/release=host:port,...`, in every cluster. For a
+   * release whose Milvus the template does not reach (a restore's new release exposed elsewhere).
+   */
+  MILVUS_ADDRESS_BY_RELEASE: perCluster(validTemplate, 'host:port', 'namespace/release'),
   /** A Secret in the release's namespace with `token`, or `username` and `password` ({release}, {namespace} replaced). */
   MILVUS_CREDENTIALS_SECRET: z.string().regex(/^[a-z0-9{}.-]+$/, 'a Secret name; {release} and {namespace} may be used').optional(),
   MILVUS_TLS: bool.default(false),
@@ -83,6 +91,8 @@ const schema = z.object({
   BACKUP_URL: z.string().optional().refine((t) => t === undefined || t === '' || validBackupTemplate(t), 'an http(s) URL once {release}, {namespace} and {fullname} are replaced'),
   /** Per cluster (kubeconfig context): `context=url,context=url`; BACKUP_URL for the rest. */
   BACKUP_URL_BY_CLUSTER: perCluster(validBackupTemplate, 'http(s)://host:port'),
+  /** Per release, over the templates: `namespace/release=url,...` (a restore's new release has its own server). */
+  BACKUP_URL_BY_RELEASE: perCluster(validBackupTemplate, 'http(s)://host:port', 'namespace/release'),
   /** one-way: a backup before steps that cannot be undone (required into 3.0); always: before every upgrade, required. */
   BACKUP_POLICY: z.enum(['one-way', 'always']).default('one-way'),
   BACKUP_TIMEOUT_SECONDS: int(10, 86_400).default(DEFAULT_PLAN_SETTINGS.backupTimeoutSeconds),
@@ -168,10 +178,16 @@ export interface AppConfig {
     readonly checks: 'required' | 'off';
     readonly address: string;
     readonly addressByCluster: Readonly<Record<string, string>>;
+    readonly addressByRelease: Readonly<Record<string, string>>;
     readonly credentialsSecret: string | null;
     readonly tls: boolean;
   };
-  readonly backups: { readonly url: string | null; readonly urlByCluster: Readonly<Record<string, string>>; readonly policy: 'one-way' | 'always' };
+  readonly backups: {
+    readonly url: string | null;
+    readonly urlByCluster: Readonly<Record<string, string>>;
+    readonly urlByRelease: Readonly<Record<string, string>>;
+    readonly policy: 'one-way' | 'always';
+  };
   readonly pollIntervalMs: number;
   readonly approvals: { readonly needed: number; readonly allowSelf: boolean; readonly ttlMs: number; readonly rollbackNeeded: number };
   /** How long ended requests' records and logs are kept in Redis. */
@@ -270,10 +286,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       checks: e.MILVUS_DATA_CHECKS,
       address: e.MILVUS_ADDRESS,
       addressByCluster: e.MILVUS_ADDRESS_BY_CLUSTER,
+      addressByRelease: e.MILVUS_ADDRESS_BY_RELEASE,
       credentialsSecret: e.MILVUS_CREDENTIALS_SECRET ?? null,
       tls: e.MILVUS_TLS,
     },
-    backups: { url: e.BACKUP_URL || null, urlByCluster: e.BACKUP_URL_BY_CLUSTER, policy: e.BACKUP_POLICY },
+    backups: { url: e.BACKUP_URL || null, urlByCluster: e.BACKUP_URL_BY_CLUSTER, urlByRelease: e.BACKUP_URL_BY_RELEASE, policy: e.BACKUP_POLICY },
     pollIntervalMs: e.POLL_INTERVAL_MS,
     approvals: { needed: e.APPROVALS_NEEDED, allowSelf: e.ALLOW_SELF_APPROVAL, ttlMs: e.REQUEST_TTL_MINUTES * 60_000, rollbackNeeded: e.ROLLBACK_APPROVALS },
     retentionMs: e.REQUEST_RETENTION_DAYS * 86_400_000,
@@ -308,7 +325,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
 
 /** A cluster's milvus-backup server template and policy (BackupAccessSettings of src/cluster/backup-access.ts). */
 export function backupAccessOf(b: AppConfig['backups'], cluster: string | undefined) {
-  return { urlTemplate: (cluster !== undefined ? b.urlByCluster[cluster] : undefined) ?? b.url, policy: b.policy };
+  return { urlTemplate: (cluster !== undefined ? b.urlByCluster[cluster] : undefined) ?? b.url, byRelease: b.urlByRelease, policy: b.policy };
 }
 
 /** How a cluster's releases are reached (MilvusAccessSettings of src/cluster/milvus-access.ts). */
@@ -316,6 +333,7 @@ export function milvusAccessOf(m: AppConfig['milvus'], cluster: string | undefin
   return {
     checks: m.checks,
     addressTemplate: (cluster !== undefined ? m.addressByCluster[cluster] : undefined) ?? m.address,
+    byRelease: m.addressByRelease,
     credentialsSecret: m.credentialsSecret,
     tls: m.tls,
   };

@@ -5,7 +5,7 @@ import type { EngineAccess } from './jobs/execute.js';
 import { runningVersion, type PlanSettings } from './upgrade/plan.js';
 import type { UpgradeEngine } from './upgrade/ports.js';
 import type { HelmReleaseInfo } from './upgrade/state.js';
-import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease } from './upgrade/planner/service.js';
+import { listVersions, makeRestorePlan, makeRollbackPlan, makeUpgradePlan, observeRelease } from './upgrade/planner/service.js';
 import { readPlanData } from './upgrade/planner/data-gate.js';
 
 export interface EngineAccessOptions {
@@ -72,6 +72,7 @@ export function createUpgradeEngine(access: ReturnType<typeof createEngineAccess
     releases: async (cluster, namespace) => (await access.forName(cluster).releases(namespace)).filter(isMilvusChart),
     planUpgrade: (cluster, input) => makeUpgradePlan(access.forName(cluster), input),
     planRollback: (cluster, namespace, release) => makeRollbackPlan(access.forName(cluster), namespace, release),
+    planRestore: (cluster, input) => makeRestorePlan(access.forName(cluster), input),
   };
 }
 

@@ -4,6 +4,7 @@
  * so it is tested without Slack, Redis or a cluster. Kept within Slack's limits for a Home view
  * (100 blocks, 3000 characters a section, 150 a header): long lists end with "…and N more".
  */
+import type { PlanKind } from '../upgrade/plan.js';
 import type { ContextBlock, HomeView, KnownBlock } from '@slack/web-api';
 import type { Action } from './access.js';
 import { clip, context, divider, header, section, slackDate } from './blocks.js';
@@ -20,7 +21,7 @@ const REASON_MAX = 300;
 
 export interface HomeRequest {
   readonly id: string;
-  readonly kind: 'upgrade' | 'rollback';
+  readonly kind: PlanKind;
   readonly from: string;
   readonly to: string;
   readonly state: RequestState;

@@ -10,6 +10,8 @@ import type { ReleaseState } from '../upgrade/state.js';
 export interface BackupAccessSettings {
   /** See addressFromTemplate; null: no milvus-backup server is configured. */
   readonly urlTemplate: string | null;
+  /** `namespace/release` -> a template of its own, over urlTemplate. */
+  readonly byRelease?: Readonly<Record<string, string>>;
   readonly policy: 'one-way' | 'always';
 }
 
@@ -25,6 +27,7 @@ export class ConfiguredBackupAccess implements BackupAccess {
   }
 
   url(release: Pick<ReleaseState, 'namespace' | 'release' | 'fullname'>): string | null {
-    return this.settings.urlTemplate ? addressFromTemplate(this.settings.urlTemplate, release) : null;
+    const template = this.settings.byRelease?.[`${release.namespace}/${release.release}`] ?? this.settings.urlTemplate;
+    return template ? addressFromTemplate(template, release) : null;
   }
 }

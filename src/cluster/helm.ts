@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 import type { ChartEntry } from '../upgrade/milvus/charts.js';
 import { chartEntriesFromHelmSearch } from '../upgrade/milvus/charts.js';
 import type { KubeObject } from '../upgrade/objects.js';
-import type { HelmRenderArgs, HelmUpgradeArgs, ReleaseManager } from '../upgrade/ports.js';
+import type { HelmInstallArgs, HelmRenderArgs, HelmUpgradeArgs, ReleaseManager } from '../upgrade/ports.js';
 import type { HelmReleaseInfo, HelmRevisionInfo } from '../upgrade/state.js';
 import { UnreadableError } from '../upgrade/errors.js';
 import { ProgramFailed, parseJson, runProgram } from './exec.js';
@@ -250,6 +251,28 @@ export class HelmCliReleaseManager implements ReleaseManager {
       (args.timeoutSeconds + 60) * 1000,
       args.signal,
     );
+  }
+
+  async install(args: HelmInstallArgs): Promise<void> {
+    const sets: string[] = [];
+    for (const [k, v] of Object.entries(args.set)) {
+      if (!SET_KEY.test(k) || !SET_VALUE.test(v)) throw new Error(`refusing unusual --set ${k}=${v}`);
+      sets.push('--set', `${k}=${v}`);
+    }
+    // The values go in a file of their own (JSON is YAML): never on a command line, where a
+    // process list would show them (they may hold credentials).
+    const dir = await mkdtemp(join(tmpdir(), 'mub-values-'));
+    const file = join(dir, 'values.json');
+    try {
+      await writeFile(file, JSON.stringify(args.values), { mode: 0o600 });
+      await this.helm(
+        ['install', args.release, args.chartRef, '-n', args.namespace, '--version', args.chartVersion, '-f', file, ...sets, '--wait', '--timeout', `${args.timeoutSeconds}s`],
+        (args.timeoutSeconds + 60) * 1000,
+        args.signal,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async rollback(args: { namespace: string; release: string; revision: number; timeoutSeconds: number; wait?: boolean; signal?: AbortSignal }): Promise<void> {

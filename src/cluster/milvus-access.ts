@@ -13,6 +13,8 @@ export interface MilvusAccessSettings {
   readonly checks: 'required' | 'off';
   /** See addressFromTemplate. */
   readonly addressTemplate: string;
+  /** `namespace/release` -> a template of its own, over addressTemplate. */
+  readonly byRelease?: Readonly<Record<string, string>>;
   /** The Secret in the release's namespace (`{release}` and `{namespace}` replaced); null: no credentials. */
   readonly credentialsSecret: string | null;
   /** Used when no Secret is named (the CLI: from its environment). */
@@ -45,7 +47,8 @@ export class KubeMilvusAccess implements MilvusAccess {
   }
 
   address(r: { readonly namespace: string; readonly release: string; readonly fullname: string }): string {
-    const address = addressFromTemplate(this.settings.addressTemplate, r);
+    const template = this.settings.byRelease?.[`${r.namespace}/${r.release}`] ?? this.settings.addressTemplate;
+    const address = addressFromTemplate(template, r);
     if (!isMilvusAddress(address)) throw new UpgradeError('bad-input', `MILVUS_ADDRESS gives ${JSON.stringify(address)} for ${r.release}, which is not host:port`);
     return address;
   }

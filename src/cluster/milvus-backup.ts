@@ -204,6 +204,7 @@ export class HttpBackupService implements BackupService {
       async: true,
       ...(request.collectionNames ? { collection_names: [...request.collectionNames] } : {}),
       ...(request.collectionSuffix ? { collection_suffix: request.collectionSuffix } : {}),
+      ...(request.id ? { id: request.id } : {}),
     };
     const answer = await this.call(server, call, { body }, signal);
     this.check(server, call, answer, 'write');

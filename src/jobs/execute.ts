@@ -10,6 +10,8 @@
  */
 import { Cancelled, UpgradeError, explainError } from '../upgrade/errors.js';
 import type { Ports } from '../upgrade/ports.js';
+import type { ReleaseState } from '../upgrade/state.js';
+import { milvusFullname } from '../upgrade/milvus/names.js';
 import { releaseProblems } from '../upgrade/planner/preflight.js';
 import { fingerprint, driftOf } from '../upgrade/plan.js';
 import type { RunEvent } from '../upgrade/steps.js';
@@ -168,7 +170,7 @@ async function failIfActive(run: RunWriter, actor: Actor, err: unknown, now: () 
 }
 
 /** Where this worker's config says the release's Milvus is; null when it reads none. */
-function milvusAddressOf(ports: Ports, current: Awaited<ReturnType<EngineDeps['observer']['release']>>): string | null {
+function milvusAddressOf(ports: Ports, current: Pick<ReleaseState, 'namespace' | 'release' | 'fullname'> | null): string | null {
   if (!ports.milvus || ports.milvus.checks === 'off' || !current) return null;
   try {
     return ports.milvus.address(current);
@@ -203,6 +205,9 @@ async function fencedRun(
   }
   if (req.cancelRequested) return cancelBeforeResume(run, req, ports, actor, now, req.phase === runningPhase, options.pollIntervalMs);
   const current = await deps.observer.release(req.namespace, req.release);
+  // A restore's release is new: where its Milvus and milvus-backup answer is what the config
+  // says for its name (the fullname its values give: no override, the plan refuses one).
+  const located = current ?? (req.kind === 'restore' ? { namespace: req.namespace, release: req.release, fullname: milvusFullname(req.release) } : null);
   // On a first start and on every resume alike: the record is not trusted to name what is safe.
   const unsafe = runGuardProblems({
     cluster: req.cluster,
@@ -211,8 +216,8 @@ async function fencedRun(
     plan: req.plan,
     settings: deps.settings,
     liveMilvusRepository: current?.imageRepository || null,
-    milvusAddress: milvusAddressOf(ports, current),
-    backupUrl: current && ports.backups ? ports.backups.url(current) : null,
+    milvusAddress: milvusAddressOf(ports, located),
+    backupUrl: located && ports.backups ? ports.backups.url(located) : null,
   });
   if (unsafe.length > 0) {
     const err = new UnsafePlanError(req.id, unsafe);
@@ -224,7 +229,14 @@ async function fencedRun(
     // is checked against what it was planned from (what the upgrade left), not for the release's
     // health: undoing a failed upgrade is what it is for.
     const health = req.kind === 'upgrade' && current ? releaseProblems(current) : [];
-    const differences = current ? [...driftOf(req.plan, current), ...health] : [`release ${req.release} is gone`];
+    const differences =
+      req.kind === 'restore'
+        ? current
+          ? [`release ${req.release} exists now (revision ${current.helm.revision}, ${current.helm.chart}): a restore goes into a NEW release`]
+          : []
+        : current
+          ? [...driftOf(req.plan, current), ...health]
+          : [`release ${req.release} is gone`];
     if (differences.length > 0) {
       const err = new DriftError(req.release, differences);
       await run.setPhase('failed', actor, { error: err.explain(), finishedAt: now() });

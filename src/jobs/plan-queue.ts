@@ -14,7 +14,7 @@ import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bu
 import type { Logger } from 'pino';
 import { UpgradeError, explainError, type ErrorCode } from '../upgrade/errors.js';
 import type { Plan } from '../upgrade/plan.js';
-import type { UpgradeEngine } from '../upgrade/ports.js';
+import type { RestoreInput, UpgradeEngine } from '../upgrade/ports.js';
 import type { HelmReleaseInfo } from '../upgrade/state.js';
 import { bullPrefix } from './queue.js';
 
@@ -26,6 +26,7 @@ type StatusResult = Awaited<ReturnType<UpgradeEngine['status']>>;
 export type PlanJobData =
   | { readonly kind: 'upgrade'; readonly cluster?: string; readonly input: UpgradeInput }
   | { readonly kind: 'rollback'; readonly cluster?: string; readonly namespace: string; readonly release: string }
+  | { readonly kind: 'restore'; readonly cluster?: string; readonly input: RestoreInput }
   | { readonly kind: 'status'; readonly cluster?: string; readonly namespace: string; readonly release: string }
   | { readonly kind: 'releases'; readonly cluster?: string; readonly namespace?: string };
 
@@ -58,6 +59,10 @@ export class RemotePlanner {
 
   async planUpgrade(cluster: string | undefined, input: UpgradeInput): Promise<Plan> {
     return planOf(await this.ask({ kind: 'upgrade', ...(cluster ? { cluster } : {}), input }, 'render', `the plan of ${input.release} to ${input.version}`));
+  }
+
+  async planRestore(cluster: string | undefined, input: RestoreInput): Promise<Plan> {
+    return planOf(await this.ask({ kind: 'restore', ...(cluster ? { cluster } : {}), input }, 'render', `the plan of the restore of ${input.backup} into a new release`));
   }
 
   async planRollback(cluster: string | undefined, namespace: string, release: string): Promise<Plan> {
@@ -127,7 +132,7 @@ export interface PlanWorkerOptions {
   readonly connection: ConnectionOptions;
   readonly prefix: string;
   /** The engine that renders (helm, the API server), on the worker; and reads for a split-mode bot. */
-  readonly engine: Pick<UpgradeEngine, 'planUpgrade' | 'planRollback'> & Partial<Pick<UpgradeEngine, 'status' | 'releases'>>;
+  readonly engine: Pick<UpgradeEngine, 'planUpgrade' | 'planRollback'> & Partial<Pick<UpgradeEngine, 'status' | 'releases' | 'planRestore'>>;
   readonly logger: Logger;
   /** Plans rendered at once by this worker. */
   readonly concurrency: number;
@@ -141,12 +146,21 @@ export function createPlanWorker(o: PlanWorkerOptions): Worker<PlanJobData, Plan
     if (d.kind === 'status') return { status: await status(d.cluster, d.namespace, d.release) };
     return { releases: await releases(d.cluster, d.namespace) };
   };
+  const restore = (cluster: string | undefined, input: RestoreInput): Promise<Plan> => {
+    if (!o.engine.planRestore) throw new UpgradeError('transient', 'this worker plans no restore for the bot: nothing was changed', ['ask again (another worker may take it)']);
+    return o.engine.planRestore(cluster, input);
+  };
   const render = async (job: Job<PlanJobData, PlanJobResult>): Promise<PlanJobResult> => {
     const d = job.data;
     const started = Date.now();
     try {
       if (d.kind === 'status' || d.kind === 'releases') return await read(d);
-      const plan = d.kind === 'upgrade' ? await o.engine.planUpgrade(d.cluster, d.input) : await o.engine.planRollback(d.cluster, d.namespace, d.release);
+      const plan =
+        d.kind === 'upgrade'
+          ? await o.engine.planUpgrade(d.cluster, d.input)
+          : d.kind === 'restore'
+            ? await restore(d.cluster, d.input)
+            : await o.engine.planRollback(d.cluster, d.namespace, d.release);
       o.logger.info({ planJob: job.id, kind: d.kind, plan: plan.id, ms: Date.now() - started }, 'plan rendered');
       return { plan };
     } catch (err) {

@@ -1,4 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { PlanKind } from '../upgrade/plan.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UpgradeError, explainError } from '../upgrade/errors.js';
@@ -29,7 +30,7 @@ export interface WorkerOptions {
   /** Observes every step event and every outcome (metrics). */
   readonly observe?: {
     step(kind: string, result: 'finished' | 'skipped' | 'failed', seconds: number): void;
-    outcome(kind: 'upgrade' | 'rollback', outcome: string): void;
+    outcome(kind: PlanKind, outcome: string): void;
   };
 }
 

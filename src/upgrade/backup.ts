@@ -50,6 +50,8 @@ export interface RestoreRequest {
   readonly collectionNames?: readonly string[];
   /** Appended to each restored collection's name (milvus-backup's collection_suffix). */
   readonly collectionSuffix?: string;
+  /** The task's id (the server takes the request's): a resumed run finds its restore by it. */
+  readonly id?: string;
 }
 
 /**

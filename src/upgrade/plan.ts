@@ -25,6 +25,9 @@ export function pathOfStrategy(strategy: Strategy | undefined): UpgradePath | un
   return strategy === 'helm-parallel' ? 'helm' : strategy;
 }
 
+/** An upgrade, its rollback, or a backup restored into a new release (the way back past a one-way step). */
+export type PlanKind = 'upgrade' | 'rollback' | 'restore';
+
 export interface DataRisk {
   /** `StatefulSet/my-release-pulsar-bookie`, or `message queue`. */
   readonly subject: string;
@@ -96,7 +99,7 @@ export interface RollbackPlan {
 
 export interface Plan {
   readonly id: string;
-  readonly kind: 'upgrade' | 'rollback';
+  readonly kind: PlanKind;
   readonly cluster: string;
   readonly namespace: string;
   readonly release: string;
@@ -132,6 +135,20 @@ export interface Plan {
   readonly backupMissing?: { readonly reason: string; readonly required: boolean } | null;
   /** Set only when an approver let a plan that requires a backup run without one. */
   readonly withoutBackup?: { readonly by: string } | null;
+  /** A restore plan: which backup of which release it restores, and the helm revision it rebuilds. */
+  readonly restoreOf?: RestoreSourceRef;
+}
+
+export interface RestoreSourceRef {
+  /** The release the backup was taken of (left as it is). */
+  readonly release: string;
+  readonly backup: string;
+  /** The milvus-backup server that holds and reports the backup. */
+  readonly backupUrl: string;
+  /** The source's helm revision whose chart and values the new release gets. */
+  readonly revision: number;
+  readonly collections: number;
+  readonly sizeBytes: number;
 }
 
 export interface RouteHop {

@@ -22,6 +22,17 @@ export interface HelmUpgradeArgs {
   readonly signal?: AbortSignal;
 }
 
+export interface HelmInstallArgs {
+  readonly namespace: string;
+  readonly release: string;
+  readonly chartRef: string;
+  readonly chartVersion: string;
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly set: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  readonly signal?: AbortSignal;
+}
+
 /** What `helm upgrade` is asked to do, without the waiting: enough to render it. */
 export type HelmRenderArgs = Omit<HelmUpgradeArgs, 'timeoutSeconds' | 'signal'>;
 
@@ -48,6 +59,8 @@ export interface ReleaseManager {
   release(namespace: string, release: string): Promise<HelmReleaseInfo | null>;
   history(namespace: string, release: string): Promise<HelmRevisionInfo[]>;
   upgrade(args: HelmUpgradeArgs): Promise<void>;
+  /** `helm install` of a new release with these values (and `--set` over them), `--wait`. */
+  install(args: HelmInstallArgs): Promise<void>;
   rollback(args: {
     readonly namespace: string;
     readonly release: string;
@@ -366,4 +379,14 @@ export interface UpgradeEngine {
     },
   ): Promise<Plan>;
   planRollback(cluster: string | undefined, namespace: string, release: string): Promise<Plan>;
+  /** A backup of `release` restored into a new release (issue 27). */
+  planRestore(cluster: string | undefined, input: RestoreInput): Promise<Plan>;
+}
+
+export interface RestoreInput {
+  readonly namespace: string;
+  readonly release: string;
+  readonly backup: string;
+  readonly into?: string;
+  readonly expected?: readonly { readonly name: string; readonly rows: number | null }[] | null;
 }

@@ -4,7 +4,7 @@
  */
 import type { Availability } from './data-snapshot.js';
 import { UpgradeError } from './errors.js';
-import type { ObservedFingerprint, Plan } from './plan.js';
+import type { ObservedFingerprint, Plan, PlanKind } from './plan.js';
 import type { RunEvent } from './steps.js';
 
 export interface Actor {
@@ -35,7 +35,7 @@ export interface Vote {
 
 export interface UpgradeRequest {
   readonly id: string;
-  readonly kind: 'upgrade' | 'rollback';
+  readonly kind: PlanKind;
   readonly cluster: string;
   readonly namespace: string;
   readonly release: string;
@@ -130,7 +130,7 @@ export function releaseKey(cluster: string, namespace: string, release: string):
 }
 
 export interface NewRequest {
-  readonly kind: 'upgrade' | 'rollback';
+  readonly kind: PlanKind;
   readonly plan: Plan;
   readonly requester: Actor;
   readonly place?: Place | null;

@@ -172,6 +172,34 @@ export type Step =
       readonly timeoutSeconds: number;
     })
   | (StepBase & {
+      /**
+       * Installs the plan's release (a NEW one: a restore's target) with the chart and values a
+       * revision of another release ran: the values are read from helm when the step runs, never
+       * carried in the record. Done once the release is deployed with this chart.
+       */
+      readonly kind: 'helm-install';
+      readonly chartRef: string;
+      readonly chartVersion: string;
+      /** Whose values, of which helm revision (`helm get values <release> --revision <n>`). */
+      readonly valuesOf: { readonly release: string; readonly revision: number };
+      /** `--set` over those values (the image tag the revision ran, when its values do not say it). */
+      readonly set: Readonly<Record<string, string>>;
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & {
+      /**
+       * A milvus-backup restore into the plan's release (issue 27): asked under `taskId` (so a
+       * resumed run finds it), waited for until every collection is restored.
+       */
+      readonly kind: 'restore-backup';
+      /** The milvus-backup server that writes into the plan's release (its config's URL for it). */
+      readonly url: string;
+      readonly backup: string;
+      readonly taskId: string;
+      readonly collections: readonly string[];
+      readonly timeoutSeconds: number;
+    })
+  | (StepBase & {
       /** The last step of a rolling plan: checks, does not wait; fails naming what is off. */
       readonly kind: 'verify-deployments';
       /** Each Deployment the plan changed and the image it must run now, rolled out. */

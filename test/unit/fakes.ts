@@ -10,7 +10,7 @@ import type {
   ConfigMapInfo,
   DeploymentChange,
   HelmRenderArgs,
-  HelmUpgradeArgs,
+  HelmInstallArgs, HelmUpgradeArgs,
   MetaMigrationPodSpec,
   MilvusAccess,
   MilvusDataReader,
@@ -369,6 +369,11 @@ export class FakeHelm implements ReleaseManager {
 
   async rollback(args: { revision: number }): Promise<void> {
     this.rollbacks.push({ revision: args.revision });
+  }
+
+  readonly installs: HelmInstallArgs[] = [];
+  async install(args: HelmInstallArgs): Promise<void> {
+    this.installs.push(args);
   }
 
   async values(_ns: string, _release: string, options: { all?: boolean; revision?: number } = {}): Promise<Record<string, unknown>> {

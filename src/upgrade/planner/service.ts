@@ -17,7 +17,10 @@ import type { PlanData } from '../data-snapshot.js';
 import { assertNoProblems, toolingProblems } from './preflight.js';
 import { planRollback } from './rollback.js';
 import type { ReleaseState, ToolingState } from '../state.js';
-import { validateNamespace, validateReleaseName } from '../milvus/names.js';
+import { milvusFullname, validateNamespace, validateReleaseName } from '../milvus/names.js';
+import { planRestore, type SourceRevision } from './restore-plan.js';
+import { restoredName } from './backup-plan.js';
+import { BACKUP_NAME, type ExpectedBackupCollection } from '../backup.js';
 import { parseVersion } from '../milvus/version.js';
 
 export interface EngineDeps {
@@ -195,4 +198,58 @@ export async function makeRollbackPlan(deps: EngineDeps, namespace: string, rele
   // A rollback is never held back for want of data checks: it is what a broken release needs.
   const plan = planRollback({ cluster: deps.clusterName, state, history, tooling, settings: deps.settings });
   return withData(withDataGate(plan, dataGateStep(data, release, deps.settings.dataTimeoutSeconds)), data);
+}
+
+export interface RestoreRequestInput {
+  readonly namespace: string;
+  /** The release the backup was taken of. */
+  readonly release: string;
+  readonly backup: string;
+  /** The new release; default `<release>-restored`. */
+  readonly into?: string;
+  /** What the backup must bring back, with rows, when the upgrade that took it counted them. */
+  readonly expected?: readonly ExpectedBackupCollection[] | null;
+}
+
+/** How many of the source's newest helm revisions are read for the one that ran the backup's version. */
+const RESTORE_REVISIONS = 20;
+
+/** A restore into a new release (issue 27), planned from the backup and the source's helm record. */
+export async function makeRestorePlan(deps: EngineDeps, input: RestoreRequestInput): Promise<Plan> {
+  validateNamespace(input.namespace);
+  const into = validateReleaseName(input.into ?? restoredName(input.release));
+  if (!BACKUP_NAME.test(input.backup)) throw new InputError(`"${showInput(input.backup, 60)}" is not a milvus-backup backup name`);
+  const tooling = await deps.observer.tooling();
+  const source = await observeRelease(deps, input.namespace, input.release);
+  const backups = deps.backups;
+  const backupUrl = backups?.url(source) ?? null;
+  if (!backups || !backupUrl) throw new PreflightError(`no milvus-backup server is configured for ${input.release}: its backup cannot be read`, ['set BACKUP_URL (or --backup-url in the CLI)']);
+  const target = { namespace: input.namespace, release: into, fullname: milvusFullname(into) };
+  const [backup, intoRelease, history] = await Promise.all([
+    backups.service.get(backupUrl, input.backup),
+    deps.helm.release(input.namespace, into),
+    deps.helm.history(input.namespace, input.release),
+  ]);
+  if (!backup) throw new InputError(`milvus-backup at ${backupUrl} has no backup ${input.backup}`, [`the backups it lists: GET ${backupUrl}/api/v1/list`]);
+  const newest = history.slice(-RESTORE_REVISIONS);
+  const revisions: SourceRevision[] = await Promise.all(
+    newest.map(async (h) => ({ revision: h.revision, status: h.status, chart: h.chart, appVersion: h.appVersion, values: await deps.helm.values(input.namespace, input.release, { revision: h.revision }) })),
+  );
+  const reads = deps.milvus && deps.milvus.checks !== 'off' ? deps.milvus : null;
+  return planRestore({
+    cluster: deps.clusterName,
+    namespace: input.namespace,
+    source: input.release,
+    into,
+    intoExists: intoRelease !== null,
+    backup,
+    backupUrl,
+    revisions,
+    tooling,
+    settings: deps.settings,
+    restoreUrl: backups.url(target),
+    milvusAddress: reads ? reads.address(target) : null,
+    expected: input.expected ?? null,
+    plannedAt: backups.now(),
+  });
 }

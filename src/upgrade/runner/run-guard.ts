@@ -67,9 +67,14 @@ export function runGuardProblems(i: RunGuardInputs): string[] {
     }
   }
   for (const s of p.steps) {
-    if (s.kind !== 'backup') continue;
-    if (!BACKUP_NAME.test(s.name)) problems.push(`the backup name "${s.name.slice(0, 60)}" is not one milvus-backup takes`);
-    if (i.backupUrl !== undefined && s.url !== i.backupUrl) problems.push(`the plan takes its backup at ${s.url}, not at ${i.backupUrl ?? 'no milvus-backup server'} as this worker's config says`);
+    if (s.kind === 'backup') {
+      if (!BACKUP_NAME.test(s.name)) problems.push(`the backup name "${s.name.slice(0, 60)}" is not one milvus-backup takes`);
+      if (i.backupUrl !== undefined && s.url !== i.backupUrl) problems.push(`the plan takes its backup at ${s.url}, not at ${i.backupUrl ?? 'no milvus-backup server'} as this worker's config says`);
+    }
+    if (s.kind === 'restore-backup') {
+      if (!BACKUP_NAME.test(s.backup) || !BACKUP_NAME.test(s.taskId)) problems.push(`the restore names "${s.backup.slice(0, 60)}" / "${s.taskId.slice(0, 60)}", not what milvus-backup takes`);
+      if (i.backupUrl !== undefined && s.url !== i.backupUrl) problems.push(`the plan restores with ${s.url}, not with ${i.backupUrl ?? 'no milvus-backup server'} as this worker's config says for ${i.release}`);
+    }
   }
   return problems;
 }
@@ -96,6 +101,16 @@ function stepProblems(
         else if (key === 'image.all.tag' ? parseImageTag(value) === null : value !== 'true' && value !== 'false') {
           problems.push(`a step sets ${key}=${value}`);
         }
+      }
+      return;
+    case 'helm-install':
+      // Only a restore installs, and only itself, with the values of the release it restores.
+      if (i.plan.kind !== 'restore' || !i.plan.restoreOf) problems.push('a step installs a release, which only a restore plan does');
+      else if (step.valuesOf.release !== i.plan.restoreOf.release) problems.push(`a step installs with the values of ${step.valuesOf.release}, not of ${i.plan.restoreOf.release} whose backup it restores`);
+      if (step.chartRef !== chartRef) problems.push(`a step installs chart ${step.chartRef}, not ${chartRef}`);
+      if (!CHART_VERSION.test(step.chartVersion)) problems.push(`a step installs chart version "${step.chartVersion}"`);
+      for (const [key, value] of Object.entries(step.set)) {
+        if (key !== 'image.all.tag' || parseImageTag(value) === null) problems.push(`a step installs with --set ${key}=${value}`);
       }
       return;
     case 'update-deployment':

@@ -7,6 +7,7 @@ import { keepDeployments, pauseDeployments, removeDeployments, restoreDeployment
 import { checkHealth } from './run-health.js';
 import { checkData } from './run-data.js';
 import { takeBackup } from './run-backup.js';
+import { helmInstall, restoreBackup } from './run-restore.js';
 import {
   deleteConfigMap,
   deleteMigrationResources,
@@ -176,6 +177,8 @@ const HANDLERS: { readonly [K in Step['kind']]: Handler<K> } = {
   'check-health': checkHealth,
   'check-data': checkData,
   backup: takeBackup,
+  'helm-install': helmInstall,
+  'restore-backup': restoreBackup,
   'resume-deployments': resumeDeployments,
   'keep-deployments': keepDeployments,
   'remove-deployments': removeDeployments,
