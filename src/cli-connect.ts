@@ -17,15 +17,20 @@ export function connect(o: Partial<PlanOpts> & GlobalOpts, settings: PlanSetting
     helmBin: o.helmBin,
     settings,
     ...(o.dataChecks ? { milvus: milvusSettings(o as PlanOpts) } : {}),
-    ...(o.backupPolicy ? { backups: { urlTemplate: o.backupUrl || null, policy: o.backupPolicy } } : {}),
+    ...(o.backupPolicy ? { backups: { urlTemplate: o.backupUrl || null, byRelease: intoOnly(o, o.restoreUrl), policy: o.backupPolicy } } : {}),
   });
+}
+
+/** A restore's new release reached at its own address (`--restore-url`, `--into-milvus-address`). */
+function intoOnly(o: Partial<PlanOpts>, value: string | undefined): Record<string, string> {
+  return o.into && o.namespace && value ? { [`${o.namespace}/${o.into}`]: value } : {};
 }
 
 /** From the flags (and their environment variables); credentials from the environment when no Secret is named. */
 function milvusSettings(o: PlanOpts) {
   const env = process.env;
   const credentials = env.MILVUS_TOKEN ? { token: env.MILVUS_TOKEN } : env.MILVUS_USER ? { username: env.MILVUS_USER, password: env.MILVUS_PASSWORD ?? '' } : null;
-  return { checks: o.dataChecks, addressTemplate: o.milvusAddress, credentialsSecret: o.milvusCredentialsSecret ?? null, credentials, tls: env.MILVUS_TLS === 'true' };
+  return { checks: o.dataChecks, addressTemplate: o.milvusAddress, byRelease: intoOnly(o, o.intoMilvusAddress), credentialsSecret: o.milvusCredentialsSecret ?? null, credentials, tls: env.MILVUS_TLS === 'true' };
 }
 
 export function cliActor(): Actor {

@@ -44,4 +44,9 @@ export interface PlanOpts extends GlobalOpts {
   backupPolicy: 'one-way' | 'always';
   withoutBackup?: boolean;
   backupTimeout: string;
+  /** restore: the backup, the new release, its milvus-backup server and its Milvus. */
+  backup?: string;
+  into?: string;
+  restoreUrl?: string;
+  intoMilvusAddress?: string;
 }

@@ -103,7 +103,7 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
     conn.close();
   }
   const secs = Math.round((Date.now() - started) / 1000);
-  const finished = `${plan.kind === 'rollback' ? 'Rollback' : 'Upgrade'} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`;
+  const finished = `${{ upgrade: 'Upgrade', rollback: 'Rollback', restore: 'Restore' }[plan.kind]} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`;
   // As the Slack summary: the way back when there is no rollback, and the guide's words after 3.0.
   const { noRollback, after30 } = wayBack(plan, plan.steps.length, true);
   print(

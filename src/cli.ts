@@ -11,7 +11,8 @@ import { DEFAULT_PLAN_SETTINGS, runningVersion, type PlanSettings } from './upgr
 import { addressFromTemplate, DEFAULT_MILVUS_ADDRESS } from './upgrade/data-snapshot.js';
 import { isBackupUrl } from './upgrade/backup.js';
 import { backupServerItem } from './upgrade/milvus/backup-server.js';
-import { listVersions, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
+import { listVersions, makeRestorePlan, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
+import { restoredName } from './upgrade/planner/backup-plan.js';
 import { validateNamespace, validateReleaseName } from './upgrade/milvus/names.js';
 import { parseVersion } from './upgrade/milvus/version.js';
 import type { GlobalOpts, PlanOpts } from './cli-options.js';
@@ -208,6 +209,29 @@ export function buildProgram(): Command {
         // As `plan` shows an upgrade: the rollback that --yes would run, and nothing changed.
         print(o, planJson(plan), planText(plan));
         process.stderr.write('nothing was changed: add --yes to run this rollback\n');
+        return;
+      }
+      const run = await actions();
+      await run.execute(conn, plan, o);
+    });
+
+  withPlanOptions(program.command('restore <release>').description('restore a backup of the release into a NEW release at the Milvus version it was taken from; without --yes, show the plan'))
+    .requiredOption('--backup <name>', 'the milvus-backup backup (e.g. the one an upgrade took before a step that cannot be undone)')
+    .option('--into <release>', 'the new release (default: <release>-restored)')
+    .option('--restore-url <url>', 'the milvus-backup server that writes into the new release (default: --backup-url for it)')
+    .option('--into-milvus-address <host:port>', 'where the new release\'s Milvus answers, for the data gate (default: --milvus-address for it)')
+    .option('--yes', 'run it (without: print the restore plan, change nothing)')
+    .action(async (release: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<PlanOpts>();
+      validate(o, release);
+      if (o.into) validateReleaseName(o.into);
+      if (o.restoreUrl !== undefined && !isBackupUrl(o.restoreUrl)) throw new InputError(`--restore-url "${showInput(o.restoreUrl, 60)}" is not a milvus-backup URL`);
+      const into = o.into ?? restoredName(release);
+      const conn = await connect({ ...o, into });
+      const plan = await makeRestorePlan(conn, { namespace: o.namespace, release, backup: o.backup!, into });
+      if (!o.yes) {
+        print(o, planJson(plan), planText(plan));
+        process.stderr.write('nothing was changed: add --yes to run this restore\n');
         return;
       }
       const run = await actions();

@@ -6,14 +6,16 @@ import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/milvus/charts.js';
 import { changeCounts } from './upgrade/objects.js';
 import { hopViews, noRollbackReason } from './upgrade/plan.js';
-import { backupLines } from './upgrade/backup-lines.js';
+import { backupLines, restoreSourceLine } from './upgrade/backup-lines.js';
 import { dataSummary, planDataLines, type DataSnapshot } from './upgrade/data-snapshot.js';
 
 /** A plan as a person reads it in a terminal. */
 export function planText(plan: Plan): string {
   const lines: string[] = [];
-  const title = plan.kind === 'rollback' ? 'Rollback plan' : 'Upgrade plan';
+  const title = { upgrade: 'Upgrade plan', rollback: 'Rollback plan', restore: 'Restore plan' }[plan.kind];
   lines.push(`${title} for ${plan.release} (namespace ${plan.namespace}, cluster ${plan.cluster})`);
+  const restoring = restoreSourceLine(plan);
+  if (restoring) lines.push(`  ${restoring}`);
   lines.push(`  Milvus ${plan.from} -> ${plan.to}, path: ${plan.path}`);
   if (plan.chart) lines.push(`  chart: ${plan.chart.ref} ${plan.chart.version} (built for Milvus ${plan.chart.appVersion})`);
   if (plan.image) lines.push(`  image: ${plan.image}`);
@@ -41,6 +43,7 @@ export function planText(plan: Plan): string {
     );
   } else if (plan.rollback) lines.push(`  rollback: ${plan.rollback.summary}`);
   else if (plan.kind === 'upgrade') lines.push(`  no rollback: ${noRollbackReason(plan, plan.steps.length)}`);
+  else if (plan.kind === 'restore' && plan.noRollback) lines.push(`  no rollback: ${plan.noRollback}`);
   return lines.join('\n');
 }
 
@@ -67,6 +70,7 @@ export function planJson(plan: Plan): object {
     dataChanges: plan.dataChanges ?? null,
     data: plan.data ?? null,
     backupMissing: plan.backupMissing ?? null,
+    restoreOf: plan.restoreOf ?? null,
     withoutBackup: plan.withoutBackup ?? null,
     // Each hop a full plan of its own; one hop (no route) is the plan itself.
     hops: hopViews(plan).map((h) => ({

@@ -179,6 +179,9 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
     // Asks for a plan (a planner may be slow): a read, not a decision.
     await read(body.user.id, (text) => respond({ response_type: 'ephemeral', text }), () => h.rollbackButton(String(action.value ?? ''), caller(body, client, respond)));
   });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.restore, async ({ body, action, client, respond }) => {
+    await read(body.user.id, (text) => respond({ response_type: 'ephemeral', text }), () => h.restoreButton(String(action.value ?? ''), caller(body, client, respond)));
+  });
   app.action<BlockAction<ButtonAction>>(ACTIONS.showChanges, async ({ body, action, client, respond }) => {
     await read(body.user.id, (text) => respond({ response_type: 'ephemeral', text }), () => h.showChanges(String(action.value ?? ''), caller(body, client, respond), threadOf(body)));
   });

@@ -17,7 +17,7 @@ import type { SlackGroupResolver } from './groups.js';
 import { gatherHome } from './home-data.js';
 import { homeErrorView, homeView } from './home.js';
 import { actorOf, dropNotice, ephemeral, planningNotice, slackErrorOf, type Caller } from './replies.js';
-import { rollbackOf, rollbackRelease, type RollbackDeps } from './rollbacks.js';
+import { restoreOf, rollbackOf, rollbackRelease, type RollbackDeps } from './rollbacks.js';
 import { statusMessage } from './status-view.js';
 import { announce, type ThreadDeps } from './threads.js';
 import { changesBlocks, changesSummary, esc, planSummaryLines, stateWords } from './views.js';
@@ -281,6 +281,16 @@ export class BotHandlers {
     try {
       const original = await this.requestOf(id);
       await rollbackOf(this.rollbacks(), original, c);
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`).catch(() => {});
+    }
+  }
+
+  /** The Restore button: the upgrade's backup into a new release, as a plan of its own to approve. */
+  async restoreButton(id: string, c: Caller): Promise<void> {
+    try {
+      const original = await this.requestOf(id);
+      await restoreOf(this.rollbacks(), original, c);
     } catch (err) {
       await ephemeral(c, `:warning: ${esc(this.explain(err))}`).catch(() => {});
     }

@@ -11,7 +11,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { EditLedger, RequestStore } from '../upgrade/ports.js';
 import { deriveState, type UpgradeRequest } from '../upgrade/requests.js';
-import { offersRollback, planCard, progressMessage, type MessageView } from './views.js';
+import { offersRestore, offersRollback, planCard, progressMessage, type MessageView } from './views.js';
 
 export interface ThreadUpdaterOptions {
   readonly client: WebClient;
@@ -105,7 +105,7 @@ export class ThreadUpdater {
     }
     if (progressTs) {
       const log = await this.o.store.log(id);
-      await this.show(channel, progressTs, progressMessage(request, log, now, { canRollBack: offersRollback(request, now) }), version);
+      await this.show(channel, progressTs, progressMessage(request, log, now, { canRollBack: offersRollback(request, now), canRestore: offersRestore(request, now) }), version);
     }
     // The upgrade a rollback undoes loses its Rollback button.
     if (request.rollbackOf) await this.refreshOriginal(request.rollbackOf);
@@ -117,7 +117,7 @@ export class ThreadUpdater {
     if (!original?.place?.progressTs) return;
     const now = this.now();
     const log = await this.o.store.log(id);
-    await this.show(original.place.channel, original.place.progressTs, progressMessage(original, log, now, { canRollBack: offersRollback(original, now) }), version);
+    await this.show(original.place.channel, original.place.progressTs, progressMessage(original, log, now, { canRollBack: offersRollback(original, now), canRestore: offersRestore(original, now) }), version);
   }
 
   private async show(channel: string, ts: string, view: MessageView, version: number): Promise<void> {

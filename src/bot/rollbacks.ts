@@ -8,6 +8,7 @@ import { UpgradeError } from '../upgrade/errors.js';
 import { requestChange } from '../upgrade/lifecycle/request-change.js';
 import { fingerprint, type Plan } from '../upgrade/plan.js';
 import { rollbackPlanFor } from '../upgrade/planner/rollback.js';
+import { restoreOfferAt } from '../upgrade/backup-lines.js';
 import { differencesSince, rollbackRefusal } from '../upgrade/planner/rollback-consent.js';
 import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
 import type { UpgradeRequest } from '../upgrade/requests.js';
@@ -20,8 +21,8 @@ export interface RollbackDeps {
   readonly store: RequestStore;
   readonly queue: JobQueue;
   readonly sealer: Sealer;
-  readonly engine: Pick<UpgradeEngine, 'status' | 'planRollback'>;
-  readonly approvals: { readonly ttlMs: number; readonly rollbackNeeded: number };
+  readonly engine: Pick<UpgradeEngine, 'status' | 'planRollback' | 'planRestore'>;
+  readonly approvals: { readonly ttlMs: number; readonly rollbackNeeded: number; readonly needed: number };
   readonly now: () => number;
   readonly threads: ThreadDeps;
   /** Checks and records an access decision; throws a person-readable denial. */
@@ -82,4 +83,32 @@ async function startRollback(d: RollbackDeps, plan: Plan, c: Caller, original: U
     // A double click: the first click's rollback holds the release.
     onBusy: (refusal) => ephemeral(c, esc(refusal.message), thread),
   });
+}
+
+/**
+ * The Restore button of an upgrade that has no rollback (issue 27): the backup taken before its
+ * one-way step, restored into a NEW release at the version before it. Planned afresh (the backup
+ * read at milvus-backup, the release's helm record), posted in the upgrade's thread with a card
+ * of its own: it installs a release, so it needs the approvals an upgrade needs, never the
+ * asker's own. The upgraded release is left as it is.
+ */
+export async function restoreOf(d: RollbackDeps, original: UpgradeRequest, c: Caller): Promise<void> {
+  const target = { cluster: original.cluster, namespace: original.namespace, release: original.release };
+  await d.allow(c, 'rollback', target, original.id);
+  const home = original.place?.channel;
+  if (home && home !== c.channel) await d.allow({ ...c, channel: home }, 'rollback', target, original.id);
+  const thread = original.place?.messageTs;
+  const at = restoreOfferAt(original.plan, original.completedSteps);
+  if (!at) return ephemeral(c, `${esc(original.id)} offers no restore: no backup was taken before a step that cannot be undone.`, thread);
+  await planningNotice(c, `Planning the restore of *${esc(at.offer.backup)}* into *${esc(at.offer.into)}*…`);
+  const plan = await d.engine.planRestore(original.cluster, { namespace: original.namespace, release: original.release, backup: at.offer.backup, into: at.offer.into, expected: at.expected });
+  const channel = home ?? c.channel;
+  const needed = Math.max(1, d.approvals.needed);
+  const input = { kind: 'restore' as const, plan, requester: actorOf(c), place: { channel }, approvalsNeeded: needed, allowSelfApproval: false, ttlMs: d.approvals.ttlMs, rollbackOf: null };
+  await requestChange(d, input, {
+    now: d.now,
+    announce: (request) => announce(d.threads, request, { ...c, channel }, thread ? { ts: thread, card: true } : undefined),
+    onBusy: (refusal) => ephemeral(c, esc(refusal.message), thread),
+  });
+  await dropNotice(c);
 }

@@ -5,14 +5,16 @@
 import type { KnownBlock } from '@slack/web-api';
 import { changeCounts, type ObjectChange } from '../upgrade/objects.js';
 import type { Plan } from '../upgrade/plan.js';
-import { backupLines, wayBack } from '../upgrade/backup-lines.js';
+import { backupLines, restoreOfferAt, restoreSourceLine, wayBack } from '../upgrade/backup-lines.js';
 import { planDataLines, type PlanData } from '../upgrade/data-snapshot.js';
 import { deriveState, isTerminal, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 import { availabilityText } from '../upgrade/runner/availability.js';
 import { noRollbackReason, rollbackAt } from '../upgrade/plan.js';
 import { actions, button, confirmDialog, context, plainText, section } from './blocks.js';
 
-export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', showChanges: 'show_changes' } as const;
+export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', restore: 'restore', showChanges: 'show_changes' } as const;
+
+const KIND_TITLE = { upgrade: 'Upgrade', rollback: 'Rollback', restore: 'Restore' } as const;
 
 export interface MessageView {
   readonly text: string;
@@ -31,7 +33,9 @@ export function planSummaryLines(plan: Plan): string[] {
     `*Release* \`${esc(plan.release)}\` · namespace \`${esc(plan.namespace)}\` · cluster \`${esc(plan.cluster)}\``,
     `*Milvus* ${esc(plan.from)} → *${esc(plan.to)}* · path *${plan.path}*`,
   ];
-  if (plan.chart) lines.push(`*Chart* ${esc(plan.chart.ref)} ${esc(plan.chart.version)} (built for ${esc(plan.chart.appVersion)}) · *image* \`${esc(plan.image)}\``);
+  const restoring = restoreSourceLine(plan);
+  if (restoring) lines.push(`*Restore* ${esc(restoring)}`);
+  if (plan.chart) lines.push(`*Chart* ${esc(plan.chart.ref)} ${esc(plan.chart.version)} (built for ${esc(plan.chart.appVersion)})${plan.image ? ` · *image* \`${esc(plan.image)}\`` : ''}`);
   else if (plan.image) lines.push(`*Image* \`${esc(plan.image)}\``);
   if (plan.hops && plan.hops.length > 0) {
     lines.push(`*Route* ${[plan.from, ...plan.hops.map((h) => h.to)].map(esc).join(' → ')} · one approval covers every hop; each is checked (rolled out) before the next`);
@@ -100,9 +104,10 @@ export function changesBlocks(plan: Plan): KnownBlock[] {
 export function planCard(request: UpgradeRequest, approversText: string, now: number): MessageView {
   const { plan } = request;
   const state = deriveState(request, now);
-  const title = request.kind === 'rollback' ? 'Milvus rollback' : 'Milvus upgrade';
+  const title = `Milvus ${KIND_TITLE[request.kind].toLowerCase()}`;
+  const head = request.kind === 'restore' ? `${title}: ${plan.restoreOf?.release ?? '?'} → new release ${plan.release} at ${plan.to}` : `${title}: ${plan.release} ${plan.from} → ${plan.to}`;
   const blocks: KnownBlock[] = [
-    { type: 'header', text: plainText(`${title}: ${plan.release} ${plan.from} → ${plan.to}`.slice(0, 150)) },
+    { type: 'header', text: plainText(head.slice(0, 150)) },
     section(planSummaryLines(plan).join('\n')),
     section(`*Steps*\n${plan.steps.map((s, i) => `${i + 1}. ${esc(s.description)}`).join('\n')}`.slice(0, 2900)),
     section(changesSummary(plan)),
@@ -182,10 +187,10 @@ const ICON: Partial<Record<RequestState, string>> = {
 };
 
 /** The one progress message of a request, edited in place as it runs; the summary at the end. */
-export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[], now: number, options: { canRollBack: boolean }): MessageView {
+export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[], now: number, options: { canRollBack: boolean; canRestore?: boolean }): MessageView {
   const state = deriveState(request, now);
   const p = progressOf(log);
-  const what = request.kind === 'rollback' ? 'Rollback' : 'Upgrade';
+  const what = KIND_TITLE[request.kind];
   const total = request.plan.steps.length;
   const elapsed = request.startedAt ? duration((request.finishedAt ?? now) - request.startedAt) : null;
   const lines: string[] = [];
@@ -207,7 +212,10 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
       break;
     }
     case 'succeeded':
-      headline = `${what} succeeded: ${request.release} runs Milvus ${request.plan.to}`;
+      headline =
+        request.kind === 'restore'
+          ? `Restore succeeded: ${request.release} runs Milvus ${request.plan.to} with backup ${request.plan.restoreOf?.backup ?? '?'} restored`
+          : `${what} succeeded: ${request.release} runs Milvus ${request.plan.to}`;
       break;
     case 'rolled-back':
       headline = request.kind === 'rollback' ? `Rollback succeeded: ${request.release} is back on ${request.plan.to}` : `${what} was rolled back`;
@@ -229,6 +237,10 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
   if (options.canRollBack) {
     const undo = `Undo ${esc(request.id)} on ${esc(request.release)}: ${esc(rollbackAt(request.plan, request.completedSteps)?.summary ?? '')}`.slice(0, 300);
     blocks.push(actions('after', button(ACTIONS.rollback, 'Roll back', request.id, 'danger', confirmDialog('Roll back?', undo, 'Roll back', 'Keep it'))));
+  } else if (options.canRestore) {
+    const offer = restoreOfferAt(request.plan, request.completedSteps)!.offer;
+    const text = `Plan the restore of ${esc(offer.backup)} into a NEW release ${esc(offer.into)} at Milvus ${esc(offer.version)}? It gets its own card and needs approval; ${esc(request.release)} is left as it is.`.slice(0, 300);
+    blocks.push(actions('after', button(ACTIONS.restore, `Restore into ${offer.into}`.slice(0, 75), request.id, 'danger', confirmDialog('Restore into a new release?', text, 'Plan it', 'Not now'))));
   }
   // The fallback is mrkdwn too (notifications): escaped, so an error's `<!channel>` pings nobody.
   return { text: `${esc(headline)}${lines.length ? ` — ${lines[0]}` : ''}`, blocks };
@@ -270,6 +282,12 @@ export function rollbackLine(plan: Plan): string {
       .join(' · ');
   }
   return plan.rollback ? `rollback: ${plan.rollback.summary}` : `no rollback: ${noRollbackReason(plan, plan.steps.length) ?? 'none'}`;
+}
+
+/** Where no rollback is offered, a Restore button: once an upgrade has ended after its backup before a one-way step. */
+export function offersRestore(request: UpgradeRequest, now: number): boolean {
+  const state = deriveState(request, now);
+  return request.kind === 'upgrade' && request.startedAt !== null && (state === 'succeeded' || state === 'failed' || state === 'cancelled') && restoreOfferAt(request.plan, request.completedSteps) !== null;
 }
 
 /** A Rollback button is offered once an upgrade has ended, if it has a rollback and none was asked. */

@@ -1,5 +1,5 @@
 /** A plan's backups and its way back in words a person reads: the Slack card and the terminal say the same. */
-import { restoreOfferText } from './backup.js';
+import { bytesText, restoreOfferText, type ExpectedBackupCollection, type RestoreOffer } from './backup.js';
 import { AFTER_30, crossesInto30 } from './milvus/line-30.js';
 import { hopViews, noRollbackReason, rollbackAt, type Plan } from './plan.js';
 
@@ -36,4 +36,25 @@ export function backupLines(plan: Plan): string[] {
     );
   }
   return out;
+}
+
+/**
+ * The restore an upgrade that stopped after `completedSteps` offers instead of a rollback: that
+ * of the newest hop that began, has no rollback and whose backup was taken (its first step done).
+ * With the collections the backup was held to, rows included, for the restore's data gate.
+ */
+export function restoreOfferAt(plan: Plan, completedSteps: number): { readonly offer: RestoreOffer; readonly expected: readonly ExpectedBackupCollection[] } | null {
+  if (plan.kind !== 'upgrade' || rollbackAt(plan, completedSteps) !== null) return null;
+  const began = hopViews(plan).filter((h) => h.firstStep < completedSteps).reverse();
+  for (const h of began) {
+    if (h.restore && h.backup && completedSteps > h.firstStep) return { offer: h.restore, expected: h.backup.collections };
+  }
+  return null;
+}
+
+/** What a restore plan restores, one line (card and terminal). */
+export function restoreSourceLine(plan: Plan): string | null {
+  const r = plan.restoreOf;
+  if (!r) return null;
+  return `restores backup ${r.backup} of ${r.release} (${r.collections} collection(s), ${bytesText(r.sizeBytes)}, from ${r.backupUrl}) into the NEW release ${plan.release}, installed as ${r.release} revision ${r.revision} ran; ${r.release} is left as it is`;
 }

@@ -77,14 +77,14 @@ describe('where Milvus is (issue 26)', () => {
 
   it('reads the proxy Service in the cluster by default, the checks required, 10 minutes for the data gate', () => {
     const c = loadConfig(worker);
-    expect(c.milvus).toEqual({ checks: 'required', address: '{fullname}.{namespace}.svc:19530', addressByCluster: {}, credentialsSecret: null, tls: false });
+    expect(c.milvus).toEqual({ checks: 'required', address: '{fullname}.{namespace}.svc:19530', addressByCluster: {}, addressByRelease: {}, credentialsSecret: null, tls: false });
     expect(c.plan.dataTimeoutSeconds).toBe(600);
     expect(milvusAccessOf(c.milvus, undefined).addressTemplate).toBe('{fullname}.{namespace}.svc:19530');
   });
 
   it('takes a template per cluster, a fixed gateway, a credentials Secret and TLS', () => {
     const c = loadConfig({ ...worker, MILVUS_ADDRESS: 'gateway.example.com:443', MILVUS_ADDRESS_BY_CLUSTER: 'prod=milvus-{release}.{namespace}.prod.internal:19530', MILVUS_CREDENTIALS_SECRET: '{release}-milvus-auth', MILVUS_TLS: 'true', DATA_TIMEOUT_SECONDS: '30' });
-    expect(milvusAccessOf(c.milvus, 'prod')).toEqual({ checks: 'required', addressTemplate: 'milvus-{release}.{namespace}.prod.internal:19530', credentialsSecret: '{release}-milvus-auth', tls: true });
+    expect(milvusAccessOf(c.milvus, 'prod')).toEqual({ checks: 'required', addressTemplate: 'milvus-{release}.{namespace}.prod.internal:19530', byRelease: {}, credentialsSecret: '{release}-milvus-auth', tls: true });
     expect(milvusAccessOf(c.milvus, 'staging').addressTemplate).toBe('gateway.example.com:443');
     expect(c.plan.dataTimeoutSeconds).toBe(30);
   });
@@ -97,11 +97,11 @@ describe('where Milvus is (issue 26)', () => {
 
   it('backups (issue 27): none by default, one-way, an hour; a URL template per cluster; bad URLs and policies refused', () => {
     const none = loadConfig(worker);
-    expect(none.backups).toEqual({ url: null, urlByCluster: {}, policy: 'one-way' });
+    expect(none.backups).toEqual({ url: null, urlByCluster: {}, urlByRelease: {}, policy: 'one-way' });
     expect(none.plan.backupTimeoutSeconds).toBe(3600);
-    expect(backupAccessOf(none.backups, undefined)).toEqual({ urlTemplate: null, policy: 'one-way' });
+    expect(backupAccessOf(none.backups, undefined)).toEqual({ urlTemplate: null, byRelease: {}, policy: 'one-way' });
     const c = loadConfig({ ...worker, BACKUP_URL: 'http://milvus-backup-{release}.tools.svc:8080', BACKUP_URL_BY_CLUSTER: 'prod=https://backup.prod.internal', BACKUP_POLICY: 'always', BACKUP_TIMEOUT_SECONDS: '600' });
-    expect(backupAccessOf(c.backups, 'prod')).toEqual({ urlTemplate: 'https://backup.prod.internal', policy: 'always' });
+    expect(backupAccessOf(c.backups, 'prod')).toEqual({ urlTemplate: 'https://backup.prod.internal', byRelease: {}, policy: 'always' });
     expect(backupAccessOf(c.backups, 'staging').urlTemplate).toBe('http://milvus-backup-{release}.tools.svc:8080');
     expect(c.plan.backupTimeoutSeconds).toBe(600);
     expect(problems({ ...worker, BACKUP_URL: 'ftp://backup:21' })).toEqual(['BACKUP_URL: an http(s) URL once {release}, {namespace} and {fullname} are replaced']);
@@ -109,5 +109,13 @@ describe('where Milvus is (issue 26)', () => {
     expect(problems({ ...worker, BACKUP_URL: 'http://admin:pw@backup:8080' })).toHaveLength(1);
     expect(problems({ ...worker, BACKUP_URL_BY_CLUSTER: 'prod=backup:8080' })).toEqual(['BACKUP_URL_BY_CLUSTER: "prod=backup:8080" is not context=http(s)://host:port']);
     expect(problems({ ...worker, BACKUP_POLICY: 'sometimes' })[0]).toMatch(/^BACKUP_POLICY: /);
+  });
+
+  it('a restore\'s new release (issue 27): its own Milvus address and milvus-backup server per namespace/release, checked', () => {
+    const c = loadConfig({ ...worker, BACKUP_URL: 'http://{release}-milvus-backup.{namespace}.svc:8080', BACKUP_URL_BY_RELEASE: 'prod/road-restored=http://restore.tools.svc:8080', MILVUS_ADDRESS_BY_RELEASE: 'prod/road-restored=10.0.0.9:19530' });
+    expect(backupAccessOf(c.backups, undefined).byRelease).toEqual({ 'prod/road-restored': 'http://restore.tools.svc:8080' });
+    expect(milvusAccessOf(c.milvus, undefined).byRelease).toEqual({ 'prod/road-restored': '10.0.0.9:19530' });
+    expect(problems({ ...worker, BACKUP_URL_BY_RELEASE: 'road-restored=http://restore:8080' })).toEqual(['BACKUP_URL_BY_RELEASE: "road-restored=http://restore:8080" is not namespace/release=http(s)://host:port']);
+    expect(problems({ ...worker, MILVUS_ADDRESS_BY_RELEASE: 'prod/Road=host:19530' })).toEqual(['MILVUS_ADDRESS_BY_RELEASE: "prod/Road=host:19530" is not namespace/release=host:port']);
   });
 });

@@ -9,6 +9,7 @@ import type { Sealer } from '../seal.js';
 import { enqueueApproved } from './enqueue-approved.js';
 import { refuseUncheckedData } from '../planner/data-gate.js';
 import { refuseMissingBackup } from '../planner/backup-plan.js';
+import { restoreSourceLine } from '../backup-lines.js';
 
 export interface RequestChangeDeps {
   readonly store: RequestStore;
@@ -68,6 +69,8 @@ export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: 
   if (input.kind === 'upgrade' && backupMissing) {
     await d.store.audit(request.id, input.requester, withoutBackup && backupMissing.required ? 'without-backup' : 'no-backup', `${withoutBackup && backupMissing.required ? `allowed by ${withoutBackup.by}: ` : ''}${backupMissing.reason}`, now());
   }
+  const restoring = restoreSourceLine(input.plan);
+  if (input.kind === 'restore' && restoring) await d.store.audit(request.id, input.requester, 'restore', restoring, now());
   if (o.announce && !(await o.announce(request))) return request;
   if (request.approvalsNeeded === 0) await enqueueApproved(d, request.id, input.requester);
   return request;
