@@ -25,6 +25,7 @@
  * - `restart()`: tasks are memory, storage is not. Then get_backup of a stored backup says none,
  *   and a create of its name answers code 0 and stays `initial` for ever (the real prepare()
  *   returns without marking the task failed).
+ * - two servers on one backup bucket (`storage`: the other fake's): one backs up, the other restores.
  * - knobs (fake-milvus-backup/tasks.ts FakeBackupKnobs): failNextCreate, dropCollection,
  *   stepMs, refuse, down, delayMs; every request is recorded in `requests`.
  *
@@ -53,6 +54,11 @@ export interface FakeMilvusBackupOptions {
   /** The version a backup records (the backed-up Milvus's GetVersion). */
   readonly milvusVersion?: () => string;
   readonly knobs?: Partial<FakeBackupKnobs>;
+  /**
+   * The storage of another fake (its `backups`): as two milvus-backup servers on one backup bucket,
+   * one configured for the source Milvus, the other for the Milvus a restore writes into.
+   */
+  readonly storage?: ReadonlyMap<string, FakeStoredBackup>;
 }
 
 export interface RecordedRequest {
@@ -130,6 +136,7 @@ export async function startFakeMilvusBackup(options: FakeMilvusBackupOptions = {
     restoreInto: options.restoreInto ?? (() => undefined),
     existsInTarget: options.existsInTarget ?? (() => false),
     milvusVersion: options.milvusVersion ?? (() => 'v2.4.23'),
+    ...(options.storage ? { storage: options.storage as Map<string, FakeStoredBackup> } : {}),
   });
   const requests: RecordedRequest[] = [];
   const delays = new Set<NodeJS.Timeout>();

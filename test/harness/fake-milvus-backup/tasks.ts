@@ -86,6 +86,8 @@ export interface TaskOptions {
   readonly restoreInto: (collections: SourceCollection[]) => void;
   readonly existsInTarget: (name: string) => boolean;
   readonly milvusVersion: () => string;
+  /** Another server's storage: two servers on one backup bucket (one backs up, the other restores). */
+  readonly storage?: Map<string, FakeStoredBackup>;
 }
 
 const seconds = () => Math.floor(Date.now() / 1000);
@@ -97,11 +99,13 @@ export const collectionSize = (rowCount: number) => (rowCount > 0 ? rowCount * 1
 
 export class Tasks {
   readonly backupTasks = new Map<string, FakeBackupTask>();
-  readonly storage = new Map<string, FakeStoredBackup>();
+  readonly storage: Map<string, FakeStoredBackup>;
   readonly restoreTasks = new Map<string, FakeRestoreTask>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly o: TaskOptions) {}
+  constructor(private readonly o: TaskOptions) {
+    this.storage = o.storage ?? new Map();
+  }
 
   /** taskmgr.AddBackupTask: a name whose latest task did not fail or time out is refused. */
   startBackup(name: string, requestId: string): { error: string } | { task: FakeBackupTask; done: Promise<void> } {
