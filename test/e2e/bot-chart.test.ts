@@ -354,6 +354,8 @@ describe('bot chart: lint and render', () => {
     }
     await expect(render({ ...base, settings: { backupUrlByCluster: 'prod' } })).rejects.toThrow(/settings\.backupUrlByCluster/);
     await expect(render({ ...base, settings: { backupUrlByCluster: 'prod=backup:8080' } })).rejects.toThrow(/settings\.backupUrlByCluster/);
+    await expect(render({ ...base, settings: { backupUrlByRelease: 'road-restored=http://b:8080' } })).rejects.toThrow(/settings\.backupUrlByRelease/);
+    await expect(render({ ...base, settings: { milvusAddressByRelease: 'prod/Road=h:19530' } })).rejects.toThrow(/settings\.milvusAddressByRelease/);
     await expect(render({ ...base, settings: { backupPolicy: 'never' } })).rejects.toThrow(/settings\.backupPolicy/);
     await expect(render({ ...base, settings: { backupTimeoutSeconds: 5 } })).rejects.toThrow(/settings\.backupTimeoutSeconds/);
     // What the app takes, the schema takes.
@@ -378,9 +380,9 @@ describe('bot chart: lint and render', () => {
         approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, requestRetentionDays: 45, workerConcurrency: 3, jobAttempts: 4,
         jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8, botWorkDeferMs: 500, planTimeoutSeconds: 60, planConcurrency: 2,
         reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000, redisCommandTimeoutMs: 1500,
-        dataTimeoutSeconds: 120, milvusDataChecks: 'required', milvusAddress: '{fullname}.{namespace}.svc:19530', milvusAddressByCluster: 'prod=gw.example:19530',
+        dataTimeoutSeconds: 120, milvusDataChecks: 'required', milvusAddress: '{fullname}.{namespace}.svc:19530', milvusAddressByCluster: 'prod=gw.example:19530', milvusAddressByRelease: 'prod/road-restored=10.1.2.3:19530',
         milvusCredentialsSecret: '{release}-milvus-auth', milvusTls: false,
-        backupUrl: 'http://milvus-backup.{namespace}.svc:8080', backupUrlByCluster: 'prod=https://backup.example:8443/mb', backupPolicy: 'always', backupTimeoutSeconds: 7200,
+        backupUrl: 'http://milvus-backup.{namespace}.svc:8080', backupUrlByCluster: 'prod=https://backup.example:8443/mb', backupUrlByRelease: 'prod/road-restored=http://restore.tools.svc:8080', backupPolicy: 'always', backupTimeoutSeconds: 7200,
       },
       shutdownGraceSeconds: 900,
     };
@@ -394,6 +396,7 @@ describe('bot chart: lint and render', () => {
     expect(env.HEALTH_SETTLE_SECONDS).toBe('7');
     expect([env.MILVUS_ADDRESS, env.MILVUS_CREDENTIALS_SECRET, env.MILVUS_TLS, env.DATA_TIMEOUT_SECONDS]).toEqual(['{fullname}.{namespace}.svc:19530', '{release}-milvus-auth', 'false', '120']);
     expect([env.BACKUP_URL, env.BACKUP_URL_BY_CLUSTER, env.BACKUP_POLICY, env.BACKUP_TIMEOUT_SECONDS]).toEqual(['http://milvus-backup.{namespace}.svc:8080', 'prod=https://backup.example:8443/mb', 'always', '7200']);
+    expect([env.MILVUS_ADDRESS_BY_RELEASE, env.BACKUP_URL_BY_RELEASE]).toEqual(['prod/road-restored=10.1.2.3:19530', 'prod/road-restored=http://restore.tools.svc:8080']);
     // HELM_BIN comes from the image (Dockerfile ENV); SLACK_APP_TOKEN in Socket Mode (checked above).
     const fromImage = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').includes('HELM_BIN=/usr/local/bin/helm') ? ['HELM_BIN'] : [];
     // APPROVAL_SEAL_KEY: the chart passes the key as a file (APPROVAL_SEAL_KEY_FILE), never as a value.
