@@ -13,7 +13,7 @@
 import { InputError, PreflightError } from '../errors.js';
 import { BACKUP_NAME, bytesText, restoreEstimateSeconds, type BackupInfo, type ExpectedBackupCollection } from '../backup.js';
 import { imageTag, parseImageTag, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
-import { milvusFullname, validateReleaseName } from '../milvus/names.js';
+import { validateReleaseName } from '../milvus/names.js';
 import { planId, type Plan, type PlanSettings } from '../plan.js';
 import type { Step } from '../steps.js';
 import type { ToolingState } from '../state.js';
@@ -204,6 +204,3 @@ export function planRestore(i: RestoreInputs): Plan {
     restoreOf: { release: i.source, backup: b.name, backupUrl: i.backupUrl, revision: from.revision, collections: names.length, sizeBytes: b.sizeBytes },
   };
 }
-
-/** The fullname the new release's objects get (its values set no fullnameOverride: refused otherwise). */
-export const restoredFullname = (into: string) => milvusFullname(into);
