@@ -15,7 +15,7 @@ import type { Plan } from './upgrade/plan.js';
 import { deriveState, isTerminal, type RunEventRecord, type UpgradeRequest } from './upgrade/requests.js';
 import type { JobQueue } from './upgrade/ports.js';
 import { requestChange } from './upgrade/lifecycle/request-change.js';
-import { wayBack } from './upgrade/backup-lines.js';
+import { restoreOfferAt, wayBack } from './upgrade/backup-lines.js';
 import { refuseUncheckedData } from './upgrade/planner/data-gate.js';
 import { refuseMissingBackup } from './upgrade/planner/backup-plan.js';
 import type { RunEvent } from './upgrade/steps.js';
@@ -106,10 +106,13 @@ export async function execute(conn: Connection, plan: Plan, o: PlanOpts): Promis
   const finished = `${{ upgrade: 'Upgrade', rollback: 'Rollback', restore: 'Restore' }[plan.kind]} of ${plan.release} finished in ${secs}s: Milvus ${plan.to}`;
   // As the Slack summary: the way back when there is no rollback, and the guide's words after 3.0.
   const { noRollback, after30 } = wayBack(plan, plan.steps.length, true);
+  const offer = restoreOfferAt(plan, plan.steps.length)?.offer;
+  // The command that runs the way back, ready to paste (the Slack summary has a button for it).
+  const restore = offer ? `milvus-upgrade restore ${plan.release} -n ${plan.namespace} --backup ${offer.backup} --into ${offer.into}` : null;
   print(
     o,
-    { result: 'succeeded', plan: plan.id, seconds: secs, availability, noRollback },
-    [finished, ...(availability ? [availabilityText(availability)] : []), ...(noRollback ? [`no rollback: ${noRollback}`] : []), ...(after30 ? [after30] : [])].join('\n'),
+    { result: 'succeeded', plan: plan.id, seconds: secs, availability, noRollback, restore },
+    [finished, ...(availability ? [availabilityText(availability)] : []), ...(noRollback ? [`no rollback: ${noRollback}`] : []), ...(restore ? [`to restore: ${restore}`] : []), ...(after30 ? [after30] : [])].join('\n'),
   );
 }
 
