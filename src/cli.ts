@@ -13,6 +13,9 @@ import { isBackupUrl } from './upgrade/backup.js';
 import { backupServerItem } from './upgrade/milvus/backup-server.js';
 import { listVersions, makeRestorePlan, makeRollbackPlan, makeUpgradePlan, observeRelease, parseChartVersion, parseStrategy } from './upgrade/planner/service.js';
 import { restoredName } from './upgrade/planner/backup-plan.js';
+import { parseSelector } from './upgrade/fleet/selector.js';
+import { DEFAULT_WAVES, parseWaves } from './upgrade/fleet/waves.js';
+import { fleetMembers, fleetPlanJson, fleetPlanText, planFleet } from './upgrade/fleet/fleet-plan.js';
 import { validateNamespace, validateReleaseName } from './upgrade/milvus/names.js';
 import { parseVersion } from './upgrade/milvus/version.js';
 import type { GlobalOpts, PlanOpts } from './cli-options.js';
@@ -236,6 +239,25 @@ export function buildProgram(): Command {
       }
       const run = await actions();
       await run.execute(conn, plan, o);
+    });
+
+  const fleet = program.command('fleet').description('many releases at once, in waves (plan only for now)');
+  withPlanOptions(fleet.command('plan <version>').description('plan every Milvus release the selector names, in waves, the canary first; changes nothing'))
+    .requiredOption('--select <selector>', 'namespace glob / release glob, e.g. team-*/milvus-*')
+    .option('--waves <marks>', 'how far the fleet has got after each wave: counts or shares, growing, the last 100%', DEFAULT_WAVES)
+    .option('--max-in-flight <n>', 'releases of one wave upgraded at once, at most', '5')
+    .action(async (version: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<PlanOpts & { select: string; waves: string; maxInFlight: string }>();
+      parseVersion(version);
+      const selector = parseSelector(o.select);
+      const marks = parseWaves(o.waves);
+      const maxInFlight = Number(o.maxInFlight);
+      if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100) throw new InputError(`--max-in-flight "${showInput(o.maxInFlight, 10)}" is not a number from 1 to 100`);
+      const conn = await connect(o);
+      const members = fleetMembers(conn.clusterName, await conn.releases(), selector);
+      const actor = (await cluster()).cliActor().id;
+      const plan = await planFleet({ version, selector: selector.text, marks, maxInFlight }, members, (m) => makeUpgradePlan(conn, upgradeInput({ ...o, namespace: m.namespace }, m.release, version, actor)));
+      print(o, fleetPlanJson(plan), fleetPlanText(plan));
     });
 
   return program;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseSelector, selects } from '../../src/upgrade/fleet/selector.js';
 import { intoWaves, parseWaves, waveOrder, waveSizes } from '../../src/upgrade/fleet/waves.js';
+import { fleetMembers, fleetPlanJson, fleetPlanText, planFleet } from '../../src/upgrade/fleet/fleet-plan.js';
+import { InputError } from '../../src/upgrade/errors.js';
+import type { Plan } from '../../src/upgrade/plan.js';
 
 describe('fleet selectors (issue 28)', () => {
   it('namespace glob / release glob, with label conditions', () => {
@@ -52,5 +55,41 @@ describe('waves', () => {
       ['team-a/milvus-2', 'team-b/milvus-1'],
     ]);
     expect(intoWaves([], parseWaves('1,100%'))).toEqual([]);
+  });
+});
+
+describe('a fleet plan', () => {
+  const releases = [
+    { name: 'milvus-a', namespace: 'team-x', chart: 'milvus-4.2.58', chartVersion: '4.2.58' },
+    { name: 'milvus-b', namespace: 'team-x', chart: 'milvus-4.2.20', chartVersion: '4.2.20' },
+    { name: 'milvus-c', namespace: 'team-y', chart: 'milvus-4.2.58', chartVersion: '4.2.58' },
+    { name: 'redis', namespace: 'team-y', chart: 'redis-1.0.0', chartVersion: '1.0.0' },
+    { name: 'other', namespace: 'ops', chart: 'milvus-4.2.58', chartVersion: '4.2.58' },
+  ];
+  const plan = (release: string, rows: number | null, hops: string[] = []) =>
+    ({ id: `p/${release}`, from: '2.5.16', to: '2.6.15', path: 'helm', hops: hops.map((to) => ({ to })), data: rows === null ? undefined : { snapshot: { collections: [{ rowCount: rows }] } } }) as unknown as Plan;
+
+  it('names the Milvus releases the selector takes, or refuses at once naming what there is', () => {
+    expect(fleetMembers('prod', releases, parseSelector('team-*/milvus-*')).map((m) => `${m.namespace}/${m.release}`)).toEqual(['team-x/milvus-a', 'team-x/milvus-b', 'team-y/milvus-c']);
+    expect(() => fleetMembers('prod', releases, parseSelector('tema-*/*'))).toThrow('the selector tema-*/* names no Milvus release in prod');
+  });
+
+  it('plans each on its own; the refused are listed with their reason and left out; the rest in waves, the canary first', async () => {
+    const members = fleetMembers('prod', releases, parseSelector('team-*/milvus-*'));
+    const f = await planFleet({ version: '2.6.15', selector: 'team-*/milvus-*', marks: parseWaves('1,100%'), maxInFlight: 2 }, members, async (m) => {
+      if (m.release === 'milvus-b') throw new InputError('milvus-b would lose its Pulsar bookie', ['--allow-data-changes']);
+      return plan(m.release, m.release === 'milvus-c' ? 10 : 5000, m.release === 'milvus-a' ? ['2.6.15'] : []);
+    });
+    expect(fleetPlanJson(f)).toEqual({
+      version: '2.6.15',
+      selector: 'team-*/milvus-*',
+      maxInFlight: 2,
+      waves: [
+        { releases: [{ cluster: 'prod', namespace: 'team-y', release: 'milvus-c', from: '2.5.16', to: '2.6.15', path: 'helm', route: ['2.5.16', '2.6.15'], rows: 10, planId: 'p/milvus-c' }] },
+        { releases: [{ cluster: 'prod', namespace: 'team-x', release: 'milvus-a', from: '2.5.16', to: '2.6.15', path: 'helm', route: ['2.5.16', '2.6.15'], rows: 5000, planId: 'p/milvus-a' }] },
+      ],
+      refused: [{ cluster: 'prod', namespace: 'team-x', release: 'milvus-b', reason: 'milvus-b would lose its Pulsar bookie\n  - --allow-data-changes' }],
+    });
+    expect(fleetPlanText(f)).toMatch(/wave 1 \(canary\):\n {4}prod\/team-y\/milvus-c: 2\.5\.16 -> 2\.6\.15 by helm, 10 rows[\s\S]*refused \(left out; the others go on\):\n {4}prod\/team-x\/milvus-b: milvus-b would lose its Pulsar bookie$/);
   });
 });
