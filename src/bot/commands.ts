@@ -7,6 +7,8 @@ import { validateNamespace, validateReleaseName } from '../upgrade/milvus/names.
 import { parseChartVersion, parseStrategy } from '../upgrade/planner/service.js';
 import type { Strategy } from '../upgrade/plan.js';
 import { parseVersion } from '../upgrade/milvus/version.js';
+import { parseSelector, type FleetSelector } from '../upgrade/fleet/selector.js';
+import { DEFAULT_WAVES, parseWaves } from '../upgrade/fleet/waves.js';
 
 export interface Target {
   /** kubeconfig context; undefined: the bot's default cluster. */
@@ -36,7 +38,9 @@ export type Command =
   | ({ readonly name: 'rollback' } & Target)
   | ({ readonly name: 'history' } & Target)
   | ({ readonly name: 'plan' } & Target & VersionArgs)
-  | ({ readonly name: 'upgrade' } & Target & VersionArgs);
+  | ({ readonly name: 'upgrade' } & Target & VersionArgs)
+  /** `fleet plan`: every release a selector names, planned in waves (issue 28; a preview). */
+  | { readonly name: 'fleet'; readonly action: 'plan'; readonly cluster?: string; readonly version: string; readonly selector: FleetSelector; readonly waves: string };
 
 export const USAGE: Readonly<Record<string, string>> = {
   help: '/milvus help',
@@ -47,6 +51,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   cancel: '/milvus cancel <release> [-n namespace] [-c cluster]',
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',
+  fleet: '/milvus fleet plan <version> --select <namespace glob>/<release glob> [--waves 1,25%,100%] [-c cluster]',
 };
 
 const MAX_TEXT = 500;
@@ -109,6 +114,14 @@ export function parseCommand(text: unknown): Command {
       namespace: validateNamespace(options.namespace ?? 'default'),
       ...(cluster ? { cluster } : {}),
     });
+    if (name === 'fleet') {
+      if (positional[0]?.toLowerCase() !== 'plan') throw new UsageError(positional[0] ? `unknown fleet action "${show(positional[0])}" (only plan, for now)` : 'missing the fleet action', usage);
+      if (positional.length !== 2) throw new UsageError(positional.length < 2 ? 'missing the version' : `unexpected "${show(positional[2]!)}"`, usage);
+      if (options.select === undefined) throw new UsageError('missing --select', usage);
+      const waves = options.waves ?? DEFAULT_WAVES;
+      parseWaves(waves);
+      return { name: 'fleet', action: 'plan', version: parseVersion(positional[1]!).text, selector: parseSelector(options.select), waves, ...(cluster ? { cluster } : {}) };
+    }
     if (name === 'plan' || name === 'upgrade') {
       expect(2);
       const t = base();
@@ -140,6 +153,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   '-c': 'cluster', '--cluster': 'cluster',
   '--strategy': 'strategy', '-s': 'strategy',
   '--chart': 'chart',
+  '--select': 'select',
+  '--waves': 'waves',
 };
 
 /** Options without a value. */
@@ -158,6 +173,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   history: ['namespace', 'cluster'],
   plan: ['namespace', 'cluster', 'strategy', 'chart'],
   upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges', 'withoutDataChecks', 'withoutBackup'],
+  fleet: ['cluster', 'select', 'waves'],
 };
 
 function validateCluster(name: string): string {

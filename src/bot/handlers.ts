@@ -18,6 +18,8 @@ import { gatherHome } from './home-data.js';
 import { homeErrorView, homeView } from './home.js';
 import { actorOf, dropNotice, ephemeral, planningNotice, slackErrorOf, type Caller } from './replies.js';
 import { restoreOf, rollbackOf, rollbackRelease, type RollbackDeps } from './rollbacks.js';
+import { fleetMembers, fleetPlanText, planFleet } from '../upgrade/fleet/fleet-plan.js';
+import { parseWaves } from '../upgrade/fleet/waves.js';
 import { statusMessage } from './status-view.js';
 import { announce, type ThreadDeps } from './threads.js';
 import { changesBlocks, changesSummary, esc, planSummaryLines, stateWords } from './views.js';
@@ -182,7 +184,26 @@ export class BotHandlers {
       }
       case 'rollback':
         return rollbackRelease(this.rollbacks(), cmd.cluster, this.target(cmd), c);
+      case 'fleet':
+        return this.fleetPlan(cmd, c);
     }
+  }
+
+  /**
+   * `/milvus fleet plan`: each release the selector names, planned on its own, in waves; the
+   * refused listed. Every release must be one the person may look at, or nothing is planned.
+   */
+  private async fleetPlan(cmd: Extract<Command, { name: 'fleet' }>, c: Caller): Promise<void> {
+    const { engine } = this.d;
+    const cluster = engine.clusterName(cmd.cluster);
+    await this.allow(c, 'read', { cluster });
+    const members = fleetMembers(cluster, await engine.releases(cmd.cluster), cmd.selector);
+    for (const m of members) await this.allow(c, 'read', m);
+    await planningNotice(c, `Planning ${members.length} release(s) of *${esc(cmd.selector.text)}* to ${esc(cmd.version)}…`);
+    const plan = await planFleet({ version: cmd.version, selector: cmd.selector.text, marks: parseWaves(cmd.waves), maxInFlight: 5 }, members, (m) =>
+      engine.planUpgrade(cmd.cluster, { release: m.release, namespace: m.namespace, version: cmd.version }),
+    );
+    return ephemeral(c, `${esc(fleetPlanText(plan))}\n_This is a preview: nothing was changed. Running a fleet is not built yet: upgrade each release with /milvus upgrade._`.slice(0, 3900));
   }
 
   private target(cmd: { cluster?: string; namespace: string; release: string }): Required<AccessTarget> {

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cluster, installRelease, newNamespace } from './helpers.js';
+import { CHANNEL, USERS, startBotEnv } from './bot-env.js';
 import { snapshotRelease, diffSnapshots } from './release-snapshot.js';
 
 describe('fleet plan', () => {
@@ -62,6 +63,23 @@ describe('fleet plan', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^Fleet plan: e2e-fleet-\*\/milvus-\* to Milvus 2\.6\.15, 3 release\(s\) in 3 wave\(s\), at most 5 at once\n {2}wave 1 \(canary\):/);
     expect(text.stdout).toMatch(/refused \(left out; the others go on\):/);
+  });
+
+  it('Slack: /milvus fleet plan answers privately with the same waves and refusals; a bad selector is answered at once with the form', async () => {
+    const bot = await startBotEnv();
+    try {
+      await bot.slash(`fleet plan 2.6.15 --select ${prefix}*/milvus-* --waves 1,50%,100%`, USERS.requester);
+      const isAnswer = (e: { user: string; text: string }) => e.user === USERS.requester && e.text.startsWith('Fleet plan:');
+      await bot.stub.waitFor(() => bot.stub.ephemerals(CHANNEL).some(isAnswer), 120_000);
+      const text = bot.stub.ephemerals(CHANNEL).find(isAnswer)!.text;
+      expect(text).toMatch(/3 release\(s\) in 3 wave\(s\)[\s\S]*wave 1 \(canary\):\n {4}milvus-test\/e2e-fleet-x-\S+\/milvus-a: 2\.5\.16 -&gt; 2\.6\.15 by helm/);
+      expect(text).toMatch(/refused \(left out; the others go on\):[\s\S]*milvus-c: Milvus 2\.6\.15 is not newer than the running 2\.6\.20/);
+      expect(text).toMatch(/This is a preview: nothing was changed/);
+      const bad = await bot.slash('fleet plan 2.6.15 --select team-x', USERS.requester);
+      expect(JSON.parse(bad.body).text).toMatch(/"team-x" is not a fleet selector[\s\S]*\/milvus fleet plan <version> --select/);
+    } finally {
+      await bot.close();
+    }
   });
 
   it('refuses at once a selector that names nothing, waves that do not add up, a selector that is not one', async () => {

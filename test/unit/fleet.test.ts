@@ -4,6 +4,7 @@ import { intoWaves, parseWaves, waveOrder, waveSizes } from '../../src/upgrade/f
 import { fleetMembers, fleetPlanJson, fleetPlanText, planFleet } from '../../src/upgrade/fleet/fleet-plan.js';
 import { InputError } from '../../src/upgrade/errors.js';
 import type { Plan } from '../../src/upgrade/plan.js';
+import { parseCommand } from '../../src/bot/commands.js';
 
 describe('fleet selectors (issue 28)', () => {
   it('namespace glob / release glob, with label conditions', () => {
@@ -91,5 +92,18 @@ describe('a fleet plan', () => {
       refused: [{ cluster: 'prod', namespace: 'team-x', release: 'milvus-b', reason: 'milvus-b would lose its Pulsar bookie\n  - --allow-data-changes' }],
     });
     expect(fleetPlanText(f)).toMatch(/wave 1 \(canary\):\n {4}prod\/team-y\/milvus-c: 2\.5\.16 -> 2\.6\.15 by helm, 10 rows[\s\S]*refused \(left out; the others go on\):\n {4}prod\/team-x\/milvus-b: milvus-b would lose its Pulsar bookie$/);
+  });
+});
+
+describe('/milvus fleet plan', () => {
+  it('parses, and answers bad input with the form', () => {
+    expect(parseCommand('fleet plan 2.6.15 --select team-*/milvus-* --waves 1,25%,100% -c prod')).toMatchObject({ name: 'fleet', action: 'plan', version: '2.6.15', selector: { namespace: 'team-*', release: 'milvus-*' }, waves: '1,25%,100%', cluster: 'prod' });
+    expect(parseCommand('fleet plan 2.6.15 --select */*')).toMatchObject({ waves: '1,100%' });
+    expect(() => parseCommand('fleet upgrade 2.6.15 --select */*')).toThrow('unknown fleet action "upgrade" (only plan, for now)');
+    expect(() => parseCommand('fleet plan 2.6.15')).toThrow('missing --select');
+    expect(() => parseCommand('fleet plan --select */*')).toThrow(/missing the version/);
+    expect(() => parseCommand('fleet plan 2.6.15 --select */* --waves 1,50%')).toThrow(/do not end at 100%/);
+    expect(() => parseCommand('fleet plan 2.6.15 --select team')).toThrow(/is not a fleet selector/);
+    expect(() => parseCommand('fleet plan 2.6.15 --select */* -n ns')).toThrow('namespace does not apply to fleet');
   });
 });
