@@ -4,7 +4,7 @@ import type { BackupAccessSettings } from './cluster/backup-access.js';
 import type { EngineAccess } from './jobs/execute.js';
 import { runningVersion, type PlanSettings } from './upgrade/plan.js';
 import type { UpgradeEngine } from './upgrade/ports.js';
-import type { HelmReleaseInfo } from './upgrade/state.js';
+import { isMilvusRelease } from './upgrade/milvus/charts.js';
 import { listVersions, makeRestorePlan, makeRollbackPlan, makeUpgradePlan, observeRelease } from './upgrade/planner/service.js';
 import { readPlanData } from './upgrade/planner/data-gate.js';
 
@@ -69,17 +69,13 @@ export function createUpgradeEngine(access: ReturnType<typeof createEngineAccess
       const milvus = data ? (data.snapshot ?? { notRead: data.notChecked ?? 'not read' }) : null;
       return { state, running: runningVersion(state).text, ...(restarts ? { restarts } : {}), ...(milvus ? { milvus } : {}) };
     },
-    releases: async (cluster, namespace) => (await access.forName(cluster).releases(namespace)).filter(isMilvusChart),
+    releases: async (cluster, namespace) => (await access.forName(cluster).releases(namespace)).filter(isMilvusRelease),
     planUpgrade: (cluster, input) => makeUpgradePlan(access.forName(cluster), input),
     planRollback: (cluster, namespace, release) => makeRollbackPlan(access.forName(cluster), namespace, release),
     planRestore: (cluster, input) => makeRestorePlan(access.forName(cluster), input),
   };
 }
 
-/** Releases of the Milvus chart (`milvus-<version>`); helm keeps every other release too. */
-function isMilvusChart(r: HelmReleaseInfo): boolean {
-  return r.chart === `milvus-${r.chartVersion}`;
-}
 
 /** Restarts per component, for status; a status without them beats no status, so a failed read gives none. */
 async function restartsOf(conn: Connection, namespace: string, release: string): Promise<Record<string, number> | null> {

@@ -5,7 +5,7 @@ import type { ReleaseState } from './upgrade/state.js';
 import { rolloutProgress } from './upgrade/state.js';
 import type { ChartEntry } from './upgrade/milvus/charts.js';
 import { changeCounts } from './upgrade/objects.js';
-import { hopViews, noRollbackReason } from './upgrade/plan.js';
+import { hopViews, noRollbackReason, routeVersions } from './upgrade/plan.js';
 import { backupLines, restoreSourceLine } from './upgrade/backup-lines.js';
 import { dataSummary, planDataLines, type DataSnapshot } from './upgrade/data-snapshot.js';
 
@@ -37,7 +37,7 @@ export function planText(plan: Plan): string {
     for (const w of plan.warnings) lines.push(`    ! ${w}`);
   }
   if (plan.hops && plan.hops.length > 0) {
-    lines.push(`  route: ${[plan.from, ...plan.hops.map((h) => h.to)].join(' -> ')} (each hop checked before the next)`);
+    lines.push(`  route: ${routeVersions(plan).join(' -> ')} (each hop checked before the next)`);
     plan.hops.forEach((h, i) =>
       lines.push(`    hop ${i + 1}: ${h.from} -> ${h.to} by ${h.path}${h.chart ? ` (chart ${h.chart.version})` : ''}; ${h.rollback ? `rollback: ${h.rollback.summary}` : `no rollback: ${h.noRollback}`}`),
     );

@@ -9,7 +9,7 @@ import { backupLines, restoreOfferAt, restoreSourceLine, wayBack } from '../upgr
 import { planDataLines, type PlanData } from '../upgrade/data-snapshot.js';
 import { deriveState, isTerminal, type LogEntry, type RequestState, type UpgradeRequest } from '../upgrade/requests.js';
 import { availabilityText } from '../upgrade/runner/availability.js';
-import { noRollbackReason, rollbackAt } from '../upgrade/plan.js';
+import { noRollbackReason, rollbackAt, routeVersions } from '../upgrade/plan.js';
 import { actions, button, confirmDialog, context, plainText, section } from './blocks.js';
 
 export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', restore: 'restore', showChanges: 'show_changes' } as const;
@@ -38,7 +38,7 @@ export function planSummaryLines(plan: Plan): string[] {
   if (plan.chart) lines.push(`*Chart* ${esc(plan.chart.ref)} ${esc(plan.chart.version)} (built for ${esc(plan.chart.appVersion)})${plan.image ? ` · *image* \`${esc(plan.image)}\`` : ''}`);
   else if (plan.image) lines.push(`*Image* \`${esc(plan.image)}\``);
   if (plan.hops && plan.hops.length > 0) {
-    lines.push(`*Route* ${[plan.from, ...plan.hops.map((h) => h.to)].map(esc).join(' → ')} · one approval covers every hop; each is checked (rolled out) before the next`);
+    lines.push(`*Route* ${routeVersions(plan).map(esc).join(' → ')} · one approval covers every hop; each is checked (rolled out) before the next`);
     plan.hops.forEach((h, i) => lines.push(`  hop ${i + 1}: ${esc(h.from)} → ${esc(h.to)} by ${h.path}${h.chart ? ` (chart ${esc(h.chart.version)})` : ''}`));
   }
   return lines;

@@ -66,11 +66,15 @@ export const BACKUP_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
  * e.g. `mub_prod_2_6_20_to_3_0_3_20261207T210405`.
  */
 export function backupNameFor(release: string, from: string, to: string, plannedAt: number): string {
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '_');
-  const at = new Date(plannedAt).toISOString().replace(/[-:]/g, '').slice(0, 15);
-  const name = `mub_${safe(release)}_${safe(from)}_to_${safe(to)}_${at}`;
+  const name = `mub_${nameSafe(release)}_${nameSafe(from)}_to_${nameSafe(to)}_${utcStamp(plannedAt)}`;
   return name.slice(0, 128);
 }
+
+/** A name part milvus-backup takes: every run of other characters becomes one underscore. */
+export const nameSafe = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '_');
+
+/** `20261207T210405`: UTC to the second, as backup names and restore task ids carry it. */
+export const utcStamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').slice(0, 15);
 
 /**
  * A milvus-backup server's base URL: http(s), a host, an optional port and path, no credentials

@@ -259,6 +259,11 @@ export function rollbackAt(plan: Pick<Plan, 'rollback' | 'hops'>, completedSteps
   };
 }
 
+/** The versions a plan goes through: from, each hop's target; a one-hop plan, from and to. */
+export function routeVersions(plan: Pick<Plan, 'from' | 'to' | 'hops'>): string[] {
+  return plan.hops && plan.hops.length > 0 ? [plan.from, ...plan.hops.map((h) => h.to)] : [plan.from, plan.to];
+}
+
 /** The hops a rollback undoes, the last first: every hop that began (at least the first). */
 export function hopsToUndo(hops: readonly RouteHop[], completedSteps: number): RouteHop[] {
   const began = hops.filter((h) => h.firstStep < completedSteps);

@@ -5,7 +5,8 @@
  */
 import { explainError, InputError, UpgradeError } from '../errors.js';
 import { inBatches } from '../in-batches.js';
-import type { Plan } from '../plan.js';
+import { routeVersions, type Plan } from '../plan.js';
+import { isMilvusRelease } from '../milvus/charts.js';
 import { intoWaves, type WaveMark } from './waves.js';
 import { selects, type FleetSelector } from './selector.js';
 
@@ -78,7 +79,7 @@ export function fleetPlanJson(f: FleetPlan): object {
         from: m.plan.from,
         to: m.plan.to,
         path: m.plan.path,
-        route: m.plan.hops && m.plan.hops.length > 0 ? [m.plan.from, ...m.plan.hops.map((h) => h.to)] : [m.plan.from, m.plan.to],
+        route: routeVersions(m.plan),
         rows: m.rows,
         planId: m.plan.id,
       })),
@@ -93,7 +94,7 @@ export function fleetPlanText(f: FleetPlan): string {
   f.waves.forEach((w, i) => {
     lines.push(`  wave ${i + 1}${i === 0 ? ' (canary)' : ''}:`);
     for (const m of w) {
-      const route = m.plan.hops && m.plan.hops.length > 0 ? [m.plan.from, ...m.plan.hops.map((h) => h.to)].join(' -> ') : `${m.plan.from} -> ${m.plan.to}`;
+      const route = routeVersions(m.plan).join(' -> ');
       lines.push(`    ${m.cluster}/${m.namespace}/${m.release}: ${route} by ${m.plan.path}${m.rows !== null ? `, ${m.rows.toLocaleString('en-US')} rows` : ''}`);
     }
   });
@@ -114,7 +115,7 @@ export function fleetMembers(
   releases: readonly { readonly name: string; readonly namespace: string; readonly chart: string; readonly chartVersion: string }[],
   selector: FleetSelector,
 ): FleetMemberRef[] {
-  const milvus = releases.filter((r) => r.chart === `milvus-${r.chartVersion}`);
+  const milvus = releases.filter(isMilvusRelease);
   const chosen = milvus.filter((r) => selects(selector, { namespace: r.namespace, release: r.name }));
   if (chosen.length === 0) {
     const seen = milvus.slice(0, 10).map((r) => `${r.namespace}/${r.name}`);

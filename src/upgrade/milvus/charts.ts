@@ -176,3 +176,8 @@ export function availableVersions(index: readonly ChartEntry[]): ChartEntry[] {
   }
   return out;
 }
+
+/** A helm release of the Milvus chart (`milvus-<version>`): helm keeps every other chart's releases too. */
+export function isMilvusRelease(r: { readonly chart: string; readonly chartVersion: string }): boolean {
+  return r.chart === `milvus-${r.chartVersion}`;
+}

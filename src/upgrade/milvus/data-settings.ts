@@ -73,7 +73,7 @@ export function dataSettingsOf(objects: readonly KubeObject[], configMapName: st
  */
 export function configValueIn(files: Readonly<Record<string, unknown>>, userKey: string, key: string, accepted: (value: unknown) => boolean): unknown {
   for (const file of new Set([userKey, 'user.yaml', 'default.yaml', 'milvus.yaml'])) {
-    const value = at(files[file], key.split('.'));
+    const value = valueAtPath(files[file], key.split('.'));
     if (accepted(value)) return value;
   }
   return undefined;
@@ -89,7 +89,8 @@ export function dataSettingChanges(before: DataSettings | null, after: DataSetti
   }));
 }
 
-function at(value: unknown, path: readonly string[]): unknown {
+/** The value at `path` in nested objects (helm values, a parsed config file); undefined when any step is missing or not an object. */
+export function valueAtPath(value: unknown, path: readonly string[]): unknown {
   let v = value;
   for (const p of path) {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;

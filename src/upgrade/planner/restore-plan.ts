@@ -11,9 +11,10 @@
  * backup there, with no fewer rows than the snapshot saw before the backup.
  */
 import { InputError, PreflightError } from '../errors.js';
-import { BACKUP_NAME, bytesText, restoreEstimateSeconds, type BackupInfo, type ExpectedBackupCollection } from '../backup.js';
+import { BACKUP_NAME, bytesText, nameSafe, restoreEstimateSeconds, utcStamp, type BackupInfo, type ExpectedBackupCollection } from '../backup.js';
 import { imageTag, parseImageTag, tryParseVersion, type MilvusVersion } from '../milvus/version.js';
 import { validateReleaseName } from '../milvus/names.js';
+import { valueAtPath } from '../milvus/data-settings.js';
 import { planId, type Plan, type PlanSettings } from '../plan.js';
 import type { Step } from '../steps.js';
 import type { ToolingState } from '../state.js';
@@ -64,14 +65,7 @@ const SHARED_STORES: readonly (readonly [string, string])[] = [
   ['externalKafka.enabled', 'an external Kafka'],
 ];
 
-function valueAt(values: Readonly<Record<string, unknown>>, path: string): unknown {
-  let v: unknown = values;
-  for (const key of path.split('.')) {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
-  return v;
-}
+const valueAt = (values: Readonly<Record<string, unknown>>, path: string) => valueAtPath(values, path.split('.'));
 
 /**
  * Why these values cannot make the new release, one line each; empty when they can. A release
@@ -96,8 +90,7 @@ export function revisionVersion(r: Pick<SourceRevision, 'values' | 'appVersion'>
 
 /** The restore task's id at milvus-backup: the same on every resume, one per plan. */
 export function restoreTaskId(into: string, plannedAt: number): string {
-  const at = new Date(plannedAt).toISOString().replace(/[-:]/g, '').slice(0, 15);
-  return `mub_restore_${into.replace(/[^A-Za-z0-9]+/g, '_')}_${at}`.slice(0, 128);
+  return `mub_restore_${nameSafe(into)}_${utcStamp(plannedAt)}`.slice(0, 128);
 }
 
 export function planRestore(i: RestoreInputs): Plan {
