@@ -25,6 +25,11 @@ import type { PlanOpts } from './cli-options.js';
 import { cliActor } from './cli-connect.js';
 import { sealerFor } from './approval-seal.js';
 import type { Sealer } from './upgrade/seal.js';
+import { RedisFleetStore } from './jobs/fleets.js';
+import { advanceFleet, cancelFleet, memberState, requestFleet, sealMembers, type FleetDeps } from './upgrade/lifecycle/fleet-lifecycle.js';
+import { fleetPlanText, type FleetPlan } from './upgrade/fleet/fleet-plan.js';
+import type { FleetRecord } from './upgrade/fleet/fleet-record.js';
+import type { Actor } from './upgrade/requests.js';
 
 /** A short-lived Redis connection that fails fast instead of retrying forever. */
 function openRedis(url: string): Redis {
@@ -172,4 +177,106 @@ async function followQueued(store: RedisRequestStore, id: string, o: PlanOpts, s
 
 function print(o: { json?: boolean }, json: unknown, text: string): void {
   process.stdout.write(`${o.json ? JSON.stringify(json, null, 2) : text}\n`);
+}
+
+/**
+ * `fleet upgrade --yes`: the fleet recorded (a member request per release, approved by the
+ * person at the terminal, as `upgrade --yes` is), then run wave by wave: here (each member as
+ * `upgrade` runs it, the next started as one ends), or by the workers (`--queue`), followed
+ * until it ends. Ctrl-C cancels the fleet: nothing more starts, the running members stop.
+ */
+export async function executeFleet(conn: Connection, plan: FleetPlan, waveMarks: string, o: PlanOpts): Promise<void> {
+  const sealer = cliSealer(o);
+  if (!o.json) process.stdout.write(`${fleetPlanText(plan)}\n\n`);
+  const pollIntervalMs = Number(o.pollMs) || 500;
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  try {
+    await recorded(o, async (store, redis) => {
+      const fleets = new RedisFleetStore(redis, o.keyPrefix);
+      const actor = cliActor();
+      const engine: EngineAccess = { forCluster: () => ({ deps: conn, ports: conn.ports }) };
+      const running = new Map<string, Promise<void>>();
+      const fleetId: { value: string | null } = { value: null };
+      // Here: a member handed over runs in this process, and its end moves the fleet on.
+      const here: JobQueue = {
+        enqueue: async (id) => {
+          if (running.has(id)) return;
+          const run = (async () => {
+            try {
+              await executeRequest(store, engine, id, { sealer, signal: controller.signal, pollIntervalMs, actor, onEvent: (e) => printMemberEvent(o, id, e) });
+            } catch {
+              // Recorded in the member's request; the fleet reads it from there.
+            }
+            if (fleetId.value) await advanceFleet(deps, fleetId.value);
+          })();
+          running.set(id, run);
+        },
+      };
+      const deps: FleetDeps = { store, fleets, queue: o.queue ? queueAt(o) : here };
+      const fleet = await requestFleet(deps, { plan, waveMarks, requester: actor, place: null, approvalsNeeded: 0, allowSelfApproval: true, ttlMs: 3_600_000 });
+      fleetId.value = fleet.id;
+      if (!o.json) process.stdout.write(`fleet ${fleet.id}: ${fleet.waves.flat().length} member request(s) recorded (audit trail in Redis)\n`);
+      await sealMembers({ store, sealer }, fleet, actor);
+      await advanceFleet(deps, fleet.id);
+      const ended = await followFleet(store, fleets, fleet.id, o, controller.signal, actor);
+      await Promise.all([...running.values()]);
+      const secs = Math.round((Date.now() - started) / 1000);
+      const summary = await fleetSummary(store, ended);
+      print(o, { result: ended.ended?.outcome, fleet: ended.id, seconds: secs, members: summary.members, refused: ended.refused }, `Fleet ${ended.id} ${ended.ended?.outcome} in ${secs}s\n${summary.text}`);
+      if (ended.ended?.outcome !== 'succeeded') throw new UpgradeError(ended.ended?.outcome === 'cancelled' ? 'cancelled' : 'step-failed', `fleet ${ended.id} ${ended.ended?.outcome ?? 'ended'}${ended.halted ? `: ${ended.halted.reason}` : ''}`);
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    conn.close();
+  }
+}
+
+function printMemberEvent(o: PlanOpts, id: string, e: RunEvent | RunEventRecord): void {
+  if (o.json) process.stdout.write(`${JSON.stringify({ member: id, event: e })}\n`);
+  else process.stdout.write(`[${id}] ${eventText(e)}\n`);
+}
+
+/** Prints each member's changes of state until the fleet ends; a signal cancels the fleet once. */
+async function followFleet(store: RedisRequestStore, fleets: RedisFleetStore, id: string, o: PlanOpts, signal: AbortSignal, actor: Actor): Promise<FleetRecord> {
+  const seen = new Map<string, string>();
+  let cancelAsked = false;
+  for (;;) {
+    if (signal.aborted && !cancelAsked) {
+      cancelAsked = true;
+      await cancelFleet({ store, fleets, queue: { enqueue: async () => {} } }, id, actor).catch(() => {});
+    }
+    const fleet = await fleets.require(id);
+    for (const [w, wave] of fleet.waves.entries()) {
+      for (const memberId of wave) {
+        const r = await store.get(memberId);
+        const state = memberState(r, Date.now());
+        if (seen.get(memberId) === state) continue;
+        seen.set(memberId, state);
+        if (o.json) process.stdout.write(`${JSON.stringify({ fleet: id, wave: w + 1, member: memberId, release: r?.release, state })}\n`);
+        else process.stdout.write(`wave ${w + 1}: ${r?.namespace}/${r?.release} (${memberId}) ${state}${r?.error && isTerminal(deriveState(r, Date.now())) ? `: ${r.error}` : ''}\n`);
+      }
+    }
+    if (fleet.ended) return fleet;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function fleetSummary(store: RedisRequestStore, fleet: FleetRecord): Promise<{ members: object[]; text: string }> {
+  const members: Array<{ wave: number; id: string; namespace?: string; release?: string; state: string; error: string | null; changedRelease: boolean }> = [];
+  for (const [w, wave] of fleet.waves.entries()) {
+    for (const id of wave) {
+      const r = await store.get(id);
+      members.push({ wave: w + 1, id, namespace: r?.namespace, release: r?.release, state: memberState(r, Date.now()), error: r?.error ?? null, changedRelease: r?.startedAt !== null && r?.startedAt !== undefined });
+    }
+  }
+  const lines = members.map((m) => `  wave ${m.wave}: ${m.namespace}/${m.release} ${m.state}${m.error ? `: ${m.error.split('\n')[0]}` : ''}`);
+  // A member that failed after it changed its release: its way back, ready to paste.
+  for (const m of members) if (m.state === 'failed' && m.changedRelease) lines.push(`  to roll back ${m.release}: milvus-upgrade rollback ${m.release} -n ${m.namespace} --yes`);
+  for (const r of fleet.refused) lines.push(`  left out: ${r.namespace}/${r.release}: ${r.reason.split('\n')[0]}`);
+  return { members, text: lines.join('\n') };
 }

@@ -241,23 +241,44 @@ export function buildProgram(): Command {
       await run.execute(conn, plan, o);
     });
 
-  const fleet = program.command('fleet').description('many releases at once, in waves (plan only for now)');
-  withPlanOptions(fleet.command('plan <version>').description('plan every Milvus release the selector names, in waves, the canary first; changes nothing'))
-    .requiredOption('--select <selector>', 'namespace glob / release glob, e.g. team-*/milvus-*')
-    .option('--waves <marks>', 'how far the fleet has got after each wave: counts or shares, growing, the last 100%', DEFAULT_WAVES)
-    .option('--max-in-flight <n>', 'releases of one wave upgraded at once, at most', '5')
+  type FleetOpts = PlanOpts & { select: string; waves: string; maxInFlight: string };
+  const withFleetOptions = (cmd: Command) =>
+    withPlanOptions(cmd)
+      .requiredOption('--select <selector>', 'namespace glob / release glob, e.g. team-*/milvus-*')
+      .option('--waves <marks>', 'how far the fleet has got after each wave: counts or shares, growing, the last 100%', DEFAULT_WAVES)
+      .option('--max-in-flight <n>', 'releases of one wave upgraded at once, at most', '5');
+  /** Every release the selector names, planned on its own and cut into waves. */
+  const planTheFleet = async (version: string, o: FleetOpts) => {
+    parseVersion(version);
+    const selector = parseSelector(o.select);
+    const marks = parseWaves(o.waves);
+    const maxInFlight = Number(o.maxInFlight);
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100) throw new InputError(`--max-in-flight "${showInput(o.maxInFlight, 10)}" is not a number from 1 to 100`);
+    const conn = await connect(o);
+    const members = fleetMembers(conn.clusterName, await conn.releases(), selector);
+    const actor = (await cluster()).cliActor().id;
+    const plan = await planFleet({ version, selector: selector.text, marks, maxInFlight }, members, (m) => makeUpgradePlan(conn, upgradeInput({ ...o, namespace: m.namespace }, m.release, version, actor)));
+    return { conn, plan };
+  };
+
+  const fleet = program.command('fleet').description('many releases at once, in waves, the canary first');
+  withFleetOptions(fleet.command('plan <version>').description('plan every Milvus release the selector names, in waves, the canary first; changes nothing')).action(async (version: string, _o, cmd: Command) => {
+    const o = cmd.optsWithGlobals<FleetOpts>();
+    const { conn, plan } = await planTheFleet(version, o);
+    conn.close();
+    print(o, fleetPlanJson(plan), fleetPlanText(plan));
+  });
+  withFleetOptions(fleet.command('upgrade <version>').description('plan and run the fleet: wave after wave, a wave only once every release of the one before succeeded; a failure halts it'))
+    .option('--yes', 'run it (without: refuse)')
     .action(async (version: string, _o, cmd: Command) => {
-      const o = cmd.optsWithGlobals<PlanOpts & { select: string; waves: string; maxInFlight: string }>();
+      const o = cmd.optsWithGlobals<FleetOpts>();
       parseVersion(version);
-      const selector = parseSelector(o.select);
-      const marks = parseWaves(o.waves);
-      const maxInFlight = Number(o.maxInFlight);
-      if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100) throw new InputError(`--max-in-flight "${showInput(o.maxInFlight, 10)}" is not a number from 1 to 100`);
-      const conn = await connect(o);
-      const members = fleetMembers(conn.clusterName, await conn.releases(), selector);
-      const actor = (await cluster()).cliActor().id;
-      const plan = await planFleet({ version, selector: selector.text, marks, maxInFlight }, members, (m) => makeUpgradePlan(conn, upgradeInput({ ...o, namespace: m.namespace }, m.release, version, actor)));
-      print(o, fleetPlanJson(plan), fleetPlanText(plan));
+      parseSelector(o.select);
+      parseWaves(o.waves);
+      requireYes(o, 'fleet upgrade');
+      const { conn, plan } = await planTheFleet(version, o);
+      const run = await actions();
+      await run.executeFleet(conn, plan, o.waves, o);
     });
 
   return program;

@@ -17,6 +17,8 @@ import { createUpgradeWorker } from './jobs/worker.js';
 import type { Sealer } from './upgrade/seal.js';
 import { explainError } from './upgrade/errors.js';
 import { startReconciler } from './jobs/reconciler.js';
+import { RedisFleetStore } from './jobs/fleets.js';
+import { advanceAllFleets, advanceFleet } from './upgrade/lifecycle/fleet-lifecycle.js';
 import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
 import { resumeLeftPaused, resumeReleaseLeftPaused } from './upgrade/runner/run.js';
 import { serveRoutes, type healthRoutes } from './health.js';
@@ -69,6 +71,10 @@ async function loadBotRole() {
 export async function startWorker({ config, logger, connect, store, engine, metrics, closers, sealer }: Shared, queue: UpgradeQueue): Promise<void> {
   const workerConnection = connect('worker');
   const cancelSubscriber = connect('cancel-subscriber');
+  // A fleet's next members start when one ends (the worker) or on the reconciler's pass.
+  const fleets = new RedisFleetStore(store.redis, config.keyPrefix, config.retentionMs);
+  const fleetDeps = { store, fleets, queue };
+  const fleetLog = (msg: string) => logger.warn({ msg }, 'fleet advance');
   const worker = await createUpgradeWorker({
     connection: workerConnection,
     subscriber: cancelSubscriber,
@@ -81,6 +87,10 @@ export async function startWorker({ config, logger, connect, store, engine, metr
     lockDurationMs: config.worker.lockMs,
     stalledIntervalMs: config.worker.stalledIntervalMs,
     pollIntervalMs: config.pollIntervalMs,
+    afterEnd: async (id) => {
+      const fleet = (await store.get(id))?.fleet;
+      if (fleet) await advanceFleet(fleetDeps, fleet.id, { log: fleetLog });
+    },
     observe: {
       step: (kind, result, seconds) => metrics.stepDuration.observe({ kind, result }, seconds),
       outcome: (kind, outcome) => metrics.requestsFinished.inc({ kind, outcome }),
@@ -100,6 +110,8 @@ export async function startWorker({ config, logger, connect, store, engine, metr
     logger,
     intervalMs: config.worker.reconcileIntervalMs,
     graceMs: config.worker.reconcileGraceMs,
+    advanceFleets: () => advanceAllFleets(fleetDeps, (id, err) => logger.warn({ fleet: id, err: explainError(err) }, 'could not advance the fleet')),
+    fleetActive: async (id) => (await fleets.active()).includes(id),
     // Nothing is left paused, even by a run that died for good.
     afterEnd: async (r) =>
       resumeLeftPaused(r.plan, r.completedSteps, engine.forCluster(r.cluster).ports, (message) => logger.info({ requestId: r.id, message }, 'resuming what an abandoned request left paused'), config.pollIntervalMs),

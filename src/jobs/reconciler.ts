@@ -38,6 +38,13 @@ export interface ReconcilerOptions {
    * every key in Redis, locks included.
    */
   readonly pausedReleases?: () => Promise<ReleaseTarget[]>;
+  /**
+   * Moves every fleet not ended on (fleet-lifecycle.ts), first: a member marked queued whose
+   * job was lost is handed over again before it could be taken for abandoned.
+   */
+  readonly advanceFleets?: () => Promise<void>;
+  /** Whether a fleet is still going: its members waiting for their wave are its, not abandoned. */
+  readonly fleetActive?: (id: string) => Promise<boolean>;
 }
 
 export interface ReleaseTarget {
@@ -56,6 +63,7 @@ export async function reconcileOnce(o: ReconcilerOptions): Promise<Reconciled[]>
   const now = o.now ?? Date.now;
   const ended: Reconciled[] = [];
   const finish: UpgradeRequest[] = [];
+  await o.advanceFleets?.().catch((err: unknown) => o.logger.warn({ err: explainError(err) }, 'could not advance the fleets'));
   for (const id of new Set(await o.store.lockHolders())) {
     const request = await o.store.get(id);
     if (!request) continue;
@@ -113,6 +121,11 @@ async function sweepTargets(o: ReconcilerOptions): Promise<Array<ReleaseTarget &
 async function whyAbandoned(o: ReconcilerOptions, r: UpgradeRequest, now: number): Promise<string | null> {
   const state = deriveState(r, now);
   if (isTerminal(state) || state === 'pending-approval') return null;
+  // Approved and waiting for its wave: the fleet starts it, unless the fleet is gone.
+  if (r.fleet && state === 'approved') {
+    if (!o.fleetActive || (await o.fleetActive(r.fleet.id))) return null;
+    return `its fleet ${r.fleet.id} is over or its record is gone: it will never start`;
+  }
   const job = await o.queue.getJob(r.id);
   const jobState = job ? await job.getState() : 'missing';
   if (jobState === 'failed') return `its job failed for good: ${job?.failedReason || 'no reason given'}`;

@@ -16,6 +16,9 @@ import {
   withPhase,
   withRejection,
   withSealForRun,
+  withApprovalSeal,
+  withNotRun,
+  withQueued,
   type Actor,
   type LogEntry,
   type NewRequest,
@@ -314,6 +317,29 @@ export class RedisRequestStore implements RequestStore {
     if (refusal) throw refusal;
     if (changed) await this.audit(id, actor, 'queued', 'approval sealed', now);
     return request;
+  }
+
+  /** A fleet member's approval sealed while it waits for its wave (see withApprovalSeal). */
+  async sealApproved(id: string, actor: Actor, sealOf: (r: UpgradeRequest) => string, now = Date.now()): Promise<UpgradeRequest> {
+    const { request, changed, refusal } = await this.decide(id, (r) => withApprovalSeal(r, sealOf, now));
+    if (refusal) throw refusal;
+    if (changed) await this.audit(id, actor, 'approval sealed', request.fleet ? `member of ${request.fleet.id}` : undefined, now);
+    return request;
+  }
+
+  /** A sealed fleet member marked queued for its wave (see withQueued); refusals are thrown. */
+  async markQueued(id: string, actor: Actor, detail: string, now = Date.now()): Promise<UpgradeRequest> {
+    const { request, changed, refusal } = await this.decide(id, (r) => withQueued(r, now));
+    if (refusal) throw refusal;
+    if (changed) await this.audit(id, actor, 'queued', detail, now);
+    return request;
+  }
+
+  /** Ends a request that never started (cancelled, with the reason); false when it had started or ended. */
+  async endNotStarted(id: string, reason: string, actor: Actor, now = Date.now()): Promise<boolean> {
+    const { changed } = await this.update(id, (r) => withNotRun(r, reason, now));
+    if (changed) await this.audit(id, actor, 'cancelled', reason, now);
+    return changed;
   }
 
   /**

@@ -27,6 +27,11 @@ export interface WorkerOptions {
   readonly pollIntervalMs?: number;
   /** How often running requests are re-read for a cancel (pub/sub is only a hint). Default 2 s. */
   readonly cancelPollMs?: number;
+  /**
+   * Called once a job's request has ended (or its job failed for good): what waits on it moves
+   * on (its fleet's next members). Errors are logged; the reconciler's pass makes good a miss.
+   */
+  readonly afterEnd?: (requestId: string) => Promise<void>;
   /** Observes every step event and every outcome (metrics). */
   readonly observe?: {
     step(kind: string, result: 'finished' | 'skipped' | 'failed', seconds: number): void;
@@ -59,6 +64,10 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
       controller.abort();
     }
   });
+
+  const afterEnd = async (id: string) => {
+    await options.afterEnd?.(id).catch((err: unknown) => logger.warn({ requestId: id, err: explainError(err) }, 'could not act on the end of a request (the reconciler tries again)'));
+  };
 
   let draining = false;
   // Pub/sub is a hint: a lost cancel message is still seen by re-reading the running requests.
@@ -119,6 +128,7 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
       log.info({ outcome }, 'job finished');
       const kind = (await store.get(id))?.kind ?? 'upgrade';
       options.observe?.outcome(kind, outcome);
+      await afterEnd(id);
       return { outcome };
     } catch (err) {
       if (err instanceof DelayedError) throw err;
@@ -150,6 +160,7 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
       if (await store.endIfActive(job.data.requestId, `its job failed: ${explainError(err)}`, { id: 'worker', via: 'worker' })) {
         logger.warn({ requestId: job.data.requestId }, 'job failed for good: request ended');
       }
+      await afterEnd(job.data.requestId);
     })().catch((e: unknown) => logger.warn({ err: explainError(e), requestId: job.data.requestId }, 'could not end the request of a failed job'));
   });
   return {

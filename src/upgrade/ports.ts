@@ -9,6 +9,8 @@ import type { Plan } from './plan.js';
 import type { Actor, LogEntry, NewRequest, Phase, PhaseExtra, Place, UpgradeRequest } from './requests.js';
 import type { CanaryResult, CanaryRows, DataSnapshot, MilvusEndpoint } from './data-snapshot.js';
 import type { BackupInfo, RestoreInfo, RestoreRequest } from './backup.js';
+import type { FleetRecord } from './fleet/fleet-record.js';
+import type { UpgradeError } from './errors.js';
 
 export interface HelmUpgradeArgs {
   readonly namespace: string;
@@ -313,6 +315,12 @@ export interface RequestStore {
   /** Seals an approved request and marks it queued, atomically (see withSealForRun); refusals are thrown. */
   sealForRun(id: string, actor: Actor, sealOf: (r: UpgradeRequest) => string, now?: number): Promise<UpgradeRequest>;
   requestCancel(id: string, by: Actor, now?: number): Promise<UpgradeRequest>;
+  /** A fleet member's approval sealed while it waits for its wave; refusals are thrown. */
+  sealApproved(id: string, actor: Actor, sealOf: (r: UpgradeRequest) => string, now?: number): Promise<UpgradeRequest>;
+  /** A sealed, approved request marked queued (a fleet member's wave started); refusals are thrown. */
+  markQueued(id: string, actor: Actor, detail: string, now?: number): Promise<UpgradeRequest>;
+  /** Ends a request that never started; false when it had started or ended. */
+  endNotStarted(id: string, reason: string, actor: Actor, now?: number): Promise<boolean>;
   setPlace(id: string, place: Place): Promise<UpgradeRequest>;
   linkRollback(id: string, rollbackId: string): Promise<void>;
   audit(id: string, actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
@@ -322,6 +330,23 @@ export interface RequestStore {
   history(cluster: string, namespace: string, release: string, limit?: number): Promise<UpgradeRequest[]>;
   /** The newest request that changed the release (started running), however many came after it. */
   latestChange(cluster: string, namespace: string, release: string): Promise<UpgradeRequest | null>;
+}
+
+/** Fleet upgrades (fleet-record.ts), kept beside the requests; changes are announced on the requests' channel. */
+export interface FleetStore {
+  /** A new id, never one handed out before (also after Redis lost its data). */
+  newId(now?: number): Promise<string>;
+  create(fleet: FleetRecord): Promise<void>;
+  get(id: string): Promise<FleetRecord | null>;
+  require(id: string): Promise<FleetRecord>;
+  /** Applies a rule atomically (retried on a concurrent write); the last refusal is returned, nothing written. */
+  decide(id: string, rule: (f: FleetRecord) => FleetRecord | UpgradeError | null): Promise<{ fleet: FleetRecord; changed: boolean; refusal: UpgradeError | null }>;
+  /** Fleets not ended yet. */
+  active(): Promise<string[]>;
+  audit(id: string, actor: Actor, action: string, detail?: string, now?: number): Promise<void>;
+  log(id: string): Promise<LogEntry[]>;
+  /** Taken by whoever advances the fleet, so two advances never start more than its limit. */
+  tryLock(id: string, ms: number): Promise<(() => Promise<void>) | null>;
 }
 
 export interface AccessAuditEntry {

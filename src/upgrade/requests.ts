@@ -79,6 +79,12 @@ export interface UpgradeRequest {
   readonly approvalSeal?: string | null;
   /** The worker's seal over how far its run got (see seal.ts); renewed after every step. */
   readonly runSeal?: string | null;
+  /** A member of a fleet upgrade: the fleet decides when it starts (fleet-moves.ts). */
+  readonly fleet?: FleetLink;
+}
+
+export interface FleetLink {
+  readonly id: string;
 }
 
 export function deriveState(r: UpgradeRequest, now: number): RequestState {
@@ -138,6 +144,7 @@ export interface NewRequest {
   readonly allowSelfApproval: boolean;
   readonly ttlMs: number;
   readonly rollbackOf?: string | null;
+  readonly fleet?: FleetLink;
 }
 
 /** A request as first recorded: nothing voted, nothing run; it expires `ttlMs` after it was asked. */
@@ -167,6 +174,7 @@ export function newRequest(id: string, input: NewRequest, now: number): UpgradeR
     rollbackOf: input.rollbackOf ?? null,
     rollbackRequest: null,
     runToken: 0,
+    ...(input.fleet ? { fleet: input.fleet } : {}),
   };
 }
 
@@ -229,6 +237,32 @@ export function withSealForRun(r: UpgradeRequest, sealOf: (r: UpgradeRequest) =>
   if (state === 'queued' && r.approvalSeal) return null;
   if (state !== 'approved') return new UpgradeError('invalid-state', `request ${r.id} is ${state}: it cannot be handed to a worker`);
   return { ...r, phase: 'queued', approvalSeal: sealOf(r) };
+}
+
+/**
+ * A fleet member's approval sealed at approval, by the bot, while it waits for its wave: it is
+ * handed to a worker later (withQueued) by whoever advances the fleet, which never seals.
+ */
+export function withApprovalSeal(r: UpgradeRequest, sealOf: (r: UpgradeRequest) => string, now: number): UpgradeRequest | UpgradeError | null {
+  if (r.approvalSeal) return null;
+  const state = deriveState(r, now);
+  if (state !== 'approved') return new UpgradeError('invalid-state', `request ${r.id} is ${state}: it cannot be sealed`);
+  return { ...r, approvalSeal: sealOf(r) };
+}
+
+/** A sealed, approved request marked queued; queued already changes nothing; anything else is refused. */
+export function withQueued(r: UpgradeRequest, now: number): UpgradeRequest | UpgradeError | null {
+  const state = deriveState(r, now);
+  if (state === 'queued') return null;
+  if (state !== 'approved' || !r.approvalSeal) return new UpgradeError('invalid-state', `request ${r.id} is ${state}${r.approvalSeal ? '' : ', unsealed'}: it cannot be handed to a worker`);
+  return { ...r, phase: 'queued' };
+}
+
+/** A request that never started, ended (cancelled) with the reason; one that started or ended changes nothing. */
+export function withNotRun(r: UpgradeRequest, reason: string, now: number): UpgradeRequest | null {
+  const state = deriveState(r, now);
+  if (state !== 'pending-approval' && state !== 'approved') return null;
+  return { ...r, phase: 'cancelled', error: reason, finishedAt: now };
 }
 
 /** A phase already set changes nothing, unless it brings an error to record. */

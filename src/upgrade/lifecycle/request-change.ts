@@ -55,23 +55,28 @@ export async function requestChange(d: RequestChangeDeps, input: NewRequest, o: 
     return null;
   }
   if (input.rollbackOf) await d.store.linkRollback(input.rollbackOf, request.id);
-  // An upgrade past the data guard records who allowed it. A rollback's plan carries the
-  // override of the upgrade it undoes, already audited there.
-  const { dataChanges } = input.plan;
-  if (input.kind === 'upgrade' && dataChanges) {
-    await d.store.audit(request.id, input.requester, 'allow-data-changes', dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '), now());
-  }
-  const data = input.plan.data;
-  if (input.kind === 'upgrade' && data?.notChecked) {
-    await d.store.audit(request.id, input.requester, data.withoutChecksBy ? 'without-data-checks' : 'data-not-checked', `${data.withoutChecksBy ? `allowed by ${data.withoutChecksBy}: ` : ''}${data.notChecked}`, now());
-  }
-  const { backupMissing, withoutBackup } = input.plan;
-  if (input.kind === 'upgrade' && backupMissing) {
-    await d.store.audit(request.id, input.requester, withoutBackup && backupMissing.required ? 'without-backup' : 'no-backup', `${withoutBackup && backupMissing.required ? `allowed by ${withoutBackup.by}: ` : ''}${backupMissing.reason}`, now());
-  }
-  const restoring = restoreSourceLine(input.plan);
-  if (input.kind === 'restore' && restoring) await d.store.audit(request.id, input.requester, 'restore', restoring, now());
+  await auditAsked(d.store, request, input, now());
   if (o.announce && !(await o.announce(request))) return request;
   if (request.approvalsNeeded === 0) await enqueueApproved(d, request.id, input.requester);
   return request;
+}
+
+/**
+ * What the request's log says of how it was asked: an upgrade past the data guard records who
+ * allowed it (a rollback's plan carries the override of the upgrade it undoes, already audited
+ * there), running without data checks or without a backup, and a restore's source.
+ */
+export async function auditAsked(store: RequestStore, request: UpgradeRequest, input: NewRequest, now: number): Promise<void> {
+  const { dataChanges, data, backupMissing, withoutBackup } = input.plan;
+  if (input.kind === 'upgrade' && dataChanges) {
+    await store.audit(request.id, input.requester, 'allow-data-changes', dataChanges.risks.map((r) => `${r.subject} ${r.reason}`).join('; '), now);
+  }
+  if (input.kind === 'upgrade' && data?.notChecked) {
+    await store.audit(request.id, input.requester, data.withoutChecksBy ? 'without-data-checks' : 'data-not-checked', `${data.withoutChecksBy ? `allowed by ${data.withoutChecksBy}: ` : ''}${data.notChecked}`, now);
+  }
+  if (input.kind === 'upgrade' && backupMissing) {
+    await store.audit(request.id, input.requester, withoutBackup && backupMissing.required ? 'without-backup' : 'no-backup', `${withoutBackup && backupMissing.required ? `allowed by ${withoutBackup.by}: ` : ''}${backupMissing.reason}`, now);
+  }
+  const restoring = restoreSourceLine(input.plan);
+  if (input.kind === 'restore' && restoring) await store.audit(request.id, input.requester, 'restore', restoring, now);
 }
