@@ -190,6 +190,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
     queue: botQueue,
     sealer,
     storeUp: fastUp,
+    fleets: new RedisFleetStore(fastRedis, config.keyPrefix, config.retentionMs),
     engine: upgradeEngine,
     rules,
     groups: new SlackGroupResolver(client, groupsNamed(rules)),
@@ -211,7 +212,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
     customRoutes: config.slack.mode === 'http' ? [...routes, ...(extra.customRoutes ?? [])] : extra.customRoutes,
     handlers,
   });
-  const updater = new ThreadUpdater({ client, store, edits: new RedisEditLedger(store), logger, approversText: (r) => handlers.approversText(r), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
+  const updater = new ThreadUpdater({ client, store, edits: new RedisEditLedger(store), logger, approversText: (r) => handlers.approversText(r), fleets: new RedisFleetStore(store.redis, config.keyPrefix, config.retentionMs), fleetApproversText: (f) => handlers.fleetApproversText(f), minIntervalMs: extra.slackUpdateIntervalMs, onSlackError: (method) => metrics.slackApiErrors.inc({ method }) });
   const subscriber = connect('events-subscriber');
   const unsubscribe = await new RedisRequestEvents(subscriber, store).subscribe((id) => void updater.refresh(id));
   // Pub/sub is a hint: a lost message is made good by re-reading the active requests.

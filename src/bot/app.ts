@@ -175,6 +175,15 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
   app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ body, action, client, respond }) => {
     await decide(() => h.reject(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
   });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.fleetApprove, async ({ body, action, client, respond }) => {
+    await decide(() => h.fleetApprove(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
+  });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.fleetReject, async ({ body, action, client, respond }) => {
+    await decide(() => h.fleetReject(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
+  });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.fleetCancel, async ({ body, action, client, respond }) => {
+    await decide(() => h.fleetCancel(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
+  });
   app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ body, action, client, respond }) => {
     // Asks for a plan (a planner may be slow): a read, not a decision.
     await read(body.user.id, (text) => respond({ response_type: 'ephemeral', text }), () => h.rollbackButton(String(action.value ?? ''), caller(body, client, respond)));

@@ -39,8 +39,8 @@ export type Command =
   | ({ readonly name: 'history' } & Target)
   | ({ readonly name: 'plan' } & Target & VersionArgs)
   | ({ readonly name: 'upgrade' } & Target & VersionArgs)
-  /** `fleet plan`: every release a selector names, planned in waves (issue 28; a preview). */
-  | { readonly name: 'fleet'; readonly action: 'plan'; readonly cluster?: string; readonly version: string; readonly selector: FleetSelector; readonly waves: string };
+  /** `fleet plan` (a preview) and `fleet upgrade` (a fleet card to approve): every release a selector names, in waves (issue 28). */
+  | { readonly name: 'fleet'; readonly action: 'plan' | 'upgrade'; readonly cluster?: string; readonly version: string; readonly selector: FleetSelector; readonly waves: string; readonly maxInFlight: number };
 
 export const USAGE: Readonly<Record<string, string>> = {
   help: '/milvus help',
@@ -51,7 +51,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   cancel: '/milvus cancel <release> [-n namespace] [-c cluster]',
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',
-  fleet: '/milvus fleet plan <version> --select <namespace glob>/<release glob> [--waves 1,25%,100%] [-c cluster]',
+  fleet: '/milvus fleet plan|upgrade <version> --select <namespace glob>/<release glob> [--waves 1,25%,100%] [--max-in-flight 5] [-c cluster]',
 };
 
 const MAX_TEXT = 500;
@@ -115,12 +115,15 @@ export function parseCommand(text: unknown): Command {
       ...(cluster ? { cluster } : {}),
     });
     if (name === 'fleet') {
-      if (positional[0]?.toLowerCase() !== 'plan') throw new UsageError(positional[0] ? `unknown fleet action "${show(positional[0])}" (only plan, for now)` : 'missing the fleet action', usage);
+      const action = positional[0]?.toLowerCase();
+      if (action !== 'plan' && action !== 'upgrade') throw new UsageError(positional[0] ? `unknown fleet action "${show(positional[0])}" (plan or upgrade)` : 'missing the fleet action (plan or upgrade)', usage);
       if (positional.length !== 2) throw new UsageError(positional.length < 2 ? 'missing the version' : `unexpected "${show(positional[2]!)}"`, usage);
       if (options.select === undefined) throw new UsageError('missing --select', usage);
       const waves = options.waves ?? DEFAULT_WAVES;
       parseWaves(waves);
-      return { name: 'fleet', action: 'plan', version: parseVersion(positional[1]!).text, selector: parseSelector(options.select), waves, ...(cluster ? { cluster } : {}) };
+      const maxInFlight = Number(options.maxInFlight ?? '5');
+      if (!/^\d{1,3}$/.test(options.maxInFlight ?? '5') || maxInFlight < 1 || maxInFlight > 100) throw new UsageError(`--max-in-flight "${show(options.maxInFlight ?? '')}" is not a number from 1 to 100`, usage);
+      return { name: 'fleet', action, version: parseVersion(positional[1]!).text, selector: parseSelector(options.select), waves, maxInFlight, ...(cluster ? { cluster } : {}) };
     }
     if (name === 'plan' || name === 'upgrade') {
       expect(2);
@@ -155,6 +158,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   '--chart': 'chart',
   '--select': 'select',
   '--waves': 'waves',
+  '--max-in-flight': 'maxInFlight',
 };
 
 /** Options without a value. */
@@ -173,7 +177,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   history: ['namespace', 'cluster'],
   plan: ['namespace', 'cluster', 'strategy', 'chart'],
   upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges', 'withoutDataChecks', 'withoutBackup'],
-  fleet: ['cluster', 'select', 'waves'],
+  fleet: ['cluster', 'select', 'waves', 'maxInFlight'],
 };
 
 function validateCluster(name: string): string {

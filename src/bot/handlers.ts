@@ -6,7 +6,10 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { UpgradeError, explainError, showInput } from '../upgrade/errors.js';
-import type { JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
+import type { FleetStore, JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
+import { FLEET_ID, deriveFleetState, fleetMemberIds, type FleetRecord } from '../upgrade/fleet/fleet-record.js';
+import { advanceFleet, approveFleet, cancelFleet, rejectFleet, requestFleet, sealMembers } from '../upgrade/lifecycle/fleet-lifecycle.js';
+import { fleetCard } from './fleet-view.js';
 import { deriveState, mayCancelUnchecked, type UpgradeRequest } from '../upgrade/requests.js';
 import { enqueueApproved } from '../upgrade/lifecycle/enqueue-approved.js';
 import type { Sealer } from '../upgrade/seal.js';
@@ -45,6 +48,8 @@ export interface BotDeps {
    * bot say so at once instead of starting work that cannot be recorded.
    */
   readonly storeUp?: () => boolean;
+  /** Fleet upgrades (issue 28); without it, /milvus fleet upgrade is refused. */
+  readonly fleets?: FleetStore;
 }
 
 // Kept here too: tests and callers knew the status lines from this module.
@@ -185,7 +190,7 @@ export class BotHandlers {
       case 'rollback':
         return rollbackRelease(this.rollbacks(), cmd.cluster, this.target(cmd), c);
       case 'fleet':
-        return this.fleetPlan(cmd, c);
+        return cmd.action === 'upgrade' ? this.fleetUpgrade(cmd, c) : this.fleetPlan(cmd, c);
     }
   }
 
@@ -200,10 +205,109 @@ export class BotHandlers {
     const members = fleetMembers(cluster, await engine.releases(cmd.cluster), cmd.selector);
     for (const m of members) await this.allow(c, 'read', m);
     await planningNotice(c, `Planning ${members.length} release(s) of *${esc(cmd.selector.text)}* to ${esc(cmd.version)}…`);
-    const plan = await planFleet({ version: cmd.version, selector: cmd.selector.text, marks: parseWaves(cmd.waves), maxInFlight: 5 }, members, (m) =>
+    const plan = await planFleet({ version: cmd.version, selector: cmd.selector.text, marks: parseWaves(cmd.waves), maxInFlight: cmd.maxInFlight }, members, (m) =>
       engine.planUpgrade(cmd.cluster, { release: m.release, namespace: m.namespace, version: cmd.version }),
     );
-    return ephemeral(c, `${esc(fleetPlanText(plan))}\n_This is a preview: nothing was changed. Running a fleet is not built yet: upgrade each release with /milvus upgrade._`.slice(0, 3900));
+    return ephemeral(c, `${esc(fleetPlanText(plan))}\n_This is a preview: nothing was changed. \`/milvus fleet upgrade\` with the same words posts it to approve._`.slice(0, 3900));
+  }
+
+  /**
+   * `/milvus fleet upgrade`: the fleet planned as `fleet plan` does, a member request per
+   * release, and the fleet card in the channel; one approval there runs every wave. The person
+   * must be allowed to ask for every release the selector names, or nothing is planned.
+   */
+  private async fleetUpgrade(cmd: Extract<Command, { name: 'fleet' }>, c: Caller): Promise<void> {
+    const { engine } = this.d;
+    const fleets = this.fleetStore();
+    const cluster = engine.clusterName(cmd.cluster);
+    await this.allow(c, 'read', { cluster });
+    const members = fleetMembers(cluster, await engine.releases(cmd.cluster), cmd.selector);
+    for (const m of members) await this.allow(c, 'request', m);
+    await planningNotice(c, `Planning ${members.length} release(s) of *${esc(cmd.selector.text)}* to ${esc(cmd.version)}: the fleet card follows in this channel…`);
+    const plan = await planFleet({ version: cmd.version, selector: cmd.selector.text, marks: parseWaves(cmd.waves), maxInFlight: cmd.maxInFlight }, members, (m) =>
+      engine.planUpgrade(cmd.cluster, { release: m.release, namespace: m.namespace, version: cmd.version }),
+    );
+    const { needed, allowSelf, ttlMs } = this.d.approvals;
+    const deps = { store: this.d.store, fleets, queue: this.d.queue, now: this.d.now };
+    const fleet = await requestFleet(deps, { plan, waveMarks: cmd.waves, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs });
+    let ts: string;
+    try {
+      const card = fleetCard(fleet, new Map(await this.fleetMembersOf(fleet)), this.fleetApproversText(fleet), this.d.now());
+      ts = (await c.client.chat.postMessage({ channel: c.channel, text: card.text, blocks: card.blocks })).ts!;
+    } catch (err) {
+      // Nobody could approve it: ended now, every release free again.
+      await rejectFleet(deps, fleet.id, { id: 'bot', via: 'worker' }).catch(() => {});
+      throw new UpgradeError('preflight', `the fleet card could not be posted in this channel (${slackErrorOf(err)}): ${fleet.id} was ended, nothing was changed`);
+    }
+    const place = { channel: c.channel, messageTs: ts };
+    await fleets.decide(fleet.id, (f) => ({ ...f, place }));
+    for (const id of fleetMemberIds(fleet)) await this.d.store.setPlace(id, place);
+    await dropNotice(c);
+    // No vote needed (APPROVALS_NEEDED=0): it runs now.
+    if (deriveFleetState(fleet, this.d.now()) === 'running') {
+      await sealMembers({ ...deps, sealer: this.d.sealer }, fleet, actorOf(c));
+      await advanceFleet(deps, fleet.id);
+    }
+  }
+
+  private fleetStore(): FleetStore {
+    if (!this.d.fleets) throw new UpgradeError('preflight', 'this bot runs no fleets (no fleet store configured)');
+    return this.d.fleets;
+  }
+
+  private async fleetMembersOf(f: FleetRecord): Promise<Array<[string, UpgradeRequest | null]>> {
+    return Promise.all(fleetMemberIds(f).map(async (id) => [id, await this.d.store.get(id)] as [string, UpgradeRequest | null]));
+  }
+
+  /** Who may approve in the fleet's cluster (each member's own rules are checked at the click). */
+  fleetApproversText(f: Pick<FleetRecord, 'cluster'>): string {
+    return mentionList(approversOf(this.d.rules, { cluster: f.cluster }));
+  }
+
+  /** A fleet button's value names a fleet; the click counts only from the fleet's own card. */
+  private async fleetOf(id: string, c: Caller, clickedTs: string | undefined, action: Action): Promise<FleetRecord> {
+    if (!FLEET_ID.test(id)) throw new UpgradeError('bad-input', `"${showInput(id, 30)}" is not a fleet of this bot`);
+    const fleet = await this.fleetStore().require(id);
+    // Every member's release: a person who may not act on one may not act on the fleet.
+    for (const [memberId, r] of await this.fleetMembersOf(fleet)) if (r) await this.allow(c, action, { cluster: r.cluster, namespace: r.namespace, release: r.release }, memberId);
+    if (!(fleet.place?.messageTs && fleet.place.channel === c.channel && clickedTs === fleet.place.messageTs)) {
+      throw new UpgradeError('denied', `this button is not on the card of ${fleet.id}: nothing was done; use the buttons on its own card`);
+    }
+    return fleet;
+  }
+
+  private fleetDeps() {
+    return { store: this.d.store, fleets: this.fleetStore(), queue: this.d.queue, now: this.d.now, sealer: this.d.sealer };
+  }
+
+  async fleetApprove(id: string, c: Caller, threadTs?: string, clickedTs?: string): Promise<void> {
+    try {
+      await this.fleetOf(id, c, clickedTs, 'approve');
+      const { changed } = await approveFleet(this.fleetDeps(), id, actorOf(c));
+      if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
+    }
+  }
+
+  async fleetReject(id: string, c: Caller, threadTs?: string, clickedTs?: string): Promise<void> {
+    try {
+      await this.fleetOf(id, c, clickedTs, 'approve');
+      await rejectFleet(this.fleetDeps(), id, actorOf(c));
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
+    }
+  }
+
+  async fleetCancel(id: string, c: Caller, threadTs?: string, clickedTs?: string): Promise<void> {
+    try {
+      const fleet = await this.fleetStore().require(id);
+      // The person who asked may stop their own fleet; anyone else needs the cancel right on every member.
+      await this.fleetOf(id, c, clickedTs, mayCancelUnchecked(fleet, c.user) ? 'read' : 'cancel');
+      await cancelFleet(this.fleetDeps(), id, actorOf(c));
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
+    }
   }
 
   private target(cmd: { cluster?: string; namespace: string; release: string }): Required<AccessTarget> {

@@ -9,7 +9,9 @@
 import { createHash } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { EditLedger, RequestStore } from '../upgrade/ports.js';
+import type { EditLedger, FleetStore, RequestStore } from '../upgrade/ports.js';
+import { FLEET_ID, fleetMemberIds, type FleetRecord } from '../upgrade/fleet/fleet-record.js';
+import { fleetCard } from './fleet-view.js';
 import { deriveState, type UpgradeRequest } from '../upgrade/requests.js';
 import { offersRestore, offersRollback, planCard, progressMessage, type MessageView } from './views.js';
 
@@ -25,6 +27,10 @@ export interface ThreadUpdaterOptions {
   readonly onSlackError?: (method: string) => void;
   /** Shared among bot replicas: which request version (and content) each message shows. */
   readonly edits?: EditLedger;
+  /** Fleet upgrades: their cards follow their members (issue 28). */
+  readonly fleets?: FleetStore;
+  /** Names the approvers of a fleet (every member's). */
+  readonly fleetApproversText?: (fleet: FleetRecord) => string;
 }
 
 export class ThreadUpdater {
@@ -89,6 +95,7 @@ export class ThreadUpdater {
   }
 
   private async render(id: string): Promise<void> {
+    if (FLEET_ID.test(id)) return this.renderFleet(id);
     // The version first: what is read after it is at least that new.
     const version = this.o.edits ? await this.o.edits.version(id) : 0;
     const request = await this.o.store.get(id);
@@ -98,7 +105,8 @@ export class ThreadUpdater {
     const { channel, messageTs, progressTs } = request.place;
     // A rollback from the Rollback button lives in its upgrade's thread: that card is the upgrade's,
     // unless the rollback needs approval and so has a card of its own (posted in the thread).
-    const ownCard = request.kind === 'upgrade' || request.rollbackOf === null || request.approvalsNeeded > 0;
+    // A fleet's member has no card of its own: its place is the fleet card, drawn from the fleet.
+    const ownCard = !request.fleet && (request.kind === 'upgrade' || request.rollbackOf === null || request.approvalsNeeded > 0);
     if (messageTs && ownCard && (this.o.edits || this.cardState.get(id) !== state)) {
       await this.show(channel, messageTs, planCard(request, this.o.approversText(request), now), version);
       this.cardState.set(id, state);
@@ -109,6 +117,26 @@ export class ThreadUpdater {
     }
     // The upgrade a rollback undoes loses its Rollback button.
     if (request.rollbackOf) await this.refreshOriginal(request.rollbackOf);
+    if (request.fleet) void this.refresh(request.fleet.id);
+    if (request.rollbackOf && !request.fleet) {
+      const original = await this.o.store.get(request.rollbackOf);
+      if (original?.fleet) void this.refresh(original.fleet.id);
+    }
+  }
+
+  /** The fleet card, from the fleet and its members as they are now. */
+  private async renderFleet(id: string): Promise<void> {
+    if (!this.o.fleets) return;
+    // Versions first (the fleet's, then its members'): what is read after them is at least that new.
+    const version = await this.o.fleets.version(id);
+    const fleet = await this.o.fleets.get(id);
+    if (!fleet?.place?.messageTs) return;
+    const ids = fleetMemberIds(fleet);
+    const memberVersions = this.o.edits ? await Promise.all(ids.map((m) => this.o.edits!.version(m))) : [];
+    const combined = version + memberVersions.reduce((a, b) => a + b, 0);
+    const members = new Map<string, UpgradeRequest | null>();
+    for (const memberId of ids) members.set(memberId, await this.o.store.get(memberId));
+    await this.show(fleet.place.channel, fleet.place.messageTs, fleetCard(fleet, members, this.o.fleetApproversText?.(fleet) ?? 'an approver', this.now()), combined);
   }
 
   private async refreshOriginal(id: string): Promise<void> {

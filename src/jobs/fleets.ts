@@ -59,6 +59,10 @@ export class RedisFleetStore implements FleetStore {
     return f;
   }
 
+  async version(id: string): Promise<number> {
+    return Number((await this.redis.hget(this.key('fleet', id), 'rev')) ?? 0);
+  }
+
   async decide(id: string, rule: (f: FleetRecord) => FleetRecord | UpgradeError | null): Promise<{ fleet: FleetRecord; changed: boolean; refusal: UpgradeError | null }> {
     const key = this.key('fleet', id);
     for (let attempt = 0; attempt < 50; attempt++) {

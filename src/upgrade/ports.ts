@@ -339,6 +339,8 @@ export interface FleetStore {
   create(fleet: FleetRecord): Promise<void>;
   get(id: string): Promise<FleetRecord | null>;
   require(id: string): Promise<FleetRecord>;
+  /** The fleet record's change count (grows with every change). */
+  version(id: string): Promise<number>;
   /** Applies a rule atomically (retried on a concurrent write); the last refusal is returned, nothing written. */
   decide(id: string, rule: (f: FleetRecord) => FleetRecord | UpgradeError | null): Promise<{ fleet: FleetRecord; changed: boolean; refusal: UpgradeError | null }>;
   /** Fleets not ended yet. */

@@ -1,6 +1,9 @@
 /**
  * Fleets (issue 28), the run: on the control plane with real helm and the fixture charts.
- * - Six releases in two namespaces, waves 1,50%,100%: all upgraded, and the order of the waves
+ * - Slack: six releases in two namespaces, one fleet card, one approval (not the requester's),
+ *   waves 1,50%,100%; the worker (an OS process) is SIGKILLed mid-wave and a new one finishes
+ *   the fleet. Then the CLI takes the same six a version further.
+ * - In both, all upgraded, and the order of the waves
  *   seen from a watch on the ReplicaSets (the cluster's word, not the bot's log): no release of a
  *   wave gets a new ReplicaSet before every release of the wave before has its last one.
  * - A canary that crash-loops on the new version: the fleet halts after wave 1, nothing of
@@ -11,6 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppsV1Api, KubeConfig, Watch, type V1ReplicaSet } from '@kubernetes/client-node';
 import { cli, cluster, imagesByComponent, installRelease, newNamespace } from './helpers.js';
 import { snapshotRelease, diffSnapshots } from './release-snapshot.js';
+import { CHANNEL, USERS, startBotEnv } from './bot-env.js';
+import { spawnWorker, until } from './engine.js';
+import { RedisFleetStore } from '../../src/jobs/fleets.js';
+import { deriveState } from '../../src/upgrade/requests.js';
+import type { FleetRecord } from '../../src/upgrade/fleet/fleet-record.js';
 
 const FAST = ['--poll-ms', '200', '--settle', '1'];
 
@@ -40,6 +48,19 @@ async function watchFleet(namespaces: readonly string[]): Promise<{ order: Array
   return { order, stop: () => stops.forEach((s) => s()) };
 }
 
+/** The cluster's order: every new ReplicaSet of a wave comes after the last one of the wave before. */
+function expectWaveOrder(order: ReadonlyArray<{ release: string; seq: number }>, waves: readonly string[][]): void {
+  const ofWave = (w: number) => order.filter((o) => waves[w]!.includes(o.release));
+  for (let w = 1; w < waves.length; w++) {
+    expect(ofWave(w).length, `wave ${w + 1} made ReplicaSets`).toBeGreaterThan(0);
+    expect(Math.min(...ofWave(w).map((o) => o.seq)), `wave ${w + 1} began after wave ${w} ended`).toBeGreaterThan(Math.max(...ofWave(w - 1).map((o) => o.seq)));
+  }
+}
+
+async function wavesOf(f: FleetRecord, store: { require(id: string): Promise<{ namespace: string; release: string }> }): Promise<string[][]> {
+  return Promise.all(f.waves.map((w) => Promise.all(w.map(async (m) => { const r = await store.require(m); return `${r.namespace}/${r.release}`; }))));
+}
+
 describe('fleet upgrade', () => {
   let x: { name: string; cleanup: () => Promise<void> };
   let y: { name: string; cleanup: () => Promise<void> };
@@ -65,12 +86,58 @@ describe('fleet upgrade', () => {
     await y?.cleanup();
   });
 
-  it('CLI: six releases in waves 1,50%,100%: all on 2.6.15, each wave after the whole wave before (seen from a watch), data objects untouched', async () => {
+  it('Slack: one fleet card, one approval by another person; the worker SIGKILLed mid-wave, a new one finishes; waves in order (a watch), all on 2.6.15', async () => {
+    const bot = await startBotEnv({ roles: 'bot,planner' });
+    let worker = spawnWorker(bot.prefix, { WORKER_CONCURRENCY: '3' });
+    const watch = await watchFleet([x.name, y.name]);
+    try {
+      await bot.slash('fleet upgrade 2.6.15 --select e2e-fleetup-*/milvus-* --waves 1,50%,100% --max-in-flight 2', USERS.requester);
+      const isCard = (m: { text: string }) => m.text.startsWith('Fleet upgrade fleet-');
+      await bot.stub.waitFor(() => bot.stub.messages(CHANNEL).some(isCard), 180_000);
+      const card = bot.stub.messages(CHANNEL).find(isCard)!;
+      const id = /fleet-\d+/.exec(card.text)![0];
+      expect(card.text).toMatch(/waiting for approval/);
+      expect(JSON.stringify(card.blocks)).toMatch(/6 release\(s\) in 3 wave\(s\)/);
+      const fleets = new RedisFleetStore(bot.store.redis, bot.prefix);
+      // The requester's own vote does not count.
+      await bot.click('fleet_approve', id, USERS.requester, card.ts);
+      await bot.stub.waitFor(() => bot.stub.ephemerals(CHANNEL).some((e) => /you asked for this fleet upgrade/.test(e.text)), 20_000);
+      expect((await fleets.require(id)).approvals).toEqual([]);
+      await bot.click('fleet_approve', id, USERS.approver, card.ts);
+      // Mid-wave: a member of wave 2 running. The worker dies like a crashed pod.
+      const fleet = await fleets.require(id);
+      await until('a member of wave 2 running', 300_000, async () => {
+        for (const m of fleet.waves[1]!) if (deriveState(await bot.store.require(m), Date.now()) === 'running') return true;
+        return false;
+      }, 200);
+      worker.child.kill('SIGKILL');
+      worker = spawnWorker(bot.prefix, { WORKER_CONCURRENCY: '3' });
+      const ended = await until('the fleet to end', 600_000, async () => {
+        const f = await fleets.require(id);
+        return f.ended ? f : null;
+      }, 500);
+      expect(ended.ended!.outcome, worker.output().slice(-3000)).toBe('succeeded');
+      expect(ended.approvals.map((v) => v.by.id)).toEqual([USERS.approver]);
+      // Every member ran once its wave came, approved by the one vote.
+      for (const m of ended.waves.flat()) expect((await bot.store.require(m)).approvals.map((v) => v.by.id)).toEqual([USERS.approver]);
+      await bot.stub.waitFor(() => /succeeded/.test(bot.stub.messages(CHANNEL).find((m) => m.ts === card.ts)!.text), 30_000);
+      const waves = await wavesOf(ended, bot.store);
+      expect(waves[0]).toEqual([`${x.name}/milvus-a`]);
+      expectWaveOrder(watch.order, waves);
+      for (const [ns, release] of names) expect(new Set(Object.values(await imagesByComponent(ns, release))), release).toEqual(new Set(['milvusdb/milvus:v2.6.15']));
+    } finally {
+      watch.stop();
+      worker.child.kill('SIGKILL');
+      await bot.close();
+    }
+  });
+
+  it('CLI: six releases in waves 1,50%,100%: all on 2.6.20, each wave after the whole wave before (seen from a watch), data objects untouched', async () => {
     const before = await Promise.all(names.map(([ns, r]) => snapshotRelease(cluster().kubeconfig, ns, r)));
     const watch = await watchFleet([x.name, y.name]);
     let r;
     try {
-      r = await cli(['fleet', 'upgrade', '2.6.15', '--select', 'e2e-fleetup-*/milvus-*', '--waves', '1,50%,100%', '--max-in-flight', '2', '--yes', '--json', ...FAST]);
+      r = await cli(['fleet', 'upgrade', '2.6.20', '--select', 'e2e-fleetup-*/milvus-*', '--waves', '1,50%,100%', '--max-in-flight', '2', '--yes', '--json', ...FAST]);
     } finally {
       watch.stop();
     }
@@ -82,15 +149,8 @@ describe('fleet upgrade', () => {
     expect(waves.map((w) => w.length)).toEqual([1, 2, 3]);
     expect(waves[0]).toEqual([`${x.name}/milvus-a`]);
     expect(result.members.every((m) => m.state === 'succeeded')).toBe(true);
-    // The cluster's order: every new ReplicaSet of a wave comes after the last one of the wave before.
-    const ofWave = (w: number) => watch.order.filter((o) => waves[w]!.includes(o.release));
-    for (const w of [1, 2]) {
-      const lastBefore = Math.max(...ofWave(w - 1).map((o) => o.seq));
-      const firstHere = Math.min(...ofWave(w).map((o) => o.seq));
-      expect(ofWave(w).length, `wave ${w + 1} made ReplicaSets`).toBeGreaterThan(0);
-      expect(firstHere, `wave ${w + 1} began after wave ${w} ended`).toBeGreaterThan(lastBefore);
-    }
-    for (const [ns, release] of names) expect(new Set(Object.values(await imagesByComponent(ns, release))), release).toEqual(new Set(['milvusdb/milvus:v2.6.15']));
+    expectWaveOrder(watch.order, waves);
+    for (const [ns, release] of names) expect(new Set(Object.values(await imagesByComponent(ns, release))), release).toEqual(new Set(['milvusdb/milvus:v2.6.20']));
     // As one upgrade of the chart: the Milvus Deployments, the config and etcd's image (the new
     // chart's) change; every StatefulSet and PVC keeps its uid.
     const after = await Promise.all(names.map(([ns, rel]) => snapshotRelease(cluster().kubeconfig, ns, rel)));

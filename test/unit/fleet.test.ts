@@ -99,7 +99,11 @@ describe('/milvus fleet plan', () => {
   it('parses, and answers bad input with the form', () => {
     expect(parseCommand('fleet plan 2.6.15 --select team-*/milvus-* --waves 1,25%,100% -c prod')).toMatchObject({ name: 'fleet', action: 'plan', version: '2.6.15', selector: { namespace: 'team-*', release: 'milvus-*' }, waves: '1,25%,100%', cluster: 'prod' });
     expect(parseCommand('fleet plan 2.6.15 --select */*')).toMatchObject({ waves: '1,100%' });
-    expect(() => parseCommand('fleet upgrade 2.6.15 --select */*')).toThrow('unknown fleet action "upgrade" (only plan, for now)');
+    expect(parseCommand('fleet upgrade 2.6.15 --select */* --max-in-flight 3')).toMatchObject({ action: 'upgrade', maxInFlight: 3, waves: '1,100%' });
+    expect(parseCommand('fleet plan 2.6.15 --select */*')).toMatchObject({ maxInFlight: 5 });
+    expect(() => parseCommand('fleet deploy 2.6.15 --select */*')).toThrow('unknown fleet action "deploy" (plan or upgrade)');
+    expect(() => parseCommand('fleet upgrade 2.6.15 --select */* --max-in-flight 0')).toThrow('--max-in-flight "0" is not a number from 1 to 100');
+    expect(() => parseCommand('fleet upgrade 2.6.15 --select */* --max-in-flight lots')).toThrow(/is not a number from 1 to 100/);
     expect(() => parseCommand('fleet plan 2.6.15')).toThrow('missing --select');
     expect(() => parseCommand('fleet plan --select */*')).toThrow(/missing the version/);
     expect(() => parseCommand('fleet plan 2.6.15 --select */* --waves 1,50%')).toThrow(/do not end at 100%/);
