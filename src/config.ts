@@ -152,6 +152,16 @@ const schema = z.object({
   PROGRESS_REREAD_MS: int(100, 3_600_000).default(10_000),
   ACCESS_CONFIG: z.string().optional(),
   /**
+   * The policy file's maintenance windows and freezes (its `windows` and `freezes`; issue 28):
+   * read by the worker (which holds runs) and the bot (which shows and refuses). Unset: the
+   * access file (ACCESS_CONFIG) when there is one, else no windows.
+   */
+  SCHEDULE_CONFIG: z.string().optional(),
+  /** How long one hop of an upgrade is expected to take: it starts only if that still fits in its window. */
+  HOP_EXPECTED_MINUTES: int(1, 24 * 60).default(30),
+  /** A held run looks again this often (a lifted freeze or an edited window is seen within it). */
+  SCHEDULE_RECHECK_MS: int(100, 3_600_000).default(60_000),
+  /**
    * The approval seal's key (32 bytes or more): a file, the mount of a Kubernetes Secret, or the
    * value. Bot and worker must hold the same one; never stored in Redis.
    */
@@ -205,6 +215,8 @@ export interface AppConfig {
     readonly reconcileGraceMs: number;
   };
   readonly plans: { readonly timeoutMs: number; readonly concurrency: number };
+  /** Where the windows and freezes are read from (null: none apply), how long a hop is expected to take, how often a held run looks again. */
+  readonly schedule: { readonly path: string | null; readonly expectedHopSeconds: number; readonly recheckMs: number };
   readonly slack: {
     readonly mode: 'http' | 'socket';
     readonly botToken?: string;
@@ -306,6 +318,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       reconcileGraceMs: e.RECONCILE_GRACE_SECONDS * 1000,
     },
     plans: { timeoutMs: e.PLAN_TIMEOUT_SECONDS * 1000, concurrency: e.PLAN_CONCURRENCY },
+    schedule: { path: e.SCHEDULE_CONFIG ?? e.ACCESS_CONFIG ?? null, expectedHopSeconds: e.HOP_EXPECTED_MINUTES * 60, recheckMs: e.SCHEDULE_RECHECK_MS },
     slack: {
       mode: e.SLACK_MODE,
       botToken: e.SLACK_BOT_TOKEN,

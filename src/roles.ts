@@ -19,6 +19,7 @@ import { explainError } from './upgrade/errors.js';
 import { startReconciler } from './jobs/reconciler.js';
 import { RedisFleetStore } from './jobs/fleets.js';
 import { advanceAllFleets, advanceFleet } from './upgrade/lifecycle/fleet-lifecycle.js';
+import type { SchedulePolicy } from './upgrade/schedule/policy.js';
 import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
 import { resumeLeftPaused, resumeReleaseLeftPaused } from './upgrade/runner/run.js';
 import { serveRoutes, type healthRoutes } from './health.js';
@@ -34,6 +35,8 @@ export interface StartExtras {
   /** Minimum time between two edits of one Slack message. */
   readonly slackUpdateIntervalMs?: number;
   readonly customRoutes?: readonly CustomRoute[];
+  /** The clock windows and freezes are judged by (tests inject one; default: the system's). */
+  readonly now?: () => number;
 }
 
 /** What every role is built from: made once per process by start(). */
@@ -48,6 +51,8 @@ export interface Shared {
   readonly metrics: ReturnType<typeof createMetrics>;
   /** Seals approvals (bot) and checks them (worker): upgrade/seal.ts. */
   readonly sealer: Sealer;
+  /** The policy file's windows and freezes (issue 28), read once at start. */
+  readonly schedule: SchedulePolicy;
   /** Each role's stop, run in reverse order of start by Running.close. */
   readonly closers: Array<(graceMs: number) => Promise<unknown>>;
 }
@@ -68,7 +73,7 @@ async function loadBotRole() {
 }
 
 /** Runs approved requests from the queue; ends the ones their job can no longer end. */
-export async function startWorker({ config, logger, connect, store, engine, metrics, closers, sealer }: Shared, queue: UpgradeQueue): Promise<void> {
+export async function startWorker({ config, logger, connect, store, engine, metrics, closers, sealer, schedule }: Shared, queue: UpgradeQueue, now: () => number = Date.now): Promise<void> {
   const workerConnection = connect('worker');
   const cancelSubscriber = connect('cancel-subscriber');
   // A fleet's next members start when one ends (the worker) or on the reconciler's pass.
@@ -87,6 +92,7 @@ export async function startWorker({ config, logger, connect, store, engine, metr
     lockDurationMs: config.worker.lockMs,
     stalledIntervalMs: config.worker.stalledIntervalMs,
     pollIntervalMs: config.pollIntervalMs,
+    schedule: { settings: { policy: schedule, expectedHopSeconds: config.schedule.expectedHopSeconds }, recheckMs: config.schedule.recheckMs, now },
     afterEnd: async (id) => {
       const fleet = (await store.get(id))?.fleet;
       if (fleet) await advanceFleet(fleetDeps, fleet.id, { log: fleetLog });
@@ -159,7 +165,7 @@ export interface BotRoleInputs {
 }
 
 /** The Slack bot: its commands and buttons, and the request threads it keeps up to date. Returns its HTTP port. */
-export async function startBot({ config, logger, connect, store, engine, metrics, closers, sealer }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
+export async function startBot({ config, logger, connect, store, engine, metrics, closers, sealer, schedule }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
   const { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater } = await loadBotRole();
   // Plans render on a worker (helm runs there). A bot with no worker or planner in its process
   // (split mode) also asks a worker for the reads of helm's release records (status, the App
@@ -191,6 +197,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
     sealer,
     storeUp: fastUp,
     fleets: new RedisFleetStore(fastRedis, config.keyPrefix, config.retentionMs),
+    schedule: { policy: schedule, expectedHopSeconds: config.schedule.expectedHopSeconds, now: extra.now ?? Date.now },
     engine: upgradeEngine,
     rules,
     groups: new SlackGroupResolver(client, groupsNamed(rules)),

@@ -19,7 +19,8 @@ const ruleSchema = z
     channels: names.optional(),
   })
   .strict();
-const fileSchema = z.object({ rules: z.array(ruleSchema) }).strict();
+// windows and freezes are the same policy file's (upgrade/schedule/policy.ts checks them).
+const fileSchema = z.object({ rules: z.array(ruleSchema), windows: z.unknown().optional(), freezes: z.unknown().optional() }).strict();
 
 export type AccessRule = z.infer<typeof ruleSchema>;
 export type Action = 'read' | 'request' | 'approve' | 'rollback' | 'cancel';

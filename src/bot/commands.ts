@@ -37,6 +37,8 @@ export type Command =
   | ({ readonly name: 'cancel' } & Target)
   | ({ readonly name: 'rollback' } & Target)
   | ({ readonly name: 'history' } & Target)
+  /** `windows [release]`: the maintenance windows and freezes that apply (issue 28). */
+  | { readonly name: 'windows'; readonly cluster?: string; readonly namespace: string; readonly release?: string }
   | ({ readonly name: 'plan' } & Target & VersionArgs)
   | ({ readonly name: 'upgrade' } & Target & VersionArgs)
   /** `fleet plan` (a preview) and `fleet upgrade` (a fleet card to approve): every release a selector names, in waves (issue 28). */
@@ -51,6 +53,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   cancel: '/milvus cancel <release> [-n namespace] [-c cluster]',
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',
+  windows: '/milvus windows [release] [-n namespace] [-c cluster]',
   fleet: '/milvus fleet plan|upgrade <version> --select <namespace glob>/<release glob> [--waves 1,25%,100%] [--max-in-flight 5] [-c cluster]',
 };
 
@@ -114,6 +117,10 @@ export function parseCommand(text: unknown): Command {
       namespace: validateNamespace(options.namespace ?? 'default'),
       ...(cluster ? { cluster } : {}),
     });
+    if (name === 'windows') {
+      if (positional.length > 1) throw new UsageError(`unexpected "${show(positional[1]!)}"`, usage);
+      return { name: 'windows', namespace: validateNamespace(options.namespace ?? 'default'), ...(positional[0] ? { release: validateReleaseName(positional[0]) } : {}), ...(cluster ? { cluster } : {}) };
+    }
     if (name === 'fleet') {
       const action = positional[0]?.toLowerCase();
       if (action !== 'plan' && action !== 'upgrade') throw new UsageError(positional[0] ? `unknown fleet action "${show(positional[0])}" (plan or upgrade)` : 'missing the fleet action (plan or upgrade)', usage);
@@ -175,6 +182,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   cancel: ['namespace', 'cluster'],
   rollback: ['namespace', 'cluster'],
   history: ['namespace', 'cluster'],
+  windows: ['namespace', 'cluster'],
   plan: ['namespace', 'cluster', 'strategy', 'chart'],
   upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges', 'withoutDataChecks', 'withoutBackup'],
   fleet: ['cluster', 'select', 'waves', 'maxInFlight'],

@@ -45,7 +45,9 @@ function memberLine(id: string, r: UpgradeRequest | null, now: number): string {
   const state = memberState(r, now);
   if (!r) return `${MEMBER_ICON.missing} ${esc(id)}: no record any more`;
   const words =
-    state === 'pending-approval' || state === 'approved'
+    (state === 'queued' || state === 'running') && r.scheduled && r.scheduled.beforeStep === r.completedSteps
+      ? `held: ${esc(r.scheduled.text)}`
+      : state === 'pending-approval' || state === 'approved'
       ? 'waiting'
       : state === 'cancelled' && r.startedAt === null
         ? `not run${r.error ? `: ${esc(r.error.replace(/^not run: /, '').split('\n')[0]!)}` : ''}`

@@ -10,6 +10,10 @@ import type { FleetStore, JobQueue, RequestStore, UpgradeEngine } from '../upgra
 import { FLEET_ID, deriveFleetState, fleetMemberIds, type FleetRecord } from '../upgrade/fleet/fleet-record.js';
 import { advanceFleet, approveFleet, cancelFleet, rejectFleet, requestFleet, sealMembers } from '../upgrade/lifecycle/fleet-lifecycle.js';
 import { fleetCard } from './fleet-view.js';
+import { NO_SCHEDULE, scheduleFor, type SchedulePolicy } from '../upgrade/schedule/policy.js';
+import { whenToRun } from '../upgrade/schedule/when.js';
+import { policyText, releaseScheduleText } from '../upgrade/schedule/describe.js';
+import type { Plan } from '../upgrade/plan.js';
 import { deriveState, mayCancelUnchecked, type UpgradeRequest } from '../upgrade/requests.js';
 import { enqueueApproved } from '../upgrade/lifecycle/enqueue-approved.js';
 import type { Sealer } from '../upgrade/seal.js';
@@ -50,6 +54,8 @@ export interface BotDeps {
   readonly storeUp?: () => boolean;
   /** Fleet upgrades (issue 28); without it, /milvus fleet upgrade is refused. */
   readonly fleets?: FleetStore;
+  /** Maintenance windows and freezes (issue 28): shown by /milvus windows; a refusing freeze refuses requests at once. */
+  readonly schedule?: { readonly policy: SchedulePolicy; readonly expectedHopSeconds: number; readonly now: () => number };
 }
 
 // Kept here too: tests and callers knew the status lines from this module.
@@ -189,6 +195,17 @@ export class BotHandlers {
       }
       case 'rollback':
         return rollbackRelease(this.rollbacks(), cmd.cluster, this.target(cmd), c);
+      case 'windows': {
+        const cluster = engine.clusterName(cmd.cluster);
+        const s = this.d.schedule ?? { policy: NO_SCHEDULE, expectedHopSeconds: 1800, now: this.d.now };
+        if (!cmd.release) {
+          await this.allow(c, 'read', { cluster });
+          return ephemeral(c, esc(policyText(s.policy, s.now())));
+        }
+        const target = { cluster, namespace: cmd.namespace, release: cmd.release };
+        await this.allow(c, 'read', target);
+        return ephemeral(c, esc(releaseScheduleText(s.policy, target, s.now(), s.expectedHopSeconds)));
+      }
       case 'fleet':
         return cmd.action === 'upgrade' ? this.fleetUpgrade(cmd, c) : this.fleetPlan(cmd, c);
     }
@@ -229,7 +246,7 @@ export class BotHandlers {
     );
     const { needed, allowSelf, ttlMs } = this.d.approvals;
     const deps = { store: this.d.store, fleets, queue: this.d.queue, now: this.d.now };
-    const fleet = await requestFleet(deps, { plan, waveMarks: cmd.waves, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs });
+    const fleet = await requestFleet(deps, { plan, waveMarks: cmd.waves, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs, gate: this.frozenGate() });
     let ts: string;
     try {
       const card = fleetCard(fleet, new Map(await this.fleetMembersOf(fleet)), this.fleetApproversText(fleet), this.d.now());
@@ -323,6 +340,7 @@ export class BotHandlers {
     const active = await this.d.store.activeFor(target.cluster, cmd.namespace, cmd.release);
     if (active) throw busy(active, this.d.now());
     await planningNotice(c, `Planning the upgrade of *${esc(cmd.release)}* to ${esc(cmd.version)}: the card follows in this channel…`);
+    this.refuseFrozen(target);
     const plan = await this.d.engine.planUpgrade(cmd.cluster, planInput(cmd, cmd.allowDataChanges ? c.user : null, cmd.withoutDataChecks ? c.user : null, cmd.withoutBackup ? c.user : null));
     const { needed, allowSelf, ttlMs } = this.d.approvals;
     await requestChange(this.d, { kind: 'upgrade', plan, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs }, {
@@ -333,6 +351,20 @@ export class BotHandlers {
         return true;
       },
     });
+  }
+
+  /** A freeze in refuse mode over the release: refused at once, saying until when (a holding one lets the request wait). */
+  private refuseFrozen(target: { cluster: string; namespace: string; release: string }): void {
+    const s = this.d.schedule;
+    if (!s) return;
+    const { windows, freezes } = scheduleFor(s.policy, target);
+    const slot = whenToRun(windows, freezes, s.now(), s.expectedHopSeconds);
+    if (slot.kind === 'refused') throw new UpgradeError('denied', `${target.release} is frozen: ${slot.why}. Nothing was asked; \`/milvus windows ${target.release} -n ${target.namespace}\` shows what applies.`);
+  }
+
+  /** The fleet's refusals by freeze: a member a refusing freeze covers is left out, with the reason. */
+  private frozenGate(): ((plan: Plan) => void) | undefined {
+    return this.d.schedule ? (plan: Plan) => this.refuseFrozen(plan) : undefined;
   }
 
   private threads(): ThreadDeps {

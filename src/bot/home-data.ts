@@ -83,5 +83,5 @@ function helmOf(info: HelmReleaseInfo): HomeRelease['helm'] {
 
 function requestOf(r: UpgradeRequest, now: number): HomeRequest {
   const state = deriveState(r, now);
-  return { id: r.id, kind: r.kind, from: r.plan.from, to: r.plan.to, state, requester: r.requester.id, createdAt: r.createdAt, inProgress: !isTerminal(state) };
+  return { id: r.id, kind: r.kind, from: r.plan.from, to: r.plan.to, state, requester: r.requester.id, createdAt: r.createdAt, inProgress: !isTerminal(state), ...(r.scheduled && !isTerminal(state) ? { scheduled: r.scheduled.text } : {}) };
 }

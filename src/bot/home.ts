@@ -30,6 +30,8 @@ export interface HomeRequest {
   readonly createdAt: number;
   /** Not finished: it holds the release (waiting for approval, queued, running...). */
   readonly inProgress: boolean;
+  /** Held by a maintenance window or a freeze: when it runs, in words. */
+  readonly scheduled?: string;
 }
 
 export interface HomeRelease {
@@ -80,6 +82,10 @@ export function homeView(d: HomeData): HomeBlocks {
   }
   blocks.push(context(`Where your access rules point: ${d.scopes.map(scopeWords).join('; ')}.`), divider());
   const shown = d.releases.slice(0, HOME_MAX_RELEASES);
+  const scheduled = shown.filter((r) => r.last?.inProgress && r.last.scheduled);
+  if (scheduled.length > 0) {
+    blocks.push(section([`*Scheduled runs* (\`/milvus cancel <release>\` drops one):`, ...scheduled.map((r) => `• *${esc(r.release)}* (\`${esc(r.namespace)}\`): ${esc(r.last!.scheduled!)}`)].join('\n')));
+  }
   for (const r of shown) blocks.push(section(releaseText(r)));
   if (d.releases.length > shown.length) blocks.push(section(`…and ${d.releases.length - shown.length} more releases: \`/milvus status <release> -n <namespace>\` shows any of them.`));
   if (d.releases.length === 0 && d.unlisted.length === 0) blocks.push(section('No Milvus release found there that your rules let you act on.'));
@@ -110,6 +116,7 @@ function releaseText(r: HomeRelease): string {
 
 function requestText(q: HomeRequest): string {
   const what = `\`${esc(q.id)}\` ${q.kind} ${esc(q.from)} → ${esc(q.to)}: *${stateWords(q.state)}*, asked by ${person(q.requester)} ${slackDate(q.createdAt)}`;
+  if (q.inProgress && q.scheduled) return `:calendar: Scheduled: ${what}; ${esc(q.scheduled)}`;
   return q.inProgress ? `:arrows_counterclockwise: In progress: ${what}` : `Last request: ${what}`;
 }
 

@@ -201,12 +201,15 @@ export function progressMessage(request: UpgradeRequest, log: readonly LogEntry[
       break;
     case 'approved':
     case 'queued':
-      headline = `${what} approved, waiting for a worker`;
+      headline = request.scheduled ? `${what} approved, held by the maintenance window` : `${what} approved, waiting for a worker`;
+      if (request.scheduled) lines.push(`:calendar: ${esc(request.scheduled.text)} · \`/milvus cancel ${esc(request.release)}\` drops it`);
       break;
     case 'running':
     case 'rolling-back': {
       const c = p.current;
       headline = c ? `${what}: step ${c.index + 1} of ${total}: ${c.description}` : `${what} starting`;
+      // Held between hops: the last hop done, the next waiting for its window.
+      if (request.scheduled && request.scheduled.beforeStep === request.completedSteps) lines.push(`:calendar: Next hop held: ${esc(request.scheduled.text)}`);
       if (p.lastMessage) lines.push(`Now: ${esc(p.lastMessage)}`);
       if (request.cancelRequested) lines.push(`Cancel requested by ${user(request.cancelRequested.by.id)}: stopping`);
       break;

@@ -44,7 +44,7 @@ export interface ExecuteOptions {
    * Asked before each step: true stops the run there (the process is shutting down). The
    * request stays running, to be resumed from that step by the next run.
    */
-  readonly stopBeforeNextStep?: () => boolean;
+  readonly stopBeforeNextStep?: (index: number) => boolean;
   /** How often a run checks that it still owns the request (default 2 s). */
   readonly fenceCheckMs?: number;
   /** See RunOptions.handoverMs: at least a few fence checks. */
@@ -284,7 +284,7 @@ async function fencedRun(
       pollIntervalMs: options.pollIntervalMs,
       startAt: req.completedSteps,
       onEvent: async (e) => {
-        if (e.type === 'step-started' && options.stopBeforeNextStep?.()) {
+        if (e.type === 'step-started' && options.stopBeforeNextStep?.(e.index)) {
           interrupted = new Interrupted(e.index + 1, e.total);
           throw interrupted;
         }

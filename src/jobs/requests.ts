@@ -19,6 +19,8 @@ import {
   withApprovalSeal,
   withNotRun,
   withQueued,
+  withScheduled,
+  type Scheduled,
   type Actor,
   type LogEntry,
   type NewRequest,
@@ -332,6 +334,13 @@ export class RedisRequestStore implements RequestStore {
     const { request, changed, refusal } = await this.decide(id, (r) => withQueued(r, now));
     if (refusal) throw refusal;
     if (changed) await this.audit(id, actor, 'queued', detail, now);
+    return request;
+  }
+
+  /** A hold by a window or a freeze recorded (null: it runs now); audited when it changes. */
+  async setScheduled(id: string, scheduled: Scheduled | null, actor: Actor, now = Date.now()): Promise<UpgradeRequest> {
+    const { request, changed } = await this.update(id, (r) => withScheduled(r, scheduled, now));
+    if (changed && scheduled) await this.audit(id, actor, 'scheduled', scheduled.text, now);
     return request;
   }
 

@@ -7,6 +7,9 @@ import { executeRequest, type EngineAccess } from './execute.js';
 import { QUEUE_NAME, bullPrefix, type UpgradeJobData } from './queue.js';
 import type { RedisRequestStore } from './requests.js';
 import type { Sealer } from '../upgrade/seal.js';
+import { slotBeforeStep, zoneFor, type ScheduleSettings } from '../upgrade/schedule/gate.js';
+import { slotText, type RunSlot } from '../upgrade/schedule/when.js';
+import { deriveState, isTerminal, type UpgradeRequest } from '../upgrade/requests.js';
 
 export interface WorkerOptions {
   readonly connection: ConnectionOptions;
@@ -32,6 +35,12 @@ export interface WorkerOptions {
    * on (its fleet's next members). Errors are logged; the reconciler's pass makes good a miss.
    */
   readonly afterEnd?: (requestId: string) => Promise<void>;
+  /**
+   * Maintenance windows and freezes (issue 28): an upgrade's first step and each later hop wait
+   * for their slot. A held job is delayed, looking again every `recheckMs` (a lifted freeze, an
+   * edited window, or the injected clock of a test is seen within it).
+   */
+  readonly schedule?: { readonly settings: ScheduleSettings; readonly recheckMs: number; readonly now: () => number };
   /** Observes every step event and every outcome (metrics). */
   readonly observe?: {
     step(kind: string, result: 'finished' | 'skipped' | 'failed', seconds: number): void;
@@ -51,6 +60,7 @@ export interface UpgradeWorker {
 }
 
 const SUPERSEDED_RESULT = { outcome: 'superseded' } as const;
+const WORKER_ACTOR = { id: 'worker', via: 'worker' } as const;
 
 /** The queue processor: runs requests, retries transient failures, honours cancel. */
 export async function createUpgradeWorker(options: WorkerOptions): Promise<UpgradeWorker> {
@@ -67,6 +77,32 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
 
   const afterEnd = async (id: string) => {
     await options.afterEnd?.(id).catch((err: unknown) => logger.warn({ requestId: id, err: explainError(err) }, 'could not act on the end of a request (the reconciler tries again)'));
+  };
+
+  /** The slot recorded in the request; returns when the job looks again (real time). */
+  const recordHold = async (r: UpgradeRequest, slot: RunSlot, beforeStep: number): Promise<number> => {
+    const sched = options.schedule!;
+    const at = slot.kind === 'later' ? slot.at : sched.now() + sched.recheckMs;
+    await store.setScheduled(r.id, { at, text: slotText(slot, zoneFor(sched.settings, r)), beforeStep }, WORKER_ACTOR);
+    return Date.now() + Math.max(0, Math.min(at - sched.now(), sched.recheckMs));
+  };
+
+  /**
+   * Before a run's next step (the first, or a resumed hop's): the time to look again when the
+   * slot is later, 'ended' when a freeze refuses the run or no window will ever fit it, null when
+   * it runs now (a hold recorded before is cleared).
+   */
+  const holdIfOutsideSlot = async (r: UpgradeRequest, nextStep: number): Promise<number | 'ended' | null> => {
+    const sched = options.schedule!;
+    const slot = slotBeforeStep(sched.settings, r.plan, nextStep, sched.now());
+    if (slot && (slot.kind === 'refused' || (slot.kind === 'never' && nextStep === 0))) {
+      const reason = `not run: ${slotText(slot, zoneFor(sched.settings, r))}`;
+      if (nextStep === 0 && (await store.endIfActive(r.id, reason, WORKER_ACTOR))) logger.warn({ requestId: r.id, reason }, 'run refused by the schedule');
+      return 'ended';
+    }
+    if (slot && slot.kind !== 'now') return recordHold(r, slot, nextStep);
+    if (r.scheduled) await store.setScheduled(r.id, null, WORKER_ACTOR);
+    return null;
   };
 
   let draining = false;
@@ -94,6 +130,31 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
     const mayRetry = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const log = logger.child({ requestId: id, jobId: job.id, attempt: job.attemptsMade + 1 });
     log.info('job started');
+    const before = options.schedule ? await store.get(id) : null;
+    if (before && options.schedule && !isTerminal(deriveState(before, Date.now())) && !before.cancelRequested) {
+      const held = await holdIfOutsideSlot(before, before.completedSteps);
+      if (held === 'ended') {
+        running.delete(id);
+        await afterEnd(id);
+        return { outcome: 'failed' };
+      }
+      if (held) {
+        running.delete(id);
+        await job.moveToDelayed(held, token);
+        log.info({ until: new Date(held).toISOString() }, 'held by a maintenance window or a freeze');
+        throw new DelayedError();
+      }
+    }
+    // A hop after the first asks again before it starts; the run stops there to wait.
+    const stopBefore = (index: number): boolean => {
+      if (draining) return true;
+      if (!before || !options.schedule || index === before.completedSteps) return false;
+      const slot = slotBeforeStep(options.schedule.settings, before.plan, index, options.schedule.now());
+      if (!slot || slot.kind === 'now') return false;
+      pendingHold = { slot, index };
+      return true;
+    };
+    let pendingHold: { slot: RunSlot; index: number } | null = null;
     const stepStarted = new Map<number, { at: number; kind: string }>();
     const stepEnded = (index: number, result: 'finished' | 'skipped' | 'failed') => {
       const s = stepStarted.get(index);
@@ -105,7 +166,7 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
         signal: controller.signal,
         mayRetry,
         pollIntervalMs: options.pollIntervalMs,
-        stopBeforeNextStep: () => draining,
+        stopBeforeNextStep: stopBefore,
         onEvent: (e) => {
           log.info({ event: e.type, step: e.index + 1, total: e.total }, 'step event');
           if (e.type === 'step-started') stepStarted.set(e.index, { at: Date.now(), kind: e.step.kind });
@@ -118,6 +179,13 @@ export async function createUpgradeWorker(options: WorkerOptions): Promise<Upgra
         // Another run owns the request now (this one's queue lock was lost): nothing to record.
         log.warn('a newer run took this request over: this run stopped and wrote nothing');
         return SUPERSEDED_RESULT;
+      }
+      if (outcome === 'interrupted' && pendingHold && !draining) {
+        const { slot, index } = pendingHold;
+        const holdUntil = await recordHold(before!, slot, index);
+        await job.moveToDelayed(holdUntil, token);
+        log.info({ until: new Date(holdUntil).toISOString(), step: index + 1 }, 'next hop held by a maintenance window or a freeze');
+        throw new DelayedError();
       }
       if (outcome === 'interrupted') {
         // Shutting down between steps: back to the queue, to be resumed by the next worker.

@@ -81,6 +81,20 @@ export interface UpgradeRequest {
   readonly runSeal?: string | null;
   /** A member of a fleet upgrade: the fleet decides when it starts (fleet-moves.ts). */
   readonly fleet?: FleetLink;
+  /**
+   * Approved but held by a maintenance window or a freeze (schedule/gate.ts): when its next
+   * step runs and why; null once it runs. Recorded by the worker that holds it.
+   */
+  readonly scheduled?: Scheduled | null;
+}
+
+export interface Scheduled {
+  /** When the next step runs (ms). */
+  readonly at: number;
+  /** The slot in words, for the card and the App Home. */
+  readonly text: string;
+  /** Before which step (0: the first). */
+  readonly beforeStep: number;
 }
 
 export interface FleetLink {
@@ -263,6 +277,13 @@ export function withNotRun(r: UpgradeRequest, reason: string, now: number): Upgr
   const state = deriveState(r, now);
   if (state !== 'pending-approval' && state !== 'approved') return null;
   return { ...r, phase: 'cancelled', error: reason, finishedAt: now };
+}
+
+/** The hold recorded (or cleared with null); the same hold again changes nothing; an ended request is left alone. */
+export function withScheduled(r: UpgradeRequest, scheduled: Scheduled | null, now: number): UpgradeRequest | null {
+  if (isTerminal(deriveState(r, now))) return null;
+  const same = (r.scheduled ?? null) === null ? scheduled === null : scheduled !== null && r.scheduled!.at === scheduled.at && r.scheduled!.text === scheduled.text && r.scheduled!.beforeStep === scheduled.beforeStep;
+  return same ? null : { ...r, scheduled };
 }
 
 /** A phase already set changes nothing, unless it brings an error to record. */

@@ -37,7 +37,7 @@ function checkOutcome(input: unknown, o: Outcome): void {
   if ('command' in o) {
     const c = o.command;
     expect(COMMAND_NAMES).toContain(c.name);
-    if ('release' in c) {
+    if ('release' in c && c.release !== undefined) {
       expect(c.release).toMatch(DNS1123);
       expect(c.release.length).toBeLessThanOrEqual(53);
       expect(c.namespace).toMatch(DNS1123);

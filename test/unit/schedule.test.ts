@@ -75,10 +75,10 @@ describe('when an approved change runs', () => {
     // A run that would reach into a freeze waits too.
     expect(whenToRun([], [freeze], utc('2026-12-31T22:30:00Z'), 3600)).toMatchObject({ kind: 'later', at: utc('2027-01-11T23:00:00Z') });
     const refusing = { ...freeze, mode: 'refuse' as const };
-    expect(whenToRun([SAT], [refusing], sat9, 3600)).toEqual({ kind: 'refused', why: 'frozen until 2027-01-11T23:00:00.000Z: year-end freeze' });
+    expect(whenToRun([SAT], [refusing], sat9, 3600)).toEqual({ kind: 'refused', why: 'frozen until 2027-01-11T23:00:00.000Z: year-end freeze', until: Date.parse('2027-01-11T23:00:00.000Z') });
     // A refusing freeze ahead: the next opening falls in it, so the run is refused, not moved past it.
     const ahead = parseFreeze({ from: '2027-01-15T00:00Z', to: '2027-01-20T00:00Z', reason: 'audit week', mode: 'refuse' });
-    expect(whenToRun([SAT], [ahead], utc('2027-01-09T05:00:00Z'), 3600)).toEqual({ kind: 'refused', why: 'frozen until 2027-01-20T00:00:00.000Z: audit week' });
+    expect(whenToRun([SAT], [ahead], utc('2027-01-09T05:00:00Z'), 3600)).toEqual({ kind: 'refused', why: 'frozen until 2027-01-20T00:00:00.000Z: audit week', until: Date.parse('2027-01-20T00:00:00.000Z') });
     expect(() => parseFreeze({ from: '2027-01-02T00:00Z', to: '2027-01-01T00:00Z', reason: 'x' })).toThrow(/ends before it begins/);
     expect(() => parseInstant('2027-01-02T00:00')).toThrow('"2027-01-02T00:00" is not a moment in time');
     expect(parseInstant('2027-01-02T00:00:00+01:00')).toBe(utc('2027-01-01T23:00:00Z'));

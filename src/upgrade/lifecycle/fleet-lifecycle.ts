@@ -18,6 +18,7 @@ import type { FleetPlan, FleetRefused } from '../fleet/fleet-plan.js';
 import { deriveFleetState, fleetMemberIds, newFleet, withFleetApproval, withFleetCancel, withFleetRejection, type FleetRecord } from '../fleet/fleet-record.js';
 import { fleetMoves, type FleetMoves } from '../fleet/fleet-moves.js';
 import { auditAsked } from './request-change.js';
+import type { Plan } from '../plan.js';
 
 export interface FleetDeps {
   readonly store: RequestStore;
@@ -35,6 +36,8 @@ export interface FleetAsk {
   readonly approvalsNeeded: number;
   readonly allowSelfApproval: boolean;
   readonly ttlMs: number;
+  /** Refuses a member's plan by throwing (a freeze that refuses new runs): it joins the left out. */
+  readonly gate?: (plan: Plan) => void;
 }
 
 const ADVANCER: Actor = { id: 'fleet', via: 'worker' };
@@ -58,6 +61,7 @@ export async function requestFleet(d: Pick<FleetDeps, 'store' | 'fleets' | 'now'
       try {
         refuseUncheckedData(m.plan);
         refuseMissingBackup(m.plan);
+        ask.gate?.(m.plan);
         const request = await d.store.create(input, now());
         await auditAsked(d.store, request, input, now());
         ids.push(request.id);

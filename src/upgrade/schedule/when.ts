@@ -27,7 +27,7 @@ export type RunSlot =
   /** Waits: runs at `at`, for this reason (the window it waits for, or the freeze it waits out). */
   | { readonly kind: 'later'; readonly at: number; readonly why: string; readonly opening: Occurrence | null }
   /** A freeze in refuse mode covers now (or the run's time): refused. */
-  | { readonly kind: 'refused'; readonly why: string }
+  | { readonly kind: 'refused'; readonly why: string; readonly until: number }
   /** No opening long enough within the horizon. */
   | { readonly kind: 'never'; readonly why: string };
 
@@ -58,14 +58,14 @@ const overlaps = (f: Freeze, s: number, e: number) => f.from < e && s < f.to;
 export function whenToRun(windows: readonly WeeklyWindow[], freezes: readonly Freeze[], now: number, expectedSeconds: number): RunSlot {
   const need = Math.max(0, expectedSeconds) * 1000;
   const refusing = freezes.find((f) => f.mode === 'refuse' && overlaps(f, now, now + Math.max(need, 1)));
-  if (refusing) return { kind: 'refused', why: `frozen until ${new Date(refusing.to).toISOString()}: ${refusing.reason}` };
+  if (refusing) return { kind: 'refused', why: `frozen until ${new Date(refusing.to).toISOString()}: ${refusing.reason}`, until: refusing.to };
   const opens = windows.flatMap((w) => openings(w, now, HORIZON_DAYS)).sort((a, b) => a.start - b.start);
   // The moments a run could start: now, each opening's start, each freeze's end.
   const candidates = [now, ...opens.map((o) => o.start), ...freezes.map((f) => f.to)].filter((t) => t >= now).sort((a, b) => a - b);
   for (const s of candidates) {
     const frozen = freezes.find((f) => overlaps(f, s, s + Math.max(need, 1)));
     if (frozen) {
-      if (frozen.mode === 'refuse') return { kind: 'refused', why: `frozen until ${new Date(frozen.to).toISOString()}: ${frozen.reason}` };
+      if (frozen.mode === 'refuse') return { kind: 'refused', why: `frozen until ${new Date(frozen.to).toISOString()}: ${frozen.reason}`, until: frozen.to };
       continue;
     }
     if (windows.length === 0) {

@@ -1,0 +1,24 @@
+/**
+ * The policy file's windows and freezes (issue 28), read once at start: a file that cannot be
+ * read or parsed stops the start, as a bad access file does, rather than running unheld.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './config.js';
+import { explainError } from './upgrade/errors.js';
+import { NO_SCHEDULE, parseSchedulePolicy, type SchedulePolicy } from './upgrade/schedule/policy.js';
+
+export function readSchedulePolicy(path: string | null): SchedulePolicy {
+  if (path === null) return NO_SCHEDULE;
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`SCHEDULE_CONFIG: cannot read the windows and freezes of ${path}: ${(err as NodeJS.ErrnoException).code ?? explainError(err)}`]);
+  }
+  try {
+    return parseSchedulePolicy(raw, path);
+  } catch (err) {
+    throw new ConfigError([`SCHEDULE_CONFIG: ${explainError(err)}`]);
+  }
+}
