@@ -42,7 +42,7 @@ export interface BotEnv {
 }
 
 /** The real app (bot + worker roles, HTTP mode) on a free port, its Web API pointed at a stub. */
-export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string; env?: Record<string, string>; redisUrl?: string } = {}): Promise<BotEnv> {
+export async function startBotEnv(options: { roles?: string; approvals?: number; accessYaml?: string; secondCluster?: string; env?: Record<string, string>; redisUrl?: string; now?: () => number } = {}): Promise<BotEnv> {
   const redis = await testRedis();
   const stub = await startSlackStub();
   stub.userGroups.S0OPS00001 = [USERS.groupMember];
@@ -67,7 +67,7 @@ export async function startBotEnv(options: { roles?: string; approvals?: number;
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   });
   const config = loadConfig(env);
-  const extras = { helmEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HELM_')).map(([k, v]) => [k, String(v)])), slackRetries: 2, slackUpdateIntervalMs: 100 };
+  const extras = { helmEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HELM_')).map(([k, v]) => [k, String(v)])), slackRetries: 2, slackUpdateIntervalMs: 100, ...(options.now ? { now: options.now } : {}) };
   let running: Running = await start(config, extras);
   let url = `http://127.0.0.1:${running.botPort}/slack/events`;
   const replicas: Running[] = [];
