@@ -158,9 +158,13 @@ describe('bot chart: lint and render', () => {
     expect(bot.SLACK_APP_TOKEN).toEqual({ secretKeyRef: { name: 'slack-creds', key: 'app-token' } });
     expect(bot.SLACK_SIGNING_SECRET).toBeUndefined();
     expect(bot.ACCESS_CONFIG).toBeDefined();
-    // The worker holds no Slack credentials and needs no access rules.
+    // The worker holds no Slack credentials and needs no access rules; it reads the windows and
+    // freezes of the same file (it holds the runs), mounted where SCHEDULE_CONFIG points.
     expect(Object.keys(worker).filter((k) => k.startsWith('SLACK_') && k !== 'SLACK_MODE')).toEqual([]);
     expect(worker.ACCESS_CONFIG).toBeUndefined();
+    for (const env of [bot, worker]) expect(env.SCHEDULE_CONFIG).toBe('/etc/milvus-upgrade-bot/access/access.yaml');
+    const workerMounts = (deps['mub-milvus-upgrade-bot-worker']!.spec.template.spec.containers[0].volumeMounts as Array<{ name: string; mountPath: string }>);
+    expect(workerMounts.find((m) => m.name === 'access')?.mountPath).toBe('/etc/milvus-upgrade-bot/access');
     // The trial Redis asks for a generated password; both roles pass it, and hold the same seal key.
     for (const env of [bot, worker]) {
       expect(env.REDIS_PASSWORD).toEqual({ secretKeyRef: { name: 'mub-milvus-upgrade-bot-redis', key: 'password' } });
@@ -379,7 +383,7 @@ describe('bot chart: lint and render', () => {
         migrationImage: 'm:1', metaRootPath: 'r', migrationStorageClass: 'sc', etcdEndpoint: 'etcd:2379', sessionWaitSeconds: 10,
         approvalsNeeded: 2, rollbackApprovals: 1, allowSelfApproval: false, requestTtlMinutes: 30, requestRetentionDays: 45, workerConcurrency: 3, jobAttempts: 4,
         jobBackoffMs: 1000, jobLockMs: 600000, jobStalledIntervalMs: 20000, botWorkConcurrency: 8, botWorkDeferMs: 500, planTimeoutSeconds: 60, planConcurrency: 2,
-        reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, progressRereadMs: 5000, redisCommandTimeoutMs: 1500,
+        reconcileIntervalSeconds: 30, reconcileGraceSeconds: 90, hopExpectedMinutes: 45, scheduleRecheckMs: 30000, progressRereadMs: 5000, redisCommandTimeoutMs: 1500,
         dataTimeoutSeconds: 120, milvusDataChecks: 'required', milvusAddress: '{fullname}.{namespace}.svc:19530', milvusAddressByCluster: 'prod=gw.example:19530', milvusAddressByRelease: 'prod/road-restored=10.1.2.3:19530',
         milvusCredentialsSecret: '{release}-milvus-auth', milvusTls: false,
         backupUrl: 'http://milvus-backup.{namespace}.svc:8080', backupUrlByCluster: 'prod=https://backup.example:8443/mb', backupUrlByRelease: 'prod/road-restored=http://restore.tools.svc:8080', backupPolicy: 'always', backupTimeoutSeconds: 7200,

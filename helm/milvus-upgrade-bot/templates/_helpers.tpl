@@ -156,6 +156,8 @@ component label, replicas, resources, ServiceAccount.
   "jobStalledIntervalMs" "JOB_STALLED_INTERVAL_MS"
   "reconcileIntervalSeconds" "RECONCILE_INTERVAL_SECONDS"
   "reconcileGraceSeconds" "RECONCILE_GRACE_SECONDS"
+  "hopExpectedMinutes" "HOP_EXPECTED_MINUTES"
+  "scheduleRecheckMs" "SCHEDULE_RECHECK_MS"
   "progressRereadMs" "PROGRESS_REREAD_MS"
   "botWorkConcurrency" "BOT_WORK_CONCURRENCY"
   "botWorkDeferMs" "BOT_WORK_DEFER_MS"
@@ -204,6 +206,8 @@ component label, replicas, resources, ServiceAccount.
 - name: KUBECONFIG
   value: /etc/milvus-upgrade-bot/kube/config
 {{- end }}
+- name: SCHEDULE_CONFIG
+  value: /etc/milvus-upgrade-bot/access/access.yaml
 {{- if $isBot }}
 - name: ACCESS_CONFIG
   value: /etc/milvus-upgrade-bot/access/access.yaml
