@@ -5,7 +5,7 @@
  *   npm run bench                      all three (the control plane must be up for 2 and 3:
  *                                      `npm run -s cluster -- up`)
  *   npm run bench -- ack scale         only those (names: ack, rolling, scale, ordered, cli, replies, trust,
- *                                      availability, snapshot)
+ *                                      availability, snapshot, fleet)
  *   npx tsx bench/<name>.ts            one of them on its own
  *
  * Also the helpers the benchmarks share (machine facts, percentiles, RESULTS.md sections).
@@ -188,7 +188,7 @@ export async function stopChild(c: ChildProcess | null): Promise<void> {
 }
 
 
-const ORDER = ['ack-latency', 'rolling-overhead', 'scale', 'ordered-helm', 'cli-start', 'replies', 'trust', 'availability', 'snapshot-cost'];
+const ORDER = ['ack-latency', 'rolling-overhead', 'scale', 'ordered-helm', 'cli-start', 'replies', 'trust', 'availability', 'snapshot-cost', 'fleet'];
 const BENCHES: Record<string, { id: string; load: () => Promise<{ main(): Promise<void> }> }> = {
   ack: { id: 'ack-latency', load: () => import('./ack-latency.js') },
   rolling: { id: 'rolling-overhead', load: () => import('./rolling-overhead.js') },
@@ -199,6 +199,7 @@ const BENCHES: Record<string, { id: string; load: () => Promise<{ main(): Promis
   trust: { id: 'trust', load: () => import('./trust.js') },
   availability: { id: 'availability', load: () => import('./availability.js') },
   snapshot: { id: 'snapshot-cost', load: () => import('./snapshot-cost.js') },
+  fleet: { id: 'fleet', load: () => import('./fleet.js') },
 };
 
 async function runAll(names: string[]): Promise<number> {

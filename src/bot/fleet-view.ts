@@ -52,7 +52,7 @@ function memberLine(id: string, r: UpgradeRequest | null, now: number): string {
       : state === 'cancelled' && r.startedAt === null
         ? `not run${r.error ? `: ${esc(r.error.replace(/^not run: /, '').split('\n')[0]!)}` : ''}`
         : `${state.replace(/-/g, ' ')}${state === 'failed' && r.error ? `: ${esc(r.error.split('\n')[0]!)}` : ''}`;
-  return `${MEMBER_ICON[state] ?? ''} ${esc(r.namespace)}/*${esc(r.release)}* ${esc(r.plan.from)} → ${esc(r.plan.to)} (${r.plan.path}): ${words}`;
+  return `${MEMBER_ICON[state] ?? ''} *${esc(r.namespace)}/${esc(r.release)}* ${esc(r.plan.from)} → ${esc(r.plan.to)} (${r.plan.path}): ${words}`;
 }
 
 export function fleetCard(f: FleetRecord, members: ReadonlyMap<string, UpgradeRequest | null>, approversText: string, now: number): MessageView {
