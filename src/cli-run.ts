@@ -28,7 +28,8 @@ import type { Sealer } from './upgrade/seal.js';
 import { RedisFleetStore } from './jobs/fleets.js';
 import { advanceFleet, cancelFleet, memberState, requestFleet, sealMembers, type FleetDeps } from './upgrade/lifecycle/fleet-lifecycle.js';
 import { fleetPlanText, type FleetPlan } from './upgrade/fleet/fleet-plan.js';
-import type { FleetRecord } from './upgrade/fleet/fleet-record.js';
+import { deriveFleetState, type FleetRecord } from './upgrade/fleet/fleet-record.js';
+import { fleetStatusJson, fleetStatusText } from './upgrade/fleet/fleet-status.js';
 import type { Actor } from './upgrade/requests.js';
 
 /** A short-lived Redis connection that fails fast instead of retrying forever. */
@@ -279,4 +280,21 @@ async function fleetSummary(store: RedisRequestStore, fleet: FleetRecord): Promi
   for (const m of members) if (m.state === 'failed' && m.changedRelease) lines.push(`  to roll back ${m.release}: milvus-upgrade rollback ${m.release} -n ${m.namespace} --yes`);
   for (const r of fleet.refused) lines.push(`  left out: ${r.namespace}/${r.release}: ${r.reason.split('\n')[0]}`);
   return { members, text: lines.join('\n') };
+}
+
+/** `fleet status [id]`: one fleet as it stands (from Redis), or the fleets not ended. */
+export async function fleetStatus(o: PlanOpts, id: string | undefined): Promise<void> {
+  await recorded(o, async (store, redis) => {
+    const fleets = new RedisFleetStore(redis, o.keyPrefix);
+    const now = Date.now();
+    if (!id) {
+      const active = (await Promise.all((await fleets.active()).map((f) => fleets.get(f)))).filter((f): f is FleetRecord => f !== null);
+      print(o, active.map((f) => ({ fleet: f.id, selector: f.selector, version: f.version, state: deriveFleetState(f, now) })), active.length === 0 ? 'no fleet is running or waiting for approval' : active.map((f) => `${f.id}: ${f.selector} to ${f.version}, ${deriveFleetState(f, now)}`).join('\n'));
+      return;
+    }
+    const fleet = await fleets.require(id);
+    const members = new Map<string, UpgradeRequest | null>();
+    for (const m of fleet.waves.flat()) members.set(m, await store.get(m));
+    print(o, fleetStatusJson(fleet, members, now), fleetStatusText(fleet, members, now));
+  });
 }

@@ -268,6 +268,17 @@ export function buildProgram(): Command {
     conn.close();
     print(o, fleetPlanJson(plan), fleetPlanText(plan));
   });
+  fleet
+    .command('status [fleet-id]')
+    .description('a fleet as it stands (waves, each release\'s state, the halt, the left out), or the fleets not ended')
+    .addOption(new Option('--redis-url <url>', 'Redis holding the audit trail and the queue').env('REDIS_URL').default('redis://127.0.0.1:6379'))
+    .addOption(new Option('--key-prefix <prefix>', 'prefix of the Redis keys').env('KEY_PREFIX').default('mub:'))
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals<PlanOpts>();
+      if (id !== undefined && !/^fleet-\d{1,15}$/.test(id)) throw new InputError(`"${showInput(id, 30)}" is not a fleet id (fleet-<number>)`);
+      await (await actions()).fleetStatus(o, id);
+    });
   withFleetOptions(fleet.command('upgrade <version>').description('plan and run the fleet: wave after wave, a wave only once every release of the one before succeeded; a failure halts it'))
     .option('--yes', 'run it (without: refuse)')
     .action(async (version: string, _o, cmd: Command) => {

@@ -42,7 +42,9 @@ export type Command =
   | ({ readonly name: 'plan' } & Target & VersionArgs)
   | ({ readonly name: 'upgrade' } & Target & VersionArgs)
   /** `fleet plan` (a preview) and `fleet upgrade` (a fleet card to approve): every release a selector names, in waves (issue 28). */
-  | { readonly name: 'fleet'; readonly action: 'plan' | 'upgrade'; readonly cluster?: string; readonly version: string; readonly selector: FleetSelector; readonly waves: string; readonly maxInFlight: number };
+  | { readonly name: 'fleet'; readonly action: 'plan' | 'upgrade'; readonly cluster?: string; readonly version: string; readonly selector: FleetSelector; readonly waves: string; readonly maxInFlight: number }
+  /** `fleet status [fleet-id]`: one fleet, or the fleets not ended. */
+  | { readonly name: 'fleet'; readonly action: 'status'; readonly id?: string };
 
 export const USAGE: Readonly<Record<string, string>> = {
   help: '/milvus help',
@@ -54,7 +56,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',
   windows: '/milvus windows [release] [-n namespace] [-c cluster]',
-  fleet: '/milvus fleet plan|upgrade <version> --select <namespace glob>/<release glob> [--waves 1,25%,100%] [--max-in-flight 5] [-c cluster]',
+  fleet: '/milvus fleet plan|upgrade <version> --select <namespace glob>/<release glob> [--waves 1,25%,100%] [--max-in-flight 5] [-c cluster] · /milvus fleet status [fleet-id]',
 };
 
 const MAX_TEXT = 500;
@@ -123,7 +125,14 @@ export function parseCommand(text: unknown): Command {
     }
     if (name === 'fleet') {
       const action = positional[0]?.toLowerCase();
-      if (action !== 'plan' && action !== 'upgrade') throw new UsageError(positional[0] ? `unknown fleet action "${show(positional[0])}" (plan or upgrade)` : 'missing the fleet action (plan or upgrade)', usage);
+      if (action === 'status') {
+        if (positional.length > 2) throw new UsageError(`unexpected "${show(positional[2]!)}"`, usage);
+        if (Object.keys(options).length > 0) throw new UsageError('fleet status takes no options', usage);
+        const id = positional[1];
+        if (id !== undefined && !/^fleet-\d{1,15}$/.test(id)) throw new UsageError(`"${show(id)}" is not a fleet id (fleet-<number>, on the fleet card)`, usage);
+        return { name: 'fleet', action: 'status', ...(id ? { id } : {}) };
+      }
+      if (action !== 'plan' && action !== 'upgrade') throw new UsageError(positional[0] ? `unknown fleet action "${show(positional[0])}" (plan, upgrade or status)` : 'missing the fleet action (plan, upgrade or status)', usage);
       if (positional.length !== 2) throw new UsageError(positional.length < 2 ? 'missing the version' : `unexpected "${show(positional[2]!)}"`, usage);
       if (options.select === undefined) throw new UsageError('missing --select', usage);
       const waves = options.waves ?? DEFAULT_WAVES;

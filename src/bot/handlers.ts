@@ -10,6 +10,7 @@ import type { FleetStore, JobQueue, RequestStore, UpgradeEngine } from '../upgra
 import { FLEET_ID, deriveFleetState, fleetMemberIds, type FleetRecord } from '../upgrade/fleet/fleet-record.js';
 import { advanceFleet, approveFleet, cancelFleet, rejectFleet, requestFleet, sealMembers } from '../upgrade/lifecycle/fleet-lifecycle.js';
 import { fleetCard } from './fleet-view.js';
+import { fleetStatusText } from '../upgrade/fleet/fleet-status.js';
 import { NO_SCHEDULE, scheduleFor, type SchedulePolicy } from '../upgrade/schedule/policy.js';
 import { whenToRun } from '../upgrade/schedule/when.js';
 import { policyText, releaseScheduleText } from '../upgrade/schedule/describe.js';
@@ -207,6 +208,7 @@ export class BotHandlers {
         return ephemeral(c, esc(releaseScheduleText(s.policy, target, s.now(), s.expectedHopSeconds)));
       }
       case 'fleet':
+        if (cmd.action === 'status') return this.fleetStatus(cmd.id, c);
         return cmd.action === 'upgrade' ? this.fleetUpgrade(cmd, c) : this.fleetPlan(cmd, c);
     }
   }
@@ -215,7 +217,22 @@ export class BotHandlers {
    * `/milvus fleet plan`: each release the selector names, planned on its own, in waves; the
    * refused listed. Every release must be one the person may look at, or nothing is planned.
    */
-  private async fleetPlan(cmd: Extract<Command, { name: 'fleet' }>, c: Caller): Promise<void> {
+  /** `/milvus fleet status [id]`: the fleet as the terminal shows it, or the fleets not ended; read access to every release. */
+  private async fleetStatus(id: string | undefined, c: Caller): Promise<void> {
+    const fleets = this.fleetStore();
+    const now = this.d.now();
+    if (!id) {
+      const active = (await Promise.all((await fleets.active()).map((f) => fleets.get(f)))).filter((f): f is FleetRecord => f !== null);
+      if (active.length === 0) return ephemeral(c, 'No fleet is running or waiting for approval.');
+      return ephemeral(c, [`Fleets not ended (\`/milvus fleet status <id>\` for one):`, ...active.map((f) => `• ${esc(f.id)}: ${esc(f.selector)} to ${esc(f.version)}, ${deriveFleetState(f, now).replace(/-/g, ' ')}`)].join('\n'));
+    }
+    const fleet = await fleets.require(id);
+    const members = await this.fleetMembersOf(fleet);
+    for (const [, r] of members) if (r) await this.allow(c, 'read', { cluster: r.cluster, namespace: r.namespace, release: r.release });
+    return ephemeral(c, `\`\`\`${esc(fleetStatusText(fleet, new Map(members), now))}\`\`\``.slice(0, 3900));
+  }
+
+  private async fleetPlan(cmd: Extract<Command, { name: 'fleet'; action: 'plan' | 'upgrade' }>, c: Caller): Promise<void> {
     const { engine } = this.d;
     const cluster = engine.clusterName(cmd.cluster);
     await this.allow(c, 'read', { cluster });
@@ -233,7 +250,7 @@ export class BotHandlers {
    * release, and the fleet card in the channel; one approval there runs every wave. The person
    * must be allowed to ask for every release the selector names, or nothing is planned.
    */
-  private async fleetUpgrade(cmd: Extract<Command, { name: 'fleet' }>, c: Caller): Promise<void> {
+  private async fleetUpgrade(cmd: Extract<Command, { name: 'fleet'; action: 'plan' | 'upgrade' }>, c: Caller): Promise<void> {
     const { engine } = this.d;
     const fleets = this.fleetStore();
     const cluster = engine.clusterName(cmd.cluster);

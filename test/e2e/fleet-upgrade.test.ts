@@ -149,6 +149,8 @@ describe('fleet upgrade', () => {
     expect(waves.map((w) => w.length)).toEqual([1, 2, 3]);
     expect(waves[0]).toEqual([`${x.name}/milvus-a`]);
     expect(result.members.every((m) => m.state === 'succeeded')).toBe(true);
+    const status = await cli(['fleet', 'status', (result as unknown as { fleet: string }).fleet, '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'succeeded', waves: '1,50%,100%', halted: null });
     expectWaveOrder(watch.order, waves);
     for (const [ns, release] of names) expect(new Set(Object.values(await imagesByComponent(ns, release))), release).toEqual(new Set(['milvusdb/milvus:v2.6.20']));
     // As one upgrade of the chart: the Milvus Deployments, the config and etcd's image (the new
@@ -181,6 +183,14 @@ describe('fleet upgrade with a canary that crash-loops', () => {
     expect(r.stderr).toMatch(/fleet fleet-\d+ halted: the fleet halted in wave 1 \(the canary\): milvus-a failed/);
     expect(r.stdout).toMatch(/wave 2: e2e-fleetsick-\w+\/milvus-b \(req-\d+\) cancelled: not run: the fleet halted in wave 1 \(the canary\): milvus-a failed/);
     expect(r.stdout).toMatch(/to roll back milvus-a: milvus-upgrade rollback milvus-a -n e2e-fleetsick-\w+ --yes/);
+    // fleet status says the same from Redis.
+    const id = /fleet (fleet-\d+) halted/.exec(r.stderr)![1]!;
+    const status = await cli(['fleet', 'status', id]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^Fleet ${id}: ${ns.name}/milvus-\\* to Milvus 2\\.6\\.15, halted \\(0 of 3 succeeded`));
+    expect(status.stdout).toMatch(/milvus-a 2\.5\.16 -> 2\.6\.15: failed: /);
+    expect(status.stdout).toMatch(/halted: the fleet halted in wave 1 \(the canary\): milvus-a failed/);
+    expect((await cli(['fleet', 'status', 'req-1'])).code).toBe(2);
     // Nothing of wave 2 ever started.
     expect(watch.order.filter((o) => !o.release.endsWith('/milvus-a'))).toEqual([]);
     const after = await Promise.all(['milvus-b', 'milvus-c'].map((rel) => snapshotRelease(cluster().kubeconfig, ns.name, rel)));

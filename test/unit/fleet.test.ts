@@ -101,7 +101,10 @@ describe('/milvus fleet plan', () => {
     expect(parseCommand('fleet plan 2.6.15 --select */*')).toMatchObject({ waves: '1,100%' });
     expect(parseCommand('fleet upgrade 2.6.15 --select */* --max-in-flight 3')).toMatchObject({ action: 'upgrade', maxInFlight: 3, waves: '1,100%' });
     expect(parseCommand('fleet plan 2.6.15 --select */*')).toMatchObject({ maxInFlight: 5 });
-    expect(() => parseCommand('fleet deploy 2.6.15 --select */*')).toThrow('unknown fleet action "deploy" (plan or upgrade)');
+    expect(() => parseCommand('fleet deploy 2.6.15 --select */*')).toThrow('unknown fleet action "deploy" (plan, upgrade or status)');
+    expect(parseCommand('fleet status')).toEqual({ name: 'fleet', action: 'status' });
+    expect(parseCommand('fleet status fleet-12')).toEqual({ name: 'fleet', action: 'status', id: 'fleet-12' });
+    expect(() => parseCommand('fleet status req-12')).toThrow('"req-12" is not a fleet id');
     expect(() => parseCommand('fleet upgrade 2.6.15 --select */* --max-in-flight 0')).toThrow('--max-in-flight "0" is not a number from 1 to 100');
     expect(() => parseCommand('fleet upgrade 2.6.15 --select */* --max-in-flight lots')).toThrow(/is not a number from 1 to 100/);
     expect(() => parseCommand('fleet plan 2.6.15')).toThrow('missing --select');
