@@ -241,16 +241,17 @@ export function buildProgram(): Command {
       await run.execute(conn, plan, o);
     });
 
-  type FleetOpts = PlanOpts & { select: string; waves: string; maxInFlight: string };
+  type FleetOpts = PlanOpts & { select: string; waves: string; maxInFlight: string; label: string[] };
   const withFleetOptions = (cmd: Command) =>
     withPlanOptions(cmd)
       .requiredOption('--select <selector>', 'namespace glob / release glob, e.g. team-*/milvus-*')
+      .option('-l, --label <key=value>', 'only releases with this label (helm install --labels); repeat or join with commas', (v: string, all: string[]) => [...all, v], [] as string[])
       .option('--waves <marks>', 'how far the fleet has got after each wave: counts or shares, growing, the last 100%', DEFAULT_WAVES)
       .option('--max-in-flight <n>', 'releases of one wave upgraded at once, at most', '5');
   /** Every release the selector names, planned on its own and cut into waves. */
   const planTheFleet = async (version: string, o: FleetOpts) => {
     parseVersion(version);
-    const selector = parseSelector(o.select);
+    const selector = parseSelector(o.select, o.label);
     const marks = parseWaves(o.waves);
     const maxInFlight = Number(o.maxInFlight);
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100) throw new InputError(`--max-in-flight "${showInput(o.maxInFlight, 10)}" is not a number from 1 to 100`);
@@ -284,7 +285,7 @@ export function buildProgram(): Command {
     .action(async (version: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals<FleetOpts>();
       parseVersion(version);
-      parseSelector(o.select);
+      parseSelector(o.select, o.label);
       parseWaves(o.waves);
       requireYes(o, 'fleet upgrade');
       const { conn, plan } = await planTheFleet(version, o);

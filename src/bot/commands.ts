@@ -56,7 +56,7 @@ export const USAGE: Readonly<Record<string, string>> = {
   rollback: '/milvus rollback <release> [-n namespace] [-c cluster]',
   history: '/milvus history <release> [-n namespace] [-c cluster]',
   windows: '/milvus windows [release] [-n namespace] [-c cluster]',
-  fleet: '/milvus fleet plan|upgrade <version> --select <namespace glob>/<release glob> [--waves 1,25%,100%] [--max-in-flight 5] [-c cluster] · /milvus fleet status [fleet-id]',
+  fleet: '/milvus fleet plan|upgrade <version> --select <namespace glob>/<release glob> [-l key=value,...] [--waves 1,25%,100%] [--max-in-flight 5] [-c cluster] · /milvus fleet status [fleet-id]',
 };
 
 const MAX_TEXT = 500;
@@ -139,7 +139,7 @@ export function parseCommand(text: unknown): Command {
       parseWaves(waves);
       const maxInFlight = Number(options.maxInFlight ?? '5');
       if (!/^\d{1,3}$/.test(options.maxInFlight ?? '5') || maxInFlight < 1 || maxInFlight > 100) throw new UsageError(`--max-in-flight "${show(options.maxInFlight ?? '')}" is not a number from 1 to 100`, usage);
-      return { name: 'fleet', action, version: parseVersion(positional[1]!).text, selector: parseSelector(options.select), waves, maxInFlight, ...(cluster ? { cluster } : {}) };
+      return { name: 'fleet', action, version: parseVersion(positional[1]!).text, selector: parseSelector(options.select, options.labels ? [options.labels] : []), waves, maxInFlight, ...(cluster ? { cluster } : {}) };
     }
     if (name === 'plan' || name === 'upgrade') {
       expect(2);
@@ -175,6 +175,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   '--select': 'select',
   '--waves': 'waves',
   '--max-in-flight': 'maxInFlight',
+  '-l': 'labels',
+  '--labels': 'labels',
 };
 
 /** Options without a value. */
@@ -194,7 +196,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   windows: ['namespace', 'cluster'],
   plan: ['namespace', 'cluster', 'strategy', 'chart'],
   upgrade: ['namespace', 'cluster', 'strategy', 'chart', 'allowDataChanges', 'withoutDataChecks', 'withoutBackup'],
-  fleet: ['cluster', 'select', 'waves', 'maxInFlight'],
+  fleet: ['cluster', 'select', 'waves', 'maxInFlight', 'labels'],
 };
 
 function validateCluster(name: string): string {

@@ -30,6 +30,13 @@ export interface StoredRelease {
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 /** The `release` field of a helm Secret as the API returns it (base64 of helm's base64) -> the record. */
+/** Labels helm keeps for itself on a release's Secret; the rest are the release's own (`--labels`). */
+const HELM_LABELS = new Set(['name', 'owner', 'status', 'version', 'createdAt', 'modifiedAt']);
+
+export function ownLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !HELM_LABELS.has(k)));
+}
+
 export function decodeRelease(field: string): StoredRelease {
   const helmText = Buffer.from(field, 'base64').toString('utf8');
   let raw = Buffer.from(helmText, 'base64');
@@ -110,16 +117,16 @@ export class HelmSecretStorage {
     const what = `listing helm's releases (their Secrets) in ${namespace ?? 'every namespace'}`;
     const labelSelector = 'owner=helm';
     const list = await api(what, () => (namespace ? this.core.listNamespacedSecret({ namespace, labelSelector }) : this.core.listSecretForAllNamespaces({ labelSelector })));
-    const newest = new Map<string, { version: number; field: string }>();
+    const newest = new Map<string, { version: number; field: string; labels: Record<string, string> }>();
     for (const s of list.items) {
       const name = s.metadata?.labels?.name;
       const version = Number(s.metadata?.labels?.version);
       const field = s.data?.release;
       if (s.type !== 'helm.sh/release.v1' || !name || !Number.isInteger(version) || typeof field !== 'string') continue;
       const key = `${s.metadata?.namespace ?? ''}/${name}`;
-      if ((newest.get(key)?.version ?? -1) < version) newest.set(key, { version, field });
+      if ((newest.get(key)?.version ?? -1) < version) newest.set(key, { version, field, labels: ownLabels(s.metadata?.labels ?? {}) });
     }
-    return [...newest.values()].map(({ field }) => infoOf(decodeRelease(field)));
+    return [...newest.values()].map(({ field, labels }) => ({ ...infoOf(decodeRelease(field)), labels }));
   }
 
   async latest(namespace: string, release: string): Promise<StoredRelease | null> {

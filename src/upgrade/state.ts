@@ -12,6 +12,8 @@ export interface HelmReleaseInfo {
   readonly chart: string;
   readonly chartVersion: string;
   readonly appVersion: string;
+  /** The release's own labels (`helm install --labels`), helm's bookkeeping ones left out; absent where not read. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface HelmRevisionInfo {

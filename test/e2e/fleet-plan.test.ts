@@ -29,7 +29,9 @@ describe('fleet plan', () => {
       [y.name, 'milvus-e', '5.0.19'],
       [y.name, 'other', '4.2.58'],
     ];
-    for (const [ns, release, chart] of installs) await installRelease(ns, release, chart);
+    // Two of them labelled as helm labels a release (`helm install --labels`).
+    const gold = new Set(['milvus-a', 'milvus-d']);
+    for (const [ns, release, chart] of installs) await installRelease(ns, release, chart, {}, gold.has(release) ? { tier: 'gold' } : {});
   });
   afterAll(async () => {
     await x?.cleanup();
@@ -63,6 +65,18 @@ describe('fleet plan', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^Fleet plan: e2e-fleet-\*\/milvus-\* to Milvus 2\.6\.15, 3 release\(s\) in 3 wave\(s\), at most 5 at once\n {2}wave 1 \(canary\):/);
     expect(text.stdout).toMatch(/refused \(left out; the others go on\):/);
+  });
+
+  it('-l key=value keeps only the releases with that helm label; a label nobody has names nothing', async () => {
+    const r = await cli(['fleet', 'plan', '2.6.15', '--select', `${prefix}*/milvus-*`, '-l', 'tier=gold', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { selector: string; waves: Array<{ releases: Array<{ release: string }> }>; refused: unknown[] };
+    expect(plan.waves.flatMap((w) => w.releases.map((m) => m.release)).sort()).toEqual(['milvus-a', 'milvus-d']);
+    expect(plan.selector).toBe(`${prefix}*/milvus-* -l tier=gold`);
+    expect(plan.refused).toEqual([]);
+    const none = await cli(['fleet', 'plan', '2.6.15', '--select', `${prefix}*/milvus-*`, '-l', 'tier=silver']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/names no Milvus release/);
   });
 
   it('Slack: /milvus fleet plan answers privately with the same waves and refusals; a bad selector is answered at once with the form', async () => {

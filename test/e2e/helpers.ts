@@ -44,10 +44,11 @@ export function ensureRepo(): Promise<void> {
   return repoReady;
 }
 
-export async function installRelease(namespace: string, release: string, chartVersion: string, set: Record<string, string> = {}): Promise<void> {
+export async function installRelease(namespace: string, release: string, chartVersion: string, set: Record<string, string> = {}, labels: Record<string, string> = {}): Promise<void> {
   await ensureRepo();
   const sets = Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  await helmT(['install', release, 'zilliztech/milvus', '-n', namespace, '--version', chartVersion, ...sets, '--wait', '--timeout', '120s']);
+  const own = Object.keys(labels).length > 0 ? ['--labels', Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')] : [];
+  await helmT(['install', release, 'zilliztech/milvus', '-n', namespace, '--version', chartVersion, ...sets, ...own, '--wait', '--timeout', '120s']);
   await waitSettled(namespace, release);
 }
 

@@ -102,6 +102,8 @@ describe('/milvus fleet plan', () => {
     expect(parseCommand('fleet upgrade 2.6.15 --select */* --max-in-flight 3')).toMatchObject({ action: 'upgrade', maxInFlight: 3, waves: '1,100%' });
     expect(parseCommand('fleet plan 2.6.15 --select */*')).toMatchObject({ maxInFlight: 5 });
     expect(() => parseCommand('fleet deploy 2.6.15 --select */*')).toThrow('unknown fleet action "deploy" (plan, upgrade or status)');
+    expect(parseCommand('fleet plan 2.6.15 --select */* -l tier=gold,env=prod')).toMatchObject({ selector: { labels: { tier: 'gold', env: 'prod' }, text: '*/* -l tier=gold,env=prod' } });
+    expect(() => parseCommand('fleet plan 2.6.15 --select */* -l tier')).toThrow('"tier" is not a label condition');
     expect(parseCommand('fleet status')).toEqual({ name: 'fleet', action: 'status' });
     expect(parseCommand('fleet status fleet-12')).toEqual({ name: 'fleet', action: 'status', id: 'fleet-12' });
     expect(() => parseCommand('fleet status req-12')).toThrow('"req-12" is not a fleet id');
@@ -112,5 +114,12 @@ describe('/milvus fleet plan', () => {
     expect(() => parseCommand('fleet plan 2.6.15 --select */* --waves 1,50%')).toThrow(/do not end at 100%/);
     expect(() => parseCommand('fleet plan 2.6.15 --select team')).toThrow(/is not a fleet selector/);
     expect(() => parseCommand('fleet plan 2.6.15 --select */* -n ns')).toThrow('namespace does not apply to fleet');
+  });
+});
+
+describe('a release\'s own labels', () => {
+  it('are the labels of its helm Secret without helm\'s bookkeeping ones', async () => {
+    const { ownLabels } = await import('../../src/cluster/helm-storage.js');
+    expect(ownLabels({ name: 'm', owner: 'helm', status: 'deployed', version: '3', modifiedAt: '1', createdAt: '1', tier: 'gold' })).toEqual({ tier: 'gold' });
   });
 });

@@ -112,11 +112,11 @@ export function fleetPlanText(f: FleetPlan): string {
  */
 export function fleetMembers(
   cluster: string,
-  releases: readonly { readonly name: string; readonly namespace: string; readonly chart: string; readonly chartVersion: string }[],
+  releases: readonly { readonly name: string; readonly namespace: string; readonly chart: string; readonly chartVersion: string; readonly labels?: Readonly<Record<string, string>> }[],
   selector: FleetSelector,
 ): FleetMemberRef[] {
   const milvus = releases.filter(isMilvusRelease);
-  const chosen = milvus.filter((r) => selects(selector, { namespace: r.namespace, release: r.name }));
+  const chosen = milvus.filter((r) => selects(selector, { namespace: r.namespace, release: r.name, labels: r.labels ?? {} }));
   if (chosen.length === 0) {
     const seen = milvus.slice(0, 10).map((r) => `${r.namespace}/${r.name}`);
     throw new InputError(`the selector ${selector.text} names no Milvus release in ${cluster}`, [

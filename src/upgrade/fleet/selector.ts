@@ -25,14 +25,16 @@ export function parseSelector(text: string, labels: readonly string[] = []): Fle
     throw new InputError(`"${showInput(text, 60)}" is not a fleet selector`, [FORM]);
   }
   const pairs: Record<string, string> = {};
-  for (const l of labels) {
+  // `-l a=b,c=d` as kubectl writes it: a label value never holds a comma.
+  for (const l of labels.flatMap((x) => x.split(','))) {
     const at = l.indexOf('=');
     const key = l.slice(0, at);
     const value = l.slice(at + 1);
     if (at <= 0 || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) throw new InputError(`"${showInput(l, 60)}" is not a label condition`, [FORM]);
     pairs[key] = value;
   }
-  return { text: text.trim(), namespace, release, labels: pairs };
+  const conditions = Object.entries(pairs).map(([k, v]) => `${k}=${v}`);
+  return { text: `${text.trim()}${conditions.length > 0 ? ` -l ${conditions.join(',')}` : ''}`, namespace, release, labels: pairs };
 }
 
 /** A glob as a regular expression over the whole name. */
