@@ -90,7 +90,7 @@ describe('fleet plan', () => {
       expect(text).toMatch(/refused \(left out; the others go on\):[\s\S]*milvus-c: Milvus 2\.6\.15 is not newer than the running 2\.6\.20/);
       expect(text).toMatch(/This is a preview: nothing was changed/);
       const bad = await bot.slash('fleet plan 2.6.15 --select team-x', USERS.requester);
-      expect(JSON.parse(bad.body).text).toMatch(/"team-x" is not a fleet selector[\s\S]*\/milvus fleet plan <version> --select/);
+      expect(JSON.parse(bad.body).text).toMatch(/"team-x" is not a fleet selector[\s\S]*\/milvus fleet plan\|upgrade <version> --select/);
     } finally {
       await bot.close();
     }
