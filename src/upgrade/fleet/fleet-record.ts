@@ -43,20 +43,10 @@ export interface FleetRecord {
   readonly ended: { readonly at: number; readonly outcome: FleetOutcome } | null;
 }
 
-export interface NewFleet {
-  readonly cluster: string;
-  readonly version: string;
-  readonly selector: string;
-  readonly waveMarks: string;
-  readonly maxInFlight: number;
-  readonly waves: readonly (readonly string[])[];
-  readonly refused: readonly FleetRefused[];
-  readonly requester: Actor;
-  readonly place: Place | null;
-  readonly approvalsNeeded: number;
-  readonly allowSelfApproval: boolean;
+/** What asking for a fleet gives; the rest starts empty (no votes, no halt, no end). */
+export type NewFleet = Pick<FleetRecord, 'cluster' | 'version' | 'selector' | 'waveMarks' | 'maxInFlight' | 'waves' | 'refused' | 'requester' | 'place' | 'approvalsNeeded' | 'allowSelfApproval'> & {
   readonly ttlMs: number;
-}
+};
 
 export function newFleet(id: string, input: NewFleet, now: number): FleetRecord {
   const { ttlMs, ...rest } = input;
