@@ -197,3 +197,30 @@ describe('fleet upgrade with a canary that crash-loops', () => {
     before.forEach((b, i) => expect(diffSnapshots(b, after[i]!).map((d) => d.text)).toEqual([]));
   });
 });
+
+describe('fleet upgrade with releases the data guard refuses', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-fleetguard');
+    // A custom etcd root that chart 4.x would drop (the config guard): the route is refused.
+    await Promise.all([
+      ...['guarded-a', 'guarded-b'].map((r) => installRelease(ns.name, r, '3.3.6', { 'metadata.rootPath': 'team-a' })),
+      ...['fine-a', 'fine-b'].map((r) => installRelease(ns.name, r, '4.2.58')),
+    ]);
+  });
+  afterAll(async () => ns?.cleanup());
+
+  it('leaves the refused out and lists them with the reason; the rest proceed; the refused are untouched', async () => {
+    const before = await Promise.all(['guarded-a', 'guarded-b'].map((r) => snapshotRelease(cluster().kubeconfig, ns.name, r)));
+    const r = await cli(['fleet', 'upgrade', '2.6.15', '--select', `${ns.name}/*`, '--yes', '--json', ...FAST]);
+    expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const result = JSON.parse(lines.slice(lines.findIndex((l) => l === '{')).join('\n')) as { result: string; members: Array<{ release: string; state: string }>; refused: Array<{ release: string; reason: string }> };
+    expect(result.result).toBe('succeeded');
+    expect(result.members.map((m) => `${m.release} ${m.state}`).sort()).toEqual(['fine-a succeeded', 'fine-b succeeded']);
+    expect(result.refused.map((f) => f.release).sort()).toEqual(['guarded-a', 'guarded-b']);
+    for (const f of result.refused) expect(f.reason).toContain('etcd.rootPath: team-a -> by-dev');
+    const after = await Promise.all(['guarded-a', 'guarded-b'].map((rel) => snapshotRelease(cluster().kubeconfig, ns.name, rel)));
+    before.forEach((b, i) => expect(diffSnapshots(b, after[i]!).map((d) => d.text)).toEqual([]));
+  });
+});
