@@ -13,7 +13,7 @@ import { UpgradeQueue } from './jobs/queue.js';
 import { createLogger } from './log.js';
 import { healthRoutes } from './health.js';
 import { createMetrics } from './metrics.js';
-import { readSchedulePolicy } from './schedule-file.js';
+import { readPolicyFile } from './schedule-file.js';
 import { startBot, startHealthServer, startPlanner, startQueueDashboard, startWorker, type Shared, type StartExtras } from './roles.js';
 
 export type { StartExtras } from './roles.js';
@@ -33,7 +33,7 @@ export interface Running {
 export async function start(config: AppConfig, extra: StartExtras = {}): Promise<Running> {
   // Read first: a bad access file stops the start before anything runs.
   const rules = config.roles.has('bot') ? readAccessRules(config.slack.accessConfigPath!) : [];
-  const schedule = readSchedulePolicy(config.schedule.path);
+  const { schedule, fleets: fleetPolicy } = readPolicyFile(config.schedule.path);
   const logger = createLogger({ level: config.logLevel });
   // The worker's connections wait through a Redis outage (commands queue, then run) and say so
   // once. The bot's fail fast: a command or click sent while Redis is away must be answered at
@@ -94,7 +94,7 @@ export async function start(config: AppConfig, extra: StartExtras = {}): Promise
   });
   const { sealer, ephemeral } = sealerFor(config.approvalSeal);
   if (ephemeral) logger.warn('no APPROVAL_SEAL_KEY_FILE: approvals are sealed with a key of this process only (its own worker honours them, not after a restart); set one from a Secret in production');
-  const shared: Shared = { config, logger, connect, store, engine, metrics, closers, sealer, schedule };
+  const shared: Shared = { config, logger, connect, store, engine, metrics, closers, sealer, schedule, fleetPolicy };
   if (config.roles.has('worker')) await startWorker(shared, queue, extra.now);
   if (config.roles.has('worker') || config.roles.has('planner')) await startPlanner(shared);
   let botPort: number | null = null;

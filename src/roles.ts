@@ -20,6 +20,7 @@ import { startReconciler } from './jobs/reconciler.js';
 import { RedisFleetStore } from './jobs/fleets.js';
 import { advanceAllFleets, advanceFleet } from './upgrade/lifecycle/fleet-lifecycle.js';
 import type { SchedulePolicy } from './upgrade/schedule/policy.js';
+import type { FleetPolicy } from './upgrade/fleet/fleet-policy.js';
 import { RemotePlanner, createPlanWorker, planQueue, planQueueEvents } from './jobs/plan-queue.js';
 import { resumeLeftPaused, resumeReleaseLeftPaused } from './upgrade/runner/run.js';
 import { serveRoutes, type healthRoutes } from './health.js';
@@ -53,6 +54,8 @@ export interface Shared {
   readonly sealer: Sealer;
   /** The policy file's windows and freezes (issue 28), read once at start. */
   readonly schedule: SchedulePolicy;
+  /** How fleets are approved (the policy file's `fleets`). */
+  readonly fleetPolicy: FleetPolicy;
   /** Each role's stop, run in reverse order of start by Running.close. */
   readonly closers: Array<(graceMs: number) => Promise<unknown>>;
 }
@@ -165,7 +168,7 @@ export interface BotRoleInputs {
 }
 
 /** The Slack bot: its commands and buttons, and the request threads it keeps up to date. Returns its HTTP port. */
-export async function startBot({ config, logger, connect, store, engine, metrics, closers, sealer, schedule }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
+export async function startBot({ config, logger, connect, store, engine, metrics, closers, sealer, schedule, fleetPolicy }: Shared, { rules, fastRedis, fastUp, botQueue, routes, extra }: BotRoleInputs): Promise<number | null> {
   const { WebClient, slackLogger, startBotApp, SlackGroupResolver, BotHandlers, ThreadUpdater } = await loadBotRole();
   // Plans render on a worker (helm runs there). A bot with no worker or planner in its process
   // (split mode) also asks a worker for the reads of helm's release records (status, the App
@@ -198,6 +201,7 @@ export async function startBot({ config, logger, connect, store, engine, metrics
     storeUp: fastUp,
     fleets: new RedisFleetStore(fastRedis, config.keyPrefix, config.retentionMs),
     schedule: { policy: schedule, expectedHopSeconds: config.schedule.expectedHopSeconds, now: extra.now ?? Date.now },
+    fleetPolicy,
     engine: upgradeEngine,
     rules,
     groups: new SlackGroupResolver(client, groupsNamed(rules)),

@@ -19,8 +19,9 @@ const ruleSchema = z
     channels: names.optional(),
   })
   .strict();
-// windows and freezes are the same policy file's (upgrade/schedule/policy.ts checks them).
-const fileSchema = z.object({ rules: z.array(ruleSchema), windows: z.unknown().optional(), freezes: z.unknown().optional() }).strict();
+// windows, freezes and fleets are the same policy file's (upgrade/schedule/policy.ts and
+// upgrade/fleet/fleet-policy.ts check them).
+const fileSchema = z.object({ rules: z.array(ruleSchema), windows: z.unknown().optional(), freezes: z.unknown().optional(), fleets: z.unknown().optional() }).strict();
 
 export type AccessRule = z.infer<typeof ruleSchema>;
 export type Action = 'read' | 'request' | 'approve' | 'rollback' | 'cancel';

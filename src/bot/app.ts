@@ -178,6 +178,9 @@ export async function startBotApp(o: BotAppOptions): Promise<RunningBot> {
   app.action<BlockAction<ButtonAction>>(ACTIONS.fleetApprove, async ({ body, action, client, respond }) => {
     await decide(() => h.fleetApprove(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
   });
+  app.action<BlockAction<ButtonAction>>(ACTIONS.fleetApproveWave, async ({ body, action, client, respond }) => {
+    await decide(() => h.fleetApproveWave(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
+  });
   app.action<BlockAction<ButtonAction>>(ACTIONS.fleetReject, async ({ body, action, client, respond }) => {
     await decide(() => h.fleetReject(String(action.value ?? ''), caller(body, client, respond), threadOf(body), body.message?.ts));
   });

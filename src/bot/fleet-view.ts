@@ -5,7 +5,7 @@
  * member's own record keeps its steps and audit trail. Pure.
  */
 import type { KnownBlock } from '@slack/web-api';
-import { deriveFleetState, type FleetRecord, type FleetState } from '../upgrade/fleet/fleet-record.js';
+import { deriveFleetState, waveApproved, waveAwaitingVotes, type FleetRecord, type FleetState } from '../upgrade/fleet/fleet-record.js';
 import { memberState } from '../upgrade/lifecycle/fleet-lifecycle.js';
 import type { UpgradeRequest } from '../upgrade/requests.js';
 import { actions, button, confirmDialog, context, header, section, slackDate } from './blocks.js';
@@ -63,7 +63,8 @@ export function fleetCard(f: FleetRecord, members: ReadonlyMap<string, UpgradeRe
     section(`*${total} release(s) in ${f.waves.length} wave(s)* (${esc(f.waveMarks)}), at most ${f.maxInFlight} at once · cluster ${esc(f.cluster)}\nEach wave starts once every release of the one before succeeded; a failure halts the fleet.`),
   ];
   f.waves.forEach((wave, w) => {
-    blocks.push(section([`*Wave ${w + 1}*${w === 0 ? ' (canary)' : ''}`, ...wave.map((id) => memberLine(id, members.get(id) ?? null, now))].join('\n')));
+    const own = f.approvalPerWave && w > 0 ? (waveApproved(f, w) ? ` (approved by ${f.waveApprovals![w]!.map((v) => user(v.by.id)).join(', ')})` : ' (needs its own approval)') : '';
+    blocks.push(section([`*Wave ${w + 1}*${w === 0 ? ' (canary)' : ''}${own}`, ...wave.map((id) => memberLine(id, members.get(id) ?? null, now))].join('\n')));
   });
   if (f.refused.length > 0) blocks.push(section([`*Left out* (the others go on):`, ...f.refused.map((r) => `• ${esc(r.namespace)}/${esc(r.release)}: ${esc(r.reason.split('\n')[0]!)}`)].join('\n')));
   if (f.halted) blocks.push(section(`:octagonal_sign: *Halted:* ${esc(f.halted.reason)}. Nothing after it starts.`));
@@ -77,6 +78,11 @@ export function fleetCard(f: FleetRecord, members: ReadonlyMap<string, UpgradeRe
     blocks.push(context(`${decided} · fleet ${FLEET_WORDS[state]}${f.cancelRequested ? ` (cancel asked by ${user(f.cancelRequested.by.id)})` : ''}`));
   }
   const buttons = [];
+  const awaiting = state === 'running' && !f.cancelRequested && !f.halted ? waveAwaitingVotes(f) : null;
+  if (awaiting !== null) {
+    blocks.push(context(`The policy asks one approval per wave: wave ${awaiting + 1} starts once ${f.approvalsNeeded - (f.waveApprovals?.[awaiting]?.length ?? 0)} more approval(s) from ${approversText} are given and the wave before succeeded.`));
+    buttons.push(button(ACTIONS.fleetApproveWave, `Approve wave ${awaiting + 1}`, `${f.id}:${awaiting}`, 'primary'));
+  }
   if (state === 'running' && !f.cancelRequested) {
     buttons.push(button(ACTIONS.fleetCancel, 'Cancel the fleet', f.id, 'danger', confirmDialog('Cancel the fleet?', 'Releases not started are left as they are; those upgrading now stop (what they paused is resumed).', 'Cancel it', 'Keep going')));
   }

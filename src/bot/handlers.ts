@@ -8,9 +8,10 @@ import type { Logger } from 'pino';
 import { UpgradeError, explainError, showInput } from '../upgrade/errors.js';
 import type { FleetStore, JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
 import { FLEET_ID, deriveFleetState, fleetMemberIds, type FleetRecord } from '../upgrade/fleet/fleet-record.js';
-import { advanceFleet, approveFleet, cancelFleet, rejectFleet, requestFleet, sealMembers } from '../upgrade/lifecycle/fleet-lifecycle.js';
+import { advanceFleet, approveFleet, approveWave, cancelFleet, rejectFleet, requestFleet, sealMembers } from '../upgrade/lifecycle/fleet-lifecycle.js';
 import { fleetCard } from './fleet-view.js';
 import { fleetStatusText } from '../upgrade/fleet/fleet-status.js';
+import type { FleetPolicy } from '../upgrade/fleet/fleet-policy.js';
 import { NO_SCHEDULE, scheduleFor, type SchedulePolicy } from '../upgrade/schedule/policy.js';
 import { whenToRun } from '../upgrade/schedule/when.js';
 import { policyText, releaseScheduleText } from '../upgrade/schedule/describe.js';
@@ -55,6 +56,8 @@ export interface BotDeps {
   readonly storeUp?: () => boolean;
   /** Fleet upgrades (issue 28); without it, /milvus fleet upgrade is refused. */
   readonly fleets?: FleetStore;
+  /** How fleets are approved (the policy file's `fleets`): once, or per wave. */
+  readonly fleetPolicy?: FleetPolicy;
   /** Maintenance windows and freezes (issue 28): shown by /milvus windows; a refusing freeze refuses requests at once. */
   readonly schedule?: { readonly policy: SchedulePolicy; readonly expectedHopSeconds: number; readonly now: () => number };
 }
@@ -263,7 +266,7 @@ export class BotHandlers {
     );
     const { needed, allowSelf, ttlMs } = this.d.approvals;
     const deps = { store: this.d.store, fleets, queue: this.d.queue, now: this.d.now };
-    const fleet = await requestFleet(deps, { plan, waveMarks: cmd.waves, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs, gate: this.frozenGate() });
+    const fleet = await requestFleet(deps, { plan, waveMarks: cmd.waves, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs, gate: this.frozenGate(), approvalPerWave: this.d.fleetPolicy?.approvalPerWave ?? false });
     let ts: string;
     try {
       const card = fleetCard(fleet, new Map(await this.fleetMembersOf(fleet)), this.fleetApproversText(fleet), this.d.now());
@@ -319,6 +322,19 @@ export class BotHandlers {
       await this.fleetOf(id, c, clickedTs, 'approve');
       const { changed } = await approveFleet(this.fleetDeps(), id, actorOf(c));
       if (!changed) return ephemeral(c, `You already approved ${esc(id)}.`, threadTs);
+    } catch (err) {
+      await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
+    }
+  }
+
+  /** "Approve wave N" (per-wave approval): the value is `<fleet id>:<wave index>`. */
+  async fleetApproveWave(value: string, c: Caller, threadTs?: string, clickedTs?: string): Promise<void> {
+    try {
+      const m = /^(fleet-\d{1,15}):(\d{1,3})$/.exec(value);
+      if (!m) throw new UpgradeError('bad-input', `"${showInput(value, 30)}" is not a wave of a fleet of this bot`);
+      await this.fleetOf(m[1]!, c, clickedTs, 'approve');
+      const { changed } = await approveWave(this.fleetDeps(), m[1]!, Number(m[2]), actorOf(c));
+      if (!changed) return ephemeral(c, `You already approved wave ${Number(m[2]) + 1} of ${esc(m[1]!)}.`, threadTs);
     } catch (err) {
       await ephemeral(c, `:warning: ${esc(this.explain(err))}`, threadTs).catch(() => {});
     }

@@ -12,7 +12,7 @@ import { availabilityText } from '../upgrade/runner/availability.js';
 import { noRollbackReason, rollbackAt, routeVersions } from '../upgrade/plan.js';
 import { actions, button, confirmDialog, context, plainText, section } from './blocks.js';
 
-export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', restore: 'restore', showChanges: 'show_changes', fleetApprove: 'fleet_approve', fleetReject: 'fleet_reject', fleetCancel: 'fleet_cancel' } as const;
+export const ACTIONS = { approve: 'approve', reject: 'reject', rollback: 'rollback', restore: 'restore', showChanges: 'show_changes', fleetApprove: 'fleet_approve', fleetReject: 'fleet_reject', fleetCancel: 'fleet_cancel', fleetApproveWave: 'fleet_approve_wave' } as const;
 
 const KIND_TITLE = { upgrade: 'Upgrade', rollback: 'Rollback', restore: 'Restore' } as const;
 

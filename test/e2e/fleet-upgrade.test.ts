@@ -224,3 +224,50 @@ describe('fleet upgrade with releases the data guard refuses', () => {
     before.forEach((b, i) => expect(diffSnapshots(b, after[i]!).map((d) => d.text)).toEqual([]));
   });
 });
+
+describe('fleet upgrade with one approval per wave (the policy file asks it)', () => {
+  let ns: { name: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    ns = await newNamespace('e2e-fleetwave');
+    await Promise.all(['milvus-a', 'milvus-b', 'milvus-c'].map((r) => installRelease(ns.name, r, '4.2.58')));
+  });
+  afterAll(async () => ns?.cleanup());
+
+  it('the fleet\'s approval runs the canary only; wave 2 waits, even after the canary succeeded, for its own approval (never the requester\'s), then runs', async () => {
+    const accessYaml = `rules:
+  - namespaces: ["*"]
+    releases: ["*"]
+    requesters: ["${USERS.requester}"]
+    approvers: ["${USERS.approver}", "${USERS.requester}"]
+    channels: ["${CHANNEL}"]
+fleets:
+  approval: per-wave
+`;
+    const bot = await startBotEnv({ accessYaml });
+    try {
+      await bot.slash(`fleet upgrade 2.6.15 --select ${ns.name}/milvus-* --waves 1,100%`, USERS.requester);
+      const isCard = (m: { text: string }) => m.text.startsWith('Fleet upgrade fleet-');
+      await bot.stub.waitFor(() => bot.stub.messages(CHANNEL).some(isCard), 180_000);
+      const card = bot.stub.messages(CHANNEL).find(isCard)!;
+      const id = /fleet-\d+/.exec(card.text)![0];
+      const fleets = new RedisFleetStore(bot.store.redis, bot.prefix);
+      await bot.click('fleet_approve', id, USERS.approver, card.ts);
+      const fleet = await fleets.require(id);
+      await until('the canary to succeed', 300_000, async () => deriveState(await bot.store.require(fleet.waves[0]![0]!), Date.now()) === 'succeeded', 300);
+      // Nothing of wave 2 starts on its own; the card offers its approval.
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const m of fleet.waves[1]!) expect(deriveState(await bot.store.require(m), Date.now())).toBe('pending-approval');
+      await bot.stub.waitFor(() => /fleet_approve_wave/.test(JSON.stringify(bot.stub.messages(CHANNEL).find((m) => m.ts === card.ts)!.blocks)), 30_000);
+      await bot.click('fleet_approve_wave', `${id}:1`, USERS.requester, card.ts);
+      await bot.stub.waitFor(() => bot.stub.ephemerals(CHANNEL).some((e) => /someone else must approve its waves/.test(e.text)), 20_000);
+      await bot.click('fleet_approve_wave', `${id}:1`, USERS.approver, card.ts);
+      const ended = await until('the fleet to end', 400_000, async () => (await fleets.require(id)).ended, 500);
+      expect(ended.outcome).toBe('succeeded');
+      const done = await fleets.require(id);
+      expect(done.waveApprovals?.[1]?.map((v) => v.by.id)).toEqual([USERS.approver]);
+      for (const m of done.waves[1]!) expect((await bot.store.require(m)).approvals.map((v) => v.by.id)).toEqual([USERS.approver]);
+    } finally {
+      await bot.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fleetMoves, currentWave } from '../../src/upgrade/fleet/fleet-moves.js';
-import { newFleet, withFleetApproval, withFleetCancel, withFleetRejection, deriveFleetState, type FleetRecord } from '../../src/upgrade/fleet/fleet-record.js';
+import { newFleet, withFleetApproval, withFleetCancel, withFleetRejection, withWaveApproval, waveApproved, waveAwaitingVotes, deriveFleetState, type FleetRecord } from '../../src/upgrade/fleet/fleet-record.js';
+import { parseFleetPolicy } from '../../src/upgrade/fleet/fleet-policy.js';
 import type { RequestState } from '../../src/upgrade/requests.js';
 import { memberState } from '../../src/upgrade/lifecycle/fleet-lifecycle.js';
 
@@ -84,5 +85,38 @@ describe('fleet moves (issue 28)', () => {
     expect(memberState(r, 5)).toBe('pending-approval');
     expect(memberState({ ...(r as object), approvalSeal: 'hmac' } as never, 5)).toBe('approved');
     expect(memberState(null, 5)).toBe('missing');
+  });
+});
+
+describe('per-wave approval (the policy file\'s fleets.approval: per-wave)', () => {
+  const waves = [['a'], ['b', 'c'], ['d']];
+  const perWave = (): FleetRecord => ({ ...fleet(waves), approvalPerWave: true });
+
+  it('the fleet\'s approval runs the canary; the next wave waits for votes of its own even after the canary succeeded', () => {
+    const f = perWave();
+    expect(fleetMoves(f, states({ a: 'approved', b: 'pending-approval', c: 'pending-approval', d: 'pending-approval' }), 10)).toMatchObject({ start: ['a'], awaitingVotes: null });
+    expect(fleetMoves(f, states({ a: 'succeeded', b: 'pending-approval', c: 'pending-approval', d: 'pending-approval' }), 10)).toMatchObject({ start: [], awaitingVotes: 1, finish: null, halt: null });
+    expect(waveAwaitingVotes(f)).toBe(1);
+    const voted = withWaveApproval(f, 1, bob, 11) as FleetRecord;
+    expect(waveApproved(voted, 1)).toBe(true);
+    expect(waveAwaitingVotes(voted)).toBe(2);
+    expect(fleetMoves(voted, states({ a: 'succeeded', b: 'approved', c: 'approved', d: 'pending-approval' }), 12)).toMatchObject({ start: ['b', 'c'], wave: 1 });
+  });
+
+  it('refuses the requester\'s own vote, a wave out of turn, and a fleet approved once; a second vote changes nothing', () => {
+    const f = perWave();
+    expect(withWaveApproval(f, 1, alice, 11)).toBeInstanceOf(Error);
+    expect((withWaveApproval(f, 2, bob, 11) as Error).message).toBe('wave 3 is not the next to approve: wave 2 is');
+    expect((withWaveApproval(fleet(waves), 1, bob, 11) as Error).message).toMatch(/approved once for every wave/);
+    const voted = withWaveApproval(f, 1, bob, 11) as FleetRecord;
+    expect(withWaveApproval(voted, 1, bob, 12)).toBeNull();
+    expect(withWaveApproval({ ...f, halted: { at: 1, wave: 0, reason: 'x' } }, 1, bob, 11)).toBeInstanceOf(Error);
+  });
+
+  it('the policy file says it; anything else there is refused', () => {
+    expect(parseFleetPolicy({ fleets: { approval: 'per-wave' } })).toEqual({ approvalPerWave: true });
+    expect(parseFleetPolicy({ rules: [] })).toEqual({ approvalPerWave: false });
+    expect(() => parseFleetPolicy({ fleets: { approval: 'twice' } })).toThrow(/fleets: approval/);
+    expect(() => parseFleetPolicy({ fleets: { approvals: 'once' } })).toThrow(/fleets/);
   });
 });

@@ -61,4 +61,13 @@ describe('fleet card', () => {
     expect(validateBlocks(card.blocks, 'message')).toEqual([]);
     expect(buttonsOf(card.blocks)).toEqual(['"action_id":"fleet_cancel"']);
   });
+
+  it('per-wave approval: the next wave says it needs its own approval and has its button', () => {
+    const f = fleetOf(6, { approvals: [{ by: APP, at: T0 + 1 }], approvalPerWave: true });
+    const card = fleetCard(f, new Map(f.waves.flat().map((id, i) => [id, member(i, { phase: i === 0 ? 'succeeded' : null })])), 'x', T0 + 10);
+    expect(validateBlocks(card.blocks, 'message')).toEqual([]);
+    expect(JSON.stringify(card.blocks)).toMatch(/\*Wave 2\* \(needs its own approval\)/);
+    expect(buttonsOf(card.blocks)).toEqual(['"action_id":"fleet_approve_wave"', '"action_id":"fleet_cancel"']);
+    expect(JSON.stringify(card.blocks)).toContain('"value":"fleet-9:1"');
+  });
 });

@@ -14,7 +14,7 @@
  * nothing else starts, and the members never started are ended with the reason.
  */
 import type { RequestState } from '../requests.js';
-import { deriveFleetState, type FleetOutcome, type FleetRecord } from './fleet-record.js';
+import { deriveFleetState, waveApproved, type FleetOutcome, type FleetRecord } from './fleet-record.js';
 
 export interface FleetMoves {
   /** Members of the current wave to hand to the workers now. */
@@ -29,9 +29,11 @@ export interface FleetMoves {
   readonly halt: { readonly wave: number; readonly reason: string } | null;
   /** The fleet is over: no member is running any more. */
   readonly finish: FleetOutcome | null;
+  /** The wave that would start next but waits for votes of its own (per-wave approval), or null. */
+  readonly awaitingVotes: number | null;
 }
 
-const NOTHING: FleetMoves = { start: [], wave: null, end: null, cancel: [], halt: null, finish: null };
+const NOTHING: FleetMoves = { start: [], wave: null, end: null, cancel: [], halt: null, finish: null, awaitingVotes: null };
 
 type MemberState = RequestState | 'missing';
 
@@ -75,6 +77,7 @@ export function fleetMoves(f: FleetRecord, states: ReadonlyMap<string, MemberSta
       return stop('halted', `not run: ${reason}`, { wave: w, reason });
     }
     if (wave.every((id) => stateOf(id) === 'succeeded')) continue;
+    if (!waveApproved(f, w)) return { ...NOTHING, awaitingVotes: w };
     const free = Math.max(0, f.maxInFlight - wave.filter((id) => inFlight(stateOf(id))).length);
     const start = wave.filter((id) => stateOf(id) === 'approved').slice(0, free);
     return { ...NOTHING, start, wave: start.length > 0 ? w : null };

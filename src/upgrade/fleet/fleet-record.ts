@@ -40,11 +40,17 @@ export interface FleetRecord {
   readonly halted: { readonly at: number; readonly wave: number; readonly reason: string } | null;
   /** When each wave's first member was handed to the workers (index: wave). */
   readonly waveStarts: readonly (number | null)[];
+  /**
+   * The policy asks one approval per wave: the fleet's approval runs wave 1 (the canary), each
+   * later wave needs votes of its own (`waveApprovals[w]`). Absent on fleets asked before it: once.
+   */
+  readonly approvalPerWave?: boolean;
+  readonly waveApprovals?: readonly (readonly Vote[])[];
   readonly ended: { readonly at: number; readonly outcome: FleetOutcome } | null;
 }
 
 /** What asking for a fleet gives; the rest starts empty (no votes, no halt, no end). */
-export type NewFleet = Pick<FleetRecord, 'cluster' | 'version' | 'selector' | 'waveMarks' | 'maxInFlight' | 'waves' | 'refused' | 'requester' | 'place' | 'approvalsNeeded' | 'allowSelfApproval'> & {
+export type NewFleet = Pick<FleetRecord, 'cluster' | 'version' | 'selector' | 'waveMarks' | 'maxInFlight' | 'waves' | 'refused' | 'requester' | 'place' | 'approvalsNeeded' | 'allowSelfApproval' | 'approvalPerWave'> & {
   readonly ttlMs: number;
 };
 
@@ -87,4 +93,34 @@ export function withFleetCancel(f: FleetRecord, by: Actor, now: number): FleetRe
   const state = deriveFleetState(f, now);
   if (state !== 'pending-approval' && state !== 'running') return new UpgradeError('invalid-state', `fleet ${f.id} is ${state}: there is nothing to cancel`);
   return { ...f, cancelRequested: { by, at: now } };
+}
+
+/** The votes that let wave `w` run: the fleet's for the first (and for all, approved once), the wave's own per wave. */
+export function waveVotes(f: FleetRecord, w: number): readonly Vote[] {
+  return w === 0 || !f.approvalPerWave ? f.approvals : (f.waveApprovals?.[w] ?? []);
+}
+
+export function waveApproved(f: FleetRecord, w: number): boolean {
+  return waveVotes(f, w).length >= f.approvalsNeeded;
+}
+
+/** The next wave (1-based index >= 1) that waits for votes of its own, or null. */
+export function waveAwaitingVotes(f: FleetRecord): number | null {
+  if (!f.approvalPerWave) return null;
+  for (let w = 1; w < f.waves.length; w++) if (!waveApproved(f, w)) return w;
+  return null;
+}
+
+/** A vote on the next wave that needs one (per-wave approval), while the fleet runs. */
+export function withWaveApproval(f: FleetRecord, wave: number, by: Actor, now: number): FleetRecord | UpgradeError | null {
+  const state = deriveFleetState(f, now);
+  if (state !== 'running' || f.cancelRequested || f.halted) return new UpgradeError('invalid-state', `fleet ${f.id} is ${f.halted ? 'halted' : f.cancelRequested ? 'being cancelled' : state}: no wave can be approved now`);
+  if (!f.approvalPerWave) return new UpgradeError('invalid-state', `fleet ${f.id} was approved once for every wave`);
+  if (waveVotes(f, wave).some((v) => v.by.id === by.id)) return null;
+  const next = waveAwaitingVotes(f);
+  if (next !== wave) return new UpgradeError('invalid-state', next === null ? `every wave of fleet ${f.id} is approved` : `wave ${wave + 1} is not the next to approve: wave ${next + 1} is`);
+  if (!f.allowSelfApproval && f.requester.id === by.id) return new UpgradeError('denied', 'you asked for this fleet upgrade: someone else must approve its waves');
+  const votes = Array.from({ length: f.waves.length }, (_, i) => [...(f.waveApprovals?.[i] ?? [])]);
+  votes[wave] = [...votes[wave]!, { by, at: now }];
+  return { ...f, waveApprovals: votes };
 }

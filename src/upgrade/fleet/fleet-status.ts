@@ -4,7 +4,7 @@
  */
 import type { UpgradeRequest } from '../requests.js';
 import { memberState } from '../lifecycle/fleet-lifecycle.js';
-import { deriveFleetState, type FleetRecord } from './fleet-record.js';
+import { deriveFleetState, waveApproved, type FleetRecord } from './fleet-record.js';
 
 export interface FleetStatusMember {
   readonly id: string;
@@ -56,7 +56,7 @@ export function fleetStatusText(f: FleetRecord, members: ReadonlyMap<string, Upg
   const done = all.filter((m) => m.state === 'succeeded').length;
   const lines = [`Fleet ${f.id}: ${f.selector} to Milvus ${f.version}, ${state.replace(/-/g, ' ')} (${done} of ${all.length} succeeded; waves ${f.waveMarks}, at most ${f.maxInFlight} at once)`];
   for (let w = 1; w <= f.waves.length; w++) {
-    lines.push(`  wave ${w}${w === 1 ? ' (canary)' : ''}:`);
+    lines.push(`  wave ${w}${w === 1 ? ' (canary)' : ''}${f.approvalPerWave && w > 1 && !waveApproved(f, w - 1) ? ' (needs its own approval)' : ''}:`);
     for (const m of all.filter((x) => x.wave === w)) {
       const detail = m.scheduled && (m.state === 'queued' || m.state === 'running') ? `: ${m.scheduled}` : m.error && (m.state === 'failed' || m.state === 'cancelled') ? `: ${m.error.split('\n')[0]}` : '';
       lines.push(`    ${m.namespace ?? '?'}/${m.release ?? m.id} ${m.from ?? '?'} -> ${m.to ?? '?'}: ${m.state}${detail} (${m.id})`);

@@ -10,12 +10,12 @@
  */
 import { InputError, UpgradeError, explainError } from '../errors.js';
 import type { FleetStore, JobQueue, RequestStore } from '../ports.js';
-import { deriveState, type Actor, type NewRequest, type Place, type RequestState, type UpgradeRequest } from '../requests.js';
+import { deriveState, type Actor, type NewRequest, type Place, type RequestState, type UpgradeRequest, type Vote } from '../requests.js';
 import { approvalContent, type Sealer } from '../seal.js';
 import { refuseUncheckedData } from '../planner/data-gate.js';
 import { refuseMissingBackup } from '../planner/backup-plan.js';
 import type { FleetPlan, FleetRefused } from '../fleet/fleet-plan.js';
-import { deriveFleetState, fleetMemberIds, newFleet, withFleetApproval, withFleetCancel, withFleetRejection, type FleetRecord } from '../fleet/fleet-record.js';
+import { deriveFleetState, fleetMemberIds, newFleet, waveApproved, waveVotes, withFleetApproval, withFleetCancel, withFleetRejection, withWaveApproval, type FleetRecord } from '../fleet/fleet-record.js';
 import { fleetMoves, type FleetMoves } from '../fleet/fleet-moves.js';
 import { auditAsked } from './request-change.js';
 import type { Plan } from '../plan.js';
@@ -36,6 +36,8 @@ export interface FleetAsk {
   readonly approvalsNeeded: number;
   readonly allowSelfApproval: boolean;
   readonly ttlMs: number;
+  /** The policy asks one approval per wave (fleet-policy.ts). */
+  readonly approvalPerWave?: boolean;
   /** Refuses a member's plan by throwing (a freeze that refuses new runs): it joins the left out. */
   readonly gate?: (plan: Plan) => void;
 }
@@ -90,6 +92,7 @@ export async function requestFleet(d: Pick<FleetDeps, 'store' | 'fleets' | 'now'
       approvalsNeeded: ask.approvalsNeeded,
       allowSelfApproval: ask.allowSelfApproval,
       ttlMs: ask.ttlMs,
+      ...(ask.approvalPerWave && waves.length > 1 ? { approvalPerWave: true } : {}),
     },
     now(),
   );
@@ -117,18 +120,39 @@ export async function approveFleet(d: FleetDeps & { readonly sealer: Sealer }, i
   return { fleet, changed };
 }
 
-/** Each member voted as the fleet was, and sealed once approved. */
+/** Each member of an approved wave voted as its wave was (the fleet's votes, or the wave's own), and sealed once approved. */
 export async function sealMembers(d: Pick<FleetDeps, 'store' | 'now'> & { readonly sealer: Sealer }, fleet: FleetRecord, actor: Actor): Promise<void> {
   const now = d.now ?? Date.now;
-  for (const memberId of fleetMemberIds(fleet)) {
-    let member = await d.store.get(memberId);
-    if (!member) continue;
-    for (const vote of fleet.approvals) {
-      if (deriveState(member, now()) !== 'pending-approval') break;
-      member = (await d.store.approve(memberId, vote.by, now())).request;
-    }
-    if (deriveState(member, now()) === 'approved' && !member.approvalSeal) await d.store.sealApproved(memberId, actor, (r) => d.sealer.seal(approvalContent(r)), now());
+  for (const [w, wave] of fleet.waves.entries()) {
+    if (!waveApproved(fleet, w)) continue;
+    for (const memberId of wave) await sealMember(d, memberId, waveVotes(fleet, w), actor, now);
   }
+}
+
+async function sealMember(d: Pick<FleetDeps, 'store'> & { readonly sealer: Sealer }, memberId: string, votes: readonly Vote[], actor: Actor, now: () => number): Promise<void> {
+  let member = await d.store.get(memberId);
+  if (!member) return;
+  for (const vote of votes) {
+    if (deriveState(member, now()) !== 'pending-approval') break;
+    member = (await d.store.approve(memberId, vote.by, now())).request;
+  }
+  if (deriveState(member, now()) === 'approved' && !member.approvalSeal) await d.store.sealApproved(memberId, actor, (r) => d.sealer.seal(approvalContent(r)), now());
+}
+
+/** A vote on the next wave that needs its own (per-wave approval); once it has enough, its members are sealed and the fleet advances. */
+export async function approveWave(d: FleetDeps & { readonly sealer: Sealer }, id: string, wave: number, by: Actor): Promise<{ fleet: FleetRecord; changed: boolean }> {
+  const now = d.now ?? Date.now;
+  const { fleet, changed, refusal } = await d.fleets.decide(id, (f) => withWaveApproval(f, wave, by, now()));
+  if (refusal) {
+    await d.fleets.audit(id, by, `wave ${wave + 1} approval refused`, refusal.message, now());
+    throw refusal;
+  }
+  if (changed) await d.fleets.audit(id, by, `approved wave ${wave + 1}`, `${waveVotes(fleet, wave).length}/${fleet.approvalsNeeded}`, now());
+  if (waveApproved(fleet, wave)) {
+    await sealMembers(d, fleet, by);
+    await advanceFleet(d, id);
+  }
+  return { fleet, changed };
 }
 
 export async function rejectFleet(d: FleetDeps, id: string, by: Actor): Promise<FleetRecord> {
