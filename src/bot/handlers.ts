@@ -304,9 +304,14 @@ export class BotHandlers {
   /** A fleet button's value names a fleet; the click counts only from the fleet's own card. */
   private async fleetOf(id: string, c: Caller, clickedTs: string | undefined, action: Action): Promise<FleetRecord> {
     if (!FLEET_ID.test(id)) throw new UpgradeError('bad-input', `"${showInput(id, 30)}" is not a fleet of this bot`);
-    const fleet = await this.fleetStore().require(id);
+    let fleet = await this.fleetStore().require(id);
     // Every member's release: a person who may not act on one may not act on the fleet.
     for (const [memberId, r] of await this.fleetMembersOf(fleet)) if (r) await this.allow(c, action, { cluster: r.cluster, namespace: r.namespace, release: r.release }, memberId);
+    // A card is seen, and can be clicked, a moment before its ts is recorded: wait that moment.
+    for (let tries = 0; !fleet.place?.messageTs && tries < CARD_RECORD_TRIES; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, CARD_RECORD_RETRY_MS));
+      fleet = await this.fleetStore().require(id);
+    }
     if (!(fleet.place?.messageTs && fleet.place.channel === c.channel && clickedTs === fleet.place.messageTs)) {
       throw new UpgradeError('denied', `this button is not on the card of ${fleet.id}: nothing was done; use the buttons on its own card`);
     }
