@@ -26,10 +26,10 @@ import { cliActor } from './cli-connect.js';
 import { sealerFor } from './approval-seal.js';
 import type { Sealer } from './upgrade/seal.js';
 import { RedisFleetStore } from './jobs/fleets.js';
-import { advanceFleet, cancelFleet, memberState, requestFleet, sealMembers, type FleetDeps } from './upgrade/lifecycle/fleet-lifecycle.js';
+import { activeFleets, advanceFleet, cancelFleet, memberState, readMembers, requestFleet, sealMembers, type FleetDeps } from './upgrade/lifecycle/fleet-lifecycle.js';
 import { fleetPlanText, type FleetPlan } from './upgrade/fleet/fleet-plan.js';
 import { deriveFleetState, type FleetRecord } from './upgrade/fleet/fleet-record.js';
-import { fleetStatusJson, fleetStatusText } from './upgrade/fleet/fleet-status.js';
+import { fleetStatusJson, fleetStatusMembers, fleetStatusText } from './upgrade/fleet/fleet-status.js';
 import type { Actor } from './upgrade/requests.js';
 
 /** A short-lived Redis connection that fails fast instead of retrying forever. */
@@ -252,9 +252,10 @@ async function followFleet(store: RedisRequestStore, fleets: RedisFleetStore, id
       await cancelFleet({ store, fleets, queue: { enqueue: async () => {} } }, id, actor).catch(() => {});
     }
     const fleet = await fleets.require(id);
+    const members = await readMembers(store, fleet);
     for (const [w, wave] of fleet.waves.entries()) {
       for (const memberId of wave) {
-        const r = await store.get(memberId);
+        const r = members.get(memberId) ?? null;
         const state = memberState(r, Date.now());
         if (seen.get(memberId) === state) continue;
         seen.set(memberId, state);
@@ -268,13 +269,8 @@ async function followFleet(store: RedisRequestStore, fleets: RedisFleetStore, id
 }
 
 async function fleetSummary(store: RedisRequestStore, fleet: FleetRecord): Promise<{ members: object[]; text: string }> {
-  const members: Array<{ wave: number; id: string; namespace?: string; release?: string; state: string; error: string | null; changedRelease: boolean }> = [];
-  for (const [w, wave] of fleet.waves.entries()) {
-    for (const id of wave) {
-      const r = await store.get(id);
-      members.push({ wave: w + 1, id, namespace: r?.namespace, release: r?.release, state: memberState(r, Date.now()), error: r?.error ?? null, changedRelease: r?.startedAt !== null && r?.startedAt !== undefined });
-    }
-  }
+  const all = await readMembers(store, fleet);
+  const members = fleetStatusMembers(fleet, all, Date.now()).map((m) => ({ wave: m.wave, id: m.id, namespace: m.namespace, release: m.release, state: m.state, error: m.error, changedRelease: (all.get(m.id)?.startedAt ?? null) !== null }));
   const lines = members.map((m) => `  wave ${m.wave}: ${m.namespace}/${m.release} ${m.state}${m.error ? `: ${m.error.split('\n')[0]}` : ''}`);
   // A member that failed after it changed its release: its way back, ready to paste.
   for (const m of members) if (m.state === 'failed' && m.changedRelease) lines.push(`  to roll back ${m.release}: milvus-upgrade rollback ${m.release} -n ${m.namespace} --yes`);
@@ -288,13 +284,12 @@ export async function fleetStatus(o: PlanOpts, id: string | undefined): Promise<
     const fleets = new RedisFleetStore(redis, o.keyPrefix);
     const now = Date.now();
     if (!id) {
-      const active = (await Promise.all((await fleets.active()).map((f) => fleets.get(f)))).filter((f): f is FleetRecord => f !== null);
+      const active = await activeFleets(fleets);
       print(o, active.map((f) => ({ fleet: f.id, selector: f.selector, version: f.version, state: deriveFleetState(f, now) })), active.length === 0 ? 'no fleet is running or waiting for approval' : active.map((f) => `${f.id}: ${f.selector} to ${f.version}, ${deriveFleetState(f, now)}`).join('\n'));
       return;
     }
     const fleet = await fleets.require(id);
-    const members = new Map<string, UpgradeRequest | null>();
-    for (const m of fleet.waves.flat()) members.set(m, await store.get(m));
+    const members = await readMembers(store, fleet);
     print(o, fleetStatusJson(fleet, members, now), fleetStatusText(fleet, members, now));
   });
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { UpgradeError, explainError, showInput } from '../upgrade/errors.js';
 import type { FleetStore, JobQueue, RequestStore, UpgradeEngine } from '../upgrade/ports.js';
 import { FLEET_ID, deriveFleetState, fleetMemberIds, type FleetRecord } from '../upgrade/fleet/fleet-record.js';
-import { advanceFleet, approveFleet, approveWave, cancelFleet, rejectFleet, requestFleet, sealMembers } from '../upgrade/lifecycle/fleet-lifecycle.js';
+import { activeFleets, advanceFleet, approveFleet, approveWave, cancelFleet, readMembers, rejectFleet, requestFleet, sealMembers } from '../upgrade/lifecycle/fleet-lifecycle.js';
 import { fleetCard } from './fleet-view.js';
 import { fleetStatusText } from '../upgrade/fleet/fleet-status.js';
 import type { FleetPolicy } from '../upgrade/fleet/fleet-policy.js';
@@ -225,14 +225,14 @@ export class BotHandlers {
     const fleets = this.fleetStore();
     const now = this.d.now();
     if (!id) {
-      const active = (await Promise.all((await fleets.active()).map((f) => fleets.get(f)))).filter((f): f is FleetRecord => f !== null);
+      const active = await activeFleets(fleets);
       if (active.length === 0) return ephemeral(c, 'No fleet is running or waiting for approval.');
       return ephemeral(c, [`Fleets not ended (\`/milvus fleet status <id>\` for one):`, ...active.map((f) => `• ${esc(f.id)}: ${esc(f.selector)} to ${esc(f.version)}, ${deriveFleetState(f, now).replace(/-/g, ' ')}`)].join('\n'));
     }
     const fleet = await fleets.require(id);
-    const members = await this.fleetMembersOf(fleet);
-    for (const [, r] of members) if (r) await this.allow(c, 'read', { cluster: r.cluster, namespace: r.namespace, release: r.release });
-    return ephemeral(c, `\`\`\`${esc(fleetStatusText(fleet, new Map(members), now))}\`\`\``.slice(0, 3900));
+    const members = await readMembers(this.d.store, fleet);
+    for (const r of members.values()) if (r) await this.allow(c, 'read', { cluster: r.cluster, namespace: r.namespace, release: r.release });
+    return ephemeral(c, `\`\`\`${esc(fleetStatusText(fleet, members, now))}\`\`\``.slice(0, 3900));
   }
 
   private async fleetPlan(cmd: Extract<Command, { name: 'fleet'; action: 'plan' | 'upgrade' }>, c: Caller): Promise<void> {
@@ -269,7 +269,7 @@ export class BotHandlers {
     const fleet = await requestFleet(deps, { plan, waveMarks: cmd.waves, requester: actorOf(c), place: { channel: c.channel }, approvalsNeeded: needed, allowSelfApproval: allowSelf, ttlMs, gate: this.frozenGate(), approvalPerWave: this.d.fleetPolicy?.approvalPerWave ?? false });
     let ts: string;
     try {
-      const card = fleetCard(fleet, new Map(await this.fleetMembersOf(fleet)), this.fleetApproversText(fleet), this.d.now());
+      const card = fleetCard(fleet, await readMembers(this.d.store, fleet), this.fleetApproversText(fleet), this.d.now());
       ts = (await c.client.chat.postMessage({ channel: c.channel, text: card.text, blocks: card.blocks })).ts!;
     } catch (err) {
       // Nobody could approve it: ended now, every release free again.
@@ -292,10 +292,6 @@ export class BotHandlers {
     return this.d.fleets;
   }
 
-  private async fleetMembersOf(f: FleetRecord): Promise<Array<[string, UpgradeRequest | null]>> {
-    return Promise.all(fleetMemberIds(f).map(async (id) => [id, await this.d.store.get(id)] as [string, UpgradeRequest | null]));
-  }
-
   /** Who may approve in the fleet's cluster (each member's own rules are checked at the click). */
   fleetApproversText(f: Pick<FleetRecord, 'cluster'>): string {
     return mentionList(approversOf(this.d.rules, { cluster: f.cluster }));
@@ -306,7 +302,7 @@ export class BotHandlers {
     if (!FLEET_ID.test(id)) throw new UpgradeError('bad-input', `"${showInput(id, 30)}" is not a fleet of this bot`);
     let fleet = await this.fleetStore().require(id);
     // Every member's release: a person who may not act on one may not act on the fleet.
-    for (const [memberId, r] of await this.fleetMembersOf(fleet)) if (r) await this.allow(c, action, { cluster: r.cluster, namespace: r.namespace, release: r.release }, memberId);
+    for (const [memberId, r] of await readMembers(this.d.store, fleet)) if (r) await this.allow(c, action, { cluster: r.cluster, namespace: r.namespace, release: r.release }, memberId);
     // A card is seen, and can be clicked, a moment before its ts is recorded: wait that moment.
     for (let tries = 0; !fleet.place?.messageTs && tries < CARD_RECORD_TRIES; tries++) {
       await new Promise((resolve) => setTimeout(resolve, CARD_RECORD_RETRY_MS));

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { EditLedger, FleetStore, RequestStore } from '../upgrade/ports.js';
 import { FLEET_ID, fleetMemberIds, type FleetRecord } from '../upgrade/fleet/fleet-record.js';
 import { fleetCard } from './fleet-view.js';
+import { readMembers } from '../upgrade/lifecycle/fleet-lifecycle.js';
 import { deriveState, type UpgradeRequest } from '../upgrade/requests.js';
 import { offersRestore, offersRollback, planCard, progressMessage, type MessageView } from './views.js';
 
@@ -134,8 +135,7 @@ export class ThreadUpdater {
     const ids = fleetMemberIds(fleet);
     const memberVersions = this.o.edits ? await Promise.all(ids.map((m) => this.o.edits!.version(m))) : [];
     const combined = version + memberVersions.reduce((a, b) => a + b, 0);
-    const members = new Map<string, UpgradeRequest | null>();
-    for (const memberId of ids) members.set(memberId, await this.o.store.get(memberId));
+    const members = await readMembers(this.o.store, fleet);
     await this.show(fleet.place.channel, fleet.place.messageTs, fleetCard(fleet, members, this.o.fleetApproversText?.(fleet) ?? 'an approver', this.now()), combined);
   }
 

@@ -48,8 +48,9 @@ const ADVANCE_LOCK_MS = 30_000;
 
 /**
  * Records a member request for each planned release, in wave order, and the fleet over them.
- * A release another request holds, or a plan the data checks refuse, joins the refused (the
- * others go on); none left is refused as a whole, and the members already made are ended.
+ * A release another request holds, a plan the data checks refuse, or one the gate refuses joins
+ * the refused (the others go on); with none left the fleet is refused as a whole (no member was
+ * made then).
  */
 export async function requestFleet(d: Pick<FleetDeps, 'store' | 'fleets' | 'now'>, ask: FleetAsk): Promise<FleetRecord> {
   const now = d.now ?? Date.now;
@@ -174,6 +175,18 @@ export async function cancelFleet(d: FleetDeps, id: string, by: Actor): Promise<
   return fleet;
 }
 
+/** The fleet's member requests as stored now, by id (null: the record is gone). */
+export async function readMembers(store: Pick<RequestStore, 'get'>, fleet: Pick<FleetRecord, 'waves'>): Promise<Map<string, UpgradeRequest | null>> {
+  const members = new Map<string, UpgradeRequest | null>();
+  for (const memberId of fleetMemberIds(fleet)) members.set(memberId, await store.get(memberId));
+  return members;
+}
+
+/** The fleets not ended yet, as stored. */
+export async function activeFleets(fleets: Pick<FleetStore, 'active' | 'get'>): Promise<FleetRecord[]> {
+  return (await Promise.all((await fleets.active()).map((id) => fleets.get(id)))).filter((f): f is FleetRecord => f !== null);
+}
+
 /** A member's state as the fleet counts it: approved but not yet sealed is still waiting for its votes. */
 export function memberState(r: UpgradeRequest | null, now: number): RequestState | 'missing' {
   if (!r) return 'missing';
@@ -196,8 +209,7 @@ export async function advanceFleet(d: FleetDeps, id: string, o: { readonly waitM
   try {
     const fleet = await d.fleets.get(id);
     if (!fleet || fleet.ended) return null;
-    const members = new Map<string, UpgradeRequest | null>();
-    for (const memberId of fleetMemberIds(fleet)) members.set(memberId, await d.store.get(memberId));
+    const members = await readMembers(d.store, fleet);
     const states = new Map([...members].map(([memberId, r]) => [memberId, memberState(r, now())] as const));
     const moves = fleetMoves(fleet, states, now(), (memberId) => members.get(memberId)?.release ?? memberId);
     if (moves.halt) {
